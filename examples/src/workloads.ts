@@ -1,0 +1,62 @@
+import { GraphBuilder, randomTensor, type Graph, type Padding } from '@tessera/core';
+import workloadFile from '../../benchmarks/workloads.json' with { type: 'json' };
+
+/** One layer of a benchmark workload (benchmarks/workloads.json). */
+export type WorkloadLayer =
+  | { op: 'conv2d'; filter: number[]; strides: [number, number]; padding: 'SAME' | 'VALID'; bias: boolean; relu: boolean }
+  | { op: 'maxpool'; ksize: [number, number]; strides: [number, number]; padding: 'SAME' | 'VALID' }
+  | { op: 'reshape'; shape: number[] }
+  | { op: 'matmul'; weights: number[]; bias: boolean };
+
+export interface Workload {
+  id: string;
+  name: string;
+  input: number[];
+  layers: WorkloadLayer[];
+  gflop: number;
+}
+
+export const WORKLOADS: readonly Workload[] = (workloadFile as { workloads: Workload[] }).workloads;
+
+export function workload(id: string): Workload {
+  const w = WORKLOADS.find((x) => x.id.toLowerCase() === id.toLowerCase());
+  if (!w) throw new Error(`unknown workload '${id}' (known: ${WORKLOADS.map((x) => x.id).join(', ')})`);
+  return w;
+}
+
+/**
+ * A workload as a graph, layer by layer, unfused (conv2d -> bias_add -> relu), with the data
+ * the workload file prescribes: filters scaled by 2/sqrt(kh*kw*cin), matmul weights by
+ * 2/sqrt(k), biases in [-0.1, 0.1].
+ */
+export function workloadGraph(w: Workload, seed = 1): Graph {
+  const g = new GraphBuilder(w.id);
+  let x = g.input('x', w.input);
+  w.layers.forEach((layer, i) => {
+    const name = `l${i}_${layer.op}`;
+    const s = seed + 10 * i;
+    switch (layer.op) {
+      case 'conv2d': {
+        const [kh, kw, cin] = layer.filter;
+        const f = g.constant(`${name}/filter`, randomTensor(layer.filter, s, 2 / Math.sqrt(kh * kw * cin)));
+        x = g.conv2d(x, f, { strides: layer.strides, padding: layer.padding as Padding, name });
+        if (layer.bias) x = g.biasAdd(x, g.constant(`${name}/bias`, randomTensor([layer.filter[3]], s + 1, 0.1)), { name: `${name}/bias_add` });
+        if (layer.relu) x = g.relu(x, { name: `${name}/relu` });
+        break;
+      }
+      case 'maxpool':
+        x = g.maxpool(x, { ksize: layer.ksize, strides: layer.strides, padding: layer.padding, name });
+        break;
+      case 'reshape':
+        x = g.reshape(x, layer.shape, { name });
+        break;
+      case 'matmul': {
+        const wt = g.constant(`${name}/weights`, randomTensor(layer.weights, s, 2 / Math.sqrt(layer.weights[0])));
+        x = g.matmul(x, wt, { name });
+        if (layer.bias) x = g.biasAdd(x, g.constant(`${name}/bias`, randomTensor([layer.weights[1]], s + 1, 0.1)), { name: `${name}/bias_add` });
+        break;
+      }
+    }
+  });
+  return g.build({ y: x });
+}

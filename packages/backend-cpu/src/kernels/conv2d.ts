@@ -1,0 +1,170 @@
+/**
+ * 2-D convolution, NHWC input, HWIO filter, NHWC output (TensorFlow layout).
+ *
+ * The output is viewed as a matrix of M = batch*outH*outW rows (pixels) by
+ * outC columns, and the filter as a [kH*kW*inC, outC] matrix packed once with
+ * `packB`. Work is split by output rows [rowStart, rowEnd) so several threads
+ * can share one convolution.
+ */
+import { gemm, GEMM_MR, type GemmEpilogue, type PackedB } from './gemm.js';
+
+/**
+ * Shape of a 2-D window operation (conv2d, pooling). Padding is already
+ * resolved: padTop/padLeft rows/columns of zeros precede the input; the
+ * bottom/right padding is implicit (taps past the input read as padding).
+ */
+export interface Conv2dGeometry {
+  batch: number;
+  inH: number;
+  inW: number;
+  inC: number;
+  kH: number;
+  kW: number;
+  outC: number;
+  outH: number;
+  outW: number;
+  strideH: number;
+  strideW: number;
+  dilationH: number;
+  dilationW: number;
+  padTop: number;
+  padLeft: number;
+}
+
+/**
+ * Target size (floats) of one im2col chunk: 32 K floats = 128 KiB, small
+ * enough to stay in L2 while the GEMM packs it, large enough that per-chunk
+ * overhead is negligible.
+ */
+const CHUNK_FLOATS = 32 * 1024;
+const MAX_CHUNK_ROWS = 256;
+
+/** True when the input already is the im2col matrix (1x1, stride 1, no padding). */
+function isPointwise(g: Conv2dGeometry): boolean {
+  return g.kH === 1 && g.kW === 1 && g.strideH === 1 && g.strideW === 1 &&
+    g.padTop === 0 && g.padLeft === 0 && g.outH === g.inH && g.outW === g.inW;
+}
+
+/** Rows per im2col chunk: a multiple of MR so only the last chunk has an edge tile. */
+function chunkRows(K: number): number {
+  const rows = Math.floor(CHUNK_FLOATS / Math.max(K, 1) / GEMM_MR) * GEMM_MR;
+  return Math.min(MAX_CHUNK_ROWS, Math.max(GEMM_MR, rows));
+}
+
+/** Floats of im2col scratch `conv2d` needs for output rows [rowStart, rowEnd); 0 if none. */
+export function conv2dScratchSize(g: Conv2dGeometry, rowStart: number, rowEnd: number): number {
+  if (isPointwise(g) || rowEnd <= rowStart) return 0;
+  const K = g.kH * g.kW * g.inC;
+  return Math.min(rowEnd - rowStart, chunkRows(K)) * K;
+}
+
+/**
+ * y[rows rowStart..rowEnd) = conv(x, w) (+bias)(relu).
+ * x: [batch, inH, inW, inC] at xOff; y: [batch, outH, outW, outC] at yOff;
+ * w: filter [kH, kW, inC, outC] packed as a (kH*kW*inC) x outC matrix.
+ * scratch must hold conv2dScratchSize(g, rowStart, rowEnd) floats at scratchOff.
+ */
+export function conv2d(
+  g: Conv2dGeometry,
+  x: Float32Array, xOff: number,
+  w: PackedB,
+  y: Float32Array, yOff: number,
+  epilogue: GemmEpilogue | undefined,
+  scratch: Float32Array | undefined, scratchOff: number,
+  rowStart: number, rowEnd: number,
+): void {
+  const M = g.batch * g.outH * g.outW;
+  const K = g.kH * g.kW * g.inC;
+  const N = g.outC;
+  if (!(0 <= rowStart && rowStart <= rowEnd && rowEnd <= M)) {
+    throw new RangeError(`conv2d: bad row range [${rowStart}, ${rowEnd}) for ${M} output pixels`);
+  }
+  if (w.K !== K || w.N !== N) throw new RangeError(`conv2d: packed filter is ${w.K}x${w.N}, expected ${K}x${N}`);
+  if (rowStart === rowEnd) return;
+  if (isPointwise(g)) {
+    gemm(M, N, K, x, xOff, g.inC, false, w, y, yOff, N, epilogue, rowStart, rowEnd);
+    return;
+  }
+  const need = conv2dScratchSize(g, rowStart, rowEnd);
+  if (scratch === undefined || scratchOff < 0 || scratchOff + need > scratch.length) {
+    throw new RangeError(`conv2d: scratch needs ${need} floats at offset ${scratchOff}`);
+  }
+  const step = chunkRows(K);
+  for (let r0 = rowStart; r0 < rowEnd; r0 += step) {
+    const rows = Math.min(step, rowEnd - r0);
+    im2col(g, x, xOff, scratch, scratchOff, r0, r0 + rows);
+    // The chunk is a rows x K matrix; the GEMM result for a pixel does not
+    // depend on the chunk it was computed in, so splits stay bit-identical.
+    gemm(rows, N, K, scratch, scratchOff, K, false, w, y, yOff + r0 * N, N, epilogue, 0, rows);
+  }
+}
+
+/**
+ * Writes the receptive fields of output pixels [r0, r1) as rows of length
+ * kH*kW*inC (order kh, kw, c — matching the HWIO filter rows) into dst.
+ * Taps in the padding are written as 0.
+ */
+export function im2col(
+  g: Conv2dGeometry, x: Float32Array, xOff: number,
+  dst: Float32Array, dstOff: number, r0: number, r1: number,
+): void {
+  const ohw = g.outH * g.outW;
+  // Decompose the first row once, then step (n, oh, ow) incrementally.
+  let n = Math.floor(r0 / ohw);
+  const rem = r0 - n * ohw;
+  let oh = Math.floor(rem / g.outW);
+  let ow = rem - oh * g.outW;
+  let o = dstOff;
+  for (let r = r0; r < r1; r++) {
+    o = im2colRow(g, x, xOff, n, oh * g.strideH - g.padTop, ow * g.strideW - g.padLeft, dst, o);
+    if (++ow === g.outW) {
+      ow = 0;
+      if (++oh === g.outH) {
+        oh = 0;
+        n++;
+      }
+    }
+  }
+}
+
+/** One receptive field with top-left input corner (ih0, iw0) of image n; returns the next dst offset. */
+function im2colRow(
+  g: Conv2dGeometry, x: Float32Array, xOff: number,
+  n: number, ih0: number, iw0: number, dst: Float32Array, o: number,
+): number {
+  const { inH, inW, inC, kH, kW, dilationH, dilationW } = g;
+  const rowLen = kW * inC;
+  // Whole kernel row inside the input and contiguous: one block copy per kh.
+  const spanContiguous = dilationW === 1 && iw0 >= 0 && iw0 + kW <= inW;
+  for (let kh = 0, ih = ih0; kh < kH; kh++, ih += dilationH) {
+    if (ih < 0 || ih >= inH) {
+      dst.fill(0, o, o + rowLen);
+      o += rowLen;
+      continue;
+    }
+    const rowBase = xOff + ((n * inH + ih) * inW) * inC;
+    if (spanContiguous) {
+      o = copyRun(x, rowBase + iw0 * inC, dst, o, rowLen);
+      continue;
+    }
+    for (let kw = 0, iw = iw0; kw < kW; kw++, iw += dilationW) {
+      if (iw < 0 || iw >= inW) {
+        dst.fill(0, o, o + inC);
+        o += inC;
+      } else {
+        o = copyRun(x, rowBase + iw * inC, dst, o, inC);
+      }
+    }
+  }
+  return o;
+}
+
+/** Copies len floats; a plain loop beats subarray+set for short runs. */
+function copyRun(src: Float32Array, s: number, dst: Float32Array, o: number, len: number): number {
+  if (len >= 64) {
+    dst.set(src.subarray(s, s + len), o);
+    return o + len;
+  }
+  for (let i = 0; i < len; i++) dst[o++] = src[s + i];
+  return o;
+}

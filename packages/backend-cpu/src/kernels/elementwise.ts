@@ -1,0 +1,60 @@
+/**
+ * Element-wise kernels over a flat element range [start, end) (relative to
+ * the given offsets), so a worker pool can split them anywhere.
+ */
+
+/** y[i] = x[i] + bias[i mod channels] for i in [start, end) (channels innermost, NHWC). */
+export function biasAdd(
+  x: Float32Array, xOff: number,
+  bias: Float32Array, biasOff: number, channels: number,
+  y: Float32Array, yOff: number,
+  start: number, end: number,
+): void {
+  biasAddMaybeRelu(x, xOff, bias, biasOff, channels, y, yOff, start, end, false);
+}
+
+/** y[i] = max(x[i] + bias[i mod channels], 0), NaN stays NaN. */
+export function biasAddRelu(
+  x: Float32Array, xOff: number,
+  bias: Float32Array, biasOff: number, channels: number,
+  y: Float32Array, yOff: number,
+  start: number, end: number,
+): void {
+  biasAddMaybeRelu(x, xOff, bias, biasOff, channels, y, yOff, start, end, true);
+}
+
+function biasAddMaybeRelu(
+  x: Float32Array, xOff: number,
+  bias: Float32Array, biasOff: number, channels: number,
+  y: Float32Array, yOff: number,
+  start: number, end: number, relu: boolean,
+): void {
+  if (end <= start) return;
+  if (channels <= 0) throw new RangeError(`biasAdd: channels must be positive, got ${channels}`);
+  // Channel index advanced by wrap-around instead of a modulo per element.
+  let ch = start % channels;
+  let xi = xOff + start;
+  let yi = yOff + start;
+  for (let i = start; i < end; i++) {
+    let v = x[xi++] + bias[biasOff + ch];
+    if (relu && v < 0) v = 0;
+    y[yi++] = v;
+    if (++ch === channels) ch = 0;
+  }
+}
+
+/** y[i] = max(x[i], 0); relu(NaN) = NaN (the `< 0` test is false for NaN). */
+export function relu(x: Float32Array, xOff: number, y: Float32Array, yOff: number, start: number, end: number): void {
+  let xi = xOff + start;
+  let yi = yOff + start;
+  for (let i = start; i < end; i++) {
+    const v = x[xi++];
+    y[yi++] = v < 0 ? 0 : v;
+  }
+}
+
+/** y[i] = x[i]; x and y may overlap (TypedArray.set copies as if through a temporary). */
+export function copy(x: Float32Array, xOff: number, y: Float32Array, yOff: number, start: number, end: number): void {
+  if (end <= start) return;
+  y.set(x.subarray(xOff + start, xOff + end), yOff + start);
+}

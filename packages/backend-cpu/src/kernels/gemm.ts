@@ -1,0 +1,293 @@
+/**
+ * Single-precision GEMM over Float32Array + offsets.
+ *
+ *   C[rowStart..rowEnd, 0..N) = op(A) * op(B)  (+ bias[n]) (then relu)
+ *
+ * Structure (Goto/BLIS style, scalar JS):
+ *   - B is packed into column panels of NR columns; a panel holds all K rows,
+ *     NR floats per row, contiguous ("k-major"). Constant weights are packed
+ *     once at compile time (`packB`), runtime operands on the fly (`gemmUnpacked`).
+ *   - A is packed per (MC x KC) block into row panels of MR rows, MR floats
+ *     per k, so the micro-kernel reads both operands with unit stride.
+ *   - The micro-kernel keeps an MR x NR = 4 x 3 tile of accumulators in local
+ *     variables (12 locals: measured faster than 16, which spill).
+ *
+ * Determinism across row splits: the arithmetic for one C element only
+ * depends on K and KC (the k-blocks are summed in order, each one accumulated
+ * from zero in double precision and added to the float32 C value), never on
+ * which rows or row blocks are computed together. So any partition of
+ * [0, M) into row ranges gives bit-identical results.
+ */
+
+/** Rows per register tile. */
+export const GEMM_MR = 4;
+/** Columns per register tile (= columns per packed B panel). */
+export const GEMM_NR = 3;
+/** k-block depth: one packed-A block is MC x KC floats. */
+const KC = 256;
+/** Rows per packed-A block; a multiple of MR. */
+const MC = 128;
+/** Columns per macro block; a multiple of NR. */
+const NC = 384;
+
+/** Optional fused epilogue: add bias[biasOff + n] then clamp at 0. */
+export interface GemmEpilogue {
+  bias?: Float32Array;
+  biasOff?: number;
+  relu?: boolean;
+}
+
+/**
+ * A right-hand matrix (K x N) packed for the micro-kernel. It only refers to
+ * a Float32Array range, so it can live in an arena / SharedArrayBuffer and be
+ * re-created in another thread with `packedBView`.
+ */
+export interface PackedB {
+  readonly K: number;
+  readonly N: number;
+  readonly data: Float32Array;
+  readonly offset: number;
+}
+
+/** Number of floats `packBInto` writes for a K x N matrix. */
+export function packedBSize(K: number, N: number): number {
+  return K * Math.ceil(N / GEMM_NR) * GEMM_NR;
+}
+
+/** Wraps already-packed data (e.g. received from another thread). */
+export function packedBView(data: Float32Array, offset: number, K: number, N: number): PackedB {
+  if (offset < 0 || offset + packedBSize(K, N) > data.length) {
+    throw new RangeError(`packedBView: [${offset}, +${packedBSize(K, N)}) outside buffer of ${data.length}`);
+  }
+  return { K, N, data, offset };
+}
+
+/**
+ * Packs op(B) (K x N) into dst[dstOff ..+ packedBSize(K, N)).
+ * Not transposed: B[k][n] = b[bOff + k*ldb + n]; transposed: b[bOff + n*ldb + k].
+ * Columns past N in the last panel are zero so the micro-kernel never needs
+ * a column edge case in its inner loop.
+ */
+export function packBInto(
+  dst: Float32Array, dstOff: number,
+  K: number, N: number, b: Float32Array, bOff: number, ldb: number, transB: boolean,
+): PackedB {
+  const panels = Math.ceil(N / GEMM_NR);
+  let o = dstOff;
+  for (let j = 0; j < panels; j++) {
+    const n0 = j * GEMM_NR;
+    const nr = Math.min(GEMM_NR, N - n0);
+    if (!transB) {
+      let src = bOff + n0;
+      for (let k = 0; k < K; k++, src += ldb) {
+        let jj = 0;
+        for (; jj < nr; jj++) dst[o++] = b[src + jj];
+        for (; jj < GEMM_NR; jj++) dst[o++] = 0;
+      }
+    } else {
+      for (let k = 0; k < K; k++) {
+        let src = bOff + n0 * ldb + k;
+        let jj = 0;
+        for (; jj < nr; jj++, src += ldb) dst[o++] = b[src];
+        for (; jj < GEMM_NR; jj++) dst[o++] = 0;
+      }
+    }
+  }
+  return { K, N, data: dst, offset: dstOff };
+}
+
+/** Packs op(B) into a fresh buffer (for constant weights, done once). */
+export function packB(K: number, N: number, b: Float32Array, bOff: number, ldb: number, transB: boolean): PackedB {
+  return packBInto(new Float32Array(packedBSize(K, N)), 0, K, N, b, bOff, ldb, transB);
+}
+
+// Per-thread scratch for the packed A block; kernels are synchronous so one
+// buffer per JS realm (main thread or worker) is enough.
+const packedA = new Float32Array(MC * KC);
+// Accumulator tile handed from the micro-kernel to the store step.
+const tile = new Float64Array(GEMM_MR * GEMM_NR);
+
+/**
+ * Packs rows [i0, i0+mc) x k-range [p0, p0+kc) of op(A) into `packedA` as
+ * MR-row panels (MR floats per k). Rows past mc are zero-filled.
+ */
+function packA(
+  a: Float32Array, aOff: number, lda: number, transA: boolean,
+  i0: number, mc: number, p0: number, kc: number,
+): void {
+  const dst = packedA;
+  let panelOff = 0;
+  for (let ir = 0; ir < mc; ir += GEMM_MR, panelOff += kc * GEMM_MR) {
+    const mr = Math.min(GEMM_MR, mc - ir);
+    if (!transA) {
+      // Rows are contiguous in memory: read each row, scatter with stride MR.
+      for (let r = 0; r < GEMM_MR; r++) {
+        let o = panelOff + r;
+        if (r < mr) {
+          let src = aOff + (i0 + ir + r) * lda + p0;
+          for (let p = 0; p < kc; p++, o += GEMM_MR) dst[o] = a[src++];
+        } else {
+          for (let p = 0; p < kc; p++, o += GEMM_MR) dst[o] = 0;
+        }
+      }
+    } else {
+      // A is stored K x M: the MR values of one k are adjacent.
+      let src = aOff + p0 * lda + i0 + ir;
+      let o = panelOff;
+      for (let p = 0; p < kc; p++, src += lda) {
+        let r = 0;
+        for (; r < mr; r++) dst[o++] = a[src + r];
+        for (; r < GEMM_MR; r++) dst[o++] = 0;
+      }
+    }
+  }
+}
+
+/**
+ * 4x3 register tile: accumulates kc rank-1 updates from zero into `tile`.
+ * `ap` / `bp` index the start of the packed A / B micro-panels.
+ */
+function microKernel4x3(kc: number, pa: Float32Array, ap: number, pb: Float32Array, bp: number): void {
+  let c00 = 0, c01 = 0, c02 = 0;
+  let c10 = 0, c11 = 0, c12 = 0;
+  let c20 = 0, c21 = 0, c22 = 0;
+  let c30 = 0, c31 = 0, c32 = 0;
+  for (let p = 0; p < kc; p++) {
+    const b0 = pb[bp], b1 = pb[bp + 1], b2 = pb[bp + 2];
+    const a0 = pa[ap], a1 = pa[ap + 1], a2 = pa[ap + 2], a3 = pa[ap + 3];
+    c00 += a0 * b0; c01 += a0 * b1; c02 += a0 * b2;
+    c10 += a1 * b0; c11 += a1 * b1; c12 += a1 * b2;
+    c20 += a2 * b0; c21 += a2 * b1; c22 += a2 * b2;
+    c30 += a3 * b0; c31 += a3 * b1; c32 += a3 * b2;
+    ap += 4;
+    bp += 3;
+  }
+  const t = tile;
+  t[0] = c00; t[1] = c01; t[2] = c02;
+  t[3] = c10; t[4] = c11; t[5] = c12;
+  t[6] = c20; t[7] = c21; t[8] = c22;
+  t[9] = c30; t[10] = c31; t[11] = c32;
+}
+
+/**
+ * Writes the valid mr x nr part of `tile` to C at (cOff = row i, col n0).
+ * First k-block stores, later ones add; the last one applies the epilogue.
+ */
+function storeTile(
+  c: Float32Array, cOff: number, ldc: number, mr: number, nr: number, n0: number,
+  first: boolean, last: boolean, bias: Float32Array | undefined, biasOff: number, relu: boolean,
+): void {
+  const t = tile;
+  for (let r = 0; r < mr; r++, cOff += ldc) {
+    for (let j = 0; j < nr; j++) {
+      let v = t[r * GEMM_NR + j];
+      if (!first) v += c[cOff + j];
+      if (last) {
+        if (bias !== undefined) v += bias[biasOff + n0 + j];
+        // `v < 0` keeps NaN as NaN.
+        if (relu && v < 0) v = 0;
+      }
+      c[cOff + j] = v;
+    }
+  }
+}
+
+function checkRows(M: number, rowStart: number, rowEnd: number): void {
+  if (!(0 <= rowStart && rowStart <= rowEnd && rowEnd <= M)) {
+    throw new RangeError(`gemm: bad row range [${rowStart}, ${rowEnd}) for M=${M}`);
+  }
+}
+
+/**
+ * C = op(A) * B (+bias)(relu) for output rows [rowStart, rowEnd) with B prepacked.
+ * op(A)[i][k] = transA ? a[aOff + k*lda + i] : a[aOff + i*lda + k].
+ * C[i][n] = c[cOff + i*ldc + n]. C rows outside the range are not touched.
+ */
+export function gemm(
+  M: number, N: number, K: number,
+  a: Float32Array, aOff: number, lda: number, transA: boolean,
+  b: PackedB,
+  c: Float32Array, cOff: number, ldc: number,
+  epilogue: GemmEpilogue | undefined,
+  rowStart: number, rowEnd: number,
+): void {
+  checkRows(M, rowStart, rowEnd);
+  if (b.K !== K || b.N !== N) throw new RangeError(`gemm: packed B is ${b.K}x${b.N}, expected ${K}x${N}`);
+  if (rowStart === rowEnd || N === 0) return;
+  const bias = epilogue?.bias;
+  const biasOff = epilogue?.biasOff ?? 0;
+  const relu = epilogue?.relu ?? false;
+  if (K === 0) {
+    fillEpilogueOnly(c, cOff, ldc, N, rowStart, rowEnd, bias, biasOff, relu);
+    return;
+  }
+  const pb = b.data;
+  const panelStride = K * GEMM_NR; // floats per packed B panel
+  for (let jc = 0; jc < N; jc += NC) {
+    const nc = Math.min(NC, N - jc);
+    for (let pc = 0; pc < K; pc += KC) {
+      const kc = Math.min(KC, K - pc);
+      const first = pc === 0;
+      const last = pc + kc === K;
+      for (let ic = rowStart; ic < rowEnd; ic += MC) {
+        const mc = Math.min(MC, rowEnd - ic);
+        packA(a, aOff, lda, transA, ic, mc, pc, kc);
+        // B micro-panel (kc x NR) outermost so it stays in L1 across the
+        // A panels of this block.
+        let bp = b.offset + (jc / GEMM_NR) * panelStride + pc * GEMM_NR;
+        for (let jr = 0; jr < nc; jr += GEMM_NR, bp += panelStride) {
+          const n0 = jc + jr;
+          const nr = Math.min(GEMM_NR, nc - jr);
+          let ap = 0;
+          let cRow = cOff + ic * ldc + n0;
+          for (let ir = 0; ir < mc; ir += GEMM_MR, ap += kc * GEMM_MR, cRow += GEMM_MR * ldc) {
+            microKernel4x3(kc, packedA, ap, pb, bp);
+            storeTile(c, cRow, ldc, Math.min(GEMM_MR, mc - ir), nr, n0, first, last, bias, biasOff, relu);
+          }
+        }
+      }
+    }
+  }
+}
+
+/** K = 0: the product is all zeros, only the epilogue contributes. */
+function fillEpilogueOnly(
+  c: Float32Array, cOff: number, ldc: number, N: number, rowStart: number, rowEnd: number,
+  bias: Float32Array | undefined, biasOff: number, relu: boolean,
+): void {
+  for (let i = rowStart; i < rowEnd; i++) {
+    for (let n = 0; n < N; n++) {
+      let v = bias !== undefined ? bias[biasOff + n] : 0;
+      if (relu && v < 0) v = 0;
+      c[cOff + i * ldc + n] = v;
+    }
+  }
+}
+
+/** Floats of scratch `gemmUnpacked` needs (the packed copy of B). */
+export function gemmUnpackedScratchSize(K: number, N: number): number {
+  return packedBSize(K, N);
+}
+
+/**
+ * GEMM where both operands are runtime values (e.g. batched matmul of two
+ * activations). B is packed on the fly into scratch[scratchOff ..+
+ * gemmUnpackedScratchSize(K, N)). Each caller (thread) packs the whole B, so
+ * splits across threads stay independent; packing is O(K*N) against the
+ * O(rows*K*N) product.
+ * op(B)[k][n] = transB ? b[bOff + n*ldb + k] : b[bOff + k*ldb + n].
+ */
+export function gemmUnpacked(
+  M: number, N: number, K: number,
+  a: Float32Array, aOff: number, lda: number, transA: boolean,
+  b: Float32Array, bOff: number, ldb: number, transB: boolean,
+  c: Float32Array, cOff: number, ldc: number,
+  epilogue: GemmEpilogue | undefined,
+  scratch: Float32Array, scratchOff: number,
+  rowStart: number, rowEnd: number,
+): void {
+  checkRows(M, rowStart, rowEnd);
+  if (rowStart === rowEnd) return;
+  const packed = packBInto(scratch, scratchOff, K, N, b, bOff, ldb, transB);
+  gemm(M, N, K, a, aOff, lda, transA, packed, c, cOff, ldc, epilogue, rowStart, rowEnd);
+}

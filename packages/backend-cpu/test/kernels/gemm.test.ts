@@ -1,0 +1,187 @@
+import { describe, expect } from 'vitest';
+import { test, fc } from '@fast-check/vitest';
+import {
+  gemm, gemmUnpacked, gemmUnpackedScratchSize, packB, packBInto, packedBSize, packedBView,
+  type GemmEpilogue,
+} from '../../src/kernels/gemm.js';
+import { firstBitDifference, firstViolation, randomArray, splitRanges } from './helpers.js';
+
+interface Case {
+  M: number; N: number; K: number;
+  transA: boolean; transB: boolean;
+  aOff: number; bOff: number; cOff: number;
+  lda: number; ldb: number; ldc: number;
+  a: Float32Array; b: Float32Array; c: Float32Array;
+  epilogue: GemmEpilogue;
+}
+
+const SENTINEL = 1234.5;
+
+/** Shapes from 1 to ~70 (edge tiles in every direction), optional deep K across k-blocks. */
+function caseArb(kRange: [number, number], mnMax = 70) {
+  return fc.record({
+    M: fc.integer({ min: 1, max: mnMax }),
+    N: fc.integer({ min: 1, max: mnMax }),
+    K: fc.integer({ min: kRange[0], max: kRange[1] }),
+    transA: fc.boolean(),
+    transB: fc.boolean(),
+    aOff: fc.integer({ min: 0, max: 5 }),
+    bOff: fc.integer({ min: 0, max: 5 }),
+    cOff: fc.integer({ min: 0, max: 5 }),
+    padA: fc.integer({ min: 0, max: 3 }),
+    padB: fc.integer({ min: 0, max: 3 }),
+    padC: fc.integer({ min: 0, max: 3 }),
+    withBias: fc.boolean(),
+    relu: fc.boolean(),
+    biasOff: fc.integer({ min: 0, max: 3 }),
+    seed: fc.integer(),
+  }).map((p): Case => {
+    const { M, N, K } = p;
+    const lda = (p.transA ? M : K) + p.padA;
+    const ldb = (p.transB ? K : N) + p.padB;
+    const ldc = N + p.padC;
+    const a = randomArray(p.aOff + lda * (p.transA ? K : M), p.seed);
+    const b = randomArray(p.bOff + ldb * (p.transB ? N : K), p.seed + 1);
+    const c = new Float32Array(p.cOff + ldc * M).fill(SENTINEL);
+    const epilogue: GemmEpilogue = { relu: p.relu };
+    if (p.withBias) {
+      epilogue.bias = randomArray(p.biasOff + N, p.seed + 2);
+      epilogue.biasOff = p.biasOff;
+    }
+    return { M, N, K, transA: p.transA, transB: p.transB, aOff: p.aOff, bOff: p.bOff, cOff: p.cOff, lda, ldb, ldc, a, b, c, epilogue };
+  });
+}
+
+/** Naive float64 triple loop: reference values and sum|a_k*b_k| (+|bias|) per element. */
+function reference(t: Case): { ref: Float64Array; absSum: Float64Array } {
+  const { M, N, K } = t;
+  const ref = new Float64Array(M * N);
+  const absSum = new Float64Array(M * N);
+  for (let i = 0; i < M; i++) {
+    for (let n = 0; n < N; n++) {
+      let s = 0;
+      let abs = 0;
+      for (let k = 0; k < K; k++) {
+        const av = t.transA ? t.a[t.aOff + k * t.lda + i] : t.a[t.aOff + i * t.lda + k];
+        const bv = t.transB ? t.b[t.bOff + n * t.ldb + k] : t.b[t.bOff + k * t.ldb + n];
+        s += av * bv;
+        abs += Math.abs(av * bv);
+      }
+      if (t.epilogue.bias) {
+        const bias = t.epilogue.bias[(t.epilogue.biasOff ?? 0) + n];
+        s += bias;
+        abs += Math.abs(bias);
+      }
+      if (t.epilogue.relu && s < 0) s = 0;
+      ref[i * N + n] = s;
+      absSum[i * N + n] = abs;
+    }
+  }
+  return { ref, absSum };
+}
+
+/** The M x N result block out of C (drops offset and ldc padding). */
+function extract(t: Case, c: Float32Array): Float32Array {
+  const out = new Float32Array(t.M * t.N);
+  for (let i = 0; i < t.M; i++) for (let n = 0; n < t.N; n++) out[i * t.N + n] = c[t.cOff + i * t.ldc + n];
+  return out;
+}
+
+/** True when every C element outside the M x N block still holds the sentinel. */
+function paddingUntouched(t: Case, c: Float32Array): boolean {
+  for (let idx = 0; idx < c.length; idx++) {
+    const rel = idx - t.cOff;
+    const inside = rel >= 0 && rel % t.ldc < t.N && Math.floor(rel / t.ldc) < t.M;
+    if (!inside && c[idx] !== SENTINEL) return false;
+  }
+  return true;
+}
+
+function runPacked(t: Case, ranges: Array<[number, number]>): Float32Array {
+  const pb = packB(t.K, t.N, t.b, t.bOff, t.ldb, t.transB);
+  const c = t.c.slice();
+  for (const [r0, r1] of ranges) gemm(t.M, t.N, t.K, t.a, t.aOff, t.lda, t.transA, pb, c, t.cOff, t.ldc, t.epilogue, r0, r1);
+  return c;
+}
+
+describe('gemm', () => {
+  test.prop([caseArb([1, 70])], { numRuns: 300 })(
+    'gemm equals the float64 product within 2(K+2)u*sum|ab| and writes nothing outside C',
+    (t) => {
+      const c = runPacked(t, [[0, t.M]]);
+      const { ref, absSum } = reference(t);
+      expect(firstViolation(extract(t, c), ref, absSum, t.K)).toBeUndefined();
+      expect(paddingUntouched(t, c)).toBe(true);
+    },
+  );
+
+  test.prop([caseArb([200, 600], 13)], { numRuns: 60 })(
+    'gemm with K spanning several k-blocks equals the float64 product within the bound',
+    (t) => {
+      const c = runPacked(t, [[0, t.M]]);
+      const { ref, absSum } = reference(t);
+      expect(firstViolation(extract(t, c), ref, absSum, t.K)).toBeUndefined();
+    },
+  );
+
+  test.prop([caseArb([1, 300]), fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { minLength: 1, maxLength: 2 })], { numRuns: 150 })(
+    'gemm over disjoint row ranges is bit-identical to one full-range call',
+    (t, cuts) => {
+      const full = runPacked(t, [[0, t.M]]);
+      // Compute the ranges in shuffled order: independence must not rely on order.
+      const split = runPacked(t, splitRanges(t.M, cuts).reverse());
+      expect(firstBitDifference(full, split)).toBe(-1);
+    },
+  );
+
+  test.prop([caseArb([1, 70]), fc.integer({ min: 0, max: 7 })], { numRuns: 100 })(
+    'gemmUnpacked (B packed into scratch on the fly) is bit-identical to gemm with packB',
+    (t, scratchOff) => {
+      const full = runPacked(t, [[0, t.M]]);
+      const c = t.c.slice();
+      const scratch = new Float32Array(scratchOff + gemmUnpackedScratchSize(t.K, t.N));
+      gemmUnpacked(t.M, t.N, t.K, t.a, t.aOff, t.lda, t.transA, t.b, t.bOff, t.ldb, t.transB,
+        c, t.cOff, t.ldc, t.epilogue, scratch, scratchOff, 0, t.M);
+      expect(firstBitDifference(full, c)).toBe(-1);
+    },
+  );
+
+  test.prop([caseArb([1, 40]), fc.integer({ min: 0, max: 9 })], { numRuns: 50 })(
+    'packed B copied into another buffer and re-wrapped with packedBView gives bit-identical results',
+    (t, dstOff) => {
+      const full = runPacked(t, [[0, t.M]]);
+      // Simulates a SharedArrayBuffer arena: pack into a slot, copy, re-wrap.
+      const arena = new Float32Array(new SharedArrayBuffer(4 * (dstOff + packedBSize(t.K, t.N))));
+      const packed = packBInto(arena, dstOff, t.K, t.N, t.b, t.bOff, t.ldb, t.transB);
+      const view = packedBView(arena.slice(), packed.offset, t.K, t.N);
+      const c = t.c.slice();
+      gemm(t.M, t.N, t.K, t.a, t.aOff, t.lda, t.transA, view, c, t.cOff, t.ldc, t.epilogue, 0, t.M);
+      expect(firstBitDifference(full, c)).toBe(-1);
+    },
+  );
+
+  test('gemm with K = 0 writes bias (then relu) only', () => {
+    const pb = packB(0, 2, new Float32Array(0), 0, 2, false);
+    const c = new Float32Array(4).fill(SENTINEL);
+    gemm(2, 2, 0, new Float32Array(0), 0, 0, false, pb, c, 0, 2, { bias: new Float32Array([-1, 3]), relu: true }, 0, 2);
+    expect(Array.from(c)).toEqual([0, 3, 0, 3]);
+  });
+
+  test('gemm rejects a row range outside [0, M) and a mismatched packed B', () => {
+    const pb = packB(2, 2, new Float32Array(4), 0, 2, false);
+    const c = new Float32Array(4);
+    expect(() => gemm(2, 2, 2, new Float32Array(4), 0, 2, false, pb, c, 0, 2, undefined, 0, 3)).toThrow(RangeError);
+    expect(() => gemm(2, 3, 2, new Float32Array(6), 0, 2, false, pb, c, 0, 3, undefined, 0, 2)).toThrow(RangeError);
+  });
+
+  test('gemm propagates NaN and Infinity from the inputs', () => {
+    const a = new Float32Array([NaN, 1, 1, 1]);
+    const pb = packB(2, 2, new Float32Array([1, Infinity, 1, 1]), 0, 2, false);
+    const c = new Float32Array(4);
+    gemm(2, 2, 2, a, 0, 2, false, pb, c, 0, 2, { relu: true }, 0, 2);
+    expect(Number.isNaN(c[0])).toBe(true);
+    expect(Number.isNaN(c[1])).toBe(true);
+    expect(c[2]).toBe(2);
+    expect(c[3]).toBe(Infinity);
+  });
+});

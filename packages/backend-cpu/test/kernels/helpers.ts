@@ -1,0 +1,66 @@
+/**
+ * Test helpers shared by the kernel tests: a seeded PRNG for bulk data, a
+ * tolerance check and a row-range splitter. Independent of the code under test.
+ */
+
+/** mulberry32: small deterministic PRNG, returns floats in [0, 1). */
+export function rng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Float32Array of n values uniform in [-1, 1) (exactly representable). */
+export function randomArray(n: number, seed: number): Float32Array {
+  const r = rng(seed);
+  const a = new Float32Array(n);
+  for (let i = 0; i < n; i++) a[i] = r() * 2 - 1;
+  return a;
+}
+
+/**
+ * Checks |got - ref| <= 2*(K+2)*2^-24*absSum + 1e-30 element-wise; returns a
+ * description of the first violation or undefined.
+ */
+export function firstViolation(
+  got: ArrayLike<number>, ref: ArrayLike<number>, absSum: ArrayLike<number>, K: number,
+): string | undefined {
+  for (let i = 0; i < ref.length; i++) {
+    const tol = 2 * (K + 2) * 2 ** -24 * absSum[i] + 1e-30;
+    const g = got[i];
+    const r = ref[i];
+    if (Number.isNaN(r) ? !Number.isNaN(g) : !(Math.abs(g - r) <= tol)) {
+      return `element ${i}: got ${g}, expected ${r} (tol ${tol})`;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Splits [0, M) at the given cut fractions (each in [0, 1]) into disjoint
+ * ranges covering it, possibly empty.
+ */
+export function splitRanges(M: number, cuts: number[]): Array<[number, number]> {
+  const points = cuts.map((c) => Math.floor(c * M)).sort((a, b) => a - b);
+  const ranges: Array<[number, number]> = [];
+  let prev = 0;
+  for (const p of [...points, M]) {
+    ranges.push([prev, p]);
+    prev = p;
+  }
+  return ranges;
+}
+
+/** Index of the first differing bit pattern (NaNs compared as NaN), or -1. */
+export function firstBitDifference(a: Float32Array, b: Float32Array): number {
+  const ua = new Uint32Array(a.buffer, a.byteOffset, a.length);
+  const ub = new Uint32Array(b.buffer, b.byteOffset, b.length);
+  if (ua.length !== ub.length) return 0;
+  for (let i = 0; i < ua.length; i++) if (ua[i] !== ub[i]) return i;
+  return -1;
+}

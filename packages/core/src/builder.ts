@@ -1,0 +1,115 @@
+import { z } from 'zod';
+import { TesseraError, atNode } from './errors.js';
+import { Graph, type Node, type ValueInfo } from './graph.js';
+import { OPS, type OpName } from './ops/index.js';
+import { checkShape, type Shape } from './shape.js';
+import { Tensor } from './tensor.js';
+
+/** A value under construction: its name in the graph and its (already inferred) shape. */
+export interface SymbolicValue {
+  readonly name: string;
+  readonly shape: Shape;
+}
+
+type AttrsIn<K extends OpName> = z.input<(typeof OPS)[K]['attrs']>;
+interface Named {
+  /** Node name; defaults to `<op>_<n>`. */
+  name?: string;
+}
+
+/**
+ * Builds a graph in code. Every call infers its output shape at once, so a mistake throws at
+ * the call that makes it, naming the node, the op and what was expected.
+ */
+export class GraphBuilder {
+  private readonly inputs: ValueInfo[] = [];
+  private readonly constants = new Map<string, Tensor>();
+  private readonly nodes: Node[] = [];
+  private readonly names = new Set<string>();
+  private readonly counters = new Map<string, number>();
+
+  constructor(readonly name: string) {}
+
+  input(name: string, shape: Shape): SymbolicValue {
+    this.claim(name);
+    atNode(name, 'input', () => checkShape(shape, 'input shape'));
+    const v = { name, shape: Object.freeze([...shape]), dtype: 'float32' as const };
+    this.inputs.push(v);
+    return v;
+  }
+
+  constant(name: string, tensor: Tensor): SymbolicValue {
+    this.claim(name);
+    this.constants.set(name, tensor);
+    return { name, shape: tensor.shape };
+  }
+
+  /** Adds a node of any op in the table. The typed helpers below call this. */
+  op<K extends OpName>(op: K, inputs: readonly SymbolicValue[], attrs: AttrsIn<K> & Named): SymbolicValue {
+    const { name: given, ...rest } = attrs as Named & Record<string, unknown>;
+    const name = given ?? this.freshName(op);
+    const spec = OPS[op];
+    const shape = atNode(name, op, () => {
+      const parsed = spec.attrs.safeParse(rest);
+      if (!parsed.success) {
+        const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(attrs)'}: ${i.message}`);
+        throw new TesseraError(`invalid attributes: ${issues.join('; ')}`, { node: name, op });
+      }
+      if (inputs.length !== spec.inputs.length) {
+        throw new TesseraError(`expects ${spec.inputs.length} operands (${spec.inputs.join(', ')}), got ${inputs.length}`, { node: name, op });
+      }
+      // The attribute type of `spec` is a union over all ops here; the parse above made it the right one.
+      return (spec.inferShape as (s: readonly Shape[], a: unknown) => Shape)(inputs.map((i) => i.shape), parsed.data);
+    });
+    this.claim(name);
+    this.nodes.push({ name, op, attrs: rest, inputs: inputs.map((i) => i.name), output: { name, shape, dtype: 'float32' } });
+    return { name, shape };
+  }
+
+  conv2d(x: SymbolicValue, filter: SymbolicValue, attrs: AttrsIn<'conv2d'> & Named): SymbolicValue {
+    return this.op('conv2d', [x, filter], attrs);
+  }
+  biasAdd(x: SymbolicValue, bias: SymbolicValue, attrs: Named = {}): SymbolicValue {
+    return this.op('bias_add', [x, bias], attrs as AttrsIn<'bias_add'>);
+  }
+  relu(x: SymbolicValue, attrs: Named = {}): SymbolicValue {
+    return this.op('relu', [x], attrs as AttrsIn<'relu'>);
+  }
+  maxpool(x: SymbolicValue, attrs: AttrsIn<'maxpool'> & Named): SymbolicValue {
+    return this.op('maxpool', [x], attrs);
+  }
+  reshape(x: SymbolicValue, shape: readonly number[], attrs: Named = {}): SymbolicValue {
+    return this.op('reshape', [x], { ...attrs, shape: [...shape] });
+  }
+  matmul(a: SymbolicValue, b: SymbolicValue, attrs: AttrsIn<'matmul'> & Named = {}): SymbolicValue {
+    return this.op('matmul', [a, b], attrs);
+  }
+  fusedConv2d(x: SymbolicValue, filter: SymbolicValue, bias: SymbolicValue, attrs: AttrsIn<'fused_conv2d'> & Named): SymbolicValue {
+    return this.op('fused_conv2d', [x, filter, bias], attrs);
+  }
+  fusedMatmul(a: SymbolicValue, b: SymbolicValue, bias: SymbolicValue, attrs: AttrsIn<'fused_matmul'> & Named = {}): SymbolicValue {
+    return this.op('fused_matmul', [a, b, bias], attrs);
+  }
+  slice(x: SymbolicValue, attrs: AttrsIn<'slice'> & Named): SymbolicValue {
+    return this.op('slice', [x], attrs);
+  }
+
+  build(outputs: Record<string, SymbolicValue>): Graph {
+    const out = Object.fromEntries(Object.entries(outputs).map(([k, v]) => [k, v.name]));
+    return new Graph({ name: this.name, inputs: this.inputs, constants: this.constants, nodes: this.nodes, outputs: out });
+  }
+
+  private claim(name: string): void {
+    if (this.names.has(name)) throw new TesseraError(`the name '${name}' is already used in graph '${this.name}'`);
+    this.names.add(name);
+  }
+
+  private freshName(op: string): string {
+    let n = this.counters.get(op) ?? 0;
+    let name: string;
+    do name = `${op}_${++n}`;
+    while (this.names.has(name));
+    this.counters.set(op, n);
+    return name;
+  }
+}

@@ -1,0 +1,47 @@
+import { biasAdd } from './bias_add.js';
+import { conv2d } from './conv2d.js';
+import { fusedConv2d } from './fused_conv2d.js';
+import { fusedMatmul } from './fused_matmul.js';
+import { matmul } from './matmul.js';
+import { maxpool } from './maxpool.js';
+import { relu } from './relu.js';
+import { reshape } from './reshape.js';
+import { slice } from './slice.js';
+import type { OpSpec } from './spec.js';
+
+/** The op table: every op Tessera knows, by name. */
+export const OPS = {
+  conv2d,
+  bias_add: biasAdd,
+  relu,
+  maxpool,
+  reshape,
+  matmul,
+  fused_conv2d: fusedConv2d,
+  fused_matmul: fusedMatmul,
+  slice,
+} as const satisfies Record<string, OpSpec>;
+
+export type OpName = keyof typeof OPS;
+
+export function isOpName(name: string): name is OpName {
+  return Object.prototype.hasOwnProperty.call(OPS, name);
+}
+
+export function opSpec(name: string): OpSpec {
+  if (!isOpName(name)) throw new Error(`unknown op '${name}' (known: ${Object.keys(OPS).join(', ')})`);
+  return OPS[name] as unknown as OpSpec;
+}
+
+export * from './spec.js';
+export * from './numerics.js';
+export * from './window.js';
+export { conv2d, convGeometry, conv2dAttrs, type Conv2dAttrs, type ConvGeometry } from './conv2d.js';
+export { fusedConv2d } from './fused_conv2d.js';
+export { biasAdd } from './bias_add.js';
+export { relu } from './relu.js';
+export { maxpool, poolGeometry, type MaxpoolAttrs } from './maxpool.js';
+export { reshape } from './reshape.js';
+export { matmul, matmulGeometry, type MatmulAttrs, type MatmulGeometry } from './matmul.js';
+export { fusedMatmul } from './fused_matmul.js';
+export { slice, rowMajorStrides, type SliceAttrs } from './slice.js';

@@ -1,0 +1,61 @@
+import { z } from 'zod';
+import { expectRank } from '../shape.js';
+import { resolveWindow, type ConvGeometry } from './conv2d.js';
+import { refTensor } from './numerics.js';
+import { defineOp, type RefTensor } from './spec.js';
+import { pair, paddingSchema } from './window.js';
+
+/** tf.nn.max_pool2d (NHWC): conv2d's window geometry; padded cells never win; NaN in a window wins. */
+export const maxpoolAttrs = z
+  .object({
+    ksize: pair,
+    strides: pair,
+    padding: z.union([z.literal('SAME'), z.literal('VALID')]),
+  })
+  .strict();
+export type MaxpoolAttrs = z.output<typeof maxpoolAttrs>;
+
+export function poolGeometry(input: readonly number[], attrs: MaxpoolAttrs): ConvGeometry {
+  expectRank(input, [4], 'input');
+  const [batch, inH, inW, inC] = input as [number, number, number, number];
+  const [kH, kW] = attrs.ksize;
+  const win = resolveWindow(inH, inW, kH, kW, { ...attrs, dilations: [1, 1] });
+  return { batch, inH, inW, inC, kH, kW, outC: inC, ...win };
+}
+
+export const maxpool = defineOp({
+  name: 'maxpool',
+  inputs: ['input'],
+  attrs: maxpoolAttrs,
+  inferShape([input], attrs) {
+    const g = poolGeometry(input, attrs);
+    return [g.batch, g.outH, g.outW, g.outC];
+  },
+  cost: () => ({ macs: 0 }),
+  reference([x], attrs): RefTensor {
+    const g = poolGeometry(x.shape, attrs);
+    const out = refTensor([g.batch, g.outH, g.outW, g.outC]);
+    let o = 0;
+    for (let n = 0; n < g.batch; n++)
+      for (let oy = 0; oy < g.outH; oy++)
+        for (let ox = 0; ox < g.outW; ox++)
+          for (let c = 0; c < g.inC; c++, o++) {
+            let best = -Infinity;
+            let bound = 0;
+            for (let ky = 0; ky < g.kH; ky++) {
+              const iy = oy * g.strideH + ky - g.padTop;
+              if (iy < 0 || iy >= g.inH) continue;
+              for (let kx = 0; kx < g.kW; kx++) {
+                const ix = ox * g.strideW + kx - g.padLeft;
+                if (ix < 0 || ix >= g.inW) continue;
+                const i = ((n * g.inH + iy) * g.inW + ix) * g.inC + c;
+                best = Math.max(best, x.value[i]);
+                bound = Math.max(bound, x.bound[i]);
+              }
+            }
+            out.value[o] = best;
+            out.bound[o] = bound;
+          }
+    return out;
+  },
+});

@@ -1,0 +1,74 @@
+import type { RefTensor } from './spec.js';
+import type { Shape } from '../shape.js';
+import { numel } from '../shape.js';
+
+/** Unit roundoff of float32. */
+export const U32 = 2 ** -24;
+/** Smallest normal float32: a backend that flushes subnormals to zero may lose this much per product. */
+export const TINY32 = 2 ** -126;
+/** Slack for a change of summation order, fused multiply-add and the final rounding (DESIGN.md section 5). */
+export const BOUND_C = 2;
+
+/** Float32 error bound of a sum of `k` products whose absolute values add up to `absSum`. */
+export function dotBound(k: number, absSum: number): number {
+  return BOUND_C * (k + 2) * U32 * absSum + (k + 2) * TINY32;
+}
+
+/** Float32 error bound of one addition / rounding of a result of magnitude `abs`. */
+export function addBound(abs: number): number {
+  return BOUND_C * U32 * abs + TINY32;
+}
+
+export function refTensor(shape: Shape, value?: Float64Array, bound?: Float64Array): RefTensor {
+  const n = numel(shape);
+  return { shape, value: value ?? new Float64Array(n), bound: bound ?? new Float64Array(n) };
+}
+
+/** Wraps exact float32 data (an input or a constant) as a reference value with zero bound. */
+export function exactRef(shape: Shape, data: ArrayLike<number>): RefTensor {
+  return refTensor(shape, Float64Array.from(data));
+}
+
+/**
+ * The accumulator of one output of a bilinear op (conv, matmul): the value, the sum of absolute
+ * products, and the error carried in from the operands' own bounds.
+ */
+export class DotAccumulator {
+  value = 0;
+  abs = 0;
+  carried = 0;
+  reset(): void {
+    this.value = 0;
+    this.abs = 0;
+    this.carried = 0;
+  }
+  add(x: number, bx: number, w: number, bw: number): void {
+    const p = x * w;
+    this.value += p;
+    this.abs += Math.abs(p);
+    this.carried += bx * Math.abs(w) + Math.abs(x) * bw + bx * bw;
+  }
+  /** The float32 bound of this output, a sum of `k` products. */
+  bound(k: number): number {
+    return this.carried + dotBound(k, this.abs);
+  }
+}
+
+/** bias + relu epilogue shared by the fused ops, applied in place. */
+export function applyEpilogue(out: RefTensor, bias: RefTensor | undefined, relu: boolean): void {
+  const { value, bound } = out;
+  const c = bias ? bias.value.length : 1;
+  for (let i = 0; i < value.length; i++) {
+    if (bias) {
+      const b = bias.value[i % c];
+      bound[i] += bias.bound[i % c] + addBound(Math.abs(value[i]) + Math.abs(b));
+      value[i] = value[i] + b;
+    }
+    if (relu) value[i] = reluValue(value[i]);
+  }
+}
+
+/** relu with NaN propagated (Math.max would also propagate it, `x > 0 ? x : 0` would not). */
+export function reluValue(x: number): number {
+  return Number.isNaN(x) ? x : x > 0 ? x : 0;
+}

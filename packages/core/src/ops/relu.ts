@@ -1,0 +1,15 @@
+import { z } from 'zod';
+import { refTensor, reluValue } from './numerics.js';
+import { defineOp } from './spec.js';
+
+/** relu(x) = max(x, 0); relu(NaN) = NaN. It is 1-Lipschitz, so the error bound passes through unchanged. */
+export const relu = defineOp({
+  name: 'relu',
+  inputs: ['x'],
+  attrs: z.object({}).strict(),
+  inferShape: ([x]) => x,
+  cost: () => ({ macs: 0 }),
+  reference([x]) {
+    return refTensor(x.shape, x.value.map(reluValue), x.bound.slice());
+  },
+});

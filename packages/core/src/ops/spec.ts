@@ -1,0 +1,43 @@
+import type { z } from 'zod';
+import type { Shape } from '../shape.js';
+
+/**
+ * A value in the float64 reference: the exact result on the float32 inputs (`value`) and,
+ * per element, how far a correct float32 backend may be from it (`bound`, absolute).
+ * Bounds start at 0 for inputs and constants and grow op by op (docs/SEMANTICS.md, "Tolerances").
+ */
+export interface RefTensor {
+  readonly shape: Shape;
+  readonly value: Float64Array;
+  readonly bound: Float64Array;
+}
+
+export interface OpCost {
+  /** Multiply-accumulates (a maxpool comparison or a bias add counts as 0). */
+  readonly macs: number;
+}
+
+/**
+ * Everything that defines an op. One file per op exports one of these; the op table
+ * (ops/index.ts) lists them. The reference is the definition: backends are correct when they
+ * agree with it within its bounds.
+ */
+export interface OpSpec<S extends z.ZodType = z.ZodType> {
+  readonly name: string;
+  /** Operand names, in order (the arity is their count). */
+  readonly inputs: readonly string[];
+  /** Attribute schema: validates, fills defaults; used by the builder and the JSON loader alike. */
+  readonly attrs: S;
+  /** Output shape from operand shapes; throws OpError naming what was expected. */
+  inferShape(inputs: readonly Shape[], attrs: z.output<S>): Shape;
+  cost(inputs: readonly Shape[], output: Shape, attrs: z.output<S>): OpCost;
+  reference(inputs: readonly RefTensor[], attrs: z.output<S>, output: Shape): RefTensor;
+}
+
+export type Attrs<S extends OpSpec> = S extends OpSpec<infer Z> ? z.output<Z> : never;
+export type AttrsInput<S extends OpSpec> = S extends OpSpec<infer Z> ? z.input<Z> : never;
+
+/** Declares an op spec with its attribute types inferred from the schema. */
+export function defineOp<S extends z.ZodType>(spec: OpSpec<S>): OpSpec<S> {
+  return Object.freeze(spec);
+}
