@@ -1,0 +1,34 @@
+import type { Feeds, Graph, Node } from '@tessera/core';
+import type { ExecutionPlan } from './plan.js';
+
+/** Results of one run: a Float32Array per graph output name, owned by the caller. */
+export type Outputs = Record<string, Float32Array>;
+
+/** Told when each node starts and ends; sessions use it for events and traces. */
+export interface NodeObserver {
+  nodeStart(node: Node): void;
+  nodeEnd(node: Node): void;
+}
+
+/**
+ * A graph compiled for one backend: weights uploaded, buffers planned, kernels or programs
+ * ready. `run` may be called many times, one run at a time (the session serializes them).
+ */
+export interface Executable {
+  run(feeds: Feeds, observer?: NodeObserver): Promise<Outputs>;
+  /** Frees everything the compile allocated (buffers, textures, packed weights). */
+  dispose(): void;
+}
+
+/**
+ * The contract every backend implements, Tessera's and a user's alike. Backends are asynchronous
+ * (WebGL and worker pools are): compile once, run many times, dispose.
+ */
+export interface Backend {
+  readonly name: string;
+  /** Whether the backend can run this op; compile refuses a graph with an op it cannot. */
+  hasKernel(op: string): boolean;
+  compile(graph: Graph, plan: ExecutionPlan): Promise<Executable>;
+  /** Releases what the backend holds for all its executables (workers, GL context). */
+  dispose(): Promise<void>;
+}

@@ -1,0 +1,101 @@
+import { numel, type Graph, type Node } from '@tessera/core';
+
+/** A region of the arena holding one value (and every reshape view of it). */
+export interface Buffer {
+  readonly id: number;
+  /** Float offset into the arena, aligned to ARENA_ALIGN floats. */
+  readonly offset: number;
+  /** Floats. */
+  readonly size: number;
+  /** Step that writes it (-1: an input, written before the first step). */
+  readonly firstStep: number;
+  /** Last step that reads it (steps.length: a graph output, read after the last step). */
+  readonly lastStep: number;
+}
+
+/** Where a value lives: in the arena, or in a constant (weights stay with the backend). */
+export type Location = { readonly kind: 'arena'; readonly buffer: Buffer } | { readonly kind: 'constant'; readonly name: string };
+
+export interface ExecutionPlan {
+  readonly graph: Graph;
+  /** Nodes in execution order. Reshape nodes are included but are views: nothing to compute. */
+  readonly steps: readonly Node[];
+  /** Floats the arena needs (the peak of live buffers, after reuse). */
+  readonly arenaSize: number;
+  /** Floats all buffers would need without reuse. */
+  readonly noReuseSize: number;
+  readonly buffers: readonly Buffer[];
+  locate(value: string): Location;
+  /** True for nodes that only reinterpret their input (reshape): no kernel runs. */
+  isView(node: Node): boolean;
+}
+
+/** 16 floats = 64 bytes: a cache line, and a multiple of every SIMD width. */
+export const ARENA_ALIGN = 16;
+
+const VIEW_OPS = new Set(['reshape']);
+
+/**
+ * Plans one arena for a graph's inputs and intermediates: a topological schedule, the lifetime
+ * of every buffer, reshape outputs as views of their input, and offsets chosen so buffers whose
+ * lifetimes do not overlap share memory (greedy by size, lowest free offset first).
+ */
+export function planExecution(graph: Graph): ExecutionPlan {
+  const steps = graph.nodes;
+  const root = new Map<string, string>(); // value -> the value whose storage it shares
+  const rootOf = (v: string): string => root.get(v) ?? v;
+  for (const n of steps) if (VIEW_OPS.has(n.op)) root.set(n.name, rootOf(n.inputs[0]));
+
+  const life = new Map<string, { first: number; last: number }>();
+  const touch = (v: string, step: number) => {
+    const r = rootOf(v);
+    if (graph.kind(r) === 'constant') return;
+    const l = life.get(r);
+    if (l) l.last = Math.max(l.last, step);
+    else life.set(r, { first: graph.kind(r) === 'input' ? -1 : step, last: step });
+  };
+  for (const v of graph.inputs) touch(v.name, -1);
+  steps.forEach((n, step) => {
+    touch(n.name, step);
+    for (const i of n.inputs) touch(i, step);
+  });
+  for (const v of Object.values(graph.outputs)) touch(v, steps.length);
+
+  const entries = [...life.entries()].map(([name, l]) => ({ name, ...l, size: align(numel(graph.value(name).shape)) }));
+  const placed: Buffer[] = [];
+  const byRoot = new Map<string, Buffer>();
+  const order = [...entries].sort((a, b) => b.size - a.size || a.first - b.first);
+  for (const e of order) {
+    const overlapping = placed
+      .filter((p) => p.firstStep <= e.last && e.first <= p.lastStep)
+      .sort((a, b) => a.offset - b.offset);
+    let offset = 0;
+    for (const p of overlapping) {
+      if (offset + e.size <= p.offset) break;
+      offset = Math.max(offset, p.offset + p.size);
+    }
+    const buffer = { id: placed.length, offset, size: e.size, firstStep: e.first, lastStep: e.last };
+    placed.push(buffer);
+    byRoot.set(e.name, buffer);
+  }
+
+  return {
+    graph,
+    steps,
+    buffers: placed,
+    arenaSize: placed.reduce((m, b) => Math.max(m, b.offset + b.size), 0),
+    noReuseSize: placed.reduce((s, b) => s + b.size, 0),
+    locate(value) {
+      const r = rootOf(value);
+      const buffer = byRoot.get(r);
+      if (buffer) return { kind: 'arena', buffer };
+      if (graph.kind(r) === 'constant') return { kind: 'constant', name: r };
+      throw new Error(`value '${value}' has no location in the plan`);
+    },
+    isView: (node) => VIEW_OPS.has(node.op),
+  };
+}
+
+function align(n: number): number {
+  return Math.ceil(n / ARENA_ALIGN) * ARENA_ALIGN;
+}

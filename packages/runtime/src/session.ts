@@ -1,0 +1,139 @@
+import { TesseraError, numel, validateFeeds, type Feeds, type Graph, type Node } from '@tessera/core';
+import type { Container } from 'inversify';
+import { Observable, Subject, concatMap, from, type OperatorFunction } from 'rxjs';
+import type { Backend, Executable, NodeObserver, Outputs } from './backend.js';
+import { defaultContainer, getBackend } from './container.js';
+import { toChromeTrace, type ExecEvent } from './events.js';
+import { planExecution, type ExecutionPlan } from './plan.js';
+
+export interface SessionOptions {
+  /** Backend name, as registered in the container. Default 'cpu'. */
+  readonly backend?: string;
+  readonly container?: Container;
+  /** Record node events for trace() even when nobody subscribes to events$. */
+  readonly profile?: boolean;
+}
+
+export interface SessionStats {
+  readonly backend: string;
+  /** Bytes of the planned arena (inputs and intermediates, after buffer reuse). */
+  readonly peakBytes: number;
+  /** Bytes the same buffers would take without reuse. */
+  readonly noReuseBytes: number;
+  readonly compileMs: number;
+  readonly runs: number;
+}
+
+/** Compiles `graph` on the named backend and returns a session ready to run it. */
+export async function createSession(graph: Graph, options: SessionOptions = {}): Promise<Session> {
+  const name = options.backend ?? 'cpu';
+  const backend = getBackend(options.container ?? defaultContainer, name);
+  for (const node of graph.nodes) {
+    if (!backend.hasKernel(node.op)) {
+      throw new TesseraError(`backend '${name}' has no kernel for op '${node.op}'`, { node: node.name, op: node.op });
+    }
+  }
+  const plan = planExecution(graph);
+  const start = performance.now();
+  const executable = await backend.compile(graph, plan);
+  return new Session(graph, backend, plan, executable, performance.now() - start, options.profile ?? false);
+}
+
+/**
+ * A graph compiled on a backend. Runs are serialized (one at a time, in call order); events
+ * are emitted only while someone listens (or with `profile`), so an unobserved run pays nothing.
+ */
+export class Session {
+  private readonly subject = new Subject<ExecEvent>();
+  /** Node start / end and run start / end events, with durations and bytes. */
+  readonly events$: Observable<ExecEvent> = this.subject.asObservable();
+  private readonly recorded: ExecEvent[] = [];
+  private queue: Promise<unknown> = Promise.resolve();
+  private runCount = 0;
+  private disposed = false;
+  private readonly nodeBytes: Map<Node, number>;
+
+  constructor(
+    readonly graph: Graph,
+    private readonly backend: Backend,
+    readonly plan: ExecutionPlan,
+    private executable: Executable,
+    private readonly compileMs: number,
+    private readonly profile: boolean,
+  ) {
+    this.nodeBytes = new Map(
+      graph.nodes.map((n) => [n, 4 * (numel(n.output.shape) + n.inputs.reduce((s, i) => s + numel(graph.value(i).shape), 0))]),
+    );
+  }
+
+  get stats(): SessionStats {
+    return {
+      backend: this.backend.name,
+      peakBytes: this.plan.arenaSize * 4,
+      noReuseBytes: this.plan.noReuseSize * 4,
+      compileMs: this.compileMs,
+      runs: this.runCount,
+    };
+  }
+
+  /** Runs the graph once. Feeds are checked first; an error names the input. */
+  run(feeds: Feeds): Promise<Outputs> {
+    const result = this.queue.then(() => this.runNow(feeds));
+    this.queue = result.catch(() => undefined);
+    return result;
+  }
+
+  /** An rxjs operator: each feed object in, its outputs out, in order, one run at a time. */
+  infer(): OperatorFunction<Feeds, Outputs> {
+    return concatMap((feeds) => from(this.run(feeds)));
+  }
+
+  /** The recorded events as Chrome trace-event JSON (chrome://tracing, Perfetto). */
+  trace(): ReturnType<typeof toChromeTrace> {
+    return toChromeTrace(this.recorded);
+  }
+
+  /** Frees the compiled graph; later runs are refused. The backend stays (it belongs to the container). */
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.executable.dispose();
+    this.subject.complete();
+  }
+
+  get isDisposed(): boolean {
+    return this.disposed;
+  }
+
+  private async runNow(feeds: Feeds): Promise<Outputs> {
+    if (this.disposed) throw new TesseraError(`session of graph '${this.graph.name}' on backend '${this.backend.name}' is disposed; create a new session`);
+    validateFeeds(this.graph, feeds);
+    const run = ++this.runCount;
+    const listening = this.profile || this.subject.observed;
+    if (!listening) return this.executable.run(feeds);
+    const backend = this.backend.name;
+    const emit = (e: ExecEvent) => {
+      this.recorded.push(e);
+      this.subject.next(e);
+    };
+    const starts = new Map<Node, number>();
+    const observer: NodeObserver = {
+      nodeStart: (node) => {
+        const time = performance.now();
+        starts.set(node, time);
+        emit({ type: 'node-start', run, backend, node: node.name, op: node.op, time });
+      },
+      nodeEnd: (node) => {
+        const time = performance.now();
+        const duration = time - (starts.get(node) ?? time);
+        emit({ type: 'node-end', run, backend, node: node.name, op: node.op, time, duration, bytes: this.nodeBytes.get(node) ?? 0 });
+      },
+    };
+    const t0 = performance.now();
+    emit({ type: 'run-start', run, backend, time: t0 });
+    const outputs = await this.executable.run(feeds, observer);
+    const t1 = performance.now();
+    emit({ type: 'run-end', run, backend, time: t1, duration: t1 - t0 });
+    return outputs;
+  }
+}
