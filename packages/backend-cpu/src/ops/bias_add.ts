@@ -1,0 +1,30 @@
+import { numel } from '@tessera/core';
+import { biasAdd } from '../kernels/index.js';
+import { view, type CpuKernel, type Ref, type Step } from '../program.js';
+
+export interface BiasAddStep extends Step {
+  readonly x: Ref;
+  readonly bias: Ref;
+  readonly channels: number;
+  readonly y: Ref;
+}
+
+/** Adds the bias along the last dimension; the units are elements. */
+export const biasAddKernel: CpuKernel<BiasAddStep> = {
+  op: 'bias_add',
+  prepare(node, ctx) {
+    const shape = node.output.shape;
+    return {
+      kernel: 'bias_add',
+      node: node.name,
+      units: numel(shape),
+      costPerUnit: 1,
+      x: ctx.operand(node.inputs[0]),
+      bias: ctx.operand(node.inputs[1]),
+      channels: shape[shape.length - 1],
+      y: ctx.output(node),
+    };
+  },
+  run: (s, mem, start, end) =>
+    biasAdd(view(mem, s.x), s.x.off, view(mem, s.bias), s.bias.off, s.channels, view(mem, s.y), s.y.off, start, end),
+};

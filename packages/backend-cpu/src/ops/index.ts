@@ -1,0 +1,21 @@
+import type { CpuKernel } from '../program.js';
+import { biasAddKernel } from './bias_add.js';
+import { conv2dKernel } from './conv2d.js';
+import { fusedConv2dKernel } from './fused_conv2d.js';
+import { fusedMatmulKernel } from './fused_matmul.js';
+import { matmulKernel } from './matmul.js';
+import { maxpoolKernel } from './maxpool.js';
+import { reluKernel } from './relu.js';
+import { sliceKernel } from './slice.js';
+
+/** Every cpu kernel, one per op (reshape is a view in the plan and needs none). */
+export const CPU_KERNELS: readonly CpuKernel[] = [
+  conv2dKernel,
+  fusedConv2dKernel,
+  biasAddKernel,
+  reluKernel,
+  maxpoolKernel,
+  matmulKernel,
+  fusedMatmulKernel,
+  sliceKernel,
+] as unknown as CpuKernel[];

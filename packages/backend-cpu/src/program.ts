@@ -1,0 +1,109 @@
+import { TesseraError, numel, type Graph, type Node } from '@tessera/core';
+import type { ExecutionPlan } from '@tessera/runtime';
+
+/**
+ * A compiled graph for the cpu kernels, as plain data: steps that name a kernel and hold
+ * resolved geometry and memory offsets. Plain data so that worker threads can receive the same
+ * program and run the same kernels on slices of each step (backend-workers).
+ */
+
+/** Where an operand lives: memory 0 is the arena (activations), 1 the weights (constants, packed forms). */
+export interface Ref {
+  readonly mem: 0 | 1;
+  readonly off: number;
+}
+
+/** The two memories every step reads and writes. */
+export interface Memory {
+  readonly arena: Float32Array;
+  readonly weights: Float32Array;
+}
+
+export function view(mem: Memory, ref: Ref): Float32Array {
+  return ref.mem === 0 ? mem.arena : mem.weights;
+}
+
+/** One node's work: `units` independent slices (output rows or elements) a scheduler may split. */
+export interface Step {
+  readonly kernel: string;
+  readonly node: string;
+  readonly units: number;
+  /** Multiply-accumulates (or element operations) per unit, for partitioning. */
+  readonly costPerUnit: number;
+}
+
+/** At compile time: resolves operands to memory and reserves packed weights. */
+export interface PrepareContext {
+  readonly graph: Graph;
+  operand(value: string): Ref;
+  output(node: Node): Ref;
+  /** Reserves `size` floats of weights memory, filled by `fill` once the memory exists. */
+  reserveWeights(size: number, fill: (dst: Float32Array, off: number) => void): Ref;
+}
+
+/** The cpu definition of one op: compile a node into a step, run a range of its units. */
+export interface CpuKernel<S extends Step = Step> {
+  readonly op: string;
+  prepare(node: Node, ctx: PrepareContext): S;
+  /** Floats of scratch `run` needs for units [start, end) (0 if none). */
+  scratchSize?(step: S, start: number, end: number): number;
+  run(step: S, mem: Memory, start: number, end: number, scratch: Float32Array): void;
+}
+
+export interface Program {
+  readonly steps: readonly Step[];
+  /** Steps by index of graph.nodes (null for views that run nothing). */
+  readonly nodeSteps: readonly (Step | null)[];
+  readonly arenaSize: number;
+  readonly weightsSize: number;
+  /** Writes constants and packed weights into a weights memory of weightsSize floats. */
+  fillWeights(dst: Float32Array): void;
+  readonly inputs: readonly { readonly name: string; readonly ref: Ref; readonly size: number }[];
+  readonly outputs: readonly { readonly name: string; readonly ref: Ref; readonly size: number }[];
+}
+
+/** Compiles a planned graph into a program of steps, with every kernel taken from `kernels`. */
+export function compileProgram(plan: ExecutionPlan, kernels: (op: string) => CpuKernel | undefined, backend: string): Program {
+  const { graph } = plan;
+  const fills: { off: number; fill: (dst: Float32Array, off: number) => void }[] = [];
+  let weightsSize = 0;
+  const reserveWeights = (size: number, fill: (dst: Float32Array, off: number) => void): Ref => {
+    const off = weightsSize;
+    weightsSize += Math.ceil(size / 16) * 16;
+    fills.push({ off, fill });
+    return { mem: 1, off };
+  };
+  const constants = new Map<string, Ref>();
+  for (const [name, t] of graph.constants) constants.set(name, reserveWeights(t.size, (dst, off) => dst.set(t.data, off)));
+  const locate = (value: string): Ref => {
+    const loc = plan.locate(value);
+    return loc.kind === 'arena' ? { mem: 0, off: loc.buffer.offset } : constants.get(loc.name)!;
+  };
+  const ctx: PrepareContext = { graph, operand: locate, output: (node) => locate(node.name), reserveWeights };
+  const nodeSteps = graph.nodes.map((node) => {
+    if (plan.isView(node)) return null;
+    const kernel = kernels(node.op);
+    if (!kernel) throw new TesseraError(`backend '${backend}' has no kernel for op '${node.op}'`, { node: node.name, op: node.op });
+    return kernel.prepare(node, ctx);
+  });
+  return {
+    steps: nodeSteps.filter((s): s is Step => s !== null),
+    nodeSteps,
+    arenaSize: plan.arenaSize,
+    weightsSize,
+    fillWeights(dst) {
+      for (const f of fills) f.fill(dst, f.off);
+    },
+    inputs: graph.inputs.map((v) => ({ name: v.name, ref: locate(v.name), size: numel(v.shape) })),
+    outputs: Object.entries(graph.outputs).map(([name, value]) => ({ name, ref: locate(value), size: numel(graph.value(value).shape) })),
+  };
+}
+
+/** Scratch buffers that grow to the largest request (one per thread). */
+export class Scratch {
+  private buf = new Float32Array(0);
+  get(size: number): Float32Array {
+    if (this.buf.length < size) this.buf = new Float32Array(size);
+    return this.buf;
+  }
+}
