@@ -1,0 +1,70 @@
+/** Timing helpers: every implementation runs round-robin, so machine noise hits all alike. */
+
+export interface Timing {
+  readonly median: number;
+  readonly min: number;
+  readonly samples: readonly number[];
+}
+
+export function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+export interface Impl {
+  readonly name: string;
+  /** Called before each block of this implementation's calls (e.g. switching tfjs' backend). */
+  readonly enter?: () => Promise<void>;
+  readonly run: () => Promise<unknown> | unknown;
+}
+
+/**
+ * Times each implementation `runs` times after `warmup` calls. Calls are made in blocks of
+ * `block` per implementation, rotating through the implementations until all runs are done,
+ * so slow drifts of a shared machine hit every implementation alike. Returns ms per call.
+ */
+export async function timeInterleaved(
+  impls: readonly Impl[],
+  { warmup = 2, runs = 7, block = 1 } = {},
+): Promise<Map<string, Timing>> {
+  const samples = new Map(impls.map((i) => [i.name, [] as number[]]));
+  for (const impl of impls) {
+    await impl.enter?.();
+    for (let i = 0; i < warmup; i++) await impl.run();
+  }
+  for (let done = 0; done < runs; done += block) {
+    for (const impl of impls) {
+      await impl.enter?.();
+      for (let r = done; r < Math.min(runs, done + block); r++) {
+        const t0 = performance.now();
+        await impl.run();
+        samples.get(impl.name)!.push(performance.now() - t0);
+      }
+    }
+  }
+  return new Map([...samples].map(([name, s]) => [name, { median: median(s), min: Math.min(...s), samples: s }]));
+}
+
+/**
+ * Plain JavaScript's register-only multiply-add peak: 12 independent accumulators, no memory
+ * traffic. The ceiling any scalar TypeScript kernel can approach (GFLOP/s, 2 flops per multiply-add).
+ */
+export function scalarPeakGflops(iterations = 20_000_000): number {
+  let best = 0;
+  for (let rep = 0; rep < 5; rep++) {
+    let a0 = 1, a1 = 1, a2 = 1, a3 = 1, a4 = 1, a5 = 1, a6 = 1, a7 = 1, a8 = 1, a9 = 1, a10 = 1, a11 = 1;
+    const m = 0.999999, c = 1e-7;
+    const t0 = performance.now();
+    for (let i = 0; i < iterations; i++) {
+      a0 = a0 * m + c; a1 = a1 * m + c; a2 = a2 * m + c; a3 = a3 * m + c;
+      a4 = a4 * m + c; a5 = a5 * m + c; a6 = a6 * m + c; a7 = a7 * m + c;
+      a8 = a8 * m + c; a9 = a9 * m + c; a10 = a10 * m + c; a11 = a11 * m + c;
+    }
+    const ms = performance.now() - t0;
+    const sink = a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7 + a8 + a9 + a10 + a11;
+    if (sink === 42) console.log('');
+    best = Math.max(best, (24 * iterations) / (ms * 1e6));
+  }
+  return best;
+}

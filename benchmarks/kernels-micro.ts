@@ -1,0 +1,81 @@
+/**
+ * Single-thread micro benchmark of the CPU kernels (GEMM and conv2d).
+ * Run: npx tsx benchmarks/kernels-micro.ts [substring filter on the case name]
+ * Prints median and best GFLOP/s over RUNS timed runs after warm-up.
+ * FLOPs count 2*M*N*K (for conv, padding taps included: the usual convention).
+ */
+import {
+  conv2d, conv2dScratchSize, gemm, packB, type Conv2dGeometry,
+} from '../packages/backend-cpu/src/kernels/index.js';
+
+// Warm up for at least WARMUP runs and WARMUP_MS, so the JIT has optimized the kernels.
+const WARMUP = 3;
+const WARMUP_MS = 500;
+const RUNS = 7;
+
+function randomArray(n: number): Float32Array {
+  const a = new Float32Array(n);
+  for (let i = 0; i < n; i++) a[i] = Math.random() * 2 - 1;
+  return a;
+}
+
+const filter = process.argv[2] ?? '';
+
+function measure(name: string, flops: number, fn: () => void): void {
+  const warmStart = performance.now();
+  for (let i = 0; i < WARMUP || performance.now() - warmStart < WARMUP_MS; i++) fn();
+  const times: number[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    const t0 = performance.now();
+    fn();
+    times.push(performance.now() - t0);
+  }
+  times.sort((a, b) => a - b);
+  const gflops = (ms: number) => (flops / (ms * 1e6)).toFixed(2);
+  const median = times[Math.floor(times.length / 2)];
+  // "min" GFLOP/s is the slowest run, "max" the fastest.
+  console.log(
+    `${name.padEnd(44)} median ${gflops(median)} GFLOP/s  min ${gflops(times[times.length - 1])}  max ${gflops(times[0])}  (median ${median.toFixed(1)} ms)`,
+  );
+}
+
+function benchGemm(M: number, N: number, K: number): void {
+  if (!`gemm M=${M} N=${N} K=${K}`.includes(filter)) return;
+  const a = randomArray(M * K);
+  const pb = packB(K, N, randomArray(K * N), 0, N, false);
+  const c = new Float32Array(M * N);
+  const bias = randomArray(N);
+  measure(`gemm M=${M} N=${N} K=${K}`, 2 * M * N * K, () => {
+    gemm(M, N, K, a, 0, K, false, pb, c, 0, N, { bias, relu: true }, 0, M);
+  });
+}
+
+function benchConv(name: string, g: Conv2dGeometry): void {
+  if (!`conv2d ${name}`.includes(filter)) return;
+  const M = g.batch * g.outH * g.outW;
+  const K = g.kH * g.kW * g.inC;
+  const x = randomArray(g.batch * g.inH * g.inW * g.inC);
+  const w = packB(K, g.outC, randomArray(K * g.outC), 0, g.outC, false);
+  const y = new Float32Array(M * g.outC);
+  const scratch = new Float32Array(conv2dScratchSize(g, 0, M));
+  const bias = randomArray(g.outC);
+  measure(`conv2d ${name}`, 2 * M * K * g.outC, () => {
+    conv2d(g, x, 0, w, y, 0, { bias, relu: true }, scratch, 0, 0, M);
+  });
+}
+
+function geom(inHW: number, inC: number, k: number, outC: number, stride: number, padBefore: number, padAfter: number): Conv2dGeometry {
+  const out = Math.floor((inHW + padBefore + padAfter - k) / stride) + 1;
+  return {
+    batch: 1, inH: inHW, inW: inHW, inC, kH: k, kW: k, outC, outH: out, outW: out,
+    strideH: stride, strideW: stride, dilationH: 1, dilationW: 1, padTop: padBefore, padLeft: padBefore,
+  };
+}
+
+benchGemm(1024, 1024, 1024);
+benchGemm(512, 512, 512);
+benchGemm(3136, 64, 576);
+benchConv('56x56x64 -> 64 3x3 s1 SAME (1/1)', geom(56, 64, 3, 64, 1, 1, 1));
+benchConv('57x57x32 -> 48 5x5 s2 SAME (2/2)', geom(57, 32, 5, 48, 2, 2, 2));
+benchConv('56x56x32 -> 48 5x5 s2 SAME (1/2)', geom(56, 32, 5, 48, 2, 1, 2));
+benchConv('56x56x64 -> 64 1x1 s1 (pointwise)', geom(56, 64, 1, 64, 1, 0, 0));

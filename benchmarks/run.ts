@@ -1,0 +1,109 @@
+/**
+ * `pnpm bench`: the workloads of workloads.json on Tessera's cpu backend and, in the same
+ * process, TensorFlow.js cpu and wasm (1 thread). Every implementation's output is checked
+ * against the float64 reference (per-element bounds) before timing. Prints a table, writes JSON.
+ *
+ *   pnpm bench [--workloads W2,W3] [--runs 7] [--warmup 2] [--json benchmarks/results/cpu.json]
+ */
+import '@tessera/backend-cpu';
+import { evaluate, randomTensor, type Graph } from '@tessera/core';
+import { WORKLOADS, workloadGraph, type Workload } from '@tessera/examples';
+import { createSession } from '@tessera/runtime';
+import Table from 'cli-table3';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { parseArgs } from 'node:util';
+import { scalarPeakGflops, timeInterleaved, type Impl } from './harness.js';
+import { tfjsRunner, useTfjsBackend } from './peers/tfjs.js';
+import { extraVariants } from './variants.js';
+
+const { values: args } = parseArgs({
+  options: {
+    workloads: { type: 'string' },
+    runs: { type: 'string', default: '7' },
+    warmup: { type: 'string', default: '2' },
+    json: { type: 'string', default: 'benchmarks/results/cpu.json' },
+    'no-check': { type: 'boolean', default: false },
+  },
+});
+
+interface Row {
+  workload: string;
+  impl: string;
+  medianMs: number;
+  minMs: number;
+  gflops: number;
+  vsTfjsCpu: number;
+  ofScalarPeak: number;
+}
+
+async function main(): Promise<void> {
+  const wanted = args.workloads?.split(',').map((s) => s.toLowerCase());
+  const workloads = WORKLOADS.filter((w) => !wanted || wanted.includes(w.id.toLowerCase()));
+  const peak = scalarPeakGflops();
+  console.log(`plain JavaScript register-only multiply-add peak: ${peak.toFixed(2)} GFLOP/s (1 core)\n`);
+  const rows: Row[] = [];
+  for (const w of workloads) rows.push(...(await benchWorkload(w, peak)));
+  printTable(rows, peak);
+  mkdirSync(dirname(args.json!), { recursive: true });
+  writeFileSync(args.json!, JSON.stringify({ date: new Date().toISOString(), node: process.version, scalarPeakGflops: peak, rows }, null, 2));
+  console.log(`\nwritten to ${args.json}`);
+}
+
+async function benchWorkload(w: Workload, peak: number): Promise<Row[]> {
+  const graph = workloadGraph(w);
+  const x = randomTensor(w.input, 42).data;
+  const impls: (Impl & { output: () => Promise<Float32Array> })[] = [];
+  const disposers: (() => void)[] = [];
+
+  const addSession = async (name: string, g: Graph) => {
+    const session = await createSession(g, { backend: 'cpu' });
+    disposers.push(() => session.dispose());
+    const output = async () => Object.values(await session.run({ x }))[0];
+    impls.push({ name, run: output, output });
+  };
+  await addSession('tessera-cpu', graph);
+  for (const v of extraVariants(graph)) await addSession(v.name, v.graph);
+  for (const backend of ['cpu', 'wasm'] as const) {
+    await useTfjsBackend(backend);
+    const peer = tfjsRunner(graph);
+    disposers.push(peer.dispose);
+    const enter = () => useTfjsBackend(backend);
+    const output = async () => peer.run(x);
+    impls.push({ name: `tfjs-${backend}`, enter, run: output, output });
+  }
+
+  if (!args['no-check']) await checkAgreement(w, graph, x, impls);
+  const timings = await timeInterleaved(impls, { warmup: Number(args.warmup), runs: Number(args.runs) });
+  disposers.forEach((d) => d());
+  const base = timings.get('tfjs-cpu')!.median;
+  return impls.map(({ name }) => {
+    const t = timings.get(name)!;
+    const gflops = w.gflop / (t.median / 1000);
+    return { workload: w.id, impl: name, medianMs: t.median, minMs: t.min, gflops, vsTfjsCpu: base / t.median, ofScalarPeak: gflops / peak };
+  });
+}
+
+/** Every implementation must agree with the float64 reference within its per-element bound. */
+async function checkAgreement(w: Workload, graph: Graph, x: Float32Array, impls: { name: string; enter?: () => Promise<void>; output: () => Promise<Float32Array> }[]) {
+  const ref = Object.values(evaluate(graph, { x }))[0];
+  for (const impl of impls) {
+    await impl.enter?.();
+    const y = await impl.output();
+    let worst = 0;
+    for (let i = 0; i < y.length; i++) worst = Math.max(worst, Math.abs(y[i] - ref.value[i]) / ref.bound[i]);
+    if (!(worst <= 1)) throw new Error(`${w.id}: ${impl.name} disagrees with the reference (worst error ${worst.toFixed(3)} of its bound)`);
+    console.log(`${w.id}: ${impl.name} agrees with the float64 reference (worst error ${worst.toExponential(2)} of its bound)`);
+  }
+}
+
+function printTable(rows: Row[], peak: number): void {
+  const table = new Table({ style: { head: [], border: [] }, head: ['workload', 'implementation', 'median ms', 'min ms', 'GFLOP/s', 'x tfjs-cpu', '% JS peak'] });
+  for (const r of rows) {
+    table.push([r.workload, r.impl, r.medianMs.toFixed(2), r.minMs.toFixed(2), r.gflops.toFixed(2), r.vsTfjsCpu.toFixed(2), `${(100 * r.ofScalarPeak).toFixed(0)}%`]);
+  }
+  console.log(table.toString());
+  console.log(`GFLOP/s at the median; % JS peak = fraction of the ${peak.toFixed(2)} GFLOP/s scalar multiply-add peak.`);
+}
+
+await main();
