@@ -1,0 +1,17 @@
+#!/usr/bin/env node
+import '@tessera/backend-cpu';
+import { Command } from 'commander';
+import { exportCommand } from './commands/export.js';
+import { runCommand } from './commands/run.js';
+import { summaryCommand } from './commands/summary.js';
+
+const program = new Command('tessera')
+  .description('Tessera: dataflow graphs for convolutional networks, checked on every backend')
+  .showHelpAfterError();
+
+for (const add of [summaryCommand, runCommand, exportCommand]) add(program);
+
+program.parseAsync().catch((e: unknown) => {
+  console.error(`tessera: ${e instanceof Error ? e.message : String(e)}`);
+  process.exitCode = 1;
+});
