@@ -1,5 +1,8 @@
 import { defineConfig } from 'vitest/config';
 
+/** With TESSERA_TEST_JSON set (as .ci/run does), results are also written there as JSON. */
+const json = process.env.TESSERA_TEST_JSON;
+
 export default defineConfig({
   resolve: { conditions: ['@tessera/source'] },
   ssr: { resolve: { conditions: ['@tessera/source'] } },
@@ -8,5 +11,7 @@ export default defineConfig({
     exclude: ['**/node_modules/**', '**/*.browser.test.ts'],
     testTimeout: 120_000,
     hookTimeout: 60_000,
+    reporters: json ? ['default', 'json'] : ['default'],
+    outputFile: json ? { json: `${json}/node.json` } : undefined,
   },
 });

@@ -8,3 +8,4 @@ export * from './builder.js';
 export * from './feeds.js';
 export * from './reference.js';
 export * from './summary.js';
+export * from './format/index.js';

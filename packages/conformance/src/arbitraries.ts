@@ -1,0 +1,266 @@
+import { numel, type Padding } from '@tessera/core';
+import fc from 'fast-check';
+import { CaseBuilder, divisors, type ConformanceCase, type Holder } from './case.js';
+import { dataSpecArbitrary } from './data.js';
+
+export type { ConformanceCase } from './case.js';
+export { buildGraphCase, graphArbitrary, graphRecipeArbitrary, type GraphArbitraryOptions, type GraphRecipe, type GraphStep } from './graphs.js';
+
+/** The ops `opCaseArbitrary` has cases for, in the order the runner checks them. */
+export const OP_NAMES_UNDER_TEST = [
+  'conv2d',
+  'fused_conv2d',
+  'bias_add',
+  'relu',
+  'maxpool',
+  'reshape',
+  'matmul',
+  'fused_matmul',
+  'slice',
+] as const;
+export type OpUnderTest = (typeof OP_NAMES_UNDER_TEST)[number];
+
+/** Largest decimal exponent of single-op data: 10^15 * 10^15 * K stays far below float32's 3.4e38. */
+const OP_MAX_EXP = 14;
+
+/** Filters, weights and biases are usually graph constants, sometimes graph inputs. */
+const holderArb: fc.Arbitrary<Holder> = fc.constantFrom<Holder>('constant', 'constant', 'constant', 'input');
+
+const dim = (max: number) => fc.integer({ min: 1, max });
+const opData = (intsWeight = 1) => dataSpecArbitrary({ maxExp: OP_MAX_EXP, intsWeight });
+
+// ---------------------------------------------------------------------------------------------
+// conv2d / fused_conv2d
+
+const paddingKindArb = fc.constantFrom('SAME', 'VALID', 'EXPLICIT');
+
+const convParamsArb = fc.record({
+  batch: dim(3),
+  h: dim(12),
+  w: dim(12),
+  cin: dim(12),
+  cout: dim(12),
+  kh: dim(5),
+  kw: dim(5),
+  sh: dim(4),
+  sw: dim(4),
+  dh: dim(3),
+  dw: dim(3),
+  padding: paddingKindArb,
+  pads: fc.tuple(fc.nat(3), fc.nat(3), fc.nat(3), fc.nat(3)),
+  x: opData(),
+  w_: opData(),
+  bias: opData(),
+  filterHolder: holderArb,
+  biasHolder: holderArb,
+  relu: fc.boolean(),
+});
+type ConvParams = typeof convParamsArb extends fc.Arbitrary<infer T> ? T : never;
+
+/**
+ * Turns free parameters into a valid conv geometry: strides and dilations not both above 1
+ * (dilated cases get stride 1), the dilated window fits in 12, and a VALID or explicitly padded
+ * input is at least as large as the window.
+ */
+export function repairConv(p: ConvParams) {
+  let { sh, sw, dh, dw, kh, kw, h, w } = p;
+  if (dh > 1 || dw > 1) {
+    sh = 1;
+    sw = 1;
+  }
+  kh = Math.min(kh, Math.floor(11 / dh) + 1);
+  kw = Math.min(kw, Math.floor(11 / dw) + 1);
+  const padding: Padding =
+    p.padding === 'SAME' ? 'SAME' : p.padding === 'VALID' ? 'VALID' : [[p.pads[0], p.pads[1]], [p.pads[2], p.pads[3]]];
+  const [pt, pb, pl, pr] = padding === 'VALID' ? [0, 0, 0, 0] : padding === 'SAME' ? [Infinity, 0, Infinity, 0] : p.pads;
+  h = Math.max(h, (kh - 1) * dh + 1 - pt - pb);
+  w = Math.max(w, (kw - 1) * dw + 1 - pl - pr);
+  return { ...p, sh, sw, dh, dw, kh, kw, h, w, paddingAttr: padding };
+}
+
+function convCase(op: 'conv2d' | 'fused_conv2d') {
+  return convParamsArb.map((raw) => {
+    const p = repairConv(raw);
+    const c = new CaseBuilder(`${op}_case`);
+    const x = c.input('x', [p.batch, p.h, p.w, p.cin], p.x);
+    const f = c.operand('filter', [p.kh, p.kw, p.cin, p.cout], p.w_, p.filterHolder);
+    const attrs = { strides: [p.sh, p.sw] as [number, number], dilations: [p.dh, p.dw] as [number, number], padding: p.paddingAttr };
+    if (op === 'conv2d') return c.build({ y: c.b.conv2d(x, f, attrs) });
+    const bias = c.operand('bias', [p.cout], p.bias, p.biasHolder);
+    return c.build({ y: c.b.fusedConv2d(x, f, bias, { ...attrs, relu: p.relu }) });
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// elementwise: bias_add, relu
+
+const anyShapeArb = (maxDim: number) => fc.array(dim(maxDim), { minLength: 1, maxLength: 4 });
+
+function biasAddCase() {
+  return fc
+    .record({ shape: anyShapeArb(12), x: opData(), bias: opData(), biasHolder: holderArb })
+    .map((p) => {
+      const c = new CaseBuilder('bias_add_case');
+      const x = c.input('x', p.shape, p.x);
+      const bias = c.operand('bias', [p.shape[p.shape.length - 1]], p.bias, p.biasHolder);
+      return c.build({ y: c.b.biasAdd(x, bias) });
+    });
+}
+
+function reluCase() {
+  return fc.record({ shape: anyShapeArb(12), x: opData(2) }).map((p) => {
+    const c = new CaseBuilder('relu_case');
+    return c.build({ y: c.b.relu(c.input('x', p.shape, p.x)) });
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// maxpool
+
+function maxpoolCase() {
+  return fc
+    .record({
+      batch: dim(3),
+      h: dim(12),
+      w: dim(12),
+      c: dim(12),
+      kh: dim(4),
+      kw: dim(4),
+      sh: dim(4),
+      sw: dim(4),
+      padding: fc.constantFrom<'SAME' | 'VALID'>('SAME', 'VALID'),
+      // Ties are the interesting part of a max: small integers half of the time.
+      x: opData(3),
+    })
+    .map((p) => {
+      const h = p.padding === 'VALID' ? Math.max(p.h, p.kh) : p.h;
+      const w = p.padding === 'VALID' ? Math.max(p.w, p.kw) : p.w;
+      const c = new CaseBuilder('maxpool_case');
+      const x = c.input('x', [p.batch, h, w, p.c], p.x);
+      return c.build({ y: c.b.maxpool(x, { ksize: [p.kh, p.kw], strides: [p.sh, p.sw], padding: p.padding }) });
+    });
+}
+
+// ---------------------------------------------------------------------------------------------
+// reshape
+
+/** A target shape for `total` elements: rank 1..4 from free choices, with an optional -1. */
+export function reshapeTarget(total: number, rank: number, picks: readonly number[], inferAt: number): number[] {
+  const dims: number[] = [];
+  let rest = total;
+  for (let i = 0; i < rank - 1; i++) {
+    const ds = divisors(rest);
+    const d = ds[picks[i] % ds.length];
+    dims.push(d);
+    rest /= d;
+  }
+  dims.push(rest);
+  if (inferAt >= 0 && inferAt < rank) dims[inferAt] = -1;
+  return dims;
+}
+
+function reshapeCase() {
+  return fc
+    .record({
+      shape: anyShapeArb(8),
+      rank: fc.integer({ min: 1, max: 4 }),
+      picks: fc.tuple(fc.nat(50), fc.nat(50), fc.nat(50)),
+      inferAt: fc.integer({ min: -1, max: 3 }),
+      x: opData(),
+    })
+    .map((p) => {
+      const c = new CaseBuilder('reshape_case');
+      const x = c.input('x', p.shape, p.x);
+      return c.build({ y: c.b.reshape(x, reshapeTarget(numel(p.shape), p.rank, p.picks, p.inferAt)) });
+    });
+}
+
+// ---------------------------------------------------------------------------------------------
+// matmul / fused_matmul
+
+function matmulCase(op: 'matmul' | 'fused_matmul') {
+  return fc
+    .record({
+      kind: fc.constantFrom('rank2', 'rank3', 'rank3-shared-b'),
+      batch: dim(3),
+      m: dim(12),
+      k: dim(100),
+      n: dim(12),
+      transposeA: fc.boolean(),
+      transposeB: fc.boolean(),
+      a: opData(),
+      b: opData(),
+      bias: opData(),
+      bHolder: holderArb,
+      biasHolder: holderArb,
+      relu: fc.boolean(),
+    })
+    .map((p) => {
+      const c = new CaseBuilder(`${op}_case`);
+      const aMat = p.transposeA ? [p.k, p.m] : [p.m, p.k];
+      const bMat = p.transposeB ? [p.n, p.k] : [p.k, p.n];
+      const aShape = p.kind === 'rank2' ? aMat : [p.batch, ...aMat];
+      const bShape = p.kind === 'rank3' ? [p.batch, ...bMat] : bMat;
+      const a = c.input('a', aShape, p.a);
+      const b = c.operand('b', bShape, p.b, p.bHolder);
+      const attrs = { transposeA: p.transposeA, transposeB: p.transposeB };
+      if (op === 'matmul') return c.build({ y: c.b.matmul(a, b, attrs) });
+      const bias = c.operand('bias', [p.n], p.bias, p.biasHolder);
+      return c.build({ y: c.b.fusedMatmul(a, b, bias, { ...attrs, relu: p.relu }) });
+    });
+}
+
+// ---------------------------------------------------------------------------------------------
+// slice
+
+function sliceCase() {
+  return fc
+    .record({
+      shape: anyShapeArb(10),
+      axes: fc.array(fc.record({ stride: dim(3), begin: fc.nat(20), size: fc.nat(20) }), { minLength: 4, maxLength: 4 }),
+      x: opData(),
+    })
+    .map((p) => {
+      const begin: number[] = [];
+      const size: number[] = [];
+      const strides: number[] = [];
+      p.shape.forEach((d, i) => {
+        const a = p.axes[i];
+        const b0 = a.begin % d;
+        const most = Math.floor((d - 1 - b0) / a.stride) + 1;
+        begin.push(b0);
+        size.push(1 + (a.size % most));
+        strides.push(a.stride);
+      });
+      const c = new CaseBuilder('slice_case');
+      const x = c.input('x', p.shape, p.x);
+      return c.build({ y: c.b.slice(x, { begin, size, strides }) });
+    });
+}
+
+// ---------------------------------------------------------------------------------------------
+
+const OP_CASES: Record<OpUnderTest, () => fc.Arbitrary<ConformanceCase>> = {
+  conv2d: () => convCase('conv2d'),
+  fused_conv2d: () => convCase('fused_conv2d'),
+  bias_add: biasAddCase,
+  relu: reluCase,
+  maxpool: maxpoolCase,
+  reshape: reshapeCase,
+  matmul: () => matmulCase('matmul'),
+  fused_matmul: () => matmulCase('fused_matmul'),
+  slice: sliceCase,
+};
+
+/**
+ * Cases of one op: a one-node graph (operands as inputs; filters, weights and biases usually
+ * constants, sometimes inputs) and its feeds. Shapes are small (batch <= 3, spatial <= 12,
+ * channels <= 12, matmul K <= 100); data mixes zeros, negatives, exact ties and magnitudes from
+ * 1e-20 to 1e15, with every product and sum finite in float32.
+ */
+export function opCaseArbitrary(op: string): fc.Arbitrary<ConformanceCase> {
+  if (!Object.prototype.hasOwnProperty.call(OP_CASES, op)) {
+    throw new Error(`no conformance cases for op '${op}' (ops under test: ${OP_NAMES_UNDER_TEST.join(', ')})`);
+  }
+  return OP_CASES[op as OpUnderTest]();
+}

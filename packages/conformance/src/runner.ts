@@ -1,0 +1,360 @@
+import { evaluate, type Graph, type RefTensor } from '@tessera/core';
+import { createSession, type Session, type SessionOptions } from '@tessera/runtime';
+import fc from 'fast-check';
+import { Observable, lastValueFrom, filter, map } from 'rxjs';
+import { OP_NAMES_UNDER_TEST, graphArbitrary, opCaseArbitrary, type ConformanceCase } from './arbitraries.js';
+import { compareToReference, describeComparison, formatRatio, type Comparison } from './compare.js';
+
+/** Name of the random-graph property in events and reports. */
+export const GRAPHS_PROPERTY = 'graphs';
+
+export interface ConformanceOptions {
+  /** Backend name, as registered in the container. */
+  readonly backend: string;
+  /** Container holding the backend; default the runtime's default container. */
+  readonly container?: SessionOptions['container'];
+  /** Cases per op. Default 100. */
+  readonly runs?: number;
+  /** Random graphs. Default 100; 0 skips the graph property. */
+  readonly graphs?: number;
+  /** fast-check seed, used for every property. Default: a fresh one, reported. */
+  readonly seed?: number;
+  /** Ops to check (default OP_NAMES_UNDER_TEST); [] checks only random graphs. */
+  readonly ops?: readonly string[];
+  /**
+   * Replays one recorded failure: the `path` of a report's failure. Needs the same seed, and
+   * exactly one property selected (one op in `ops` and `graphs: 0`, or `ops: []`).
+   */
+  readonly path?: string;
+  /** Per-case time limit in ms (a slower case fails). Default none. */
+  readonly timeoutMs?: number;
+}
+
+/** What went wrong in one case: an output out of bound, or an error from the backend. */
+export interface CaseOutcome {
+  readonly ok: boolean;
+  /** Worst |actual - ref| / bound over every output (Infinity for an error). */
+  readonly worstRatio: number;
+  /** Per graph output, the comparison (absent for outputs not reached because of an error). */
+  readonly outputs: Readonly<Record<string, Comparison>>;
+  /** The first failing output, if any. */
+  readonly failingOutput?: string;
+  /** An exception from compiling, running or disposing, with the stage it came from. */
+  readonly error?: { readonly stage: 'reference' | 'compile' | 'run' | 'dispose' | 'outputs'; readonly message: string };
+  /** One line saying what failed. */
+  readonly summary: string;
+}
+
+/** The shrunk failing case of a property, with what is needed to replay it. */
+export interface ConformanceFailure {
+  readonly property: string;
+  readonly backend: string;
+  /** The graph in text form (`graph.toString()`). */
+  readonly graph: string;
+  readonly graphObject: Graph;
+  readonly feeds: Readonly<Record<string, Float32Array>>;
+  readonly outcome: CaseOutcome;
+  /** fast-check seed and path: `runConformance({ backend, seed, path, ... })` replays it. */
+  readonly seed: number;
+  readonly path: string;
+  /** Shrink steps fast-check took from the first failing case to this one. */
+  readonly shrinks: number;
+  /** A complete multi-line description (property, outcome, replay options, graph, feeds). */
+  readonly message: string;
+}
+
+export interface PropertyReport {
+  /** An op name, or 'graphs'. */
+  readonly property: string;
+  /** Cases generated and run (shrink steps not counted). */
+  readonly casesRun: number;
+  readonly passed: number;
+  /** Worst error over all cases run, as a fraction of its bound (1 = exactly at the bound). */
+  readonly worstRatio: number;
+  readonly durationMs: number;
+  readonly failure?: ConformanceFailure;
+}
+
+export interface ConformanceReport {
+  readonly backend: string;
+  /** The seed used (given or drawn): pass it back as `seed` to replay the whole run. */
+  readonly seed: number;
+  readonly ok: boolean;
+  readonly properties: readonly PropertyReport[];
+  readonly casesRun: number;
+  readonly passed: number;
+  readonly worstRatio: number;
+  readonly durationMs: number;
+}
+
+/**
+ * Progress of a conformance run. `case-start` / `case-pass` are emitted for every generated
+ * case; when a case fails, fast-check shrinks it (the shrink steps emit nothing) and a single
+ * `case-fail` carries the shrunk counterexample. Then `property-done`, and after every
+ * property `done` with the report.
+ */
+export type ConformanceEvent =
+  | { readonly type: 'start'; readonly backend: string; readonly seed: number; readonly properties: readonly string[] }
+  | { readonly type: 'case-start'; readonly property: string; readonly index: number }
+  | { readonly type: 'case-pass'; readonly property: string; readonly index: number; readonly worstRatio: number; readonly durationMs: number }
+  | { readonly type: 'case-fail'; readonly property: string; readonly failure: ConformanceFailure }
+  | { readonly type: 'property-done'; readonly property: string; readonly result: PropertyReport }
+  | { readonly type: 'done'; readonly report: ConformanceReport };
+
+/** A fresh 31-bit seed. */
+export function freshSeed(): number {
+  return Math.floor(Math.random() * 0x7fffffff);
+}
+
+/**
+ * Checks a backend against the float64 reference: for each op, `runs` one-op cases, then
+ * `graphs` random graphs, each a fast-check property run with `seed`. Every case compiles a
+ * session on the backend, runs the feeds, compares every output element with its reference
+ * bound (`compareToReference`) and disposes the session, pass or fail. A failure is shrunk
+ * and reported with its graph, feeds, seed and path. Cold: each subscription runs the suite;
+ * unsubscribing stops it after the current case.
+ */
+export function runConformance(options: ConformanceOptions): Observable<ConformanceEvent> {
+  return new Observable<ConformanceEvent>((subscriber) => {
+    let cancelled = false;
+    const emit = (e: ConformanceEvent) => {
+      if (!cancelled) subscriber.next(e);
+    };
+    runAll(options, emit, () => cancelled).then(
+      () => subscriber.complete(),
+      (e) => subscriber.error(e),
+    );
+    return () => {
+      cancelled = true;
+    };
+  });
+}
+
+/** Runs the suite and resolves with its report (a failing backend resolves too: see `report.ok`). */
+export function runConformanceToReport(options: ConformanceOptions): Promise<ConformanceReport> {
+  return lastValueFrom(
+    runConformance(options).pipe(
+      filter((e): e is Extract<ConformanceEvent, { type: 'done' }> => e.type === 'done'),
+      map((e) => e.report),
+    ),
+  );
+}
+
+async function runAll(options: ConformanceOptions, emit: (e: ConformanceEvent) => void, cancelled: () => boolean): Promise<void> {
+  const seed = options.seed ?? freshSeed();
+  const runs = options.runs ?? 100;
+  const graphs = options.graphs ?? 100;
+  const ops = options.ops ?? OP_NAMES_UNDER_TEST;
+  const properties: { name: string; arb: fc.Arbitrary<ConformanceCase>; numRuns: number }[] = [
+    ...ops.map((op) => ({ name: op, arb: opCaseArbitrary(op), numRuns: runs })),
+    ...(graphs > 0 ? [{ name: GRAPHS_PROPERTY, arb: graphArbitrary(), numRuns: graphs }] : []),
+  ];
+  if (options.path !== undefined && properties.length !== 1) {
+    throw new Error(`'path' replays one property, but ${properties.length} are selected (${properties.map((p) => p.name).join(', ')})`);
+  }
+  const t0 = performance.now();
+  emit({ type: 'start', backend: options.backend, seed, properties: properties.map((p) => p.name) });
+  const results: PropertyReport[] = [];
+  for (const p of properties) {
+    if (cancelled()) return;
+    const result = await runProperty(p.name, p.arb, p.numRuns, seed, options, emit, cancelled);
+    results.push(result);
+    emit({ type: 'property-done', property: p.name, result });
+  }
+  const report: ConformanceReport = {
+    backend: options.backend,
+    seed,
+    ok: results.every((r) => !r.failure),
+    properties: results,
+    casesRun: results.reduce((s, r) => s + r.casesRun, 0),
+    passed: results.reduce((s, r) => s + r.passed, 0),
+    worstRatio: results.reduce((m, r) => Math.max(m, r.worstRatio), 0),
+    durationMs: performance.now() - t0,
+  };
+  emit({ type: 'done', report });
+}
+
+async function runProperty(
+  property: string,
+  arb: fc.Arbitrary<ConformanceCase>,
+  numRuns: number,
+  seed: number,
+  options: ConformanceOptions,
+  emit: (e: ConformanceEvent) => void,
+  cancelled: () => boolean,
+): Promise<PropertyReport> {
+  const t0 = performance.now();
+  let casesRun = 0;
+  let passed = 0;
+  let worstRatio = 0;
+  let failing = false; // after the first failure, every run is a shrink step
+  const outcomes = new WeakMap<ConformanceCase, CaseOutcome>();
+  let lastOutcome: CaseOutcome | undefined;
+
+  const prop = fc.asyncProperty(arb, async (c) => {
+    if (cancelled()) return;
+    const index = casesRun;
+    if (!failing) {
+      casesRun++;
+      emit({ type: 'case-start', property, index });
+    }
+    const start = performance.now();
+    const outcome = await checkCase(c, options);
+    if (!failing) worstRatio = Math.max(worstRatio, outcome.worstRatio);
+    if (outcome.ok) {
+      if (!failing) {
+        passed++;
+        emit({ type: 'case-pass', property, index, worstRatio: outcome.worstRatio, durationMs: performance.now() - start });
+      }
+      return;
+    }
+    failing = true;
+    outcomes.set(c, outcome);
+    lastOutcome = outcome;
+    throw new ConformanceMismatch(outcome.summary);
+  });
+
+  const details = await fc.check(prop, {
+    seed,
+    numRuns,
+    ...(options.path !== undefined ? { path: options.path } : {}),
+    ...(options.timeoutMs !== undefined ? { timeout: options.timeoutMs } : {}),
+  });
+
+  let failure: ConformanceFailure | undefined;
+  if (details.failed && details.counterexample) {
+    const [c] = details.counterexample;
+    const outcome =
+      outcomes.get(c) ??
+      (details.errorInstance instanceof ConformanceMismatch ? lastOutcome : undefined) ??
+      failedOutcome('run', errorMessage(details.errorInstance));
+    failure = makeFailure(property, options.backend, c, outcome, details.seed, details.counterexamplePath ?? '', details.numShrinks, options);
+    emit({ type: 'case-fail', property, failure });
+  } else if (details.failed) {
+    // Failed without a counterexample: fast-check itself gave up (e.g. interrupted).
+    const message = errorMessage(details.errorInstance) || 'fast-check stopped without a counterexample';
+    throw new Error(`conformance property '${property}' on backend '${options.backend}' could not run: ${message}`);
+  }
+  return { property, casesRun, passed, worstRatio, durationMs: performance.now() - t0, ...(failure ? { failure } : {}) };
+}
+
+class ConformanceMismatch extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConformanceMismatch';
+  }
+}
+
+/**
+ * Runs one case on a backend and compares every output with the reference. Never throws:
+ * errors of the backend (or of the reference) become a failed outcome. The session is disposed in every case.
+ */
+export async function checkCase(
+  c: ConformanceCase,
+  options: { readonly backend: string; readonly container?: SessionOptions['container'] },
+): Promise<CaseOutcome> {
+  let ref: Record<string, RefTensor>;
+  try {
+    ref = evaluate(c.graph, c.feeds);
+  } catch (e) {
+    return failedOutcome('reference', errorMessage(e)); // a bad case or a reference bug, not the backend's fault
+  }
+  // The backend gets copies: the recorded case must stay as generated even if a backend writes to its feeds.
+  const feeds = Object.fromEntries(Object.entries(c.feeds).map(([k, v]) => [k, v.slice()]));
+  let session: Session | undefined;
+  let outcome: CaseOutcome;
+  try {
+    session = await createSession(c.graph, { backend: options.backend, container: options.container });
+  } catch (e) {
+    return failedOutcome('compile', errorMessage(e));
+  }
+  try {
+    const actual = await session.run(feeds);
+    outcome = compareOutputs(c.graph, actual, ref);
+  } catch (e) {
+    outcome = failedOutcome('run', errorMessage(e));
+  }
+  try {
+    session.dispose();
+  } catch (e) {
+    if (outcome.ok) outcome = failedOutcome('dispose', errorMessage(e));
+  }
+  return outcome;
+}
+
+/** Compares a run's outputs (by graph output name) with the reference outputs. */
+export function compareOutputs(graph: Graph, actual: Readonly<Record<string, unknown>>, ref: Readonly<Record<string, RefTensor>>): CaseOutcome {
+  const outputs: Record<string, Comparison> = {};
+  let worstRatio = 0;
+  let failingOutput: string | undefined;
+  for (const name of Object.keys(graph.outputs)) {
+    const a = actual?.[name];
+    if (!(a instanceof Float32Array)) {
+      const got = a === undefined ? 'nothing' : Object.prototype.toString.call(a).slice(8, -1);
+      return { ...failedOutcome('outputs', `output '${name}' should be a Float32Array, got ${got}`), outputs };
+    }
+    const cmp = compareToReference(a, ref[name]);
+    outputs[name] = cmp;
+    worstRatio = Math.max(worstRatio, cmp.worstRatio);
+    if (!cmp.ok && failingOutput === undefined) failingOutput = name;
+  }
+  if (failingOutput === undefined) return { ok: true, worstRatio, outputs, summary: `ok (worst error ${formatRatio(worstRatio)} of its bound)` };
+  const shape = ref[failingOutput].shape;
+  return {
+    ok: false,
+    worstRatio,
+    outputs,
+    failingOutput,
+    summary: `output '${failingOutput}' [${shape.join(',')}]: ${describeComparison(outputs[failingOutput], shape)}`,
+  };
+}
+
+function failedOutcome(stage: NonNullable<CaseOutcome['error']>['stage'], message: string): CaseOutcome {
+  return { ok: false, worstRatio: Infinity, outputs: {}, error: { stage, message }, summary: `${stage} failed: ${message}` };
+}
+
+function errorMessage(e: unknown): string {
+  if (e instanceof Error) return e.message;
+  return e === null || e === undefined ? '' : String(e);
+}
+
+function makeFailure(
+  property: string,
+  backend: string,
+  c: ConformanceCase,
+  outcome: CaseOutcome,
+  seed: number,
+  path: string,
+  shrinks: number,
+  options: ConformanceOptions,
+): ConformanceFailure {
+  const replay = property === GRAPHS_PROPERTY ? `ops: [], graphs: ${options.graphs ?? 100}` : `ops: ['${property}'], graphs: 0, runs: ${options.runs ?? 100}`;
+  const graph = c.graph.toString();
+  const message = [
+    `backend '${backend}' disagrees with the float64 reference on ${property === GRAPHS_PROPERTY ? 'a random graph' : `op ${property}`} (shrunk in ${shrinks} steps)`,
+    `  ${outcome.summary}`,
+    `  replay: runConformance({ backend: '${backend}', seed: ${seed}, path: '${path}', ${replay} })`,
+    graph.replace(/^/gm, '  '),
+    ...Object.entries(c.feeds).map(([name, data]) => `  feed %${name} = ${formatData(data)}`),
+    ...[...c.graph.constants].map(([name, t]) => `  const %${name} = ${formatData(t.data)}`),
+  ].join('\n');
+  return { property, backend, graph, graphObject: c.graph, feeds: c.feeds, outcome, seed, path, shrinks, message };
+}
+
+/** Values of a tensor for a message: all of them up to 48, else the first 48 and a count. */
+function formatData(data: Float32Array): string {
+  const shown = Array.from(data.subarray(0, 48), (v) => String(v)).join(', ');
+  return data.length > 48 ? `[${shown}, ... (${data.length} values)]` : `[${shown}]`;
+}
+
+/** A plain-text table of a report: one line per property. */
+export function formatReport(report: ConformanceReport): string {
+  const lines = [`conformance of backend '${report.backend}' (seed ${report.seed}): ${report.ok ? 'PASS' : 'FAIL'}, ${report.passed}/${report.casesRun} cases, ${(report.durationMs / 1000).toFixed(1)} s`];
+  for (const p of report.properties) {
+    lines.push(
+      `  ${p.property.padEnd(14)} ${String(p.passed).padStart(5)}/${String(p.casesRun).padEnd(5)} worst ${formatRatio(p.worstRatio).padStart(9)} of bound  ${(p.durationMs / 1000).toFixed(2)} s${p.failure ? '  FAILED' : ''}`,
+    );
+  }
+  for (const p of report.properties) if (p.failure) lines.push('', p.failure.message);
+  return lines.join('\n');
+}

@@ -1,0 +1,174 @@
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { Graph, convGeometry, evaluate, matmulGeometry, poolGeometry, summarize, type Conv2dAttrs, type MaxpoolAttrs, type MatmulAttrs } from '@tessera/core';
+import { OP_NAMES_UNDER_TEST, graphArbitrary, opCaseArbitrary, type ConformanceCase } from '../src/index.js';
+
+const SAMPLES = 200;
+
+/** The case is well formed: the graph re-verifies, feeds match its inputs, and the reference is finite everywhere. */
+function checkWellFormed(c: ConformanceCase): void {
+  const again = new Graph(c.graph.parts());
+  expect(again.nodes.length).toBe(c.graph.nodes.length);
+  expect(Object.keys(c.feeds).sort()).toEqual(c.graph.inputs.map((v) => v.name).sort());
+  const ref = evaluate(c.graph, c.feeds);
+  for (const [name, r] of Object.entries(ref)) {
+    for (let i = 0; i < r.value.length; i++) {
+      if (!Number.isFinite(r.value[i]) || !Number.isFinite(r.bound[i]) || Math.abs(r.value[i]) > 1e35) {
+        throw new Error(`output ${name}[${i}] = ${r.value[i]} ± ${r.bound[i]} is not comfortably finite in float32`);
+      }
+    }
+  }
+}
+
+const sample = (arb: fc.Arbitrary<ConformanceCase>) => fc.sample(arb, { numRuns: SAMPLES, seed: 20240601 });
+const allData = (c: ConformanceCase) => [...Object.values(c.feeds), ...[...c.graph.constants.values()].map((t) => t.data)];
+
+describe('opCaseArbitrary', () => {
+  for (const op of OP_NAMES_UNDER_TEST) {
+    it(`${op}: one-node graphs that verify and whose reference is finite (${SAMPLES} samples)`, () => {
+      fc.assert(
+        fc.property(opCaseArbitrary(op), (c) => {
+          expect(c.graph.nodes.map((n) => n.op)).toEqual([op]);
+          checkWellFormed(c);
+        }),
+        { numRuns: SAMPLES, seed: 1 },
+      );
+    });
+  }
+
+  it('rejects an op it has no cases for', () => {
+    expect(() => opCaseArbitrary('softmax')).toThrow(/no conformance cases for op 'softmax'/);
+  });
+
+  it('conv2d covers SAME (asymmetric pads), VALID, explicit, dilations, stride vs kernel, non-constant filters', () => {
+    const seen = new Set<string>();
+    for (const c of sample(opCaseArbitrary('conv2d'))) {
+      const n = c.graph.nodes[0];
+      const g = convGeometry(c.graph.value(n.inputs[0]).shape, c.graph.value(n.inputs[1]).shape, n.attrs as Conv2dAttrs);
+      const padding = (n.attrs as Conv2dAttrs).padding;
+      seen.add(typeof padding === 'string' ? padding : 'explicit');
+      if (padding === 'SAME' && (g.padTop !== g.padBottom || g.padLeft !== g.padRight)) seen.add('same-asymmetric');
+      if (g.dilationH > 1 || g.dilationW > 1) seen.add('dilated');
+      if (g.strideH > g.kH) seen.add('stride>kernel');
+      if (g.kH > g.strideH) seen.add('kernel>stride');
+      if (g.batch > 1) seen.add('batch');
+      if (c.graph.kind('filter') === 'input') seen.add('filter-input');
+      if (c.graph.kind('filter') === 'constant') seen.add('filter-constant');
+    }
+    expect([...seen].sort()).toEqual(
+      ['SAME', 'VALID', 'batch', 'dilated', 'explicit', 'filter-constant', 'filter-input', 'kernel>stride', 'same-asymmetric', 'stride>kernel'].sort(),
+    );
+  });
+
+  it('data mixes zeros, negatives and magnitudes from below 1e-15 to above 1e12', () => {
+    let zeros = 0;
+    let negatives = 0;
+    let tiny = 0;
+    let huge = 0;
+    let wideInOneTensor = 0;
+    for (const c of sample(opCaseArbitrary('matmul'))) {
+      for (const d of allData(c)) {
+        let lo = Infinity;
+        let hi = 0;
+        for (const v of d) {
+          if (v === 0) zeros++;
+          if (v < 0) negatives++;
+          if (v !== 0 && Math.abs(v) < 1e-15) tiny++;
+          if (Math.abs(v) > 1e12) huge++;
+          if (v !== 0) {
+            lo = Math.min(lo, Math.abs(v));
+            hi = Math.max(hi, Math.abs(v));
+          }
+        }
+        if (hi / lo > 1e20) wideInOneTensor++;
+      }
+    }
+    expect(Math.min(zeros, negatives, tiny, huge, wideInOneTensor)).toBeGreaterThan(0);
+  });
+
+  it('maxpool has windows with exact ties, SAME and VALID, strides above and below the window', () => {
+    const seen = new Set<string>();
+    for (const c of sample(opCaseArbitrary('maxpool'))) {
+      const n = c.graph.nodes[0];
+      const attrs = n.attrs as MaxpoolAttrs;
+      const g = poolGeometry(c.graph.inputs[0].shape, attrs);
+      seen.add(attrs.padding);
+      if (g.strideH > g.kH) seen.add('stride>kernel');
+      if (g.kH > g.strideH) seen.add('kernel>stride');
+      const x = c.feeds.x;
+      // A tie: the first window's maximum appears twice in it.
+      const vals: number[] = [];
+      for (let ky = 0; ky < g.kH; ky++)
+        for (let kx = 0; kx < g.kW; kx++) {
+          const iy = ky - g.padTop;
+          const ix = kx - g.padLeft;
+          if (iy >= 0 && iy < g.inH && ix >= 0 && ix < g.inW) vals.push(x[(iy * g.inW + ix) * g.inC]);
+        }
+      const max = Math.max(...vals);
+      if (vals.filter((v) => v === max).length > 1) seen.add('tie');
+    }
+    expect([...seen].sort()).toEqual(['SAME', 'VALID', 'kernel>stride', 'stride>kernel', 'tie']);
+  });
+
+  it('matmul covers both transposes, rank 2, rank 3 with a rank-3 b and with a shared rank-2 b, and K up to ~100', () => {
+    const seen = new Set<string>();
+    let maxK = 0;
+    for (const c of sample(opCaseArbitrary('matmul'))) {
+      const n = c.graph.nodes[0];
+      const a = c.graph.value(n.inputs[0]).shape;
+      const b = c.graph.value(n.inputs[1]).shape;
+      const g = matmulGeometry(a, b, n.attrs as MatmulAttrs);
+      maxK = Math.max(maxK, g.k);
+      seen.add(`a${a.length}b${b.length}`);
+      if (g.transposeA) seen.add('tA');
+      if (g.transposeB) seen.add('tB');
+    }
+    expect([...seen].sort()).toEqual(['a2b2', 'a3b2', 'a3b3', 'tA', 'tB']);
+    expect(maxK).toBeGreaterThan(80);
+  });
+
+  it('reshape targets include -1', () => {
+    const withInferred = sample(opCaseArbitrary('reshape')).filter((c) => (c.graph.nodes[0].attrs.shape as number[]).includes(-1));
+    expect(withInferred.length).toBeGreaterThan(SAMPLES / 4);
+  });
+});
+
+describe('graphArbitrary', () => {
+  it(`yields graphs of 1..12 ops that verify, with a finite reference and under 2e5 MACs (${SAMPLES} samples)`, () => {
+    fc.assert(
+      fc.property(graphArbitrary(), (c) => {
+        expect(c.graph.nodes.length).toBeGreaterThanOrEqual(1);
+        expect(c.graph.nodes.length).toBeLessThanOrEqual(12);
+        expect(summarize(c.graph).totalMacs).toBeLessThan(2e5);
+        checkWellFormed(c);
+      }),
+      { numRuns: SAMPLES, seed: 2 },
+    );
+  });
+
+  it('honours minOps / maxOps', () => {
+    for (const c of fc.sample(graphArbitrary({ minOps: 3, maxOps: 4 }), { numRuns: 50, seed: 3 })) {
+      expect(c.graph.nodes.length).toBeGreaterThanOrEqual(3);
+      expect(c.graph.nodes.length).toBeLessThanOrEqual(4);
+    }
+  });
+
+  it('covers every op, two consumers, intermediates that are outputs, several outputs, flatten + matmul tails and matmuls of two computed values', () => {
+    const seen = new Set<string>();
+    for (const c of sample(graphArbitrary())) {
+      const g = c.graph;
+      for (const n of g.nodes) {
+        seen.add(n.op);
+        if (g.consumers(n.name).length > 1) seen.add('two-consumers');
+        if (g.consumers(n.name).length > 0 && g.isOutput(n.name)) seen.add('intermediate-output');
+        if (n.op.includes('matmul') && g.producer(n.inputs[0])?.op === 'reshape' && g.value(n.inputs[0]).shape.length === 2) seen.add('flatten-matmul');
+        if (n.op.includes('matmul') && g.kind(n.inputs[1]) === 'node') seen.add('matmul-of-computed');
+        if (n.op.includes('conv2d') && g.kind(n.inputs[1]) === 'input') seen.add('filter-input');
+      }
+      if (Object.keys(g.outputs).length > 1) seen.add('several-outputs');
+    }
+    for (const k of [...OP_NAMES_UNDER_TEST, 'two-consumers', 'intermediate-output', 'several-outputs', 'flatten-matmul', 'matmul-of-computed', 'filter-input']) {
+      expect(seen, k).toContain(k);
+    }
+  });
+});
