@@ -48,9 +48,13 @@ export class DotAccumulator {
     this.abs += Math.abs(p);
     this.carried += bx * Math.abs(w) + Math.abs(x) * bw + bx * bw;
   }
-  /** The float32 bound of this output, a sum of `k` products. */
+  /**
+   * The float32 bound of this output, a sum of `k` products. A non-finite value must be matched
+   * exactly (NaN by NaN, ±Inf by the same Inf), so its bound is 0 — which also keeps Inf * 0
+   * from turning the bounds of later, finite values into NaN.
+   */
   bound(k: number): number {
-    return this.carried + dotBound(k, this.abs);
+    return Number.isFinite(this.value) ? this.carried + dotBound(k, this.abs) : 0;
   }
 }
 
@@ -63,6 +67,7 @@ export function applyEpilogue(out: RefTensor, bias: RefTensor | undefined, relu:
       const b = bias.value[i % c];
       bound[i] += bias.bound[i % c] + addBound(Math.abs(value[i]) + Math.abs(b));
       value[i] = value[i] + b;
+      if (!Number.isFinite(value[i])) bound[i] = 0;
     }
     if (relu) value[i] = reluValue(value[i]);
   }
