@@ -32,11 +32,13 @@ export interface Conv2dGeometry {
 }
 
 /**
- * Target size (floats) of one im2col chunk: 32 K floats = 128 KiB, small
- * enough to stay in L2 while the GEMM packs it, large enough that per-chunk
- * overhead is negligible.
+ * im2col chunk size: aim for CHUNK_FLOATS floats (128 KiB, stays in L2 while
+ * the GEMM packs it) but never fewer than MIN_CHUNK_ROWS rows, because every
+ * chunk streams the whole packed filter once: too few rows per chunk and the
+ * filter of a deep layer (large K*outC) is re-read from memory too often.
  */
 const CHUNK_FLOATS = 32 * 1024;
+const MIN_CHUNK_ROWS = 64;
 const MAX_CHUNK_ROWS = 256;
 
 /** True when the input already is the im2col matrix (1x1, stride 1, no padding). */
@@ -48,7 +50,7 @@ function isPointwise(g: Conv2dGeometry): boolean {
 /** Rows per im2col chunk: a multiple of MR so only the last chunk has an edge tile. */
 function chunkRows(K: number): number {
   const rows = Math.floor(CHUNK_FLOATS / Math.max(K, 1) / GEMM_MR) * GEMM_MR;
-  return Math.min(MAX_CHUNK_ROWS, Math.max(GEMM_MR, rows));
+  return Math.min(MAX_CHUNK_ROWS, Math.max(MIN_CHUNK_ROWS, rows));
 }
 
 /** Floats of im2col scratch `conv2d` needs for output rows [rowStart, rowEnd); 0 if none. */

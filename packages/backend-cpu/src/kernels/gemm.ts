@@ -15,22 +15,29 @@
  * Determinism across row splits: the arithmetic for one C element only
  * depends on K and KC (the k-blocks are summed in order, each one accumulated
  * from zero in double precision and added to the float32 C value), never on
- * which rows or row blocks are computed together. So any partition of
- * [0, M) into row ranges gives bit-identical results.
+ * which rows or row blocks are computed together: the 1-row kernel used for
+ * leftover rows performs the same operations in the same order as the 4-row
+ * one, and JS never fuses a*b+c into an FMA. So any partition of [0, M) into
+ * row ranges gives bit-identical results.
+ *
+ * C must not overlap A or B.
  */
 
 /** Rows per register tile. */
 export const GEMM_MR = 4;
 /** Columns per register tile (= columns per packed B panel). */
 export const GEMM_NR = 3;
-/** k-block depth: one packed-A block is MC x KC floats. */
+/** Maximum k-block depth: one packed-A block is at most MC x KC floats. */
 const KC = 256;
 /** Rows per packed-A block; a multiple of MR. */
 const MC = 128;
 /** Columns per macro block; a multiple of NR. */
 const NC = 384;
 
-/** Optional fused epilogue: add bias[biasOff + n] then clamp at 0. */
+/**
+ * Optional fused epilogue: add bias[biasOff + n] (to the float32 product),
+ * then clamp at 0 (NaN stays NaN).
+ */
 export interface GemmEpilogue {
   bias?: Float32Array;
   biasOff?: number;
@@ -104,7 +111,7 @@ export function packB(K: number, N: number, b: Float32Array, bOff: number, ldb: 
 // Per-thread scratch for the packed A block; kernels are synchronous so one
 // buffer per JS realm (main thread or worker) is enough.
 const packedA = new Float32Array(MC * KC);
-// Accumulator tile handed from the micro-kernel to the store step.
+// Accumulators of an edge tile, handed to the bounds-checked store.
 const tile = new Float64Array(GEMM_MR * GEMM_NR);
 
 /**
@@ -144,10 +151,16 @@ function packA(
 }
 
 /**
- * 4x3 register tile: accumulates kc rank-1 updates from zero into `tile`.
- * `ap` / `bp` index the start of the packed A / B micro-panels.
+ * 4x3 register tile: C_tile (=|+=) sum over kc of A_panel x B_panel.
+ * `ap` / `bp` index the start of the packed A / B micro-panels; `cOff` is
+ * C[i][n0]. The first k-block stores, later ones add to the float32 value.
+ * Full tiles store straight from the locals; column-edge tiles (nr < NR)
+ * go through `tile` and a bounds-checked loop, which is rare.
  */
-function microKernel4x3(kc: number, pa: Float32Array, ap: number, pb: Float32Array, bp: number): void {
+function microKernel4x3(
+  kc: number, pa: Float32Array, ap: number, pb: Float32Array, bp: number,
+  c: Float32Array, cOff: number, ldc: number, nr: number, first: boolean,
+): void {
   let c00 = 0, c01 = 0, c02 = 0;
   let c10 = 0, c11 = 0, c12 = 0;
   let c20 = 0, c21 = 0, c22 = 0;
@@ -162,32 +175,80 @@ function microKernel4x3(kc: number, pa: Float32Array, ap: number, pb: Float32Arr
     ap += 4;
     bp += 3;
   }
+  if (nr === 3) {
+    const o0 = cOff, o1 = o0 + ldc, o2 = o1 + ldc, o3 = o2 + ldc;
+    if (first) {
+      c[o0] = c00; c[o0 + 1] = c01; c[o0 + 2] = c02;
+      c[o1] = c10; c[o1 + 1] = c11; c[o1 + 2] = c12;
+      c[o2] = c20; c[o2 + 1] = c21; c[o2 + 2] = c22;
+      c[o3] = c30; c[o3 + 1] = c31; c[o3 + 2] = c32;
+    } else {
+      c[o0] += c00; c[o0 + 1] += c01; c[o0 + 2] += c02;
+      c[o1] += c10; c[o1 + 1] += c11; c[o1 + 2] += c12;
+      c[o2] += c20; c[o2 + 1] += c21; c[o2 + 2] += c22;
+      c[o3] += c30; c[o3 + 1] += c31; c[o3 + 2] += c32;
+    }
+    return;
+  }
   const t = tile;
   t[0] = c00; t[1] = c01; t[2] = c02;
   t[3] = c10; t[4] = c11; t[5] = c12;
   t[6] = c20; t[7] = c21; t[8] = c22;
   t[9] = c30; t[10] = c31; t[11] = c32;
+  storeEdgeTile(c, cOff, ldc, GEMM_MR, nr, first);
 }
 
 /**
- * Writes the valid mr x nr part of `tile` to C at (cOff = row i, col n0).
- * First k-block stores, later ones add; the last one applies the epilogue.
+ * One row of a tile (for the last mr < MR rows of a block, e.g. GEMV with
+ * M = 1, where the 4-row kernel would waste 3/4 of its work on zero rows).
+ * Reads row r of a packed A panel (stride MR). Same summation order as the
+ * 4x3 kernel, so a row's result does not depend on which kernel computed it.
  */
-function storeTile(
-  c: Float32Array, cOff: number, ldc: number, mr: number, nr: number, n0: number,
-  first: boolean, last: boolean, bias: Float32Array | undefined, biasOff: number, relu: boolean,
+function microKernel1x3(
+  kc: number, pa: Float32Array, ap: number, pb: Float32Array, bp: number,
+  c: Float32Array, cOff: number, nr: number, first: boolean,
 ): void {
-  const t = tile;
+  let c0 = 0, c1 = 0, c2 = 0;
+  for (let p = 0; p < kc; p++) {
+    const a0 = pa[ap];
+    c0 += a0 * pb[bp]; c1 += a0 * pb[bp + 1]; c2 += a0 * pb[bp + 2];
+    ap += 4;
+    bp += 3;
+  }
+  tile[0] = c0; tile[1] = c1; tile[2] = c2;
+  storeEdgeTile(c, cOff, 0, 1, nr, first);
+}
+
+/** Stores the valid mr x nr part of `tile` (same arithmetic as the full-tile path). */
+function storeEdgeTile(c: Float32Array, cOff: number, ldc: number, mr: number, nr: number, first: boolean): void {
   for (let r = 0; r < mr; r++, cOff += ldc) {
     for (let j = 0; j < nr; j++) {
-      let v = t[r * GEMM_NR + j];
-      if (!first) v += c[cOff + j];
-      if (last) {
-        if (bias !== undefined) v += bias[biasOff + n0 + j];
-        // `v < 0` keeps NaN as NaN.
-        if (relu && v < 0) v = 0;
+      const v = tile[r * GEMM_NR + j];
+      c[cOff + j] = first ? v : c[cOff + j] + v;
+    }
+  }
+}
+
+/**
+ * Epilogue on a finished mc x nc block of C: c = c + bias[n], then relu.
+ * Done once per block after the last k-block, while the block is still in
+ * cache, rather than per micro-tile, to keep the micro-kernel lean.
+ * One loop per variant so the inner loops carry no per-element flags.
+ */
+function applyEpilogue(
+  c: Float32Array, cOff: number, ldc: number, mc: number, nc: number,
+  bias: Float32Array | undefined, biasOff: number, relu: boolean,
+): void {
+  for (let i = 0; i < mc; i++, cOff += ldc) {
+    if (bias !== undefined && relu) {
+      for (let j = 0; j < nc; j++) {
+        const v = c[cOff + j] + bias[biasOff + j];
+        c[cOff + j] = v < 0 ? 0 : v; // `v < 0` is false for NaN: relu keeps NaN
       }
-      c[cOff + j] = v;
+    } else if (bias !== undefined) {
+      for (let j = 0; j < nc; j++) c[cOff + j] += bias[biasOff + j];
+    } else if (relu) {
+      for (let j = 0; j < nc; j++) if (c[cOff + j] < 0) c[cOff + j] = 0;
     }
   }
 }
@@ -217,18 +278,23 @@ export function gemm(
   const bias = epilogue?.bias;
   const biasOff = epilogue?.biasOff ?? 0;
   const relu = epilogue?.relu ?? false;
+  const hasEpilogue = bias !== undefined || relu;
   if (K === 0) {
     fillEpilogueOnly(c, cOff, ldc, N, rowStart, rowEnd, bias, biasOff, relu);
     return;
   }
   const pb = b.data;
   const panelStride = K * GEMM_NR; // floats per packed B panel
+  // Equal k-blocks of at most KC (576 -> 3 x 192, not 256+256+64): no short
+  // tail block whose per-tile overhead is poorly amortized. Depends on K
+  // only, so the summation order stays independent of the row range.
+  const kcMax = Math.ceil(K / Math.ceil(K / KC));
   for (let jc = 0; jc < N; jc += NC) {
     const nc = Math.min(NC, N - jc);
-    for (let pc = 0; pc < K; pc += KC) {
-      const kc = Math.min(KC, K - pc);
-      const first = pc === 0;
-      const last = pc + kc === K;
+    for (let pc = 0; pc < K; pc += kcMax) {
+      const kc = Math.min(kcMax, K - pc);
+      const first = pc === 0; // store, later k-blocks accumulate
+      const last = pc + kc === K; // C block final: apply the epilogue
       for (let ic = rowStart; ic < rowEnd; ic += MC) {
         const mc = Math.min(MC, rowEnd - ic);
         packA(a, aOff, lda, transA, ic, mc, pc, kc);
@@ -240,11 +306,15 @@ export function gemm(
           const nr = Math.min(GEMM_NR, nc - jr);
           let ap = 0;
           let cRow = cOff + ic * ldc + n0;
-          for (let ir = 0; ir < mc; ir += GEMM_MR, ap += kc * GEMM_MR, cRow += GEMM_MR * ldc) {
-            microKernel4x3(kc, packedA, ap, pb, bp);
-            storeTile(c, cRow, ldc, Math.min(GEMM_MR, mc - ir), nr, n0, first, last, bias, biasOff, relu);
+          let ir = 0;
+          for (; ir + GEMM_MR <= mc; ir += GEMM_MR, ap += kc * GEMM_MR, cRow += GEMM_MR * ldc) {
+            microKernel4x3(kc, packedA, ap, pb, bp, c, cRow, ldc, nr, first);
+          }
+          for (let r = 0; ir + r < mc; r++) {
+            microKernel1x3(kc, packedA, ap + r, pb, bp, c, cRow + r * ldc, nr, first);
           }
         }
+        if (last && hasEpilogue) applyEpilogue(c, cOff + ic * ldc + jc, ldc, mc, nc, bias, biasOff + jc, relu);
       }
     }
   }
@@ -255,13 +325,9 @@ function fillEpilogueOnly(
   c: Float32Array, cOff: number, ldc: number, N: number, rowStart: number, rowEnd: number,
   bias: Float32Array | undefined, biasOff: number, relu: boolean,
 ): void {
-  for (let i = rowStart; i < rowEnd; i++) {
-    for (let n = 0; n < N; n++) {
-      let v = bias !== undefined ? bias[biasOff + n] : 0;
-      if (relu && v < 0) v = 0;
-      c[cOff + i * ldc + n] = v;
-    }
-  }
+  const o = cOff + rowStart * ldc;
+  for (let i = 0; i < rowEnd - rowStart; i++) c.fill(0, o + i * ldc, o + i * ldc + N);
+  applyEpilogue(c, o, ldc, rowEnd - rowStart, N, bias, biasOff, relu);
 }
 
 /** Floats of scratch `gemmUnpacked` needs (the packed copy of B). */

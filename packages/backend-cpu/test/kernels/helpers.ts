@@ -56,11 +56,14 @@ export function splitRanges(M: number, cuts: number[]): Array<[number, number]> 
   return ranges;
 }
 
-/** Index of the first differing bit pattern (NaNs compared as NaN), or -1. */
+/** Index of the first element whose bit pattern differs (all NaNs alike), or -1. */
 export function firstBitDifference(a: Float32Array, b: Float32Array): number {
   const ua = new Uint32Array(a.buffer, a.byteOffset, a.length);
   const ub = new Uint32Array(b.buffer, b.byteOffset, b.length);
   if (ua.length !== ub.length) return 0;
-  for (let i = 0; i < ua.length; i++) if (ua[i] !== ub[i]) return i;
+  for (let i = 0; i < ua.length; i++) {
+    // Any NaN equals any NaN: payload and sign of NaN are not specified.
+    if (ua[i] !== ub[i] && !(Number.isNaN(a[i]) && Number.isNaN(b[i]))) return i;
+  }
   return -1;
 }
