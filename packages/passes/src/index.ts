@@ -1,0 +1,15 @@
+export * from './types.js';
+export * from './rewrite.js';
+export * from './report.js';
+export * from './compare.js';
+export * from './container.js';
+export * from './manager.js';
+export * from './tucker.js';
+export { deadNodeElimination } from './passes/dce.js';
+export { constantFolding } from './passes/constant-fold.js';
+export { reshapeFolding, reshapeRules } from './passes/reshape-fold.js';
+export { convFusion, fusionRules } from './passes/fuse.js';
+export { lower1x1, lower1x1Rules } from './passes/lower-1x1.js';
+export { linearComposition, composeRules } from './passes/compose.js';
+export { bottleneckFactorization, type FactorizationDetail } from './passes/factorize.js';
+export { rulePass } from './passes/rule-pass.js';
