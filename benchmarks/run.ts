@@ -62,7 +62,7 @@ async function benchWorkload(w: Workload, peak: number): Promise<Row[]> {
     const output = async () => Object.values(await session.run({ x }))[0];
     impls.push({ name, run: output, output });
   };
-  await addSession('tessera-cpu', graph);
+  await addSession('tessera-cpu', graph); // O0: the graph as built
   for (const v of extraVariants(graph)) await addSession(v.name, v.graph);
   for (const backend of ['cpu', 'wasm'] as const) {
     await useTfjsBackend(backend);

@@ -2,6 +2,7 @@
 import '@tessera/backend-cpu';
 import { Command } from 'commander';
 import { exportCommand } from './commands/export.js';
+import { optimizeCommand } from './commands/optimize.js';
 import { runCommand } from './commands/run.js';
 import { summaryCommand } from './commands/summary.js';
 
@@ -9,7 +10,7 @@ const program = new Command('tessera')
   .description('Tessera: dataflow graphs for convolutional networks, checked on every backend')
   .showHelpAfterError();
 
-for (const add of [summaryCommand, runCommand, exportCommand]) add(program);
+for (const add of [summaryCommand, runCommand, optimizeCommand, exportCommand]) add(program);
 
 program.parseAsync().catch((e: unknown) => {
   console.error(`tessera: ${e instanceof Error ? e.message : String(e)}`);

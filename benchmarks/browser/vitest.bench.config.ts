@@ -1,0 +1,7 @@
+import { mergeConfig } from 'vitest/config';
+import base from '../../vitest.browser.config.js';
+
+/** The browser benchmark: the same launcher as the browser tests, one long "test" that measures. */
+const config = mergeConfig(base, { test: { testTimeout: 1_800_000 } });
+config.test!.include = ['benchmarks/browser/**/*.bench.browser.ts'];
+export default config;
