@@ -14,6 +14,7 @@ import { createContainer, createSession, registerBackend, type Session } from '@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { parseArgs } from 'node:util';
 import { timeInterleaved, type Impl } from './harness.js';
 
@@ -27,6 +28,24 @@ const { values: args } = parseArgs({
     json: { type: 'string', default: 'benchmarks/results/workers-scaling.json' },
   },
 });
+
+/**
+ * What 2 threads can get on this machine right now: wall time of a fixed scalar loop on 1 thread
+ * vs the same loop on each of 2 threads at once. Another process busy on the cores shows here.
+ */
+async function parallelCeiling(): Promise<number> {
+  const code = `const { parentPort } = require('node:worker_threads');
+    parentPort.on('message', (n) => { let a = 1; for (let i = 0; i < n; i++) a = a * 0.999999 + 1e-7; parentPort.postMessage(a); });`;
+  const workers = [new Worker(code, { eval: true }), new Worker(code, { eval: true })];
+  const run = (w: Worker, n: number) => new Promise((resolve) => { w.once('message', resolve); w.postMessage(n); });
+  const N = 200_000_000;
+  await Promise.all(workers.map((w) => run(w, N / 10))); // warm-up
+  const time = async (ws: Worker[]) => { const t0 = performance.now(); await Promise.all(ws.map((w) => run(w, N))); return performance.now() - t0; };
+  const one = await time(workers.slice(0, 1));
+  const two = await time(workers);
+  await Promise.all(workers.map((w) => w.terminate()));
+  return (2 * one) / two;
+}
 
 interface Row {
   workload: string;
@@ -47,6 +66,8 @@ async function main(): Promise<void> {
   }
   await Promise.all(pools.map((p) => p.ready()));
   console.log(`node ${process.version}, ${os.availableParallelism()} cores, load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  const ceilingBefore = await parallelCeiling();
+  console.log(`2-thread ceiling now (same loop on 2 threads vs 1, ideal 2.00): x${ceilingBefore.toFixed(2)}`);
   const rows: Row[] = [];
   try {
     for (const id of args.workloads!.split(',')) {
@@ -74,6 +95,8 @@ async function main(): Promise<void> {
   } finally {
     await Promise.all(pools.map((p) => p.dispose()));
   }
+  const ceilingAfter = await parallelCeiling();
+  console.log(`\n2-thread ceiling before / after: x${ceilingBefore.toFixed(2)} / x${ceilingAfter.toFixed(2)}; load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
   console.log(`\n| workload | ${['cpu', ...threads.map((t) => `workers(${t})`)].join(' | ')} |`);
   console.log(`|---|${['cpu', ...threads].map(() => '---:').join('|')}|`);
   for (const id of new Set(rows.map((r) => r.workload))) {
@@ -81,7 +104,7 @@ async function main(): Promise<void> {
     console.log(`| ${id} | ${cells.join(' | ')} |`);
   }
   mkdirSync(dirname(args.json!), { recursive: true });
-  writeFileSync(args.json!, JSON.stringify({ date: new Date().toISOString(), node: process.version, cores: os.availableParallelism(), loadavg: os.loadavg(), mainShare: args['main-share'], rows }, null, 2));
+  writeFileSync(args.json!, JSON.stringify({ date: new Date().toISOString(), node: process.version, cores: os.availableParallelism(), loadavg: os.loadavg(), parallelCeiling: [ceilingBefore, ceilingAfter], mainShare: args['main-share'], rows }, null, 2));
   console.log(`\nwritten to ${args.json}`);
 }
 

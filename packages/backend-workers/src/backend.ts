@@ -1,0 +1,182 @@
+import { compileProgram, cpuKernel, readOutputs, Scratch, writeInputs, type Memory, type Program } from '@tessera/backend-cpu';
+import type { Feeds, Graph, Node } from '@tessera/core';
+import { kernelRegistry, type Backend, type Executable, type ExecutionPlan, type NodeObserver, type Outputs } from '@tessera/runtime';
+import { checkSharedMemory, detectHost } from './host.js';
+import { MAIN, partitionStep, stepCost, type Part, type PartitionOptions } from './partition.js';
+import { WorkerPool, type StepInfo } from './pool.js';
+import type { FaultKind } from './protocol.js';
+
+export interface WorkersBackendOptions {
+  /** Name the backend reports (and is registered under). Default 'workers'. */
+  readonly name?: string;
+  /** Workers in the pool. Default: the cores (`os.availableParallelism()` / `navigator.hardwareConcurrency`). */
+  readonly threads?: number;
+  /** Watchdog: a worker that has not finished its part of a step after this long fails the run. Default 60 000 ms. */
+  readonly timeoutMs?: number;
+  /** How long a worker may take to start. Default 60 000 ms. */
+  readonly startTimeoutMs?: number;
+  /** The main thread computes a share of split steps too (it otherwise only waits). Default false. */
+  readonly mainShare?: boolean;
+  /** Steps cheaper than this (about multiply-adds) run inline on the main thread. Default 60 000. */
+  readonly inlineCost?: number;
+  /** No part of a split step is cheaper than this. Default 40 000. */
+  readonly minPartCost?: number;
+  /**
+   * A graph whose steps cost less than this in total runs entirely on the main thread, like the
+   * cpu backend: a handful of dispatches would cost more than the threads save. Default 2 000 000.
+   */
+  readonly inlineGraphCost?: number;
+}
+
+const VIEW_OPS = ['reshape'];
+const DEFAULTS = { timeoutMs: 60_000, startTimeoutMs: 60_000, mainShare: false, inlineCost: 60_000, minPartCost: 40_000, inlineGraphCost: 2_000_000 };
+
+let nextProgramId = 1;
+
+/**
+ * The cpu backend's kernels on a pool of worker threads (Node) or module Web Workers (browser),
+ * over SharedArrayBuffer memory: each step is split into ranges of its units by a cost model and
+ * the ranges run in parallel. The pool starts with the backend and is shared by its sessions.
+ */
+export class WorkersBackend implements Backend {
+  readonly name: string;
+  private readonly options: Required<Omit<WorkersBackendOptions, 'name' | 'threads'>> & { threads?: number };
+  private readonly pool: Promise<WorkerPool>;
+  private disposed = false;
+
+  constructor(options: WorkersBackendOptions = {}) {
+    checkSharedMemory();
+    this.name = options.name ?? 'workers';
+    this.options = { ...DEFAULTS, ...stripUndefined(options) };
+    if (options.threads !== undefined && !(Number.isInteger(options.threads) && options.threads >= 1)) {
+      throw new Error(`backend '${this.name}': threads must be a positive integer, got ${options.threads}`);
+    }
+    this.pool = detectHost().then((host) =>
+      WorkerPool.start(host, {
+        threads: options.threads ?? Math.max(1, host.defaultThreads()),
+        timeoutMs: this.options.timeoutMs,
+        startTimeoutMs: this.options.startTimeoutMs,
+      }),
+    );
+    this.pool.catch(() => undefined); // reported by the first compile
+  }
+
+  /** Waits until every worker has started; resolves to the pool size. */
+  async ready(): Promise<number> {
+    return (await this.pool).threads;
+  }
+
+  hasKernel(op: string): boolean {
+    return VIEW_OPS.includes(op) || kernelRegistry.has('cpu', op);
+  }
+
+  async compile(graph: Graph, plan: ExecutionPlan): Promise<Executable> {
+    if (this.disposed) throw new Error(`backend '${this.name}' is disposed`);
+    const pool = await this.pool;
+    const program = compileProgram(plan, cpuKernel, this.name);
+    const arena = new SharedArrayBuffer(4 * Math.max(1, program.arenaSize));
+    const weights = new SharedArrayBuffer(4 * Math.max(1, program.weightsSize));
+    const mem: Memory = { arena: new Float32Array(arena), weights: new Float32Array(weights) };
+    program.fillWeights(mem.weights);
+    const partition: PartitionOptions = {
+      threads: pool.threads,
+      mainShare: this.options.mainShare,
+      inlineCost: this.options.inlineCost,
+      minPartCost: this.options.minPartCost,
+    };
+    const total = program.steps.reduce((sum, step) => sum + stepCost(step), 0);
+    const inline = total < this.options.inlineGraphCost;
+    const parts = program.nodeSteps.map((step) => (step ? (inline ? [{ worker: MAIN, start: 0, end: step.units }] : partitionStep(step, partition)) : null));
+    const id = nextProgramId++;
+    if (parts.some((p) => p && p.some((q) => q.worker !== MAIN))) {
+      await pool.load({ type: 'load', id, steps: program.nodeSteps, arena, weights });
+    }
+    return new WorkersExecutable(graph.nodes, program, mem, parts, id, pool);
+  }
+
+  /** Terminates the pool's workers. Sessions of this backend cannot run afterwards. */
+  async dispose(): Promise<void> {
+    this.disposed = true;
+    const pool = await this.pool.catch(() => null);
+    await pool?.dispose();
+  }
+
+  /** Hooks for tests; not part of the stable API. */
+  readonly testHooks = {
+    /** Worker `worker` throws, exits (process.exit in Node) or hangs the next time it runs a part of `node`. */
+    injectFault: async (worker: number, node: string, kind: FaultKind): Promise<void> => (await this.pool).injectFault(worker, node, kind),
+    /** Thread ids of the pool's live workers, by slot (null for a slot whose worker is gone). */
+    threadIds: async (): Promise<(number | null)[]> => (await this.pool).threadIds(),
+    /** Steps the pool has dispatched to its workers (split or not) since it started. */
+    dispatchedSteps: async (): Promise<number> => (await this.pool).dispatchedSteps,
+  };
+}
+
+/** A graph compiled on the workers backend: its program is loaded in every worker. */
+class WorkersExecutable implements Executable {
+  private program: Program | null;
+  private readonly scratch = new Scratch();
+  /** True when no step is worth a worker: runs never touch the pool. */
+  private readonly inlineOnly: boolean;
+
+  constructor(
+    private readonly nodes: readonly Node[],
+    program: Program,
+    private readonly mem: Memory,
+    /** Parts of each node's step (null for views). */
+    private readonly parts: readonly (readonly Part[] | null)[],
+    private readonly id: number,
+    private readonly pool: WorkerPool,
+  ) {
+    this.program = program;
+    this.inlineOnly = parts.every((p) => !p || p.every((q) => q.worker === MAIN));
+  }
+
+  async run(feeds: Feeds, observer?: NodeObserver): Promise<Outputs> {
+    const program = this.program;
+    if (!program) throw new Error('workers executable is disposed');
+    if (this.inlineOnly) {
+      writeInputs(program, this.mem, feeds);
+      for (let i = 0; i < this.nodes.length; i++) {
+        if (!program.nodeSteps[i]) continue;
+        observer?.nodeStart(this.nodes[i]);
+        this.runMain(program, i, 0, program.nodeSteps[i]!.units);
+        observer?.nodeEnd(this.nodes[i]);
+      }
+      return readOutputs(program, this.mem);
+    }
+    return this.pool.exclusive(async () => {
+      writeInputs(program, this.mem, feeds);
+      for (let i = 0; i < this.nodes.length; i++) {
+        const step = program.nodeSteps[i];
+        const parts = this.parts[i];
+        if (!step || !parts) continue;
+        const node = this.nodes[i];
+        observer?.nodeStart(node);
+        if (parts.length === 1 && parts[0].worker === MAIN) this.runMain(program, i, 0, step.units);
+        else {
+          const info: StepInfo = { program: this.id, step: i, node: node.name, op: node.op };
+          await this.pool.runStep(info, parts, (start, end) => this.runMain(program, i, start, end));
+        }
+        observer?.nodeEnd(node);
+      }
+      return readOutputs(program, this.mem);
+    });
+  }
+
+  private runMain(program: Program, i: number, start: number, end: number): void {
+    const step = program.nodeSteps[i]!;
+    const kernel = cpuKernel(step.kernel)!;
+    kernel.run(step, this.mem, start, end, this.scratch.get(kernel.scratchSize?.(step, start, end) ?? 0));
+  }
+
+  dispose(): void {
+    if (!this.program) return;
+    this.program = null;
+    if (!this.inlineOnly && !this.pool.isDisposed) void this.pool.unload(this.id).catch(() => undefined);
+  }
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

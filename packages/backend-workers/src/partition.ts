@@ -1,0 +1,65 @@
+import type { Step } from '@tessera/backend-cpu';
+
+/** Who runs a range of a step's units: a worker index, or MAIN for the calling thread. */
+export const MAIN = -1;
+
+export interface Part {
+  readonly worker: number;
+  readonly start: number;
+  readonly end: number;
+}
+
+export interface PartitionOptions {
+  /** Workers in the pool. */
+  readonly threads: number;
+  /** Whether the main thread computes a share of split steps (otherwise it only waits). */
+  readonly mainShare: boolean;
+  /** Steps that cost less than this run inline on the main thread (cost units, see stepCost). */
+  readonly inlineCost: number;
+  /** No part of a split step costs less than this. */
+  readonly minPartCost: number;
+}
+
+/**
+ * Cost added per unit on top of `costPerUnit`: a unit also loads and stores its output, which
+ * matters for element-wise steps (cost 1 per unit) and not for GEMM rows (cost K x N).
+ */
+export const UNIT_OVERHEAD = 3;
+
+/** The cost model: units x (work per unit + per-unit memory overhead), about multiply-adds. */
+export function stepCost(step: Step): number {
+  return step.units * (step.costPerUnit + UNIT_OVERHEAD);
+}
+
+/** Units of every part but the last are a multiple of this: whole GEMM row tiles, whole cache lines. */
+export function alignment(step: Step): number {
+  return step.costPerUnit > 64 ? 4 : 16;
+}
+
+/**
+ * Splits a step's units into contiguous ranges of about equal cost, one per participant.
+ * Cheap steps stay on the main thread: a dispatch costs tens of microseconds, which a step of a
+ * few thousand multiply-adds does not earn back. A step that cannot be split (too few units)
+ * also stays on the main thread, except in a one-worker pool, where every step worth
+ * dispatching goes to the worker (that is what the pool is for).
+ */
+export function partitionStep(step: Step, o: PartitionOptions): Part[] {
+  const units = step.units;
+  const cost = stepCost(step);
+  const inline: Part[] = [{ worker: MAIN, start: 0, end: units }];
+  if (units === 0 || o.threads === 0 || cost < o.inlineCost) return inline;
+  const align = alignment(step);
+  const participants = o.threads + (o.mainShare ? 1 : 0);
+  const n = Math.min(participants, Math.max(1, Math.floor(cost / o.minPartCost)), Math.ceil(units / align));
+  if (n <= 1) return o.threads === 1 && !o.mainShare ? [{ worker: 0, start: 0, end: units }] : inline;
+  const parts: Part[] = [];
+  let start = 0;
+  for (let k = 0; k < n; k++) {
+    const end = k === n - 1 ? units : Math.min(units, Math.round(((k + 1) * units) / n / align) * align);
+    if (end <= start) continue;
+    // Workers take the first parts; the main thread (if it shares) the last.
+    parts.push({ worker: o.mainShare && k === n - 1 ? MAIN : k, start, end });
+    start = end;
+  }
+  return parts;
+}

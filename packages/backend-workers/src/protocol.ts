@@ -1,0 +1,62 @@
+/**
+ * What the main thread and the workers share: the layout of the control block (an Int32Array
+ * over a SharedArrayBuffer, one per pool) and the messages they exchange.
+ *
+ * Steps are dispatched through shared memory only: the main thread writes a command into a
+ * worker's slot, bumps the slot's sequence number and notifies it; the worker runs the command,
+ * writes its status and acknowledgement, and decrements PENDING (the last one notifies the main
+ * thread). Messages (postMessage) carry what is rare and large: programs, faults for tests, and
+ * error details. A worker only reads messages after a YIELD command (it otherwise waits in
+ * Atomics.wait, which is what makes a step dispatch cost microseconds).
+ */
+
+/** Int32 index of the count of workers still running the current step. */
+export const PENDING = 0;
+/** Ints per worker slot: 16 ints = 64 bytes, one cache line, so slots never share one. */
+export const SLOT_INTS = 16;
+/** First int of worker `w`'s slot. */
+export const slotBase = (w: number): number => SLOT_INTS * (w + 1);
+
+/** Offsets inside a slot. */
+export const SEQ = 0; // bumped by the main thread for every command
+export const CMD = 1;
+export const PROGRAM = 2;
+export const STEP = 3;
+export const START = 4;
+export const END = 5;
+export const STATUS = 6; // written by the worker: STATUS_OK / STATUS_ERROR
+export const ACK = 7; // written by the worker: the SEQ of the last command it finished
+
+export const CMD_STEP = 1;
+export const CMD_YIELD = 2;
+export const CMD_QUIT = 3;
+
+export const STATUS_OK = 0;
+export const STATUS_ERROR = 1;
+
+export function controlInts(workers: number): number {
+  return SLOT_INTS * (workers + 1);
+}
+
+/** A compiled program as the workers receive it: plain data and the two shared memories. */
+export interface ProgramMessage {
+  readonly type: 'load';
+  readonly id: number;
+  /** Steps by index of graph.nodes; null for views. */
+  readonly steps: readonly (object | null)[];
+  readonly arena: SharedArrayBuffer;
+  readonly weights: SharedArrayBuffer;
+}
+
+/** Test hook: make a worker fail when it runs a given node. */
+export type FaultKind = 'throw' | 'exit' | 'hang';
+
+export type ToWorker =
+  | { readonly type: 'init'; readonly index: number; readonly control: SharedArrayBuffer; readonly programs: readonly ProgramMessage[] }
+  | ProgramMessage
+  | { readonly type: 'unload'; readonly id: number }
+  | { readonly type: 'fault'; readonly node: string; readonly kind: FaultKind };
+
+export type FromWorker =
+  | { readonly type: 'ack'; readonly op: string }
+  | { readonly type: 'error'; readonly seq: number; readonly node: string; readonly message: string; readonly stack?: string };

@@ -1,0 +1,228 @@
+/**
+ * The workers backend: same results as the cpu backend (bit for bit, whatever the number of
+ * workers) and within the float64 reference's bounds; a worker that exits, throws or hangs fails
+ * the run with an error naming the node and the worker, and the next run works; dispose leaves
+ * no worker alive; sessions sharing one pool run concurrently.
+ */
+import '@tessera/backend-cpu';
+import { createWorkersBackend, liveWorkerCount, registerWorkersBackend, type WorkersBackend } from '@tessera/backend-workers';
+import { evaluate, randomTensor, type Graph } from '@tessera/core';
+import { seedCnn, workload, workloadGraph } from '@tessera/examples';
+import { backendNames, createContainer, createSession, defaultContainer, disposeBackends, getBackend, registerBackend, type Session } from '@tessera/runtime';
+import os from 'node:os';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+/** Split every step worth a few hundred multiply-adds, so small graphs exercise the workers too. */
+const EAGER = { inlineCost: 500, minPartCost: 200, inlineGraphCost: 0 } as const;
+
+const container = createContainer();
+const pools = new Map<number, WorkersBackend>();
+let baseline = 0;
+
+beforeAll(async () => {
+  baseline = liveWorkerCount();
+  for (const threads of [1, 2, 3]) {
+    const backend = createWorkersBackend({ threads, ...EAGER });
+    pools.set(threads, backend);
+    registerBackend(container, `workers-${threads}`, () => backend);
+  }
+  await Promise.all([...pools.values()].map((p) => p.ready()));
+}, 120_000);
+
+afterAll(async () => {
+  await Promise.all([...pools.values()].map((p) => p.dispose()));
+});
+
+const GRAPHS: [string, () => Graph][] = [
+  ['seed CNN, batch 1', () => seedCnn()],
+  ['seed CNN, batch 3', () => seedCnn({ batch: 3, seed: 7 })],
+  ['W3', () => workloadGraph(workload('W3'))],
+];
+
+function first(outputs: Record<string, Float32Array>): Float32Array {
+  return Object.values(outputs)[0];
+}
+
+function feedsFor(graph: Graph, seed: number): Record<string, Float32Array> {
+  return Object.fromEntries(graph.inputs.map((v, i) => [v.name, randomTensor(v.shape, seed + i).data]));
+}
+
+function expectBitIdentical(actual: Float32Array, expected: Float32Array): void {
+  expect(actual.length).toBe(expected.length);
+  let mismatches = 0;
+  for (let i = 0; i < actual.length; i++) if (!Object.is(actual[i], expected[i])) mismatches++;
+  expect(mismatches).toBe(0);
+}
+
+describe('workers backend: results', () => {
+  for (const [label, make] of GRAPHS) {
+    it(`${label}: bit-identical to cpu with 1, 2 and 3 workers, and within the reference bounds`, async () => {
+      const graph = make();
+      const feeds = feedsFor(graph, 11);
+      const cpu = await createSession(graph, { backend: 'cpu' });
+      const expected = await cpu.run(feeds);
+      const ref = evaluate(graph, feeds);
+      for (const threads of [1, 2, 3]) {
+        const session = await createSession(graph, { backend: `workers-${threads}`, container });
+        const actual = await session.run(feeds);
+        for (const name of Object.keys(graph.outputs)) {
+          expectBitIdentical(actual[name], expected[name]);
+          const { value, bound } = ref[name];
+          let worst = 0;
+          for (let i = 0; i < value.length; i++) worst = Math.max(worst, Math.abs(actual[name][i] - value[i]) / bound[i]);
+          expect(worst, `${label}, ${threads} workers, output ${name}`).toBeLessThanOrEqual(1);
+        }
+        // A second run with other feeds reuses the loaded program.
+        const feeds2 = feedsFor(graph, 99);
+        expectBitIdentical(first(await session.run(feeds2)), first(await cpu.run(feeds2)));
+        session.dispose();
+      }
+      cpu.dispose();
+    });
+  }
+
+  it('runs graphs too small to split on the main thread, with the same results', async () => {
+    const backend = pools.get(2)!;
+    const c = createContainer();
+    const small = createWorkersBackend({ threads: 1 }); // defaults: W1-b1 is below inlineGraphCost
+    registerBackend(c, 'small', () => small);
+    try {
+      const graph = seedCnn();
+      const feeds = feedsFor(graph, 3);
+      const session = await createSession(graph, { backend: 'small', container: c });
+      const cpu = await createSession(graph);
+      expectBitIdentical(first(await session.run(feeds)), first(await cpu.run(feeds)));
+      expect(backend.name).toBe('workers');
+    } finally {
+      await small.dispose();
+    }
+  });
+
+  it('reports node events like the cpu backend', async () => {
+    const graph = seedCnn();
+    const session = await createSession(graph, { backend: 'workers-2', container, profile: true });
+    await session.run(feedsFor(graph, 5));
+    const nodes = session.trace().traceEvents.filter((e) => e.cat !== 'run').map((e) => e.name);
+    expect(nodes).toEqual(graph.nodes.filter((n) => n.op !== 'reshape').map((n) => n.name));
+  });
+});
+
+describe('workers backend: failures', () => {
+  const graph = workloadGraph(workload('W3'));
+  const node = 'l1_conv2d';
+  let session: Session;
+  let cpuOut: Float32Array;
+  const feeds = feedsFor(graph, 21);
+
+  beforeAll(async () => {
+    session = await createSession(graph, { backend: 'workers-2', container });
+    cpuOut = first(await (await createSession(graph)).run(feeds));
+  });
+
+  for (const kind of ['exit', 'throw'] as const) {
+    it(`a worker that ${kind === 'exit' ? 'calls process.exit' : 'throws'} mid-run fails the run naming node and worker; the next run works`, async () => {
+      const backend = pools.get(2)!;
+      const before = await backend.testHooks.threadIds();
+      await backend.testHooks.injectFault(1, node, kind);
+      const error = await session.run(feeds).then(
+        () => null,
+        (e: Error) => e,
+      );
+      expect(error).toBeInstanceOf(Error);
+      expect(error!.message).toContain(`node '${node}' (conv2d)`);
+      expect(error!.message).toMatch(new RegExp(`worker 1 \\(thread ${before[1]}\\)`));
+      expect(error!.message).toContain(kind === 'exit' ? 'exited with code 3' : `threw: injected fault on node '${node}'`);
+      // The pool replaced the worker; the next run is whole and correct.
+      expectBitIdentical(first(await session.run(feeds)), cpuOut);
+      const after = await backend.testHooks.threadIds();
+      expect(after[0]).toBe(before[0]);
+      expect(after[1]).not.toBe(before[1]);
+      expect(after[1]).not.toBeNull();
+      expect(liveWorkerCount() - baseline).toBe(6);
+    });
+  }
+
+  it('the watchdog turns a stuck worker into an error, and the next run works', async () => {
+    const backend = createWorkersBackend({ threads: 2, timeoutMs: 1500, ...EAGER });
+    const c = createContainer();
+    registerBackend(c, 'watched', () => backend);
+    try {
+      const g = seedCnn({ batch: 2 });
+      const f = feedsFor(g, 8);
+      const s = await createSession(g, { backend: 'watched', container: c });
+      const expected = first(await (await createSession(g)).run(f));
+      expectBitIdentical(first(await s.run(f)), expected);
+      await backend.testHooks.injectFault(0, 'conv1', 'hang');
+      const t0 = performance.now();
+      const error = await s.run(f).then(
+        () => null,
+        (e: Error) => e,
+      );
+      expect(performance.now() - t0).toBeLessThan(15_000);
+      expect(error?.message).toContain("node 'conv1' (conv2d)");
+      expect(error?.message).toMatch(/worker 0 \(thread \d+\) did not finish within 1500 ms \(watchdog\)/);
+      expectBitIdentical(first(await s.run(f)), expected);
+    } finally {
+      await backend.dispose();
+    }
+  });
+});
+
+describe('workers backend: sharing and lifecycle', () => {
+  it('two sessions sharing one pool run concurrently and each gets its own results', async () => {
+    const a = workloadGraph(workload('W3'));
+    const b = seedCnn({ batch: 4, seed: 3 });
+    const sa = await createSession(a, { backend: 'workers-2', container });
+    const sb = await createSession(b, { backend: 'workers-2', container });
+    expect(getBackend(container, 'workers-2')).toBe(pools.get(2));
+    const ca = await createSession(a);
+    const cb = await createSession(b);
+    const feedsA = [1, 2, 3].map((s) => feedsFor(a, s));
+    const feedsB = [4, 5, 6, 7, 8].map((s) => feedsFor(b, s));
+    const [outA, outB] = await Promise.all([Promise.all(feedsA.map((f) => sa.run(f))), Promise.all(feedsB.map((f) => sb.run(f)))]);
+    for (let i = 0; i < feedsA.length; i++) expectBitIdentical(first(outA[i]), first(await ca.run(feedsA[i])));
+    for (let i = 0; i < feedsB.length; i++) expectBitIdentical(first(outB[i]), first(await cb.run(feedsB[i])));
+    sa.dispose();
+    sb.dispose();
+  });
+
+  it('dispose terminates every worker of the pool; the backend refuses work afterwards', async () => {
+    const before = liveWorkerCount();
+    const backend = createWorkersBackend({ threads: 3, ...EAGER });
+    expect(await backend.ready()).toBe(3);
+    expect(liveWorkerCount()).toBe(before + 3);
+    const c = createContainer();
+    registerBackend(c, 'gone', () => backend);
+    const graph = seedCnn();
+    const session = await createSession(graph, { backend: 'gone', container: c });
+    await session.run(feedsFor(graph, 1));
+    await backend.dispose();
+    expect(liveWorkerCount()).toBe(before);
+    expect((await backend.testHooks.threadIds()).every((t) => t === null)).toBe(true);
+    await expect(session.run(feedsFor(graph, 1))).rejects.toThrow(/disposed/);
+    await expect(createSession(graph, { backend: 'gone', container: c })).rejects.toThrow(/disposed/);
+  });
+
+  it("registers 'workers' in the default container, with one worker per core by default", async () => {
+    expect(backendNames(defaultContainer)).toContain('workers');
+    const before = liveWorkerCount();
+    const graph = workloadGraph(workload('W3'));
+    const feeds = feedsFor(graph, 2);
+    const session = await createSession(graph, { backend: 'workers' });
+    const backend = getBackend(defaultContainer, 'workers') as WorkersBackend;
+    expect(await backend.ready()).toBe(os.availableParallelism());
+    expectBitIdentical(first(await session.run(feeds)), first(await (await createSession(graph)).run(feeds)));
+    await disposeBackends(defaultContainer);
+    expect(liveWorkerCount()).toBe(before);
+  });
+
+  it('registerWorkersBackend binds a configured pool under its own name', async () => {
+    const c = createContainer();
+    registerWorkersBackend(c, { name: 'workers-x', threads: 1 });
+    expect(backendNames(c)).toEqual(['workers-x']);
+    const backend = getBackend(c, 'workers-x') as WorkersBackend;
+    expect(backend.name).toBe('workers-x');
+    expect(await backend.ready()).toBe(1);
+    await disposeBackends(c);
+  });
+});

@@ -1,0 +1,43 @@
+/** The workers backend's cost model: which steps stay on the main thread and how the others split. */
+import type { Step } from '@tessera/backend-cpu';
+import { MAIN, partitionStep, stepCost, type PartitionOptions } from '@tessera/backend-workers';
+import { describe, expect, it } from 'vitest';
+
+const step = (units: number, costPerUnit: number): Step => ({ kernel: 'conv2d', node: 'n', units, costPerUnit });
+const opts = (o: Partial<PartitionOptions> = {}): PartitionOptions => ({ threads: 2, mainShare: false, inlineCost: 60_000, minPartCost: 40_000, ...o });
+
+function covers(parts: { start: number; end: number }[], units: number): boolean {
+  return parts[0].start === 0 && parts[parts.length - 1].end === units && parts.every((p, i) => p.start < p.end && (i === 0 || parts[i - 1].end === p.start));
+}
+
+describe('partitionStep', () => {
+  it('keeps cheap steps on the main thread', () => {
+    expect(partitionStep(step(100, 10), opts())).toEqual([{ worker: MAIN, start: 0, end: 100 }]);
+  });
+
+  it('splits a costly step into contiguous ranges, one per worker, aligned to whole row tiles', () => {
+    const parts = partitionStep(step(1001, 576), opts({ threads: 3 }));
+    expect(parts.map((p) => p.worker)).toEqual([0, 1, 2]);
+    expect(covers(parts, 1001)).toBe(true);
+    for (const p of parts.slice(0, -1)) expect(p.end % 4).toBe(0);
+    const sizes = parts.map((p) => p.end - p.start);
+    expect(Math.max(...sizes) - Math.min(...sizes)).toBeLessThanOrEqual(8);
+  });
+
+  it('does not make parts cheaper than minPartCost', () => {
+    const s = step(1000, 97); // cost 100 000: two parts of 50 000 at most
+    expect(stepCost(s)).toBe(100_000);
+    expect(partitionStep(s, opts({ threads: 8 })).length).toBe(2);
+  });
+
+  it('leaves a step with a single unit on the main thread, or on the only worker of a one-worker pool', () => {
+    expect(partitionStep(step(1, 1_000_000), opts())).toEqual([{ worker: MAIN, start: 0, end: 1 }]);
+    expect(partitionStep(step(1, 1_000_000), opts({ threads: 1 }))).toEqual([{ worker: 0, start: 0, end: 1 }]);
+  });
+
+  it('gives the main thread the last part when it shares the work', () => {
+    const parts = partitionStep(step(4096, 1000), opts({ mainShare: true }));
+    expect(parts.map((p) => p.worker)).toEqual([0, 1, MAIN]);
+    expect(covers(parts, 4096)).toBe(true);
+  });
+});
