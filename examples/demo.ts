@@ -4,6 +4,7 @@
  * agreement (worst error as a fraction of its per-element bound) and timings.
  */
 import '@tessera/backend-cpu';
+import '@tessera/backend-workers';
 import { evaluate, formatSummary, randomTensor, type Graph, type RefTensor } from '@tessera/core';
 import { formatReport, optimize } from '@tessera/passes';
 import { backendNames, createSession, disposeBackends } from '@tessera/runtime';

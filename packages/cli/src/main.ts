@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import '@tessera/backend-cpu';
+import '@tessera/backend-workers';
 import { Command } from 'commander';
 import { exportCommand } from './commands/export.js';
 import { optimizeCommand } from './commands/optimize.js';
@@ -11,6 +12,7 @@ const program = new Command('tessera')
   .showHelpAfterError();
 
 for (const add of [summaryCommand, runCommand, optimizeCommand, exportCommand]) add(program);
+import { conformanceCommand } from './commands/conformance.js'; conformanceCommand(program);
 
 program.parseAsync().catch((e: unknown) => {
   console.error(`tessera: ${e instanceof Error ? e.message : String(e)}`);

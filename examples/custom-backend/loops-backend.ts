@@ -1,0 +1,183 @@
+/**
+ * A small, complete Tessera backend: every op as plain float32 loops (Math.fround after every
+ * multiply and add), over the arena the runtime's execution plan lays out. It is the example of
+ * docs/BACKENDS.md and passes the conformance suite (packages/conformance/test/custom-backend.test.ts).
+ *
+ *   import { registerLoopsBackend } from './loops-backend.js';
+ *   registerLoopsBackend(container);                        // or defaultContainer
+ *   const session = await createSession(graph, { backend: 'loops', container });
+ */
+import {
+  convGeometry, matmulGeometry, numel, poolGeometry, rowMajorStrides,
+  type Conv2dAttrs, type ConvGeometry, type Feeds, type Graph, type MatmulAttrs, type MaxpoolAttrs, type Node, type SliceAttrs,
+} from '@tessera/core';
+import {
+  KernelRegistry, registerBackend,
+  type Backend, type Executable, type ExecutionPlan, type NodeObserver, type Outputs,
+} from '@tessera/runtime';
+
+type Container = Parameters<typeof registerBackend>[0];
+const f = Math.fround;
+
+/** What a kernel gets: the node, its operands and its output as float32 views. */
+interface Args {
+  readonly node: Node;
+  readonly graph: Graph;
+  readonly inputs: readonly Float32Array[];
+  readonly out: Float32Array;
+}
+type LoopKernel = (a: Args) => void;
+
+/** This backend's kernels, by op. A private registry (runtime's `kernelRegistry` is the shared one). */
+export const loopsKernels = new KernelRegistry();
+const BACKEND = 'loops';
+const shapeOf = (a: Args, i: number) => a.graph.value(a.node.inputs[i]).shape;
+
+/** conv2d / fused_conv2d: padded taps are zeros that still multiply the weight (0 * Inf = NaN, as the reference). */
+function conv(a: Args, bias: Float32Array | null, relu: boolean): void {
+  const g: ConvGeometry = convGeometry(shapeOf(a, 0), shapeOf(a, 1), a.node.attrs as Conv2dAttrs);
+  const [x, w] = a.inputs;
+  let o = 0;
+  for (let n = 0; n < g.batch; n++)
+    for (let oy = 0; oy < g.outH; oy++)
+      for (let ox = 0; ox < g.outW; ox++)
+        for (let co = 0; co < g.outC; co++, o++) {
+          let acc = 0;
+          for (let ky = 0; ky < g.kH; ky++) {
+            const iy = oy * g.strideH + ky * g.dilationH - g.padTop;
+            for (let kx = 0; kx < g.kW; kx++) {
+              const ix = ox * g.strideW + kx * g.dilationW - g.padLeft;
+              const inside = iy >= 0 && iy < g.inH && ix >= 0 && ix < g.inW;
+              for (let ci = 0; ci < g.inC; ci++) {
+                const xv = inside ? x[((n * g.inH + iy) * g.inW + ix) * g.inC + ci] : 0;
+                acc = f(acc + f(xv * w[((ky * g.kW + kx) * g.inC + ci) * g.outC + co]));
+              }
+            }
+          }
+          a.out[o] = epilogue(acc, bias, co, relu);
+        }
+}
+
+function epilogue(v: number, bias: Float32Array | null, c: number, relu: boolean): number {
+  const y = bias ? f(v + bias[c]) : v;
+  return relu && y < 0 ? 0 : y; // relu(NaN) = NaN: `NaN < 0` is false
+}
+
+function matmul(a: Args, bias: Float32Array | null, relu: boolean): void {
+  const g = matmulGeometry(shapeOf(a, 0), shapeOf(a, 1), a.node.attrs as MatmulAttrs);
+  const [x, y] = a.inputs;
+  for (let t = 0; t < g.batch; t++) {
+    const xBase = t * g.m * g.k;
+    const yBase = g.sharedB ? 0 : t * g.k * g.n;
+    for (let i = 0; i < g.m; i++)
+      for (let j = 0; j < g.n; j++) {
+        let acc = 0;
+        for (let p = 0; p < g.k; p++) {
+          const xv = x[xBase + (g.transposeA ? p * g.m + i : i * g.k + p)];
+          const yv = y[yBase + (g.transposeB ? j * g.k + p : p * g.n + j)];
+          acc = f(acc + f(xv * yv));
+        }
+        a.out[(t * g.m + i) * g.n + j] = epilogue(acc, bias, j, relu);
+      }
+  }
+}
+
+function maxpool(a: Args): void {
+  const g = poolGeometry(shapeOf(a, 0), a.node.attrs as MaxpoolAttrs);
+  const x = a.inputs[0];
+  let o = 0;
+  for (let n = 0; n < g.batch; n++)
+    for (let oy = 0; oy < g.outH; oy++)
+      for (let ox = 0; ox < g.outW; ox++)
+        for (let c = 0; c < g.inC; c++, o++) {
+          let best = -Infinity; // padded cells are skipped: they never win
+          for (let ky = 0; ky < g.kH; ky++) {
+            const iy = oy * g.strideH + ky - g.padTop;
+            if (iy < 0 || iy >= g.inH) continue;
+            for (let kx = 0; kx < g.kW; kx++) {
+              const ix = ox * g.strideW + kx - g.padLeft;
+              if (ix < 0 || ix >= g.inW) continue;
+              const v = x[((n * g.inH + iy) * g.inW + ix) * g.inC + c];
+              if (v !== v || v > best) best = v; // a NaN wins and stays
+              if (best !== best) break;
+            }
+            if (best !== best) break;
+          }
+          a.out[o] = best;
+        }
+}
+
+function slice(a: Args): void {
+  const { begin, strides } = a.node.attrs as SliceAttrs;
+  const inStrides = rowMajorStrides(shapeOf(a, 0));
+  const outShape = a.node.output.shape;
+  for (let o = 0; o < a.out.length; o++) {
+    let src = 0;
+    for (let ax = outShape.length - 1, rest = o; ax >= 0; ax--) {
+      const i = rest % outShape[ax];
+      rest = (rest - i) / outShape[ax];
+      src += (begin[ax] + i * strides[ax]) * inStrides[ax];
+    }
+    a.out[o] = a.inputs[0][src];
+  }
+}
+
+const relu: LoopKernel = ({ inputs: [x], out }) => {
+  for (let i = 0; i < out.length; i++) out[i] = x[i] < 0 ? 0 : x[i];
+};
+const biasAdd: LoopKernel = ({ inputs: [x, b], out }) => {
+  for (let i = 0; i < out.length; i++) out[i] = f(x[i] + b[i % b.length]);
+};
+const relu_ = (a: Args) => (a.node.attrs as { relu: boolean }).relu;
+
+loopsKernels.register<LoopKernel>(BACKEND, 'conv2d', (a) => conv(a, null, false));
+loopsKernels.register<LoopKernel>(BACKEND, 'fused_conv2d', (a) => conv(a, a.inputs[2], relu_(a)));
+loopsKernels.register<LoopKernel>(BACKEND, 'matmul', (a) => matmul(a, null, false));
+loopsKernels.register<LoopKernel>(BACKEND, 'fused_matmul', (a) => matmul(a, a.inputs[2], relu_(a)));
+loopsKernels.register<LoopKernel>(BACKEND, 'maxpool', maxpool);
+loopsKernels.register<LoopKernel>(BACKEND, 'relu', relu);
+loopsKernels.register<LoopKernel>(BACKEND, 'bias_add', biasAdd);
+loopsKernels.register<LoopKernel>(BACKEND, 'slice', slice);
+
+/** Float32 loops over the planned arena; reshape is a view (the plan gives it its input's buffer). */
+export class LoopsBackend implements Backend {
+  readonly name = BACKEND;
+
+  hasKernel(op: string): boolean {
+    return op === 'reshape' || loopsKernels.has(BACKEND, op);
+  }
+
+  async compile(graph: Graph, plan: ExecutionPlan): Promise<Executable> {
+    let arena: Float32Array | null = new Float32Array(plan.arenaSize);
+    /** A value's storage: a view of its arena buffer, or the constant's own data. */
+    const at = (mem: Float32Array, value: string): Float32Array => {
+      const loc = plan.locate(value);
+      if (loc.kind === 'constant') return graph.constants.get(loc.name)!.data;
+      return mem.subarray(loc.buffer.offset, loc.buffer.offset + numel(graph.value(value).shape));
+    };
+    const steps = plan.steps.filter((n) => !plan.isView(n)).map((node) => ({ node, kernel: loopsKernels.get<LoopKernel>(BACKEND, node.op)! }));
+    return {
+      async run(feeds: Feeds, observer?: NodeObserver): Promise<Outputs> {
+        if (!arena) throw new Error(`backend '${BACKEND}': executable is disposed`);
+        const mem = arena;
+        for (const v of graph.inputs) at(mem, v.name).set(feeds[v.name]);
+        for (const { node, kernel } of steps) {
+          observer?.nodeStart(node);
+          kernel({ node, graph, inputs: node.inputs.map((i) => at(mem, i)), out: at(mem, node.name) });
+          observer?.nodeEnd(node);
+        }
+        return Object.fromEntries(Object.entries(graph.outputs).map(([name, v]) => [name, at(mem, v).slice()]));
+      },
+      dispose() {
+        arena = null;
+      },
+    };
+  }
+
+  async dispose(): Promise<void> {}
+}
+
+/** Binds the backend under `name` (default 'loops') in a container. */
+export function registerLoopsBackend(container: Container, name = BACKEND): void {
+  registerBackend(container, name, () => new LoopsBackend(), 'example: float32 loops, one function per op');
+}

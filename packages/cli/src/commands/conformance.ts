@@ -1,0 +1,278 @@
+import {
+  AgreementCollector,
+  OP_NAMES_UNDER_TEST,
+  REPRO_DIR,
+  SPECIAL_PROPERTIES,
+  formatRatio,
+  freshSeed,
+  readRepro,
+  replayRepro,
+  runConformance,
+  writeRepro,
+  type AgreementCell,
+  type ConformanceReport,
+  type GraphTransform,
+  type SpecialProperty,
+} from '@tessera/conformance';
+import { backendNames, defaultContainer, disposeBackends } from '@tessera/runtime';
+import { bottleneckFactorization, convFusion } from '@tessera/passes';
+import Table from 'cli-table3';
+import { Command, Option } from 'commander';
+import { createRequire } from 'node:module';
+import { writeFile } from 'node:fs/promises';
+
+type Container = typeof defaultContainer;
+
+/** The few parts of cli-progress used here (the package ships no types). */
+interface ProgressBar {
+  start(total: number, value: number, payload?: Record<string, unknown>): void;
+  setTotal(total: number): void;
+  increment(delta?: number, payload?: Record<string, unknown>): void;
+  update(value: number, payload?: Record<string, unknown>): void;
+  stop(): void;
+}
+interface CliProgress {
+  SingleBar: new (options: Record<string, unknown>, preset?: unknown) => ProgressBar;
+  Presets: Record<string, unknown>;
+}
+
+export interface ConformanceCliOptions {
+  backends?: string;
+  runs?: string;
+  graphs?: string;
+  seed?: string;
+  ops?: string;
+  special?: string;
+  json?: string;
+  replay?: string;
+  browser?: boolean;
+  failuresDir?: string;
+  progress?: boolean;
+}
+
+/** What the command runs against; tests pass their own container (e.g. with a mutant backend). */
+export interface ConformanceCliEnv {
+  readonly container?: Container;
+  /** Rewrites by name, for replaying a pass failure ('pass:<name>'). Default: the passes of @tessera/passes. */
+  readonly transforms?: Readonly<Record<string, GraphTransform>>;
+  readonly log?: (line: string) => void;
+}
+
+/** Table borders without a rule between rows. */
+const COMPACT = { mid: '', 'left-mid': '', 'mid-mid': '', 'right-mid': '' };
+
+/** Backends that run in a browser only. */
+const BROWSER_BACKENDS = new Set(['webgl']);
+
+export function conformanceCommand(program: Command): void {
+  program
+    .command('conformance')
+    .description('check backends against the float64 reference with property-based tests (every op, random graphs, NaN / Inf, extreme magnitudes)')
+    .option('-b, --backends <list>', 'comma-separated backends (cpu, workers, webgl or a registered name)', 'cpu')
+    .option('--runs <n>', 'cases per op property (and per non-finite / extreme property)', '100')
+    .option('--graphs <n>', 'random graphs (0 skips the graph property)', '100')
+    .option('--seed <n>', 'fast-check seed (default: a fresh one, printed)')
+    .option('--ops <list>', `ops to check (default all: ${OP_NAMES_UNDER_TEST.join(',')}); 'none' checks only random graphs`)
+    .option('--special <list>', `non-finite / extreme-value properties (default ${SPECIAL_PROPERTIES.join(',')}; 'none' skips them)`)
+    .option('--json <file>', 'also write the report as JSON')
+    .option('--replay <file>', 'run a reproduction file (from conformance-failures/) again on --backends (default: the backend that failed)')
+    .option('--browser', 'run the named backends in headless Chromium (needs the browser runner of @tessera/backend-webgl)')
+    .addOption(new Option('--failures-dir <dir>', 'where failures are written as reproduction files').default(REPRO_DIR))
+    .option('--no-progress', 'no progress bar')
+    .action(async (opts: ConformanceCliOptions, cmd: Command) => {
+      const backendsGiven = cmd.getOptionValueSource('backends') === 'cli';
+      process.exitCode = await runConformanceCli({ ...opts, backends: backendsGiven || !opts.replay ? opts.backends : undefined });
+    });
+}
+
+const list = (s: string | undefined): string[] | undefined =>
+  s === undefined ? undefined : s.trim() === 'none' ? [] : s.split(',').map((x) => x.trim()).filter(Boolean);
+
+function positiveInt(s: string | undefined, what: string, fallback: number): number {
+  if (s === undefined) return fallback;
+  const n = Number(s);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`--${what} must be a non-negative integer, got '${s}'`);
+  return n;
+}
+
+/** Makes sure the named Node backends are registered (importing their packages), or explains why not. */
+async function ensureBackends(names: readonly string[], container: Container, browser: boolean): Promise<void> {
+  const browserOnes = names.filter((n) => BROWSER_BACKENDS.has(n));
+  if (browser || browserOnes.length > 0) {
+    // The hook: @tessera/backend-webgl may export a runner of this suite in headless Chromium.
+    const webgl = (await import('@tessera/backend-webgl').catch(() => ({}))) as Record<string, unknown>;
+    const hook = webgl.runConformanceInBrowser;
+    const which = browser ? names.join(', ') : browserOnes.join(', ');
+    if (typeof hook !== 'function') {
+      throw new Error(
+        `backend(s) ${which} need the browser runner (headless Chromium), which @tessera/backend-webgl does not provide yet ` +
+          `(it should export runConformanceInBrowser); run the Node backends (cpu, workers) here, or the browser tests with 'pnpm test:browser'`,
+      );
+    }
+    throw new Error(`the browser runner exists but this command does not call it yet: run 'pnpm test:browser' for ${which}`);
+  }
+  if (names.includes('workers') && !backendNames(container).includes('workers') && container === defaultContainer) {
+    await import('@tessera/backend-workers');
+  }
+  const known = backendNames(container);
+  const missing = names.filter((n) => !known.includes(n));
+  if (missing.length) throw new Error(`no backend named ${missing.map((m) => `'${m}'`).join(', ')} is registered (registered: ${known.join(', ') || 'none'})`);
+}
+
+/** Runs the command; resolves with the exit status (0: everything passed). */
+export async function runConformanceCli(opts: ConformanceCliOptions, env: ConformanceCliEnv = {}): Promise<number> {
+  const container = env.container ?? defaultContainer;
+  const log = env.log ?? ((line: string) => console.log(line));
+  if (opts.replay) return replay(opts, container, env, log);
+
+  const backends = list(opts.backends) ?? ['cpu'];
+  if (backends.length === 0) throw new Error('--backends names no backend');
+  const seed = opts.seed !== undefined ? positiveInt(opts.seed, 'seed', 0) : freshSeed();
+  const runs = positiveInt(opts.runs, 'runs', 100);
+  const graphs = positiveInt(opts.graphs, 'graphs', 100);
+  const ops = list(opts.ops) ?? [...OP_NAMES_UNDER_TEST];
+  for (const op of ops) if (!(OP_NAMES_UNDER_TEST as readonly string[]).includes(op)) throw new Error(`--ops: unknown op '${op}' (ops under test: ${OP_NAMES_UNDER_TEST.join(', ')})`);
+  const special = (list(opts.special) ?? [...SPECIAL_PROPERTIES]) as SpecialProperty[];
+  for (const s of special) if (!SPECIAL_PROPERTIES.includes(s)) throw new Error(`--special: unknown property '${s}' (known: ${SPECIAL_PROPERTIES.join(', ')})`);
+  await ensureBackends(backends, container, opts.browser ?? false);
+
+  log(`tessera conformance: seed ${seed} (pass --seed ${seed} to run the same cases again); backends ${backends.join(', ')}; ${runs} cases per op, ${graphs} random graphs`);
+  const propertyCount = ops.length + (graphs > 0 ? 1 : 0);
+  const perBackend = ops.length * runs + graphs + (propertyCount > 0 ? special.length * runs : 0);
+  const showBar = opts.progress !== false && process.stderr.isTTY === true;
+  const progress = showBar ? (createRequire(import.meta.url)('cli-progress') as CliProgress) : undefined;
+  const bar = progress ? new progress.SingleBar({ format: ' {bar} {value}/{total} cases | {backend} {property} | failures {failures}', hideCursor: true, clearOnComplete: true }, progress.Presets.shades_classic) : undefined;
+  bar?.start(perBackend * backends.length, 0, { backend: backends[0], property: '', failures: 0 });
+
+  const agreement = new AgreementCollector();
+  const reports: ConformanceReport[] = [];
+  const reproFiles: Record<string, string> = {};
+  let failures = 0;
+  const t0 = performance.now();
+  try {
+    for (const backend of backends) {
+      let done = 0;
+      const report = await new Promise<ConformanceReport>((resolve, reject) => {
+        let last: ConformanceReport | undefined;
+        runConformance({ backend, container, seed, runs, graphs, ops, special, onCase: agreement.onCase(backend) }).subscribe({
+          next: (e) => {
+            if (e.type === 'case-start') {
+              done++;
+              bar?.increment(1, { backend, property: e.property, failures });
+            } else if (e.type === 'case-fail') {
+              failures++;
+              bar?.increment(0, { backend, property: e.property, failures });
+            } else if (e.type === 'done') last = e.report;
+          },
+          error: reject,
+          complete: () => (last ? resolve(last) : reject(new Error(`conformance run of '${backend}' ended without a report`))),
+        });
+      });
+      // A failing property stops early: count its remaining cases as done.
+      bar?.increment(perBackend - done, { backend, property: 'done', failures });
+      reports.push(report);
+      for (const p of report.properties) {
+        if (p.failure) reproFiles[`${backend}/${p.property}`] = await writeRepro(p.failure, { dir: opts.failuresDir ?? REPRO_DIR });
+      }
+    }
+  } finally {
+    bar?.stop();
+    if (container === defaultContainer) await disposeBackends(container);
+  }
+  const seconds = (performance.now() - t0) / 1000;
+
+  log(resultsTable(reports));
+  const cells = agreement.matrix();
+  if (backends.length > 1) log(agreementTable(backends, cells));
+  for (const r of reports)
+    for (const p of r.properties)
+      if (p.failure) log(`\n${p.failure.message}\n  reproduction: ${reproFiles[`${r.backend}/${p.property}`]} (tessera conformance --replay <file>)`);
+  const ok = reports.every((r) => r.ok);
+  const cases = reports.reduce((s, r) => s + r.casesRun, 0);
+  log(`\n${ok ? 'PASS' : 'FAIL'}: ${reports.reduce((s, r) => s + r.passed, 0)}/${cases} cases passed on ${backends.join(', ')} in ${seconds.toFixed(1)} s (seed ${seed})`);
+
+  if (opts.json) {
+    const json = {
+      seed,
+      ok,
+      seconds,
+      options: { backends, runs, graphs, ops, special },
+      reports: reports.map((r) => ({
+        backend: r.backend,
+        ok: r.ok,
+        casesRun: r.casesRun,
+        passed: r.passed,
+        worstRatio: jsonNumber(r.worstRatio),
+        durationMs: r.durationMs,
+        properties: r.properties.map((p) => ({
+          property: p.property,
+          casesRun: p.casesRun,
+          passed: p.passed,
+          worstRatio: jsonNumber(p.worstRatio),
+          durationMs: p.durationMs,
+          ...(p.failure
+            ? { failure: { summary: p.failure.outcome.summary, seed: p.failure.seed, path: p.failure.path, shrinks: p.failure.shrinks, graph: p.failure.graph, repro: reproFiles[`${r.backend}/${p.property}`] } }
+            : {}),
+        })),
+      })),
+      agreement: cells.map((c) => ({ ...c, worstRatio: jsonNumber(c.worstRatio) })),
+    };
+    await writeFile(opts.json, `${JSON.stringify(json, null, 2)}\n`);
+    log(`report written to ${opts.json}`);
+  }
+  return ok ? 0 : 1;
+}
+
+/** JSON has no Infinity: a ratio that cannot be expressed (a NaN where a number was due) is written as a string. */
+const jsonNumber = (x: number): number | string => (Number.isFinite(x) ? x : String(x));
+
+function resultsTable(reports: readonly ConformanceReport[]): string {
+  const table = new Table({ style: { head: [], border: [] }, chars: COMPACT, head: ['backend', 'property', 'cases', 'passed', 'worst error / bound', 'time (s)', ''] });
+  for (const r of reports) {
+    for (const p of r.properties) {
+      table.push([r.backend, p.property, p.casesRun, p.passed, formatRatio(p.worstRatio), (p.durationMs / 1000).toFixed(2), p.failure ? 'FAIL' : 'ok']);
+    }
+  }
+  return table.toString();
+}
+
+function agreementTable(backends: readonly string[], cells: readonly AgreementCell[]): string {
+  const table = new Table({ style: { head: [], border: [] }, chars: COMPACT, head: ['agreement: worst |a - b| / (bound_a + bound_b)', ...backends] });
+  for (const a of backends) {
+    table.push([
+      a,
+      ...backends.map((b) => {
+        if (a === b) return '-';
+        const cell = cells.find((c) => (c.a === a && c.b === b) || (c.a === b && c.b === a));
+        return cell ? `${formatRatio(cell.worstRatio)} (${cell.cases} cases)` : 'n/a';
+      }),
+    ]);
+  }
+  const worst = cells.filter((c) => c.worstAt).sort((x, y) => y.worstRatio - x.worstRatio)[0];
+  const where = worst?.worstAt ? `\nworst pair ${worst.a} / ${worst.b}: ${worst.worstAt.property} case ${worst.worstAt.index}, output '${worst.worstAt.output}' element ${worst.worstAt.element}` : '';
+  return `${table.toString()}${where}`;
+}
+
+async function replay(opts: ConformanceCliOptions, container: Container, env: ConformanceCliEnv, log: (line: string) => void): Promise<number> {
+  const repro = await readRepro(opts.replay!);
+  const backends = list(opts.backends) ?? [repro.backend];
+  const nodeBackends = backends.filter((b) => !b.startsWith('pass:'));
+  await ensureBackends(nodeBackends, container, opts.browser ?? false);
+  const transforms = env.transforms ?? { [convFusion.name]: convFusion, [bottleneckFactorization.name]: bottleneckFactorization };
+  log(`replaying ${opts.replay}: property ${repro.property}, recorded on '${repro.backend}' (seed ${repro.seed}, path ${repro.path})`);
+  log(`  recorded: ${repro.summary}`);
+  let results;
+  try {
+    results = await replayRepro(repro, { backends, container, transforms });
+  } finally {
+    if (container === defaultContainer) await disposeBackends(container);
+  }
+  const table = new Table({ style: { head: [], border: [] }, chars: COMPACT, head: ['backend', 'result', 'same failure as recorded', 'outcome'] });
+  for (const r of results) {
+    table.push([r.backend, r.ok ? 'pass' : 'FAIL', r.ok ? '-' : r.reproduced ? 'yes' : 'no', r.outcome.summary.length > 140 ? `${r.outcome.summary.slice(0, 137)}...` : r.outcome.summary]);
+  }
+  log(table.toString());
+  if (results.some((r) => r.referenceChanged)) log('note: the float64 reference now differs from the one recorded in the file');
+  return results.every((r) => r.ok) ? 0 : 1;
+}
+
