@@ -1,11 +1,15 @@
 /**
  * Single-thread micro benchmark of the CPU kernels (GEMM and conv2d).
  * Run: npx tsx benchmarks/kernels-micro.ts [substring filter on the case name]
+ * Each case runs on the JS kernel (default f64-block rounding), the JS kernel with
+ * float32 rounding (what the cpu ops run without SIMD, and the workers backend), and
+ * the WebAssembly SIMD kernel (operands in a WebAssembly.Memory).
  * Prints median and best GFLOP/s over RUNS timed runs after warm-up.
  * FLOPs count 2*M*N*K (for conv, padding taps included: the usual convention).
  */
 import {
-  conv2d, conv2dScratchSize, gemm, packB, type Conv2dGeometry,
+  conv2d, conv2dScratchSize, conv2dWasm, conv2dWasmScratchSize, createWasmArena, gemm, packB, packBWasmInto,
+  wasmPackedBSize, wasmSimdSupported, type Conv2dGeometry,
 } from '../packages/backend-cpu/src/kernels/index.js';
 
 // Warm up for at least WARMUP runs and WARMUP_MS, so the JIT has optimized the kernels.
@@ -46,7 +50,7 @@ function measure(name: string, flops: number, fn: () => void): void {
   const mid = Math.floor(RUNS / 2);
   // "min" GFLOP/s is the slowest run, "max" the fastest.
   console.log(
-    `${name.padEnd(40)} wall: median ${gflops(wall[mid])} GFLOP/s  min ${gflops(wall[RUNS - 1])}  max ${gflops(wall[0])}` +
+    `${name.padEnd(48)} wall: median ${gflops(wall[mid])} GFLOP/s  min ${gflops(wall[RUNS - 1])}  max ${gflops(wall[0])}` +
       `  | cpu-time: median ${gflops(cpu[mid])}  min ${gflops(cpu[RUNS - 1])}`,
   );
 }
@@ -54,11 +58,24 @@ function measure(name: string, flops: number, fn: () => void): void {
 function benchGemm(M: number, N: number, K: number): void {
   if (!`gemm M=${M} N=${N} K=${K}`.includes(filter)) return;
   const a = randomArray(M * K);
-  const pb = packB(K, N, randomArray(K * N), 0, N, false);
+  const b = randomArray(K * N);
+  const pb = packB(K, N, b, 0, N, false);
   const c = new Float32Array(M * N);
   const bias = randomArray(N);
-  measure(`gemm M=${M} N=${N} K=${K}`, 2 * M * N * K, () => {
+  measure(`gemm M=${M} N=${N} K=${K} js`, 2 * M * N * K, () => {
     gemm(M, N, K, a, 0, K, false, pb, c, 0, N, { bias, relu: true }, 0, M);
+  });
+  measure(`gemm M=${M} N=${N} K=${K} js-f32`, 2 * M * N * K, () => {
+    gemm(M, N, K, a, 0, K, false, pb, c, 0, N, { bias, relu: true }, 0, M, 'f32');
+  });
+  if (!wasmSimdSupported()) return;
+  const w = createWasmArena([M * K, wasmPackedBSize(K, N), M * N, N])!;
+  const [A, P, C, Bias] = w.regions;
+  A.set(a);
+  Bias.set(bias);
+  const wpb = packBWasmInto(P, 0, K, N, b, 0, N, false);
+  measure(`gemm M=${M} N=${N} K=${K} wasm`, 2 * M * N * K, () => {
+    w.gemm.gemm(M, N, K, A, 0, K, false, wpb, C, 0, N, { bias: Bias, relu: true }, 0, M);
   });
 }
 
@@ -67,12 +84,22 @@ function benchConv(name: string, g: Conv2dGeometry): void {
   const M = g.batch * g.outH * g.outW;
   const K = g.kH * g.kW * g.inC;
   const x = randomArray(g.batch * g.inH * g.inW * g.inC);
-  const w = packB(K, g.outC, randomArray(K * g.outC), 0, g.outC, false);
+  const wRaw = randomArray(K * g.outC);
+  const w = packB(K, g.outC, wRaw, 0, g.outC, false);
   const y = new Float32Array(M * g.outC);
   const scratch = new Float32Array(conv2dScratchSize(g, 0, M));
   const bias = randomArray(g.outC);
-  measure(`conv2d ${name}`, 2 * M * K * g.outC, () => {
+  measure(`conv2d ${name} js`, 2 * M * K * g.outC, () => {
     conv2d(g, x, 0, w, y, 0, { bias, relu: true }, scratch, 0, 0, M);
+  });
+  if (!wasmSimdSupported()) return;
+  const arena = createWasmArena([x.length, wasmPackedBSize(K, g.outC), M * g.outC, g.outC, conv2dWasmScratchSize(g, 0, M)])!;
+  const [X, P, Y, Bias, S] = arena.regions;
+  X.set(x);
+  Bias.set(bias);
+  const wpb = packBWasmInto(P, 0, K, g.outC, wRaw, 0, g.outC, false);
+  measure(`conv2d ${name} wasm`, 2 * M * K * g.outC, () => {
+    conv2dWasm(arena.gemm, g, X, 0, wpb, Y, 0, { bias: Bias, relu: true }, S, 0, 0, M);
   });
 }
 

@@ -3,8 +3,8 @@
  * TensorFlow.js `tfjs-backend-webgl` 4.22, in the same page (same SwiftShader device), interleaved
  * round-robin. Each call includes reading the result back. The first call (shader compilation)
  * is reported apart; then `WARMUP` calls, then `RUNS` timed calls: min and median ms.
- * Env (through vite's import.meta.env is not used; edit below or set BENCH_* at the command line
- * via vitest's `--env`): defaults W1-b32, W2, W3, W4-512, W5.
+ * Results: a table on stdout and benchmarks/browser/results.json.
+ * Environment: VITE_BENCH_WORKLOADS=W2,W4-1024 (default W1-b32,W2,W3,W4-512,W5), VITE_BENCH_RUNS=7.
  */
 import '@tessera/backend-cpu';
 import '@tessera/backend-webgl';
@@ -169,5 +169,5 @@ it('browser workloads: tessera webgl vs tfjs-webgl (and tessera cpu)', async () 
     results: rows,
     speedup: Object.fromEntries(IDS.map((id) => [id, ratio(id)])),
   };
-  await commands.writeFile('./results.json', JSON.stringify(report, null, 2));
+  await commands.writeFile('benchmarks/browser/results.json', JSON.stringify(report, null, 2));
 });

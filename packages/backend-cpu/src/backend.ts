@@ -1,5 +1,6 @@
 import type { Feeds, Graph } from '@tessera/core';
 import { kernelRegistry, type Backend, type Executable, type ExecutionPlan, type NodeObserver, type Outputs } from '@tessera/runtime';
+import { createWasmArena, loadWasmGemmModule, wasmGemmModule, wasmSimdSupported } from './kernels/wasm/gemm.js';
 import { compileProgram, Scratch, view, type CpuKernel, type Memory, type Program } from './program.js';
 
 /** Views (reshape) need no kernel: the plan makes them share their input's buffer. */
@@ -21,9 +22,51 @@ export function readOutputs(program: Program, mem: Memory): Outputs {
   return out;
 }
 
-/** TypeScript kernels on the calling thread, over one planned arena. */
+/** Which GEMM the cpu backend runs conv2d / matmul on. */
+export type CpuGemmPath = 'wasm-simd' | 'js';
+
+/**
+ * The GEMM path a default CpuBackend uses in this runtime: 'wasm-simd' where a
+ * WebAssembly SIMD module validates and compiles, else 'js' (the TypeScript kernels).
+ */
+export function cpuGemmPath(): CpuGemmPath {
+  return wasmGemmModule() ? 'wasm-simd' : 'js';
+}
+
+/** Cheap start-up check (validates a tiny SIMD module, compiles nothing). */
+export function cpuWasmSimdSupported(): boolean {
+  return wasmSimdSupported();
+}
+
+export interface CpuBackendOptions {
+  /**
+   * 'auto' (default): the wasm SIMD GEMM where available, else JS; 'js': always the
+   * TypeScript kernels; 'wasm': the wasm GEMM or an error from compile.
+   */
+  readonly gemm?: 'auto' | 'js' | 'wasm';
+}
+
+/** Floats of scratch the largest step of a program needs (the whole step on one thread). */
+function maxScratch(program: Program): number {
+  let size = 0;
+  for (const step of program.steps) size = Math.max(size, cpuKernel(step.kernel)!.scratchSize?.(step, 0, step.units) ?? 0);
+  return size;
+}
+
+/**
+ * TypeScript kernels on the calling thread, over one planned arena. With the wasm GEMM,
+ * the arena, the weights and the kernels' scratch are views of one WebAssembly.Memory per
+ * executable, sized at compile and never grown (growing would detach the views).
+ */
 export class CpuBackend implements Backend {
   readonly name: string = 'cpu';
+
+  constructor(private readonly options: CpuBackendOptions = {}) {}
+
+  /** The GEMM path executables compiled by this backend use (after compile, exact; before, expected). */
+  get gemmPath(): CpuGemmPath {
+    return this.options.gemm === 'js' ? 'js' : cpuGemmPath();
+  }
 
   hasKernel(op: string): boolean {
     return VIEW_OPS.includes(op) || kernelRegistry.has('cpu', op);
@@ -31,10 +74,24 @@ export class CpuBackend implements Backend {
 
   async compile(graph: Graph, plan: ExecutionPlan): Promise<Executable> {
     void graph;
+    const choice = this.options.gemm ?? 'auto';
+    const module = choice === 'js' ? null : await loadWasmGemmModule();
+    if (choice === 'wasm' && !module) throw new Error("cpu backend: gemm 'wasm' requested but WebAssembly SIMD is not available");
+    if (module) {
+      const program = compileProgram(plan, cpuKernel, this.name, { gemm: 'wasm' });
+      const wasm = createWasmArena([maxScratch(program), program.arenaSize, program.weightsSize], module);
+      if (wasm) {
+        const [scratch, arena, weights] = wasm.regions;
+        program.fillWeights(weights);
+        return new CpuExecutable(plan, program, { arena, weights, wasm: wasm.gemm }, scratch);
+      }
+      if (choice === 'wasm') throw new Error('cpu backend: the graph is too large for a WebAssembly memory');
+      // Too large for one wasm32 memory: fall through to the JS kernels.
+    }
     const program = compileProgram(plan, cpuKernel, this.name);
     const weights = new Float32Array(program.weightsSize);
     program.fillWeights(weights);
-    return new CpuExecutable(plan, program, { arena: new Float32Array(program.arenaSize), weights });
+    return new CpuExecutable(plan, program, { arena: new Float32Array(program.arenaSize), weights }, null);
   }
 
   async dispose(): Promise<void> {}
@@ -48,8 +105,15 @@ class CpuExecutable implements Executable {
     private readonly plan: ExecutionPlan,
     private readonly program: Program,
     mem: Memory,
+    /** With the wasm GEMM: the scratch region of the memory (large enough for every step). */
+    private readonly fixedScratch: Float32Array | null,
   ) {
     this.mem = mem;
+  }
+
+  /** The GEMM path this executable runs. */
+  get gemmPath(): CpuGemmPath {
+    return this.fixedScratch ? 'wasm-simd' : 'js';
   }
 
   async run(feeds: Feeds, observer?: NodeObserver): Promise<Outputs> {
@@ -61,7 +125,7 @@ class CpuExecutable implements Executable {
       const step = this.program.nodeSteps[i];
       if (!step) continue;
       const kernel = cpuKernel(step.kernel)!;
-      const scratch = this.scratch.get(kernel.scratchSize?.(step, 0, step.units) ?? 0);
+      const scratch = this.fixedScratch ?? this.scratch.get(kernel.scratchSize?.(step, 0, step.units) ?? 0);
       observer?.nodeStart(nodes[i]);
       kernel.run(step, mem, 0, step.units, scratch);
       observer?.nodeEnd(nodes[i]);

@@ -1,11 +1,27 @@
 import { defaultContainer, kernelRegistry, registerBackend } from '@tessera/runtime';
-import { CpuBackend } from './backend.js';
+import { CpuBackend, cpuWasmSimdSupported } from './backend.js';
 import { CPU_KERNELS } from './ops/index.js';
 
 for (const k of CPU_KERNELS) kernelRegistry.register('cpu', k.op, k);
-registerBackend(defaultContainer, 'cpu', () => new CpuBackend(), 'TypeScript kernels on the calling thread');
+registerBackend(
+  defaultContainer,
+  'cpu',
+  () => new CpuBackend(),
+  cpuWasmSimdSupported()
+    ? 'WebAssembly SIMD GEMM + TypeScript kernels on the calling thread'
+    : 'TypeScript kernels on the calling thread (no WebAssembly SIMD)',
+);
 
-export { CpuBackend, cpuKernel, writeInputs, readOutputs } from './backend.js';
+export {
+  CpuBackend,
+  type CpuBackendOptions,
+  type CpuGemmPath,
+  cpuGemmPath,
+  cpuWasmSimdSupported,
+  cpuKernel,
+  writeInputs,
+  readOutputs,
+} from './backend.js';
 export { CPU_KERNELS } from './ops/index.js';
 export * from './program.js';
 export * as kernels from './kernels/index.js';

@@ -1,5 +1,6 @@
 import { TesseraError, numel, type Graph, type Node } from '@tessera/core';
 import type { ExecutionPlan } from '@tessera/runtime';
+import type { WasmGemm } from './kernels/wasm/gemm.js';
 
 /**
  * A compiled graph for the cpu kernels, as plain data: steps that name a kernel and hold
@@ -17,6 +18,23 @@ export interface Ref {
 export interface Memory {
   readonly arena: Float32Array;
   readonly weights: Float32Array;
+  /**
+   * Present when arena and weights (and the scratch handed to kernels) are views of one
+   * WebAssembly.Memory: the wasm SIMD GEMM bound to it. Steps compiled with `gemm: 'wasm'`
+   * need it; the others ignore it.
+   */
+  readonly wasm?: WasmGemm;
+}
+
+/**
+ * Which GEMM a program's conv2d / matmul steps are compiled for: it fixes the packed layout
+ * of constant weights (JS: GEMM_NR-column panels; wasm: WASM_NR-column panels).
+ */
+export type GemmPath = 'js' | 'wasm';
+
+export interface CompileOptions {
+  /** Default 'js' (what the workers backend runs over SharedArrayBuffer memory). */
+  readonly gemm?: GemmPath;
 }
 
 export function view(mem: Memory, ref: Ref): Float32Array {
@@ -39,6 +57,8 @@ export interface PrepareContext {
   output(node: Node): Ref;
   /** Reserves `size` floats of weights memory, filled by `fill` once the memory exists. */
   reserveWeights(size: number, fill: (dst: Float32Array, off: number) => void): Ref;
+  /** The GEMM the steps will run on (absent: 'js'). */
+  readonly gemm?: GemmPath;
 }
 
 /** The cpu definition of one op: compile a node into a step, run a range of its units. */
@@ -63,7 +83,12 @@ export interface Program {
 }
 
 /** Compiles a planned graph into a program of steps, with every kernel taken from `kernels`. */
-export function compileProgram(plan: ExecutionPlan, kernels: (op: string) => CpuKernel | undefined, backend: string): Program {
+export function compileProgram(
+  plan: ExecutionPlan,
+  kernels: (op: string) => CpuKernel | undefined,
+  backend: string,
+  options: CompileOptions = {},
+): Program {
   const { graph } = plan;
   const fills: { off: number; fill: (dst: Float32Array, off: number) => void }[] = [];
   let weightsSize = 0;
@@ -79,7 +104,7 @@ export function compileProgram(plan: ExecutionPlan, kernels: (op: string) => Cpu
     const loc = plan.locate(value);
     return loc.kind === 'arena' ? { mem: 0, off: loc.buffer.offset } : constants.get(loc.name)!;
   };
-  const ctx: PrepareContext = { graph, operand: locate, output: (node) => locate(node.name), reserveWeights };
+  const ctx: PrepareContext = { graph, operand: locate, output: (node) => locate(node.name), reserveWeights, gemm: options.gemm ?? 'js' };
   const nodeSteps = graph.nodes.map((node) => {
     if (plan.isView(node)) return null;
     const kernel = kernels(node.op);

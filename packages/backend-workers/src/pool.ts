@@ -8,6 +8,7 @@ import {
   CMD_STEP,
   CMD_YIELD,
   END,
+  OWNER,
   PENDING,
   PROGRAM,
   SEQ,
@@ -61,6 +62,9 @@ export interface StepInfo {
   readonly node: string;
   readonly op: string;
 }
+
+/** Tokens that tell a slot's current worker from a replaced one (see protocol.ts, OWNER). */
+let nextOwner = 1;
 
 const yieldToEventLoop = (): Promise<void> =>
   new Promise((resolve) => (typeof setImmediate === 'function' ? setImmediate(resolve) : setTimeout(resolve, 0)));
@@ -231,7 +235,7 @@ export class WorkerPool {
     c[b + CMD] = cmd;
     const seq = (Atomics.load(c, b + SEQ) + 1) | 0;
     Atomics.store(c, b + SEQ, seq);
-    Atomics.notify(c, b + SEQ, 1);
+    Atomics.notify(c, b + SEQ);
     return seq;
   }
 
@@ -347,6 +351,8 @@ export class WorkerPool {
     slot.death ??= 'stopped by the pool';
     if (!worker) return;
     slot.worker = null;
+    Atomics.store(this.ctrl, slotBase(slot.index) + OWNER, 0);
+    Atomics.notify(this.ctrl, slotBase(slot.index) + SEQ);
     await Promise.race([worker.terminate(), sleep(5000)]);
   }
 
@@ -373,7 +379,9 @@ export class WorkerPool {
       for (const w of waiters) w.reject(new Error(`backend 'workers': worker ${slot.index} (thread ${worker.threadId}) ${reason} during '${w.op}'`));
       slot.onError?.();
     });
-    const init: ToWorker = { type: 'init', index: slot.index, control: this.ctrl.buffer as SharedArrayBuffer, programs: [...this.programs.values()] };
+    const owner = nextOwner++;
+    Atomics.store(this.ctrl, slotBase(slot.index) + OWNER, owner);
+    const init: ToWorker = { type: 'init', index: slot.index, owner, control: this.ctrl.buffer as SharedArrayBuffer, programs: [...this.programs.values()] };
     worker.post(init);
     try {
       await this.ack(slot, 'init', this.options.startTimeoutMs);

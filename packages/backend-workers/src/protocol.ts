@@ -26,6 +26,13 @@ export const START = 4;
 export const END = 5;
 export const STATUS = 6; // written by the worker: STATUS_OK / STATUS_ERROR
 export const ACK = 7; // written by the worker: the SEQ of the last command it finished
+/**
+ * Which worker owns the slot: the pool writes a fresh token before it starts a worker and 0 when
+ * it stops one. A replaced worker that is still alive (terminate() is not instantaneous) sees the
+ * token change and leaves without touching the slot, so it cannot take a command meant for its
+ * replacement or count itself into PENDING.
+ */
+export const OWNER = 8;
 
 export const CMD_STEP = 1;
 export const CMD_YIELD = 2;
@@ -52,7 +59,7 @@ export interface ProgramMessage {
 export type FaultKind = 'throw' | 'exit' | 'hang';
 
 export type ToWorker =
-  | { readonly type: 'init'; readonly index: number; readonly control: SharedArrayBuffer; readonly programs: readonly ProgramMessage[] }
+  | { readonly type: 'init'; readonly index: number; readonly owner: number; readonly control: SharedArrayBuffer; readonly programs: readonly ProgramMessage[] }
   | ProgramMessage
   | { readonly type: 'unload'; readonly id: number }
   | { readonly type: 'fault'; readonly node: string; readonly kind: FaultKind };

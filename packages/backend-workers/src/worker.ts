@@ -11,6 +11,7 @@ import {
   CMD_STEP,
   CMD_YIELD,
   END,
+  OWNER,
   PENDING,
   PROGRAM,
   SEQ,
@@ -67,6 +68,10 @@ const scratch = new Scratch();
 let ctrl: Int32Array | null = null;
 let base = 0;
 let lastSeq = 0;
+let owner = 0;
+
+/** False once the pool has given this worker's slot to a replacement. */
+const ownsSlot = (c: Int32Array): boolean => Atomics.load(c, base + OWNER) === owner;
 
 function load(msg: ProgramMessage): void {
   programs.set(msg.id, {
@@ -101,6 +106,7 @@ function runStep(c: Int32Array, seq: number): void {
     const err = e instanceof Error ? e : new Error(String(e));
     port.post({ type: 'error', seq, node, message: err.message, stack: err.stack });
   }
+  if (!ownsSlot(c)) return port.exit(0);
   Atomics.store(c, base + STATUS, status);
   Atomics.store(c, base + ACK, seq);
   if (Atomics.sub(c, PENDING, 1) === 1) Atomics.notify(c, PENDING);
@@ -111,10 +117,11 @@ function serve(): void {
   const c = ctrl!;
   for (;;) {
     let seq = Atomics.load(c, base + SEQ);
-    while (seq === lastSeq) {
+    while (seq === lastSeq && ownsSlot(c)) {
       Atomics.wait(c, base + SEQ, lastSeq);
       seq = Atomics.load(c, base + SEQ);
     }
+    if (!ownsSlot(c)) return port.exit(0);
     lastSeq = seq;
     const cmd = c[base + CMD];
     if (cmd === CMD_STEP) runStep(c, seq);
@@ -128,6 +135,7 @@ port.listen((msg) => {
     case 'init':
       ctrl = new Int32Array(msg.control);
       base = slotBase(msg.index);
+      owner = msg.owner;
       lastSeq = Atomics.load(ctrl, base + SEQ);
       for (const p of msg.programs) load(p);
       break;

@@ -48,7 +48,8 @@ export interface Comparison {
  *     round to +Infinity), or `a` is -Infinity and `r - b <= -FLOAT32_OVERFLOW`.
  *   In particular a reference whose magnitude is beyond float32's range by more than its
  *   bound expects ±Infinity: no finite float32 is within the bound of it. A NaN or infinite
- *   `a` for a finite in-range `r` fails. A NaN bound accepts nothing but the NaN / ±Inf cases.
+ *   `a` for a finite in-range `r` fails. (Core gives non-finite values a bound of 0, so the
+ *   bound of a finite value is never NaN; if it were, `diff <= NaN` fails the element.)
  * +0 and -0 are equal.
  */
 export function compareToReference(actual: ArrayLike<number>, ref: RefTensor): Comparison {

@@ -79,6 +79,8 @@ interface Val {
   readonly maxAbs: number;
   consumers: number;
   alsoOutput: boolean;
+  /** The result of an unfused conv2d / matmul: what a fusion pass looks for under a bias_add. */
+  readonly linear: boolean;
 }
 
 type Rank4Op = 'relu' | 'bias_add' | 'conv2d' | 'fused_conv2d' | 'maxpool' | 'reshape' | 'slice';
@@ -91,8 +93,8 @@ const RANK23_OPS: readonly Rank23Op[] = ['relu', 'matmul', 'bias_add', 'fused_ma
 export function buildGraphCase(recipe: GraphRecipe, { maxMacs = 200_000 }: GraphArbitraryOptions = {}): ConformanceCase {
   const c = new CaseBuilder('random_graph');
   const pool: Val[] = [];
-  const add = (sym: SymbolicValue, maxAbs: number, alsoOutput = false): Val => {
-    const v: Val = { sym, shape: sym.shape, maxAbs, consumers: 0, alsoOutput };
+  const add = (sym: SymbolicValue, maxAbs: number, alsoOutput = false, linear = false): Val => {
+    const v: Val = { sym, shape: sym.shape, maxAbs, consumers: 0, alsoOutput, linear };
     pool.push(v);
     return v;
   };
@@ -116,7 +118,8 @@ export function buildGraphCase(recipe: GraphRecipe, { maxMacs = 200_000 }: Graph
 
     let out: { sym: SymbolicValue; maxAbs: number } | undefined;
     const rank = src.shape.length;
-    const op = rank === 4 ? RANK4_OPS[step.op % RANK4_OPS.length] : RANK23_OPS[step.op % RANK23_OPS.length];
+    // After an unfused conv2d / matmul, usually a bias_add (the conv -> bias -> relu chains users write and passes fuse).
+    const op = src.linear && r[11] % 3 !== 0 ? 'bias_add' : rank === 4 ? RANK4_OPS[step.op % RANK4_OPS.length] : RANK23_OPS[step.op % RANK23_OPS.length];
 
     switch (op) {
       case 'relu':
@@ -233,9 +236,10 @@ export function buildGraphCase(recipe: GraphRecipe, { maxMacs = 200_000 }: Graph
         break;
       }
     }
+    const linear = out !== undefined && (op === 'conv2d' || op === 'matmul');
     out ??= { sym: c.b.relu(src.sym), maxAbs: src.maxAbs };
     src.consumers++;
-    add(out.sym, out.maxAbs, step.alsoOutput && s < recipe.steps.length - 1);
+    add(out.sym, out.maxAbs, step.alsoOutput && s < recipe.steps.length - 1, linear);
   });
 
   // Outputs: every computed value nobody consumes, and those marked to be outputs as well.

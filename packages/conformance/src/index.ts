@@ -30,3 +30,30 @@ export {
   type PropertyReport,
   type CaseOutcome,
 } from './runner.js';
+export { SPECIAL_PROPERTIES, nonFiniteArbitrary, extremeArbitrary, injectNonFinite, scaleExtreme, type SpecialProperty, type Injection, type ExtremeScales } from './special.js';
+export {
+  checkTransformCase,
+  runTransformConformance,
+  runTransformConformanceToReport,
+  transformSubject,
+  type GraphTransform,
+  type TransformConformanceOptions,
+} from './transform.js';
+export {
+  writeRepro,
+  readRepro,
+  replayRepro,
+  reproToJson,
+  reproFromJson,
+  reproFileName,
+  recheckRecorded,
+  REPRO_DIR,
+  REPRO_FORMAT,
+  REPRO_VERSION,
+  type Repro,
+  type ReproJson,
+  type ReproOptions,
+  type ReplayOptions,
+  type ReplayResult,
+} from './repro.js';
+export { agreementMatrix, AgreementCollector, type AgreementCell } from './agreement.js';

@@ -4,6 +4,7 @@ import fc from 'fast-check';
 import { Observable, lastValueFrom, filter, map } from 'rxjs';
 import { OP_NAMES_UNDER_TEST, graphArbitrary, opCaseArbitrary, type ConformanceCase } from './arbitraries.js';
 import { compareToReference, describeComparison, formatRatio, type Comparison } from './compare.js';
+import { SPECIAL_PROPERTIES, extremeArbitrary, nonFiniteArbitrary, type SpecialProperty } from './special.js';
 
 /** Name of the random-graph property in events and reports. */
 export const GRAPHS_PROPERTY = 'graphs';
@@ -28,6 +29,27 @@ export interface ConformanceOptions {
   readonly path?: string;
   /** Per-case time limit in ms (a slower case fails). Default none. */
   readonly timeoutMs?: number;
+  /**
+   * The non-finite / extreme-magnitude properties to run after the others (default both,
+   * `SPECIAL_PROPERTIES`). Each draws its cases from the selected ops (and random graphs when
+   * `graphs` > 0), `runs` cases each. [] skips them.
+   */
+  readonly special?: readonly SpecialProperty[];
+  /**
+   * Runs only the property of this name (an op, 'graphs', 'nonfinite' or 'extreme') among those
+   * the other options select; with `path`, this is how a special property's failure is replayed.
+   */
+  readonly only?: string;
+  /**
+   * Replaces how one case is checked (default `checkCase` on the backend). The pass checker
+   * (`checkTransformCase`) uses it; `backend` then only names the subject in reports.
+   */
+  readonly check?: (c: ConformanceCase) => Promise<CaseOutcome>;
+  /**
+   * Called with every generated case's outcome (not with shrink steps): what the agreement
+   * matrix between backends is computed from (same seed, same cases).
+   */
+  readonly onCase?: (property: string, index: number, c: ConformanceCase, outcome: CaseOutcome) => void;
 }
 
 /** What went wrong in one case: an output out of bound, or an error from the backend. */
@@ -43,6 +65,10 @@ export interface CaseOutcome {
   readonly error?: { readonly stage: 'reference' | 'compile' | 'run' | 'dispose' | 'outputs'; readonly message: string };
   /** One line saying what failed. */
   readonly summary: string;
+  /** What the backend returned (absent after an error before its outputs). */
+  readonly actual?: Readonly<Record<string, Float32Array>>;
+  /** The reference the outputs were compared with. */
+  readonly reference?: Readonly<Record<string, RefTensor>>;
 }
 
 /** The shrunk failing case of a property, with what is needed to replay it. */
@@ -145,10 +171,24 @@ async function runAll(options: ConformanceOptions, emit: (e: ConformanceEvent) =
   const runs = options.runs ?? 100;
   const graphs = options.graphs ?? 100;
   const ops = options.ops ?? OP_NAMES_UNDER_TEST;
-  const properties: { name: string; arb: fc.Arbitrary<ConformanceCase>; numRuns: number }[] = [
+  // A replay by `path` alone keeps its pre-`special` meaning: the one selected op or graph property.
+  const special = options.special ?? (options.path !== undefined && options.only === undefined ? [] : SPECIAL_PROPERTIES);
+  const sources = [...ops.map((op) => opCaseArbitrary(op)), ...(graphs > 0 ? [graphArbitrary()] : [])];
+  const all: { name: string; arb: fc.Arbitrary<ConformanceCase>; numRuns: number }[] = [
     ...ops.map((op) => ({ name: op, arb: opCaseArbitrary(op), numRuns: runs })),
     ...(graphs > 0 ? [{ name: GRAPHS_PROPERTY, arb: graphArbitrary(), numRuns: graphs }] : []),
+    ...(sources.length > 0
+      ? special.map((name) => {
+          if (!SPECIAL_PROPERTIES.includes(name)) throw new Error(`unknown special property '${name}' (known: ${SPECIAL_PROPERTIES.join(', ')})`);
+          const base = fc.oneof(...sources);
+          return { name, arb: name === 'nonfinite' ? nonFiniteArbitrary(base) : extremeArbitrary(base), numRuns: runs };
+        })
+      : []),
   ];
+  const properties = options.only === undefined ? all : all.filter((p) => p.name === options.only);
+  if (options.only !== undefined && properties.length === 0) {
+    throw new Error(`'only: ${options.only}' names none of the selected properties (${all.map((p) => p.name).join(', ')})`);
+  }
   if (options.path !== undefined && properties.length !== 1) {
     throw new Error(`'path' replays one property, but ${properties.length} are selected (${properties.map((p) => p.name).join(', ')})`);
   }
@@ -199,8 +239,11 @@ async function runProperty(
       emit({ type: 'case-start', property, index });
     }
     const start = performance.now();
-    const outcome = await checkCase(c, options);
-    if (!failing) worstRatio = Math.max(worstRatio, outcome.worstRatio);
+    const outcome = options.check ? await options.check(c) : await checkCase(c, options);
+    if (!failing) {
+      worstRatio = Math.max(worstRatio, outcome.worstRatio);
+      options.onCase?.(property, index, c, outcome);
+    }
     if (outcome.ok) {
       if (!failing) {
         passed++;
@@ -270,7 +313,7 @@ export async function checkCase(
   }
   try {
     const actual = await session.run(feeds);
-    outcome = compareOutputs(c.graph, actual, ref);
+    outcome = { ...compareOutputs(c.graph, actual, ref), actual, reference: ref };
   } catch (e) {
     outcome = failedOutcome('run', errorMessage(e));
   }
@@ -309,11 +352,11 @@ export function compareOutputs(graph: Graph, actual: Readonly<Record<string, unk
   };
 }
 
-function failedOutcome(stage: NonNullable<CaseOutcome['error']>['stage'], message: string): CaseOutcome {
+export function failedOutcome(stage: NonNullable<CaseOutcome['error']>['stage'], message: string): CaseOutcome {
   return { ok: false, worstRatio: Infinity, outputs: {}, error: { stage, message }, summary: `${stage} failed: ${message}` };
 }
 
-function errorMessage(e: unknown): string {
+export function errorMessage(e: unknown): string {
   if (e instanceof Error) return e.message;
   return e === null || e === undefined ? '' : String(e);
 }
@@ -328,7 +371,12 @@ function makeFailure(
   shrinks: number,
   options: ConformanceOptions,
 ): ConformanceFailure {
-  const replay = property === GRAPHS_PROPERTY ? `ops: [], graphs: ${options.graphs ?? 100}` : `ops: ['${property}'], graphs: 0, runs: ${options.runs ?? 100}`;
+  const special = (SPECIAL_PROPERTIES as readonly string[]).includes(property);
+  const replay = special
+    ? `ops: ${JSON.stringify(options.ops ?? OP_NAMES_UNDER_TEST).replace(/"/g, "'")}, graphs: ${options.graphs ?? 100}, runs: ${options.runs ?? 100}, special: ['${property}'], only: '${property}'`
+    : property === GRAPHS_PROPERTY
+      ? `ops: [], graphs: ${options.graphs ?? 100}, special: []`
+      : `ops: ['${property}'], graphs: 0, runs: ${options.runs ?? 100}, special: []`;
   const graph = c.graph.toString();
   const message = [
     `backend '${backend}' disagrees with the float64 reference on ${property === GRAPHS_PROPERTY ? 'a random graph' : `op ${property}`} (shrunk in ${shrinks} steps)`,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { numel } from '@tessera/core';
-import { GRAPHS_PROPERTY, OP_NAMES_UNDER_TEST, formatReport, runConformance, runConformanceToReport, type ConformanceEvent } from '../src/index.js';
+import { GRAPHS_PROPERTY, OP_NAMES_UNDER_TEST, SPECIAL_PROPERTIES, formatReport, runConformance, runConformanceToReport, type ConformanceEvent } from '../src/index.js';
 import { containerWith } from './ref32.js';
 
 const collect = (events$: ReturnType<typeof runConformance>) =>
@@ -16,13 +16,13 @@ describe('runConformance on a correct backend (float64 reference rounded to floa
     const report = await runConformanceToReport({ backend: 'ref32', container, runs: 25, graphs: 40, seed: 1234 });
     expect(report.ok, formatReport(report)).toBe(true);
     expect(report.seed).toBe(1234);
-    expect(report.properties.map((p) => p.property)).toEqual([...OP_NAMES_UNDER_TEST, GRAPHS_PROPERTY]);
+    expect(report.properties.map((p) => p.property)).toEqual([...OP_NAMES_UNDER_TEST, GRAPHS_PROPERTY, ...SPECIAL_PROPERTIES]);
     for (const p of report.properties) {
       expect(p.casesRun).toBe(p.property === GRAPHS_PROPERTY ? 40 : 25);
       expect(p.passed).toBe(p.casesRun);
       expect(p.worstRatio).toBeLessThanOrEqual(1);
     }
-    expect(report.casesRun).toBe(9 * 25 + 40);
+    expect(report.casesRun).toBe(9 * 25 + 40 + 2 * 25);
     expect(counters.compiled).toBe(report.casesRun);
     expect(counters.disposed).toBe(counters.compiled);
   });
@@ -32,9 +32,9 @@ describe('runConformance on a correct backend (float64 reference rounded to floa
     const types = events.map((e) => e.type);
     expect(types[0]).toBe('start');
     expect(types.at(-1)).toBe('done');
-    expect(types.filter((t) => t === 'case-start')).toHaveLength(15);
-    expect(types.filter((t) => t === 'case-pass')).toHaveLength(15);
-    expect(events.filter((e) => e.type === 'property-done').map((e) => (e as { property: string }).property)).toEqual(['relu', 'conv2d', 'graphs']);
+    expect(types.filter((t) => t === 'case-start')).toHaveLength(25);
+    expect(types.filter((t) => t === 'case-pass')).toHaveLength(25);
+    expect(events.filter((e) => e.type === 'property-done').map((e) => (e as { property: string }).property)).toEqual(['relu', 'conv2d', 'graphs', 'nonfinite', 'extreme']);
     const start = events[0] as Extract<ConformanceEvent, { type: 'start' }>;
     expect(start.seed).toBe(7);
   });
@@ -82,7 +82,7 @@ describe('runConformance on wrong backends', () => {
     expect(relu.message).toContain('= relu(%x)');
 
     const fails = events.filter((e) => e.type === 'case-fail');
-    expect(fails.map((e) => (e as { property: string }).property)).toEqual(['fused_conv2d', 'relu', 'fused_matmul', 'graphs']);
+    expect(fails.map((e) => (e as { property: string }).property)).toEqual(['fused_conv2d', 'relu', 'fused_matmul', 'graphs', 'nonfinite', 'extreme']);
     // The shrunk random graph still holds a relu (alone or fused).
     expect(byName.graphs.failure!.graphObject.nodes.some((n) => n.op === 'relu' || n.attrs.relu === true)).toBe(true);
     expect(counters.disposed).toBe(counters.compiled);

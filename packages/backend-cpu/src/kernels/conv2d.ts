@@ -6,7 +6,7 @@
  * `packB`. Work is split by output rows [rowStart, rowEnd) so several threads
  * can share one convolution.
  */
-import { gemm, GEMM_MR, type GemmEpilogue, type PackedB } from './gemm.js';
+import { gemm, GEMM_MR, type GemmEpilogue, type GemmRounding, type PackedB } from './gemm.js';
 
 /**
  * Shape of a 2-D window operation (conv2d, pooling). Padding is already
@@ -47,17 +47,66 @@ function isPointwise(g: Conv2dGeometry): boolean {
     g.padTop === 0 && g.padLeft === 0 && g.outH === g.inH && g.outW === g.inW;
 }
 
-/** Rows per im2col chunk: a multiple of MR so only the last chunk has an edge tile. */
-function chunkRows(K: number): number {
-  const rows = Math.floor(CHUNK_FLOATS / Math.max(K, 1) / GEMM_MR) * GEMM_MR;
-  return Math.min(MAX_CHUNK_ROWS, Math.max(MIN_CHUNK_ROWS, rows));
+/**
+ * Rows per im2col chunk: a multiple of the GEMM's register-tile rows `mr`
+ * so only the last chunk has an edge tile.
+ */
+function chunkRows(K: number, mr: number): number {
+  const rows = Math.floor(CHUNK_FLOATS / Math.max(K, 1) / mr) * mr;
+  return Math.min(Math.floor(MAX_CHUNK_ROWS / mr) * mr, Math.max(Math.ceil(MIN_CHUNK_ROWS / mr) * mr, rows));
 }
 
-/** Floats of im2col scratch `conv2d` needs for output rows [rowStart, rowEnd); 0 if none. */
-export function conv2dScratchSize(g: Conv2dGeometry, rowStart: number, rowEnd: number): number {
+/**
+ * Floats of im2col scratch `conv2d` needs for output rows [rowStart, rowEnd); 0 if none.
+ * `mr`: register-tile rows of the GEMM that will run (GEMM_MR for the JS one).
+ */
+export function conv2dScratchSize(g: Conv2dGeometry, rowStart: number, rowEnd: number, mr: number = GEMM_MR): number {
   if (isPointwise(g) || rowEnd <= rowStart) return 0;
   const K = g.kH * g.kW * g.inC;
-  return Math.min(rowEnd - rowStart, chunkRows(K)) * K;
+  return Math.min(rowEnd - rowStart, chunkRows(K, mr)) * K;
+}
+
+/**
+ * The GEMM a convolution runs on one block of output rows: C rows [r0, r1)
+ * of an M-row matrix A (the input itself for pointwise convolutions, else an
+ * im2col chunk, lda = K), written to y at yOff + row*outC.
+ */
+export type ConvGemm = (M: number, a: Float32Array, aOff: number, lda: number, yOff: number, r0: number, r1: number) => void;
+
+/**
+ * The convolution driver shared by the JS and wasm GEMMs: output rows
+ * [rowStart, rowEnd) in im2col chunks (a multiple of `mr` rows) of
+ * scratch[scratchOff ..+ conv2dScratchSize(g, rowStart, rowEnd, mr)).
+ */
+export function conv2dChunked(
+  g: Conv2dGeometry,
+  x: Float32Array, xOff: number, yOff: number,
+  scratch: Float32Array | undefined, scratchOff: number,
+  rowStart: number, rowEnd: number,
+  mr: number, run: ConvGemm,
+): void {
+  const M = g.batch * g.outH * g.outW;
+  const K = g.kH * g.kW * g.inC;
+  if (!(0 <= rowStart && rowStart <= rowEnd && rowEnd <= M)) {
+    throw new RangeError(`conv2d: bad row range [${rowStart}, ${rowEnd}) for ${M} output pixels`);
+  }
+  if (rowStart === rowEnd) return;
+  if (isPointwise(g)) {
+    run(M, x, xOff, g.inC, yOff, rowStart, rowEnd);
+    return;
+  }
+  const need = conv2dScratchSize(g, rowStart, rowEnd, mr);
+  if (scratch === undefined || scratchOff < 0 || scratchOff + need > scratch.length) {
+    throw new RangeError(`conv2d: scratch needs ${need} floats at offset ${scratchOff}`);
+  }
+  const step = chunkRows(K, mr);
+  for (let r0 = rowStart; r0 < rowEnd; r0 += step) {
+    const rows = Math.min(step, rowEnd - r0);
+    im2col(g, x, xOff, scratch, scratchOff, r0, r0 + rows);
+    // The chunk is a rows x K matrix; the GEMM result for a pixel does not
+    // depend on the chunk it was computed in, so splits stay bit-identical.
+    run(rows, scratch, scratchOff, K, yOff + r0 * g.outC, 0, rows);
+  }
 }
 
 /**
@@ -65,6 +114,7 @@ export function conv2dScratchSize(g: Conv2dGeometry, rowStart: number, rowEnd: n
  * x: [batch, inH, inW, inC] at xOff; y: [batch, outH, outW, outC] at yOff;
  * w: filter [kH, kW, inC, outC] packed as a (kH*kW*inC) x outC matrix.
  * scratch must hold conv2dScratchSize(g, rowStart, rowEnd) floats at scratchOff.
+ * rounding: see GemmRounding ('f32' gives the wasm kernel's bits).
  */
 export function conv2d(
   g: Conv2dGeometry,
@@ -74,31 +124,13 @@ export function conv2d(
   epilogue: GemmEpilogue | undefined,
   scratch: Float32Array | undefined, scratchOff: number,
   rowStart: number, rowEnd: number,
+  rounding: GemmRounding = 'f64-block',
 ): void {
-  const M = g.batch * g.outH * g.outW;
   const K = g.kH * g.kW * g.inC;
   const N = g.outC;
-  if (!(0 <= rowStart && rowStart <= rowEnd && rowEnd <= M)) {
-    throw new RangeError(`conv2d: bad row range [${rowStart}, ${rowEnd}) for ${M} output pixels`);
-  }
   if (w.K !== K || w.N !== N) throw new RangeError(`conv2d: packed filter is ${w.K}x${w.N}, expected ${K}x${N}`);
-  if (rowStart === rowEnd) return;
-  if (isPointwise(g)) {
-    gemm(M, N, K, x, xOff, g.inC, false, w, y, yOff, N, epilogue, rowStart, rowEnd);
-    return;
-  }
-  const need = conv2dScratchSize(g, rowStart, rowEnd);
-  if (scratch === undefined || scratchOff < 0 || scratchOff + need > scratch.length) {
-    throw new RangeError(`conv2d: scratch needs ${need} floats at offset ${scratchOff}`);
-  }
-  const step = chunkRows(K);
-  for (let r0 = rowStart; r0 < rowEnd; r0 += step) {
-    const rows = Math.min(step, rowEnd - r0);
-    im2col(g, x, xOff, scratch, scratchOff, r0, r0 + rows);
-    // The chunk is a rows x K matrix; the GEMM result for a pixel does not
-    // depend on the chunk it was computed in, so splits stay bit-identical.
-    gemm(rows, N, K, scratch, scratchOff, K, false, w, y, yOff + r0 * N, N, epilogue, 0, rows);
-  }
+  conv2dChunked(g, x, xOff, yOff, scratch, scratchOff, rowStart, rowEnd, GEMM_MR, (M, a, aOff, lda, cOff, r0, r1) =>
+    gemm(M, N, K, a, aOff, lda, false, w, y, cOff, N, epilogue, r0, r1, rounding));
 }
 
 /**

@@ -27,8 +27,13 @@
 export const GEMM_MR = 4;
 /** Columns per register tile (= columns per packed B panel). */
 export const GEMM_NR = 3;
-/** Maximum k-block depth: one packed-A block is at most MC x KC floats. */
-const KC = 256;
+/**
+ * Maximum k-block depth: one packed-A block is at most MC x KC floats. The
+ * k-blocks (hence the summation order) must be the same in every GEMM that
+ * should give the same bits: the wasm kernel uses GEMM_KC too.
+ */
+export const GEMM_KC = 256;
+const KC = GEMM_KC;
 /** Rows per packed-A block; a multiple of MR. */
 const MC = 128;
 /** Columns per macro block; a multiple of NR. */
@@ -38,6 +43,15 @@ const NC = 384;
  * Optional fused epilogue: add bias[biasOff + n] (to the float32 product),
  * then clamp at 0 (NaN stays NaN).
  */
+/**
+ * How a GEMM accumulates. 'f64-block' (default, the original JS kernel): each
+ * k-block summed in double precision, added to the float32 C. 'f32': every
+ * product and sum rounded to float32 in k order — bit-identical to the wasm
+ * SIMD kernel (same k-blocks), so the JS and wasm paths give the same bits.
+ * About 1/3 slower in JS. Both are deterministic and row-split independent.
+ */
+export type GemmRounding = 'f64-block' | 'f32';
+
 export interface GemmEpilogue {
   bias?: Float32Array;
   biasOff?: number;
@@ -219,6 +233,80 @@ function microKernel1x3(
   storeEdgeTile(c, cOff, 0, 1, nr, first);
 }
 
+// The same two kernels in exact float32 arithmetic (GemmRounding 'f32'): every
+// product and every sum rounded to float32 (Math.fround; double rounding is
+// innocuous since 53 >= 2*24+2), i.e. what f32x4.mul / f32x4.add compute.
+const fr = Math.fround;
+
+/**
+ * 4x3 register tile: C_tile (=|+=) sum over kc of A_panel x B_panel.
+ * `ap` / `bp` index the start of the packed A / B micro-panels; `cOff` is
+ * C[i][n0]. The first k-block stores, later ones add to the float32 value.
+ * Full tiles store straight from the locals; column-edge tiles (nr < NR)
+ * go through `tile` and a bounds-checked loop, which is rare.
+ */
+function microKernel4x3F32(
+  kc: number, pa: Float32Array, ap: number, pb: Float32Array, bp: number,
+  c: Float32Array, cOff: number, ldc: number, nr: number, first: boolean,
+): void {
+  let c00 = 0, c01 = 0, c02 = 0;
+  let c10 = 0, c11 = 0, c12 = 0;
+  let c20 = 0, c21 = 0, c22 = 0;
+  let c30 = 0, c31 = 0, c32 = 0;
+  for (let p = 0; p < kc; p++) {
+    const b0 = pb[bp], b1 = pb[bp + 1], b2 = pb[bp + 2];
+    const a0 = pa[ap], a1 = pa[ap + 1], a2 = pa[ap + 2], a3 = pa[ap + 3];
+    c00 = fr(c00 + fr(a0 * b0)); c01 = fr(c01 + fr(a0 * b1)); c02 = fr(c02 + fr(a0 * b2));
+    c10 = fr(c10 + fr(a1 * b0)); c11 = fr(c11 + fr(a1 * b1)); c12 = fr(c12 + fr(a1 * b2));
+    c20 = fr(c20 + fr(a2 * b0)); c21 = fr(c21 + fr(a2 * b1)); c22 = fr(c22 + fr(a2 * b2));
+    c30 = fr(c30 + fr(a3 * b0)); c31 = fr(c31 + fr(a3 * b1)); c32 = fr(c32 + fr(a3 * b2));
+    ap += 4;
+    bp += 3;
+  }
+  if (nr === 3) {
+    const o0 = cOff, o1 = o0 + ldc, o2 = o1 + ldc, o3 = o2 + ldc;
+    if (first) {
+      c[o0] = c00; c[o0 + 1] = c01; c[o0 + 2] = c02;
+      c[o1] = c10; c[o1 + 1] = c11; c[o1 + 2] = c12;
+      c[o2] = c20; c[o2 + 1] = c21; c[o2 + 2] = c22;
+      c[o3] = c30; c[o3 + 1] = c31; c[o3 + 2] = c32;
+    } else {
+      c[o0] += c00; c[o0 + 1] += c01; c[o0 + 2] += c02;
+      c[o1] += c10; c[o1 + 1] += c11; c[o1 + 2] += c12;
+      c[o2] += c20; c[o2 + 1] += c21; c[o2 + 2] += c22;
+      c[o3] += c30; c[o3 + 1] += c31; c[o3 + 2] += c32;
+    }
+    return;
+  }
+  const t = tile;
+  t[0] = c00; t[1] = c01; t[2] = c02;
+  t[3] = c10; t[4] = c11; t[5] = c12;
+  t[6] = c20; t[7] = c21; t[8] = c22;
+  t[9] = c30; t[10] = c31; t[11] = c32;
+  storeEdgeTile(c, cOff, ldc, GEMM_MR, nr, first);
+}
+
+/**
+ * One row of a tile (for the last mr < MR rows of a block, e.g. GEMV with
+ * M = 1, where the 4-row kernel would waste 3/4 of its work on zero rows).
+ * Reads row r of a packed A panel (stride MR). Same summation order as the
+ * 4x3 kernel, so a row's result does not depend on which kernel computed it.
+ */
+function microKernel1x3F32(
+  kc: number, pa: Float32Array, ap: number, pb: Float32Array, bp: number,
+  c: Float32Array, cOff: number, nr: number, first: boolean,
+): void {
+  let c0 = 0, c1 = 0, c2 = 0;
+  for (let p = 0; p < kc; p++) {
+    const a0 = pa[ap];
+    c0 = fr(c0 + fr(a0 * pb[bp])); c1 = fr(c1 + fr(a0 * pb[bp + 1])); c2 = fr(c2 + fr(a0 * pb[bp + 2]));
+    ap += 4;
+    bp += 3;
+  }
+  tile[0] = c0; tile[1] = c1; tile[2] = c2;
+  storeEdgeTile(c, cOff, 0, 1, nr, first);
+}
+
 /** Stores the valid mr x nr part of `tile` (same arithmetic as the full-tile path). */
 function storeEdgeTile(c: Float32Array, cOff: number, ldc: number, mr: number, nr: number, first: boolean): void {
   for (let r = 0; r < mr; r++, cOff += ldc) {
@@ -271,8 +359,10 @@ export function gemm(
   c: Float32Array, cOff: number, ldc: number,
   epilogue: GemmEpilogue | undefined,
   rowStart: number, rowEnd: number,
+  rounding: GemmRounding = 'f64-block',
 ): void {
   checkRows(M, rowStart, rowEnd);
+  const exact = rounding === 'f32';
   if (b.K !== K || b.N !== N) throw new RangeError(`gemm: packed B is ${b.K}x${b.N}, expected ${K}x${N}`);
   if (rowStart === rowEnd || N === 0) return;
   const bias = epilogue?.bias;
@@ -308,10 +398,12 @@ export function gemm(
           let cRow = cOff + ic * ldc + n0;
           let ir = 0;
           for (; ir + GEMM_MR <= mc; ir += GEMM_MR, ap += kc * GEMM_MR, cRow += GEMM_MR * ldc) {
-            microKernel4x3(kc, packedA, ap, pb, bp, c, cRow, ldc, nr, first);
+            if (exact) microKernel4x3F32(kc, packedA, ap, pb, bp, c, cRow, ldc, nr, first);
+            else microKernel4x3(kc, packedA, ap, pb, bp, c, cRow, ldc, nr, first);
           }
           for (let r = 0; ir + r < mc; r++) {
-            microKernel1x3(kc, packedA, ap + r, pb, bp, c, cRow + r * ldc, nr, first);
+            if (exact) microKernel1x3F32(kc, packedA, ap + r, pb, bp, c, cRow + r * ldc, nr, first);
+            else microKernel1x3(kc, packedA, ap + r, pb, bp, c, cRow + r * ldc, nr, first);
           }
         }
         if (last && hasEpilogue) applyEpilogue(c, cOff + ic * ldc + jc, ldc, mc, nc, bias, biasOff + jc, relu);
@@ -351,9 +443,10 @@ export function gemmUnpacked(
   epilogue: GemmEpilogue | undefined,
   scratch: Float32Array, scratchOff: number,
   rowStart: number, rowEnd: number,
+  rounding: GemmRounding = 'f64-block',
 ): void {
   checkRows(M, rowStart, rowEnd);
   if (rowStart === rowEnd) return;
   const packed = packBInto(scratch, scratchOff, K, N, b, bOff, ldb, transB);
-  gemm(M, N, K, a, aOff, lda, transA, packed, c, cOff, ldc, epilogue, rowStart, rowEnd);
+  gemm(M, N, K, a, aOff, lda, transA, packed, c, cOff, ldc, epilogue, rowStart, rowEnd, rounding);
 }

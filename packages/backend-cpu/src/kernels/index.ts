@@ -1,6 +1,8 @@
 export {
   GEMM_MR,
   GEMM_NR,
+  GEMM_KC,
+  type GemmRounding,
   type GemmEpilogue,
   type PackedB,
   packedBSize,
@@ -11,6 +13,7 @@ export {
   gemmUnpackedScratchSize,
   gemmUnpacked,
 } from './gemm.js';
-export { type Conv2dGeometry, conv2dScratchSize, conv2d, im2col } from './conv2d.js';
+export { type Conv2dGeometry, type ConvGemm, conv2dScratchSize, conv2dChunked, conv2d, im2col } from './conv2d.js';
+export * from './wasm/index.js';
 export { maxpool } from './maxpool.js';
 export { biasAdd, biasAddRelu, relu, copy } from './elementwise.js';

@@ -61,8 +61,6 @@ export interface ConformanceCliEnv {
 /** Table borders without a rule between rows. */
 const COMPACT = { mid: '', 'left-mid': '', 'mid-mid': '', 'right-mid': '' };
 
-/** Backends that run in a browser only. */
-const BROWSER_BACKENDS = new Set(['webgl']);
 
 export function conformanceCommand(program: Command): void {
   program
@@ -76,7 +74,7 @@ export function conformanceCommand(program: Command): void {
     .option('--special <list>', `non-finite / extreme-value properties (default ${SPECIAL_PROPERTIES.join(',')}; 'none' skips them)`)
     .option('--json <file>', 'also write the report as JSON')
     .option('--replay <file>', 'run a reproduction file (from conformance-failures/) again on --backends (default: the backend that failed)')
-    .option('--browser', 'run the named backends in headless Chromium (needs the browser runner of @tessera/backend-webgl)')
+    .option('--browser', 'run cpu and workers inside headless Chromium (as browser-cpu, browser-workers); webgl always runs there')
     .addOption(new Option('--failures-dir <dir>', 'where failures are written as reproduction files').default(REPRO_DIR))
     .option('--no-progress', 'no progress bar')
     .action(async (opts: ConformanceCliOptions, cmd: Command) => {
@@ -96,24 +94,15 @@ function positiveInt(s: string | undefined, what: string, fallback: number): num
 }
 
 /** Makes sure the named Node backends are registered (importing their packages), or explains why not. */
-async function ensureBackends(names: readonly string[], container: Container, browser: boolean): Promise<void> {
-  const browserOnes = names.filter((n) => BROWSER_BACKENDS.has(n));
-  if (browser || browserOnes.length > 0) {
-    // The hook: @tessera/backend-webgl may export a runner of this suite in headless Chromium.
-    const webgl = (await import('@tessera/backend-webgl').catch(() => ({}))) as Record<string, unknown>;
-    const hook = webgl.runConformanceInBrowser;
-    const which = browser ? names.join(', ') : browserOnes.join(', ');
-    if (typeof hook !== 'function') {
-      throw new Error(
-        `backend(s) ${which} need the browser runner (headless Chromium), which @tessera/backend-webgl does not provide yet ` +
-          `(it should export runConformanceInBrowser); run the Node backends (cpu, workers) here, or the browser tests with 'pnpm test:browser'`,
-      );
-    }
-    throw new Error(`the browser runner exists but this command does not call it yet: run 'pnpm test:browser' for ${which}`);
-  }
-  if (names.includes('workers') && !backendNames(container).includes('workers') && container === defaultContainer) {
-    await import('@tessera/backend-workers');
-  }
+/**
+ * The backends to run: with `--browser`, cpu and workers become their in-browser twins
+ * (browser-cpu, browser-workers); webgl always runs in headless Chromium (@tessera/browser).
+ */
+function resolveBackends(names: readonly string[], browser: boolean): string[] {
+  return names.map((n) => (browser && (n === 'cpu' || n === 'workers') ? `browser-${n}` : n));
+}
+
+function ensureBackends(names: readonly string[], container: Container): void {
   const known = backendNames(container);
   const missing = names.filter((n) => !known.includes(n));
   if (missing.length) throw new Error(`no backend named ${missing.map((m) => `'${m}'`).join(', ')} is registered (registered: ${known.join(', ') || 'none'})`);
@@ -125,7 +114,7 @@ export async function runConformanceCli(opts: ConformanceCliOptions, env: Confor
   const log = env.log ?? ((line: string) => console.log(line));
   if (opts.replay) return replay(opts, container, env, log);
 
-  const backends = list(opts.backends) ?? ['cpu'];
+  const backends = resolveBackends(list(opts.backends) ?? ['cpu'], opts.browser ?? false);
   if (backends.length === 0) throw new Error('--backends names no backend');
   const seed = opts.seed !== undefined ? positiveInt(opts.seed, 'seed', 0) : freshSeed();
   const runs = positiveInt(opts.runs, 'runs', 100);
@@ -134,7 +123,7 @@ export async function runConformanceCli(opts: ConformanceCliOptions, env: Confor
   for (const op of ops) if (!(OP_NAMES_UNDER_TEST as readonly string[]).includes(op)) throw new Error(`--ops: unknown op '${op}' (ops under test: ${OP_NAMES_UNDER_TEST.join(', ')})`);
   const special = (list(opts.special) ?? [...SPECIAL_PROPERTIES]) as SpecialProperty[];
   for (const s of special) if (!SPECIAL_PROPERTIES.includes(s)) throw new Error(`--special: unknown property '${s}' (known: ${SPECIAL_PROPERTIES.join(', ')})`);
-  await ensureBackends(backends, container, opts.browser ?? false);
+  ensureBackends(backends, container);
 
   log(`tessera conformance: seed ${seed} (pass --seed ${seed} to run the same cases again); backends ${backends.join(', ')}; ${runs} cases per op, ${graphs} random graphs`);
   const propertyCount = ops.length + (graphs > 0 ? 1 : 0);
@@ -255,9 +244,8 @@ function agreementTable(backends: readonly string[], cells: readonly AgreementCe
 
 async function replay(opts: ConformanceCliOptions, container: Container, env: ConformanceCliEnv, log: (line: string) => void): Promise<number> {
   const repro = await readRepro(opts.replay!);
-  const backends = list(opts.backends) ?? [repro.backend];
-  const nodeBackends = backends.filter((b) => !b.startsWith('pass:'));
-  await ensureBackends(nodeBackends, container, opts.browser ?? false);
+  const backends = resolveBackends(list(opts.backends) ?? [repro.backend], opts.browser ?? false);
+  ensureBackends(backends.filter((b) => !b.startsWith('pass:')), container);
   const transforms = env.transforms ?? { [convFusion.name]: convFusion, [bottleneckFactorization.name]: bottleneckFactorization };
   log(`replaying ${opts.replay}: property ${repro.property}, recorded on '${repro.backend}' (seed ${repro.seed}, path ${repro.path})`);
   log(`  recorded: ${repro.summary}`);

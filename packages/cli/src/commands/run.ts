@@ -106,7 +106,8 @@ async function runOnBackend(graph: Graph, feeds: Feeds, opts: RunOptions): Promi
     console.log(
       `backend ${opts.backend}: compile ${compileMs.toFixed(1)} ms, first run ${first.toFixed(2)} ms, median of ${runs} runs ${sorted[sorted.length >> 1].toFixed(2)} ms (min ${sorted[0].toFixed(2)}); arena ${(peakBytes / 1024).toFixed(0)} KiB (${(noReuseBytes / 1024).toFixed(0)} KiB without reuse)`,
     );
-    if (opts.profile) printProfile(graph, nodeTimes);
+    if (opts.profile && nodeTimes.size === 0) console.log(`(backend ${opts.backend} reports no per-node times: it runs in another process)`);
+    else if (opts.profile) printProfile(graph, nodeTimes);
     return outputs;
   } finally {
     session.dispose();

@@ -14,9 +14,12 @@ export function dotBound(k: number, absSum: number): number {
   return BOUND_C * (k + 2) * U32 * absSum + (k + 2) * TINY32;
 }
 
-/** Float32 error bound of one addition / rounding of a result of magnitude `abs`. */
+/**
+ * Float32 error bound of one addition / rounding of a result of magnitude `abs`; the TINY32
+ * terms allow each operand and the result to be flushed to zero when subnormal.
+ */
 export function addBound(abs: number): number {
-  return BOUND_C * U32 * abs + TINY32;
+  return BOUND_C * U32 * abs + 3 * TINY32;
 }
 
 export function refTensor(shape: Shape, value?: Float64Array, bound?: Float64Array): RefTensor {
@@ -44,9 +47,13 @@ export class DotAccumulator {
   }
   add(x: number, bx: number, w: number, bw: number): void {
     const p = x * w;
+    const ax = Math.abs(x);
+    const aw = Math.abs(w);
     this.value += p;
     this.abs += Math.abs(p);
-    this.carried += bx * Math.abs(w) + Math.abs(x) * bw + bx * bw;
+    if (bx !== 0 || bw !== 0) this.carried += bx * aw + ax * bw + bx * bw;
+    // A device may flush a subnormal operand to zero (GLSL ES allows it): the product is then lost.
+    if ((ax < TINY32 && ax !== 0) || (aw < TINY32 && aw !== 0)) this.carried += Math.abs(p);
   }
   /**
    * The float32 bound of this output, a sum of `k` products. A non-finite value must be matched

@@ -1,0 +1,262 @@
+/**
+ * Generates the WebAssembly SIMD GEMM module (see ./gemm.ts for the contract).
+ *
+ * Exports
+ *   gemm(N, K, a, lda, transA, b, c, ldc, bias, epi, rowStart, rowEnd, scratch)
+ * where a, b, c, bias, scratch are byte addresses in the imported memory:
+ *   - a: op(A)[i][k] = A[a + 4*(i*lda + k)] (transA: A[a + 4*(k*lda + i)]);
+ *   - b: B packed in panels of NR columns (see packBWasmInto), all K rows per panel;
+ *   - c: C[i][n] at c + 4*(i*ldc + n); rows [rowStart, rowEnd) are written;
+ *   - bias: NR-aligned reads never pass column N-1 (edge tiles read it scalar);
+ *   - epi: bit 1 = add bias[n], bit 2 = relu (compare + select: NaN stays NaN);
+ *   - scratch: MC*KC floats for transposed A blocks, then MR*NR floats of edge tile.
+ *
+ * Blocking (Goto/BLIS order): jc (NC columns) > pc (k-blocks of equal depth
+ * <= KC) > ic (MC rows) > jr (NR-column panel of B, kc*NR floats, stays in L1)
+ * > ir (MR rows). A is read in place, row-major (a transposed A block is first
+ * copied to row-major scratch), with one splat load per row and k.
+ *
+ * The micro-kernel keeps an mr x NR tile of C in mr*NR/4 f32x4 locals and
+ * adds a*b products in k order, one rounding for the product and one for the
+ * sum (no fused multiply-add in WebAssembly SIMD): every C element's value
+ * depends only on K (its k-blocks), never on the rows computed alongside it,
+ * so any split of [0, M) into row ranges is bit-identical.
+ */
+import { encodeModule, Func, I32, V128, type Local, type MemoryImport } from './emit.js';
+
+export interface GemmModuleConfig {
+  /** Rows per register tile. */
+  readonly MR: number;
+  /** Columns per register tile and per packed-B panel (a multiple of 4). */
+  readonly NR: number;
+  /** Maximum k-block depth. */
+  readonly KC: number;
+  /** Rows per block (a multiple of MR). */
+  readonly MC: number;
+  /** Columns per block (a multiple of NR). */
+  readonly NC: number;
+  /** k-loop unrolling in the micro-kernel. */
+  readonly UNROLL: number;
+}
+
+export const EPI_BIAS = 2;
+export const EPI_RELU = 4;
+/** Micro-kernel flag: add the tile to C instead of storing it (k-blocks after the first). */
+const ACCUMULATE = 1;
+
+/** Micro-kernel for m rows: params (kc, a, lda4, b, c, ldc4, nr, flags, bias, tile). */
+function microKernel(cfg: GemmModuleConfig, m: number): Func {
+  const { NR, UNROLL } = cfg;
+  const NV = NR / 4;
+  const f = new Func(`kernel${m}`, Array(10).fill(I32), [], false);
+  const [kc, a, lda4, b, c, ldc4, nr, flags, bias, tile] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
+  const acc: Local[][] = [];
+  for (let r = 0; r < m; r++) acc.push(Array.from({ length: NV }, () => f.local(V128)));
+  const bv = Array.from({ length: NV }, () => f.local(V128));
+  const av = f.local(V128);
+  const zero = f.local(V128);
+  const ar: Local[] = [a];
+  for (let r = 1; r < m; r++) ar.push(f.local(I32));
+  const p = f.local(I32);
+  const cr: Local[] = [c];
+  for (let r = 1; r < m; r++) cr.push(f.local(I32));
+  const j = f.local(I32);
+  const x = f.local(I32);
+
+  for (let r = 1; r < m; r++) f.get(ar[r - 1]).get(lda4).add().set(ar[r]);
+  for (let r = 1; r < m; r++) f.get(cr[r - 1]).get(ldc4).add().set(cr[r]);
+
+  // One k step at byte offsets (u*4 into the A rows, u*NR*4 into the B panel).
+  const step = (u: number): void => {
+    for (let v = 0; v < NV; v++) f.get(b).v128Load((u * NR + 4 * v) * 4).set(bv[v]);
+    for (let r = 0; r < m; r++) {
+      f.get(ar[r]).v128Load32Splat(4 * u).set(av);
+      for (let v = 0; v < NV; v++) {
+        f.get(acc[r][v]).get(av).get(bv[v]).f32x4Mul().f32x4Add().set(acc[r][v]);
+      }
+    }
+  };
+  const advance = (u: number): void => {
+    f.inc(b, u * NR * 4);
+    for (let r = 0; r < m; r++) f.inc(ar[r], 4 * u);
+    f.inc(p, -u);
+  };
+  // Locals start at zero, so the accumulators need no initialization.
+  f.get(kc).set(p);
+  if (UNROLL > 1) {
+    f.whileNot(() => f.get(p).i32(UNROLL).ltS(), () => {
+      for (let u = 0; u < UNROLL; u++) step(u);
+      advance(UNROLL);
+    });
+  }
+  f.whileNot(() => f.get(p).eqz(), () => {
+    step(0);
+    advance(1);
+  });
+
+  // Epilogue on the whole tile in registers (C lanes past nr read only for full tiles).
+  const full = (): void => {
+    f.get(flags).i32(ACCUMULATE).and().if(() => {
+      for (let r = 0; r < m; r++) {
+        for (let v = 0; v < NV; v++) f.get(acc[r][v]).get(cr[r]).v128Load(16 * v).f32x4Add().set(acc[r][v]);
+      }
+    });
+    f.get(flags).i32(EPI_BIAS).and().if(() => {
+      for (let v = 0; v < NV; v++) f.get(bias).v128Load(16 * v).set(bv[v]);
+      for (let r = 0; r < m; r++) {
+        for (let v = 0; v < NV; v++) f.get(acc[r][v]).get(bv[v]).f32x4Add().set(acc[r][v]);
+      }
+    });
+    f.get(flags).i32(EPI_RELU).and().if(() => {
+      for (let r = 0; r < m; r++) {
+        for (let v = 0; v < NV; v++) {
+          // bitselect(zero, acc, acc < 0): lanes < 0 become +0; NaN (compare false) and -0 stay.
+          f.get(zero).get(acc[r][v]).get(acc[r][v]).get(zero).f32x4Lt().v128Bitselect().set(acc[r][v]);
+        }
+      }
+    });
+    for (let r = 0; r < m; r++) {
+      for (let v = 0; v < NV; v++) f.get(cr[r]).get(acc[r][v]).v128Store(16 * v);
+    }
+  };
+  // Column edge: spill the tile, then a scalar epilogue on the nr valid columns
+  // (same float32 operations per element as the vector path).
+  const edge = (): void => {
+    for (let r = 0; r < m; r++) {
+      for (let v = 0; v < NV; v++) f.get(tile).get(acc[r][v]).v128Store((r * NR + 4 * v) * 4);
+    }
+    const xv = f.local(0x7d);
+    for (let r = 0; r < m; r++) {
+      f.i32(0).set(j);
+      f.whileNot(() => f.get(j).get(nr).geS(), () => {
+        f.get(j).i32(2).shl().set(x); // byte offset of column j
+        f.get(tile).get(x).add().f32Load(r * NR * 4).set(xv);
+        f.get(flags).i32(ACCUMULATE).and().if(() => {
+          f.get(cr[r]).get(x).add().f32Load().get(xv).f32Add().set(xv);
+        });
+        f.get(flags).i32(EPI_BIAS).and().if(() => {
+          f.get(xv).get(bias).get(x).add().f32Load().f32Add().set(xv);
+        });
+        f.get(flags).i32(EPI_RELU).and().if(() => {
+          f.f32(0).get(xv).get(xv).f32(0).f32Lt().select().set(xv);
+        });
+        f.get(cr[r]).get(x).add().get(xv).f32Store();
+        f.inc(j, 1);
+      });
+    }
+  };
+  f.get(nr).i32(NR).eq().if(full, edge);
+  return f;
+}
+
+/** Copies rows [i0, i0+mc) x k [p0, p0+kc) of a transposed A (stored K x M) to row-major dst (mc x kc). */
+function packTransposedA(): Func {
+  const f = new Func('packTransposedA', Array(7).fill(I32), [], false);
+  const [a, lda, i0, mc, p0, kc, dst] = [0, 1, 2, 3, 4, 5, 6];
+  const k = f.local(I32);
+  const i = f.local(I32);
+  const src = f.local(I32);
+  const d = f.local(I32);
+  const kc4 = f.local(I32);
+  f.get(kc).i32(2).shl().set(kc4);
+  f.i32(0).set(k);
+  f.whileNot(() => f.get(k).get(kc).geS(), () => {
+    // src = a + 4*((p0+k)*lda + i0); d = dst + 4*k; walk i with strides 4 / 4*kc.
+    f.get(p0).get(k).add().get(lda).mul().get(i0).add().i32(2).shl().get(a).add().set(src);
+    f.get(k).i32(2).shl().get(dst).add().set(d);
+    f.i32(0).set(i);
+    f.whileNot(() => f.get(i).get(mc).geS(), () => {
+      f.get(d).get(src).f32Load().f32Store();
+      f.inc(src, 4).incBy(d, kc4).inc(i, 1);
+    });
+    f.inc(k, 1);
+  });
+  return f;
+}
+
+/** gemm(N, K, a, lda, transA, b, c, ldc, bias, epi, rowStart, rowEnd, scratch): see the file comment. */
+function driver(cfg: GemmModuleConfig, kernelIndex: (m: number) => number, packIndex: number): Func {
+  const { MR, NR, KC, MC, NC } = cfg;
+  const f = new Func('gemm', Array(13).fill(I32), [], true);
+  const [N, K, a, lda, transA, b, c, ldc, bias, epi, rowStart, rowEnd, scratch] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12];
+  const L = () => f.local(I32);
+  const kcMax = L(), jc = L(), nc = L(), pc = L(), kc = L(), flags = L(), ic = L(), mc = L();
+  const ab = L(), al4 = L(), jr = L(), n0 = L(), nr = L(), bp = L(), cp = L(), ap = L(), ir = L(), mr = L();
+  const ldc4 = L(), tile = L(), bb = L();
+  const g = (l: Local) => () => void f.get(l);
+  const k = (v: number) => () => void f.i32(v);
+
+  f.get(ldc).i32(2).shl().set(ldc4);
+  f.get(scratch).i32(MC * KC * 4).add().set(tile);
+  // Equal k-blocks of at most KC: kcMax = ceil(K / ceil(K / KC)) (depends on K only).
+  f.get(K).get(K).i32(KC - 1).add().i32(KC).divU().tee(kcMax).add().i32(1).sub().get(kcMax).divU().set(kcMax);
+
+  f.i32(0).set(jc);
+  f.whileNot(() => f.get(jc).get(N).geS(), () => {
+    f.minS(k(NC), () => void f.get(N).get(jc).sub()).set(nc);
+    f.i32(0).set(pc);
+    f.whileNot(() => f.get(pc).get(K).geS(), () => {
+      f.minS(g(kcMax), () => void f.get(K).get(pc).sub()).set(kc);
+      // flags: accumulate after the first k-block; epilogue on the last one.
+      f.get(pc).i32(0).ne().get(epi).i32(0).get(pc).get(kc).add().get(K).eq().select().or().set(flags);
+      f.get(rowStart).set(ic);
+      f.whileNot(() => f.get(ic).get(rowEnd).geS(), () => {
+        f.minS(k(MC), () => void f.get(rowEnd).get(ic).sub()).set(mc);
+        f.get(transA).if(() => {
+          f.get(a).get(lda).get(ic).get(mc).get(pc).get(kc).get(scratch).call(packIndex);
+          f.get(scratch).set(ab);
+          f.get(kc).i32(2).shl().set(al4);
+        }, () => {
+          f.get(ic).get(lda).mul().get(pc).add().i32(2).shl().get(a).add().set(ab);
+          f.get(lda).i32(2).shl().set(al4);
+        });
+        f.i32(0).set(jr);
+        f.whileNot(() => f.get(jr).get(nc).geS(), () => {
+          f.get(jc).get(jr).add().set(n0);
+          f.minS(k(NR), () => void f.get(nc).get(jr).sub()).set(nr);
+          // Panel n0/NR starts at n0*K floats; its k-block pc at + pc*NR.
+          f.get(n0).get(K).mul().get(pc).i32(NR).mul().add().i32(2).shl().get(b).add().set(bp);
+          f.get(ic).get(ldc).mul().get(n0).add().i32(2).shl().get(c).add().set(cp);
+          f.get(n0).i32(2).shl().get(bias).add().set(bb);
+          f.get(ab).set(ap);
+          f.i32(0).set(ir);
+          f.whileNot(() => f.get(ir).get(mc).geS(), () => {
+            f.minS(k(MR), () => void f.get(mc).get(ir).sub()).set(mr);
+            const callKernel = (m: number) => {
+              f.get(kc).get(ap).get(al4).get(bp).get(cp).get(ldc4).get(nr).get(flags).get(bb).get(tile).call(kernelIndex(m));
+            };
+            f.get(mr).i32(MR).eq().if(() => callKernel(MR), () => {
+              for (let m = 1; m < MR; m++) f.get(mr).i32(m).eq().if(() => callKernel(m));
+            });
+            f.get(ap).get(al4).i32(MR).mul().add().set(ap);
+            f.get(cp).get(ldc4).i32(MR).mul().add().set(cp);
+            f.inc(ir, MR);
+          });
+          f.inc(jr, NR);
+        });
+        f.inc(ic, MC);
+      });
+      f.incBy(pc, kc);
+    });
+    f.inc(jc, NC);
+  });
+  return f;
+}
+
+/** The module's bytes for a configuration and a memory import. */
+export function buildGemmModule(cfg: GemmModuleConfig, memory: MemoryImport): Uint8Array<ArrayBuffer> {
+  const { MR, NR, MC, NC } = cfg;
+  if (NR % 4 !== 0 || MC % MR !== 0 || NC % NR !== 0) throw new Error('gemm module: bad tile configuration');
+  const funcs: Func[] = [];
+  for (let m = 1; m <= MR; m++) funcs.push(microKernel(cfg, m));
+  funcs.push(packTransposedA());
+  funcs.push(driver(cfg, (m) => m - 1, MR));
+  return encodeModule(memory, funcs);
+}
+
+/** A tiny module using v128: validates only where WebAssembly SIMD is supported. */
+export function simdProbe(): Uint8Array<ArrayBuffer> {
+  const f = new Func('probe', [], [V128], true);
+  f.v128Zero().f32(1).f32x4Splat().f32x4Add();
+  return encodeModule({ module: 'env', name: 'memory', minPages: 0 }, [f]);
+}

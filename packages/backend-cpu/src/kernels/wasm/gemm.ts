@@ -1,0 +1,287 @@
+/**
+ * WebAssembly SIMD (f32x4) GEMM over a WebAssembly.Memory: the JavaScript side.
+ *
+ *   C[rowStart..rowEnd, 0..N) = op(A) * B (+ bias[n]) (then relu)
+ *
+ * Operands are Float32Array views over the memory's buffer plus element
+ * offsets, like the JS `gemm`; they are turned into byte addresses and the
+ * whole blocked loop nest runs in WebAssembly (./gemm-module.ts).
+ *
+ * B is packed in panels of WASM_NR columns (`packBWasmInto`), a different
+ * layout from the JS kernel's GEMM_NR panels: a program compiled for one path
+ * cannot run its packed weights through the other.
+ *
+ * Contract (same as the JS kernel): every C element is a float32 sum over k
+ * in a fixed order that depends on K only, so any split of the rows (threads,
+ * chunks) gives bit-identical results, and runs are deterministic. Unlike the
+ * JS kernel's default, the sum is accumulated in float32 (that one uses
+ * doubles within a k-block); the JS kernel with rounding 'f32' performs the
+ * same float32 operations on the same k-blocks (GEMM_KC) and gives the same
+ * bits. Both are within |y - ref| <= 2(K+2) 2^-24 sum|a_i b_i|.
+ */
+import { GEMM_KC, type GemmEpilogue, type PackedB } from '../gemm.js';
+import { buildGemmModule, EPI_BIAS, EPI_RELU, simdProbe, type GemmModuleConfig } from './gemm-module.js';
+
+/** Tile and block sizes of the generated module. */
+export const WASM_GEMM_CONFIG: GemmModuleConfig = { MR: 5, NR: 8, KC: GEMM_KC, MC: 60, NC: 512, UNROLL: 1 };
+/** Rows per register tile of the wasm kernel. */
+export const WASM_MR = WASM_GEMM_CONFIG.MR;
+/** Columns per packed-B panel of the wasm kernel. */
+export const WASM_NR = WASM_GEMM_CONFIG.NR;
+
+/** Bytes of scratch one thread's wasm GEMM needs (transposed-A block + edge tile). */
+export const WASM_GEMM_SCRATCH_BYTES =
+  (WASM_GEMM_CONFIG.MC * WASM_GEMM_CONFIG.KC + WASM_GEMM_CONFIG.MR * WASM_GEMM_CONFIG.NR) * 4;
+
+let simd: boolean | undefined;
+
+/** True when this runtime validates WebAssembly SIMD (f32x4) modules. */
+export function wasmSimdSupported(): boolean {
+  if (simd === undefined) {
+    try {
+      simd = typeof WebAssembly === 'object' && typeof WebAssembly.Memory === 'function' && WebAssembly.validate(simdProbe());
+    } catch {
+      simd = false;
+    }
+  }
+  return simd;
+}
+
+let moduleBytes: Uint8Array<ArrayBuffer> | undefined;
+let compiled: WebAssembly.Module | null | undefined;
+let compiling: Promise<WebAssembly.Module | null> | undefined;
+
+function bytes(): Uint8Array<ArrayBuffer> {
+  moduleBytes ??= buildGemmModule(WASM_GEMM_CONFIG, { module: 'env', name: 'memory', minPages: 1 });
+  return moduleBytes;
+}
+
+/**
+ * The compiled GEMM module, or null without SIMD support. Synchronous
+ * compilation (fine in Node and workers; a browser main thread should call
+ * `loadWasmGemmModule` first, since it limits synchronous compiles).
+ */
+export function wasmGemmModule(): WebAssembly.Module | null {
+  if (compiled === undefined) {
+    compiled = null;
+    if (wasmSimdSupported()) {
+      try {
+        compiled = new WebAssembly.Module(bytes());
+      } catch {
+        compiled = null;
+      }
+    }
+  }
+  return compiled;
+}
+
+/** Compiles the module asynchronously (once); resolves to null without SIMD support. */
+export function loadWasmGemmModule(): Promise<WebAssembly.Module | null> {
+  if (compiled !== undefined) return Promise.resolve(compiled);
+  compiling ??= (async () => {
+    let m: WebAssembly.Module | null = null;
+    if (wasmSimdSupported()) {
+      try {
+        m = await WebAssembly.compile(bytes());
+      } catch {
+        m = null;
+      }
+    }
+    compiled ??= m;
+    return compiled;
+  })();
+  return compiling;
+}
+
+/** Number of floats `packBWasmInto` writes for a K x N matrix. */
+export function wasmPackedBSize(K: number, N: number): number {
+  return K * Math.ceil(N / WASM_NR) * WASM_NR;
+}
+
+/**
+ * Packs op(B) (K x N) into dst[dstOff ..+ wasmPackedBSize(K, N)) as panels of
+ * WASM_NR columns; a panel holds all K rows (WASM_NR floats each, k-major),
+ * columns past N are zero. dstOff should be a multiple of 4 (16-byte loads).
+ * Not transposed: B[k][n] = b[bOff + k*ldb + n]; transposed: b[bOff + n*ldb + k].
+ */
+export function packBWasmInto(
+  dst: Float32Array, dstOff: number,
+  K: number, N: number, b: Float32Array, bOff: number, ldb: number, transB: boolean,
+): PackedB {
+  const NR = WASM_NR;
+  const panels = Math.ceil(N / NR);
+  let o = dstOff;
+  for (let j = 0; j < panels; j++) {
+    const n0 = j * NR;
+    const nr = Math.min(NR, N - n0);
+    if (!transB) {
+      let src = bOff + n0;
+      for (let k = 0; k < K; k++, src += ldb) {
+        let jj = 0;
+        for (; jj < nr; jj++) dst[o++] = b[src + jj];
+        for (; jj < NR; jj++) dst[o++] = 0;
+      }
+    } else {
+      for (let k = 0; k < K; k++) {
+        let src = bOff + n0 * ldb + k;
+        let jj = 0;
+        for (; jj < nr; jj++, src += ldb) dst[o++] = b[src];
+        for (; jj < NR; jj++) dst[o++] = 0;
+      }
+    }
+  }
+  return { K, N, data: dst, offset: dstOff };
+}
+
+/** Wraps data already packed by `packBWasmInto`. */
+export function wasmPackedBView(data: Float32Array, offset: number, K: number, N: number): PackedB {
+  if (offset < 0 || offset + wasmPackedBSize(K, N) > data.length) {
+    throw new RangeError(`wasmPackedBView: [${offset}, +${wasmPackedBSize(K, N)}) outside buffer of ${data.length}`);
+  }
+  return { K, N, data, offset };
+}
+
+type GemmExport = (
+  N: number, K: number, a: number, lda: number, transA: number, b: number, c: number, ldc: number,
+  bias: number, epi: number, rowStart: number, rowEnd: number, scratch: number,
+) => void;
+
+/**
+ * The wasm GEMM bound to one memory and one scratch region of it
+ * (WASM_GEMM_SCRATCH_BYTES bytes, used by one thread at a time).
+ */
+export class WasmGemm {
+  private readonly fn: GemmExport;
+
+  constructor(
+    readonly memory: WebAssembly.Memory,
+    readonly scratchByteOffset: number,
+    module: WebAssembly.Module | null = wasmGemmModule(),
+  ) {
+    if (!module) throw new Error('WebAssembly SIMD is not available');
+    if (scratchByteOffset % 16 !== 0 || scratchByteOffset < 0 || scratchByteOffset + WASM_GEMM_SCRATCH_BYTES > memory.buffer.byteLength) {
+      throw new RangeError(`WasmGemm: scratch at byte ${scratchByteOffset} (+${WASM_GEMM_SCRATCH_BYTES}) outside the memory or unaligned`);
+    }
+    const instance = new WebAssembly.Instance(module, { env: { memory } });
+    this.fn = instance.exports.gemm as GemmExport;
+  }
+
+  /** Byte address of arr[off] in the memory; arr must be a view of it. */
+  address(arr: Float32Array, off: number): number {
+    if (arr.buffer !== this.memory.buffer) throw new RangeError('WasmGemm: operand is not a view of the wasm memory');
+    return arr.byteOffset + 4 * off;
+  }
+
+  /** True if arr is a view of this memory (else use the JS kernels). */
+  owns(arr: Float32Array): boolean {
+    return arr.buffer === this.memory.buffer;
+  }
+
+  /**
+   * C = op(A) * B (+bias)(relu) for output rows [rowStart, rowEnd), B packed by
+   * `packBWasmInto`. op(A)[i][k] = transA ? a[aOff + k*lda + i] : a[aOff + i*lda + k];
+   * C[i][n] = c[cOff + i*ldc + n]. C must not overlap A or B.
+   */
+  gemm(
+    M: number, N: number, K: number,
+    a: Float32Array, aOff: number, lda: number, transA: boolean,
+    b: PackedB,
+    c: Float32Array, cOff: number, ldc: number,
+    epilogue: GemmEpilogue | undefined,
+    rowStart: number, rowEnd: number,
+  ): void {
+    if (!(0 <= rowStart && rowStart <= rowEnd && rowEnd <= M)) {
+      throw new RangeError(`gemm: bad row range [${rowStart}, ${rowEnd}) for M=${M}`);
+    }
+    if (b.K !== K || b.N !== N) throw new RangeError(`gemm: packed B is ${b.K}x${b.N}, expected ${K}x${N}`);
+    if (rowStart === rowEnd || N === 0) return;
+    const bias = epilogue?.bias;
+    const biasOff = epilogue?.biasOff ?? 0;
+    const relu = epilogue?.relu ?? false;
+    const cLast = cOff + (rowEnd - 1) * ldc + N;
+    if (cOff + rowStart * ldc < 0 || cLast > c.length) throw new RangeError('gemm: C outside its buffer');
+    if (bias !== undefined && (biasOff < 0 || biasOff + N > bias.length)) throw new RangeError('gemm: bias outside its buffer');
+    if (K === 0) {
+      for (let i = rowStart; i < rowEnd; i++) {
+        const o = cOff + i * ldc;
+        for (let n = 0; n < N; n++) {
+          const v = bias !== undefined ? 0 + bias[biasOff + n] : 0;
+          c[o + n] = relu && v < 0 ? 0 : v;
+        }
+      }
+      return;
+    }
+    const aLast = transA ? aOff + (K - 1) * lda + rowEnd : aOff + (rowEnd - 1) * lda + K;
+    if (aOff < 0 || aLast > a.length) throw new RangeError('gemm: A outside its buffer');
+    if (b.offset < 0 || b.offset + wasmPackedBSize(K, N) > b.data.length) throw new RangeError('gemm: packed B outside its buffer');
+    const epi = (bias !== undefined ? EPI_BIAS : 0) | (relu ? EPI_RELU : 0);
+    this.fn(
+      N, K,
+      this.address(a, aOff), lda, transA ? 1 : 0,
+      this.address(b.data, b.offset),
+      this.address(c, cOff), ldc,
+      bias !== undefined ? this.address(bias, biasOff) : 0, epi,
+      rowStart, rowEnd, this.scratchByteOffset,
+    );
+  }
+
+  /**
+   * GEMM where B is a runtime value: packs op(B) into scratch[scratchOff..]
+   * (wasmPackedBSize(K, N) floats, a view of this memory), then multiplies.
+   */
+  gemmUnpacked(
+    M: number, N: number, K: number,
+    a: Float32Array, aOff: number, lda: number, transA: boolean,
+    b: Float32Array, bOff: number, ldb: number, transB: boolean,
+    c: Float32Array, cOff: number, ldc: number,
+    epilogue: GemmEpilogue | undefined,
+    scratch: Float32Array, scratchOff: number,
+    rowStart: number, rowEnd: number,
+  ): void {
+    if (rowStart === rowEnd) return;
+    const packed = packBWasmInto(scratch, scratchOff, K, N, b, bOff, ldb, transB);
+    this.gemm(M, N, K, a, aOff, lda, transA, packed, c, cOff, ldc, epilogue, rowStart, rowEnd);
+  }
+}
+
+/** One memory holding a scratch region and the caller's Float32Array regions, allocated once (never grown). */
+export interface WasmArena {
+  readonly memory: WebAssembly.Memory;
+  readonly gemm: WasmGemm;
+  /** One view per requested region, in request order. */
+  readonly regions: Float32Array[];
+}
+
+const PAGE = 65536;
+/** Slack after the last region: full-tile vector loads never reach past it. */
+const TAIL_BYTES = 256;
+/** Largest memory this creates (wasm32 allows 4 GiB; keep well below). */
+const MAX_BYTES = 2 ** 31;
+
+/**
+ * Allocates one WebAssembly.Memory with the GEMM scratch and the given
+ * regions (floats), each 64-byte aligned. Returns null without SIMD support
+ * or if the total is too large for a wasm32 memory.
+ */
+export function createWasmArena(sizes: readonly number[], module: WebAssembly.Module | null = wasmGemmModule()): WasmArena | null {
+  if (!module) return null;
+  const align = (n: number) => Math.ceil(n / 64) * 64;
+  let bytesNeeded = align(WASM_GEMM_SCRATCH_BYTES);
+  const offsets = sizes.map((s) => {
+    const o = bytesNeeded;
+    bytesNeeded += align(Math.max(0, s) * 4);
+    return o;
+  });
+  bytesNeeded += TAIL_BYTES;
+  if (bytesNeeded > MAX_BYTES) return null;
+  const pages = Math.max(1, Math.ceil(bytesNeeded / PAGE));
+  let memory: WebAssembly.Memory;
+  try {
+    memory = new WebAssembly.Memory({ initial: pages, maximum: pages });
+  } catch {
+    return null;
+  }
+  const gemm = new WasmGemm(memory, 0, module);
+  const regions = sizes.map((s, i) => new Float32Array(memory.buffer, offsets[i], Math.max(0, s)));
+  return { memory, gemm, regions };
+}

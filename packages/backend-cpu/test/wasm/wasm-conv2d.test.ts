@@ -1,0 +1,88 @@
+/** conv2d on the wasm GEMM: the 7-loop float64 reference bound, and bit-identical row splits. */
+import { describe, expect } from 'vitest';
+import { test, fc } from '@fast-check/vitest';
+import type { Conv2dGeometry } from '../../src/kernels/conv2d.js';
+import { conv2dWasm, conv2dWasmScratchSize, createWasmArena, packBWasmInto, wasmPackedBSize } from '../../src/kernels/wasm/index.js';
+import { firstBitDifference, firstViolation, randomArray, splitRanges } from '../kernels/helpers.js';
+
+interface ConvCase { g: Conv2dGeometry; x: Float32Array; w: Float32Array; bias?: Float32Array; relu: boolean; pointwise: boolean }
+
+const int = (min: number, max: number) => fc.integer({ min, max });
+const convArb = (inC: [number, number], hw: number) => fc.record({
+  batch: int(1, 2), inH: int(1, hw), inW: int(1, hw), inC: int(inC[0], inC[1]), kH: int(1, 3), kW: int(1, 3), outC: int(1, 21),
+  stride: int(1, 2), dilation: int(1, 2), padTop: int(0, 2), padLeft: int(0, 2), padBottom: int(0, 2), padRight: int(0, 2),
+  withBias: fc.boolean(), relu: fc.boolean(), pointwise: fc.boolean(), seed: fc.integer(),
+}).map((p): ConvCase => {
+  const pw = p.pointwise;
+  const [kH, kW, s, d] = pw ? [1, 1, 1, 1] : [p.kH, p.kW, p.stride, p.dilation];
+  const [pt, pl, pb, pr] = pw ? [0, 0, 0, 0] : [p.padTop, p.padLeft, p.padBottom, p.padRight];
+  const effH = (kH - 1) * d + 1, effW = (kW - 1) * d + 1;
+  const padB = Math.max(pb, effH - p.inH - pt), padR = Math.max(pr, effW - p.inW - pl);
+  const g: Conv2dGeometry = {
+    batch: p.batch, inH: p.inH, inW: p.inW, inC: p.inC, kH, kW, outC: p.outC,
+    outH: Math.floor((p.inH + pt + padB - effH) / s) + 1, outW: Math.floor((p.inW + pl + padR - effW) / s) + 1,
+    strideH: s, strideW: s, dilationH: d, dilationW: d, padTop: pt, padLeft: pl,
+  };
+  return {
+    g, relu: p.relu, pointwise: pw,
+    x: randomArray(g.batch * g.inH * g.inW * g.inC, p.seed),
+    w: randomArray(kH * kW * g.inC * g.outC, p.seed + 1),
+    bias: p.withBias ? randomArray(g.outC, p.seed + 2) : undefined,
+  };
+});
+
+function reference(t: ConvCase): { ref: Float64Array; absSum: Float64Array } {
+  const g = t.g;
+  const ref = new Float64Array(g.batch * g.outH * g.outW * g.outC);
+  const absSum = new Float64Array(ref.length);
+  for (let n = 0; n < g.batch; n++) for (let oh = 0; oh < g.outH; oh++) for (let ow = 0; ow < g.outW; ow++) for (let oc = 0; oc < g.outC; oc++) {
+    let s = 0, abs = 0;
+    for (let kh = 0; kh < g.kH; kh++) for (let kw = 0; kw < g.kW; kw++) for (let ic = 0; ic < g.inC; ic++) {
+      const ih = oh * g.strideH - g.padTop + kh * g.dilationH, iw = ow * g.strideW - g.padLeft + kw * g.dilationW;
+      if (ih < 0 || ih >= g.inH || iw < 0 || iw >= g.inW) continue;
+      const v = t.x[((n * g.inH + ih) * g.inW + iw) * g.inC + ic] * t.w[((kh * g.kW + kw) * g.inC + ic) * g.outC + oc];
+      s += v;
+      abs += Math.abs(v);
+    }
+    if (t.bias) { s += t.bias[oc]; abs += Math.abs(t.bias[oc]); }
+    if (t.relu && s < 0) s = 0;
+    const o = ((n * g.outH + oh) * g.outW + ow) * g.outC + oc;
+    ref[o] = s;
+    absSum[o] = abs;
+  }
+  return { ref, absSum };
+}
+
+function run(t: ConvCase, ranges: Array<[number, number]>): Float32Array {
+  const g = t.g;
+  const K = g.kH * g.kW * g.inC;
+  const M = g.batch * g.outH * g.outW;
+  const scratchSize = Math.max(0, ...ranges.map(([r0, r1]) => conv2dWasmScratchSize(g, r0, r1)));
+  const w = createWasmArena([t.x.length, wasmPackedBSize(K, g.outC), M * g.outC, g.outC, scratchSize])!;
+  const [X, W, Y, B, S] = w.regions;
+  X.set(t.x);
+  if (t.bias) B.set(t.bias);
+  const pw = packBWasmInto(W, 0, K, g.outC, t.w, 0, g.outC, false);
+  for (const [r0, r1] of ranges) conv2dWasm(w.gemm, g, X, 0, pw, Y, 0, t.bias ? { bias: B, relu: t.relu } : { relu: t.relu }, S, 0, r0, r1);
+  return Y.slice();
+}
+
+describe('conv2d on the wasm gemm', () => {
+  test.prop([convArb([1, 7], 9)], { numRuns: 150 })('small convolutions are within the bound', (t) => {
+    const { ref, absSum } = reference(t);
+    expect(firstViolation(run(t, [[0, t.g.batch * t.g.outH * t.g.outW]]), ref, absSum, t.g.kH * t.g.kW * t.g.inC)).toBeUndefined();
+  });
+
+  test.prop([convArb([40, 90], 14)], { numRuns: 25 })('deep convolutions (several im2col chunks, k-blocks) are within the bound', (t) => {
+    const { ref, absSum } = reference(t);
+    expect(firstViolation(run(t, [[0, t.g.batch * t.g.outH * t.g.outW]]), ref, absSum, t.g.kH * t.g.kW * t.g.inC)).toBeUndefined();
+  });
+
+  test.prop([convArb([1, 70], 12), fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { minLength: 1, maxLength: 3 })], { numRuns: 60 })(
+    'disjoint row ranges are bit-identical to one full-range call',
+    (t, cuts) => {
+      const M = t.g.batch * t.g.outH * t.g.outW;
+      expect(firstBitDifference(run(t, [[0, M]]), run(t, splitRanges(M, cuts).reverse()))).toBe(-1);
+    },
+  );
+});

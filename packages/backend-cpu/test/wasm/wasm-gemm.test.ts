@@ -1,0 +1,273 @@
+/**
+ * The WebAssembly SIMD GEMM against a naive float64 triple loop (the bound
+ * |y - ref| <= 2(K+2)2^-24 sum|a_k b_k| + 1e-30), plus its determinism
+ * contract: bit-identical results whatever the row split.
+ */
+import { describe, expect, it } from 'vitest';
+import { test, fc } from '@fast-check/vitest';
+import { gemm, packB, type GemmEpilogue } from '../../src/kernels/gemm.js';
+import {
+  WASM_GEMM_CONFIG, WASM_MR, WASM_NR, WasmGemm, createWasmArena, packBWasmInto, wasmGemmModule,
+  wasmPackedBSize, wasmPackedBView, wasmSimdSupported, type WasmArena,
+} from '../../src/kernels/wasm/gemm.js';
+import { firstBitDifference, firstViolation, randomArray, splitRanges } from '../kernels/helpers.js';
+
+const SENTINEL = 1234.5;
+
+interface Case {
+  M: number; N: number; K: number;
+  transA: boolean; transB: boolean;
+  aOff: number; bOff: number; cOff: number;
+  lda: number; ldb: number; ldc: number;
+  a: Float32Array; b: Float32Array; c: Float32Array;
+  bias?: Float32Array; biasOff: number; relu: boolean;
+}
+
+function caseArb(mRange: [number, number], nRange: [number, number], kRange: [number, number]) {
+  return fc.record({
+    M: fc.integer({ min: mRange[0], max: mRange[1] }),
+    N: fc.integer({ min: nRange[0], max: nRange[1] }),
+    K: fc.integer({ min: kRange[0], max: kRange[1] }),
+    transA: fc.boolean(),
+    transB: fc.boolean(),
+    aOff: fc.integer({ min: 0, max: 5 }),
+    bOff: fc.integer({ min: 0, max: 5 }),
+    cOff: fc.integer({ min: 0, max: 5 }),
+    padA: fc.integer({ min: 0, max: 3 }),
+    padB: fc.integer({ min: 0, max: 3 }),
+    padC: fc.integer({ min: 0, max: 3 }),
+    withBias: fc.boolean(),
+    relu: fc.boolean(),
+    biasOff: fc.integer({ min: 0, max: 3 }),
+    seed: fc.integer(),
+  }).map((p): Case => {
+    const { M, N, K } = p;
+    const lda = (p.transA ? M : K) + p.padA;
+    const ldb = (p.transB ? K : N) + p.padB;
+    const ldc = N + p.padC;
+    return {
+      M, N, K, transA: p.transA, transB: p.transB, aOff: p.aOff, bOff: p.bOff, cOff: p.cOff, lda, ldb, ldc,
+      a: randomArray(p.aOff + lda * (p.transA ? K : M), p.seed),
+      b: randomArray(p.bOff + ldb * (p.transB ? N : K), p.seed + 1),
+      c: new Float32Array(p.cOff + ldc * M).fill(SENTINEL),
+      bias: p.withBias ? randomArray(p.biasOff + N, p.seed + 2) : undefined,
+      biasOff: p.biasOff,
+      relu: p.relu,
+    };
+  });
+}
+
+function reference(t: Case): { ref: Float64Array; absSum: Float64Array } {
+  const { M, N, K } = t;
+  const ref = new Float64Array(M * N);
+  const absSum = new Float64Array(M * N);
+  for (let i = 0; i < M; i++) {
+    for (let n = 0; n < N; n++) {
+      let s = 0;
+      let abs = 0;
+      for (let k = 0; k < K; k++) {
+        const av = t.transA ? t.a[t.aOff + k * t.lda + i] : t.a[t.aOff + i * t.lda + k];
+        const bv = t.transB ? t.b[t.bOff + n * t.ldb + k] : t.b[t.bOff + k * t.ldb + n];
+        s += av * bv;
+        abs += Math.abs(av * bv);
+      }
+      if (t.bias) {
+        const bias = t.bias[t.biasOff + n];
+        s += bias;
+        abs += Math.abs(bias);
+      }
+      if (t.relu && s < 0) s = 0;
+      ref[i * N + n] = s;
+      absSum[i * N + n] = abs;
+    }
+  }
+  return { ref, absSum };
+}
+
+function extract(t: Case, c: Float32Array): Float32Array {
+  const out = new Float32Array(t.M * t.N);
+  for (let i = 0; i < t.M; i++) for (let n = 0; n < t.N; n++) out[i * t.N + n] = c[t.cOff + i * t.ldc + n];
+  return out;
+}
+
+function paddingUntouched(t: Case, c: Float32Array): boolean {
+  for (let idx = 0; idx < c.length; idx++) {
+    const rel = idx - t.cOff;
+    const inside = rel >= 0 && rel % t.ldc < t.N && Math.floor(rel / t.ldc) < t.M;
+    if (!inside && c[idx] !== SENTINEL) return false;
+  }
+  return true;
+}
+
+/** The case's operands copied into one wasm memory: [A, packed B, C, bias, B scratch]. */
+function load(t: Case): { arena: WasmArena; A: Float32Array; C: Float32Array; bias: Float32Array; B: Float32Array; scratch: Float32Array } {
+  const arena = createWasmArena([t.a.length, wasmPackedBSize(t.K, t.N) + 3, t.c.length, t.bias?.length ?? 0, t.b.length + wasmPackedBSize(t.K, t.N) + 8])!;
+  const [A, PB, C, bias, scratch] = arena.regions;
+  A.set(t.a);
+  C.set(t.c);
+  if (t.bias) bias.set(t.bias);
+  return { arena, A, C, bias, B: PB, scratch };
+}
+
+function epilogue(t: Case, bias: Float32Array): GemmEpilogue {
+  return t.bias ? { bias, biasOff: t.biasOff, relu: t.relu } : { relu: t.relu };
+}
+
+/** Runs the wasm GEMM on the given row ranges (in that order); returns a copy of C. */
+function runWasm(t: Case, ranges: Array<[number, number]>, packOff = 0): Float32Array {
+  const { arena, A, C, bias, B } = load(t);
+  const pb = packBWasmInto(B, packOff, t.K, t.N, t.b, t.bOff, t.ldb, t.transB);
+  for (const [r0, r1] of ranges) {
+    arena.gemm.gemm(t.M, t.N, t.K, A, t.aOff, t.lda, t.transA, pb, C, t.cOff, t.ldc, epilogue(t, bias), r0, r1);
+  }
+  return C.slice();
+}
+
+function checkBound(t: Case, c: Float32Array): void {
+  const { ref, absSum } = reference(t);
+  expect(firstViolation(extract(t, c), ref, absSum, t.K)).toBeUndefined();
+  expect(paddingUntouched(t, c)).toBe(true);
+}
+
+describe('wasm SIMD gemm', () => {
+  it('is available in this runtime (Node 20 has WebAssembly SIMD), so the tests below exercise it', () => {
+    expect(wasmSimdSupported()).toBe(true);
+    expect(wasmGemmModule()).not.toBeNull();
+  });
+
+  test.prop([caseArb([1, 3 * WASM_MR + 2], [1, 3 * WASM_NR + 3], [1, 40])], { numRuns: 300 })(
+    'small shapes (every row / column edge) are within the bound and write nothing outside C',
+    (t) => checkBound(t, runWasm(t, [[0, t.M]])),
+  );
+
+  test.prop([caseArb([1, 2 * WASM_GEMM_CONFIG.MC + 7], [1, 20], [200, 700])], { numRuns: 40 })(
+    'deep K (several k-blocks) and M past one MC block are within the bound',
+    (t) => checkBound(t, runWasm(t, [[0, t.M]])),
+  );
+
+  test.prop([caseArb([1, 9], [WASM_GEMM_CONFIG.NC - 9, WASM_GEMM_CONFIG.NC + 21], [1, 12])], { numRuns: 10 })(
+    'N past one NC block is within the bound',
+    (t) => checkBound(t, runWasm(t, [[0, t.M]])),
+  );
+
+  test.prop([caseArb([1, 150], [1, 30], [1, 300]), fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { minLength: 1, maxLength: 3 })], { numRuns: 120 })(
+    'disjoint row ranges (any order) are bit-identical to one full-range call',
+    (t, cuts) => {
+      const full = runWasm(t, [[0, t.M]]);
+      const split = runWasm(t, splitRanges(t.M, cuts).reverse());
+      expect(firstBitDifference(full, split)).toBe(-1);
+    },
+  );
+
+  test.prop([caseArb([1, 30], [1, 30], [1, 70])], { numRuns: 30 })(
+    'runs are deterministic, and independent of where packed B lies in memory',
+    (t) => {
+      const first = runWasm(t, [[0, t.M]]);
+      expect(firstBitDifference(first, runWasm(t, [[0, t.M]], 0))).toBe(-1);
+      expect(firstBitDifference(first, runWasm(t, [[0, t.M]], 3))).toBe(-1);
+    },
+  );
+
+  test.prop([caseArb([1, 40], [1, 40], [1, 70]), fc.integer({ min: 0, max: 7 })], { numRuns: 60 })(
+    'gemmUnpacked (B packed on the fly into wasm scratch) is bit-identical to the prepacked call',
+    (t, scratchOff) => {
+      const full = runWasm(t, [[0, t.M]]);
+      const { arena, A, C, bias, scratch } = load(t);
+      scratch.set(t.b);
+      arena.gemm.gemmUnpacked(t.M, t.N, t.K, A, t.aOff, t.lda, t.transA, scratch, t.bOff, t.ldb, t.transB,
+        C, t.cOff, t.ldc, epilogue(t, bias), scratch, t.b.length + scratchOff, 0, t.M);
+      expect(firstBitDifference(full, C)).toBe(-1);
+    },
+  );
+
+  it('a packed B copied elsewhere and re-wrapped with wasmPackedBView gives the same bits', () => {
+    const [M, N, K] = [7, 19, 33];
+    const a = randomArray(M * K, 5);
+    const b = randomArray(K * N, 6);
+    const w = createWasmArena([M * K, wasmPackedBSize(K, N), wasmPackedBSize(K, N) + 4, M * N, M * N])!;
+    const [A, P1, P2, C1, C2] = w.regions;
+    A.set(a);
+    const pb = packBWasmInto(P1, 0, K, N, b, 0, N, false);
+    P2.set(P1, 4);
+    w.gemm.gemm(M, N, K, A, 0, K, false, pb, C1, 0, N, undefined, 0, M);
+    w.gemm.gemm(M, N, K, A, 0, K, false, wasmPackedBView(P2, 4, K, N), C2, 0, N, undefined, 0, M);
+    expect(firstBitDifference(C1, C2)).toBe(-1);
+  });
+
+  it('propagates NaN and Infinity, and relu keeps NaN as NaN (full and edge tiles)', () => {
+    // M = MR + 1 rows, N = NR + 2 columns: one full tile, row edge, column edge.
+    const M = WASM_MR + 1, N = WASM_NR + 2, K = 2;
+    const a = new Float32Array(M * K).fill(1);
+    a[0] = NaN; // row 0 is NaN everywhere
+    a[1 * K] = -1; a[1 * K + 1] = -1; // row 1: negative sums, relu -> 0
+    const b = new Float32Array(K * N).fill(1);
+    b[3] = Infinity; // column 3: +Inf for positive rows
+    b[N + N - 1] = Infinity; // last (edge) column
+    const w = createWasmArena([M * K, wasmPackedBSize(K, N), M * N, N])!;
+    const [A, P, C, bias] = w.regions;
+    A.set(a);
+    bias.fill(0.5);
+    bias[N - 2] = NaN;
+    w.gemm.gemm(M, N, K, A, 0, K, false, packBWasmInto(P, 0, K, N, b, 0, N, false), C, 0, N, { bias, biasOff: 0, relu: true }, 0, M);
+    for (let n = 0; n < N; n++) expect(Number.isNaN(C[n])).toBe(true); // NaN row survives relu
+    for (let n = 0; n < N; n++) {
+      if (n === N - 2) expect(Number.isNaN(C[N + n])).toBe(true); // NaN bias
+      else expect(C[N + n]).toBe(0); // -2 (or -Inf) + 0.5 < 0 -> 0
+    }
+    for (let i = 2; i < M; i++) {
+      expect(C[i * N + 0]).toBe(2.5);
+      expect(C[i * N + 3]).toBe(Infinity);
+      expect(C[i * N + N - 1]).toBe(Infinity);
+      expect(Number.isNaN(C[i * N + N - 2])).toBe(true);
+    }
+    // Inf * 0 = NaN: a zero row times an infinite column.
+    const z = createWasmArena([K, wasmPackedBSize(K, 1), 1])!;
+    const bz = new Float32Array([Infinity, 1]);
+    z.gemm.gemm(1, 1, K, z.regions[0], 0, K, false, packBWasmInto(z.regions[1], 0, K, 1, bz, 0, 1, false), z.regions[2], 0, 1, { relu: true }, 0, 1);
+    expect(Number.isNaN(z.regions[2][0])).toBe(true);
+  });
+
+  it('relu maps negatives to 0 and keeps the rest, like `v < 0 ? 0 : v`', () => {
+    const N = WASM_NR, K = 1;
+    const w = createWasmArena([1, wasmPackedBSize(K, N), N])!;
+    const [A, P, C] = w.regions;
+    A[0] = 1;
+    const b = new Float32Array([-0, 0, -1, 1, -Infinity, Infinity, -1e-38, 3]);
+    w.gemm.gemm(1, N, K, A, 0, K, false, packBWasmInto(P, 0, K, N, b, 0, N, false), C, 0, N, { relu: true }, 0, 1);
+    expect(C[0]).toBe(0); // +0 + 1*(-0) = +0: a sum never yields -0 here
+    expect(Array.from(C.slice(1))).toEqual([0, 0, 1, 0, Infinity, 0, 3]);
+  });
+
+  it('K = 0 writes bias (then relu) only', () => {
+    const w = createWasmArena([0, 0, 4, 2])!;
+    const [A, P, C, bias] = w.regions;
+    bias.set([-1, 3]);
+    C.fill(SENTINEL);
+    w.gemm.gemm(2, 2, 0, A, 0, 0, false, wasmPackedBView(P, 0, 0, 2), C, 0, 2, { bias, relu: true }, 0, 2);
+    expect(Array.from(C)).toEqual([0, 3, 0, 3]);
+  });
+
+  it('rejects bad row ranges, a mismatched packed B, and operands outside the wasm memory', () => {
+    const w = createWasmArena([4, wasmPackedBSize(2, 2), 4])!;
+    const [A, P, C] = w.regions;
+    const pb = packBWasmInto(P, 0, 2, 2, new Float32Array(4), 0, 2, false);
+    expect(() => w.gemm.gemm(2, 2, 2, A, 0, 2, false, pb, C, 0, 2, undefined, 0, 3)).toThrow(RangeError);
+    expect(() => w.gemm.gemm(2, 3, 2, A, 0, 2, false, pb, C, 0, 3, undefined, 0, 2)).toThrow(RangeError);
+    expect(() => w.gemm.gemm(2, 2, 2, new Float32Array(4), 0, 2, false, pb, C, 0, 2, undefined, 0, 2)).toThrow(RangeError);
+    expect(() => w.gemm.gemm(2, 2, 2, A, 1, 2, false, pb, C, 0, 2, undefined, 0, 2)).toThrow(RangeError);
+    expect(() => new WasmGemm(w.memory, w.memory.buffer.byteLength)).toThrow(RangeError);
+  });
+});
+
+describe('wasm gemm and the JS gemm with float32 rounding', () => {
+  test.prop([caseArb([1, 80], [1, 40], [1, 600])], { numRuns: 120 })(
+    'give the same bits (same float32 operations, same k-blocks), epilogue included',
+    (t) => {
+      const wasm = runWasm(t, [[0, t.M]]);
+      const c = t.c.slice();
+      const pb = packB(t.K, t.N, t.b, t.bOff, t.ldb, t.transB);
+      gemm(t.M, t.N, t.K, t.a, t.aOff, t.lda, t.transA, pb, c, t.cOff, t.ldc, t.bias ? { bias: t.bias, biasOff: t.biasOff, relu: t.relu } : { relu: t.relu }, 0, t.M, 'f32');
+      expect(firstBitDifference(wasm, c)).toBe(-1);
+    },
+  );
+});

@@ -1,0 +1,23 @@
+import type { WebGLKernel } from '../program.js';
+import { biasAddKernel } from './bias_add.js';
+import { conv2dKernel } from './conv2d.js';
+import { fusedConv2dKernel } from './fused_conv2d.js';
+import { fusedMatmulKernel } from './fused_matmul.js';
+import { matmulKernel } from './matmul.js';
+import { reluKernel } from './relu.js';
+import { maxpoolKernel } from './maxpool.js';
+import { reshapeKernel } from './reshape.js';
+import { sliceKernel } from './slice.js';
+
+/** Every webgl kernel, one per op (reshape is a view when the packing allows, a copy otherwise). */
+export const WEBGL_KERNELS: readonly WebGLKernel[] = [
+  conv2dKernel,
+  fusedConv2dKernel,
+  biasAddKernel,
+  reluKernel,
+  maxpoolKernel,
+  matmulKernel,
+  fusedMatmulKernel,
+  reshapeKernel,
+  sliceKernel,
+];

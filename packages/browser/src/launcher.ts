@@ -1,0 +1,58 @@
+import { fileURLToPath } from 'node:url';
+import { chromium, type Browser, type Page } from 'playwright';
+import { createServer, defaultClientConditions, type ViteDevServer } from 'vite';
+// @ts-expect-error: a plain .mjs script without type declarations
+import { CHROMIUM_ARGS, chromiumHint, findChromium } from '../../../scripts/ensure-chromium.mjs';
+
+/** A headless Chromium with Tessera's page loaded, served cross-origin isolated on 127.0.0.1. */
+export interface BrowserPage {
+  readonly page: Page;
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+const ISOLATION = { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' };
+
+/**
+ * Starts the page server (vite, as the browser tests use) and the system Chromium, and waits
+ * until the page is ready. Everything is closed again if a step fails.
+ */
+export async function launchPage({ timeoutMs = 120_000 } = {}): Promise<BrowserPage> {
+  const executablePath: string | null = findChromium();
+  if (!executablePath) throw new Error(chromiumHint());
+  let server: ViteDevServer | undefined;
+  let browser: Browser | undefined;
+  try {
+    server = await createServer({
+      root: fileURLToPath(new URL('../page', import.meta.url)),
+      configFile: false,
+      logLevel: 'error',
+      resolve: { conditions: ['@tessera/source', ...defaultClientConditions] },
+      server: { host: '127.0.0.1', port: 0, headers: ISOLATION, fs: { allow: [fileURLToPath(new URL('../../..', import.meta.url))] } },
+    });
+    await server.listen();
+    const url = server.resolvedUrls?.local[0];
+    if (!url) throw new Error('the page server did not report its address');
+    browser = await chromium.launch({ executablePath, args: CHROMIUM_ARGS, headless: true });
+    const page = await browser.newPage();
+    const pageErrors: string[] = [];
+    page.on('pageerror', (e) => pageErrors.push(e.message));
+    await page.goto(url);
+    await page.waitForFunction(() => document.title === 'ready', undefined, { timeout: timeoutMs }).catch(() => {
+      throw new Error(`Tessera's page did not start in ${timeoutMs} ms${pageErrors.length ? `: ${pageErrors.join('; ')}` : ''}`);
+    });
+    const [b, s] = [browser, server];
+    return {
+      page,
+      url,
+      async close() {
+        await b.close();
+        await s.close();
+      },
+    };
+  } catch (e) {
+    await browser?.close();
+    await server?.close();
+    throw e;
+  }
+}

@@ -1,0 +1,135 @@
+import { evaluate, type Graph, type RefTensor } from '@tessera/core';
+import type { ConformanceCase } from './arbitraries.js';
+import { checkElement, describeComparison, formatRatio, type Comparison, type ElementFailure } from './compare.js';
+import { errorMessage, failedOutcome, runConformance, runConformanceToReport, type CaseOutcome, type ConformanceEvent, type ConformanceOptions, type ConformanceReport } from './runner.js';
+import type { Observable } from 'rxjs';
+
+/**
+ * A graph-to-graph rewrite: structurally what @tessera/passes calls a Pass (a name and
+ * `run(graph, options) -> { graph }`), so this package needs no dependency on the passes.
+ */
+export interface GraphTransform {
+  readonly name: string;
+  run(graph: Graph, options: Record<string, unknown>): { readonly graph: Graph };
+  /**
+   * For a lossy rewrite: the error it states, per output element (added to the two bounds).
+   * Exact rewrites leave it out.
+   */
+  allowance?(original: Graph, rewritten: Graph, feeds: Readonly<Record<string, Float32Array>>): Readonly<Record<string, ArrayLike<number>>>;
+}
+
+/**
+ * Checks a rewrite on one case: the rewritten graph and the original, both on the float64
+ * reference with the same feeds, must agree element by element within the sum of their bounds
+ * (each is within its bound of a correct float32 result, so a correct rewrite may differ by at
+ * most the sum); NaN must stay NaN and infinities must match. `actual` holds the rewritten
+ * graph's reference (rounded to float32), `reference` the original's.
+ */
+export async function checkTransformCase(transform: GraphTransform, c: ConformanceCase, transformOptions: Record<string, unknown> = {}): Promise<CaseOutcome> {
+  let before: Record<string, RefTensor>;
+  try {
+    before = evaluate(c.graph, c.feeds);
+  } catch (e) {
+    return failedOutcome('reference', errorMessage(e));
+  }
+  let after: Record<string, RefTensor>;
+  let allowance: Readonly<Record<string, ArrayLike<number>>> | undefined;
+  try {
+    const rewritten = transform.run(c.graph, transformOptions).graph;
+    after = evaluate(rewritten, c.feeds);
+    allowance = transform.allowance?.(c.graph, rewritten, c.feeds);
+  } catch (e) {
+    return failedOutcome('compile', `${transform.name}: ${errorMessage(e)}`);
+  }
+  const outputs: Record<string, Comparison> = {};
+  const actual: Record<string, Float32Array> = {};
+  let worstRatio = 0;
+  let failingOutput: string | undefined;
+  for (const name of Object.keys(c.graph.outputs)) {
+    const b = before[name];
+    const a = after[name];
+    if (!a || a.value.length !== b.value.length) {
+      return { ...failedOutcome('outputs', `${transform.name} changed output '${name}' (${a ? a.value.length : 'no'} elements, expected ${b.value.length})`), outputs };
+    }
+    actual[name] = Float32Array.from(a.value);
+    const cmp = compareRefs(a, b, allowance?.[name]);
+    outputs[name] = cmp;
+    worstRatio = Math.max(worstRatio, cmp.worstRatio);
+    if (!cmp.ok && failingOutput === undefined) failingOutput = name;
+  }
+  if (failingOutput === undefined) return { ok: true, worstRatio, outputs, actual, reference: before, summary: `ok (worst difference ${formatRatio(worstRatio)} of the bounds)` };
+  const shape = before[failingOutput].shape;
+  return {
+    ok: false,
+    worstRatio,
+    outputs,
+    failingOutput,
+    actual,
+    reference: before,
+    summary: `after ${transform.name}, output '${failingOutput}' [${shape.join(',')}]: ${describeComparison(outputs[failingOutput], shape)}`,
+  };
+}
+
+/** Element-wise comparison of two reference tensors within the sum of their bounds. */
+function compareRefs(after: RefTensor, before: RefTensor, allowance?: ArrayLike<number>): Comparison {
+  let worstRatio = 0;
+  let worstIndex = before.value.length > 0 ? 0 : -1;
+  let failures = 0;
+  let firstFailure: ElementFailure | undefined;
+  for (let i = 0; i < before.value.length; i++) {
+    const a = after.value[i];
+    const r = before.value[i];
+    const bound = before.bound[i] + after.bound[i] + (allowance ? allowance[i] : 0);
+    // Both sides are float64 here: a rewritten result beyond float32's range is not expected to be ±Infinity.
+    const { ok, ratio } = Number.isFinite(a) && Number.isFinite(r) ? finiteCheck(a, r, bound) : checkElement(a, r, bound);
+    if (!ok) {
+      failures++;
+      firstFailure ??= { index: i, actual: a, expected: r, bound };
+    }
+    if (ratio > worstRatio) {
+      worstRatio = ratio;
+      worstIndex = i;
+    }
+  }
+  return firstFailure ? { ok: false, worstRatio, worstIndex, failures, firstFailure } : { ok: true, worstRatio, worstIndex, failures };
+}
+
+function finiteCheck(a: number, r: number, bound: number): { ok: boolean; ratio: number } {
+  const d = Math.abs(a - r);
+  if (d === 0) return { ok: true, ratio: 0 };
+  return { ok: d <= bound, ratio: bound > 0 ? d / bound : Infinity };
+}
+
+export interface TransformConformanceOptions extends Omit<ConformanceOptions, 'backend' | 'check' | 'container'> {
+  readonly transform: GraphTransform;
+  /** Options passed to the transform (a pass's PassOptions). */
+  readonly transformOptions?: Record<string, unknown>;
+}
+
+/** Name under which a transform's results are reported ('pass:<name>'). */
+export const transformSubject = (t: GraphTransform): string => `pass:${t.name}`;
+
+/**
+ * The conformance suite for a rewrite (a pass): every property's cases, each checked with
+ * `checkTransformCase`. The non-finite / extreme properties are off by default here (a lossy
+ * factorization legitimately turns Inf * w into NaN); pass `special` to run them.
+ */
+export function runTransformConformance(options: TransformConformanceOptions): Observable<ConformanceEvent> {
+  const { transform, transformOptions, ...rest } = options;
+  return runConformance({
+    special: [],
+    ...rest,
+    backend: transformSubject(transform),
+    check: (c) => checkTransformCase(transform, c, transformOptions),
+  });
+}
+
+export function runTransformConformanceToReport(options: TransformConformanceOptions): Promise<ConformanceReport> {
+  const { transform, transformOptions, ...rest } = options;
+  return runConformanceToReport({
+    special: [],
+    ...rest,
+    backend: transformSubject(transform),
+    check: (c) => checkTransformCase(transform, c, transformOptions),
+  });
+}

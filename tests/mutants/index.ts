@@ -1,0 +1,34 @@
+import type { GraphTransform } from '@tessera/conformance';
+import type { MutantSpec } from './backend.js';
+import * as k from './kernels.js';
+import * as p from './passes.js';
+
+export { mutantContainer, MutantBackend, cpuKernelTable } from './backend.js';
+export { FULL_RANK_FACTORIZE, factorize } from './passes.js';
+
+/** One deliberately faulty kernel / scheduler / rewrite: a single realistic bug. */
+export type Mutant =
+  | { readonly name: string; readonly bug: string; readonly kind: 'backend'; readonly spec: MutantSpec }
+  | { readonly name: string; readonly bug: string; readonly kind: 'pass'; readonly transform: GraphTransform; readonly transformOptions?: Record<string, unknown> };
+
+export const MUTANTS: readonly Mutant[] = [
+  { name: 'same-pad-swapped', bug: 'SAME padding: extra pixel before (top/left) instead of after', kind: 'backend', spec: k.samePadSwapped },
+  { name: 'stride-w-ignored', bug: 'conv ignores the width stride', kind: 'backend', spec: k.strideWIgnored },
+  { name: 'dilation-ignored', bug: 'conv ignores dilations', kind: 'backend', spec: k.dilationIgnored },
+  { name: 'bias-per-row', bug: 'bias_add indexes the bias by row instead of by channel', kind: 'backend', spec: k.biasPerRow },
+  { name: 'relu-abs', bug: 'relu computed as |x|', kind: 'backend', spec: k.reluAbs },
+  { name: 'maxpool-pad-wins', bug: 'maxpool treats padded cells as 0, so they win over negatives', kind: 'backend', spec: k.maxpoolPadWins },
+  { name: 'reshape-transposes', bug: 'reshape moves data (writes [rows, last] column-major)', kind: 'backend', spec: k.reshapeTransposes },
+  { name: 'matmul-ignores-transposeB', bug: 'matmul reads b as [k, n] even with transposeB', kind: 'backend', spec: k.matmulIgnoresTransposeB },
+  { name: 'im2col-off-by-one', bug: 'im2col bottom bound ih <= inH: reads the row past the image', kind: 'backend', spec: k.im2colOffByOneBug },
+  { name: 'half-accumulator', bug: 'matmul accumulates with an 11-bit (float16-like) significand', kind: 'backend', spec: k.halfAccumulator },
+  { name: 'partition-off-by-one', bug: 'two-way split of each step skips the unit at the boundary', kind: 'backend', spec: k.partitionBoundary },
+  { name: 'fusion-ignores-consumers', bug: 'conv/matmul + bias_add fused although the conv has another consumer', kind: 'pass', transform: p.fusionIgnoresConsumers },
+  {
+    name: 'factorization-drops-bias',
+    bug: 'Tucker-2 factorization loses the bias of its last 1x1 conv',
+    kind: 'pass',
+    transform: p.factorizationDropsBias,
+    transformOptions: p.FULL_RANK_FACTORIZE,
+  },
+];
