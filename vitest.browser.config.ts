@@ -9,6 +9,9 @@ import { CHROMIUM_ARGS, chromiumHint, findChromium } from './scripts/ensure-chro
  * downloaded one; without it the run fails with the hint of scripts/ensure-chromium.mjs.
  * The page is cross-origin isolated (COOP / COEP) so SharedArrayBuffer works.
  */
+/** With TESSERA_TEST_JSON set (as .ci/run does), results are also written there as JSON. */
+const json = process.env.TESSERA_TEST_JSON;
+
 const executablePath: string | null = findChromium();
 if (!executablePath) throw new Error(chromiumHint());
 
@@ -27,6 +30,8 @@ export default defineConfig({
     testTimeout: 120_000,
     hookTimeout: 60_000,
     fileParallelism: false,
+    reporters: json ? ['default', 'json'] : ['default'],
+    outputFile: json ? { json: `${json}/browser.json` } : undefined,
     browser: {
       enabled: true,
       headless: true,
