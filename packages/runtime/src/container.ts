@@ -25,6 +25,8 @@ interface Registration {
 }
 
 const registrations = new WeakMap<Container, Map<string, Registration>>();
+/** Backends whose name was bound again while sessions may still use them: disposed with the rest. */
+const retired = new WeakMap<Container, Backend[]>();
 
 export function createContainer(): Container {
   return new Container();
@@ -44,7 +46,9 @@ export const defaultContainer: Container = createContainer();
 export function registerBackend(container: Container, name: string, factory: BackendFactory, description = ''): void {
   if (!registrations.has(container)) registrations.set(container, new Map());
   const regs = registrations.get(container)!;
-  for (const id of regs.get(name)?.ids ?? []) container.unbind(id);
+  const earlier = regs.get(name);
+  for (const id of earlier?.ids ?? []) container.unbind(id);
+  if (earlier?.instance) retired.set(container, [...(retired.get(container) ?? []), earlier.instance]);
   const reg: Registration = { ids: [], factory, description };
   reg.ids.push(
     container
@@ -79,6 +83,11 @@ export function getBackend(container: Container, name: string): Backend {
 export async function disposeBackends(container: Container = defaultContainer): Promise<void> {
   const regs = registrations.get(container) ?? new Map<string, Registration>();
   const created = [...regs.entries()].filter(([, r]) => r.instance);
-  for (const [name, r] of created) registerBackend(container, name, r.factory, r.description);
-  await Promise.all(created.map(([, r]) => r.instance!.dispose()));
+  const instances = [...created.map(([, r]) => r.instance!), ...(retired.get(container) ?? [])];
+  for (const [name, r] of created) {
+    r.instance = undefined;
+    registerBackend(container, name, r.factory, r.description);
+  }
+  retired.delete(container);
+  await Promise.all(instances.map((b) => b.dispose()));
 }

@@ -1,0 +1,54 @@
+import { GraphBuilder, Tensor, numel } from '@tessera/core';
+import { bottleneckBlock } from '@tessera/examples';
+import { describe, expect, test } from 'vitest';
+import { ARENA_ALIGN, planExecution } from '../src/index.js';
+
+describe('execution plan', () => {
+  test('W3 needs less arena than the sum of its buffers (memory is reused between non-overlapping lifetimes)', () => {
+    const plan = planExecution(bottleneckBlock());
+    expect(plan.arenaSize).toBeLessThan(plan.noReuseSize);
+    // 56x56x256 input and output are both live at the end, so at least those two must fit.
+    expect(plan.arenaSize).toBeGreaterThanOrEqual(2 * 56 * 56 * 256);
+  });
+
+  test('buffers whose lifetimes overlap never overlap in memory, and every buffer is aligned', () => {
+    const plan = planExecution(bottleneckBlock());
+    for (const a of plan.buffers) {
+      expect(a.offset % ARENA_ALIGN).toBe(0);
+      for (const b of plan.buffers) {
+        if (a === b) continue;
+        const liveTogether = a.firstStep <= b.lastStep && b.firstStep <= a.lastStep;
+        const shareMemory = a.offset < b.offset + b.size && b.offset < a.offset + a.size;
+        expect(liveTogether && shareMemory, `buffers ${a.id} and ${b.id}`).toBe(false);
+      }
+    }
+  });
+
+  test('a reshape is a view: it shares its input buffer, whose lifetime then covers the reshape\'s readers', () => {
+    const g = new GraphBuilder('view');
+    const x = g.input('x', [2, 3, 4]);
+    const r = g.relu(x, { name: 'r' });
+    const flat = g.reshape(r, [2, 12], { name: 'flat' });
+    const w = g.constant('w', new Tensor([12, 5]));
+    const y = g.matmul(flat, w, { name: 'y' });
+    const plan = planExecution(g.build({ y }));
+    const rLoc = plan.locate('r');
+    const flatLoc = plan.locate('flat');
+    expect(rLoc.kind === 'arena' && flatLoc.kind === 'arena' && rLoc.buffer === flatLoc.buffer).toBe(true);
+    expect(plan.isView(plan.steps.find((n) => n.name === 'flat')!)).toBe(true);
+    if (rLoc.kind === 'arena') expect(rLoc.buffer.lastStep).toBe(plan.steps.findIndex((n) => n.name === 'y'));
+    expect(plan.locate('w')).toEqual({ kind: 'constant', name: 'w' });
+  });
+
+  test('graph outputs stay live to the end, so nothing after them reuses their memory', () => {
+    const g = new GraphBuilder('outs');
+    const x = g.input('x', [64]);
+    const a = g.relu(x, { name: 'a' });
+    const b = g.relu(a, { name: 'b' });
+    const c = g.relu(b, { name: 'c' });
+    const plan = planExecution(g.build({ a, c }));
+    const loc = plan.locate('a');
+    expect(loc.kind === 'arena' && loc.buffer.lastStep).toBe(plan.steps.length);
+    expect(plan.noReuseSize).toBe(4 * Math.ceil(numel([64]) / ARENA_ALIGN) * ARENA_ALIGN);
+  });
+});
