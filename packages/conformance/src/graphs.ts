@@ -252,7 +252,6 @@ export function buildGraphCase(recipe: GraphRecipe, { maxMacs = 200_000 }: Graph
 
 /** A reshape target for `shape` chosen by r[0] (kind), r[1] (a -1 or not) and r[2] (a divisor). */
 function reshapeFor(shape: Shape, r: readonly number[]): number[] {
-  const total = numel(shape);
   const infer = (dims: number[]) => {
     if (r[1] % 2 === 0) return dims;
     const at = r[1] % dims.length;

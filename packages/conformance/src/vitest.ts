@@ -39,7 +39,7 @@ export function describeConformance(backend: string, options: DescribeConformanc
   describe(`conformance of backend '${backend}' (seed ${seed})`, () => {
     for (const property of conformanceProperties(suite)) {
       it(
-        `${backend} agrees with the float64 reference on ${property}`,
+        `${backend} agrees with the float64 reference within the derived float32 bound on ${property}`,
         async () => {
           const report = await runConformanceToReport({ ...suite, backend, seed, only: property });
           const [p] = report.properties;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { GraphBuilder, Tensor, evaluate, randomTensor, type Graph, type Padding } from '@tessera/core';
+import { GraphBuilder, evaluate, randomTensor, type Graph, type Padding } from '@tessera/core';
 import {
   compareResults,
   constantFolding,

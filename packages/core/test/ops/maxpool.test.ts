@@ -1,17 +1,7 @@
 import { describe, expect, test } from 'vitest';
-import { GraphBuilder, OPS, exactRef, type RefTensor, type Shape } from '../../src/index.js';
+import { GraphBuilder, OPS, type RefTensor, type Shape } from '../../src/index.js';
+import { reference } from './reference.js';
 
-/** Runs an op's float64 reference on float32 inputs (attributes parsed as the builder does). */
-function reference(op: keyof typeof OPS, operands: [Shape, ArrayLike<number>][], attrs: Record<string, unknown>): RefTensor {
-  const spec = OPS[op] as unknown as {
-    attrs: { parse(a: unknown): unknown };
-    inferShape(s: readonly Shape[], a: unknown): Shape;
-    reference(i: RefTensor[], a: unknown, out: Shape): RefTensor;
-  };
-  const parsed = spec.attrs.parse(attrs);
-  const out = spec.inferShape(operands.map(([s]) => s), parsed);
-  return spec.reference(operands.map(([s, d]) => exactRef(s, Float32Array.from(d))), parsed, out);
-}
 
 function shapeOf(input: Shape, attrs: Record<string, unknown>): Shape {
   const g = new GraphBuilder('shape');
