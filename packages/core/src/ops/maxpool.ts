@@ -3,7 +3,7 @@ import { expectRank } from '../shape.js';
 import { resolveWindow, type ConvGeometry } from './conv2d.js';
 import { refTensor } from './numerics.js';
 import { defineOp, type RefTensor } from './spec.js';
-import { pair,} from './window.js';
+import { pair } from './window.js';
 
 /** tf.nn.max_pool2d (NHWC): conv2d's window geometry; padded cells never win; NaN in a window wins. */
 export const maxpoolAttrs = z

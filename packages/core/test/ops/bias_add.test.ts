@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { GraphBuilder,} from '../../src/index.js';
+import { GraphBuilder } from '../../src/index.js';
 import { reference } from './reference.js';
 
 

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { OPS, type RefTensor,} from '../../src/index.js';
+import { OPS, type RefTensor } from '../../src/index.js';
 import { reference } from './reference.js';
 
 
