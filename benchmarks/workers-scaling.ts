@@ -4,13 +4,19 @@
  * are bit-identical to cpu's.
  *
  *   npx tsx --conditions=@tessera/source benchmarks/workers-scaling.ts [--workloads W1-b1,W2] [--runs 9] [--warmup 2]
- *       [--threads 1,2] [--main-share] [--json benchmarks/results/workers-scaling.json]
+ *       [--threads 1,2] [--main-share] [--gemm auto|js] [--json benchmarks/results/workers-scaling.json]
+ *   npx tsx --conditions=@tessera/source benchmarks/workers-scaling.ts --calibrate
+ *
+ * --calibrate measures what the cost model's thresholds rest on (partition.ts): the time of one
+ * cost unit per kind of step on the main thread (wasm GEMM steps, element-wise / pooling steps),
+ * and the dispatch overhead of one split step (2 workers, a chain of tiny steps, split vs inline).
+ * It also prints the CPU time the process used, which shows how much of the machine it got.
  */
-import '@tessera/backend-cpu';
-import { createWorkersBackend, type WorkersBackend } from '@tessera/backend-workers';
-import { randomTensor } from '@tessera/core';
+import { compileProgram, cpuKernel } from '@tessera/backend-cpu';
+import { createWorkersBackend, stepCost, type WorkersBackend } from '@tessera/backend-workers';
+import { GraphBuilder, randomTensor } from '@tessera/core';
 import { workload, workloadGraph } from '@tessera/examples';
-import { createContainer, createSession, registerBackend, type Session } from '@tessera/runtime';
+import { createContainer, createSession, planExecution, registerBackend, type Session } from '@tessera/runtime';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname } from 'node:path';
@@ -25,6 +31,8 @@ const { values: args } = parseArgs({
     warmup: { type: 'string', default: '2' },
     threads: { type: 'string', default: '1,2' },
     'main-share': { type: 'boolean', default: false },
+    gemm: { type: 'string', default: 'auto' },
+    calibrate: { type: 'boolean', default: false },
     json: { type: 'string', default: 'benchmarks/results/workers-scaling.json' },
   },
 });
@@ -55,16 +63,90 @@ interface Row {
   speedup: number;
 }
 
+/** CPU time (user + system, ms) this process used since `from`, all threads included. */
+function cpuMs(from: NodeJS.CpuUsage): number {
+  const u = process.cpuUsage(from);
+  return (u.user + u.system) / 1000;
+}
+
+/** ns per cost unit (partition.ts stepCost) of each kind of step, on the main thread (cpu backend). */
+async function calibrateRates(): Promise<void> {
+  const kinds = new Map<string, { ns: number; cost: number }>();
+  for (const id of ['W2', 'W3', 'W4-1024']) {
+    const graph = workloadGraph(workload(id));
+    const program = compileProgram(planExecution(graph), cpuKernel, 'cpu', { gemm: 'wasm' });
+    const session = await createSession(graph, { backend: 'cpu', profile: true });
+    const x = randomTensor(workload(id).input, 1).data;
+    for (let i = 0; i < 8; i++) await session.run({ x });
+    const durations = new Map<string, number[]>();
+    for (const e of session.trace().traceEvents) if (e.cat !== 'run') (durations.get(e.name) ?? durations.set(e.name, []).get(e.name)!).push(e.dur);
+    for (const step of program.steps) {
+      const d = durations.get(step.node)?.slice(2).sort((a, b) => a - b);
+      if (!d?.length) continue;
+      const kind = (step as { wasm?: boolean }).wasm ? `${step.kernel} (wasm GEMM)` : step.kernel;
+      const k = kinds.get(kind) ?? kinds.set(kind, { ns: 0, cost: 0 }).get(kind)!;
+      k.ns += d[d.length >> 1] * 1000;
+      k.cost += stepCost(step);
+    }
+    session.dispose();
+  }
+  console.log('ns per cost unit on the main thread (W2, W3, W4-1024 steps; median of runs):');
+  for (const [kind, k] of kinds) console.log(`  ${kind.padEnd(22)} ${(k.ns / k.cost).toFixed(4)} ns/unit over ${(k.cost / 1e6).toFixed(1)} M units`);
+}
+
+/** Overhead of dispatching one step to 2 workers: a chain of tiny relu steps, split vs inline. */
+async function calibrateDispatch(): Promise<void> {
+  const STEPS = 200;
+  const g = new GraphBuilder('chain');
+  let v = g.input('x', [1, 256]);
+  for (let i = 0; i < STEPS; i++) v = g.relu(v);
+  const graph = g.build({ y: v });
+  const x = randomTensor([1, 256], 1).data;
+  const split = createWorkersBackend({ threads: 2, inlineCost: 0, minPartCost: 1, inlineGraphCost: 0 });
+  const inline = createWorkersBackend({ threads: 2, inlineCost: Infinity, inlineGraphCost: 0 });
+  const container = createContainer();
+  registerBackend(container, 'split', () => split);
+  registerBackend(container, 'inline', () => inline);
+  await Promise.all([split.ready(), inline.ready()]);
+  try {
+    const sessions = { split: await createSession(graph, { backend: 'split', container }), inline: await createSession(graph, { backend: 'inline', container }) };
+    const before = await split.testHooks.dispatchedSteps();
+    await sessions.split.run({ x });
+    if ((await split.testHooks.dispatchedSteps()) - before !== STEPS) throw new Error('calibration: the chain was not split');
+    const timings = await timeInterleaved(
+      Object.entries(sessions).map(([name, s]) => ({ name, run: () => s.run({ x }) })),
+      { warmup: 5, runs: 41 },
+    );
+    const d = (timings.get('split')!.median - timings.get('inline')!.median) / STEPS;
+    console.log(`dispatch overhead per split step (2 workers, ${STEPS} chained steps, median of 41 runs): ${(d * 1000).toFixed(1)} us`);
+    console.log(`  (split run ${timings.get('split')!.median.toFixed(2)} ms, inline run ${timings.get('inline')!.median.toFixed(2)} ms)`);
+  } finally {
+    await Promise.all([split.dispose(), inline.dispose()]);
+  }
+}
+
+async function calibrate(): Promise<void> {
+  console.log(`node ${process.version}, ${os.availableParallelism()} cores, load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  console.log(`2-thread ceiling now (same loop on 2 threads vs 1, ideal 2.00): x${(await parallelCeiling()).toFixed(2)}`);
+  await calibrateRates();
+  await calibrateDispatch();
+}
+
 async function main(): Promise<void> {
+  if (args.calibrate) return calibrate();
+  if (args.gemm !== 'auto' && args.gemm !== 'js') throw new Error(`--gemm must be auto or js, got '${args.gemm}'`);
+  const cpu0 = process.cpuUsage();
+  const wall0 = performance.now();
   const container = createContainer();
   const pools: WorkersBackend[] = [];
   const threads = args.threads!.split(',').map(Number);
   for (const t of threads) {
-    const backend = createWorkersBackend({ threads: t, mainShare: args['main-share'] });
+    const backend = createWorkersBackend({ threads: t, mainShare: args['main-share'], gemm: args.gemm as 'auto' | 'js' });
     pools.push(backend);
     registerBackend(container, `workers-${t}`, () => backend);
   }
   await Promise.all(pools.map((p) => p.ready()));
+  console.log(`workers GEMM path: ${pools[0]?.gemmPath}`);
   console.log(`node ${process.version}, ${os.availableParallelism()} cores, load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
   const ceilingBefore = await parallelCeiling();
   console.log(`2-thread ceiling now (same loop on 2 threads vs 1, ideal 2.00): x${ceilingBefore.toFixed(2)}`);
@@ -95,7 +177,10 @@ async function main(): Promise<void> {
   } finally {
     await Promise.all(pools.map((p) => p.dispose()));
   }
+  const processCpuMs = cpuMs(cpu0);
+  const wallMs = performance.now() - wall0;
   const ceilingAfter = await parallelCeiling();
+  console.log(`\nprocess CPU time (main + workers) ${(processCpuMs / 1000).toFixed(1)} s over ${(wallMs / 1000).toFixed(1)} s wall (x${(processCpuMs / wallMs).toFixed(2)} cores on average)`);
   console.log(`\n2-thread ceiling before / after: x${ceilingBefore.toFixed(2)} / x${ceilingAfter.toFixed(2)}; load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
   console.log(`\n| workload | ${['cpu', ...threads.map((t) => `workers(${t})`)].join(' | ')} |`);
   console.log(`|---|${['cpu', ...threads].map(() => '---:').join('|')}|`);
@@ -104,7 +189,7 @@ async function main(): Promise<void> {
     console.log(`| ${id} | ${cells.join(' | ')} |`);
   }
   mkdirSync(dirname(args.json!), { recursive: true });
-  writeFileSync(args.json!, JSON.stringify({ date: new Date().toISOString(), node: process.version, cores: os.availableParallelism(), loadavg: os.loadavg(), parallelCeiling: [ceilingBefore, ceilingAfter], mainShare: args['main-share'], rows }, null, 2));
+  writeFileSync(args.json!, JSON.stringify({ date: new Date().toISOString(), node: process.version, cores: os.availableParallelism(), loadavg: os.loadavg(), parallelCeiling: [ceilingBefore, ceilingAfter], processCpuMs, wallMs, gemm: pools[0]?.gemmPath, mainShare: args['main-share'], rows }, null, 2));
   console.log(`\nwritten to ${args.json}`);
 }
 

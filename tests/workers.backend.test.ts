@@ -5,7 +5,7 @@
  * no worker alive; sessions sharing one pool run concurrently.
  */
 import '@tessera/backend-cpu';
-import { createWorkersBackend, liveWorkerCount, registerWorkersBackend, type WorkersBackend } from '@tessera/backend-workers';
+import { createWorkersBackend, liveWorkerCount, registerWorkersBackend, workersGemmPath, type WorkersBackend } from '@tessera/backend-workers';
 import { evaluate, randomTensor, type Graph } from '@tessera/core';
 import { seedCnn, workload, workloadGraph } from '@tessera/examples';
 import { backendNames, createContainer, createSession, defaultContainer, disposeBackends, getBackend, registerBackend, type Session } from '@tessera/runtime';
@@ -80,6 +80,28 @@ describe('workers backend: results', () => {
       cpu.dispose();
     });
   }
+
+  it('runs the wasm SIMD GEMM on a shared WebAssembly.Memory in Node, and the JS fallback (gemm: js) gives the same bits', async () => {
+    expect(workersGemmPath()).toBe('wasm-simd');
+    expect(pools.get(2)!.gemmPath).toBe('wasm-simd');
+    const js = createWorkersBackend({ threads: 2, gemm: 'js', ...EAGER });
+    const c = createContainer();
+    registerBackend(c, 'js', () => js);
+    try {
+      expect(js.gemmPath).toBe('js');
+      const graph = workloadGraph(workload('W3'));
+      const feeds = feedsFor(graph, 17);
+      const expected = first(await (await createSession(graph)).run(feeds));
+      for (const [name, cont] of [['workers-2', container], ['js', c]] as const) {
+        const session = await createSession(graph, { backend: name, container: cont });
+        expect((session as unknown as { executable: { gemmPath: string } }).executable.gemmPath).toBe(name === 'js' ? 'js' : 'wasm-simd');
+        expectBitIdentical(first(await session.run(feeds)), expected);
+        session.dispose();
+      }
+    } finally {
+      await js.dispose();
+    }
+  });
 
   it('runs graphs too small to split on the main thread, with the same results', async () => {
     const backend = pools.get(2)!;

@@ -1,6 +1,6 @@
 /** The workers backend's cost model: which steps stay on the main thread and how the others split. */
 import type { Step } from '@tessera/backend-cpu';
-import { MAIN, partitionStep, stepCost, type PartitionOptions } from '@tessera/backend-workers';
+import { MAIN, WASM_GEMM_WEIGHT, partitionStep, stepCost, type PartitionOptions } from '@tessera/backend-workers';
 import { describe, expect, it } from 'vitest';
 
 const step = (units: number, costPerUnit: number): Step => ({ kernel: 'conv2d', node: 'n', units, costPerUnit });
@@ -39,5 +39,18 @@ describe('partitionStep', () => {
     const parts = partitionStep(step(4096, 1000), opts({ mainShare: true }));
     expect(parts.map((p) => p.worker)).toEqual([0, 1, MAIN]);
     expect(covers(parts, 4096)).toBe(true);
+  });
+
+  it('weighs a wasm GEMM step by WASM_GEMM_WEIGHT and splits it on whole 5-row wasm tiles', () => {
+    const wasm = { ...step(1001, 1200), wasm: true } as Step;
+    expect(stepCost(wasm)).toBeCloseTo(1001 * (1200 * WASM_GEMM_WEIGHT + 3));
+    expect(stepCost(wasm)).toBeLessThan(stepCost(step(1001, 1200)) / 5);
+    const parts = partitionStep(wasm, opts({ inlineCost: 0, minPartCost: 1 }));
+    expect(parts.map((p) => p.worker)).toEqual([0, 1]);
+    expect(covers(parts, 1001)).toBe(true);
+    expect(parts[0].end % 5).toBe(0);
+    // The same work that splits on the TypeScript GEMM stays inline on the wasm one.
+    expect(partitionStep({ ...step(100, 1000), wasm: true } as Step, opts())).toEqual([{ worker: MAIN, start: 0, end: 100 }]);
+    expect(partitionStep(step(100, 1000), opts()).length).toBe(2);
   });
 });

@@ -21,11 +21,14 @@ describe('workers backend in the browser', () => {
     registerBackend(c, 'workers', () => backend);
     try {
       expect(await backend.ready()).toBe(navigator.hardwareConcurrency);
+      // The cross-origin-isolated page has shared WebAssembly.Memory: the wasm SIMD GEMM path.
+      expect(backend.gemmPath).toBe('wasm-simd');
       for (const graph of [seedCnn({ batch: 2 }), workloadGraph(workload('W5b'))]) {
         const feeds = { x: randomTensor(graph.inputs[0].shape, 5).data };
         const expected = Object.values(await (await createSession(graph)).run(feeds))[0];
         const session = await createSession(graph, { backend: 'workers', container: c });
         const actual = Object.values(await session.run(feeds))[0];
+        expect((session as unknown as { executable: { gemmPath: string } }).executable.gemmPath).toBe('wasm-simd');
         let mismatches = 0;
         for (let i = 0; i < actual.length; i++) if (!Object.is(actual[i], expected[i])) mismatches++;
         expect(mismatches, graph.name).toBe(0);

@@ -25,3 +25,12 @@ export {
 export { CPU_KERNELS } from './ops/index.js';
 export * from './program.js';
 export * as kernels from './kernels/index.js';
+/** For the workers backend: the wasm GEMM on one shared WebAssembly.Memory, a scratch region per thread. */
+export {
+  WasmGemm,
+  sharedWasmMemorySupported,
+  loadSharedWasmGemmModule,
+  createSharedWasmArena,
+  type WasmThreadScratch,
+  type SharedWasmArena,
+} from './kernels/wasm/gemm.js';

@@ -1,10 +1,13 @@
-import { compileProgram, cpuKernel, readOutputs, Scratch, writeInputs, type Memory, type Program } from '@tessera/backend-cpu';
+import {
+  compileProgram, cpuKernel, cpuWasmSimdSupported, createSharedWasmArena, loadSharedWasmGemmModule, readOutputs, Scratch,
+  sharedWasmMemorySupported, WasmGemm, writeInputs, type Memory, type Program,
+} from '@tessera/backend-cpu';
 import type { Feeds, Graph, Node } from '@tessera/core';
 import { kernelRegistry, type Backend, type Executable, type ExecutionPlan, type NodeObserver, type Outputs } from '@tessera/runtime';
 import { checkSharedMemory, detectHost } from './host.js';
 import { MAIN, partitionStep, stepCost, type Part, type PartitionOptions } from './partition.js';
 import { WorkerPool, type StepInfo } from './pool.js';
-import type { FaultKind } from './protocol.js';
+import type { FaultKind, ProgramMessage } from './protocol.js';
 
 export interface WorkersBackendOptions {
   /** Name the backend reports (and is registered under). Default 'workers'. */
@@ -17,19 +20,53 @@ export interface WorkersBackendOptions {
   readonly startTimeoutMs?: number;
   /** The main thread computes a share of split steps too (it otherwise only waits). Default false. */
   readonly mainShare?: boolean;
-  /** Steps cheaper than this (about multiply-adds) run inline on the main thread. Default 60 000. */
+  /**
+   * Steps cheaper than this (cost units of `stepCost`, about a nanosecond of one thread each) run
+   * inline on the main thread. Default 100 000: splitting a step of time T over two workers takes
+   * T/2 + d, with d the dispatch overhead of a step (measured 30-200 us, the latter on a machine
+   * busy with other processes: `benchmarks/workers-scaling.ts --calibrate`), which pays off from T = 2d.
+   */
   readonly inlineCost?: number;
-  /** No part of a split step is cheaper than this. Default 40 000. */
+  /** No part of a split step is cheaper than this (about d). Default 50 000. */
   readonly minPartCost?: number;
   /**
    * A graph whose steps cost less than this in total runs entirely on the main thread, like the
    * cpu backend: a handful of dispatches would cost more than the threads save. Default 2 000 000.
    */
   readonly inlineGraphCost?: number;
+  /**
+   * 'auto' (default): the cpu backend's WebAssembly SIMD GEMM on one shared WebAssembly.Memory
+   * where shared wasm memory and SIMD are available, else the TypeScript kernels over
+   * SharedArrayBuffers; 'js': always the TypeScript kernels; 'wasm': the wasm GEMM or an error
+   * from compile.
+   */
+  readonly gemm?: 'auto' | 'js' | 'wasm';
+}
+
+/** Which GEMM a workers executable runs conv2d / matmul on (the same as the cpu backend's names). */
+export type WorkersGemmPath = 'wasm-simd' | 'js';
+
+/**
+ * The path a default workers backend takes in this runtime: 'wasm-simd' where WebAssembly SIMD
+ * validates and a shared WebAssembly.Memory can be created (Node; a cross-origin-isolated page),
+ * else 'js'.
+ */
+export function workersGemmPath(): WorkersGemmPath {
+  return cpuWasmSimdSupported() && sharedWasmMemorySupported() ? 'wasm-simd' : 'js';
 }
 
 const VIEW_OPS = ['reshape'];
-const DEFAULTS = { timeoutMs: 60_000, startTimeoutMs: 60_000, mainShare: false, inlineCost: 60_000, minPartCost: 40_000, inlineGraphCost: 2_000_000 };
+const DEFAULTS = {
+  timeoutMs: 60_000, startTimeoutMs: 60_000, mainShare: false, inlineCost: 100_000, minPartCost: 50_000, inlineGraphCost: 2_000_000,
+  gemm: 'auto' as 'auto' | 'js' | 'wasm',
+};
+
+/** Floats of kernel scratch the largest step of a program needs (the whole step on one thread: an upper bound for any part). */
+function maxScratch(program: Program): number {
+  let size = 0;
+  for (const step of program.steps) size = Math.max(size, cpuKernel(step.kernel)!.scratchSize?.(step, 0, step.units) ?? 0);
+  return size;
+}
 
 let nextProgramId = 1;
 
@@ -61,6 +98,11 @@ export class WorkersBackend implements Backend {
     this.pool.catch(() => undefined); // reported by the first compile
   }
 
+  /** The GEMM path executables compiled by this backend use (exact per executable: `gemmPath` of the executable). */
+  get gemmPath(): WorkersGemmPath {
+    return this.options.gemm === 'js' ? 'js' : workersGemmPath();
+  }
+
   /** Waits until every worker has started; resolves to the pool size. */
   async ready(): Promise<number> {
     return (await this.pool).threads;
@@ -73,11 +115,7 @@ export class WorkersBackend implements Backend {
   async compile(graph: Graph, plan: ExecutionPlan): Promise<Executable> {
     if (this.disposed) throw new Error(`backend '${this.name}' is disposed`);
     const pool = await this.pool;
-    const program = compileProgram(plan, cpuKernel, this.name);
-    const arena = new SharedArrayBuffer(4 * Math.max(1, program.arenaSize));
-    const weights = new SharedArrayBuffer(4 * Math.max(1, program.weightsSize));
-    const mem: Memory = { arena: new Float32Array(arena), weights: new Float32Array(weights) };
-    program.fillWeights(mem.weights);
+    const { program, mem, scratch, memory } = await this.allocate(plan, pool.threads);
     const partition: PartitionOptions = {
       threads: pool.threads,
       mainShare: this.options.mainShare,
@@ -89,9 +127,53 @@ export class WorkersBackend implements Backend {
     const parts = program.nodeSteps.map((step) => (step ? (inline ? [{ worker: MAIN, start: 0, end: step.units }] : partitionStep(step, partition)) : null));
     const id = nextProgramId++;
     if (parts.some((p) => p && p.some((q) => q.worker !== MAIN))) {
-      await pool.load({ type: 'load', id, steps: program.nodeSteps, arena, weights });
+      await pool.load({ type: 'load', id, steps: program.nodeSteps, memory });
     }
-    return new WorkersExecutable(graph.nodes, program, mem, parts, id, pool);
+    return new WorkersExecutable(graph.nodes, program, mem, scratch, parts, id, pool);
+  }
+
+  /**
+   * The program and its memory. wasm path: one shared, fixed-size WebAssembly.Memory with a
+   * scratch region per worker (by slot index) and one for the main thread, then the arena and
+   * the weights; the main thread and every worker bind their own WasmGemm instance to it. JS
+   * path (no shared wasm memory / SIMD, or a graph too large for wasm32): two SharedArrayBuffers.
+   */
+  private async allocate(plan: ExecutionPlan, threads: number): Promise<{
+    program: Program; mem: Memory; scratch: Float32Array | null; memory: ProgramMessage['memory'];
+  }> {
+    const choice = this.options.gemm;
+    const module = choice === 'js' ? null : await loadSharedWasmGemmModule();
+    if (choice === 'wasm' && !module) {
+      throw new Error(`backend '${this.name}': gemm 'wasm' requested but WebAssembly SIMD or shared WebAssembly.Memory is not available`);
+    }
+    if (module) {
+      const program = compileProgram(plan, cpuKernel, this.name, { gemm: 'wasm' });
+      const shared = createSharedWasmArena(threads + 1, maxScratch(program), [program.arenaSize, program.weightsSize]);
+      if (shared) {
+        const buffer = shared.memory.buffer;
+        const [arena, weights] = shared.regions;
+        const main = shared.threads[threads];
+        const mem: Memory = {
+          arena: new Float32Array(buffer, arena.byteOffset, arena.length),
+          weights: new Float32Array(buffer, weights.byteOffset, weights.length),
+          wasm: new WasmGemm(shared.memory, main.gemmByteOffset, module),
+        };
+        program.fillWeights(mem.weights);
+        return {
+          program,
+          mem,
+          scratch: new Float32Array(buffer, main.scratchByteOffset, main.scratchLength),
+          memory: { kind: 'wasm', memory: shared.memory, module, arena, weights, scratch: shared.threads.slice(0, threads) },
+        };
+      }
+      if (choice === 'wasm') throw new Error(`backend '${this.name}': the graph is too large for a shared WebAssembly memory`);
+    }
+    const program = compileProgram(plan, cpuKernel, this.name);
+    const arena = new SharedArrayBuffer(4 * Math.max(1, program.arenaSize));
+    const weights = new SharedArrayBuffer(4 * Math.max(1, program.weightsSize));
+    const mem: Memory = { arena: new Float32Array(arena), weights: new Float32Array(weights) };
+    program.fillWeights(mem.weights);
+    return { program, mem, scratch: null, memory: { kind: 'js', arena, weights } };
   }
 
   /** Terminates the pool's workers. Sessions of this backend cannot run afterwards. */
@@ -123,6 +205,8 @@ class WorkersExecutable implements Executable {
     private readonly nodes: readonly Node[],
     program: Program,
     private readonly mem: Memory,
+    /** wasm path: the main thread's scratch region of the shared memory (large enough for every step); js: null. */
+    private readonly fixedScratch: Float32Array | null,
     /** Parts of each node's step (null for views). */
     private readonly parts: readonly (readonly Part[] | null)[],
     private readonly id: number,
@@ -130,6 +214,11 @@ class WorkersExecutable implements Executable {
   ) {
     this.program = program;
     this.inlineOnly = parts.every((p) => !p || p.every((q) => q.worker === MAIN));
+  }
+
+  /** The GEMM path this executable runs. */
+  get gemmPath(): WorkersGemmPath {
+    return this.mem.wasm ? 'wasm-simd' : 'js';
   }
 
   async run(feeds: Feeds, observer?: NodeObserver): Promise<Outputs> {
@@ -167,7 +256,7 @@ class WorkersExecutable implements Executable {
   private runMain(program: Program, i: number, start: number, end: number): void {
     const step = program.nodeSteps[i]!;
     const kernel = cpuKernel(step.kernel)!;
-    kernel.run(step, this.mem, start, end, this.scratch.get(kernel.scratchSize?.(step, start, end) ?? 0));
+    kernel.run(step, this.mem, start, end, this.fixedScratch ?? this.scratch.get(kernel.scratchSize?.(step, start, end) ?? 0));
   }
 
   dispose(): void {

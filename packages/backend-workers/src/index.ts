@@ -1,5 +1,5 @@
 import { defaultContainer, registerBackend } from '@tessera/runtime';
-import { WorkersBackend, type WorkersBackendOptions } from './backend.js';
+import { WorkersBackend, workersGemmPath, type WorkersBackendOptions } from './backend.js';
 
 type Container = Parameters<typeof registerBackend>[0];
 
@@ -14,12 +14,20 @@ export function createWorkersBackend(options: WorkersBackendOptions = {}): Worke
  */
 export function registerWorkersBackend(container: Container = defaultContainer, options: WorkersBackendOptions = {}): void {
   const name = options.name ?? 'workers';
-  registerBackend(container, name, () => new WorkersBackend({ ...options, name }), 'the cpu kernels on a pool of worker threads over shared memory');
+  const path = options.gemm === 'js' ? 'js' : workersGemmPath();
+  registerBackend(
+    container,
+    name,
+    () => new WorkersBackend({ ...options, name }),
+    path === 'wasm-simd'
+      ? 'the cpu kernels (WebAssembly SIMD GEMM) on a pool of worker threads over one shared WebAssembly.Memory'
+      : 'the cpu kernels (TypeScript GEMM) on a pool of worker threads over SharedArrayBuffers',
+  );
 }
 
 registerWorkersBackend(defaultContainer);
 
-export { WorkersBackend, type WorkersBackendOptions } from './backend.js';
+export { WorkersBackend, workersGemmPath, type WorkersBackendOptions, type WorkersGemmPath } from './backend.js';
 export { liveWorkerCount } from './host.js';
-export { partitionStep, stepCost, MAIN, type Part, type PartitionOptions } from './partition.js';
+export { partitionStep, stepCost, MAIN, WASM_GEMM_WEIGHT, type Part, type PartitionOptions } from './partition.js';
 export type { FaultKind } from './protocol.js';

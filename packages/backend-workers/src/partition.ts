@@ -26,14 +26,27 @@ export interface PartitionOptions {
  */
 export const UNIT_OVERHEAD = 3;
 
-/** The cost model: units x (work per unit + per-unit memory overhead), about multiply-adds. */
+/**
+ * Weight of one multiply-add of a step compiled for the wasm SIMD GEMM (`step.wasm`), in cost
+ * units (one unit: about one multiply-add of the TypeScript GEMM, about 0.5-1 ns on one thread,
+ * also about one element-wise cost unit). Measured with `benchmarks/workers-scaling.ts
+ * --calibrate`: the wasm GEMM runs conv2d / matmul at about 0.05 ns per multiply-add, bias_add
+ * about 0.9 ns and relu 1-2 ns per cost unit; the TypeScript GEMM about 0.6 ns per multiply-add.
+ */
+export const WASM_GEMM_WEIGHT = 1 / 12;
+
+/**
+ * The cost model: units x (work per unit + per-unit memory overhead), in cost units (about a
+ * nanosecond of one thread each); the work of a wasm GEMM step is weighted by WASM_GEMM_WEIGHT.
+ */
 export function stepCost(step: Step): number {
-  return step.units * (step.costPerUnit + UNIT_OVERHEAD);
+  const work = (step as { readonly wasm?: boolean }).wasm === true ? step.costPerUnit * WASM_GEMM_WEIGHT : step.costPerUnit;
+  return step.units * (work + UNIT_OVERHEAD);
 }
 
 /** Units of every part but the last are a multiple of this: whole GEMM row tiles, whole cache lines. */
 export function alignment(step: Step): number {
-  return step.costPerUnit > 64 ? 4 : 16;
+  return step.costPerUnit > 64 ? ((step as { readonly wasm?: boolean }).wasm === true ? 5 : 4) : 16;
 }
 
 /**

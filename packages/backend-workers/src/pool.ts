@@ -34,6 +34,8 @@ export interface PoolOptions {
 
 /** The main thread blocks at most this long at a time before it lets the event loop run (deaths, timers). */
 const SLICE_MS = 10;
+/** The main thread polls PENDING this long before it sleeps (a wake-up from Atomics.wait costs tens of microseconds). */
+const SPIN_MS = 0.03;
 
 type ErrorMessage = Extract<FromWorker, { type: 'error' }>;
 
@@ -244,6 +246,8 @@ export class WorkerPool {
     const c = this.ctrl;
     const t0 = performance.now();
     const dispatched = parts.filter((p) => p.worker !== MAIN).map((p, i) => ({ part: p, seq: seqs[i], slot: this.slots[p.worker] }));
+    // Short steps finish within microseconds of the dispatch: poll briefly before sleeping.
+    for (let i = 0; Atomics.load(c, PENDING) > 0 && (i & 255 || performance.now() - t0 < SPIN_MS); i++);
     for (;;) {
       const v = Atomics.load(c, PENDING);
       if (v <= 0) break;

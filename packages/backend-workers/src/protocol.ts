@@ -9,6 +9,7 @@
  * error details. A worker only reads messages after a YIELD command (it otherwise waits in
  * Atomics.wait, which is what makes a step dispatch cost microseconds).
  */
+import type { WasmThreadScratch } from '@tessera/backend-cpu';
 
 /** Int32 index of the count of workers still running the current step. */
 export const PENDING = 0;
@@ -45,14 +46,41 @@ export function controlInts(workers: number): number {
   return SLOT_INTS * (workers + 1);
 }
 
-/** A compiled program as the workers receive it: plain data and the two shared memories. */
+/** A Float32Array over shared memory, as posted: the worker makes the view. */
+export interface SharedRegion {
+  readonly byteOffset: number;
+  readonly length: number;
+}
+
+/**
+ * The memory of a program compiled for the wasm SIMD GEMM: one shared WebAssembly.Memory holds
+ * the arena, the weights and one scratch region per thread. Each worker instantiates `module`
+ * on `memory` and uses the scratch of its slot (`scratch[index]`); the main thread has its own.
+ */
+export interface WasmProgramMemory {
+  readonly kind: 'wasm';
+  readonly memory: WebAssembly.Memory;
+  readonly module: WebAssembly.Module;
+  readonly arena: SharedRegion;
+  readonly weights: SharedRegion;
+  /** By worker slot index: where that worker's GEMM scratch and kernel scratch are. */
+  readonly scratch: readonly WasmThreadScratch[];
+}
+
+/** The memory of a program on the JS kernels: two SharedArrayBuffers; workers grow their own scratch. */
+export interface JsProgramMemory {
+  readonly kind: 'js';
+  readonly arena: SharedArrayBuffer;
+  readonly weights: SharedArrayBuffer;
+}
+
+/** A compiled program as the workers receive it: plain data and the shared memory. */
 export interface ProgramMessage {
   readonly type: 'load';
   readonly id: number;
   /** Steps by index of graph.nodes; null for views. */
   readonly steps: readonly (object | null)[];
-  readonly arena: SharedArrayBuffer;
-  readonly weights: SharedArrayBuffer;
+  readonly memory: WasmProgramMemory | JsProgramMemory;
 }
 
 /** Test hook: make a worker fail when it runs a given node. */

@@ -3,7 +3,7 @@
  * control slot and runs ranges of steps with the cpu backend's kernels. Runs in a Node worker
  * thread and in a browser module Web Worker alike.
  */
-import { cpuKernel, Scratch, type Memory, type Step } from '@tessera/backend-cpu';
+import { cpuKernel, Scratch, WasmGemm, type Memory, type Step } from '@tessera/backend-cpu';
 import {
   ACK,
   CMD,
@@ -58,7 +58,11 @@ async function openPort(): Promise<Port> {
 
 interface Loaded {
   readonly steps: readonly (Step | null)[];
-  readonly mem: Memory;
+  readonly message: ProgramMessage;
+  /** Bound on first use (wasm: instantiating the GEMM on the shared memory can fail, and is then a step error). */
+  mem: Memory | null;
+  /** wasm: this worker's scratch region of the shared memory (fixed size); js: null (grown on demand). */
+  scratch: Float32Array | null;
 }
 
 const port = await openPort();
@@ -67,6 +71,7 @@ const faults = new Map<string, FaultKind>();
 const scratch = new Scratch();
 let ctrl: Int32Array | null = null;
 let base = 0;
+let index = 0;
 let lastSeq = 0;
 let owner = 0;
 
@@ -74,10 +79,33 @@ let owner = 0;
 const ownsSlot = (c: Int32Array): boolean => Atomics.load(c, base + OWNER) === owner;
 
 function load(msg: ProgramMessage): void {
-  programs.set(msg.id, {
-    steps: msg.steps as (Step | null)[],
-    mem: { arena: new Float32Array(msg.arena), weights: new Float32Array(msg.weights) },
-  });
+  const p: Loaded = { steps: msg.steps as (Step | null)[], message: msg, mem: null, scratch: null };
+  programs.set(msg.id, p);
+  try {
+    bind(p);
+  } catch {
+    // Reported, naming the node, by the first step that needs it (runStep binds again).
+  }
+}
+
+/** Views of the program's memory for this worker (and, on the wasm path, its GEMM instance). */
+function bind(p: Loaded): Memory {
+  const m = p.message.memory;
+  if (m.kind === 'js') {
+    p.mem = { arena: new Float32Array(m.arena), weights: new Float32Array(m.weights) };
+    return p.mem;
+  }
+  const own = m.scratch[index];
+  if (!own) throw new Error(`no scratch region for worker ${index} in program ${p.message.id}`);
+  const buffer = m.memory.buffer;
+  const wasm = new WasmGemm(m.memory, own.gemmByteOffset, m.module);
+  p.scratch = new Float32Array(buffer, own.scratchByteOffset, own.scratchLength);
+  p.mem = {
+    arena: new Float32Array(buffer, m.arena.byteOffset, m.arena.length),
+    weights: new Float32Array(buffer, m.weights.byteOffset, m.weights.length),
+    wasm,
+  };
+  return p.mem;
 }
 
 function runStep(c: Int32Array, seq: number): void {
@@ -100,7 +128,8 @@ function runStep(c: Int32Array, seq: number): void {
     if (!kernel) throw new Error(`no cpu kernel '${step.kernel}'`);
     const start = c[base + START];
     const end = c[base + END];
-    kernel.run(step, program.mem, start, end, scratch.get(kernel.scratchSize?.(step, start, end) ?? 0));
+    const mem = program.mem ?? bind(program);
+    kernel.run(step, mem, start, end, program.scratch ?? scratch.get(kernel.scratchSize?.(step, start, end) ?? 0));
   } catch (e) {
     status = STATUS_ERROR;
     const err = e instanceof Error ? e : new Error(String(e));
@@ -112,11 +141,29 @@ function runStep(c: Int32Array, seq: number): void {
   if (Atomics.sub(c, PENDING, 1) === 1) Atomics.notify(c, PENDING);
 }
 
+/**
+ * Polls the slot's sequence number for up to SPIN_MS before the worker sleeps in Atomics.wait:
+ * within a run the next step usually comes within microseconds, and a sleeping thread takes
+ * tens of microseconds (more on a busy machine) to wake.
+ */
+const SPIN_MS = 0.05;
+
+function spinFor(c: Int32Array): number {
+  const t0 = performance.now();
+  for (;;) {
+    for (let i = 0; i < 256; i++) {
+      const seq = Atomics.load(c, base + SEQ);
+      if (seq !== lastSeq) return seq;
+    }
+    if (performance.now() - t0 > SPIN_MS) return Atomics.load(c, base + SEQ);
+  }
+}
+
 /** Waits on the control slot and runs commands until told to yield (to read a message) or quit. */
 function serve(): void {
   const c = ctrl!;
   for (;;) {
-    let seq = Atomics.load(c, base + SEQ);
+    let seq = spinFor(c);
     while (seq === lastSeq && ownsSlot(c)) {
       Atomics.wait(c, base + SEQ, lastSeq);
       seq = Atomics.load(c, base + SEQ);
@@ -134,6 +181,7 @@ port.listen((msg) => {
   switch (msg.type) {
     case 'init':
       ctrl = new Int32Array(msg.control);
+      index = msg.index;
       base = slotBase(msg.index);
       owner = msg.owner;
       lastSeq = Atomics.load(ctrl, base + SEQ);

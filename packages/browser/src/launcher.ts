@@ -28,7 +28,9 @@ export async function launchPage({ timeoutMs = 120_000 } = {}): Promise<BrowserP
       configFile: false,
       logLevel: 'error',
       resolve: { conditions: ['@tessera/source', ...defaultClientConditions] },
-      server: { host: '127.0.0.1', port: 0, headers: ISOLATION, fs: { allow: [fileURLToPath(new URL('../../..', import.meta.url))] } },
+      // No HMR and no late dependency discovery: either would reload the page and lose its sessions.
+      server: { host: '127.0.0.1', port: 0, headers: ISOLATION, hmr: false, watch: null, fs: { allow: [fileURLToPath(new URL('../../..', import.meta.url))] } },
+      optimizeDeps: { entries: [fileURLToPath(new URL('../page/main.ts', import.meta.url))], include: ['zod', 'rxjs', 'inversify', 'reflect-metadata'] },
     });
     await server.listen();
     const url = server.resolvedUrls?.local[0];

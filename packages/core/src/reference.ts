@@ -1,7 +1,7 @@
 import { atNode } from './errors.js';
 import { validateFeeds, type Feeds } from './feeds.js';
 import type { Graph } from './graph.js';
-import { exactRef, opSpec, type RefTensor } from './ops/index.js';
+import { TINY32, exactRef, opSpec, type RefTensor } from './ops/index.js';
 
 /**
  * The float64 reference interpreter: runs every node's reference on the exact float32 inputs
@@ -16,9 +16,22 @@ export function evaluateAll(graph: Graph, feeds: Feeds): Map<string, RefTensor> 
   for (const node of graph.nodes) {
     const spec = opSpec(node.op);
     const inputs = node.inputs.map((i) => values.get(i)!);
-    values.set(node.name, atNode(node.name, node.op, () => spec.reference(inputs, node.attrs, node.output.shape)));
+    const out = atNode(node.name, node.op, () => spec.reference(inputs, node.attrs, node.output.shape));
+    allowFlushToZero(out);
+    values.set(node.name, out);
   }
   return values;
+}
+
+/**
+ * A device may flush a subnormal float32 to zero wherever it reads or writes one (GLSL ES 3.00
+ * allows it; SwiftShader does): a subnormal result's bound is at least its own magnitude.
+ */
+function allowFlushToZero({ value, bound }: RefTensor): void {
+  for (let i = 0; i < value.length; i++) {
+    const a = Math.abs(value[i]);
+    if (a < TINY32 && a > bound[i]) bound[i] = a;
+  }
 }
 
 export function evaluate(graph: Graph, feeds: Feeds): Record<string, RefTensor> {

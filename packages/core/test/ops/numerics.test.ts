@@ -113,3 +113,15 @@ describe('flushed subnormal operands', () => {
     expect(acc.bound(1)).toBeGreaterThanOrEqual(Math.abs(acc.value - 0));
   });
 });
+
+describe('subnormal results', () => {
+  test('a subnormal result may be flushed to zero: its bound is at least its magnitude', () => {
+    const g = new GraphBuilder('sub');
+    const x = g.input('x', [3]);
+    const y = g.relu(x, { name: 'y' });
+    const out = evaluate(g.build({ y }), { x: new Float32Array([5.365961380872807e-39, 1, -1e-39]) }).y;
+    expect(out.bound[0]).toBe(Math.fround(5.365961380872807e-39));
+    expect(out.bound[1]).toBe(0);
+    expect(out.value[2]).toBe(0);
+  });
+});

@@ -93,6 +93,55 @@ export function loadWasmGemmModule(): Promise<WebAssembly.Module | null> {
   return compiling;
 }
 
+/**
+ * Largest shared memory the shared-memory module accepts: wasm32's 4 GiB. A memory whose
+ * maximum is at most this (and whose size is at least one page) matches the import, so one
+ * compiled module serves every shared memory.
+ */
+const SHARED_MAX_PAGES = 65536;
+
+let sharedBytes: Uint8Array<ArrayBuffer> | undefined;
+let sharedCompiled: WebAssembly.Module | null | undefined;
+let sharedCompiling: Promise<WebAssembly.Module | null> | undefined;
+
+function sharedModuleBytes(): Uint8Array<ArrayBuffer> {
+  sharedBytes ??= buildGemmModule(WASM_GEMM_CONFIG, { module: 'env', name: 'memory', minPages: 1, shared: { maxPages: SHARED_MAX_PAGES } });
+  return sharedBytes;
+}
+
+/** True when this runtime can create a shared WebAssembly.Memory (its buffer a SharedArrayBuffer). */
+export function sharedWasmMemorySupported(): boolean {
+  try {
+    if (typeof SharedArrayBuffer === 'undefined' || typeof WebAssembly !== 'object') return false;
+    const m = new WebAssembly.Memory({ initial: 1, maximum: 1, shared: true });
+    return m.buffer instanceof SharedArrayBuffer;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The same GEMM compiled against a *shared* imported memory (for threads: each thread
+ * instantiates it on one shared WebAssembly.Memory with its own scratch region). Null
+ * without SIMD or shared-memory support. Compiles asynchronously, once.
+ */
+export function loadSharedWasmGemmModule(): Promise<WebAssembly.Module | null> {
+  if (sharedCompiled !== undefined) return Promise.resolve(sharedCompiled);
+  sharedCompiling ??= (async () => {
+    let m: WebAssembly.Module | null = null;
+    if (wasmSimdSupported() && sharedWasmMemorySupported()) {
+      try {
+        m = await WebAssembly.compile(sharedModuleBytes());
+      } catch {
+        m = null;
+      }
+    }
+    sharedCompiled ??= m;
+    return sharedCompiled;
+  })();
+  return sharedCompiling;
+}
+
 /** Number of floats `packBWasmInto` writes for a K x N matrix. */
 export function wasmPackedBSize(K: number, N: number): number {
   return K * Math.ceil(N / WASM_NR) * WASM_NR;
@@ -284,4 +333,57 @@ export function createWasmArena(sizes: readonly number[], module: WebAssembly.Mo
   const gemm = new WasmGemm(memory, 0, module);
   const regions = sizes.map((s, i) => new Float32Array(memory.buffer, offsets[i], Math.max(0, s)));
   return { memory, gemm, regions };
+}
+
+/** Where one thread's scratch lives in a shared arena: the GEMM's, then the kernels'. */
+export interface WasmThreadScratch {
+  /** Byte offset of the GEMM scratch (WASM_GEMM_SCRATCH_BYTES bytes), for `new WasmGemm`. */
+  readonly gemmByteOffset: number;
+  /** Byte offset and length (floats) of the kernel scratch handed to `CpuKernel.run`. */
+  readonly scratchByteOffset: number;
+  readonly scratchLength: number;
+}
+
+/** One shared WebAssembly.Memory for several threads: a scratch region per thread, then the regions. */
+export interface SharedWasmArena {
+  /** shared: true, fixed size (initial = maximum); its buffer is a SharedArrayBuffer. */
+  readonly memory: WebAssembly.Memory;
+  readonly threads: readonly WasmThreadScratch[];
+  /** Byte offset and length (floats) of each requested region, in request order. */
+  readonly regions: readonly { readonly byteOffset: number; readonly length: number }[];
+}
+
+/**
+ * Allocates one shared WebAssembly.Memory holding `threads` scratch regions (GEMM scratch +
+ * `kernelScratch` floats each) and the given regions (floats), each 64-byte aligned. Returns
+ * null if shared wasm memory is unavailable or the total is too large for a wasm32 memory.
+ * Threads bind to it with `new WasmGemm(memory, threads[i].gemmByteOffset, sharedModule)`.
+ */
+export function createSharedWasmArena(threads: number, kernelScratch: number, sizes: readonly number[]): SharedWasmArena | null {
+  const align = (n: number) => Math.ceil(n / 64) * 64;
+  let bytesNeeded = 0;
+  const scratch: WasmThreadScratch[] = [];
+  for (let t = 0; t < threads; t++) {
+    const gemmByteOffset = bytesNeeded;
+    bytesNeeded += align(WASM_GEMM_SCRATCH_BYTES);
+    const scratchByteOffset = bytesNeeded;
+    bytesNeeded += align(Math.max(0, kernelScratch) * 4);
+    scratch.push({ gemmByteOffset, scratchByteOffset, scratchLength: Math.max(0, kernelScratch) });
+  }
+  const regions = sizes.map((s) => {
+    const byteOffset = bytesNeeded;
+    bytesNeeded += align(Math.max(0, s) * 4);
+    return { byteOffset, length: Math.max(0, s) };
+  });
+  bytesNeeded += TAIL_BYTES;
+  if (bytesNeeded > MAX_BYTES) return null;
+  const pages = Math.max(1, Math.ceil(bytesNeeded / PAGE));
+  let memory: WebAssembly.Memory;
+  try {
+    memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
+  } catch {
+    return null;
+  }
+  if (!(memory.buffer instanceof SharedArrayBuffer)) return null;
+  return { memory, threads: scratch, regions };
 }

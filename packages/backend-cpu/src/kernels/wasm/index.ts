@@ -12,6 +12,11 @@ export {
   WasmGemm,
   type WasmArena,
   createWasmArena,
+  sharedWasmMemorySupported,
+  loadSharedWasmGemmModule,
+  type WasmThreadScratch,
+  type SharedWasmArena,
+  createSharedWasmArena,
 } from './gemm.js';
 export { conv2dWasmScratchSize, conv2dWasm } from './conv2d.js';
 export { buildGemmModule, simdProbe, type GemmModuleConfig } from './gemm-module.js';
