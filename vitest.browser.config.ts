@@ -24,6 +24,8 @@ export default defineConfig({
   resolve: { conditions: ['@tessera/source'] },
   ssr: { resolve: { conditions: ['@tessera/source'] } },
   server: { headers: isolation },
+  // Known up front, so vite never reloads the page mid-run to add a dependency it discovered late.
+  optimizeDeps: { include: ['fast-check', 'zod', 'rxjs', 'inversify', 'reflect-metadata'] },
   preview: { headers: isolation },
   test: {
     include: ['tests/browser/**/*.browser.test.ts'],

@@ -2,6 +2,9 @@ import { mergeConfig } from 'vitest/config';
 import base from '../../vitest.browser.config.js';
 
 /** The browser benchmark: the same launcher as the browser tests, one long "test" that measures. */
-const config = mergeConfig(base, { test: { testTimeout: 1_800_000 } });
+const config = mergeConfig(base, {
+  test: { testTimeout: 1_800_000 },
+  optimizeDeps: { include: ['@tensorflow/tfjs-core', '@tensorflow/tfjs-backend-webgl'] },
+});
 config.test!.include = ['benchmarks/browser/**/*.bench.browser.ts'];
 export default config;
