@@ -6,7 +6,7 @@
  * `packB`. Work is split by output rows [rowStart, rowEnd) so several threads
  * can share one convolution.
  */
-import { gemm, GEMM_MR, type GemmEpilogue, type GemmRounding, type PackedB } from './gemm.js';
+import { gemm, GEMM_MR, type GemmEpilogue, type PackedB } from './gemm.js';
 
 /**
  * Shape of a 2-D window operation (conv2d, pooling). Padding is already
@@ -114,7 +114,6 @@ export function conv2dChunked(
  * x: [batch, inH, inW, inC] at xOff; y: [batch, outH, outW, outC] at yOff;
  * w: filter [kH, kW, inC, outC] packed as a (kH*kW*inC) x outC matrix.
  * scratch must hold conv2dScratchSize(g, rowStart, rowEnd) floats at scratchOff.
- * rounding: see GemmRounding ('f32' gives the wasm kernel's bits).
  */
 export function conv2d(
   g: Conv2dGeometry,
@@ -124,13 +123,12 @@ export function conv2d(
   epilogue: GemmEpilogue | undefined,
   scratch: Float32Array | undefined, scratchOff: number,
   rowStart: number, rowEnd: number,
-  rounding: GemmRounding = 'f64-block',
 ): void {
   const K = g.kH * g.kW * g.inC;
   const N = g.outC;
   if (w.K !== K || w.N !== N) throw new RangeError(`conv2d: packed filter is ${w.K}x${w.N}, expected ${K}x${N}`);
   conv2dChunked(g, x, xOff, yOff, scratch, scratchOff, rowStart, rowEnd, GEMM_MR, (M, a, aOff, lda, cOff, r0, r1) =>
-    gemm(M, N, K, a, aOff, lda, false, w, y, cOff, N, epilogue, r0, r1, rounding));
+    gemm(M, N, K, a, aOff, lda, false, w, y, cOff, N, epilogue, r0, r1));
 }
 
 /**

@@ -13,8 +13,8 @@
  *     variables (12 locals: measured faster than 16, which spill).
  *
  * Determinism across row splits: the arithmetic for one C element only
- * depends on K and KC (the k-blocks are summed in order, each one accumulated
- * from zero in double precision and added to the float32 C value), never on
+ * depends on K and KC (the k-blocks are summed in order in float32 arithmetic,
+ * exactly as the wasm SIMD kernel does, and added to the float32 C value), never on
  * which rows or row blocks are computed together: the 1-row kernel used for
  * leftover rows performs the same operations in the same order as the 4-row
  * one, and JS never fuses a*b+c into an FMA. So any partition of [0, M) into
@@ -43,15 +43,6 @@ const NC = 384;
  * Optional fused epilogue: add bias[biasOff + n] (to the float32 product),
  * then clamp at 0 (NaN stays NaN).
  */
-/**
- * How a GEMM accumulates. 'f64-block' (default, the original JS kernel): each
- * k-block summed in double precision, added to the float32 C. 'f32': every
- * product and sum rounded to float32 in k order — bit-identical to the wasm
- * SIMD kernel (same k-blocks), so the JS and wasm paths give the same bits.
- * About 1/3 slower in JS. Both are deterministic and row-split independent.
- */
-export type GemmRounding = 'f64-block' | 'f32';
-
 export interface GemmEpilogue {
   bias?: Float32Array;
   biasOff?: number;
@@ -164,78 +155,9 @@ function packA(
   }
 }
 
-/**
- * 4x3 register tile: C_tile (=|+=) sum over kc of A_panel x B_panel.
- * `ap` / `bp` index the start of the packed A / B micro-panels; `cOff` is
- * C[i][n0]. The first k-block stores, later ones add to the float32 value.
- * Full tiles store straight from the locals; column-edge tiles (nr < NR)
- * go through `tile` and a bounds-checked loop, which is rare.
- */
-function microKernel4x3(
-  kc: number, pa: Float32Array, ap: number, pb: Float32Array, bp: number,
-  c: Float32Array, cOff: number, ldc: number, nr: number, first: boolean,
-): void {
-  let c00 = 0, c01 = 0, c02 = 0;
-  let c10 = 0, c11 = 0, c12 = 0;
-  let c20 = 0, c21 = 0, c22 = 0;
-  let c30 = 0, c31 = 0, c32 = 0;
-  for (let p = 0; p < kc; p++) {
-    const b0 = pb[bp], b1 = pb[bp + 1], b2 = pb[bp + 2];
-    const a0 = pa[ap], a1 = pa[ap + 1], a2 = pa[ap + 2], a3 = pa[ap + 3];
-    c00 += a0 * b0; c01 += a0 * b1; c02 += a0 * b2;
-    c10 += a1 * b0; c11 += a1 * b1; c12 += a1 * b2;
-    c20 += a2 * b0; c21 += a2 * b1; c22 += a2 * b2;
-    c30 += a3 * b0; c31 += a3 * b1; c32 += a3 * b2;
-    ap += 4;
-    bp += 3;
-  }
-  if (nr === 3) {
-    const o0 = cOff, o1 = o0 + ldc, o2 = o1 + ldc, o3 = o2 + ldc;
-    if (first) {
-      c[o0] = c00; c[o0 + 1] = c01; c[o0 + 2] = c02;
-      c[o1] = c10; c[o1 + 1] = c11; c[o1 + 2] = c12;
-      c[o2] = c20; c[o2 + 1] = c21; c[o2 + 2] = c22;
-      c[o3] = c30; c[o3 + 1] = c31; c[o3 + 2] = c32;
-    } else {
-      c[o0] += c00; c[o0 + 1] += c01; c[o0 + 2] += c02;
-      c[o1] += c10; c[o1 + 1] += c11; c[o1 + 2] += c12;
-      c[o2] += c20; c[o2 + 1] += c21; c[o2 + 2] += c22;
-      c[o3] += c30; c[o3 + 1] += c31; c[o3 + 2] += c32;
-    }
-    return;
-  }
-  const t = tile;
-  t[0] = c00; t[1] = c01; t[2] = c02;
-  t[3] = c10; t[4] = c11; t[5] = c12;
-  t[6] = c20; t[7] = c21; t[8] = c22;
-  t[9] = c30; t[10] = c31; t[11] = c32;
-  storeEdgeTile(c, cOff, ldc, GEMM_MR, nr, first);
-}
-
-/**
- * One row of a tile (for the last mr < MR rows of a block, e.g. GEMV with
- * M = 1, where the 4-row kernel would waste 3/4 of its work on zero rows).
- * Reads row r of a packed A panel (stride MR). Same summation order as the
- * 4x3 kernel, so a row's result does not depend on which kernel computed it.
- */
-function microKernel1x3(
-  kc: number, pa: Float32Array, ap: number, pb: Float32Array, bp: number,
-  c: Float32Array, cOff: number, nr: number, first: boolean,
-): void {
-  let c0 = 0, c1 = 0, c2 = 0;
-  for (let p = 0; p < kc; p++) {
-    const a0 = pa[ap];
-    c0 += a0 * pb[bp]; c1 += a0 * pb[bp + 1]; c2 += a0 * pb[bp + 2];
-    ap += 4;
-    bp += 3;
-  }
-  tile[0] = c0; tile[1] = c1; tile[2] = c2;
-  storeEdgeTile(c, cOff, 0, 1, nr, first);
-}
-
-// The same two kernels in exact float32 arithmetic (GemmRounding 'f32'): every
-// product and every sum rounded to float32 (Math.fround; double rounding is
-// innocuous since 53 >= 2*24+2), i.e. what f32x4.mul / f32x4.add compute.
+// Every product and every sum is rounded to float32 (Math.fround; double rounding is innocuous
+// since 53 >= 2*24+2), exactly what f32x4.mul / f32x4.add compute: the JS and wasm paths give the
+// same bits.
 const fr = Math.fround;
 
 /**
@@ -245,7 +167,7 @@ const fr = Math.fround;
  * Full tiles store straight from the locals; column-edge tiles (nr < NR)
  * go through `tile` and a bounds-checked loop, which is rare.
  */
-function microKernel4x3F32(
+function microKernel4x3(
   kc: number, pa: Float32Array, ap: number, pb: Float32Array, bp: number,
   c: Float32Array, cOff: number, ldc: number, nr: number, first: boolean,
 ): void {
@@ -292,7 +214,7 @@ function microKernel4x3F32(
  * Reads row r of a packed A panel (stride MR). Same summation order as the
  * 4x3 kernel, so a row's result does not depend on which kernel computed it.
  */
-function microKernel1x3F32(
+function microKernel1x3(
   kc: number, pa: Float32Array, ap: number, pb: Float32Array, bp: number,
   c: Float32Array, cOff: number, nr: number, first: boolean,
 ): void {
@@ -359,10 +281,8 @@ export function gemm(
   c: Float32Array, cOff: number, ldc: number,
   epilogue: GemmEpilogue | undefined,
   rowStart: number, rowEnd: number,
-  rounding: GemmRounding = 'f64-block',
 ): void {
   checkRows(M, rowStart, rowEnd);
-  const exact = rounding === 'f32';
   if (b.K !== K || b.N !== N) throw new RangeError(`gemm: packed B is ${b.K}x${b.N}, expected ${K}x${N}`);
   if (rowStart === rowEnd || N === 0) return;
   const bias = epilogue?.bias;
@@ -398,12 +318,10 @@ export function gemm(
           let cRow = cOff + ic * ldc + n0;
           let ir = 0;
           for (; ir + GEMM_MR <= mc; ir += GEMM_MR, ap += kc * GEMM_MR, cRow += GEMM_MR * ldc) {
-            if (exact) microKernel4x3F32(kc, packedA, ap, pb, bp, c, cRow, ldc, nr, first);
-            else microKernel4x3(kc, packedA, ap, pb, bp, c, cRow, ldc, nr, first);
+            microKernel4x3(kc, packedA, ap, pb, bp, c, cRow, ldc, nr, first);
           }
           for (let r = 0; ir + r < mc; r++) {
-            if (exact) microKernel1x3F32(kc, packedA, ap + r, pb, bp, c, cRow + r * ldc, nr, first);
-            else microKernel1x3(kc, packedA, ap + r, pb, bp, c, cRow + r * ldc, nr, first);
+            microKernel1x3(kc, packedA, ap + r, pb, bp, c, cRow + r * ldc, nr, first);
           }
         }
         if (last && hasEpilogue) applyEpilogue(c, cOff + ic * ldc + jc, ldc, mc, nc, bias, biasOff + jc, relu);
@@ -443,10 +361,9 @@ export function gemmUnpacked(
   epilogue: GemmEpilogue | undefined,
   scratch: Float32Array, scratchOff: number,
   rowStart: number, rowEnd: number,
-  rounding: GemmRounding = 'f64-block',
 ): void {
   checkRows(M, rowStart, rowEnd);
   if (rowStart === rowEnd) return;
   const packed = packBInto(scratch, scratchOff, K, N, b, bOff, ldb, transB);
-  gemm(M, N, K, a, aOff, lda, transA, packed, c, cOff, ldc, epilogue, rowStart, rowEnd, rounding);
+  gemm(M, N, K, a, aOff, lda, transA, packed, c, cOff, ldc, epilogue, rowStart, rowEnd);
 }

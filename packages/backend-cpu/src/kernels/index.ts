@@ -2,7 +2,6 @@ export {
   GEMM_MR,
   GEMM_NR,
   GEMM_KC,
-  type GemmRounding,
   type GemmEpilogue,
   type PackedB,
   packedBSize,

@@ -84,6 +84,6 @@ export const conv2dKernel: CpuKernel<ConvStep> = {
       return;
     }
     // float32 rounding: the same bits as the wasm GEMM (cpu and workers backends agree bit for bit).
-    conv2d(s.g, view(mem, s.x), s.x.off, w, view(mem, s.y), s.y.off, epilogue, scratch, filterSize(s), start, end, 'f32');
+    conv2d(s.g, view(mem, s.x), s.x.off, w, view(mem, s.y), s.y.off, epilogue, scratch, filterSize(s), start, end);
   },
 };

@@ -83,7 +83,7 @@ export const matmulKernel: CpuKernel<MatmulStep> = {
       const lda = transposeA ? m : k;
       const yOff = s.y.off + t * m * n;
       if (wasm) wasm.gemm(m, n, k, a, aOff, lda, transposeA, b, y, yOff, n, epilogue, r0, r1);
-      else gemm(m, n, k, a, aOff, lda, transposeA, b, y, yOff, n, epilogue, r0, r1, 'f32'); // same bits as wasm
+      else gemm(m, n, k, a, aOff, lda, transposeA, b, y, yOff, n, epilogue, r0, r1); // same bits as wasm
     }
   },
 };

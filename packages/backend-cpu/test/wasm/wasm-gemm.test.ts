@@ -266,7 +266,7 @@ describe('wasm gemm and the JS gemm with float32 rounding', () => {
       const wasm = runWasm(t, [[0, t.M]]);
       const c = t.c.slice();
       const pb = packB(t.K, t.N, t.b, t.bOff, t.ldb, t.transB);
-      gemm(t.M, t.N, t.K, t.a, t.aOff, t.lda, t.transA, pb, c, t.cOff, t.ldc, t.bias ? { bias: t.bias, biasOff: t.biasOff, relu: t.relu } : { relu: t.relu }, 0, t.M, 'f32');
+      gemm(t.M, t.N, t.K, t.a, t.aOff, t.lda, t.transA, pb, c, t.cOff, t.ldc, t.bias ? { bias: t.bias, biasOff: t.biasOff, relu: t.relu } : { relu: t.relu }, 0, t.M);
       expect(firstBitDifference(wasm, c)).toBe(-1);
     },
   );
