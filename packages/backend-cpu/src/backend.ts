@@ -1,5 +1,6 @@
 import type { Feeds, Graph } from '@tessera/core';
 import { kernelRegistry, type Backend, type Executable, type ExecutionPlan, type NodeObserver, type Outputs } from '@tessera/runtime';
+import { loadWasmElementwiseModule } from './kernels/wasm/elementwise.js';
 import { createWasmArena, loadWasmGemmModule, wasmGemmModule, wasmSimdSupported } from './kernels/wasm/gemm.js';
 import { compileProgram, Scratch, view, type CpuKernel, type Memory, type Program } from './program.js';
 
@@ -78,6 +79,9 @@ export class CpuBackend implements Backend {
     const module = choice === 'js' ? null : await loadWasmGemmModule();
     if (choice === 'wasm' && !module) throw new Error("cpu backend: gemm 'wasm' requested but WebAssembly SIMD is not available");
     if (module) {
+      // relu / bias_add / maxpool in wasm SIMD on the same memory (bound on first use through
+      // `Memory.wasm`); compiled here, asynchronously, so that binding never compiles.
+      await loadWasmElementwiseModule();
       const program = compileProgram(plan, cpuKernel, this.name, { gemm: 'wasm' });
       const wasm = createWasmArena([maxScratch(program), program.arenaSize, program.weightsSize], module);
       if (wasm) {

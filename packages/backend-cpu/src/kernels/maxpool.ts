@@ -8,6 +8,9 @@ import type { Conv2dGeometry } from './conv2d.js';
  * batch*outH*outW output pixels; g.outC must equal g.inC).
  * Padded cells act as -Infinity, so they never win against a real value.
  * NaN propagates: if any value of a window is NaN, the output is NaN.
+ * Ties keep the first tap in window order (row-major): max(-0, +0) is the
+ * sign of whichever comes first, not always +0 as Math.max. The wasm kernel
+ * (./wasm/elementwise.ts) gives the same bits.
  */
 export function maxpool(
   g: Conv2dGeometry,
@@ -27,17 +30,42 @@ export function maxpool(
   const rem = rowStart - n * ohw;
   let oh = Math.floor(rem / outW);
   let ow = rem - oh * outW;
+  const colStep = dilationW * C;
+  const taps = new Int32Array(kH * kW);
   for (let r = rowStart; r < rowEnd; r++) {
     const out = yOff + r * C;
-    y.fill(-Infinity, out, out + C);
+    // The in-bounds part of the window, clamped once per output pixel: taps
+    // [khs, khe) x [kws, kwe). Padded cells are skipped, so they never win.
     const ih0 = oh * strideH - padTop;
     const iw0 = ow * strideW - padLeft;
-    for (let kh = 0, ih = ih0; kh < kH; kh++, ih += dilationH) {
-      if (ih < 0 || ih >= inH) continue; // padding row: -Infinity never wins
-      const rowBase = xOff + (n * inH + ih) * inW * C;
-      for (let kw = 0, iw = iw0; kw < kW; kw++, iw += dilationW) {
-        if (iw < 0 || iw >= inW) continue;
-        maxInto(x, rowBase + iw * C, y, out, C);
+    const khs = ih0 < 0 ? Math.ceil(-ih0 / dilationH) : 0;
+    const khe = Math.min(kH, Math.ceil((inH - ih0) / dilationH));
+    const kws = iw0 < 0 ? Math.ceil(-iw0 / dilationW) : 0;
+    const kwe = Math.min(kW, Math.ceil((inW - iw0) / dilationW));
+    if (khs >= khe || kws >= kwe) {
+      y.fill(-Infinity, out, out + C); // no input cell in the window
+    } else {
+      // Addresses of the in-bounds taps, in window order (row-major).
+      let nt = 0;
+      for (let kh = khs; kh < khe; kh++) {
+        let s = xOff + ((n * inH + ih0 + kh * dilationH) * inW + iw0 + kws * dilationW) * C;
+        for (let kw = kws; kw < kwe; kw++, s += colStep) taps[nt++] = s;
+      }
+      const t0 = taps[0];
+      if (nt === 1) {
+        for (let c = 0; c < C; c++) y[out + c] = x[t0 + c];
+      } else {
+        for (let c = 0; c < C; c++) {
+          // Starting from the first tap: max(-Infinity, v) is v (v = -Infinity or NaN included).
+          let m = x[t0 + c];
+          for (let t = 1; t < nt; t++) {
+            const v = x[taps[t] + c];
+            // `v > m` alone would drop a NaN v; a NaN m stays (`v > NaN` is false).
+            // Of equal values (-0 and +0) the first in window order is kept.
+            if (v !== v || v > m) m = v;
+          }
+          y[out + c] = m;
+        }
       }
     }
     if (++ow === outW) {
@@ -47,16 +75,5 @@ export function maxpool(
         n++;
       }
     }
-  }
-}
-
-/** y[o..o+C) = max(y, x[s..s+C)) with NaN propagation in both directions. */
-function maxInto(x: Float32Array, s: number, y: Float32Array, o: number, C: number): void {
-  for (let c = 0; c < C; c++) {
-    const v = x[s + c];
-    const m = y[o + c];
-    // `v > m` alone would drop a NaN v, and a NaN m must stay: `m === m`
-    // is false for NaN, so a NaN m is never replaced.
-    if (v !== v || (v > m && m === m)) y[o + c] = v;
   }
 }

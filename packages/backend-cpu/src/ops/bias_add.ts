@@ -1,5 +1,6 @@
 import { numel } from '@tessera/core';
 import { biasAdd } from '../kernels/index.js';
+import { wasmElementwiseFor } from '../kernels/wasm/elementwise.js';
 import { view, type CpuKernel, type Ref, type Step } from '../program.js';
 
 export interface BiasAddStep extends Step {
@@ -25,6 +26,13 @@ export const biasAddKernel: CpuKernel<BiasAddStep> = {
       y: ctx.output(node),
     };
   },
-  run: (s, mem, start, end) =>
-    biasAdd(view(mem, s.x), s.x.off, view(mem, s.bias), s.bias.off, s.channels, view(mem, s.y), s.y.off, start, end),
+  run(s, mem, start, end) {
+    const x = view(mem, s.x);
+    const bias = view(mem, s.bias);
+    const y = view(mem, s.y);
+    const wasm = wasmElementwiseFor(mem);
+    // Same bits either way; the wasm SIMD kernel where the memory is a WebAssembly.Memory.
+    if (wasm && wasm.owns(x) && wasm.owns(bias) && wasm.owns(y)) wasm.biasAdd(x, s.x.off, bias, s.bias.off, s.channels, y, s.y.off, start, end);
+    else biasAdd(x, s.x.off, bias, s.bias.off, s.channels, y, s.y.off, start, end);
+  },
 };

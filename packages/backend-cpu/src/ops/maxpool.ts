@@ -1,5 +1,6 @@
 import { poolGeometry, type ConvGeometry, type MaxpoolAttrs } from '@tessera/core';
 import { maxpool } from '../kernels/index.js';
+import { wasmElementwiseFor } from '../kernels/wasm/elementwise.js';
 import { view, type CpuKernel, type Ref, type Step } from '../program.js';
 
 export interface MaxpoolStep extends Step {
@@ -8,7 +9,7 @@ export interface MaxpoolStep extends Step {
   readonly y: Ref;
 }
 
-/** Max pooling, one pass per output pixel; the units are output pixels. */
+/** Max pooling, one pass per output pixel (wasm SIMD when the memory has a wasm GEMM); the units are output pixels. */
 export const maxpoolKernel: CpuKernel<MaxpoolStep> = {
   op: 'maxpool',
   prepare(node, ctx) {
@@ -23,5 +24,12 @@ export const maxpoolKernel: CpuKernel<MaxpoolStep> = {
       y: ctx.output(node),
     };
   },
-  run: (s, mem, start, end) => maxpool(s.g, view(mem, s.x), s.x.off, view(mem, s.y), s.y.off, start, end),
+  run(s, mem, start, end) {
+    const x = view(mem, s.x);
+    const y = view(mem, s.y);
+    const wasm = wasmElementwiseFor(mem);
+    // Same bits either way; the wasm SIMD kernel where the memory is a WebAssembly.Memory.
+    if (wasm && wasm.owns(x) && wasm.owns(y)) wasm.maxpool(s.g, x, s.x.off, y, s.y.off, start, end);
+    else maxpool(s.g, x, s.x.off, y, s.y.off, start, end);
+  },
 };

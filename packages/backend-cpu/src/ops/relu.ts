@@ -1,5 +1,6 @@
 import { numel } from '@tessera/core';
 import { relu } from '../kernels/index.js';
+import { wasmElementwiseFor } from '../kernels/wasm/elementwise.js';
 import { view, type CpuKernel, type Ref, type Step } from '../program.js';
 
 export interface ReluStep extends Step {
@@ -18,5 +19,12 @@ export const reluKernel: CpuKernel<ReluStep> = {
     x: ctx.operand(node.inputs[0]),
     y: ctx.output(node),
   }),
-  run: (s, mem, start, end) => relu(view(mem, s.x), s.x.off, view(mem, s.y), s.y.off, start, end),
+  run(s, mem, start, end) {
+    const x = view(mem, s.x);
+    const y = view(mem, s.y);
+    const wasm = wasmElementwiseFor(mem);
+    // Same bits either way; the wasm SIMD kernel where the memory is a WebAssembly.Memory.
+    if (wasm && wasm.owns(x) && wasm.owns(y)) wasm.relu(x, s.x.off, y, s.y.off, start, end);
+    else relu(x, s.x.off, y, s.y.off, start, end);
+  },
 };

@@ -1,0 +1,251 @@
+/**
+ * Generates the WebAssembly SIMD (f32x4) module of the memory-bound kernels: relu, bias_add,
+ * bias_add + relu and max pooling, over byte addresses in the imported memory (the same memory
+ * the GEMM uses). See ./elementwise.ts for the JavaScript side and the contract.
+ *
+ * Exports (all parameters i32; addresses are byte addresses, any multiple of 4: vector loads
+ * and stores need no 16-byte alignment, the alignment in the memarg is only a hint):
+ *   relu(x, y, n)
+ *       y[i] = x[i] < 0 ? +0 : x[i] for i in [0, n)                 (NaN and -0 stay)
+ *   bias_add(x, y, bias, C, ch, n) / bias_add_relu(...)
+ *       y[i] = x[i] + bias[(ch + i) mod C] (then relu) for i in [0, n), 0 <= ch < C
+ *   maxpool(x, y, C, inH, inW, kH, kW, sH, sW, dH, dW, padT, padL, outH, outW, n, oh, ow, rows)
+ *       `rows` output pixels starting at pixel (n, oh, ow), written from y on (C floats each);
+ *       x is the address of input element 0.
+ *
+ * Semantics are those of the JS kernels (../elementwise.ts, ../maxpool.ts), bit for bit:
+ *   - relu: compare + bitselect (x < 0 -> +0), as the GEMM epilogue; never f32x4.max, which
+ *     would turn -0 into +0.
+ *   - bias_add: one f32.add. The JS kernel adds in double and rounds once to float32 on the
+ *     store, which is the same value (double rounding of a sum of two floats is innocuous:
+ *     53 >= 2*24 + 2); only NaN payloads may differ.
+ *   - maxpool: acc = (v > acc || v != v) ? v : acc over the in-bounds taps in window order,
+ *     starting from -Infinity, as compare + bitselect. So a NaN tap wins and stays (the last NaN
+ *     tap's bits are the result), padded cells are skipped (never win), and of equal values the
+ *     first in window order is kept: for a -0 / +0 tie the result is the sign of the first tap
+ *     (f32x4.max would give NaN too but always +0 for ties, and pmax would drop NaNs).
+ *
+ * Channel counts not a multiple of 4 and any start / end run through scalar tails; C >= 16
+ * pixels use blocks of 4 vectors per tap.
+ */
+import { encodeModule, F32, Func, I32, V128, type Local, type MemoryImport } from './emit.js';
+
+// Opcodes the shared emitter does not name (appended raw to a function's code).
+const F32_NE = 0x5c;
+const F32_GT = 0x5e;
+const I32_OR = 0x72;
+const SIMD = 0xfd;
+const F32X4_NE = 0x42;
+const F32X4_GT = 0x44;
+const V128_OR = 0x50;
+
+function raw(f: Func, ...bytes: number[]): void {
+  f.code.push(...bytes);
+}
+
+/** relu(x, y, n). */
+function reluFunc(): Func {
+  const f = new Func('relu', [I32, I32, I32], [], true);
+  const [x, y, n] = [0, 1, 2];
+  const zero = f.local(V128);
+  const v = Array.from({ length: 4 }, () => f.local(V128));
+  const s = f.local(F32);
+  const vrelu = (l: Local): void => {
+    // bitselect(zero, v, v < 0)
+    f.get(zero).get(l).get(l).get(zero).f32x4Lt().v128Bitselect();
+  };
+  // 16 floats per iteration, then 4, then scalar.
+  f.whileNot(() => f.get(n).i32(16).ltS(), () => {
+    for (let k = 0; k < 4; k++) f.get(x).v128Load(16 * k).set(v[k]);
+    for (let k = 0; k < 4; k++) {
+      f.get(y);
+      vrelu(v[k]);
+      f.v128Store(16 * k);
+    }
+    f.inc(x, 64).inc(y, 64).inc(n, -16);
+  });
+  f.whileNot(() => f.get(n).i32(4).ltS(), () => {
+    f.get(x).v128Load().set(v[0]);
+    f.get(y);
+    vrelu(v[0]);
+    f.v128Store();
+    f.inc(x, 16).inc(y, 16).inc(n, -4);
+  });
+  f.whileNot(() => f.get(n).eqz(), () => {
+    f.get(x).f32Load().set(s);
+    // select(+0, s, s < 0)
+    f.get(y).f32(0).get(s).get(s).f32(0).f32Lt().select().f32Store();
+    f.inc(x, 4).inc(y, 4).inc(n, -1);
+  });
+  return f;
+}
+
+/** bias_add(x, y, bias, C, ch, n), optionally with relu. */
+function biasAddFunc(relu: boolean): Func {
+  const f = new Func(relu ? 'bias_add_relu' : 'bias_add', [I32, I32, I32, I32, I32, I32], [], true);
+  const [x, y, bias, C, ch, n] = [0, 1, 2, 3, 4, 5];
+  const zero = f.local(V128);
+  const v = f.local(V128);
+  const s = f.local(F32);
+  const seg = f.local(I32);
+  const b = f.local(I32);
+  const rest = f.local(I32);
+  const vrelu = (): void => {
+    if (relu) f.get(zero).get(v).get(v).get(zero).f32x4Lt().v128Bitselect().set(v);
+  };
+  f.whileNot(() => f.get(n).eqz(), () => {
+    // One run of channels [ch, min(C, ch + n)) within a row.
+    f.minS(() => f.get(C).get(ch).sub(), () => f.get(n)).set(seg);
+    f.get(n).get(seg).sub().set(rest);
+    f.get(bias).get(ch).i32(2).shl().add().set(b);
+    f.whileNot(() => f.get(seg).i32(4).ltS(), () => {
+      f.get(x).v128Load().get(b).v128Load().f32x4Add().set(v);
+      vrelu();
+      f.get(y).get(v).v128Store();
+      f.inc(x, 16).inc(y, 16).inc(b, 16).inc(seg, -4);
+    });
+    f.whileNot(() => f.get(seg).eqz(), () => {
+      f.get(x).f32Load().get(b).f32Load().f32Add().set(s);
+      f.get(y);
+      if (relu) f.f32(0).get(s).get(s).f32(0).f32Lt().select();
+      else f.get(s);
+      f.f32Store();
+      f.inc(x, 4).inc(y, 4).inc(b, 4).inc(seg, -1);
+    });
+    f.get(rest).set(n);
+    f.i32(0).set(ch);
+  });
+  return f;
+}
+
+/** maxpool(x, y, C, inH, inW, kH, kW, sH, sW, dH, dW, padT, padL, outH, outW, n, oh, ow, rows). */
+function maxpoolFunc(): Func {
+  const f = new Func('maxpool', Array(19).fill(I32), [], true);
+  const [x, y, C, inH, inW, kH, kW, sH, sW, dH, dW, padT, padL, outH, outW, n, oh, ow, rows] =
+    Array.from({ length: 19 }, (_, i) => i);
+  const i32 = (): Local => f.local(I32);
+  const k = i32(); // tap counter
+  const ih = i32();
+  const iw = i32();
+  const nh = i32(); // in-bounds rows of the window
+  const nw = i32(); // in-bounds columns of the window
+  const base = i32(); // address of the first in-bounds tap, channel 0
+  const rowStep = i32(); // bytes between window rows (dH input rows)
+  const colStep = i32(); // bytes between window columns (dW input pixels)
+  const c = i32(); // channel
+  const rp = i32();
+  const p = i32();
+  const hh = i32();
+  const ww = i32();
+  const negInf = f.local(V128);
+  const acc = Array.from({ length: 4 }, () => f.local(V128));
+  const v = Array.from({ length: 4 }, () => f.local(V128));
+  const sacc = f.local(F32);
+  const sv = f.local(F32);
+
+  f.f32(-Infinity).f32x4Splat().set(negInf);
+  f.get(dH).get(inW).mul().get(C).mul().i32(2).shl().set(rowStep);
+  f.get(dW).get(C).mul().i32(2).shl().set(colStep);
+
+  /** acc = (v > acc || v != v) ? v : acc, lane-wise. */
+  const combine = (a: Local, vl: Local): void => {
+    f.get(vl).get(a);
+    f.get(vl).get(a);
+    raw(f, SIMD, F32X4_GT);
+    f.get(vl).get(vl);
+    raw(f, SIMD, F32X4_NE);
+    raw(f, SIMD, V128_OR);
+    f.v128Bitselect().set(a);
+  };
+  /** The tap loops of one channel block: `load(p)` at each in-bounds tap address p. */
+  const taps = (load: () => void): void => {
+    f.get(base).get(c).i32(2).shl().add().set(rp);
+    f.get(nh).set(hh);
+    f.whileNot(() => f.get(hh).eqz(), () => {
+      f.get(rp).set(p);
+      f.get(nw).set(ww);
+      f.whileNot(() => f.get(ww).eqz(), () => {
+        load();
+        f.incBy(p, colStep).inc(ww, -1);
+      });
+      f.incBy(rp, rowStep).inc(hh, -1);
+    });
+  };
+  /** Vector channel blocks of `nv` vectors while c + 4*nv <= C. */
+  const vectorBlocks = (nv: number): void => {
+    f.whileNot(() => f.get(c).i32(4 * nv).add().get(C).gtS(), () => {
+      for (let j = 0; j < nv; j++) f.get(negInf).set(acc[j]);
+      taps(() => {
+        for (let j = 0; j < nv; j++) f.get(p).v128Load(16 * j).set(v[j]);
+        for (let j = 0; j < nv; j++) combine(acc[j], v[j]);
+      });
+      for (let j = 0; j < nv; j++) f.get(y).get(c).i32(2).shl().add().get(acc[j]).v128Store(16 * j);
+      f.inc(c, 4 * nv);
+    });
+  };
+
+  f.whileNot(() => f.get(rows).eqz(), () => {
+    // First in-bounds window row: skip rows above the input (padding never wins).
+    f.get(oh).get(sH).mul().get(padT).sub().set(ih);
+    f.i32(0).set(k);
+    f.whileNot(() => f.get(k).get(kH).geS().get(ih).i32(0).geS().or(), () => {
+      f.inc(k, 1).incBy(ih, dH);
+    });
+    // Count the window rows inside the input from there.
+    f.i32(0).set(nh);
+    f.get(ih).set(hh);
+    f.whileNot(() => f.get(k).get(kH).geS().get(hh).get(inH).geS().or(), () => {
+      f.inc(k, 1).incBy(hh, dH).inc(nh, 1);
+    });
+    // Same for the columns.
+    f.get(ow).get(sW).mul().get(padL).sub().set(iw);
+    f.i32(0).set(k);
+    f.whileNot(() => f.get(k).get(kW).geS().get(iw).i32(0).geS().or(), () => {
+      f.inc(k, 1).incBy(iw, dW);
+    });
+    f.i32(0).set(nw);
+    f.get(iw).set(ww);
+    f.whileNot(() => f.get(k).get(kW).geS().get(ww).get(inW).geS().or(), () => {
+      f.inc(k, 1).incBy(ww, dW).inc(nw, 1);
+    });
+    // base = x + 4 * ((n*inH + ih)*inW + iw) * C (only dereferenced when nh, nw > 0).
+    f.get(x).get(n).get(inH).mul().get(ih).add().get(inW).mul().get(iw).add().get(C).mul().i32(2).shl().add().set(base);
+
+    f.i32(0).set(c);
+    vectorBlocks(4);
+    vectorBlocks(1);
+    f.whileNot(() => f.get(c).get(C).geS(), () => {
+      f.f32(-Infinity).set(sacc);
+      taps(() => {
+        f.get(p).f32Load().set(sv);
+        f.get(sv).get(sacc);
+        f.get(sv).get(sacc);
+        raw(f, F32_GT);
+        f.get(sv).get(sv);
+        raw(f, F32_NE, I32_OR);
+        f.select().set(sacc);
+      });
+      f.get(y).get(c).i32(2).shl().add().get(sacc).f32Store();
+      f.inc(c, 1);
+    });
+
+    f.get(y).get(C).i32(2).shl().add().set(y);
+    f.inc(rows, -1);
+    // Next output pixel (ow, then oh, then n).
+    f.inc(ow, 1);
+    f.get(ow).get(outW).eq().if(() => {
+      f.i32(0).set(ow);
+      f.inc(oh, 1);
+      f.get(oh).get(outH).eq().if(() => {
+        f.i32(0).set(oh);
+        f.inc(n, 1);
+      });
+    });
+  });
+  return f;
+}
+
+/** The module: relu, bias_add, bias_add_relu, maxpool over the imported memory. */
+export function buildElementwiseModule(memory: MemoryImport): Uint8Array<ArrayBuffer> {
+  return encodeModule(memory, [reluFunc(), biasAddFunc(false), biasAddFunc(true), maxpoolFunc()]);
+}

@@ -1,0 +1,200 @@
+/**
+ * WebAssembly SIMD relu / bias_add / bias_add + relu / maxpool over a WebAssembly.Memory: the
+ * JavaScript side of ./elementwise-module.ts.
+ *
+ * Same arguments and the same bits as the JS kernels (../elementwise.ts, ../maxpool.ts; NaN
+ * payloads aside), on any element / output-pixel range [start, end), so a scheduler may split a
+ * step anywhere. Operands are Float32Array views of the memory plus element offsets (any
+ * offset: vector accesses need no alignment).
+ *
+ * Binding: one instance per memory and thread. `wasmElementwiseFor(mem)` derives it from the
+ * program memory's GEMM (`Memory.wasm`): it instantiates the module on `mem.wasm.memory` (the
+ * shared-memory build when that memory is shared, as in the workers backend), once per
+ * WasmGemm, so every thread that binds its own WasmGemm gets its own instance without any
+ * other plumbing. Without `Memory.wasm` (JS GEMM path, no SIMD) it returns null and callers run
+ * the JS kernels.
+ */
+import type { Conv2dGeometry } from '../conv2d.js';
+import type { Memory } from '../../program.js';
+import { buildElementwiseModule } from './elementwise-module.js';
+import { wasmSimdSupported, type WasmGemm } from './gemm.js';
+
+/** Same maximum as the shared GEMM module: any shared memory of wasm32 size matches the import. */
+const SHARED_MAX_PAGES = 65536;
+
+interface Compiled {
+  bytes?: Uint8Array<ArrayBuffer>;
+  module?: WebAssembly.Module | null;
+  compiling?: Promise<WebAssembly.Module | null>;
+}
+
+const builds: Record<'plain' | 'shared', Compiled> = { plain: {}, shared: {} };
+
+function moduleBytes(shared: boolean): Uint8Array<ArrayBuffer> {
+  const b = builds[shared ? 'shared' : 'plain'];
+  b.bytes ??= buildElementwiseModule({
+    module: 'env', name: 'memory', minPages: 1, ...(shared ? { shared: { maxPages: SHARED_MAX_PAGES } } : {}),
+  });
+  return b.bytes;
+}
+
+/**
+ * The compiled module for an unshared (`shared` false) or shared memory import, or null
+ * without SIMD support. Compiles synchronously on first use (the module is a few KB; a browser
+ * main thread should call `loadWasmElementwiseModule` first).
+ */
+export function wasmElementwiseModule(shared = false): WebAssembly.Module | null {
+  const b = builds[shared ? 'shared' : 'plain'];
+  if (b.module === undefined) {
+    b.module = null;
+    if (wasmSimdSupported()) {
+      try {
+        b.module = new WebAssembly.Module(moduleBytes(shared));
+      } catch {
+        b.module = null;
+      }
+    }
+  }
+  return b.module;
+}
+
+/** Compiles the module asynchronously (once per kind); resolves to null without SIMD support. */
+export function loadWasmElementwiseModule(shared = false): Promise<WebAssembly.Module | null> {
+  const b = builds[shared ? 'shared' : 'plain'];
+  if (b.module !== undefined) return Promise.resolve(b.module);
+  b.compiling ??= (async () => {
+    let m: WebAssembly.Module | null = null;
+    if (wasmSimdSupported()) {
+      try {
+        m = await WebAssembly.compile(moduleBytes(shared));
+      } catch {
+        m = null;
+      }
+    }
+    b.module ??= m;
+    return b.module;
+  })();
+  return b.compiling;
+}
+
+type Fn3 = (x: number, y: number, n: number) => void;
+type BiasFn = (x: number, y: number, bias: number, C: number, ch: number, n: number) => void;
+type PoolFn = (
+  x: number, y: number, C: number, inH: number, inW: number, kH: number, kW: number,
+  sH: number, sW: number, dH: number, dW: number, padT: number, padL: number, outH: number, outW: number,
+  n: number, oh: number, ow: number, rows: number,
+) => void;
+
+function checkRange(what: string, arr: Float32Array, off: number, start: number, end: number): void {
+  if (!(0 <= start && start <= end && off >= 0 && off + end <= arr.length)) {
+    throw new RangeError(`${what}: [${off + start}, ${off + end}) outside buffer of ${arr.length}`);
+  }
+}
+
+/** The kernels bound to one memory (one instance; use one per thread). */
+export class WasmElementwise {
+  private readonly reluFn: Fn3;
+  private readonly biasFn: BiasFn;
+  private readonly biasReluFn: BiasFn;
+  private readonly poolFn: PoolFn;
+
+  constructor(
+    readonly memory: WebAssembly.Memory,
+    module: WebAssembly.Module | null = wasmElementwiseModule(memory.buffer instanceof SharedArrayBuffer),
+  ) {
+    if (!module) throw new Error('WebAssembly SIMD is not available');
+    const e = new WebAssembly.Instance(module, { env: { memory } }).exports;
+    this.reluFn = e.relu as Fn3;
+    this.biasFn = e.bias_add as BiasFn;
+    this.biasReluFn = e.bias_add_relu as BiasFn;
+    this.poolFn = e.maxpool as PoolFn;
+  }
+
+  /** True if arr is a view of this memory (else use the JS kernels). */
+  owns(arr: Float32Array): boolean {
+    return arr.buffer === this.memory.buffer;
+  }
+
+  private address(arr: Float32Array, off: number): number {
+    if (arr.buffer !== this.memory.buffer) throw new RangeError('WasmElementwise: operand is not a view of the wasm memory');
+    return arr.byteOffset + 4 * off;
+  }
+
+  /** y[yOff+i] = relu(x[xOff+i]) for i in [start, end); x and y equal or disjoint. */
+  relu(x: Float32Array, xOff: number, y: Float32Array, yOff: number, start: number, end: number): void {
+    if (end <= start) return;
+    checkRange('relu x', x, xOff, start, end);
+    checkRange('relu y', y, yOff, start, end);
+    this.reluFn(this.address(x, xOff + start), this.address(y, yOff + start), end - start);
+  }
+
+  /** y[yOff+i] = x[xOff+i] + bias[biasOff + i mod channels] (then relu) for i in [start, end). */
+  biasAdd(
+    x: Float32Array, xOff: number,
+    bias: Float32Array, biasOff: number, channels: number,
+    y: Float32Array, yOff: number,
+    start: number, end: number, relu = false,
+  ): void {
+    if (end <= start) return;
+    if (!(channels > 0)) throw new RangeError(`biasAdd: channels must be positive, got ${channels}`);
+    checkRange('biasAdd x', x, xOff, start, end);
+    checkRange('biasAdd y', y, yOff, start, end);
+    checkRange('biasAdd bias', bias, biasOff, 0, channels);
+    (relu ? this.biasReluFn : this.biasFn)(
+      this.address(x, xOff + start), this.address(y, yOff + start), this.address(bias, biasOff),
+      channels, start % channels, end - start,
+    );
+  }
+
+  /** As the JS `maxpool`: output pixels [rowStart, rowEnd); y must not overlap x. */
+  maxpool(
+    g: Conv2dGeometry,
+    x: Float32Array, xOff: number,
+    y: Float32Array, yOff: number,
+    rowStart: number, rowEnd: number,
+  ): void {
+    const { inH, inW, inC: C, outH, outW } = g;
+    const M = g.batch * outH * outW;
+    if (g.outC !== C) throw new RangeError(`maxpool: outC ${g.outC} != inC ${C}`);
+    if (!(0 <= rowStart && rowStart <= rowEnd && rowEnd <= M)) {
+      throw new RangeError(`maxpool: bad row range [${rowStart}, ${rowEnd}) for ${M} output pixels`);
+    }
+    if (rowStart === rowEnd || C === 0) return;
+    checkRange('maxpool x', x, xOff, 0, g.batch * inH * inW * C);
+    checkRange('maxpool y', y, yOff, rowStart * C, rowEnd * C);
+    const ohw = outH * outW;
+    const n = Math.floor(rowStart / ohw);
+    const rem = rowStart - n * ohw;
+    const oh = Math.floor(rem / outW);
+    const ow = rem - oh * outW;
+    this.poolFn(
+      this.address(x, xOff), this.address(y, yOff + rowStart * C), C, inH, inW, g.kH, g.kW,
+      g.strideH, g.strideW, g.dilationH, g.dilationW, g.padTop, g.padLeft, outH, outW,
+      n, oh, ow, rowEnd - rowStart,
+    );
+  }
+}
+
+/** Instances by the GEMM they sit next to (one per memory and thread); null: not available. */
+const bound = new WeakMap<WasmGemm, WasmElementwise | null>();
+
+/**
+ * The wasm kernels for a program memory: bound to `mem.wasm.memory` on first use (per
+ * WasmGemm, so per thread), or null when the memory has no wasm GEMM or SIMD is missing.
+ */
+export function wasmElementwiseFor(mem: Memory): WasmElementwise | null {
+  const gemm = mem.wasm;
+  if (!gemm) return null;
+  let e = bound.get(gemm);
+  if (e === undefined) {
+    e = null;
+    try {
+      const module = wasmElementwiseModule(gemm.memory.buffer instanceof SharedArrayBuffer);
+      if (module) e = new WasmElementwise(gemm.memory, module);
+    } catch {
+      e = null;
+    }
+    bound.set(gemm, e);
+  }
+  return e;
+}
