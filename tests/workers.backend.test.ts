@@ -127,6 +127,16 @@ describe('workers backend: results', () => {
     const nodes = session.trace().traceEvents.filter((e) => e.cat !== 'run').map((e) => e.name);
     expect(nodes).toEqual(graph.nodes.filter((n) => n.op !== 'reshape').map((n) => n.name));
   });
+
+  it('profiled runs (dispatched step by step) and plain runs (dispatched whole) give the same bits', async () => {
+    const graph = workloadGraph(workload('W3'));
+    const feeds = feedsFor(graph, 9);
+    const profiled = await createSession(graph, { backend: 'workers-2', container, profile: true });
+    const plain = await createSession(graph, { backend: 'workers-2', container });
+    const expected = first(await (await createSession(graph)).run(feeds));
+    expectBitIdentical(first(await profiled.run(feeds)), expected);
+    expectBitIdentical(first(await plain.run(feeds)), expected);
+  });
 });
 
 describe('workers backend: failures', () => {

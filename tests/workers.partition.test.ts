@@ -1,6 +1,8 @@
 /** The workers backend's cost model: which steps stay on the main thread and how the others split. */
-import type { Step } from '@tessera/backend-cpu';
-import { MAIN, WASM_GEMM_WEIGHT, partitionStep, stepCost, type PartitionOptions } from '@tessera/backend-workers';
+import { compileProgram, cpuKernel, type Step } from '@tessera/backend-cpu';
+import { MAIN, WASM_GEMM_WEIGHT, chainSteps, partitionStep, stepCost, type PartitionOptions } from '@tessera/backend-workers';
+import { workload, workloadGraph } from '@tessera/examples';
+import { planExecution } from '@tessera/runtime';
 import { describe, expect, it } from 'vitest';
 
 const step = (units: number, costPerUnit: number): Step => ({ kernel: 'conv2d', node: 'n', units, costPerUnit });
@@ -52,5 +54,47 @@ describe('partitionStep', () => {
     // The same work that splits on the TypeScript GEMM stays inline on the wasm one.
     expect(partitionStep({ ...step(100, 1000), wasm: true } as Step, opts())).toEqual([{ worker: MAIN, start: 0, end: 100 }]);
     expect(partitionStep(step(100, 1000), opts()).length).toBe(2);
+  });
+});
+
+describe('chainSteps', () => {
+  const split = opts({ inlineCost: 100_000, minPartCost: 50_000 });
+  function chainsOf(id: string) {
+    const graph = workloadGraph(workload(id));
+    const plan = planExecution(graph);
+    const program = compileProgram(plan, cpuKernel, 'cpu', { gemm: 'wasm' });
+    const parts = program.nodeSteps.map((s) => s && partitionStep(s, split));
+    return { graph, plan, ...chainSteps(graph.nodes, program.nodeSteps, parts, plan) };
+  }
+  const region = (plan: ReturnType<typeof planExecution>, v: string) => {
+    const loc = plan.locate(v);
+    return loc.kind === 'arena' ? [loc.buffer.offset, loc.buffer.offset + loc.buffer.size] : null;
+  };
+
+  it('chains element-wise steps after a split step, and never over memory the chain reads', () => {
+    for (const id of ['W1-b32', 'W3']) {
+      const { graph, plan, followers, chained } = chainsOf(id);
+      followers.forEach((list, i) => {
+        if (!list) return;
+        const reads = [graph.nodes[i], ...list.map((j) => graph.nodes[j])].flatMap((n) => n.inputs.map((v) => region(plan, v)).filter((r) => r !== null));
+        for (const j of list) {
+          expect(chained[j]).toBe(true);
+          expect(['bias_add', 'relu']).toContain(graph.nodes[j].op);
+          const [ys, ye] = region(plan, graph.nodes[j].name)!;
+          const inPlace = (r: number[]) => r[0] === ys && r[1] === ye;
+          // Written memory: its own input in place, or nothing any member of the chain reads.
+          for (const r of reads) if (!inPlace(r)) expect(r![1] <= ys || ye <= r![0], `${id}: ${graph.nodes[j].name}`).toBe(true);
+        }
+      });
+    }
+  });
+
+  it('W3: bias_add -> relu chains; conv2d -> bias_add does not (bias_add reuses the conv input memory)', () => {
+    const { graph, followers } = chainsOf('W3');
+    const named = followers.map((f, i) => (f ? [graph.nodes[i].name, f.map((j) => graph.nodes[j].name)] : null)).filter((x) => x);
+    expect(named).toEqual([
+      ['l0_conv2d/bias_add', ['l0_conv2d/relu']],
+      ['l1_conv2d/bias_add', ['l1_conv2d/relu']],
+    ]);
   });
 });

@@ -1,9 +1,10 @@
 import {
-  compileProgram, cpuKernel, cpuWasmSimdSupported, createSharedWasmArena, loadSharedWasmGemmModule, readOutputs, Scratch,
+  compileProgram, cpuKernel, kernels, cpuWasmSimdSupported, createSharedWasmArena, loadSharedWasmGemmModule, readOutputs, Scratch,
   sharedWasmMemorySupported, WasmGemm, writeInputs, type Memory, type Program,
 } from '@tessera/backend-cpu';
 import type { Feeds, Graph, Node } from '@tessera/core';
 import { kernelRegistry, type Backend, type Executable, type ExecutionPlan, type NodeObserver, type Outputs } from '@tessera/runtime';
+import { chainSteps, followerRange } from './chain.js';
 import { checkSharedMemory, detectHost } from './host.js';
 import { MAIN, partitionStep, stepCost, type Part, type PartitionOptions } from './partition.js';
 import { WorkerPool, type StepInfo } from './pool.js';
@@ -14,7 +15,7 @@ export interface WorkersBackendOptions {
   readonly name?: string;
   /** Workers in the pool. Default: the cores (`os.availableParallelism()` / `navigator.hardwareConcurrency`). */
   readonly threads?: number;
-  /** Watchdog: a worker that has not finished its part of a step after this long fails the run. Default 60 000 ms. */
+  /** Watchdog: a worker that has not finished its part of a step (of a whole run, for runs without an observer) after this long fails the run. Default 60 000 ms. */
   readonly timeoutMs?: number;
   /** How long a worker may take to start. Default 60 000 ms. */
   readonly startTimeoutMs?: number;
@@ -122,14 +123,14 @@ export class WorkersBackend implements Backend {
       inlineCost: this.options.inlineCost,
       minPartCost: this.options.minPartCost,
     };
-    const total = program.steps.reduce((sum, step) => sum + stepCost(step), 0);
-    const inline = total < this.options.inlineGraphCost;
+    const inline = memory === null;
     const parts = program.nodeSteps.map((step) => (step ? (inline ? [{ worker: MAIN, start: 0, end: step.units }] : partitionStep(step, partition)) : null));
+    const { followers, chained } = chainSteps(graph.nodes, program.nodeSteps, parts, plan);
     const id = nextProgramId++;
     if (parts.some((p) => p && p.some((q) => q.worker !== MAIN))) {
-      await pool.load({ type: 'load', id, steps: program.nodeSteps, memory });
+      await pool.load({ type: 'load', id, steps: program.nodeSteps, chains: followers, parts: this.options.mainShare ? undefined : parts, memory: memory! });
     }
-    return new WorkersExecutable(graph.nodes, program, mem, scratch, parts, id, pool);
+    return new WorkersExecutable(graph.nodes, program, mem, scratch, parts, followers, chained, !this.options.mainShare, id, pool);
   }
 
   /**
@@ -139,7 +140,7 @@ export class WorkersBackend implements Backend {
    * path (no shared wasm memory / SIMD, or a graph too large for wasm32): two SharedArrayBuffers.
    */
   private async allocate(plan: ExecutionPlan, threads: number): Promise<{
-    program: Program; mem: Memory; scratch: Float32Array | null; memory: ProgramMessage['memory'];
+    program: Program; mem: Memory; scratch: Float32Array | null; memory: ProgramMessage['memory'] | null;
   }> {
     const choice = this.options.gemm;
     const module = choice === 'js' ? null : await loadSharedWasmGemmModule();
@@ -148,6 +149,16 @@ export class WorkersBackend implements Backend {
     }
     if (module) {
       const program = compileProgram(plan, cpuKernel, this.name, { gemm: 'wasm' });
+      if (this.runsInline(program)) {
+        // Runs on the main thread only: unshared memory, exactly like the cpu backend (a shared
+        // memory is not backed by transparent huge pages: streaming large weights was slower).
+        const own = kernels.createWasmArena([maxScratch(program), program.arenaSize, program.weightsSize], await kernels.loadWasmGemmModule());
+        if (own) {
+          const [scratch, arena, weights] = own.regions;
+          program.fillWeights(weights);
+          return { program, mem: { arena, weights, wasm: own.gemm }, scratch, memory: null };
+        }
+      }
       const shared = createSharedWasmArena(threads + 1, maxScratch(program), [program.arenaSize, program.weightsSize]);
       if (shared) {
         const buffer = shared.memory.buffer;
@@ -169,11 +180,21 @@ export class WorkersBackend implements Backend {
       if (choice === 'wasm') throw new Error(`backend '${this.name}': the graph is too large for a shared WebAssembly memory`);
     }
     const program = compileProgram(plan, cpuKernel, this.name);
+    if (this.runsInline(program)) {
+      const weights = new Float32Array(program.weightsSize);
+      program.fillWeights(weights);
+      return { program, mem: { arena: new Float32Array(program.arenaSize), weights }, scratch: null, memory: null };
+    }
     const arena = new SharedArrayBuffer(4 * Math.max(1, program.arenaSize));
     const weights = new SharedArrayBuffer(4 * Math.max(1, program.weightsSize));
     const mem: Memory = { arena: new Float32Array(arena), weights: new Float32Array(weights) };
     program.fillWeights(mem.weights);
     return { program, mem, scratch: null, memory: { kind: 'js', arena, weights } };
+  }
+
+  /** Graphs whose steps cost less than `inlineGraphCost` in total run entirely on the main thread. */
+  private runsInline(program: Program): boolean {
+    return program.steps.reduce((sum, step) => sum + stepCost(step), 0) < this.options.inlineGraphCost;
   }
 
   /** Terminates the pool's workers. Sessions of this backend cannot run afterwards. */
@@ -209,12 +230,22 @@ class WorkersExecutable implements Executable {
     private readonly fixedScratch: Float32Array | null,
     /** Parts of each node's step (null for views). */
     private readonly parts: readonly (readonly Part[] | null)[],
+    /** Element-wise steps each split step runs in the same dispatch (chain.ts), by node index. */
+    private readonly followers: readonly (readonly number[] | null)[],
+    /** True for the nodes run as part of a chain (by their producer's dispatch). */
+    private readonly chained: readonly boolean[],
+    /** Runs without an observer go to the workers whole (pool.runProgram), not step by step. */
+    private readonly wholeRuns: boolean,
     private readonly id: number,
     private readonly pool: WorkerPool,
   ) {
     this.program = program;
     this.inlineOnly = parts.every((p) => !p || p.every((q) => q.worker === MAIN));
+    this.scheduled = parts.filter((p, i) => p && !chained[i]).length;
   }
+
+  /** Steps a whole run dispatches (chained followers run with their producer). */
+  private readonly scheduled: number;
 
   /** The GEMM path this executable runs. */
   get gemmPath(): WorkersGemmPath {
@@ -234,20 +265,37 @@ class WorkersExecutable implements Executable {
       }
       return readOutputs(program, this.mem);
     }
+    if (this.wholeRuns && !observer) {
+      return this.pool.exclusive(async () => {
+        writeInputs(program, this.mem, feeds);
+        await this.pool.runProgram(this.id, this.scheduled, (i) => ({ program: this.id, step: i, node: this.nodes[i].name, op: this.nodes[i].op }));
+        return readOutputs(program, this.mem);
+      });
+    }
+    // With an observer (profiling): step by step, so that every node is timed on its own.
     return this.pool.exclusive(async () => {
       writeInputs(program, this.mem, feeds);
       for (let i = 0; i < this.nodes.length; i++) {
         const step = program.nodeSteps[i];
         const parts = this.parts[i];
-        if (!step || !parts) continue;
+        if (!step || !parts || this.chained[i]) continue;
         const node = this.nodes[i];
+        const followers = this.followers[i];
         observer?.nodeStart(node);
-        if (parts.length === 1 && parts[0].worker === MAIN) this.runMain(program, i, 0, step.units);
+        if (parts.length === 1 && parts[0].worker === MAIN && !followers) this.runMain(program, i, 0, step.units);
         else {
           const info: StepInfo = { program: this.id, step: i, node: node.name, op: node.op };
-          await this.pool.runStep(info, parts, (start, end) => this.runMain(program, i, start, end));
+          await this.pool.runStep(info, parts, (start, end) => {
+            this.runMain(program, i, start, end);
+            for (const f of followers ?? []) this.runMain(program, f, ...followerRange(step, program.nodeSteps[f]!, start, end));
+          });
         }
         observer?.nodeEnd(node);
+        // A chain runs as one dispatch: its time is the producer's; the followers' events are empty.
+        for (const f of followers ?? []) {
+          observer?.nodeStart(this.nodes[f]);
+          observer?.nodeEnd(this.nodes[f]);
+        }
       }
       return readOutputs(program, this.mem);
     });

@@ -2,9 +2,15 @@ import { TesseraError } from '@tessera/core';
 import type { Host, HostWorker } from './host.js';
 import { MAIN, type Part } from './partition.js';
 import {
+  ABORT,
   ACK,
+  BARRIER,
+  CLAIM,
   CMD,
   CMD_QUIT,
+  CMD_RUN,
+  CURRENT,
+  RUN_WORKERS,
   CMD_STEP,
   CMD_YIELD,
   END,
@@ -38,6 +44,13 @@ const SLICE_MS = 10;
 const SPIN_MS = 0.03;
 
 type ErrorMessage = Extract<FromWorker, { type: 'error' }>;
+
+/** One command sent for a step (or a whole run): what the worker was given, and its sequence number. */
+interface Dispatched {
+  readonly part: Part | null;
+  readonly seq: number;
+  readonly slot: Slot;
+}
 
 interface Waiter {
   readonly op: string;
@@ -201,9 +214,45 @@ export class WorkerPool {
         mainError = e;
       }
     }
-    const failure = await this.awaitWorkers(info, parts, seqs);
+    const dispatched = parts.filter((p) => p.worker !== MAIN).map((p, i) => ({ part: p, seq: seqs[i], slot: this.slots[p.worker] }));
+    const failure = await this.awaitWorkers(dispatched, () => ({ info, part: null }));
     if (failure) throw failure;
     if (mainError) throw mainError;
+  }
+
+  /**
+   * Runs a whole program on the workers (CMD_RUN): every worker runs its part of each step
+   * (parts sent with the program; a main-thread part goes to worker 0) and meets the others at
+   * a barrier before the next step. One wake-up per run instead of two per step; the main
+   * thread sleeps meanwhile. `describe` names the node at `nodeIndex` for errors. The watchdog
+   * limits the whole run. Call it inside `exclusive`.
+   */
+  async runProgram(program: number, steps: number, describe: (nodeIndex: number) => StepInfo): Promise<void> {
+    const c = this.ctrl;
+    this.dispatchedSteps += steps;
+    const dead = this.slots.find((s) => s.death !== null);
+    if (dead) {
+      this.broken.add(dead.index);
+      return Promise.reject(this.failure(describe(0), dead, null, `was not running (${dead.death})`));
+    }
+    Atomics.store(c, BARRIER, 0);
+    Atomics.store(c, ABORT, 0);
+    Atomics.store(c, CLAIM, 0);
+    Atomics.store(c, CLAIM + 1, 0);
+    Atomics.store(c, RUN_WORKERS, this.slots.length);
+    Atomics.store(c, PENDING, this.slots.length);
+    const dispatched = this.slots.map((slot) => {
+      const b = slotBase(slot.index);
+      c[b + PROGRAM] = program;
+      c[b + STEP] = -1;
+      Atomics.store(c, b + CURRENT, -1);
+      return { part: null, seq: this.command(slot.index, CMD_RUN), slot };
+    });
+    const failure = await this.awaitWorkers(dispatched, (slot) => {
+      const i = Atomics.load(c, slotBase(slot) + CURRENT);
+      return { info: describe(i < 0 ? 0 : i), part: null };
+    });
+    if (failure) throw failure;
   }
 
   /** Stops every worker (after the operation in progress) and frees the pool. */
@@ -241,11 +290,23 @@ export class WorkerPool {
     return seq;
   }
 
+  /** Tells workers waiting at a barrier of a whole-run dispatch that the run failed. */
+  private abortRun(): void {
+    Atomics.store(this.ctrl, ABORT, 1);
+    Atomics.notify(this.ctrl, BARRIER);
+  }
+
   /** Waits until every dispatched part is done; returns the error to fail the run with, if any. */
-  private async awaitWorkers(info: StepInfo, parts: readonly Part[], seqs: readonly number[]): Promise<Error | null> {
+  private async awaitWorkers(
+    dispatched: readonly Dispatched[],
+    describe: (slot: number) => { info: StepInfo; part: Part | null },
+  ): Promise<Error | null> {
     const c = this.ctrl;
     const t0 = performance.now();
-    const dispatched = parts.filter((p) => p.worker !== MAIN).map((p, i) => ({ part: p, seq: seqs[i], slot: this.slots[p.worker] }));
+    const fail = (d: Dispatched, what: string, stack?: string): Error => {
+      const { info } = describe(d.slot.index);
+      return this.failure(info, d.slot, d.part, what, stack);
+    };
     // Short steps finish within microseconds of the dispatch: poll briefly before sleeping.
     for (let i = 0; Atomics.load(c, PENDING) > 0 && (i & 255 || performance.now() - t0 < SPIN_MS); i++);
     for (;;) {
@@ -264,37 +325,43 @@ export class WorkerPool {
       }
       const dead = dispatched.filter((d) => d.slot.death !== null && Atomics.load(c, slotBase(d.slot.index) + ACK) !== d.seq);
       if (dead.length) {
+        const errors = dead.map((d) => fail(d, `${d.slot.death}`));
         for (const d of dead) this.broken.add(d.slot.index);
+        this.abortRun();
         await this.quiesce(dispatched);
-        const d = dead[0];
-        return this.failure(info, d.slot, d.part, `${d.slot.death}`);
+        return errors[0];
       }
       if (performance.now() - t0 > this.options.timeoutMs) {
-        const stuck = dispatched.filter((d) => Atomics.load(c, slotBase(d.slot.index) + ACK) !== d.seq);
+        const late = (d: Dispatched) => Atomics.load(c, slotBase(d.slot.index) + ACK) !== d.seq;
+        if (!dispatched.some(late)) break;
+        // Workers waiting at a barrier for the stuck one leave it and answer within moments.
+        const errors = new Map(dispatched.map((d) => [d, fail(d, `did not finish within ${this.options.timeoutMs} ms (watchdog); it was stopped and is being replaced`)]));
+        this.abortRun();
+        for (const t1 = performance.now(); performance.now() - t1 < 200 && dispatched.some(late); ) await sleep(2);
+        const stuck = dispatched.filter(late);
         if (stuck.length === 0) break;
         for (const d of stuck) this.broken.add(d.slot.index);
-        const d = stuck[0];
-        return this.failure(info, d.slot, d.part, `did not finish within ${this.options.timeoutMs} ms (watchdog); it was stopped and is being replaced`);
+        return errors.get(stuck[0])!;
       }
     }
     for (const d of dispatched) {
       if (d.seq === 0) {
         this.broken.add(d.slot.index);
-        return this.failure(info, d.slot, d.part, `was not running (${d.slot.death})`);
+        return fail(d, `was not running (${d.slot.death})`);
       }
       if (Atomics.load(c, slotBase(d.slot.index) + STATUS) === STATUS_ERROR) {
         this.broken.add(d.slot.index);
         const msg = await this.reportedError(d.slot, d.seq);
-        return this.failure(info, d.slot, d.part, `threw: ${msg ? msg.message : 'an error it could not report'}`, msg?.stack);
+        return fail(d, `threw: ${msg ? msg.message : 'an error it could not report'}`, msg?.stack);
       }
     }
     return null;
   }
 
-  private failure(info: StepInfo, slot: Slot, part: Part, what: string, stack?: string): Error {
+  private failure(info: StepInfo, slot: Slot, part: Part | null, what: string, stack?: string): Error {
     const thread = slot.worker ? ` (thread ${slot.worker.threadId})` : '';
     const e = new TesseraError(
-      `backend 'workers': worker ${slot.index}${thread} ${what}, while running units [${part.start}, ${part.end}) of the node`,
+      `backend 'workers': worker ${slot.index}${thread} ${what}, while running ${part ? `units [${part.start}, ${part.end}) of ` : 'its part of '}the node`,
       { node: info.node, op: info.op },
     );
     if (stack) e.stack = `${e.stack}\nworker stack: ${stack}`;

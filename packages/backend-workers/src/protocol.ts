@@ -13,6 +13,18 @@ import type { WasmThreadScratch } from '@tessera/backend-cpu';
 
 /** Int32 index of the count of workers still running the current step. */
 export const PENDING = 0;
+/** Whole-run dispatch (CMD_RUN): arrivals at the barriers between steps, counted up from 0 per run. */
+export const BARRIER = 1;
+/** Whole-run dispatch: set to 1 (and BARRIER notified) when the run fails; workers leave their barrier. */
+export const ABORT = 2;
+/** Whole-run dispatch: workers taking part (each runs every barrier). */
+export const RUN_WORKERS = 3;
+/**
+ * Whole-run dispatch: chunk counters of split steps (two, by parity of the step's position in the
+ * run). Workers claim chunks with Atomics.add, so a worker on a slower core takes fewer; the last
+ * worker at the barrier after a step resets its counter (the next user is two steps later).
+ */
+export const CLAIM = 4;
 /** Ints per worker slot: 16 ints = 64 bytes, one cache line, so slots never share one. */
 export const SLOT_INTS = 16;
 /** First int of worker `w`'s slot. */
@@ -34,10 +46,14 @@ export const ACK = 7; // written by the worker: the SEQ of the last command it f
  * replacement or count itself into PENDING.
  */
 export const OWNER = 8;
+/** Whole-run dispatch: node index of the step the worker runs now (for errors naming the node). */
+export const CURRENT = 9;
 
 export const CMD_STEP = 1;
 export const CMD_YIELD = 2;
 export const CMD_QUIT = 3;
+/** Run every step of a program, with a barrier among the workers after each step (see pool.ts runProgram). */
+export const CMD_RUN = 4;
 
 export const STATUS_OK = 0;
 export const STATUS_ERROR = 1;
@@ -80,6 +96,13 @@ export interface ProgramMessage {
   readonly id: number;
   /** Steps by index of graph.nodes; null for views. */
   readonly steps: readonly (object | null)[];
+  /** By node index: the element-wise steps a worker runs right after its part of that step (chain.ts). */
+  readonly chains?: readonly (readonly number[] | null)[];
+  /**
+   * By node index: the parts of each step (null for views), for whole-run dispatch (CMD_RUN);
+   * a part of the main thread (MAIN) is run by worker 0 there.
+   */
+  readonly parts?: readonly (readonly { readonly worker: number; readonly start: number; readonly end: number }[] | null)[];
   readonly memory: WasmProgramMemory | JsProgramMemory;
 }
 

@@ -4,9 +4,16 @@
  * thread and in a browser module Web Worker alike.
  */
 import { cpuKernel, Scratch, WasmGemm, type Memory, type Step } from '@tessera/backend-cpu';
+import { alignment } from './partition.js';
 import {
+  ABORT,
   ACK,
+  BARRIER,
+  CLAIM,
   CMD,
+  CMD_RUN,
+  CURRENT,
+  RUN_WORKERS,
   CMD_QUIT,
   CMD_STEP,
   CMD_YIELD,
@@ -108,32 +115,160 @@ function bind(p: Loaded): Memory {
   return p.mem;
 }
 
+/** Test hook: fails (throws, exits or hangs) as told by a 'fault' message for this node. */
+function injectedFault(node: string): void {
+  const fault = faults.get(node);
+  if (!fault) return;
+  faults.delete(node);
+  if (fault === 'throw') throw new Error(`injected fault on node '${node}'`);
+  if (fault === 'exit') port.exit(3);
+  if (fault === 'hang') for (const cell = new Int32Array(new SharedArrayBuffer(4)); ; ) Atomics.wait(cell, 0, 0, 1000);
+}
+
+/** One step's range with the cpu kernel (and the test faults). */
+function run(step: Step, mem: Memory, program: Loaded, start: number, end: number): void {
+  injectedFault(step.node);
+  const kernel = cpuKernel(step.kernel);
+  if (!kernel) throw new Error(`no cpu kernel '${step.kernel}'`);
+  kernel.run(step, mem, start, end, program.scratch ?? scratch.get(kernel.scratchSize?.(step, start, end) ?? 0));
+}
+
 function runStep(c: Int32Array, seq: number): void {
   let status = STATUS_OK;
   let node = '?';
   try {
     const program = programs.get(c[base + PROGRAM]);
     if (!program) throw new Error(`program ${c[base + PROGRAM]} is not loaded in this worker`);
-    const step = program.steps[c[base + STEP]];
-    if (!step) throw new Error(`step ${c[base + STEP]} has nothing to run`);
-    node = step.node;
-    const fault = faults.get(node);
-    if (fault) {
-      faults.delete(node);
-      if (fault === 'throw') throw new Error(`injected fault on node '${node}'`);
-      if (fault === 'exit') port.exit(3);
-      if (fault === 'hang') for (const cell = new Int32Array(new SharedArrayBuffer(4)); ; ) Atomics.wait(cell, 0, 0, 1000);
-    }
-    const kernel = cpuKernel(step.kernel);
-    if (!kernel) throw new Error(`no cpu kernel '${step.kernel}'`);
+    const index = c[base + STEP];
+    const step = program.steps[index];
+    if (!step) throw new Error(`step ${index} has nothing to run`);
     const start = c[base + START];
     const end = c[base + END];
     const mem = program.mem ?? bind(program);
-    kernel.run(step, mem, start, end, program.scratch ?? scratch.get(kernel.scratchSize?.(step, start, end) ?? 0));
+    node = step.node;
+    run(step, mem, program, start, end);
+    // The element-wise steps chained after this one, on the same elements (chain.ts).
+    const followers = program.message.chains?.[index];
+    if (followers) {
+      for (const f of followers) {
+        const next = program.steps[f];
+        if (!next) throw new Error(`step ${f} has nothing to run`);
+        node = next.node;
+        const e = next.units / step.units;
+        run(next, mem, program, start * e, end * e);
+      }
+    }
   } catch (e) {
     status = STATUS_ERROR;
     const err = e instanceof Error ? e : new Error(String(e));
     port.post({ type: 'error', seq, node, message: err.message, stack: err.stack });
+  }
+  if (!ownsSlot(c)) return port.exit(0);
+  Atomics.store(c, base + STATUS, status);
+  Atomics.store(c, base + ACK, seq);
+  if (Atomics.sub(c, PENDING, 1) === 1) Atomics.notify(c, PENDING);
+}
+
+/** Thrown out of a barrier when another participant failed: the run is over, this worker did nothing wrong. */
+class Aborted extends Error {}
+
+/**
+ * Barriers of a whole-run dispatch spin this long before they sleep in short slices: the
+ * workers finish balanced parts within microseconds of each other, and a sleeping thread takes
+ * tens of microseconds (on a virtual machine sometimes milliseconds) to wake.
+ */
+const BARRIER_SPIN_MS = 2;
+
+/** Chunks per part of a split step in a whole run: enough for a slower core to hand work to a faster one. */
+const CHUNKS_PER_PART = 4;
+
+/**
+ * Waits until `target` arrivals (this one included) are counted; throws Aborted if the run
+ * failed. The last one resets the chunk counter `claim` of the step everyone just finished.
+ */
+function barrier(c: Int32Array, target: number, claim: number): void {
+  if (Atomics.add(c, BARRIER, 1) + 1 >= target) {
+    Atomics.store(c, claim, 0);
+    Atomics.notify(c, BARRIER);
+    return;
+  }
+  const t0 = performance.now();
+  for (let i = 1; ; i++) {
+    const v = Atomics.load(c, BARRIER);
+    if (v >= target) return;
+    if (Atomics.load(c, ABORT) !== 0) throw new Aborted('run aborted');
+    if ((i & 1023) === 0 && performance.now() - t0 > BARRIER_SPIN_MS) {
+      if (!ownsSlot(c)) throw new Aborted('slot taken over');
+      Atomics.wait(c, BARRIER, v, 1);
+    }
+  }
+}
+
+/**
+ * CMD_RUN: every step of the program in order; this worker's part of each (a main-thread part
+ * goes to worker 0), its chained followers, then a barrier with the other workers before the
+ * next step. The main thread sleeps for the whole run instead of waking for every step.
+ */
+function runProgram(c: Int32Array, seq: number): void {
+  let status = STATUS_OK;
+  let node = '?';
+  try {
+    const program = programs.get(c[base + PROGRAM]);
+    if (!program) throw new Error(`program ${c[base + PROGRAM]} is not loaded in this worker`);
+    const parts = program.message.parts;
+    if (!parts) throw new Error(`program ${program.message.id} has no schedule for whole runs`);
+    const chains = program.message.chains;
+    const chained = new Set<number>();
+    for (const f of chains ?? []) for (const j of f ?? []) chained.add(j);
+    const n = Atomics.load(c, RUN_WORKERS);
+    const mem = program.mem ?? bind(program);
+    let k = 0; // steps started
+    const range = (i: number, step: Step, start: number, end: number): void => {
+      node = step.node;
+      run(step, mem, program, start, end);
+      for (const f of chains?.[i] ?? []) {
+        const next = program.steps[f];
+        if (!next) throw new Error(`step ${f} has nothing to run`);
+        node = next.node;
+        const e = next.units / step.units;
+        run(next, mem, program, start * e, end * e);
+      }
+    };
+    for (let i = 0; i < program.steps.length; i++) {
+      const step = program.steps[i];
+      const stepParts = parts[i];
+      if (!step || !stepParts || chained.has(i)) continue;
+      if (k > 0) barrier(c, n * k, CLAIM + ((k - 1) & 1));
+      const claim = CLAIM + (k & 1);
+      k++;
+      Atomics.store(c, base + CURRENT, i);
+      node = step.node;
+      // At step entry, not at the first claimed chunk: the other worker may claim them all.
+      injectedFault(node);
+      if (stepParts.length > 1) {
+        // Split: CHUNKS_PER_PART aligned chunks per part, claimed one at a time (same bits for any split).
+        const units = step.units;
+        const align = alignment(step);
+        const m = stepParts.length * CHUNKS_PER_PART;
+        const bound = (j: number): number => (j >= m ? units : Math.min(units, Math.round((j * units) / m / align) * align));
+        for (let j = Atomics.add(c, claim, 1); j < m; j = Atomics.add(c, claim, 1)) {
+          const a = bound(j);
+          const b = bound(j + 1);
+          if (a < b) range(i, step, a, b);
+        }
+      } else {
+        for (const p of stepParts) if ((p.worker < 0 ? 0 : p.worker) === index) range(i, step, p.start, p.end);
+      }
+    }
+  } catch (e) {
+    if (!(e instanceof Aborted)) {
+      status = STATUS_ERROR;
+      const err = e instanceof Error ? e : new Error(String(e));
+      port.post({ type: 'error', seq, node, message: err.message, stack: err.stack });
+      // The others may wait at a barrier for this worker: release them.
+      Atomics.store(c, ABORT, 1);
+      Atomics.notify(c, BARRIER);
+    }
   }
   if (!ownsSlot(c)) return port.exit(0);
   Atomics.store(c, base + STATUS, status);
@@ -172,6 +307,7 @@ function serve(): void {
     lastSeq = seq;
     const cmd = c[base + CMD];
     if (cmd === CMD_STEP) runStep(c, seq);
+    else if (cmd === CMD_RUN) runProgram(c, seq);
     else if (cmd === CMD_YIELD) return;
     else if (cmd === CMD_QUIT) return port.exit(0);
   }

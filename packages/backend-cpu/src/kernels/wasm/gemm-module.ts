@@ -243,6 +243,95 @@ function driver(cfg: GemmModuleConfig, kernelIndex: (m: number) => number, packI
   return f;
 }
 
+/**
+ * copyOrZero(dst, src, bytes): copies `bytes` (a multiple of 4) from src to dst, or writes +0
+ * floats when src is -1. 16-byte vector moves, then 4-byte ones.
+ */
+function copyOrZero(): Func {
+  const f = new Func('copyOrZero', [I32, I32, I32], [], false);
+  const [dst, src, n] = [0, 1, 2];
+  f.get(src).i32(-1).eq().if(() => {
+    f.whileNot(() => f.get(n).i32(16).ltS(), () => {
+      f.get(dst).v128Zero().v128Store();
+      f.inc(dst, 16).inc(n, -16);
+    });
+    f.whileNot(() => f.get(n).i32(4).ltS(), () => {
+      f.get(dst).f32(0).f32Store();
+      f.inc(dst, 4).inc(n, -4);
+    });
+  }, () => {
+    f.whileNot(() => f.get(n).i32(16).ltS(), () => {
+      f.get(dst).get(src).v128Load().v128Store();
+      f.inc(dst, 16).inc(src, 16).inc(n, -16);
+    });
+    f.whileNot(() => f.get(n).i32(4).ltS(), () => {
+      f.get(dst).get(src).f32Load().f32Store();
+      f.inc(dst, 4).inc(src, 4).inc(n, -4);
+    });
+  });
+  return f;
+}
+
+/**
+ * im2col(x, dst, r0, r1, inH, inW, inC, kH, kW, strideH, strideW, dilationH, dilationW, padTop,
+ * padLeft, outH, outW): the receptive fields of output pixels [r0, r1) as rows of kH*kW*inC
+ * floats (order kh, kw, c) at byte address dst, taps in the padding written as +0; x is the byte
+ * address of the NHWC input. The same values as the TypeScript `im2col` (a copy), without
+ * allocating views and without the relaxed-atomic copies typed arrays make on shared memory.
+ */
+function im2colFunc(copyIndex: number): Func {
+  const f = new Func('im2col', Array(17).fill(I32), [], true);
+  const [x, dst, r0, r1, inH, inW, inC, kH, kW, strideH, strideW, dilH, dilW, padTop, padLeft, outH, outW] =
+    [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16];
+  const L = () => f.local(I32);
+  const ohw = L(), n = L(), oh = L(), ow = L(), r = L(), o = L(), inC4 = L(), rowLen4 = L();
+  const ih = L(), iw = L(), iw0 = L(), kh = L(), kw = L(), rowBase = L();
+  f.get(outH).get(outW).mul().set(ohw);
+  f.get(r0).get(ohw).divU().set(n);
+  f.get(r0).get(n).get(ohw).mul().sub().get(outW).divU().set(oh);
+  f.get(r0).get(n).get(ohw).mul().sub().get(oh).get(outW).mul().sub().set(ow);
+  f.get(inC).i32(2).shl().set(inC4);
+  f.get(kW).get(inC4).mul().set(rowLen4);
+  f.get(dst).set(o);
+  f.get(r0).set(r);
+  f.whileNot(() => f.get(r).get(r1).geS(), () => {
+    f.get(oh).get(strideH).mul().get(padTop).sub().set(ih);
+    f.get(ow).get(strideW).mul().get(padLeft).sub().set(iw0);
+    f.i32(0).set(kh);
+    f.whileNot(() => f.get(kh).get(kH).geS(), () => {
+      f.get(ih).i32(0).ltS().get(ih).get(inH).geS().or().if(() => {
+        f.get(o).i32(-1).get(rowLen4).call(copyIndex);
+        f.incBy(o, rowLen4);
+      }, () => {
+        // rowBase = x + ((n*inH + ih)*inW)*inC*4
+        f.get(n).get(inH).mul().get(ih).add().get(inW).mul().get(inC4).mul().get(x).add().set(rowBase);
+        // Whole kernel row inside the input and contiguous: one copy.
+        f.get(dilW).i32(1).eq().get(iw0).i32(0).geS().and().get(iw0).get(kW).add().get(inW).gtS().eqz().and().if(() => {
+          f.get(o).get(iw0).get(inC4).mul().get(rowBase).add().get(rowLen4).call(copyIndex);
+          f.incBy(o, rowLen4);
+        }, () => {
+          f.get(iw0).set(iw);
+          f.i32(0).set(kw);
+          f.whileNot(() => f.get(kw).get(kW).geS(), () => {
+            // select(-1, address, out of range): the tap is padding (zeros) or a copy.
+            f.get(o).i32(-1).get(iw).get(inC4).mul().get(rowBase).add().get(iw).i32(0).ltS().get(iw).get(inW).geS().or().select();
+            f.get(inC4).call(copyIndex);
+            f.incBy(o, inC4).incBy(iw, dilW).inc(kw, 1);
+          });
+        });
+      });
+      f.incBy(ih, dilH).inc(kh, 1);
+    });
+    f.inc(ow, 1);
+    f.get(ow).get(outW).eq().if(() => {
+      f.i32(0).set(ow).inc(oh, 1);
+      f.get(oh).get(outH).eq().if(() => void f.i32(0).set(oh).inc(n, 1));
+    });
+    f.inc(r, 1);
+  });
+  return f;
+}
+
 /** The module's bytes for a configuration and a memory import. */
 export function buildGemmModule(cfg: GemmModuleConfig, memory: MemoryImport): Uint8Array<ArrayBuffer> {
   const { MR, NR, MC, NC } = cfg;
@@ -251,6 +340,8 @@ export function buildGemmModule(cfg: GemmModuleConfig, memory: MemoryImport): Ui
   for (let m = 1; m <= MR; m++) funcs.push(microKernel(cfg, m));
   funcs.push(packTransposedA());
   funcs.push(driver(cfg, (m) => m - 1, MR));
+  funcs.push(copyOrZero());
+  funcs.push(im2colFunc(MR + 2));
   return encodeModule(memory, funcs);
 }
 

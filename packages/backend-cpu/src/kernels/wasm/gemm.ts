@@ -19,6 +19,7 @@
  * same float32 operations on the same k-blocks (GEMM_KC) and gives the same
  * bits. Both are within |y - ref| <= 2(K+2) 2^-24 sum|a_i b_i|.
  */
+import type { Conv2dGeometry } from '../conv2d.js';
 import { GEMM_KC, type GemmEpilogue, type PackedB } from '../gemm.js';
 import { buildGemmModule, EPI_BIAS, EPI_RELU, simdProbe, type GemmModuleConfig } from './gemm-module.js';
 
@@ -199,8 +200,14 @@ type GemmExport = (
  * The wasm GEMM bound to one memory and one scratch region of it
  * (WASM_GEMM_SCRATCH_BYTES bytes, used by one thread at a time).
  */
+type Im2colExport = (
+  x: number, dst: number, r0: number, r1: number, inH: number, inW: number, inC: number, kH: number, kW: number,
+  strideH: number, strideW: number, dilationH: number, dilationW: number, padTop: number, padLeft: number, outH: number, outW: number,
+) => void;
+
 export class WasmGemm {
   private readonly fn: GemmExport;
+  private readonly im2colFn: Im2colExport;
 
   constructor(
     readonly memory: WebAssembly.Memory,
@@ -213,6 +220,24 @@ export class WasmGemm {
     }
     const instance = new WebAssembly.Instance(module, { env: { memory } });
     this.fn = instance.exports.gemm as GemmExport;
+    this.im2colFn = instance.exports.im2col as Im2colExport;
+  }
+
+  /**
+   * The receptive fields of output pixels [r0, r1) into dst[dstOff..] (views of this memory),
+   * like the TypeScript `im2col` (same values: a copy, +0 for padding), in WebAssembly: no
+   * views allocated, no relaxed-atomic typed-array copies on a shared memory.
+   */
+  im2col(g: Conv2dGeometry, x: Float32Array, xOff: number, dst: Float32Array, dstOff: number, r0: number, r1: number): void {
+    if (!(0 <= r0 && r0 <= r1 && r1 <= g.batch * g.outH * g.outW)) throw new RangeError(`im2col: bad row range [${r0}, ${r1})`);
+    if (r0 === r1) return;
+    const K = g.kH * g.kW * g.inC;
+    if (dstOff < 0 || dstOff + (r1 - r0) * K > dst.length) throw new RangeError('im2col: dst outside its buffer');
+    if (xOff < 0 || xOff + g.batch * g.inH * g.inW * g.inC > x.length) throw new RangeError('im2col: x outside its buffer');
+    this.im2colFn(
+      this.address(x, xOff), this.address(dst, dstOff), r0, r1, g.inH, g.inW, g.inC, g.kH, g.kW,
+      g.strideH, g.strideW, g.dilationH, g.dilationW, g.padTop, g.padLeft, g.outH, g.outW,
+    );
   }
 
   /** Byte address of arr[off] in the memory; arr must be a view of it. */
