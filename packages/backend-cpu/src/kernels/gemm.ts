@@ -84,24 +84,35 @@ export function packBInto(
   dst: Float32Array, dstOff: number,
   K: number, N: number, b: Float32Array, bOff: number, ldb: number, transB: boolean,
 ): PackedB {
-  const panels = Math.ceil(N / GEMM_NR);
+  return packPanelsInto(GEMM_NR, dst, dstOff, K, N, b, bOff, ldb, transB);
+}
+
+/**
+ * Packs op(B) (K x N) into column panels `width` wide (the JS and the wasm micro-kernels use
+ * different widths), zero-padding the last panel.
+ */
+export function packPanelsInto(
+  width: number, dst: Float32Array, dstOff: number,
+  K: number, N: number, b: Float32Array, bOff: number, ldb: number, transB: boolean,
+): PackedB {
+  const panels = Math.ceil(N / width);
   let o = dstOff;
   for (let j = 0; j < panels; j++) {
-    const n0 = j * GEMM_NR;
-    const nr = Math.min(GEMM_NR, N - n0);
+    const n0 = j * width;
+    const nr = Math.min(width, N - n0);
     if (!transB) {
       let src = bOff + n0;
       for (let k = 0; k < K; k++, src += ldb) {
         let jj = 0;
         for (; jj < nr; jj++) dst[o++] = b[src + jj];
-        for (; jj < GEMM_NR; jj++) dst[o++] = 0;
+        for (; jj < width; jj++) dst[o++] = 0;
       }
     } else {
       for (let k = 0; k < K; k++) {
         let src = bOff + n0 * ldb + k;
         let jj = 0;
         for (; jj < nr; jj++, src += ldb) dst[o++] = b[src];
-        for (; jj < GEMM_NR; jj++) dst[o++] = 0;
+        for (; jj < width; jj++) dst[o++] = 0;
       }
     }
   }

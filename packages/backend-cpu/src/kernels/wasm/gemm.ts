@@ -20,7 +20,7 @@
  * bits. Both are within |y - ref| <= 2(K+2) 2^-24 sum|a_i b_i|.
  */
 import type { Conv2dGeometry } from '../conv2d.js';
-import { GEMM_KC, type GemmEpilogue, type PackedB } from '../gemm.js';
+import { GEMM_KC, packPanelsInto, type GemmEpilogue, type PackedB } from '../gemm.js';
 import { buildGemmModule, EPI_BIAS, EPI_RELU, simdProbe, type GemmModuleConfig } from './gemm-module.js';
 
 /** Tile and block sizes of the generated module. */
@@ -158,29 +158,7 @@ export function packBWasmInto(
   dst: Float32Array, dstOff: number,
   K: number, N: number, b: Float32Array, bOff: number, ldb: number, transB: boolean,
 ): PackedB {
-  const NR = WASM_NR;
-  const panels = Math.ceil(N / NR);
-  let o = dstOff;
-  for (let j = 0; j < panels; j++) {
-    const n0 = j * NR;
-    const nr = Math.min(NR, N - n0);
-    if (!transB) {
-      let src = bOff + n0;
-      for (let k = 0; k < K; k++, src += ldb) {
-        let jj = 0;
-        for (; jj < nr; jj++) dst[o++] = b[src + jj];
-        for (; jj < NR; jj++) dst[o++] = 0;
-      }
-    } else {
-      for (let k = 0; k < K; k++) {
-        let src = bOff + n0 * ldb + k;
-        let jj = 0;
-        for (; jj < nr; jj++, src += ldb) dst[o++] = b[src];
-        for (; jj < NR; jj++) dst[o++] = 0;
-      }
-    }
-  }
-  return { K, N, data: dst, offset: dstOff };
+  return packPanelsInto(WASM_NR, dst, dstOff, K, N, b, bOff, ldb, transB);
 }
 
 /** Wraps data already packed by `packBWasmInto`. */
