@@ -1,19 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { evaluate } from '@tessera/core';
-import {
-  BUILTIN_PASSES,
-  PassManager,
-  compareResults,
-  constantFolding,
-  convFusion,
-  deadNodeElimination,
-  linearComposition,
-  lower1x1,
-  reshapeFolding,
-  type Pass,
-} from '../src/index.js';
+import { BUILTIN_PASSES, PassManager } from '../src/index.js';
 import { passGraphArbitrary, testSeed } from './arbitrary.js';
+import { EXACT_PASSES, describeExactness } from './exactness.js';
 
 /*
  * For random graphs (biased towards the passes' patterns), every exact pass and the O1 / O2
@@ -25,43 +14,15 @@ const seed = testSeed('passes property tests');
 const numRuns = Number(process.env.TESSERA_RUNS ?? 150);
 const graphs = passGraphArbitrary({ minOps: 1, maxOps: 12 });
 
-function expectSameResults(before: ReturnType<typeof evaluate>, after: ReturnType<typeof evaluate>, what: string): void {
-  const c = compareResults(before, after);
-  if (!c.ok) throw new Error(`${what}: ${JSON.stringify(c.mismatch)}`);
-}
+describeExactness('exact passes keep results within the float32 bound on random graphs', graphs, { seed, numRuns });
 
-const exactPasses: Pass[] = [deadNodeElimination, constantFolding, reshapeFolding, linearComposition, convFusion, lower1x1];
-
-describe('exact passes keep results within the float32 bound on random graphs', () => {
+describe('exact passes on random graphs: marking, verify mode, fixed point, coverage', () => {
   it('every built-in pass except factorize is marked exact', () => {
     expect(BUILTIN_PASSES.filter((p) => !p.exact).map((p) => p.name)).toEqual(['factorize']);
-    expect(exactPasses.every((p) => p.exact)).toBe(true);
+    expect(EXACT_PASSES.every((p) => p.exact)).toBe(true);
   });
 
-  for (const pass of exactPasses) {
-    it(`pass '${pass.name}' keeps every output within the float32 bound`, () => {
-      fc.assert(
-        fc.property(graphs, ({ graph, feeds }) => {
-          const { graph: after } = pass.run(graph, {});
-          expectSameResults(evaluate(graph, feeds), evaluate(after, feeds), pass.name);
-        }),
-        { seed, numRuns },
-      );
-    });
-  }
-
   for (const level of ['O1', 'O2'] as const) {
-    it(`pipeline ${level} keeps every output within the float32 bound`, () => {
-      const pm = new PassManager();
-      fc.assert(
-        fc.property(graphs, ({ graph, feeds }) => {
-          const r = pm.run(graph, { level });
-          expectSameResults(evaluate(graph, feeds), evaluate(r.graph, feeds), level);
-        }),
-        { seed, numRuns },
-      );
-    });
-
     it(`pipeline ${level} passes its own translation validation (verify mode)`, () => {
       const pm = new PassManager();
       fc.assert(
@@ -87,10 +48,10 @@ describe('exact passes keep results within the float32 bound on random graphs', 
   }
 
   it('the random graphs exercise every exact pass (each rewrites something in at least 10% of graphs)', () => {
-    const fired = new Map<string, number>(exactPasses.map((p) => [p.name, 0]));
+    const fired = new Map<string, number>(EXACT_PASSES.map((p) => [p.name, 0]));
     const samples = fc.sample(graphs, { seed, numRuns: 200 });
     for (const { graph } of samples) {
-      for (const p of exactPasses) if (p.run(graph, {}).report.rewritten > 0) fired.set(p.name, fired.get(p.name)! + 1);
+      for (const p of EXACT_PASSES) if (p.run(graph, {}).report.rewritten > 0) fired.set(p.name, fired.get(p.name)! + 1);
     }
     // O2 order matters for lowering / composition of folded filters; each pass alone must still fire often.
     for (const [name, count] of fired) expect(count, `${name} fired in ${count} of 200 graphs`).toBeGreaterThanOrEqual(20);
