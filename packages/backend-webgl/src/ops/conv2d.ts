@@ -1,7 +1,7 @@
 import { convGeometry, type Conv2dAttrs, type ConvGeometry, type Node } from '@tessera/core';
 import { fragmentShader, LANES } from '../glsl.js';
 import type { PrepareContext, WebGLKernel } from '../program.js';
-import { drawRowsGemm, useRows } from '../gemm.js';
+import { drawRowsGemm, epilogueExpr, useRows } from '../gemm.js';
 import { gemmBody } from './matmul.js';
 
 /**
@@ -53,13 +53,8 @@ export function prepareConv(node: Node, ctx: PrepareContext, bias: string | null
   const x = ctx.operand(xName);
   const w = ctx.operand(fName);
   const inputs = [x, w];
-  let epilogue = 'vec4 y = acc;';
-  if (bias !== null) {
-    inputs.push(ctx.operand(bias));
-    epilogue += ' y += T2_at(0, c4);';
-  }
-  if (relu) epilogue += ' y = relu4(y);';
-  epilogue += ' outColor = y;';
+  if (bias !== null) inputs.push(ctx.operand(bias));
+  const epilogue = `outColor = ${epilogueExpr('acc', bias !== null, relu)};`;
   const y = ctx.output(node);
   const pointwise =
     g.kH === 1 && g.kW === 1 && g.strideH === 1 && g.strideW === 1 && g.padTop + g.padBottom + g.padLeft + g.padRight === 0;

@@ -1,7 +1,7 @@
 import { matmulGeometry, type MatmulAttrs, type MatmulGeometry, type Node } from '@tessera/core';
 import { fragmentShader, LANES } from '../glsl.js';
 import type { PrepareContext, TensorRef, WebGLKernel } from '../program.js';
-import { drawRowsGemm, useRows } from '../gemm.js';
+import { drawRowsGemm, epilogueExpr, useRows } from '../gemm.js';
 
 /**
  * The packed GEMM body shared by matmul, fused_matmul and 1x1 convolutions: output texel
@@ -65,13 +65,8 @@ export function prepareMatmul(node: Node, ctx: PrepareContext, bias: string | nu
   const a = canonical(ctx, aName, g.transposeA, g.batch);
   const b = canonical(ctx, bName, g.transposeB, g.sharedB ? 1 : g.batch);
   const inputs = [a, b];
-  let epilogue = 'vec4 y = acc;';
-  if (bias !== null) {
-    inputs.push(ctx.operand(bias));
-    epilogue += ' y += T2_at(0, c4);';
-  }
-  if (relu) epilogue += ' y = relu4(y);';
-  epilogue += ' outColor = y;';
+  if (bias !== null) inputs.push(ctx.operand(bias));
+  const epilogue = `outColor = ${epilogueExpr('acc', bias !== null, relu)};`;
   const y = ctx.output(node);
   if ((g.batch === 1 || g.sharedB) && useRows(y.layout.rows, g.k)) {
     drawRowsGemm(ctx, { kind: 'matmul', k: g.k }, inputs, y, relu);
