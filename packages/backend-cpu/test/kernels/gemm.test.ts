@@ -4,7 +4,7 @@ import {
   gemm, gemmUnpacked, gemmUnpackedScratchSize, packB, packBInto, packedBSize, packedBView,
   type GemmEpilogue,
 } from '../../src/kernels/gemm.js';
-import { firstBitDifference, firstViolation, randomArray, splitRanges } from './helpers.js';
+import { SENTINEL, extract, firstBitDifference, firstViolation, paddingUntouched, randomArray, splitRanges } from './helpers.js';
 
 interface Case {
   M: number; N: number; K: number;
@@ -15,7 +15,6 @@ interface Case {
   epilogue: GemmEpilogue;
 }
 
-const SENTINEL = 1234.5;
 
 /** Shapes from 1 to ~70 (edge tiles in every direction), optional deep K across k-blocks. */
 function caseArb(kRange: [number, number], mnMax = 70) {
@@ -78,23 +77,6 @@ function reference(t: Case): { ref: Float64Array; absSum: Float64Array } {
     }
   }
   return { ref, absSum };
-}
-
-/** The M x N result block out of C (drops offset and ldc padding). */
-function extract(t: Case, c: Float32Array): Float32Array {
-  const out = new Float32Array(t.M * t.N);
-  for (let i = 0; i < t.M; i++) for (let n = 0; n < t.N; n++) out[i * t.N + n] = c[t.cOff + i * t.ldc + n];
-  return out;
-}
-
-/** True when every C element outside the M x N block still holds the sentinel. */
-function paddingUntouched(t: Case, c: Float32Array): boolean {
-  for (let idx = 0; idx < c.length; idx++) {
-    const rel = idx - t.cOff;
-    const inside = rel >= 0 && rel % t.ldc < t.N && Math.floor(rel / t.ldc) < t.M;
-    if (!inside && c[idx] !== SENTINEL) return false;
-  }
-  return true;
 }
 
 function runPacked(t: Case, ranges: Array<[number, number]>): Float32Array {

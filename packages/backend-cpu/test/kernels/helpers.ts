@@ -67,3 +67,31 @@ export function firstBitDifference(a: Float32Array, b: Float32Array): number {
   }
   return -1;
 }
+
+/** Fill value of C outside the M x N block: a kernel must never write there. */
+export const SENTINEL = 1234.5;
+
+/** Where a GEMM case's result block sits in C. */
+export interface CBlock {
+  readonly M: number;
+  readonly N: number;
+  readonly cOff: number;
+  readonly ldc: number;
+}
+
+/** The M x N result block out of C (drops offset and ldc padding). */
+export function extract(t: CBlock, c: Float32Array): Float32Array {
+  const out = new Float32Array(t.M * t.N);
+  for (let i = 0; i < t.M; i++) for (let n = 0; n < t.N; n++) out[i * t.N + n] = c[t.cOff + i * t.ldc + n];
+  return out;
+}
+
+/** True when every C element outside the M x N block still holds the sentinel. */
+export function paddingUntouched(t: CBlock, c: Float32Array): boolean {
+  for (let idx = 0; idx < c.length; idx++) {
+    const rel = idx - t.cOff;
+    const inside = rel >= 0 && rel % t.ldc < t.N && Math.floor(rel / t.ldc) < t.M;
+    if (!inside && c[idx] !== SENTINEL) return false;
+  }
+  return true;
+}

@@ -10,9 +10,8 @@ import {
   WASM_GEMM_CONFIG, WASM_MR, WASM_NR, WasmGemm, createWasmArena, packBWasmInto, wasmGemmModule,
   wasmPackedBSize, wasmPackedBView, wasmSimdSupported, type WasmArena,
 } from '../../src/kernels/wasm/gemm.js';
-import { firstBitDifference, firstViolation, randomArray, splitRanges } from '../kernels/helpers.js';
+import { SENTINEL, extract, firstBitDifference, firstViolation, paddingUntouched, randomArray, splitRanges } from '../kernels/helpers.js';
 
-const SENTINEL = 1234.5;
 
 interface Case {
   M: number; N: number; K: number;
@@ -82,21 +81,6 @@ function reference(t: Case): { ref: Float64Array; absSum: Float64Array } {
     }
   }
   return { ref, absSum };
-}
-
-function extract(t: Case, c: Float32Array): Float32Array {
-  const out = new Float32Array(t.M * t.N);
-  for (let i = 0; i < t.M; i++) for (let n = 0; n < t.N; n++) out[i * t.N + n] = c[t.cOff + i * t.ldc + n];
-  return out;
-}
-
-function paddingUntouched(t: Case, c: Float32Array): boolean {
-  for (let idx = 0; idx < c.length; idx++) {
-    const rel = idx - t.cOff;
-    const inside = rel >= 0 && rel % t.ldc < t.N && Math.floor(rel / t.ldc) < t.M;
-    if (!inside && c[idx] !== SENTINEL) return false;
-  }
-  return true;
 }
 
 /** The case's operands copied into one wasm memory: [A, packed B, C, bias, B scratch]. */
