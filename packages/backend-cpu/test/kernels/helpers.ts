@@ -1,3 +1,4 @@
+import type { Conv2dGeometry } from '../../src/kernels/conv2d.js';
 /**
  * Test helpers shared by the kernel tests: a seeded PRNG for bulk data, a
  * tolerance check and a row-range splitter. Independent of the code under test.
@@ -94,4 +95,30 @@ export function paddingUntouched(t: CBlock, c: Float32Array): boolean {
     if (!inside && c[idx] !== SENTINEL) return false;
   }
   return true;
+}
+
+/** Drawn window parameters: sizes, strides, dilations and wished-for pads (pt, pl, pb, pr). */
+export interface WindowDraw {
+  batch: number; inH: number; inW: number; C: number; kH: number; kW: number;
+  strideH: number; strideW: number; dilationH: number; dilationW: number;
+  pt: number; pl: number; pb: number; pr: number;
+}
+
+/**
+ * A pooling geometry (outC = inC) from drawn parameters, with padding smaller than the window so
+ * every window sees at least one input cell (as SAME and VALID guarantee).
+ */
+export function poolGeometryOf(p: WindowDraw): Conv2dGeometry {
+  const effH = (p.kH - 1) * p.dilationH + 1;
+  const effW = (p.kW - 1) * p.dilationW + 1;
+  const padTop = Math.min(p.pt, effH - 1);
+  const padLeft = Math.min(p.pl, effW - 1);
+  const padBottom = Math.max(Math.min(p.pb, effH - 1), effH - p.inH - padTop);
+  const padRight = Math.max(Math.min(p.pr, effW - 1), effW - p.inW - padLeft);
+  return {
+    batch: p.batch, inH: p.inH, inW: p.inW, inC: p.C, kH: p.kH, kW: p.kW, outC: p.C,
+    outH: Math.floor((p.inH + padTop + padBottom - effH) / p.strideH) + 1,
+    outW: Math.floor((p.inW + padLeft + padRight - effW) / p.strideW) + 1,
+    strideH: p.strideH, strideW: p.strideW, dilationH: p.dilationH, dilationW: p.dilationW, padTop, padLeft,
+  };
 }

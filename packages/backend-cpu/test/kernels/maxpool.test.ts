@@ -2,7 +2,7 @@ import { describe, expect } from 'vitest';
 import { test, fc } from '@fast-check/vitest';
 import { maxpool } from '../../src/kernels/maxpool.js';
 import type { Conv2dGeometry } from '../../src/kernels/conv2d.js';
-import { firstBitDifference, randomArray, rng, splitRanges } from './helpers.js';
+import { firstBitDifference, randomArray, rng, splitRanges, poolGeometryOf } from './helpers.js';
 
 interface PoolCase { g: Conv2dGeometry; x: Float32Array; xOff: number; yOff: number }
 
@@ -14,19 +14,7 @@ const poolArb = fc.record({
   pt: int(0, 3), pl: int(0, 3), pb: int(0, 3), pr: int(0, 3),
   xOff: int(0, 4), yOff: int(0, 4), nanRate: fc.constantFrom(0, 0.05, 0.3), seed: fc.integer(),
 }).map((p): PoolCase => {
-  const effH = (p.kH - 1) * p.dilationH + 1;
-  const effW = (p.kW - 1) * p.dilationW + 1;
-  // Padding smaller than the window so every window sees at least one input (as with SAME/VALID).
-  const padTop = Math.min(p.pt, effH - 1);
-  const padLeft = Math.min(p.pl, effW - 1);
-  const padBottom = Math.max(Math.min(p.pb, effH - 1), effH - p.inH - padTop);
-  const padRight = Math.max(Math.min(p.pr, effW - 1), effW - p.inW - padLeft);
-  const g: Conv2dGeometry = {
-    batch: p.batch, inH: p.inH, inW: p.inW, inC: p.C, kH: p.kH, kW: p.kW, outC: p.C,
-    outH: Math.floor((p.inH + padTop + padBottom - effH) / p.strideH) + 1,
-    outW: Math.floor((p.inW + padLeft + padRight - effW) / p.strideW) + 1,
-    strideH: p.strideH, strideW: p.strideW, dilationH: p.dilationH, dilationW: p.dilationW, padTop, padLeft,
-  };
+  const g = poolGeometryOf(p);
   const x = randomArray(p.xOff + g.batch * g.inH * g.inW * g.inC, p.seed);
   const r = rng(p.seed + 7);
   for (let i = p.xOff; i < x.length; i++) if (r() < p.nanRate) x[i] = NaN;

@@ -15,7 +15,7 @@ import type { Conv2dGeometry } from '../../src/kernels/conv2d.js';
 import { WasmElementwise, loadWasmElementwiseModule, wasmElementwiseFor, wasmElementwiseModule } from '../../src/kernels/wasm/elementwise.js';
 import { WasmGemm, createSharedWasmArena, createWasmArena, loadSharedWasmGemmModule, sharedWasmMemorySupported, wasmSimdSupported } from '../../src/kernels/wasm/gemm.js';
 import { CpuBackend } from '../../src/index.js';
-import { firstBitDifference, rng, splitRanges } from '../kernels/helpers.js';
+import { firstBitDifference, rng, splitRanges, poolGeometryOf } from '../kernels/helpers.js';
 
 const SPECIALS = [NaN, -0, 0, Infinity, -Infinity];
 const int = (min: number, max: number) => fc.integer({ min, max });
@@ -54,18 +54,7 @@ const poolArb = fc.oneof(
     pt: int(0, 3), pl: int(0, 3), pb: int(0, 3), pr: int(0, 3),
     xOff: int(0, 7), yOff: int(0, 7), special: fc.constantFrom(0, 0.05, 0.3), seed: fc.integer(),
   }).map((p): PoolCase => {
-    const effH = (p.kH - 1) * p.dilationH + 1;
-    const effW = (p.kW - 1) * p.dilationW + 1;
-    const padTop = Math.min(p.pt, effH - 1);
-    const padLeft = Math.min(p.pl, effW - 1);
-    const padBottom = Math.max(Math.min(p.pb, effH - 1), effH - p.inH - padTop);
-    const padRight = Math.max(Math.min(p.pr, effW - 1), effW - p.inW - padLeft);
-    const g: Conv2dGeometry = {
-      batch: p.batch, inH: p.inH, inW: p.inW, inC: p.C, kH: p.kH, kW: p.kW, outC: p.C,
-      outH: Math.floor((p.inH + padTop + padBottom - effH) / p.strideH) + 1,
-      outW: Math.floor((p.inW + padLeft + padRight - effW) / p.strideW) + 1,
-      strideH: p.strideH, strideW: p.strideW, dilationH: p.dilationH, dilationW: p.dilationW, padTop, padLeft,
-    };
+    const g = poolGeometryOf(p);
     return { g, x: data(g.batch * g.inH * g.inW * g.inC, p.seed, p.special), xOff: p.xOff, yOff: p.yOff };
   }),
   // tf's SAME / VALID pooling geometry (core's poolGeometry).
