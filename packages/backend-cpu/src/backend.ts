@@ -16,10 +16,14 @@ export function writeInputs(program: Program, mem: Memory, feeds: Feeds): void {
   for (const input of program.inputs) view(mem, input.ref).set(feeds[input.name], input.ref.off);
 }
 
-/** Copies the outputs out of the arena after a run: the caller owns them. */
-export function readOutputs(program: Program, mem: Memory): Outputs {
+/** Copies the outputs out of the arena after a run (into the caller's buffers where given): the caller owns them. */
+export function readOutputs(program: Program, mem: Memory, into?: Outputs): Outputs {
   const out: Outputs = {};
-  for (const o of program.outputs) out[o.name] = view(mem, o.ref).slice(o.ref.off, o.ref.off + o.size);
+  for (const o of program.outputs) {
+    const value = view(mem, o.ref).subarray(o.ref.off, o.ref.off + o.size);
+    const target = into?.[o.name];
+    out[o.name] = target ? (target.set(value), target) : value.slice();
+  }
   return out;
 }
 
@@ -120,7 +124,7 @@ class CpuExecutable implements Executable {
     return this.fixedScratch ? 'wasm-simd' : 'js';
   }
 
-  async run(feeds: Feeds, observer?: NodeObserver): Promise<Outputs> {
+  async run(feeds: Feeds, observer?: NodeObserver, into?: Outputs): Promise<Outputs> {
     const mem = this.mem;
     if (!mem) throw new Error('cpu executable is disposed');
     writeInputs(this.program, mem, feeds);
@@ -134,7 +138,7 @@ class CpuExecutable implements Executable {
       kernel.run(step, mem, 0, step.units, scratch);
       observer?.nodeEnd(nodes[i]);
     }
-    return readOutputs(this.program, mem);
+    return readOutputs(this.program, mem, into);
   }
 
   dispose(): void {

@@ -252,7 +252,7 @@ class WorkersExecutable implements Executable {
     return this.mem.wasm ? 'wasm-simd' : 'js';
   }
 
-  async run(feeds: Feeds, observer?: NodeObserver): Promise<Outputs> {
+  async run(feeds: Feeds, observer?: NodeObserver, into?: Outputs): Promise<Outputs> {
     const program = this.program;
     if (!program) throw new Error('workers executable is disposed');
     if (this.inlineOnly) {
@@ -263,13 +263,13 @@ class WorkersExecutable implements Executable {
         this.runMain(program, i, 0, program.nodeSteps[i]!.units);
         observer?.nodeEnd(this.nodes[i]);
       }
-      return readOutputs(program, this.mem);
+      return readOutputs(program, this.mem, into);
     }
     if (this.wholeRuns && !observer) {
       return this.pool.exclusive(async () => {
         writeInputs(program, this.mem, feeds);
         await this.pool.runProgram(this.id, this.scheduled, (i) => ({ program: this.id, step: i, node: this.nodes[i].name, op: this.nodes[i].op }));
-        return readOutputs(program, this.mem);
+        return readOutputs(program, this.mem, into);
       });
     }
     // With an observer (profiling): step by step, so that every node is timed on its own.
@@ -297,7 +297,7 @@ class WorkersExecutable implements Executable {
           observer?.nodeEnd(this.nodes[f]);
         }
       }
-      return readOutputs(program, this.mem);
+      return readOutputs(program, this.mem, into);
     });
   }
 

@@ -15,7 +15,12 @@ export interface NodeObserver {
  * ready. `run` may be called many times, one run at a time (the session serializes them).
  */
 export interface Executable {
-  run(feeds: Feeds, observer?: NodeObserver): Promise<Outputs>;
+  /**
+   * `into`: the caller's buffers for some outputs (the session has checked their names and
+   * lengths). A backend that can writes those outputs there and returns them; one that ignores
+   * `into` is correct too (the session copies).
+   */
+  run(feeds: Feeds, observer?: NodeObserver, into?: Outputs): Promise<Outputs>;
   /** Frees everything the compile allocated (buffers, textures, packed weights). */
   dispose(): void;
 }

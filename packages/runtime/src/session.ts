@@ -14,6 +14,15 @@ export interface SessionOptions {
   readonly profile?: boolean;
 }
 
+export interface RunOptions {
+  /**
+   * Buffers to write outputs into, by output name (some or all). The run returns them instead
+   * of fresh arrays: a loop that runs a graph many times allocates nothing per run (a fresh
+   * multi-megabyte array costs page faults, on some machines more than the kernels).
+   */
+  readonly outputs?: Outputs;
+}
+
 export interface SessionStats {
   readonly backend: string;
   /** Bytes of the planned arena (inputs and intermediates, after buffer reuse). */
@@ -76,9 +85,9 @@ export class Session {
     };
   }
 
-  /** Runs the graph once. Feeds are checked first; an error names the input. */
-  run(feeds: Feeds): Promise<Outputs> {
-    const result = this.queue.then(() => this.runNow(feeds));
+  /** Runs the graph once. Feeds (and `options.outputs`) are checked first; an error names the input (output). */
+  run(feeds: Feeds, options: RunOptions = {}): Promise<Outputs> {
+    const result = this.queue.then(() => this.runNow(feeds, options.outputs));
     this.queue = result.catch(() => undefined);
     return result;
   }
@@ -105,12 +114,23 @@ export class Session {
     return this.disposed;
   }
 
-  private async runNow(feeds: Feeds): Promise<Outputs> {
+  private async runNow(feeds: Feeds, into?: Outputs): Promise<Outputs> {
     if (this.disposed) throw new TesseraError(`session of graph '${this.graph.name}' on backend '${this.backend.name}' is disposed; create a new session`);
     validateFeeds(this.graph, feeds);
+    if (into) validateOutputBuffers(this.graph, into);
+    const outputs = await this.runObserved(feeds, into);
+    // Backends may ignore `into`: then the outputs are copied there.
+    for (const name of Object.keys(into ?? {})) {
+      if (outputs[name] !== into![name]) into![name].set(outputs[name]);
+      outputs[name] = into![name];
+    }
+    return outputs;
+  }
+
+  private async runObserved(feeds: Feeds, into: Outputs | undefined): Promise<Outputs> {
     const run = ++this.runCount;
     const listening = this.profile || this.subject.observed;
-    if (!listening) return this.executable.run(feeds);
+    if (!listening) return this.executable.run(feeds, undefined, into);
     const backend = this.backend.name;
     const emit = (e: ExecEvent) => {
       this.recorded.push(e);
@@ -131,9 +151,31 @@ export class Session {
     };
     const t0 = performance.now();
     emit({ type: 'run-start', run, backend, time: t0 });
-    const outputs = await this.executable.run(feeds, observer);
+    const outputs = await this.executable.run(feeds, observer, into);
     const t1 = performance.now();
     emit({ type: 'run-end', run, backend, time: t1, duration: t1 - t0 });
     return outputs;
+  }
+}
+
+/** Output buffers must name outputs of the graph and be Float32Arrays of the output's size. */
+function validateOutputBuffers(graph: Graph, into: Outputs): void {
+  if (into === null || typeof into !== 'object') throw new TesseraError(`run option 'outputs' must be an object of Float32Array by output name`);
+  const seen = new Map<Float32Array, string>();
+  for (const [name, buffer] of Object.entries(into)) {
+    const value = graph.outputs[name];
+    if (value === undefined) {
+      throw new TesseraError(`output buffer '${name}' is not an output of graph '${graph.name}' (outputs: ${Object.keys(graph.outputs).join(', ')})`);
+    }
+    const shape = graph.value(value).shape;
+    if (!(buffer instanceof Float32Array)) {
+      throw new TesseraError(`output buffer '${name}' must be a Float32Array, got ${Object.prototype.toString.call(buffer).slice(8, -1)}`);
+    }
+    if (buffer.length !== numel(shape)) {
+      throw new TesseraError(`output buffer '${name}' of shape [${shape.join(', ')}] needs ${numel(shape)} values, got ${buffer.length}`);
+    }
+    const other = seen.get(buffer);
+    if (other !== undefined) throw new TesseraError(`outputs '${other}' and '${name}' were given the same buffer`);
+    seen.set(buffer, name);
   }
 }

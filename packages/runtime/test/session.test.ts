@@ -7,7 +7,9 @@ import {
   backendNames,
   createContainer,
   createSession,
+  defaultContainer,
   disposeBackends,
+  getBackend,
   registerBackend,
   type Backend,
   type ExecEvent,
@@ -41,6 +43,62 @@ describe('sessions', () => {
     await expect(session.run({ x: new Float64Array(784) as unknown as Float32Array })).rejects.toThrow(/input 'x' must be a Float32Array, got Float64Array/);
     // A bad run does not break the session.
     expect((await session.run(feeds())).logits).toHaveLength(10);
+    session.dispose();
+  });
+
+  test('outputs go into the buffers the caller gives (the same arrays come back, with the values of a plain run)', async () => {
+    const session = await createSession(graph, { backend: 'cpu' });
+    const f = feeds();
+    const fresh = (await session.run(f)).logits;
+    const buffer = new Float32Array(10).fill(Number.NaN);
+    const { logits } = await session.run(f, { outputs: { logits: buffer } });
+    expect(logits).toBe(buffer);
+    expect(logits).toEqual(fresh);
+    // The next run overwrites the same buffer.
+    const g = { x: randomTensor([1, 28, 28, 1], 99).data };
+    await session.run(g, { outputs: { logits: buffer } });
+    expect(buffer).toEqual((await session.run(g)).logits);
+    session.dispose();
+  });
+
+  test('a backend that ignores output buffers still fills them (the session copies)', async () => {
+    const container = createContainer();
+    const real = getBackend(defaultContainer, 'cpu');
+    const ignoring: Backend = {
+      name: 'ignores-into',
+      hasKernel: (op) => real.hasKernel(op),
+      compile: async (g, plan) => {
+        const inner = await real.compile(g, plan);
+        return { run: (f, observer) => inner.run(f, observer), dispose: () => inner.dispose() };
+      },
+      dispose: async () => undefined,
+    };
+    registerBackend(container, 'ignores-into', () => ignoring);
+    const session = await createSession(graph, { backend: 'ignores-into', container });
+    const f = feeds();
+    const buffer = new Float32Array(10);
+    const { logits } = await session.run(f, { outputs: { logits: buffer } });
+    expect(logits).toBe(buffer);
+    expect(buffer).toEqual((await session.run(f)).logits);
+    session.dispose();
+  });
+
+  test('output buffers are validated at run, with errors naming the output', async () => {
+    const session = await createSession(graph, { backend: 'cpu' });
+    const run = (outputs: Record<string, Float32Array>) => session.run(feeds(), { outputs });
+    await expect(run({ probs: new Float32Array(10) })).rejects.toThrow(/output buffer 'probs' is not an output of graph 'seed-cnn' \(outputs: logits\)/);
+    await expect(run({ logits: new Float32Array(9) })).rejects.toThrow(/output buffer 'logits' of shape \[1, 10\] needs 10 values, got 9/);
+    await expect(run({ logits: new Float64Array(10) as unknown as Float32Array })).rejects.toThrow(/output buffer 'logits' must be a Float32Array, got Float64Array/);
+    session.dispose();
+  });
+
+  test('two outputs cannot share one buffer', async () => {
+    const g = new GraphBuilder('two');
+    const x = g.input('x', [1, 4]);
+    const two = g.build({ a: g.relu(x), b: g.relu(x) });
+    const session = await createSession(two, { backend: 'cpu' });
+    const buffer = new Float32Array(4);
+    await expect(session.run({ x: new Float32Array(4) }, { outputs: { a: buffer, b: buffer } })).rejects.toThrow(/outputs 'a' and 'b' were given the same buffer/);
     session.dispose();
   });
 
