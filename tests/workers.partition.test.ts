@@ -89,12 +89,13 @@ describe('chainSteps', () => {
     }
   });
 
-  it('W3: bias_add -> relu chains; conv2d -> bias_add does not (bias_add reuses the conv input memory)', () => {
+  it('W3: every conv2d -> bias_add (-> relu) chains (both run in place on the conv output)', () => {
     const { graph, followers } = chainsOf('W3');
     const named = followers.map((f, i) => (f ? [graph.nodes[i].name, f.map((j) => graph.nodes[j].name)] : null)).filter((x) => x);
     expect(named).toEqual([
-      ['l0_conv2d/bias_add', ['l0_conv2d/relu']],
-      ['l1_conv2d/bias_add', ['l1_conv2d/relu']],
+      ['l0_conv2d', ['l0_conv2d/bias_add', 'l0_conv2d/relu']],
+      ['l1_conv2d', ['l1_conv2d/bias_add', 'l1_conv2d/relu']],
+      ['l2_conv2d', ['l2_conv2d/bias_add']],
     ]);
   });
 });

@@ -41,7 +41,7 @@ export interface PoolOptions {
 /** The main thread blocks at most this long at a time before it lets the event loop run (deaths, timers). */
 const SLICE_MS = 10;
 /** The main thread polls PENDING this long before it sleeps (a wake-up from Atomics.wait costs tens of microseconds). */
-const SPIN_MS = 0.03;
+const SPIN_MS = Number(process.env.MSPIN ?? 0.03);
 
 type ErrorMessage = Extract<FromWorker, { type: 'error' }>;
 

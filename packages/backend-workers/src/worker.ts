@@ -281,7 +281,7 @@ function runProgram(c: Int32Array, seq: number): void {
  * within a run the next step usually comes within microseconds, and a sleeping thread takes
  * tens of microseconds (more on a busy machine) to wake.
  */
-const SPIN_MS = 0.05;
+const SPIN_MS = Number(process.env.WSPIN ?? 0.05);
 
 function spinFor(c: Int32Array): number {
   const t0 = performance.now();

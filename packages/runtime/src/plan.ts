@@ -1,4 +1,4 @@
-import { numel, type Graph, type Node } from '@tessera/core';
+import { isOpName, numel, opSpec, type Graph, type Node } from '@tessera/core';
 
 /** A region of the arena holding one value (and every reshape view of it). */
 export interface Buffer {
@@ -35,16 +35,35 @@ export const ARENA_ALIGN = 16;
 
 const VIEW_OPS = new Set(['reshape']);
 
+/** Ops whose output may take operand 0's memory once nothing else reads it (op spec `elementwise`). */
+const inPlaceCapable = (n: Node): boolean => isOpName(n.op) && opSpec(n.op).elementwise === true;
+
 /**
  * Plans one arena for a graph's inputs and intermediates: a topological schedule, the lifetime
- * of every buffer, reshape outputs as views of their input, and offsets chosen so buffers whose
- * lifetimes do not overlap share memory (greedy by size, lowest free offset first).
+ * of every buffer, reshape outputs as views of their input, element-wise ops in place over an
+ * operand that dies with them, and offsets chosen so buffers whose lifetimes do not overlap
+ * share memory (greedy by size, lowest free offset first).
  */
 export function planExecution(graph: Graph): ExecutionPlan {
   const steps = graph.nodes;
   const root = new Map<string, string>(); // value -> the value whose storage it shares
-  const rootOf = (v: string): string => root.get(v) ?? v;
+  const rootOf = (v: string): string => {
+    const r = root.get(v);
+    return r === undefined ? v : rootOf(r);
+  };
   for (const n of steps) if (VIEW_OPS.has(n.op)) root.set(n.name, rootOf(n.inputs[0]));
+  // In place: operand 0's storage (an intermediate, not a graph input or output) when no later
+  // step reads it through any name. Readers of the result then keep that storage alive.
+  const lastRead = new Map<string, number>();
+  steps.forEach((n, step) => n.inputs.forEach((v) => lastRead.set(rootOf(v), step)));
+  for (const v of Object.values(graph.outputs)) lastRead.set(rootOf(v), steps.length);
+  steps.forEach((n, step) => {
+    if (!inPlaceCapable(n)) return;
+    const r = rootOf(n.inputs[0]);
+    if (graph.kind(r) !== 'node' || lastRead.get(r) !== step || n.inputs.slice(1).some((v) => rootOf(v) === r)) return;
+    root.set(n.name, r);
+    lastRead.set(r, Math.max(step, lastRead.get(n.name) ?? step));
+  });
 
   const life = new Map<string, { first: number; last: number }>();
   const touch = (v: string, step: number) => {

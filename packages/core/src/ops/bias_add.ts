@@ -9,6 +9,7 @@ import { defineOp } from './spec.js';
 export const biasAdd = defineOp({
   name: 'bias_add',
   inputs: ['value', 'bias'],
+  elementwise: true,
   attrs: z.object({}).strict(),
   inferShape([value, bias]) {
     if (value.length < 1) throw new OpError(`value ${shapeStr(value)} must have a channel dimension`);

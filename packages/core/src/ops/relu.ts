@@ -6,6 +6,7 @@ import { defineOp } from './spec.js';
 export const relu = defineOp({
   name: 'relu',
   inputs: ['x'],
+  elementwise: true,
   attrs: z.object({}).strict(),
   inferShape: ([x]) => x,
   cost: () => ({ macs: 0 }),

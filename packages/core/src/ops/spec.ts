@@ -26,6 +26,12 @@ export interface OpSpec<S extends z.ZodType = z.ZodType> {
   readonly name: string;
   /** Operand names, in order (the arity is their count). */
   readonly inputs: readonly string[];
+  /**
+   * True when output element i reads element i of operand 0 only (same shape; other operands are
+   * read whole). The execution plan may then give the output operand 0's memory (in place), so
+   * every backend's kernel for the op must be correct with output and operand 0 aliased.
+   */
+  readonly elementwise?: boolean;
   /** Attribute schema: validates, fills defaults; used by the builder and the JSON loader alike. */
   readonly attrs: S;
   /** Output shape from operand shapes; throws OpError naming what was expected. */
