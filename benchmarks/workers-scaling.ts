@@ -4,7 +4,10 @@
  * are bit-identical to cpu's.
  *
  *   npx tsx --conditions=@tessera/source benchmarks/workers-scaling.ts [--workloads W1-b1,W2] [--runs 9] [--warmup 2]
- *       [--threads 1,2] [--main-share] [--gemm auto|js] [--json benchmarks/results/workers-scaling.json]
+ *       [--configs 1w,1w+c,2w] [--gemm auto|js] [--fresh-outputs] [--json benchmarks/results/workers-scaling.json]
+ *
+ * A config is a pool size and who computes: `1w` one worker (the caller waits), `1w+c` one worker
+ * plus the calling thread (the default on a 2-core machine), `2w` two workers (the caller waits).
  *   npx tsx --conditions=@tessera/source benchmarks/workers-scaling.ts --calibrate
  *
  * --calibrate measures what the cost model's thresholds rest on (partition.ts): the time of one
@@ -29,8 +32,8 @@ const { values: args } = parseArgs({
     workloads: { type: 'string', default: 'W1-b1,W1-b32,W2,W3,W4-1024' },
     runs: { type: 'string', default: '9' },
     warmup: { type: 'string', default: '2' },
-    threads: { type: 'string', default: '1,2' },
-    'main-share': { type: 'boolean', default: false },
+    configs: { type: 'string', default: '1w,1w+c,2w' },
+    'fresh-outputs': { type: 'boolean', default: false },
     gemm: { type: 'string', default: 'auto' },
     calibrate: { type: 'boolean', default: false },
     json: { type: 'string', default: 'benchmarks/results/workers-scaling.json' },
@@ -139,9 +142,11 @@ async function main(): Promise<void> {
   const wall0 = performance.now();
   const container = createContainer();
   const pools: WorkersBackend[] = [];
-  const threads = args.threads!.split(',').map(Number);
+  const threads = args.configs!.split(',');
   for (const t of threads) {
-    const backend = createWorkersBackend({ threads: t, mainShare: args['main-share'], gemm: args.gemm as 'auto' | 'js' });
+    const m = /^(\d+)w(\+c)?$/.exec(t);
+    if (!m) throw new Error(`--configs: '${t}' is not like 1w, 1w+c or 2w`);
+    const backend = createWorkersBackend({ threads: Number(m[1]), mainShare: m[2] !== undefined, gemm: args.gemm as 'auto' | 'js' });
     pools.push(backend);
     registerBackend(container, `workers-${t}`, () => backend);
   }
@@ -163,7 +168,12 @@ async function main(): Promise<void> {
         const y = Object.values(await s.run({ x }))[0];
         if (y.some((v, i) => !Object.is(v, ref[i]))) throw new Error(`${id}: ${name} is not bit-identical to cpu`);
       }
-      const impls: Impl[] = sessions.map(([name, s]) => ({ name, run: () => s.run({ x }) }));
+      // Outputs go into a buffer per session (as a serving loop would): a fresh multi-megabyte
+      // array per run costs page faults that on this VM can exceed the kernels (--fresh-outputs).
+      const impls: Impl[] = sessions.map(([name, s]) => {
+        const outputs = args['fresh-outputs'] ? undefined : { [Object.keys(graph.outputs)[0]]: new Float32Array(ref.length) };
+        return { name, run: () => s.run({ x }, { outputs }) };
+      });
       const timings = await timeInterleaved(impls, { warmup: Number(args.warmup), runs: Number(args.runs) });
       const base = timings.get('cpu')!.median;
       for (const [name] of sessions) {
@@ -197,7 +207,7 @@ async function main(): Promise<void> {
     console.log(`| ${id} | ${cells.join(' | ')} |`);
   }
   mkdirSync(dirname(args.json!), { recursive: true });
-  writeFileSync(args.json!, JSON.stringify({ date: new Date().toISOString(), node: process.version, cores: os.availableParallelism(), loadavg: os.loadavg(), parallelCeiling: [ceilingBefore, ceilingAfter], processCpuMs, wallMs, gemm: pools[0]?.gemmPath, mainShare: args['main-share'], rows }, null, 2));
+  writeFileSync(args.json!, JSON.stringify({ date: new Date().toISOString(), node: process.version, cores: os.availableParallelism(), loadavg: os.loadavg(), parallelCeiling: [ceilingBefore, ceilingAfter], processCpuMs, wallMs, gemm: pools[0]?.gemmPath, configs: threads, rows }, null, 2));
   console.log(`\nwritten to ${args.json}`);
 }
 

@@ -26,6 +26,10 @@ beforeAll(async () => {
     pools.set(threads, backend);
     registerBackend(container, `workers-${threads}`, () => backend);
   }
+  // Two workers with the calling thread only waiting (mainShare: false): the other dispatch mode.
+  const waiting = createWorkersBackend({ threads: 2, mainShare: false, ...EAGER });
+  pools.set(-2, waiting);
+  registerBackend(container, 'workers-2-wait', () => waiting);
   await Promise.all([...pools.values()].map((p) => p.ready()));
 }, 120_000);
 
@@ -56,13 +60,13 @@ function expectBitIdentical(actual: Float32Array, expected: Float32Array): void 
 
 describe('workers backend: results', () => {
   for (const [label, make] of GRAPHS) {
-    it(`${label}: bit-identical to cpu with 1, 2 and 3 workers, and within the reference bounds`, async () => {
+    it(`${label}: bit-identical to cpu with 1, 2 and 3 workers (plus the calling thread), 2 workers alone, and within the reference bounds`, async () => {
       const graph = make();
       const feeds = feedsFor(graph, 11);
       const cpu = await createSession(graph, { backend: 'cpu' });
       const expected = await cpu.run(feeds);
       const ref = evaluate(graph, feeds);
-      for (const threads of [1, 2, 3]) {
+      for (const threads of ['1', '2', '3', '2-wait']) {
         const session = await createSession(graph, { backend: `workers-${threads}`, container });
         const actual = await session.run(feeds);
         for (const name of Object.keys(graph.outputs)) {
@@ -170,7 +174,7 @@ describe('workers backend: failures', () => {
       expect(after[0]).toBe(before[0]);
       expect(after[1]).not.toBe(before[1]);
       expect(after[1]).not.toBeNull();
-      expect(liveWorkerCount() - baseline).toBe(6);
+      expect(liveWorkerCount() - baseline).toBe(8); // 1 + 2 + 3 + 2 (caller waits)
     });
   }
 
@@ -235,14 +239,14 @@ describe('workers backend: sharing and lifecycle', () => {
     await expect(createSession(graph, { backend: 'gone', container: c })).rejects.toThrow(/disposed/);
   });
 
-  it("registers 'workers' in the default container, with one worker per core by default", async () => {
+  it("registers 'workers' in the default container; by default the pool and the calling thread together use every core", async () => {
     expect(backendNames(defaultContainer)).toContain('workers');
     const before = liveWorkerCount();
     const graph = workloadGraph(workload('W3'));
     const feeds = feedsFor(graph, 2);
     const session = await createSession(graph, { backend: 'workers' });
     const backend = getBackend(defaultContainer, 'workers') as WorkersBackend;
-    expect(await backend.ready()).toBe(os.availableParallelism());
+    expect(await backend.ready()).toBe(Math.max(1, os.availableParallelism() - 1));
     expectBitIdentical(first(await session.run(feeds)), first(await (await createSession(graph)).run(feeds)));
     await disposeBackends(defaultContainer);
     expect(liveWorkerCount()).toBe(before);

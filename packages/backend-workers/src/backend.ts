@@ -1,25 +1,33 @@
 import {
   compileProgram, cpuKernel, kernels, cpuWasmSimdSupported, createSharedWasmArena, loadSharedWasmGemmModule, readOutputs, Scratch,
-  sharedWasmMemorySupported, WasmGemm, writeInputs, type Memory, type Program,
+  sharedWasmMemorySupported, WasmGemm, writeInputs, type Memory, type Program, type Step,
 } from '@tessera/backend-cpu';
 import type { Feeds, Graph, Node } from '@tessera/core';
 import { kernelRegistry, type Backend, type Executable, type ExecutionPlan, type NodeObserver, type Outputs } from '@tessera/runtime';
 import { chainSteps, followerRange } from './chain.js';
 import { checkSharedMemory, detectHost } from './host.js';
 import { MAIN, partitionStep, stepCost, type Part, type PartitionOptions } from './partition.js';
-import { WorkerPool, type StepInfo } from './pool.js';
+import { WorkerPool, type MainShare, type StepInfo } from './pool.js';
 import type { FaultKind, ProgramMessage } from './protocol.js';
 
 export interface WorkersBackendOptions {
   /** Name the backend reports (and is registered under). Default 'workers'. */
   readonly name?: string;
-  /** Workers in the pool. Default: the cores (`os.availableParallelism()` / `navigator.hardwareConcurrency`). */
+  /**
+   * Worker threads in the pool. Default: the cores (`os.availableParallelism()` /
+   * `navigator.hardwareConcurrency`) minus one when the calling thread shares the work (the
+   * default), so that the pool and the caller together use every core and no more.
+   */
   readonly threads?: number;
   /** Watchdog: a worker that has not finished its part of a step (of a whole run, for runs without an observer) after this long fails the run. Default 60 000 ms. */
   readonly timeoutMs?: number;
   /** How long a worker may take to start. Default 60 000 ms. */
   readonly startTimeoutMs?: number;
-  /** The main thread computes a share of split steps too (it otherwise only waits). Default false. */
+  /**
+   * The calling thread computes a share of every run too (default true). It then never waits
+   * for a run to start or end: on a machine with as many threads as cores, a thread that only
+   * waits would still wake up between runs and preempt a computing one.
+   */
   readonly mainShare?: boolean;
   /**
    * Steps cheaper than this (cost units of `stepCost`, about a nanosecond of one thread each) run
@@ -58,7 +66,7 @@ export function workersGemmPath(): WorkersGemmPath {
 
 const VIEW_OPS = ['reshape'];
 const DEFAULTS = {
-  timeoutMs: 60_000, startTimeoutMs: 60_000, mainShare: false, inlineCost: 100_000, minPartCost: 50_000, inlineGraphCost: 2_000_000,
+  timeoutMs: 60_000, startTimeoutMs: 60_000, mainShare: true, inlineCost: 100_000, minPartCost: 50_000, inlineGraphCost: 2_000_000,
   gemm: 'auto' as 'auto' | 'js' | 'wasm',
 };
 
@@ -91,7 +99,7 @@ export class WorkersBackend implements Backend {
     }
     this.pool = detectHost().then((host) =>
       WorkerPool.start(host, {
-        threads: options.threads ?? Math.max(1, host.defaultThreads()),
+        threads: options.threads ?? Math.max(1, host.defaultThreads() - (this.options.mainShare ? 1 : 0)),
         timeoutMs: this.options.timeoutMs,
         startTimeoutMs: this.options.startTimeoutMs,
       }),
@@ -128,9 +136,9 @@ export class WorkersBackend implements Backend {
     const { followers, chained } = chainSteps(graph.nodes, program.nodeSteps, parts, plan);
     const id = nextProgramId++;
     if (parts.some((p) => p && p.some((q) => q.worker !== MAIN))) {
-      await pool.load({ type: 'load', id, steps: program.nodeSteps, chains: followers, parts: this.options.mainShare ? undefined : parts, memory: memory! });
+      await pool.load({ type: 'load', id, steps: program.nodeSteps, chains: followers, parts, memory: memory! });
     }
-    return new WorkersExecutable(graph.nodes, program, mem, scratch, parts, followers, chained, !this.options.mainShare, id, pool);
+    return new WorkersExecutable(graph.nodes, program, mem, scratch, parts, followers, chained, this.options.mainShare, id, pool);
   }
 
   /**
@@ -234,8 +242,8 @@ class WorkersExecutable implements Executable {
     private readonly followers: readonly (readonly number[] | null)[],
     /** True for the nodes run as part of a chain (by their producer's dispatch). */
     private readonly chained: readonly boolean[],
-    /** Runs without an observer go to the workers whole (pool.runProgram), not step by step. */
-    private readonly wholeRuns: boolean,
+    /** The calling thread takes a share of each run. */
+    private readonly mainShare: boolean,
     private readonly id: number,
     private readonly pool: WorkerPool,
   ) {
@@ -265,10 +273,14 @@ class WorkersExecutable implements Executable {
       }
       return readOutputs(program, this.mem, into);
     }
-    if (this.wholeRuns && !observer) {
+    if (!observer) {
+      // Whole runs: one dispatch; the calling thread takes its share of each step, or sleeps.
+      const main: MainShare | undefined = this.mainShare
+        ? { schedule: { steps: program.nodeSteps, parts: this.parts, chains: this.followers }, run: (step, start, end) => this.runKernel(step, start, end) }
+        : undefined;
       return this.pool.exclusive(async () => {
         writeInputs(program, this.mem, feeds);
-        await this.pool.runProgram(this.id, this.scheduled, (i) => ({ program: this.id, step: i, node: this.nodes[i].name, op: this.nodes[i].op }));
+        await this.pool.runProgram(this.id, this.scheduled, (i) => ({ program: this.id, step: i, node: this.nodes[i].name, op: this.nodes[i].op }), main);
         return readOutputs(program, this.mem, into);
       });
     }
@@ -302,7 +314,10 @@ class WorkersExecutable implements Executable {
   }
 
   private runMain(program: Program, i: number, start: number, end: number): void {
-    const step = program.nodeSteps[i]!;
+    this.runKernel(program.nodeSteps[i]!, start, end);
+  }
+
+  private runKernel(step: Step, start: number, end: number): void {
     const kernel = cpuKernel(step.kernel)!;
     kernel.run(step, this.mem, start, end, this.fixedScratch ?? this.scratch.get(kernel.scratchSize?.(step, start, end) ?? 0));
   }

@@ -1,6 +1,8 @@
+import type { Step } from '@tessera/backend-cpu';
 import { TesseraError } from '@tessera/core';
 import type { Host, HostWorker } from './host.js';
 import { MAIN, type Part } from './partition.js';
+import { barrierTarget, claimAfter, runSchedule, type Schedule } from './schedule.js';
 import {
   ABORT,
   ACK,
@@ -10,6 +12,7 @@ import {
   CMD_QUIT,
   CMD_RUN,
   CURRENT,
+  RUN_MAIN,
   RUN_WORKERS,
   CMD_STEP,
   CMD_YIELD,
@@ -41,7 +44,9 @@ export interface PoolOptions {
 /** The main thread blocks at most this long at a time before it lets the event loop run (deaths, timers). */
 const SLICE_MS = 10;
 /** The main thread polls PENDING this long before it sleeps (a wake-up from Atomics.wait costs tens of microseconds). */
-const SPIN_MS = Number(process.env.MSPIN ?? 0.03);
+const SPIN_MS = 0.03;
+/** The calling thread spins this long at a barrier of a whole run before it also yields to the event loop. */
+const MAIN_BARRIER_SPIN_MS = 1;
 
 type ErrorMessage = Extract<FromWorker, { type: 'error' }>;
 
@@ -68,6 +73,12 @@ interface Slot {
   /** Step errors the worker reported, by command sequence number. */
   errors: Map<number, ErrorMessage>;
   onError: (() => void) | null;
+}
+
+/** The calling thread's side of a whole run it takes part in: the program's schedule and how to run a range of a step. */
+export interface MainShare {
+  readonly schedule: Schedule;
+  readonly run: (step: Step, start: number, end: number) => void;
 }
 
 /** What the pool tells about the node a step belongs to, for errors. */
@@ -221,14 +232,17 @@ export class WorkerPool {
   }
 
   /**
-   * Runs a whole program on the workers (CMD_RUN): every worker runs its part of each step
-   * (parts sent with the program; a main-thread part goes to worker 0) and meets the others at
-   * a barrier before the next step. One wake-up per run instead of two per step; the main
-   * thread sleeps meanwhile. `describe` names the node at `nodeIndex` for errors. The watchdog
-   * limits the whole run. Call it inside `exclusive`.
+   * Runs a whole program (CMD_RUN): every participant runs its share of each step (schedule.ts)
+   * and meets the others at a barrier before the next step. One wake-up per run instead of two
+   * per step. With `main`, the calling thread takes part too (it runs MAIN parts and claims
+   * chunks), so the pool plus the caller keep the cores busy and no thread waits for the run
+   * to start or end; otherwise it sleeps meanwhile (MAIN parts go to worker 0). `describe`
+   * names the node at `nodeIndex` for errors. The watchdog limits the whole run. Call it
+   * inside `exclusive`.
    */
-  async runProgram(program: number, steps: number, describe: (nodeIndex: number) => StepInfo): Promise<void> {
+  async runProgram(program: number, steps: number, describe: (nodeIndex: number) => StepInfo, main?: MainShare): Promise<void> {
     const c = this.ctrl;
+    const t0 = performance.now();
     this.dispatchedSteps += steps;
     const dead = this.slots.find((s) => s.death !== null);
     if (dead) {
@@ -239,7 +253,8 @@ export class WorkerPool {
     Atomics.store(c, ABORT, 0);
     Atomics.store(c, CLAIM, 0);
     Atomics.store(c, CLAIM + 1, 0);
-    Atomics.store(c, RUN_WORKERS, this.slots.length);
+    Atomics.store(c, RUN_WORKERS, this.slots.length + (main ? 1 : 0));
+    Atomics.store(c, RUN_MAIN, main ? 1 : 0);
     Atomics.store(c, PENDING, this.slots.length);
     const dispatched = this.slots.map((slot) => {
       const b = slotBase(slot.index);
@@ -248,11 +263,55 @@ export class WorkerPool {
       Atomics.store(c, b + CURRENT, -1);
       return { part: null, seq: this.command(slot.index, CMD_RUN), slot };
     });
-    const failure = await this.awaitWorkers(dispatched, (slot) => {
-      const i = Atomics.load(c, slotBase(slot) + CURRENT);
-      return { info: describe(i < 0 ? 0 : i), part: null };
-    });
+    let mainError: Error | null = null;
+    if (main) {
+      let current = 0;
+      try {
+        const enter = (i: number): void => void (current = i);
+        for (const k of runSchedule(main.schedule, c, MAIN, true, enter, main.run)) {
+          if (!(await this.mainBarrier(k, dispatched, t0))) break;
+        }
+      } catch (e) {
+        const { node, op } = describe(current);
+        mainError = new TesseraError(`backend 'workers': the calling thread's part of the node failed: ${e instanceof Error ? e.message : String(e)}`, { node, op });
+        this.abortRun();
+      }
+    }
+    const failure = await this.awaitWorkers(
+      dispatched,
+      (slot) => {
+        const i = Atomics.load(c, slotBase(slot) + CURRENT);
+        return { info: describe(i < 0 ? 0 : i), part: null };
+      },
+      t0,
+    );
     if (failure) throw failure;
+    if (mainError) throw mainError;
+  }
+
+  /**
+   * The calling thread at barrier k of a whole run: spins briefly (the others finish balanced
+   * shares within microseconds of each other), then also yields to the event loop so that a
+   * worker's death is seen. Returns false when the run is over without it (aborted, a worker
+   * died, the watchdog): awaitWorkers then says why.
+   */
+  private async mainBarrier(k: number, dispatched: readonly Dispatched[], t0: number): Promise<boolean> {
+    const c = this.ctrl;
+    const target = barrierTarget(Atomics.load(c, RUN_WORKERS), k);
+    if (Atomics.add(c, BARRIER, 1) + 1 >= target) {
+      Atomics.store(c, claimAfter(k), 0);
+      Atomics.notify(c, BARRIER);
+      return true;
+    }
+    const spinFrom = performance.now();
+    for (let i = 1; ; i++) {
+      if (Atomics.load(c, BARRIER) >= target) return true;
+      if (Atomics.load(c, ABORT) !== 0) return false;
+      if ((i & 1023) === 0 && performance.now() - spinFrom > MAIN_BARRIER_SPIN_MS) {
+        await yieldToEventLoop();
+        if (dispatched.some((d) => d.slot.death !== null) || performance.now() - t0 > this.options.timeoutMs) return false;
+      }
+    }
   }
 
   /** Stops every worker (after the operation in progress) and frees the pool. */
@@ -300,9 +359,9 @@ export class WorkerPool {
   private async awaitWorkers(
     dispatched: readonly Dispatched[],
     describe: (slot: number) => { info: StepInfo; part: Part | null },
+    t0 = performance.now(),
   ): Promise<Error | null> {
     const c = this.ctrl;
-    const t0 = performance.now();
     const fail = (d: Dispatched, what: string, stack?: string): Error => {
       const { info } = describe(d.slot.index);
       return this.failure(info, d.slot, d.part, what, stack);

@@ -17,8 +17,10 @@ export const PENDING = 0;
 export const BARRIER = 1;
 /** Whole-run dispatch: set to 1 (and BARRIER notified) when the run fails; workers leave their barrier. */
 export const ABORT = 2;
-/** Whole-run dispatch: workers taking part (each runs every barrier). */
+/** Whole-run dispatch: participants (workers, plus the calling thread when it shares the work); each runs every barrier. */
 export const RUN_WORKERS = 3;
+/** Whole-run dispatch: 1 when the calling thread takes part (runs parts of MAIN and claims chunks), else 0. */
+export const RUN_MAIN = 6;
 /**
  * Whole-run dispatch: chunk counters of split steps (two, by parity of the step's position in the
  * run). Workers claim chunks with Atomics.add, so a worker on a slower core takes fewer; the last

@@ -4,25 +4,25 @@
  * thread and in a browser module Web Worker alike.
  */
 import { cpuKernel, Scratch, WasmGemm, type Memory, type Step } from '@tessera/backend-cpu';
-import { alignment } from './partition.js';
+import { barrierTarget, claimAfter, runSchedule, runWithFollowers, type Schedule } from './schedule.js';
 import {
   ABORT,
   ACK,
   BARRIER,
-  CLAIM,
   CMD,
   CMD_RUN,
   CURRENT,
+  RUN_MAIN,
   RUN_WORKERS,
   CMD_QUIT,
   CMD_STEP,
   CMD_YIELD,
-  END,
   OWNER,
   PENDING,
   PROGRAM,
   SEQ,
   START,
+  END,
   STATUS,
   STATUS_ERROR,
   STATUS_OK,
@@ -133,34 +133,19 @@ function run(step: Step, mem: Memory, program: Loaded, start: number, end: numbe
   kernel.run(step, mem, start, end, program.scratch ?? scratch.get(kernel.scratchSize?.(step, start, end) ?? 0));
 }
 
-function runStep(c: Int32Array, seq: number): void {
+/** The program a command names, bound to this worker's memory. */
+function programOf(c: Int32Array): { program: Loaded; mem: Memory } {
+  const program = programs.get(c[base + PROGRAM]);
+  if (!program) throw new Error(`program ${c[base + PROGRAM]} is not loaded in this worker`);
+  return { program, mem: program.mem ?? bind(program) };
+}
+
+/** Reports the end of a command: its status, its acknowledgement, and one fewer PENDING. */
+function finish(c: Int32Array, seq: number, error: unknown, node: string): void {
   let status = STATUS_OK;
-  let node = '?';
-  try {
-    const program = programs.get(c[base + PROGRAM]);
-    if (!program) throw new Error(`program ${c[base + PROGRAM]} is not loaded in this worker`);
-    const index = c[base + STEP];
-    const step = program.steps[index];
-    if (!step) throw new Error(`step ${index} has nothing to run`);
-    const start = c[base + START];
-    const end = c[base + END];
-    const mem = program.mem ?? bind(program);
-    node = step.node;
-    run(step, mem, program, start, end);
-    // The element-wise steps chained after this one, on the same elements (chain.ts).
-    const followers = program.message.chains?.[index];
-    if (followers) {
-      for (const f of followers) {
-        const next = program.steps[f];
-        if (!next) throw new Error(`step ${f} has nothing to run`);
-        node = next.node;
-        const e = next.units / step.units;
-        run(next, mem, program, start * e, end * e);
-      }
-    }
-  } catch (e) {
+  if (error !== null) {
     status = STATUS_ERROR;
-    const err = e instanceof Error ? e : new Error(String(e));
+    const err = error instanceof Error ? error : new Error(String(error));
     port.post({ type: 'error', seq, node, message: err.message, stack: err.stack });
   }
   if (!ownsSlot(c)) return port.exit(0);
@@ -169,26 +154,43 @@ function runStep(c: Int32Array, seq: number): void {
   if (Atomics.sub(c, PENDING, 1) === 1) Atomics.notify(c, PENDING);
 }
 
+/** CMD_STEP: one range of one step (and its chained followers). */
+function runStep(c: Int32Array, seq: number): void {
+  let node = '?';
+  let error: unknown = null;
+  try {
+    const { program, mem } = programOf(c);
+    const index = c[base + STEP];
+    if (!program.steps[index]) throw new Error(`step ${index} has nothing to run`);
+    runWithFollowers(schedule(program), index, c[base + START], c[base + END], (step, start, end) => {
+      node = step.node;
+      run(step, mem, program, start, end);
+    });
+  } catch (e) {
+    error = e;
+  }
+  finish(c, seq, error, node);
+}
+
+function schedule(program: Loaded): Schedule {
+  return { steps: program.steps, parts: program.message.parts ?? [], chains: program.message.chains };
+}
+
 /** Thrown out of a barrier when another participant failed: the run is over, this worker did nothing wrong. */
 class Aborted extends Error {}
 
 /**
  * Barriers of a whole-run dispatch spin this long before they sleep in short slices: the
- * workers finish balanced parts within microseconds of each other, and a sleeping thread takes
- * tens of microseconds (on a virtual machine sometimes milliseconds) to wake.
+ * participants finish balanced parts within microseconds of each other, and a sleeping thread
+ * takes tens of microseconds (on a virtual machine sometimes milliseconds) to wake.
  */
 const BARRIER_SPIN_MS = 2;
 
-/** Chunks per part of a split step in a whole run: enough for a slower core to hand work to a faster one. */
-const CHUNKS_PER_PART = 4;
-
-/**
- * Waits until `target` arrivals (this one included) are counted; throws Aborted if the run
- * failed. The last one resets the chunk counter `claim` of the step everyone just finished.
- */
-function barrier(c: Int32Array, target: number, claim: number): void {
+/** Waits at barrier k until every participant arrived; throws Aborted if the run failed. */
+function barrier(c: Int32Array, k: number): void {
+  const target = barrierTarget(Atomics.load(c, RUN_WORKERS), k);
   if (Atomics.add(c, BARRIER, 1) + 1 >= target) {
-    Atomics.store(c, claim, 0);
+    Atomics.store(c, claimAfter(k), 0);
     Atomics.notify(c, BARRIER);
     return;
   }
@@ -204,76 +206,35 @@ function barrier(c: Int32Array, target: number, claim: number): void {
   }
 }
 
-/**
- * CMD_RUN: every step of the program in order; this worker's part of each (a main-thread part
- * goes to worker 0), its chained followers, then a barrier with the other workers before the
- * next step. The main thread sleeps for the whole run instead of waking for every step.
- */
+/** CMD_RUN: this worker's share of every step of the program (schedule.ts), barriers in between. */
 function runProgram(c: Int32Array, seq: number): void {
-  let status = STATUS_OK;
   let node = '?';
+  let error: unknown = null;
   try {
-    const program = programs.get(c[base + PROGRAM]);
-    if (!program) throw new Error(`program ${c[base + PROGRAM]} is not loaded in this worker`);
-    const parts = program.message.parts;
-    if (!parts) throw new Error(`program ${program.message.id} has no schedule for whole runs`);
-    const chains = program.message.chains;
-    const chained = new Set<number>();
-    for (const f of chains ?? []) for (const j of f ?? []) chained.add(j);
-    const n = Atomics.load(c, RUN_WORKERS);
-    const mem = program.mem ?? bind(program);
-    let k = 0; // steps started
-    const range = (i: number, step: Step, start: number, end: number): void => {
+    const { program, mem } = programOf(c);
+    if (!program.message.parts) throw new Error(`program ${program.message.id} has no schedule for whole runs`);
+    const enter = (i: number): void => {
+      Atomics.store(c, base + CURRENT, i);
+      node = program.steps[i]!.node;
+      // At step entry, not at the first claimed chunk: another participant may claim them all.
+      injectedFault(node);
+    };
+    const mainShares = Atomics.load(c, RUN_MAIN) !== 0;
+    for (const k of runSchedule(schedule(program), c, index, mainShares, enter, (step, start, end) => {
       node = step.node;
       run(step, mem, program, start, end);
-      for (const f of chains?.[i] ?? []) {
-        const next = program.steps[f];
-        if (!next) throw new Error(`step ${f} has nothing to run`);
-        node = next.node;
-        const e = next.units / step.units;
-        run(next, mem, program, start * e, end * e);
-      }
-    };
-    for (let i = 0; i < program.steps.length; i++) {
-      const step = program.steps[i];
-      const stepParts = parts[i];
-      if (!step || !stepParts || chained.has(i)) continue;
-      if (k > 0) barrier(c, n * k, CLAIM + ((k - 1) & 1));
-      const claim = CLAIM + (k & 1);
-      k++;
-      Atomics.store(c, base + CURRENT, i);
-      node = step.node;
-      // At step entry, not at the first claimed chunk: the other worker may claim them all.
-      injectedFault(node);
-      if (stepParts.length > 1) {
-        // Split: CHUNKS_PER_PART aligned chunks per part, claimed one at a time (same bits for any split).
-        const units = step.units;
-        const align = alignment(step);
-        const m = stepParts.length * CHUNKS_PER_PART;
-        const bound = (j: number): number => (j >= m ? units : Math.min(units, Math.round((j * units) / m / align) * align));
-        for (let j = Atomics.add(c, claim, 1); j < m; j = Atomics.add(c, claim, 1)) {
-          const a = bound(j);
-          const b = bound(j + 1);
-          if (a < b) range(i, step, a, b);
-        }
-      } else {
-        for (const p of stepParts) if ((p.worker < 0 ? 0 : p.worker) === index) range(i, step, p.start, p.end);
-      }
+    })) {
+      barrier(c, k);
     }
   } catch (e) {
     if (!(e instanceof Aborted)) {
-      status = STATUS_ERROR;
-      const err = e instanceof Error ? e : new Error(String(e));
-      port.post({ type: 'error', seq, node, message: err.message, stack: err.stack });
+      error = e;
       // The others may wait at a barrier for this worker: release them.
       Atomics.store(c, ABORT, 1);
       Atomics.notify(c, BARRIER);
     }
   }
-  if (!ownsSlot(c)) return port.exit(0);
-  Atomics.store(c, base + STATUS, status);
-  Atomics.store(c, base + ACK, seq);
-  if (Atomics.sub(c, PENDING, 1) === 1) Atomics.notify(c, PENDING);
+  finish(c, seq, error, node);
 }
 
 /**
@@ -281,7 +242,7 @@ function runProgram(c: Int32Array, seq: number): void {
  * within a run the next step usually comes within microseconds, and a sleeping thread takes
  * tens of microseconds (more on a busy machine) to wake.
  */
-const SPIN_MS = Number(process.env.WSPIN ?? 0.05);
+const SPIN_MS = 0.05;
 
 function spinFor(c: Int32Array): number {
   const t0 = performance.now();

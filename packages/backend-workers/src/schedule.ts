@@ -1,0 +1,86 @@
+import type { Step } from '@tessera/backend-cpu';
+import { alignment, MAIN, type Part } from './partition.js';
+import { CLAIM } from './protocol.js';
+
+/**
+ * A whole run (CMD_RUN) as every participant executes it: the workers and, when it shares the
+ * work, the calling thread. Each scheduled step is either split (participants claim aligned
+ * chunks of its units with Atomics.add, so a thread that started late or runs on a slower core
+ * simply takes fewer) or run whole by its one owner. Chained element-wise followers run right
+ * after each range, on the same elements. Between steps every participant waits at a barrier;
+ * `runSchedule` yields the barrier's number there and the driver does the waiting (a worker
+ * spins and sleeps, the calling thread spins and yields to its event loop).
+ */
+export interface Schedule {
+  readonly steps: readonly (Step | null)[];
+  /** By node index: the parts of each step (null for views). */
+  readonly parts: readonly (readonly Part[] | null)[];
+  /** By node index: the element-wise steps chained after that step (chain.ts). */
+  readonly chains?: readonly (readonly number[] | null)[];
+}
+
+/** Chunks per part of a split step in a whole run: enough for a slower core to hand work to a faster one. */
+const CHUNKS_PER_PART = 4;
+
+/** The thread that runs a step's single part: MAIN parts go to worker 0 unless the calling thread takes part. */
+const ownerOf = (p: Part, mainShares: boolean): number => (p.worker === MAIN && !mainShares ? 0 : p.worker);
+
+/**
+ * Runs this participant's share of every step of `s`: `me` is a worker index or MAIN.
+ * `enter(i)` is called at the entry of each scheduled step (for errors and test faults);
+ * `run` runs a range of one step. Yields k before the k-th barrier (k = 1, 2, ...).
+ */
+export function* runSchedule(
+  s: Schedule,
+  ctrl: Int32Array,
+  me: number,
+  mainShares: boolean,
+  enter: (i: number) => void,
+  run: (step: Step, start: number, end: number) => void,
+): Generator<number, void, void> {
+  const chained = new Set<number>();
+  for (const f of s.chains ?? []) for (const j of f ?? []) chained.add(j);
+  let k = 0; // steps started
+  for (let i = 0; i < s.steps.length; i++) {
+    const step = s.steps[i];
+    const parts = s.parts[i];
+    if (!step || !parts || chained.has(i)) continue;
+    if (k > 0) yield k;
+    const claim = CLAIM + (k & 1);
+    k++;
+    enter(i);
+    const range = (start: number, end: number): void => runWithFollowers(s, i, start, end, run);
+    if (parts.length > 1) {
+      // Split: CHUNKS_PER_PART aligned chunks per part, claimed one at a time (same bits for any split).
+      const units = step.units;
+      const align = alignment(step);
+      const m = parts.length * CHUNKS_PER_PART;
+      const bound = (j: number): number => (j >= m ? units : Math.min(units, Math.round((j * units) / m / align) * align));
+      for (let j = Atomics.add(ctrl, claim, 1); j < m; j = Atomics.add(ctrl, claim, 1)) {
+        const a = bound(j);
+        const b = bound(j + 1);
+        if (a < b) range(a, b);
+      }
+    } else {
+      for (const p of parts) if (ownerOf(p, mainShares) === me) range(p.start, p.end);
+    }
+  }
+}
+
+/** Units [start, end) of step i, then the same elements of each chained follower. */
+export function runWithFollowers(s: Schedule, i: number, start: number, end: number, run: (step: Step, start: number, end: number) => void): void {
+  const step = s.steps[i]!;
+  run(step, start, end);
+  for (const f of s.chains?.[i] ?? []) {
+    const next = s.steps[f];
+    if (!next) throw new Error(`step ${f} has nothing to run`);
+    const e = next.units / step.units;
+    run(next, start * e, end * e);
+  }
+}
+
+/** Barrier arrivals a whole run's k-th barrier waits for. */
+export const barrierTarget = (participants: number, k: number): number => participants * k;
+
+/** The chunk counter the k-th barrier's last arrival resets (the step everyone just finished used it). */
+export const claimAfter = (k: number): number => CLAIM + ((k - 1) & 1);
