@@ -64,7 +64,7 @@ describe('chainSteps', () => {
     const plan = planExecution(graph);
     const program = compileProgram(plan, cpuKernel, 'cpu', { gemm: 'wasm' });
     const parts = program.nodeSteps.map((s) => s && partitionStep(s, split));
-    return { graph, plan, ...chainSteps(graph.nodes, program.nodeSteps, parts, plan) };
+    return { graph, plan, ...chainSteps(graph, program.nodeSteps, parts, plan) };
   }
   const region = (plan: ReturnType<typeof planExecution>, v: string) => {
     const loc = plan.locate(v);

@@ -3,10 +3,11 @@ import {
   sharedWasmMemorySupported, WasmGemm, writeInputs, type Memory, type Program, type Step,
 } from '@tessera/backend-cpu';
 import type { Feeds, Graph, Node } from '@tessera/core';
-import { kernelRegistry, type Backend, type Executable, type ExecutionPlan, type NodeObserver, type Outputs } from '@tessera/runtime';
-import { chainSteps, followerRange } from './chain.js';
+import { kernelRegistry, planExecution, type Backend, type Executable, type ExecutionPlan, type NodeObserver, type Outputs } from '@tessera/runtime';
+import { chainSpans, chainSteps } from './chain.js';
 import { checkSharedMemory, detectHost } from './host.js';
 import { MAIN, partitionStep, stepCost, type Part, type PartitionOptions } from './partition.js';
+import { runWithFollowers, type Schedule } from './schedule.js';
 import { WorkerPool, type MainShare, type StepInfo } from './pool.js';
 import type { FaultKind, ProgramMessage } from './protocol.js';
 
@@ -36,6 +37,13 @@ export interface WorkersBackendOptions {
    * busy with other processes: `benchmarks/workers-scaling.ts --calibrate`), which pays off from T = 2d.
    */
   readonly inlineCost?: number;
+  /**
+   * How long idle threads poll before they sleep in Atomics.wait: a worker waiting for its next
+   * command, the calling thread waiting for the end of a run. Default 2 ms when the calling thread
+   * shares the work (the pool and the caller are as many threads as cores, so a polling thread
+   * takes no core another needs, and back-to-back runs never pay a wake-up), else 0.05 ms.
+   */
+  readonly spinMs?: number;
   /** No part of a split step is cheaper than this (about d). Default 50 000. */
   readonly minPartCost?: number;
   /**
@@ -86,7 +94,7 @@ let nextProgramId = 1;
  */
 export class WorkersBackend implements Backend {
   readonly name: string;
-  private readonly options: Required<Omit<WorkersBackendOptions, 'name' | 'threads'>> & { threads?: number };
+  private readonly options: Required<Omit<WorkersBackendOptions, 'name' | 'threads' | 'spinMs'>> & { threads?: number };
   private readonly pool: Promise<WorkerPool>;
   private disposed = false;
 
@@ -102,6 +110,7 @@ export class WorkersBackend implements Backend {
         threads: options.threads ?? Math.max(1, host.defaultThreads() - (this.options.mainShare ? 1 : 0)),
         timeoutMs: this.options.timeoutMs,
         startTimeoutMs: this.options.startTimeoutMs,
+        spinMs: options.spinMs ?? (this.options.mainShare ? 2 : 0.05),
       }),
     );
     this.pool.catch(() => undefined); // reported by the first compile
@@ -121,24 +130,46 @@ export class WorkersBackend implements Backend {
     return VIEW_OPS.includes(op) || kernelRegistry.has('cpu', op);
   }
 
-  async compile(graph: Graph, plan: ExecutionPlan): Promise<Executable> {
+  async compile(graph: Graph, sessionPlan: ExecutionPlan): Promise<Executable> {
     if (this.disposed) throw new Error(`backend '${this.name}' is disposed`);
     const pool = await this.pool;
+    const plan = await this.planChains(graph, sessionPlan, pool.threads);
     const { program, mem, scratch, memory } = await this.allocate(plan, pool.threads);
-    const partition: PartitionOptions = {
-      threads: pool.threads,
-      mainShare: this.options.mainShare,
-      inlineCost: this.options.inlineCost,
-      minPartCost: this.options.minPartCost,
-    };
     const inline = memory === null;
-    const parts = program.nodeSteps.map((step) => (step ? (inline ? [{ worker: MAIN, start: 0, end: step.units }] : partitionStep(step, partition)) : null));
-    const { followers, chained } = chainSteps(graph.nodes, program.nodeSteps, parts, plan);
+    let parts = this.partition(program, pool.threads, inline);
+    const first = chainSteps(graph, program.nodeSteps, parts, plan);
+    // The heads of item-wise chains split on whole items.
+    if (first.grains.some((g) => g !== null)) parts = this.partition(program, pool.threads, inline, first.grains);
+    const { followers, chained, grains } = chainSteps(graph, program.nodeSteps, parts, plan);
+    const schedule: Schedule = { steps: program.nodeSteps, parts, chains: followers, grains };
     const id = nextProgramId++;
     if (parts.some((p) => p && p.some((q) => q.worker !== MAIN))) {
-      await pool.load({ type: 'load', id, steps: program.nodeSteps, chains: followers, parts, memory: memory! });
+      await pool.load({ type: 'load', id, ...schedule, memory: memory! });
     }
-    return new WorkersExecutable(graph.nodes, program, mem, scratch, parts, followers, chained, this.options.mainShare, id, pool);
+    return new WorkersExecutable(graph.nodes, program, mem, scratch, schedule, chained, this.options.mainShare, id, pool);
+  }
+
+  /** Parts of every step (ranges of a chain's head are multiples of its grain). */
+  private partition(program: Program, threads: number, inline: boolean, grains?: readonly (number | null)[]): (Part[] | null)[] {
+    const o: PartitionOptions = { threads, mainShare: this.options.mainShare, inlineCost: this.options.inlineCost, minPartCost: this.options.minPartCost };
+    return program.nodeSteps.map((step, i) => {
+      if (!step) return null;
+      if (inline) return [{ worker: MAIN, start: 0, end: step.units }];
+      const grain = grains?.[i];
+      return grain ? partitionStep(step, o, grain) : partitionStep(step, o);
+    });
+  }
+
+  /**
+   * The session's plan, or, when item-wise chains are possible (chain.ts), a plan that keeps the
+   * values of each chain apart in memory, so that its steps can run without a barrier.
+   */
+  private async planChains(graph: Graph, plan: ExecutionPlan, threads: number): Promise<ExecutionPlan> {
+    const module = this.options.gemm === 'js' ? null : await loadSharedWasmGemmModule();
+    const program = compileProgram(plan, cpuKernel, this.name, module ? { gemm: 'wasm' } : {});
+    if (this.runsInline(program)) return plan;
+    const spans = chainSpans(chainSteps(graph, program.nodeSteps, this.partition(program, threads, false), null));
+    return spans.length ? planExecution(graph, { together: spans }) : plan;
   }
 
   /**
@@ -236,11 +267,9 @@ class WorkersExecutable implements Executable {
     private readonly mem: Memory,
     /** wasm path: the main thread's scratch region of the shared memory (large enough for every step); js: null. */
     private readonly fixedScratch: Float32Array | null,
-    /** Parts of each node's step (null for views). */
-    private readonly parts: readonly (readonly Part[] | null)[],
-    /** Element-wise steps each split step runs in the same dispatch (chain.ts), by node index. */
-    private readonly followers: readonly (readonly number[] | null)[],
-    /** True for the nodes run as part of a chain (by their producer's dispatch). */
+    /** Parts of each node's step and the chains (schedule.ts, chain.ts). */
+    private readonly schedule: Schedule,
+    /** True for the nodes run as part of a chain (by their head's dispatch). */
     private readonly chained: readonly boolean[],
     /** The calling thread takes a share of each run. */
     private readonly mainShare: boolean,
@@ -248,8 +277,8 @@ class WorkersExecutable implements Executable {
     private readonly pool: WorkerPool,
   ) {
     this.program = program;
-    this.inlineOnly = parts.every((p) => !p || p.every((q) => q.worker === MAIN));
-    this.scheduled = parts.filter((p, i) => p && !chained[i]).length;
+    this.inlineOnly = schedule.parts.every((p) => !p || p.every((q) => q.worker === MAIN));
+    this.scheduled = schedule.parts.filter((p, i) => p && !chained[i]).length;
   }
 
   /** Steps a whole run dispatches (chained followers run with their producer). */
@@ -275,9 +304,7 @@ class WorkersExecutable implements Executable {
     }
     if (!observer) {
       // Whole runs: one dispatch; the calling thread takes its share of each step, or sleeps.
-      const main: MainShare | undefined = this.mainShare
-        ? { schedule: { steps: program.nodeSteps, parts: this.parts, chains: this.followers }, run: (step, start, end) => this.runKernel(step, start, end) }
-        : undefined;
+      const main: MainShare | undefined = this.mainShare ? { schedule: this.schedule, run: (step, start, end) => this.runKernel(step, start, end) } : undefined;
       return this.pool.exclusive(async () => {
         writeInputs(program, this.mem, feeds);
         await this.pool.runProgram(this.id, this.scheduled, (i) => ({ program: this.id, step: i, node: this.nodes[i].name, op: this.nodes[i].op }), main);
@@ -289,18 +316,15 @@ class WorkersExecutable implements Executable {
       writeInputs(program, this.mem, feeds);
       for (let i = 0; i < this.nodes.length; i++) {
         const step = program.nodeSteps[i];
-        const parts = this.parts[i];
+        const parts = this.schedule.parts[i];
         if (!step || !parts || this.chained[i]) continue;
         const node = this.nodes[i];
-        const followers = this.followers[i];
+        const followers = this.schedule.chains?.[i];
         observer?.nodeStart(node);
         if (parts.length === 1 && parts[0].worker === MAIN && !followers) this.runMain(program, i, 0, step.units);
         else {
           const info: StepInfo = { program: this.id, step: i, node: node.name, op: node.op };
-          await this.pool.runStep(info, parts, (start, end) => {
-            this.runMain(program, i, start, end);
-            for (const f of followers ?? []) this.runMain(program, f, ...followerRange(step, program.nodeSteps[f]!, start, end));
-          });
+          await this.pool.runStep(info, parts, (start, end) => runWithFollowers(this.schedule, i, start, end, (s, a, b) => this.runKernel(s, a, b)));
         }
         observer?.nodeEnd(node);
         // A chain runs as one dispatch: its time is the producer's; the followers' events are empty.

@@ -1,20 +1,43 @@
 import type { Step } from '@tessera/backend-cpu';
-import type { Node } from '@tessera/core';
+import type { Graph, Node } from '@tessera/core';
 import type { ExecutionPlan } from '@tessera/runtime';
 import { MAIN, type Part } from './partition.js';
 
 /**
- * Chains: a split step followed by element-wise steps on its output (conv2d -> bias_add -> relu)
- * runs as one dispatch. Each participant runs its range of the producer, then the same elements
- * of each follower, with no barrier in between: element e of a follower reads only element e of
- * the previous output, which the same participant has just written. Same kernels, same elements,
- * so the same bits as separate steps; one dispatch (and one wait) instead of one per node.
+ * Chains: a split step and the steps after it that each participant can run on its own range
+ * with no barrier in between, because a range of a follower reads only what the same
+ * participant has just written. One dispatch (and one wait) for the chain instead of one per
+ * node; the same kernels on the same elements, so the same bits as separate steps.
+ *
+ * Two kinds of followers:
+ * - element-wise (bias_add, relu on the previous output, whole, in element order): any range
+ *   of the head maps to the same elements of the follower;
+ * - item-wise (conv2d, maxpool, matmul, and the element-wise ones) when the chain's values share
+ *   a leading (batch) dimension N >= 2: ranges then cover whole items, and item n of a follower
+ *   reads item n of the previous output only. conv -> bias -> relu -> maxpool -> reshape ->
+ *   matmul on a batch runs as one chain, each participant taking whole images.
  */
 
 /** Kernels whose units [a, b) write exactly output elements [a*E, b*E) (E = output size / units). */
 const ROW_PRODUCERS = new Set(['conv2d', 'matmul', 'bias_add', 'relu']);
-/** Kernels where output element e reads input 0 at element e only (and, for bias_add, a bias vector). */
+/** Kernels where output element e reads operand 0 at element e only (and, for bias_add, a bias vector). */
 const ELEMENTWISE = new Set(['bias_add', 'relu']);
+/**
+ * Kernels whose units are item-major: with N the leading dimension of the output (and of
+ * operand 0), units [n*U/N, (n+1)*U/N) write item n of the output and read item n of operand 0
+ * only; other operands are read whole. (matmul: not with a rank-2 transposed a, whose rows are
+ * columns of the operand.)
+ */
+const ITEM_MAJOR = new Set(['conv2d', 'maxpool', 'matmul', 'bias_add', 'relu']);
+
+export interface Chains {
+  /** By node index: the nodes chained after it (its followers), or null. */
+  readonly followers: (number[] | null)[];
+  /** True for every follower (it runs with its head). */
+  readonly chained: boolean[];
+  /** By node index of an item-wise chain's head: its units per item (ranges are multiples of it); null elsewhere. */
+  readonly grains: (number | null)[];
+}
 
 interface Interval {
   readonly start: number;
@@ -24,23 +47,33 @@ interface Interval {
 const overlaps = (a: Interval, b: Interval): boolean => a.start < b.end && b.start < a.end;
 const same = (a: Interval, b: Interval): boolean => a.start === b.start && a.end === b.end;
 
+function itemMajor(graph: Graph, node: Node, step: Step, items: number): boolean {
+  if (!ITEM_MAJOR.has(step.kernel) || step.units % items !== 0 || node.output.shape[0] !== items) return false;
+  const a = graph.value(node.inputs[0]).shape;
+  if (a[0] !== items) return false;
+  return !(step.kernel === 'matmul' && a.length === 2 && (node.attrs as { transposeA?: boolean }).transposeA === true);
+}
+
 /**
- * For each node index: the node indices chained after it (its followers), or null. Followers are
- * listed once, under their producer; `chained[i]` is true for every follower. A follower joins
- * when it is element-wise on the previous member's output (whole, in element order), its units
- * are a multiple of the producer's, and what it writes is either that output in place or arena
- * memory no member of the chain reads or writes (the arena planner reuses memory of values that
- * are dead after a step, which is only safe with a barrier between the steps).
+ * The chains of a program. With `plan` null, by kernels and shapes alone (what could chain if
+ * memory allowed: the backend then plans memory so that it does, `chainSpans`). With a plan, a
+ * follower also needs memory that is safe without a barrier: what it writes is its input in
+ * place (element-wise) or memory no member of the chain reads or writes, and its other operands
+ * are not written by the chain (the arena planner reuses memory of values dead after a step,
+ * which is only safe with a barrier between the steps).
  */
 export function chainSteps(
-  nodes: readonly Node[],
+  graph: Graph,
   steps: readonly (Step | null)[],
   parts: readonly (readonly Part[] | null)[],
-  plan: ExecutionPlan,
-): { followers: (number[] | null)[]; chained: boolean[] } {
+  plan: ExecutionPlan | null,
+): Chains {
+  const nodes = graph.nodes;
   const followers: (number[] | null)[] = nodes.map(() => null);
   const chained = nodes.map(() => false);
+  const grains: (number | null)[] = nodes.map(() => null);
   const region = (value: string): Interval | null => {
+    if (!plan) return graph.kind(value) === 'constant' ? null : { start: 0, end: 0 };
     const loc = plan.locate(value);
     return loc.kind === 'arena' ? { start: loc.buffer.offset, end: loc.buffer.offset + loc.buffer.size } : null;
   };
@@ -49,6 +82,8 @@ export function chainSteps(
     const pp = parts[i];
     if (!p || !pp || chained[i] || !ROW_PRODUCERS.has(p.kernel) || p.units === 0) continue;
     if (pp.length < 2 && !(pp.length === 1 && pp[0].worker !== MAIN)) continue; // inline steps need no chain
+    const items = nodes[i].output.shape[0];
+    const byItems = items >= 2 && itemMajor(graph, nodes[i], p, items);
     const reads: Interval[] = [];
     const writes: Interval[] = [];
     for (const v of nodes[i].inputs) {
@@ -59,40 +94,62 @@ export function chainSteps(
     if (!out) continue;
     writes.push(out);
     let last = nodes[i].name;
+    let itemwise = false;
     const list: number[] = [];
     for (let j = i + 1; j < nodes.length; j++) {
       const f = steps[j];
-      if (!f) break; // a view (reshape): stop rather than reason about aliases
       const node = nodes[j];
-      if (!ELEMENTWISE.has(f.kernel) || node.inputs[0] !== last || f.units % p.units !== 0) break;
+      if (node.inputs[0] !== last) break;
+      if (!f) {
+        // A view (reshape) of the previous output: follow it when it keeps the items.
+        if (!byItems || node.output.shape[0] !== items) break;
+        last = node.name;
+        continue;
+      }
+      const elementwise = ELEMENTWISE.has(f.kernel) && f.units % p.units === 0;
+      if (!elementwise && !(byItems && itemMajor(graph, node, f, items))) break;
       const input = region(node.inputs[0]);
       const y = region(node.name);
-      if (!input || !y || !same(input, out) || f.units !== out.end - out.start) break;
+      if (!input || !y) break;
+      if (plan && (!same(input, out) || (elementwise && f.units !== out.end - out.start))) break;
       const others: Interval[] = [];
       for (const v of node.inputs.slice(1)) {
         const r = region(v);
         if (r) others.push(r);
       }
-      // Its other operands (a bias computed in the arena) must not be written by the chain.
-      if (others.some((r) => writes.some((w) => overlaps(r, w)))) break;
-      // In place on its input, or memory no member touches.
-      const inPlace = same(y, input);
-      if (!inPlace && [...reads, ...writes, ...others].some((r) => overlaps(r, y))) break;
-      if (others.some((r) => overlaps(r, y))) break;
+      if (plan) {
+        // Its other operands (a bias computed in the arena) must not be written by the chain.
+        if (others.some((r) => writes.some((w) => overlaps(r, w)))) break;
+        // In place on its input (element-wise kernels only), or memory no member touches.
+        const inPlace = ELEMENTWISE.has(f.kernel) && same(y, input);
+        if (!inPlace && [...reads, ...writes, ...others].some((r) => overlaps(r, y))) break;
+        if (others.some((r) => overlaps(r, y))) break;
+      } else if (others.some((r) => r.end === 0)) break; // an operand computed in the arena: keep it simple
       reads.push(input, ...others);
       writes.push(y);
       list.push(j);
       chained[j] = true;
+      itemwise ||= !elementwise;
       last = node.name;
       out = y;
     }
-    if (list.length) followers[i] = list;
+    if (!list.length) continue;
+    followers[i] = list;
+    if (itemwise) grains[i] = p.units / items;
   }
-  return { followers, chained };
+  return { followers, chained, grains };
 }
 
-/** Units of follower `f` matching units [start, end) of its producer `p`. */
+/** Node index ranges [head, last follower] of the item-wise chains: the arena plan keeps their values apart. */
+export function chainSpans(chains: Chains): [number, number][] {
+  const spans: [number, number][] = [];
+  chains.followers.forEach((list, i) => {
+    if (list && chains.grains[i] !== null) spans.push([i, list[list.length - 1]]);
+  });
+  return spans;
+}
+
+/** Units of follower `f` matching units [start, end) of its head `p` (whole items for item-wise chains: exact in integers). */
 export function followerRange(p: Step, f: Step, start: number, end: number): [number, number] {
-  const e = f.units / p.units;
-  return [start * e, end * e];
+  return [(start * f.units) / p.units, (end * f.units) / p.units];
 }

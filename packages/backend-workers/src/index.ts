@@ -30,5 +30,5 @@ registerWorkersBackend(defaultContainer);
 export { WorkersBackend, workersGemmPath, type WorkersBackendOptions, type WorkersGemmPath } from './backend.js';
 export { liveWorkerCount } from './host.js';
 export { partitionStep, stepCost, MAIN, WASM_GEMM_WEIGHT, type Part, type PartitionOptions } from './partition.js';
-export { chainSteps } from './chain.js';
+export { chainSpans, chainSteps } from './chain.js';
 export type { FaultKind } from './protocol.js';

@@ -56,12 +56,11 @@ export function alignment(step: Step): number {
  * also stays on the main thread, except in a one-worker pool, where every step worth
  * dispatching goes to the worker (that is what the pool is for).
  */
-export function partitionStep(step: Step, o: PartitionOptions): Part[] {
+export function partitionStep(step: Step, o: PartitionOptions, align = alignment(step)): Part[] {
   const units = step.units;
   const cost = stepCost(step);
   const inline: Part[] = [{ worker: MAIN, start: 0, end: units }];
   if (units === 0 || o.threads === 0 || cost < o.inlineCost) return inline;
-  const align = alignment(step);
   const participants = o.threads + (o.mainShare ? 1 : 0);
   const n = Math.min(participants, Math.max(1, Math.floor(cost / o.minPartCost)), Math.ceil(units / align));
   if (n <= 1) return o.threads === 1 && !o.mainShare ? [{ worker: 0, start: 0, end: units }] : inline;

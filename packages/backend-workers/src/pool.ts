@@ -39,12 +39,12 @@ export interface PoolOptions {
   readonly timeoutMs: number;
   /** How long a worker may take to start (load its modules) before the pool gives up on it. */
   readonly startTimeoutMs: number;
+  /** How long idle threads poll before they sleep: workers waiting for a command, the caller waiting for the end of a run. */
+  readonly spinMs: number;
 }
 
 /** The main thread blocks at most this long at a time before it lets the event loop run (deaths, timers). */
 const SLICE_MS = 10;
-/** The main thread polls PENDING this long before it sleeps (a wake-up from Atomics.wait costs tens of microseconds). */
-const SPIN_MS = 0.03;
 /** The calling thread spins this long at a barrier of a whole run before it also yields to the event loop. */
 const MAIN_BARRIER_SPIN_MS = 1;
 
@@ -366,8 +366,9 @@ export class WorkerPool {
       const { info } = describe(d.slot.index);
       return this.failure(info, d.slot, d.part, what, stack);
     };
-    // Short steps finish within microseconds of the dispatch: poll briefly before sleeping.
-    for (let i = 0; Atomics.load(c, PENDING) > 0 && (i & 255 || performance.now() - t0 < SPIN_MS); i++);
+    // Poll before sleeping: the workers usually finish soon, and a sleeping thread wakes late.
+    const spinFrom = performance.now();
+    for (let i = 0; Atomics.load(c, PENDING) > 0 && (i & 255 || performance.now() - spinFrom < this.options.spinMs); i++);
     for (;;) {
       const v = Atomics.load(c, PENDING);
       if (v <= 0) break;
@@ -511,7 +512,9 @@ export class WorkerPool {
     });
     const owner = nextOwner++;
     Atomics.store(this.ctrl, slotBase(slot.index) + OWNER, owner);
-    const init: ToWorker = { type: 'init', index: slot.index, owner, control: this.ctrl.buffer as SharedArrayBuffer, programs: [...this.programs.values()] };
+    const init: ToWorker = {
+      type: 'init', index: slot.index, owner, control: this.ctrl.buffer as SharedArrayBuffer, programs: [...this.programs.values()], spinMs: this.options.spinMs,
+    };
     worker.post(init);
     try {
       await this.ack(slot, 'init', this.options.startTimeoutMs);

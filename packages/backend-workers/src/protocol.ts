@@ -98,8 +98,10 @@ export interface ProgramMessage {
   readonly id: number;
   /** Steps by index of graph.nodes; null for views. */
   readonly steps: readonly (object | null)[];
-  /** By node index: the element-wise steps a worker runs right after its part of that step (chain.ts). */
+  /** By node index: the steps a worker runs right after its part of that step (chain.ts). */
   readonly chains?: readonly (readonly number[] | null)[];
+  /** By node index of an item-wise chain's head: ranges are multiples of this (chain.ts). */
+  readonly grains?: readonly (number | null)[];
   /**
    * By node index: the parts of each step (null for views), for whole-run dispatch (CMD_RUN);
    * a part of the main thread (MAIN) is run by worker 0 there.
@@ -112,7 +114,15 @@ export interface ProgramMessage {
 export type FaultKind = 'throw' | 'exit' | 'hang';
 
 export type ToWorker =
-  | { readonly type: 'init'; readonly index: number; readonly owner: number; readonly control: SharedArrayBuffer; readonly programs: readonly ProgramMessage[] }
+  | {
+      readonly type: 'init';
+      readonly index: number;
+      readonly owner: number;
+      readonly control: SharedArrayBuffer;
+      readonly programs: readonly ProgramMessage[];
+      /** How long the worker polls for its next command before it sleeps. */
+      readonly spinMs: number;
+    }
   | ProgramMessage
   | { readonly type: 'unload'; readonly id: number }
   | { readonly type: 'fault'; readonly node: string; readonly kind: FaultKind };

@@ -1,4 +1,5 @@
 import type { Step } from '@tessera/backend-cpu';
+import { followerRange } from './chain.js';
 import { alignment, MAIN, type Part } from './partition.js';
 import { CLAIM } from './protocol.js';
 
@@ -15,8 +16,10 @@ export interface Schedule {
   readonly steps: readonly (Step | null)[];
   /** By node index: the parts of each step (null for views). */
   readonly parts: readonly (readonly Part[] | null)[];
-  /** By node index: the element-wise steps chained after that step (chain.ts). */
+  /** By node index: the steps chained after that step (chain.ts). */
   readonly chains?: readonly (readonly number[] | null)[];
+  /** By node index of an item-wise chain's head: ranges are multiples of this (chain.ts); else the step's own alignment. */
+  readonly grains?: readonly (number | null)[];
 }
 
 /** Chunks per part of a split step in a whole run: enough for a slower core to hand work to a faster one. */
@@ -53,7 +56,7 @@ export function* runSchedule(
     if (parts.length > 1) {
       // Split: CHUNKS_PER_PART aligned chunks per part, claimed one at a time (same bits for any split).
       const units = step.units;
-      const align = alignment(step);
+      const align = s.grains?.[i] ?? alignment(step);
       const m = parts.length * CHUNKS_PER_PART;
       const bound = (j: number): number => (j >= m ? units : Math.min(units, Math.round((j * units) / m / align) * align));
       for (let j = Atomics.add(ctrl, claim, 1); j < m; j = Atomics.add(ctrl, claim, 1)) {
@@ -74,8 +77,7 @@ export function runWithFollowers(s: Schedule, i: number, start: number, end: num
   for (const f of s.chains?.[i] ?? []) {
     const next = s.steps[f];
     if (!next) throw new Error(`step ${f} has nothing to run`);
-    const e = next.units / step.units;
-    run(next, start * e, end * e);
+    run(next, ...followerRange(step, next, start, end));
   }
 }
 

@@ -73,6 +73,8 @@ interface Loaded {
 }
 
 const port = await openPort();
+
+
 const programs = new Map<number, Loaded>();
 const faults = new Map<string, FaultKind>();
 const scratch = new Scratch();
@@ -173,7 +175,7 @@ function runStep(c: Int32Array, seq: number): void {
 }
 
 function schedule(program: Loaded): Schedule {
-  return { steps: program.steps, parts: program.message.parts ?? [], chains: program.message.chains };
+  return { steps: program.steps, parts: program.message.parts ?? [], chains: program.message.chains, grains: program.message.grains };
 }
 
 /** Thrown out of a barrier when another participant failed: the run is over, this worker did nothing wrong. */
@@ -238,11 +240,11 @@ function runProgram(c: Int32Array, seq: number): void {
 }
 
 /**
- * Polls the slot's sequence number for up to SPIN_MS before the worker sleeps in Atomics.wait:
- * within a run the next step usually comes within microseconds, and a sleeping thread takes
- * tens of microseconds (more on a busy machine) to wake.
+ * Polls the slot's sequence number for up to `spinMs` (from the pool) before the worker sleeps
+ * in Atomics.wait: the next command usually comes soon, and a sleeping thread takes tens of
+ * microseconds, sometimes milliseconds, to wake (and may wake on a core another thread uses).
  */
-const SPIN_MS = 0.05;
+let spinMs = 0.05;
 
 function spinFor(c: Int32Array): number {
   const t0 = performance.now();
@@ -251,7 +253,7 @@ function spinFor(c: Int32Array): number {
       const seq = Atomics.load(c, base + SEQ);
       if (seq !== lastSeq) return seq;
     }
-    if (performance.now() - t0 > SPIN_MS) return Atomics.load(c, base + SEQ);
+    if (performance.now() - t0 > spinMs) return Atomics.load(c, base + SEQ);
   }
 }
 
@@ -281,6 +283,7 @@ port.listen((msg) => {
       index = msg.index;
       base = slotBase(msg.index);
       owner = msg.owner;
+      spinMs = msg.spinMs;
       lastSeq = Atomics.load(ctrl, base + SEQ);
       for (const p of msg.programs) load(p);
       break;

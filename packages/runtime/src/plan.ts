@@ -35,6 +35,16 @@ export const ARENA_ALIGN = 16;
 
 const VIEW_OPS = new Set(['reshape']);
 
+export interface PlanOptions {
+  /**
+   * Spans [first, last] of step indices that must be planned as if they ran at once: no two
+   * values they touch share memory (for a backend that runs the steps of a span without a
+   * barrier between them, like the workers backend's chains). In-place element-wise steps still
+   * share their operand's memory.
+   */
+  readonly together?: readonly (readonly [number, number])[];
+}
+
 /** Ops whose output may take operand 0's memory once nothing else reads it (op spec `elementwise`). */
 const inPlaceCapable = (n: Node): boolean => isOpName(n.op) && opSpec(n.op).elementwise === true;
 
@@ -44,8 +54,11 @@ const inPlaceCapable = (n: Node): boolean => isOpName(n.op) && opSpec(n.op).elem
  * operand that dies with them, and offsets chosen so buffers whose lifetimes do not overlap
  * share memory (greedy by size, lowest free offset first).
  */
-export function planExecution(graph: Graph): ExecutionPlan {
+export function planExecution(graph: Graph, options: PlanOptions = {}): ExecutionPlan {
   const steps = graph.nodes;
+  // Lifetimes are measured in "times": a step's index, or the first step of its span.
+  const time = steps.map((_, i) => i);
+  for (const [first, last] of options.together ?? []) for (let i = first; i <= last; i++) time[i] = Math.min(time[i], time[first]);
   const root = new Map<string, string>(); // value -> the value whose storage it shares
   const rootOf = (v: string): string => {
     const r = root.get(v);
@@ -66,7 +79,8 @@ export function planExecution(graph: Graph): ExecutionPlan {
   });
 
   const life = new Map<string, { first: number; last: number }>();
-  const touch = (v: string, step: number) => {
+  const touch = (v: string, at: number) => {
+    const step = at >= 0 && at < steps.length ? time[at] : at;
     const r = rootOf(v);
     if (graph.kind(r) === 'constant') return;
     const l = life.get(r);
