@@ -76,9 +76,12 @@ describe('workers backend: results', () => {
           for (let i = 0; i < value.length; i++) worst = Math.max(worst, Math.abs(actual[name][i] - value[i]) / bound[i]);
           expect(worst, `${label}, ${threads} workers, output ${name}`).toBeLessThanOrEqual(1);
         }
-        // A second run with other feeds reuses the loaded program.
+        // A second run with other feeds reuses the loaded program; its outputs go into the caller's buffers.
         const feeds2 = feedsFor(graph, 99);
-        expectBitIdentical(first(await session.run(feeds2)), first(await cpu.run(feeds2)));
+        const buffers = Object.fromEntries(Object.entries(expected).map(([name, v]) => [name, new Float32Array(v.length)]));
+        const into = await session.run(feeds2, { outputs: buffers });
+        expect(first(into)).toBe(first(buffers));
+        expectBitIdentical(first(buffers), first(await cpu.run(feeds2)));
         session.dispose();
       }
       cpu.dispose();
@@ -177,6 +180,23 @@ describe('workers backend: failures', () => {
       expect(liveWorkerCount() - baseline).toBe(8); // 1 + 2 + 3 + 2 (caller waits)
     });
   }
+
+  it('an error in the calling thread\'s share fails the run naming the node; the workers are released and the next run works', async () => {
+    const backend = pools.get(1)!; // one worker plus the calling thread
+    const s = await createSession(graph, { backend: 'workers-1', container });
+    const before = await backend.testHooks.threadIds();
+    backend.testHooks.failCaller(node);
+    const error = await s.run(feeds).then(
+      () => null,
+      (e: Error) => e,
+    );
+    expect(error?.message).toContain(`node '${node}' (conv2d)`);
+    expect(error?.message).toContain(`the calling thread's part of the node failed: injected fault on node '${node}'`);
+    expectBitIdentical(first(await s.run(feeds)), cpuOut);
+    // The worker was not at fault: it is still the same thread.
+    expect(await backend.testHooks.threadIds()).toEqual(before);
+    s.dispose();
+  });
 
   it('the watchdog turns a stuck worker into an error, and the next run works', async () => {
     const backend = createWorkersBackend({ threads: 2, timeoutMs: 1500, ...EAGER });

@@ -1,6 +1,7 @@
 /** The workers backend's cost model: which steps stay on the main thread and how the others split. */
 import { compileProgram, cpuKernel, type Step } from '@tessera/backend-cpu';
-import { MAIN, WASM_GEMM_WEIGHT, chainSteps, partitionStep, stepCost, type PartitionOptions } from '@tessera/backend-workers';
+import { MAIN, WASM_GEMM_WEIGHT, chainSpans, chainSteps, partitionStep, stepCost, type PartitionOptions } from '@tessera/backend-workers';
+import { GraphBuilder, randomTensor, type Graph } from '@tessera/core';
 import { workload, workloadGraph } from '@tessera/examples';
 import { planExecution } from '@tessera/runtime';
 import { describe, expect, it } from 'vitest';
@@ -97,5 +98,52 @@ describe('chainSteps', () => {
       ['l1_conv2d', ['l1_conv2d/bias_add', 'l1_conv2d/relu']],
       ['l2_conv2d', ['l2_conv2d/bias_add']],
     ]);
+  });
+
+  /** As the backend plans it: chains by kernels and shapes first, then a plan keeping each item-wise chain's values apart. */
+  function itemChainsOf(graph: Graph, o = opts({ inlineCost: 100_000, minPartCost: 50_000, threads: 1, mainShare: true })) {
+    const first = compileProgram(planExecution(graph), cpuKernel, 'cpu', { gemm: 'wasm' });
+    const spans = chainSpans(chainSteps(graph, first.nodeSteps, first.nodeSteps.map((st) => st && partitionStep(st, o)), null));
+    const plan = planExecution(graph, { together: spans });
+    const program = compileProgram(plan, cpuKernel, 'cpu', { gemm: 'wasm' });
+    return { spans, plan, ...chainSteps(graph, program.nodeSteps, program.nodeSteps.map((st) => st && partitionStep(st, o)), plan) };
+  }
+
+  it('W1-b32: the whole batch runs as one item-wise chain (conv2d -> bias_add -> relu -> maxpool -> reshape -> matmul -> bias_add) on whole images', () => {
+    const graph = workloadGraph(workload('W1-b32'));
+    const { followers, grains, spans, plan } = itemChainsOf(graph);
+    expect(spans).toEqual([[0, graph.nodes.length - 1]]);
+    const head = graph.nodes.findIndex((n) => n.op === 'conv2d');
+    expect(followers[head]!.map((j) => graph.nodes[j].op)).toEqual(['bias_add', 'relu', 'maxpool', 'matmul', 'bias_add']);
+    expect(grains[head]).toBe(28 * 28); // conv units (output pixels) per image
+    // Memory: every value the chain writes is apart from everything else it touches, except in place.
+    const buffers = new Map(graph.nodes.map((n) => [n.name, region(plan, n.name)]));
+    const x = region(plan, 'x')!;
+    for (const [name, r] of buffers) if (r && !graph.nodes.find((n) => n.name === name && n.op === 'reshape')) expect(r[1] <= x[0] || x[1] <= r[0], name).toBe(true);
+  });
+
+  it('a batch of 1 has no item-wise chain, and the session plan (no spans) chains element-wise steps only', () => {
+    expect(itemChainsOf(workloadGraph(workload('W1-b1'))).spans).toEqual([]);
+    const { followers, graph } = chainsOf('W1-b32');
+    for (const list of followers) for (const j of list ?? []) expect(['bias_add', 'relu']).toContain(graph.nodes[j].op);
+  });
+
+  it('a matmul whose rank-2 a is transposed is not item-wise (its rows are columns of a)', () => {
+    const g = new GraphBuilder('t');
+    const build = (transposeA: boolean) => {
+      const g = new GraphBuilder('t');
+      const x = g.input('x', [8, 32, 32, 8]);
+      const f = g.constant('f', randomTensor([3, 3, 8, 2], 1));
+      const c = g.conv2d(x, f, { strides: [16, 16], padding: 'VALID' }); // [8, 2, 2, 2]
+      const flat = g.reshape(c, [8, 8]); // square: a and a^T have the same leading dimension
+      const w = g.constant('w', randomTensor([8, 5], 2));
+      return g.build({ y: g.matmul(flat, w, { transposeA }) });
+    };
+    const followingOps = (graph: Graph) => {
+      const { followers } = itemChainsOf(graph, opts({ inlineCost: 0, minPartCost: 1 }));
+      return (followers[graph.nodes.findIndex((n) => n.op === 'conv2d')] ?? []).map((j) => graph.nodes[j].op);
+    };
+    expect(followingOps(build(false))).toEqual(['matmul']);
+    expect(followingOps(build(true))).toEqual([]);
   });
 });

@@ -146,7 +146,7 @@ export class WorkersBackend implements Backend {
     if (parts.some((p) => p && p.some((q) => q.worker !== MAIN))) {
       await pool.load({ type: 'load', id, ...schedule, memory: memory! });
     }
-    return new WorkersExecutable(graph.nodes, program, mem, scratch, schedule, chained, this.options.mainShare, id, pool);
+    return new WorkersExecutable(graph.nodes, program, mem, scratch, schedule, chained, this.options.mainShare, id, pool, this.callerFaults);
   }
 
   /** Parts of every step (ranges of a chain's head are multiples of its grain). */
@@ -251,7 +251,12 @@ export class WorkersBackend implements Backend {
     threadIds: async (): Promise<(number | null)[]> => (await this.pool).threadIds(),
     /** Steps the pool has dispatched to its workers (split or not) since it started. */
     dispatchedSteps: async (): Promise<number> => (await this.pool).dispatchedSteps,
+    /** The calling thread throws the next time it enters `node` in a whole run it shares. */
+    failCaller: (node: string): void => void this.callerFaults.add(node),
   };
+
+  /** Test hook state (failCaller), shared with the executables. */
+  private readonly callerFaults = new Set<string>();
 }
 
 /** A graph compiled on the workers backend: its program is loaded in every worker. */
@@ -275,6 +280,7 @@ class WorkersExecutable implements Executable {
     private readonly mainShare: boolean,
     private readonly id: number,
     private readonly pool: WorkerPool,
+    private readonly callerFaults: Set<string>,
   ) {
     this.program = program;
     this.inlineOnly = schedule.parts.every((p) => !p || p.every((q) => q.worker === MAIN));
@@ -304,7 +310,15 @@ class WorkersExecutable implements Executable {
     }
     if (!observer) {
       // Whole runs: one dispatch; the calling thread takes its share of each step, or sleeps.
-      const main: MainShare | undefined = this.mainShare ? { schedule: this.schedule, run: (step, start, end) => this.runKernel(step, start, end) } : undefined;
+      const main: MainShare | undefined = this.mainShare
+        ? {
+            schedule: this.schedule,
+            run: (step, start, end) => this.runKernel(step, start, end),
+            enter: (i) => {
+              if (this.callerFaults.delete(this.nodes[i].name)) throw new Error(`injected fault on node '${this.nodes[i].name}'`);
+            },
+          }
+        : undefined;
       return this.pool.exclusive(async () => {
         writeInputs(program, this.mem, feeds);
         await this.pool.runProgram(this.id, this.scheduled, (i) => ({ program: this.id, step: i, node: this.nodes[i].name, op: this.nodes[i].op }), main);

@@ -79,6 +79,8 @@ interface Slot {
 export interface MainShare {
   readonly schedule: Schedule;
   readonly run: (step: Step, start: number, end: number) => void;
+  /** Called at the entry of each scheduled step (test faults). */
+  readonly enter?: (nodeIndex: number) => void;
 }
 
 /** What the pool tells about the node a step belongs to, for errors. */
@@ -267,7 +269,10 @@ export class WorkerPool {
     if (main) {
       let current = 0;
       try {
-        const enter = (i: number): void => void (current = i);
+        const enter = (i: number): void => {
+          current = i;
+          main.enter?.(i);
+        };
         for (const k of runSchedule(main.schedule, c, MAIN, true, enter, main.run)) {
           if (!(await this.mainBarrier(k, dispatched, t0))) break;
         }

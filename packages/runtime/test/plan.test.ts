@@ -1,5 +1,5 @@
 import { GraphBuilder, Tensor, numel } from '@tessera/core';
-import { bottleneckBlock } from '@tessera/examples';
+import { bottleneckBlock, seedCnn } from '@tessera/examples';
 import { describe, expect, test } from 'vitest';
 import { ARENA_ALIGN, planExecution } from '../src/index.js';
 
@@ -79,5 +79,29 @@ describe('execution plan', () => {
     expect(buffer('u')).toBe(buffer('s'));
     // A buffer shared in place lives until its last reader (here: the graph outputs).
     expect(buffer('r')!.lastStep).toBe(plan.steps.length);
+  });
+
+  test('steps planned together (a span) never share memory among the values they touch; outside the span memory is reused again', () => {
+    const graph = seedCnn({ batch: 4 });
+    const free = planExecution(graph);
+    const n = graph.nodes.length;
+    const spanned = planExecution(graph, { together: [[0, n - 1]] });
+    const touched = (plan: ReturnType<typeof planExecution>) => {
+      const names = new Set([...graph.inputs.map((v) => v.name), ...graph.nodes.flatMap((node) => [node.name, ...node.inputs])]);
+      return [...names].map((v) => plan.locate(v)).flatMap((l) => (l.kind === 'arena' ? [l.buffer] : []));
+    };
+    const distinct = (plan: ReturnType<typeof planExecution>) => [...new Set(touched(plan))];
+    for (const a of distinct(spanned)) {
+      for (const b of distinct(spanned)) {
+        if (a !== b) expect(a.offset + a.size <= b.offset || b.offset + b.size <= a.offset, `buffers ${a.id} and ${b.id}`).toBe(true);
+      }
+    }
+    // Without the span, the seed CNN reuses the input's memory later (so the arena is smaller).
+    expect(free.arenaSize).toBeLessThan(spanned.arenaSize);
+    // In place still applies inside a span: relu shares the conv output's buffer.
+    const loc = (p: ReturnType<typeof planExecution>, v: string) => p.locate(v);
+    const conv = graph.nodes.find((node) => node.op === 'conv2d')!;
+    const relu = graph.nodes.find((node) => node.op === 'relu')!;
+    expect(loc(spanned, relu.name)).toEqual(loc(spanned, conv.name));
   });
 });
