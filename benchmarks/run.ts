@@ -1,14 +1,25 @@
 /**
- * `pnpm bench`: the workloads of workloads.json on Tessera's cpu backend and, in the same
- * process, TensorFlow.js cpu and wasm (1 thread). Every implementation's output is checked
- * against the float64 reference (per-element bounds) before timing. Prints a table, writes JSON.
+ * `pnpm bench`: the workloads of workloads.json on Tessera's cpu backend (the graph as built, and
+ * after O1 / O2 where they change it), Tessera's workers backend with 1 and 2 threads, and, in
+ * the same process, TensorFlow.js cpu and wasm (1 thread). Every implementation's output is
+ * checked against the float64 reference (per-element bounds) before timing. Prints a table,
+ * writes JSON.
  *
- *   pnpm bench [--workloads W2,W3] [--runs 7] [--warmup 2] [--json benchmarks/results/cpu.json]
+ * Tessera runs write into an output buffer allocated once (`session.run(feeds, { outputs })`),
+ * as a serving loop would; --fresh-outputs makes them allocate per run like tfjs' dataSync()
+ * (on this VM a fresh multi-megabyte array costs page faults worth up to ~10 ms).
+ *
+ * Implementations take turns run by run (--block 1, the default): each Tessera workers run then
+ * starts with its pool asleep, as an occasional call would. --block N runs each implementation N
+ * times in a row per turn, as an inference loop would (the pool's threads still awake).
+ *
+ *   pnpm bench [--workloads W2,W3] [--runs 7] [--warmup 2] [--block 1] [--fresh-outputs] [--json benchmarks/results/cpu.json]
  */
 import '@tessera/backend-cpu';
+import { createWorkersBackend, type WorkersBackend } from '@tessera/backend-workers';
 import { evaluate, randomTensor, type Graph } from '@tessera/core';
 import { WORKLOADS, workloadGraph, type Workload } from '@tessera/examples';
-import { createSession } from '@tessera/runtime';
+import { createSession, defaultContainer, registerBackend } from '@tessera/runtime';
 import Table from 'cli-table3';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -24,6 +35,8 @@ const { values: args } = parseArgs({
     warmup: { type: 'string', default: '2' },
     json: { type: 'string', default: 'benchmarks/results/cpu.json' },
     'no-check': { type: 'boolean', default: false },
+    'fresh-outputs': { type: 'boolean', default: false },
+    block: { type: 'string', default: '1' },
   },
 });
 
@@ -34,8 +47,25 @@ interface Row {
   minMs: number;
   gflops: number;
   vsTfjsCpu: number;
+  /** Median speed-up over tessera-cpu (the same graph); null for the peers. */
+  vsCpu: number | null;
   ofScalarPeak: number;
 }
+
+/**
+ * The workers backend with 1 thread (one worker; the calling thread waits) and 2 threads (one
+ * worker plus the calling thread: the default on a 2-core machine).
+ */
+const WORKERS: readonly { name: string; options: Parameters<typeof createWorkersBackend>[0] }[] = [
+  { name: 'tessera-workers 1 thread', options: { threads: 1, mainShare: false } },
+  { name: 'tessera-workers 2 threads', options: { threads: 1, mainShare: true } },
+];
+
+const pools: WorkersBackend[] = WORKERS.map(({ name, options }) => {
+  const backend = createWorkersBackend(options);
+  registerBackend(defaultContainer, name, () => backend);
+  return backend;
+});
 
 async function main(): Promise<void> {
   const wanted = args.workloads?.split(',').map((s) => s.toLowerCase());
@@ -44,6 +74,7 @@ async function main(): Promise<void> {
   console.log(`plain JavaScript register-only multiply-add peak: ${peak.toFixed(2)} GFLOP/s (1 core)\n`);
   const rows: Row[] = [];
   for (const w of workloads) rows.push(...(await benchWorkload(w, peak)));
+  await Promise.all(pools.map((p) => p.dispose()));
   printTable(rows, peak);
   mkdirSync(dirname(args.json!), { recursive: true });
   writeFileSync(args.json!, JSON.stringify({ date: new Date().toISOString(), node: process.version, scalarPeakGflops: peak, rows }, null, 2));
@@ -56,14 +87,17 @@ async function benchWorkload(w: Workload, peak: number): Promise<Row[]> {
   const impls: (Impl & { output: () => Promise<Float32Array> })[] = [];
   const disposers: (() => void)[] = [];
 
-  const addSession = async (name: string, g: Graph) => {
-    const session = await createSession(g, { backend: 'cpu' });
+  const addSession = async (name: string, g: Graph, backend = 'cpu') => {
+    const session = await createSession(g, { backend });
     disposers.push(() => session.dispose());
     const output = async () => Object.values(await session.run({ x }))[0];
-    impls.push({ name, run: output, output });
+    const out = Object.keys(g.outputs)[0];
+    const outputs = args['fresh-outputs'] ? undefined : { [out]: new Float32Array((await output()).length) };
+    impls.push({ name, run: () => session.run({ x }, { outputs }), output });
   };
   await addSession('tessera-cpu', graph); // O0: the graph as built
   for (const v of extraVariants(graph)) await addSession(v.name, v.graph);
+  for (const { name } of WORKERS) await addSession(name, graph, name);
   for (const backend of ['cpu', 'wasm'] as const) {
     await useTfjsBackend(backend);
     const peer = tfjsRunner(graph);
@@ -74,13 +108,15 @@ async function benchWorkload(w: Workload, peak: number): Promise<Row[]> {
   }
 
   if (!args['no-check']) await checkAgreement(w, graph, x, impls);
-  const timings = await timeInterleaved(impls, { warmup: Number(args.warmup), runs: Number(args.runs) });
+  const timings = await timeInterleaved(impls, { warmup: Number(args.warmup), runs: Number(args.runs), block: Number(args.block) });
   disposers.forEach((d) => d());
   const base = timings.get('tfjs-cpu')!.median;
+  const cpu = timings.get('tessera-cpu')!.median;
   return impls.map(({ name }) => {
     const t = timings.get(name)!;
     const gflops = w.gflop / (t.median / 1000);
-    return { workload: w.id, impl: name, medianMs: t.median, minMs: t.min, gflops, vsTfjsCpu: base / t.median, ofScalarPeak: gflops / peak };
+    const vsCpu = name.startsWith('tessera') ? cpu / t.median : null;
+    return { workload: w.id, impl: name, medianMs: t.median, minMs: t.min, gflops, vsTfjsCpu: base / t.median, vsCpu, ofScalarPeak: gflops / peak };
   });
 }
 
@@ -98,9 +134,10 @@ async function checkAgreement(w: Workload, graph: Graph, x: Float32Array, impls:
 }
 
 function printTable(rows: Row[], peak: number): void {
-  const table = new Table({ style: { head: [], border: [] }, head: ['workload', 'implementation', 'median ms', 'min ms', 'GFLOP/s', 'x tfjs-cpu', '% JS peak'] });
+  const table = new Table({ style: { head: [], border: [] }, head: ['workload', 'implementation', 'median ms', 'min ms', 'GFLOP/s', 'x tfjs-cpu', 'x tessera-cpu', '% JS peak'] });
   for (const r of rows) {
-    table.push([r.workload, r.impl, r.medianMs.toFixed(2), r.minMs.toFixed(2), r.gflops.toFixed(2), r.vsTfjsCpu.toFixed(2), `${(100 * r.ofScalarPeak).toFixed(0)}%`]);
+    const vsCpu = r.vsCpu === null ? '' : r.vsCpu.toFixed(2);
+    table.push([r.workload, r.impl, r.medianMs.toFixed(2), r.minMs.toFixed(2), r.gflops.toFixed(2), r.vsTfjsCpu.toFixed(2), vsCpu, `${(100 * r.ofScalarPeak).toFixed(0)}%`]);
   }
   console.log(table.toString());
   console.log(`GFLOP/s at the median; % JS peak = fraction of the ${peak.toFixed(2)} GFLOP/s scalar multiply-add peak.`);

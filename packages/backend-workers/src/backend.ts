@@ -308,6 +308,7 @@ class WorkersExecutable implements Executable {
       }
       return readOutputs(program, this.mem, into);
     }
+    this.pool.nudge();
     if (!observer) {
       // Whole runs: one dispatch; the calling thread takes its share of each step, or sleeps.
       const main: MainShare | undefined = this.mainShare

@@ -319,6 +319,14 @@ export class WorkerPool {
     }
   }
 
+  /**
+   * Wakes sleeping workers so that they poll for a command (for `spinMs`): called when a run
+   * starts, before its inputs are copied, so a worker's wake-up overlaps that copy.
+   */
+  nudge(): void {
+    for (const slot of this.slots) Atomics.notify(this.ctrl, slotBase(slot.index) + SEQ);
+  }
+
   /** Stops every worker (after the operation in progress) and frees the pool. */
   dispose(): Promise<void> {
     this.disposing ??= (async () => {

@@ -73,8 +73,6 @@ interface Loaded {
 }
 
 const port = await openPort();
-
-
 const programs = new Map<number, Loaded>();
 const faults = new Map<string, FaultKind>();
 const scratch = new Scratch();
@@ -264,7 +262,8 @@ function serve(): void {
     let seq = spinFor(c);
     while (seq === lastSeq && ownsSlot(c)) {
       Atomics.wait(c, base + SEQ, lastSeq);
-      seq = Atomics.load(c, base + SEQ);
+      // Woken by a command, or nudged (pool.nudge): a command is coming, poll for it.
+      seq = spinFor(c);
     }
     if (!ownsSlot(c)) return port.exit(0);
     lastSeq = seq;
