@@ -14,13 +14,13 @@ import { describe, expect, it } from 'vitest';
 const EAGER = { inlineCost: 64, minPartCost: 32, inlineGraphCost: 0 } as const;
 
 describe('workers backend in the browser', () => {
-  it('defaults to navigator.hardwareConcurrency workers and matches the cpu backend bit for bit', async () => {
+  it('defaults to navigator.hardwareConcurrency - 1 workers (the page thread computes a share) and matches the cpu backend bit for bit', async () => {
     const before = liveWorkerCount();
     const backend = createWorkersBackend(EAGER);
     const c = createContainer();
     registerBackend(c, 'workers', () => backend);
     try {
-      expect(await backend.ready()).toBe(navigator.hardwareConcurrency);
+      expect(await backend.ready()).toBe(Math.max(1, navigator.hardwareConcurrency - 1));
       // The cross-origin-isolated page has shared WebAssembly.Memory: the wasm SIMD GEMM path.
       expect(backend.gemmPath).toBe('wasm-simd');
       for (const graph of [seedCnn({ batch: 2 }), workloadGraph(workload('W5b'))]) {
