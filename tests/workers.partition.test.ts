@@ -1,9 +1,10 @@
 /** The workers backend's cost model: which steps stay on the main thread and how the others split. */
 import { compileProgram, cpuKernel, type Step } from '@tessera/backend-cpu';
-import { MAIN, WASM_GEMM_WEIGHT, chainSpans, chainSteps, partitionStep, stepCost, type PartitionOptions } from '@tessera/backend-workers';
+import { MAIN, WASM_GEMM_WEIGHT, chainSpans, chainSteps, guidedChunks, partitionStep, stepCost, type PartitionOptions } from '@tessera/backend-workers';
 import { GraphBuilder, randomTensor, type Graph } from '@tessera/core';
 import { workload, workloadGraph } from '@tessera/examples';
 import { planExecution } from '@tessera/runtime';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 
 const step = (units: number, costPerUnit: number): Step => ({ kernel: 'conv2d', node: 'n', units, costPerUnit });
@@ -55,6 +56,35 @@ describe('partitionStep', () => {
     // The same work that splits on the TypeScript GEMM stays inline on the wasm one.
     expect(partitionStep({ ...step(100, 1000), wasm: true } as Step, opts())).toEqual([{ worker: MAIN, start: 0, end: 100 }]);
     expect(partitionStep(step(100, 1000), opts()).length).toBe(2);
+  });
+});
+
+describe('guidedChunks', () => {
+  it('property: chunks cover the units in order, aligned, shrinking, none below 1/(8 x participants) but the last', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 100_000 }), fc.integer({ min: 1, max: 800 }), fc.integer({ min: 1, max: 8 }), (units, align, participants) => {
+        const b = guidedChunks(units, align, participants);
+        expect(b[0]).toBe(0);
+        expect(b[b.length - 1]).toBe(units);
+        const sizes = b.slice(1).map((x, i) => x - b[i]);
+        const least = Math.max(align, Math.ceil(units / (8 * participants) / align) * align);
+        sizes.forEach((size, i) => {
+          expect(size).toBeGreaterThan(0);
+          if (i < sizes.length - 1) {
+            expect(b[i + 1] % align).toBe(0);
+            expect(size).toBeGreaterThanOrEqual(least);
+            expect(size).toBeGreaterThanOrEqual(sizes[i + 1]);
+          }
+        });
+        // Few claims: the sizes halve towards `least`, so their count grows with log(participants), not with units.
+        expect(sizes.length).toBeLessThanOrEqual(Math.ceil(units / least));
+        expect(sizes.length).toBeLessThanOrEqual(8 * participants + 1);
+      }),
+    );
+  });
+
+  it('W1-b32 on two threads: each chunk is half an even share of what is left (32/4, 24/4, 18/4 up, ...) down to 2 images', () => {
+    expect(guidedChunks(32, 1, 2)).toEqual([0, 8, 14, 19, 23, 26, 28, 30, 32]);
   });
 });
 

@@ -22,8 +22,23 @@ export interface Schedule {
   readonly grains?: readonly (number | null)[];
 }
 
-/** Chunks per part of a split step in a whole run: enough for a slower core to hand work to a faster one. */
-const CHUNKS_PER_PART = 4;
+/**
+ * Chunk boundaries of a split step (guided self-scheduling): each chunk takes half of an even
+ * share of what remains, so the first chunks are large (few claims) and the last ones small
+ * (participants finish within a small chunk of each other, and one that started late or was
+ * preempted hands work to the others), but never smaller than 1/(8 x participants) of the step
+ * (a GEMM chunk re-reads its packed weights). Multiples of `align` but the last boundary.
+ */
+export function guidedChunks(units: number, align: number, participants: number): number[] {
+  const least = Math.max(align, Math.ceil(units / (8 * participants) / align) * align);
+  const bounds = [0];
+  for (let at = 0; at < units; ) {
+    const size = Math.max(least, Math.ceil((units - at) / (2 * participants) / align) * align);
+    at = Math.min(units, at + size);
+    bounds.push(at);
+  }
+  return bounds;
+}
 
 /** The thread that runs a step's single part: MAIN parts go to worker 0 unless the calling thread takes part. */
 const ownerOf = (p: Part, mainShares: boolean): number => (p.worker === MAIN && !mainShares ? 0 : p.worker);
@@ -54,16 +69,9 @@ export function* runSchedule(
     enter(i);
     const range = (start: number, end: number): void => runWithFollowers(s, i, start, end, run);
     if (parts.length > 1) {
-      // Split: CHUNKS_PER_PART aligned chunks per part, claimed one at a time (same bits for any split).
-      const units = step.units;
-      const align = s.grains?.[i] ?? alignment(step);
-      const m = parts.length * CHUNKS_PER_PART;
-      const bound = (j: number): number => (j >= m ? units : Math.min(units, Math.round((j * units) / m / align) * align));
-      for (let j = Atomics.add(ctrl, claim, 1); j < m; j = Atomics.add(ctrl, claim, 1)) {
-        const a = bound(j);
-        const b = bound(j + 1);
-        if (a < b) range(a, b);
-      }
+      // Split: chunks claimed one at a time (same bits for any split).
+      const bounds = guidedChunks(step.units, s.grains?.[i] ?? alignment(step), parts.length);
+      for (let j = Atomics.add(ctrl, claim, 1); j < bounds.length - 1; j = Atomics.add(ctrl, claim, 1)) range(bounds[j], bounds[j + 1]);
     } else {
       for (const p of parts) if (ownerOf(p, mainShares) === me) range(p.start, p.end);
     }
