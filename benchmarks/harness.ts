@@ -22,11 +22,16 @@ export interface Impl {
 /**
  * Times each implementation `runs` times after `warmup` calls. Calls are made in blocks of
  * `block` per implementation, rotating through the implementations until all runs are done,
- * so slow drifts of a shared machine hit every implementation alike. Returns ms per call.
+ * so slow drifts of a shared machine hit every implementation alike. Before each block the
+ * harness idles `settleMs` (untimed): a thread pool polls for a while after a run (workers'
+ * `spinMs`, 2 ms by default), and on this VM a thread polling on the other core slowed a
+ * streaming loop by 15-35% (its two vCPUs behave like hyperthreads of one core), so without the
+ * pause the next implementation would be timed while the previous one's threads still poll.
+ * Returns ms per call.
  */
 export async function timeInterleaved(
   impls: readonly Impl[],
-  { warmup = 2, runs = 7, block = 1 } = {},
+  { warmup = 2, runs = 7, block = 1, settleMs = 5 } = {},
 ): Promise<Map<string, Timing>> {
   const samples = new Map(impls.map((i) => [i.name, [] as number[]]));
   for (const impl of impls) {
@@ -36,6 +41,7 @@ export async function timeInterleaved(
   for (let done = 0; done < runs; done += block) {
     for (const impl of impls) {
       await impl.enter?.();
+      await new Promise((resolve) => setTimeout(resolve, settleMs));
       for (let r = done; r < Math.min(runs, done + block); r++) {
         const t0 = performance.now();
         await impl.run();
