@@ -7,7 +7,8 @@
  *       [--configs 1w,1w+c,2w] [--gemm auto|js] [--fresh-outputs] [--json benchmarks/results/workers-scaling.json]
  *
  * A config is a pool size and who computes: `1w` one worker (the caller waits), `1w+c` one worker
- * plus the calling thread (the default on a 2-core machine), `2w` two workers (the caller waits).
+ * plus the calling thread (the default on a 2-core machine), `2w` two workers (the caller waits);
+ * `@ms` sets the pool's spinMs (e.g. `1w+c@0.05`).
  *   npx tsx --conditions=@tessera/source benchmarks/workers-scaling.ts --calibrate
  *
  * --calibrate measures what the cost model's thresholds rest on (partition.ts): the time of one
@@ -41,22 +42,35 @@ const { values: args } = parseArgs({
 });
 
 /**
- * What 2 threads can get on this machine right now: wall time of a fixed scalar loop on 1 thread
- * vs the same loop on each of 2 threads at once. Another process busy on the cores shows here.
+ * What 2 threads can get on this machine right now: wall time of a fixed loop on 1 thread vs
+ * the same loop on each of 2 threads at once, for a scalar loop (registers only) and for a
+ * streaming loop (a pass over 3.2 MB per thread, as the kernels do). Another process busy on the
+ * cores, or a host that shares one physical core between the two vCPUs, shows here.
  */
-async function parallelCeiling(): Promise<number> {
+async function parallelCeiling(): Promise<{ scalar: number; streaming: number }> {
   const code = `const { parentPort } = require('node:worker_threads');
-    parentPort.on('message', (n) => { let a = 1; for (let i = 0; i < n; i++) a = a * 0.999999 + 1e-7; parentPort.postMessage(a); });`;
+    const buf = new Float32Array(800000);
+    parentPort.on('message', ({ kind, n }) => {
+      let a = 1;
+      if (kind === 'scalar') for (let i = 0; i < n; i++) a = a * 0.999999 + 1e-7;
+      else for (let r = 0; r < n; r++) for (let i = 0; i < buf.length; i++) buf[i] = buf[i] * 0.5 + 1;
+      parentPort.postMessage(a);
+    });`;
   const workers = [new Worker(code, { eval: true }), new Worker(code, { eval: true })];
-  const run = (w: Worker, n: number) => new Promise((resolve) => { w.once('message', resolve); w.postMessage(n); });
-  const N = 200_000_000;
-  await Promise.all(workers.map((w) => run(w, N / 10))); // warm-up
-  const time = async (ws: Worker[]) => { const t0 = performance.now(); await Promise.all(ws.map((w) => run(w, N))); return performance.now() - t0; };
-  const one = await time(workers.slice(0, 1));
-  const two = await time(workers);
+  const run = (w: Worker, kind: string, n: number) => new Promise((resolve) => { w.once('message', resolve); w.postMessage({ kind, n }); });
+  const ratio = async (kind: string, n: number): Promise<number> => {
+    await Promise.all(workers.map((w) => run(w, kind, Math.ceil(n / 10)))); // warm-up
+    const time = async (ws: Worker[]) => { const t0 = performance.now(); await Promise.all(ws.map((w) => run(w, kind, n))); return performance.now() - t0; };
+    const one = await time(workers.slice(0, 1));
+    const two = await time(workers);
+    return (2 * one) / two;
+  };
+  const result = { scalar: await ratio('scalar', 200_000_000), streaming: await ratio('streaming', 400) };
   await Promise.all(workers.map((w) => w.terminate()));
-  return (2 * one) / two;
+  return result;
 }
+
+const ceilingText = (c: { scalar: number; streaming: number }): string => `scalar x${c.scalar.toFixed(2)}, streaming x${c.streaming.toFixed(2)}`;
 
 interface Row {
   workload: string;
@@ -133,7 +147,7 @@ async function calibrateDispatch(): Promise<void> {
 
 async function calibrate(): Promise<void> {
   console.log(`node ${process.version}, ${os.availableParallelism()} cores, load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
-  console.log(`2-thread ceiling now (same loop on 2 threads vs 1, ideal 2.00): x${(await parallelCeiling()).toFixed(2)}`);
+  console.log(`2-thread ceiling now (same loop on 2 threads vs 1, ideal 2.00): ${ceilingText(await parallelCeiling())}`);
   await calibrateRates();
   await calibrateDispatch();
 }
@@ -147,9 +161,10 @@ async function main(): Promise<void> {
   const pools: WorkersBackend[] = [];
   const threads = args.configs!.split(',');
   for (const t of threads) {
-    const m = /^(\d+)w(\+c)?$/.exec(t);
-    if (!m) throw new Error(`--configs: '${t}' is not like 1w, 1w+c or 2w`);
-    const backend = createWorkersBackend({ threads: Number(m[1]), mainShare: m[2] !== undefined, gemm: args.gemm as 'auto' | 'js' });
+    const m = /^(\d+)w(\+c)?(?:@([\d.]+))?$/.exec(t);
+    if (!m) throw new Error(`--configs: '${t}' is not like 1w, 1w+c, 2w or 1w+c@0.05 (spinMs)`);
+    const spinMs = m[3] === undefined ? undefined : Number(m[3]);
+    const backend = createWorkersBackend({ threads: Number(m[1]), mainShare: m[2] !== undefined, spinMs, gemm: args.gemm as 'auto' | 'js' });
     pools.push(backend);
     registerBackend(container, `workers-${t}`, () => backend);
   }
@@ -157,7 +172,7 @@ async function main(): Promise<void> {
   console.log(`workers GEMM path: ${pools[0]?.gemmPath}`);
   console.log(`node ${process.version}, ${os.availableParallelism()} cores, load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
   const ceilingBefore = await parallelCeiling();
-  console.log(`2-thread ceiling now (same loop on 2 threads vs 1, ideal 2.00): x${ceilingBefore.toFixed(2)}`);
+  console.log(`2-thread ceiling now (same loop on 2 threads vs 1, ideal 2.00): ${ceilingText(ceilingBefore)}`);
   const rows: Row[] = [];
   try {
     for (const id of args.workloads!.split(',')) {
@@ -194,7 +209,7 @@ async function main(): Promise<void> {
   const wallMs = performance.now() - wall0;
   const ceilingAfter = await parallelCeiling();
   console.log(`\nprocess CPU time (main + workers) ${(processCpuMs / 1000).toFixed(1)} s over ${(wallMs / 1000).toFixed(1)} s wall (x${(processCpuMs / wallMs).toFixed(2)} cores on average)`);
-  console.log(`\n2-thread ceiling before / after: x${ceilingBefore.toFixed(2)} / x${ceilingAfter.toFixed(2)}; load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  console.log(`\n2-thread ceiling before: ${ceilingText(ceilingBefore)}; after: ${ceilingText(ceilingAfter)}; load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
   console.log(`\n| workload | ${['cpu', ...threads.map((t) => `workers(${t})`)].join(' | ')} |`);
   console.log(`|---|${['cpu', ...threads].map(() => '---:').join('|')}|`);
   for (const id of new Set(rows.map((r) => r.workload))) {
