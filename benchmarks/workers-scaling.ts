@@ -4,7 +4,7 @@
  * are bit-identical to cpu's.
  *
  *   npx tsx --conditions=@tessera/source benchmarks/workers-scaling.ts [--workloads W1-b1,W2] [--runs 9] [--warmup 2]
- *       [--configs 1w,1w+c,2w] [--gemm auto|js] [--fresh-outputs] [--json benchmarks/results/workers-scaling.json]
+ *       [--configs 1w,1w+c,2w] [--level O0|O1|O2] [--gemm auto|js] [--fresh-outputs] [--json benchmarks/results/workers-scaling.json]
  *
  * A config is a pool size and who computes: `1w` one worker (the caller waits), `1w+c` one worker
  * plus the calling thread (the default on a 2-core machine), `2w` two workers (the caller waits);
@@ -20,6 +20,7 @@ import { compileProgram, cpuKernel } from '@tessera/backend-cpu';
 import { createWorkersBackend, stepCost, type WorkersBackend } from '@tessera/backend-workers';
 import { GraphBuilder, randomTensor } from '@tessera/core';
 import { workload, workloadGraph } from '@tessera/examples';
+import { optimize } from '@tessera/passes';
 import { createContainer, createSession, planExecution, registerBackend, type Session } from '@tessera/runtime';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -35,6 +36,7 @@ const { values: args } = parseArgs({
     warmup: { type: 'string', default: '2' },
     configs: { type: 'string', default: '1w,1w+c,2w' },
     'fresh-outputs': { type: 'boolean', default: false },
+    level: { type: 'string', default: 'O0' },
     gemm: { type: 'string', default: 'auto' },
     calibrate: { type: 'boolean', default: false },
     json: { type: 'string', default: 'benchmarks/results/workers-scaling.json' },
@@ -177,7 +179,7 @@ async function main(): Promise<void> {
   try {
     for (const id of args.workloads!.split(',')) {
       const w = workload(id);
-      const graph = workloadGraph(w);
+      const graph = optimize(workloadGraph(w), { level: args.level as 'O0' | 'O1' | 'O2' }).graph;
       const x = randomTensor(w.input, 42).data;
       const sessions: [string, Session][] = [['cpu', await createSession(graph, { backend: 'cpu' })]];
       for (const t of threads) sessions.push([`workers(${t})`, await createSession(graph, { backend: `workers-${t}`, container })]);
