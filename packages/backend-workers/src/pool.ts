@@ -94,8 +94,17 @@ export interface StepInfo {
 /** Tokens that tell a slot's current worker from a replaced one (see protocol.ts, OWNER). */
 let nextOwner = 1;
 
+/** One turn of the event loop: setImmediate in Node; a MessageChannel message in browsers (nested setTimeout(0) is clamped to 4 ms). */
 const yieldToEventLoop = (): Promise<void> =>
-  new Promise((resolve) => (typeof setImmediate === 'function' ? setImmediate(resolve) : setTimeout(resolve, 0)));
+  new Promise((resolve) => {
+    if (typeof setImmediate === 'function') return void setImmediate(resolve);
+    const channel = new MessageChannel();
+    channel.port1.onmessage = () => {
+      channel.port1.close();
+      resolve();
+    };
+    channel.port2.postMessage(null);
+  });
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
