@@ -24,9 +24,10 @@ export interface Impl {
  * `block` per implementation, rotating through the implementations until all runs are done,
  * so slow drifts of a shared machine hit every implementation alike. Before each block the
  * harness idles `settleMs` (untimed): a thread pool polls for a while after a run (workers'
- * `spinMs`, 2 ms by default), and on this VM a thread polling on the other core slowed a
- * streaming loop by 15-35% (its two vCPUs behave like hyperthreads of one core), so without the
- * pause the next implementation would be timed while the previous one's threads still poll.
+ * `spinMs`, 2 ms by default), and without the pause the next implementation would be timed
+ * while the previous one's threads still run (on this VM a polling thread slowed a streaming C
+ * loop on the other core by up to 35% at times; the cpu backend's W1-b32 / W3 runs showed no
+ * difference in an in-process A/B). Every implementation then starts from the same idle state.
  * Returns ms per call.
  */
 export async function timeInterleaved(
