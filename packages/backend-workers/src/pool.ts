@@ -2,7 +2,7 @@ import type { Step } from '@tessera/backend-cpu';
 import { TesseraError } from '@tessera/core';
 import type { Host, HostWorker } from './host.js';
 import { MAIN, type Part } from './partition.js';
-import { barrierTarget, claimAfter, runSchedule, type Schedule } from './schedule.js';
+import { arrive, runSchedule, type Schedule } from './schedule.js';
 import {
   ABORT,
   ACK,
@@ -311,12 +311,8 @@ export class WorkerPool {
    */
   private async mainBarrier(k: number, dispatched: readonly Dispatched[], t0: number): Promise<boolean> {
     const c = this.ctrl;
-    const target = barrierTarget(Atomics.load(c, RUN_WORKERS), k);
-    if (Atomics.add(c, BARRIER, 1) + 1 >= target) {
-      Atomics.store(c, claimAfter(k), 0);
-      Atomics.notify(c, BARRIER);
-      return true;
-    }
+    const target = arrive(c, k);
+    if (target === null) return true;
     const spinFrom = performance.now();
     for (let i = 1; ; i++) {
       if (Atomics.load(c, BARRIER) >= target) return true;

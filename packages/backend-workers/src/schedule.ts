@@ -1,16 +1,16 @@
 import type { Step } from '@tessera/backend-cpu';
 import { followerRange } from './chain.js';
 import { alignment, MAIN, type Part } from './partition.js';
-import { CLAIM } from './protocol.js';
+import { BARRIER, CLAIM, RUN_WORKERS } from './protocol.js';
 
 /**
  * A whole run (CMD_RUN) as every participant executes it: the workers and, when it shares the
  * work, the calling thread. Each scheduled step is either split (participants claim aligned
  * chunks of its units with Atomics.add, so a thread that started late or runs on a slower core
- * simply takes fewer) or run whole by its one owner. Chained element-wise followers run right
- * after each range, on the same elements. Between steps every participant waits at a barrier;
- * `runSchedule` yields the barrier's number there and the driver does the waiting (a worker
- * spins and sleeps, the calling thread spins and yields to its event loop).
+ * simply takes fewer) or run whole by its one owner. Chained followers run right after each
+ * range, on the same elements or items (chain.ts). Between steps every participant waits at a
+ * barrier (`arrive`): `runSchedule` yields the barrier's number there and the driver does the
+ * waiting (a worker spins and sleeps, the calling thread spins and yields to its event loop).
  */
 export interface Schedule {
   readonly steps: readonly (Step | null)[];
@@ -89,8 +89,15 @@ export function runWithFollowers(s: Schedule, i: number, start: number, end: num
   }
 }
 
-/** Barrier arrivals a whole run's k-th barrier waits for. */
-export const barrierTarget = (participants: number, k: number): number => participants * k;
-
-/** The chunk counter the k-th barrier's last arrival resets (the step everyone just finished used it). */
-export const claimAfter = (k: number): number => CLAIM + ((k - 1) & 1);
+/**
+ * Counts this participant in at barrier k of a whole run. Returns the BARRIER count to wait
+ * for, or null when this was the last arrival: it has then reset the chunk counter of the step
+ * everyone just finished (its next user is two steps later) and woken the others.
+ */
+export function arrive(ctrl: Int32Array, k: number): number | null {
+  const target = Atomics.load(ctrl, RUN_WORKERS) * k;
+  if (Atomics.add(ctrl, BARRIER, 1) + 1 < target) return target;
+  Atomics.store(ctrl, CLAIM + ((k - 1) & 1), 0);
+  Atomics.notify(ctrl, BARRIER);
+  return null;
+}

@@ -4,7 +4,7 @@
  * thread and in a browser module Web Worker alike.
  */
 import { cpuKernel, Scratch, WasmGemm, type Memory, type Step } from '@tessera/backend-cpu';
-import { barrierTarget, claimAfter, runSchedule, runWithFollowers, type Schedule } from './schedule.js';
+import { arrive, runSchedule, runWithFollowers, type Schedule } from './schedule.js';
 import {
   ABORT,
   ACK,
@@ -13,7 +13,6 @@ import {
   CMD_RUN,
   CURRENT,
   RUN_MAIN,
-  RUN_WORKERS,
   CMD_QUIT,
   CMD_STEP,
   CMD_YIELD,
@@ -188,12 +187,8 @@ const BARRIER_SPIN_MS = 2;
 
 /** Waits at barrier k until every participant arrived; throws Aborted if the run failed. */
 function barrier(c: Int32Array, k: number): void {
-  const target = barrierTarget(Atomics.load(c, RUN_WORKERS), k);
-  if (Atomics.add(c, BARRIER, 1) + 1 >= target) {
-    Atomics.store(c, claimAfter(k), 0);
-    Atomics.notify(c, BARRIER);
-    return;
-  }
+  const target = arrive(c, k);
+  if (target === null) return;
   const t0 = performance.now();
   for (let i = 1; ; i++) {
     const v = Atomics.load(c, BARRIER);
