@@ -2,22 +2,11 @@
  * Deliberately faulty kernels, each a single realistic bug, built from the cpu kernels (wrapped
  * or with one line of a copied loop changed). Used only by the mutation test.
  */
-import { CPU_KERNELS, kernels, view, type CpuKernel, type Memory, type PrepareContext, type Ref, type Step } from '@tessera/backend-cpu';
+import { CPU_KERNELS, kernels, view, type ConvStep, type CpuKernel, type Memory, type PrepareContext, type Ref, type Step } from '@tessera/backend-cpu';
 import { matmulGeometry, numel, type ConvGeometry, type MatmulAttrs, type MatmulGeometry, type Node } from '@tessera/core';
 import type { MutantSpec, StepRunner } from './backend.js';
 
 const cpu = (op: string): CpuKernel => CPU_KERNELS.find((k) => k.op === op)!;
-
-/** The fields of the cpu conv step the mutants read (backend-cpu's ConvStep). */
-interface ConvStep extends Step {
-  readonly g: ConvGeometry;
-  readonly x: Ref;
-  readonly w: Ref;
-  readonly wPacked: boolean;
-  readonly bias: Ref | null;
-  readonly relu: boolean;
-  readonly y: Ref;
-}
 
 /** conv2d and fused_conv2d with their prepared geometry changed by `bend` (the kernels then follow it). */
 function convGeometryBug(bend: (g: ConvGeometry, node: Node) => ConvGeometry): Record<string, CpuKernel> {

@@ -77,6 +77,7 @@ export type ConvGemm = (M: number, a: Float32Array, aOff: number, lda: number, y
  * The convolution driver shared by the JS and wasm GEMMs: output rows
  * [rowStart, rowEnd) in im2col chunks (a multiple of `mr` rows) of
  * scratch[scratchOff ..+ conv2dScratchSize(g, rowStart, rowEnd, mr)).
+ * `im2colRows(r0, r1)` fills the chunk for output pixels [r0, r1) (default: `im2col`).
  */
 export function conv2dChunked(
   g: Conv2dGeometry,
@@ -84,6 +85,7 @@ export function conv2dChunked(
   scratch: Float32Array | undefined, scratchOff: number,
   rowStart: number, rowEnd: number,
   mr: number, run: ConvGemm,
+  im2colRows?: (r0: number, r1: number) => void,
 ): void {
   const M = g.batch * g.outH * g.outW;
   const K = g.kH * g.kW * g.inC;
@@ -102,7 +104,8 @@ export function conv2dChunked(
   const step = chunkRows(K, mr);
   for (let r0 = rowStart; r0 < rowEnd; r0 += step) {
     const rows = Math.min(step, rowEnd - r0);
-    im2col(g, x, xOff, scratch, scratchOff, r0, r0 + rows);
+    if (im2colRows) im2colRows(r0, r0 + rows);
+    else im2col(g, x, xOff, scratch, scratchOff, r0, r0 + rows);
     // The chunk is a rows x K matrix; the GEMM result for a pixel does not
     // depend on the chunk it was computed in, so splits stay bit-identical.
     run(rows, scratch, scratchOff, K, yOff + r0 * g.outC, 0, rows);

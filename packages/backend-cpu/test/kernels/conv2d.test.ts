@@ -2,7 +2,7 @@ import { describe, expect } from 'vitest';
 import { test, fc } from '@fast-check/vitest';
 import { conv2d, conv2dScratchSize, type Conv2dGeometry } from '../../src/kernels/conv2d.js';
 import { packB, type GemmEpilogue } from '../../src/kernels/gemm.js';
-import { firstBitDifference, firstViolation, randomArray, splitRanges } from './helpers.js';
+import { convReference, firstBitDifference, firstViolation, randomArray, splitRanges } from './helpers.js';
 
 interface ConvCase {
   g: Conv2dGeometry;
@@ -56,41 +56,6 @@ const pointwise = small.map((t) => {
   return { ...t, g, w: t.w.subarray(0, g.inC * g.outC) };
 });
 
-/** Naive 7-loop convolution in float64, plus sum of |x*w| (+|bias|) per output. */
-function reference(t: ConvCase): { ref: Float64Array; absSum: Float64Array } {
-  const g = t.g;
-  const M = g.batch * g.outH * g.outW;
-  const ref = new Float64Array(M * g.outC);
-  const absSum = new Float64Array(M * g.outC);
-  for (let n = 0; n < g.batch; n++)
-    for (let oh = 0; oh < g.outH; oh++)
-      for (let ow = 0; ow < g.outW; ow++)
-        for (let oc = 0; oc < g.outC; oc++) {
-          let s = 0;
-          let abs = 0;
-          for (let kh = 0; kh < g.kH; kh++)
-            for (let kw = 0; kw < g.kW; kw++)
-              for (let ic = 0; ic < g.inC; ic++) {
-                const ih = oh * g.strideH - g.padTop + kh * g.dilationH;
-                const iw = ow * g.strideW - g.padLeft + kw * g.dilationW;
-                if (ih < 0 || ih >= g.inH || iw < 0 || iw >= g.inW) continue;
-                const xv = t.x[t.xOff + ((n * g.inH + ih) * g.inW + iw) * g.inC + ic];
-                const wv = t.w[((kh * g.kW + kw) * g.inC + ic) * g.outC + oc];
-                s += xv * wv;
-                abs += Math.abs(xv * wv);
-              }
-          if (t.epilogue.bias) {
-            s += t.epilogue.bias[oc];
-            abs += Math.abs(t.epilogue.bias[oc]);
-          }
-          if (t.epilogue.relu && s < 0) s = 0;
-          const o = ((n * g.outH + oh) * g.outW + ow) * g.outC + oc;
-          ref[o] = s;
-          absSum[o] = abs;
-        }
-  return { ref, absSum };
-}
-
 /**
  * Runs conv2d over the given row ranges; each range gets its own scratch slot
  * surrounded by sentinels, which must survive (scratch size is respected).
@@ -115,7 +80,7 @@ function run(t: ConvCase, ranges: Array<[number, number]>): Float32Array {
 
 function checkAgainstReference(t: ConvCase): void {
   const y = run(t, [[0, t.g.batch * t.g.outH * t.g.outW]]);
-  const { ref, absSum } = reference(t);
+  const { ref, absSum } = convReference(t.g, t.x, t.xOff, t.w, t.epilogue.bias, t.epilogue.relu === true);
   const K = t.g.kH * t.g.kW * t.g.inC;
   expect(firstViolation(y.subarray(t.yOff, t.yOff + ref.length), ref, absSum, K)).toBeUndefined();
 }

@@ -4,82 +4,12 @@ import {
   gemm, gemmUnpacked, gemmUnpackedScratchSize, packB, packBInto, packedBSize, packedBView,
   type GemmEpilogue,
 } from '../../src/kernels/gemm.js';
-import { SENTINEL, extract, firstBitDifference, firstViolation, paddingUntouched, randomArray, splitRanges } from './helpers.js';
-
-interface Case {
-  M: number; N: number; K: number;
-  transA: boolean; transB: boolean;
-  aOff: number; bOff: number; cOff: number;
-  lda: number; ldb: number; ldc: number;
-  a: Float32Array; b: Float32Array; c: Float32Array;
-  epilogue: GemmEpilogue;
-}
-
+import { SENTINEL, extract, firstBitDifference, firstViolation, gemmCaseArb, gemmReference, paddingUntouched, randomArray, splitRanges, type GemmCase } from './helpers.js';
 
 /** Shapes from 1 to ~70 (edge tiles in every direction), optional deep K across k-blocks. */
-function caseArb(kRange: [number, number], mnMax = 70) {
-  return fc.record({
-    M: fc.integer({ min: 1, max: mnMax }),
-    N: fc.integer({ min: 1, max: mnMax }),
-    K: fc.integer({ min: kRange[0], max: kRange[1] }),
-    transA: fc.boolean(),
-    transB: fc.boolean(),
-    aOff: fc.integer({ min: 0, max: 5 }),
-    bOff: fc.integer({ min: 0, max: 5 }),
-    cOff: fc.integer({ min: 0, max: 5 }),
-    padA: fc.integer({ min: 0, max: 3 }),
-    padB: fc.integer({ min: 0, max: 3 }),
-    padC: fc.integer({ min: 0, max: 3 }),
-    withBias: fc.boolean(),
-    relu: fc.boolean(),
-    biasOff: fc.integer({ min: 0, max: 3 }),
-    seed: fc.integer(),
-  }).map((p): Case => {
-    const { M, N, K } = p;
-    const lda = (p.transA ? M : K) + p.padA;
-    const ldb = (p.transB ? K : N) + p.padB;
-    const ldc = N + p.padC;
-    const a = randomArray(p.aOff + lda * (p.transA ? K : M), p.seed);
-    const b = randomArray(p.bOff + ldb * (p.transB ? N : K), p.seed + 1);
-    const c = new Float32Array(p.cOff + ldc * M).fill(SENTINEL);
-    const epilogue: GemmEpilogue = { relu: p.relu };
-    if (p.withBias) {
-      epilogue.bias = randomArray(p.biasOff + N, p.seed + 2);
-      epilogue.biasOff = p.biasOff;
-    }
-    return { M, N, K, transA: p.transA, transB: p.transB, aOff: p.aOff, bOff: p.bOff, cOff: p.cOff, lda, ldb, ldc, a, b, c, epilogue };
-  });
-}
+const caseArb = (kRange: [number, number], mnMax = 70) => gemmCaseArb([1, mnMax], [1, mnMax], kRange);
 
-/** Naive float64 triple loop: reference values and sum|a_k*b_k| (+|bias|) per element. */
-function reference(t: Case): { ref: Float64Array; absSum: Float64Array } {
-  const { M, N, K } = t;
-  const ref = new Float64Array(M * N);
-  const absSum = new Float64Array(M * N);
-  for (let i = 0; i < M; i++) {
-    for (let n = 0; n < N; n++) {
-      let s = 0;
-      let abs = 0;
-      for (let k = 0; k < K; k++) {
-        const av = t.transA ? t.a[t.aOff + k * t.lda + i] : t.a[t.aOff + i * t.lda + k];
-        const bv = t.transB ? t.b[t.bOff + n * t.ldb + k] : t.b[t.bOff + k * t.ldb + n];
-        s += av * bv;
-        abs += Math.abs(av * bv);
-      }
-      if (t.epilogue.bias) {
-        const bias = t.epilogue.bias[(t.epilogue.biasOff ?? 0) + n];
-        s += bias;
-        abs += Math.abs(bias);
-      }
-      if (t.epilogue.relu && s < 0) s = 0;
-      ref[i * N + n] = s;
-      absSum[i * N + n] = abs;
-    }
-  }
-  return { ref, absSum };
-}
-
-function runPacked(t: Case, ranges: Array<[number, number]>): Float32Array {
+function runPacked(t: GemmCase, ranges: Array<[number, number]>): Float32Array {
   const pb = packB(t.K, t.N, t.b, t.bOff, t.ldb, t.transB);
   const c = t.c.slice();
   for (const [r0, r1] of ranges) gemm(t.M, t.N, t.K, t.a, t.aOff, t.lda, t.transA, pb, c, t.cOff, t.ldc, t.epilogue, r0, r1);
@@ -91,7 +21,7 @@ describe('gemm', () => {
     'gemm equals the float64 product within 2(K+2)u*sum|ab| and writes nothing outside C',
     (t) => {
       const c = runPacked(t, [[0, t.M]]);
-      const { ref, absSum } = reference(t);
+      const { ref, absSum } = gemmReference(t);
       expect(firstViolation(extract(t, c), ref, absSum, t.K)).toBeUndefined();
       expect(paddingUntouched(t, c)).toBe(true);
     },
@@ -101,7 +31,7 @@ describe('gemm', () => {
     'gemm with K spanning several k-blocks equals the float64 product within the bound',
     (t) => {
       const c = runPacked(t, [[0, t.M]]);
-      const { ref, absSum } = reference(t);
+      const { ref, absSum } = gemmReference(t);
       expect(firstViolation(extract(t, c), ref, absSum, t.K)).toBeUndefined();
     },
   );

@@ -1,7 +1,10 @@
+import { fc } from '@fast-check/vitest';
 import type { Conv2dGeometry } from '../../src/kernels/conv2d.js';
+import type { GemmEpilogue } from '../../src/kernels/gemm.js';
 /**
- * Test helpers shared by the kernel tests: a seeded PRNG for bulk data, a
- * tolerance check and a row-range splitter. Independent of the code under test.
+ * Test helpers shared by the JS and wasm kernel tests: a seeded PRNG for bulk data, a
+ * tolerance check, a row-range splitter, GEMM cases and the float64 / float32 references
+ * (GEMM, conv, max pooling). Independent of the code under test.
  */
 
 /** mulberry32: small deterministic PRNG, returns floats in [0, 1). */
@@ -121,4 +124,131 @@ export function poolGeometryOf(p: WindowDraw): Conv2dGeometry {
     outW: Math.floor((p.inW + padLeft + padRight - effW) / p.strideW) + 1,
     strideH: p.strideH, strideW: p.strideW, dilationH: p.dilationH, dilationW: p.dilationW, padTop, padLeft,
   };
+}
+
+/** A GEMM case: op(A) M x K, op(B) K x N at offsets with padded leading dimensions, C (SENTINEL around the block), an epilogue. */
+export interface GemmCase {
+  M: number; N: number; K: number;
+  transA: boolean; transB: boolean;
+  aOff: number; bOff: number; cOff: number;
+  lda: number; ldb: number; ldc: number;
+  a: Float32Array; b: Float32Array; c: Float32Array;
+  epilogue: GemmEpilogue;
+}
+
+/** GEMM cases with M, N, K in the given ranges, transposes, offsets, padding, optional bias and relu. */
+export function gemmCaseArb(mRange: [number, number], nRange: [number, number], kRange: [number, number]): fc.Arbitrary<GemmCase> {
+  return fc.record({
+    M: fc.integer({ min: mRange[0], max: mRange[1] }),
+    N: fc.integer({ min: nRange[0], max: nRange[1] }),
+    K: fc.integer({ min: kRange[0], max: kRange[1] }),
+    transA: fc.boolean(),
+    transB: fc.boolean(),
+    aOff: fc.integer({ min: 0, max: 5 }),
+    bOff: fc.integer({ min: 0, max: 5 }),
+    cOff: fc.integer({ min: 0, max: 5 }),
+    padA: fc.integer({ min: 0, max: 3 }),
+    padB: fc.integer({ min: 0, max: 3 }),
+    padC: fc.integer({ min: 0, max: 3 }),
+    withBias: fc.boolean(),
+    relu: fc.boolean(),
+    biasOff: fc.integer({ min: 0, max: 3 }),
+    seed: fc.integer(),
+  }).map((p): GemmCase => {
+    const { M, N, K } = p;
+    const lda = (p.transA ? M : K) + p.padA;
+    const ldb = (p.transB ? K : N) + p.padB;
+    const ldc = N + p.padC;
+    const a = randomArray(p.aOff + lda * (p.transA ? K : M), p.seed);
+    const b = randomArray(p.bOff + ldb * (p.transB ? N : K), p.seed + 1);
+    const c = new Float32Array(p.cOff + ldc * M).fill(SENTINEL);
+    const epilogue: GemmEpilogue = { relu: p.relu };
+    if (p.withBias) {
+      epilogue.bias = randomArray(p.biasOff + N, p.seed + 2);
+      epilogue.biasOff = p.biasOff;
+    }
+    return { M, N, K, transA: p.transA, transB: p.transB, aOff: p.aOff, bOff: p.bOff, cOff: p.cOff, lda, ldb, ldc, a, b, c, epilogue };
+  });
+}
+
+/** Naive float64 triple loop: reference values and sum|a_k*b_k| (+|bias|) per element. */
+export function gemmReference(t: GemmCase): { ref: Float64Array; absSum: Float64Array } {
+  const { M, N, K } = t;
+  const ref = new Float64Array(M * N);
+  const absSum = new Float64Array(M * N);
+  for (let i = 0; i < M; i++) {
+    for (let n = 0; n < N; n++) {
+      let s = 0;
+      let abs = 0;
+      for (let k = 0; k < K; k++) {
+        const av = t.transA ? t.a[t.aOff + k * t.lda + i] : t.a[t.aOff + i * t.lda + k];
+        const bv = t.transB ? t.b[t.bOff + n * t.ldb + k] : t.b[t.bOff + k * t.ldb + n];
+        s += av * bv;
+        abs += Math.abs(av * bv);
+      }
+      if (t.epilogue.bias) {
+        const bias = t.epilogue.bias[(t.epilogue.biasOff ?? 0) + n];
+        s += bias;
+        abs += Math.abs(bias);
+      }
+      if (t.epilogue.relu && s < 0) s = 0;
+      ref[i * N + n] = s;
+      absSum[i * N + n] = abs;
+    }
+  }
+  return { ref, absSum };
+}
+
+/** Naive 7-loop convolution in float64 (x NHWC at xOff, w HWIO), plus sum of |x*w| (+|bias|) per output. */
+export function convReference(
+  g: Conv2dGeometry, x: Float32Array, xOff: number, w: Float32Array, bias: Float32Array | undefined, relu: boolean,
+): { ref: Float64Array; absSum: Float64Array } {
+  const ref = new Float64Array(g.batch * g.outH * g.outW * g.outC);
+  const absSum = new Float64Array(ref.length);
+  for (let n = 0; n < g.batch; n++)
+    for (let oh = 0; oh < g.outH; oh++)
+      for (let ow = 0; ow < g.outW; ow++)
+        for (let oc = 0; oc < g.outC; oc++) {
+          let s = 0;
+          let abs = 0;
+          for (let kh = 0; kh < g.kH; kh++)
+            for (let kw = 0; kw < g.kW; kw++)
+              for (let ic = 0; ic < g.inC; ic++) {
+                const ih = oh * g.strideH - g.padTop + kh * g.dilationH;
+                const iw = ow * g.strideW - g.padLeft + kw * g.dilationW;
+                if (ih < 0 || ih >= g.inH || iw < 0 || iw >= g.inW) continue;
+                const v = x[xOff + ((n * g.inH + ih) * g.inW + iw) * g.inC + ic] * w[((kh * g.kW + kw) * g.inC + ic) * g.outC + oc];
+                s += v;
+                abs += Math.abs(v);
+              }
+          if (bias) {
+            s += bias[oc];
+            abs += Math.abs(bias[oc]);
+          }
+          if (relu && s < 0) s = 0;
+          const o = ((n * g.outH + oh) * g.outW + ow) * g.outC + oc;
+          ref[o] = s;
+          absSum[o] = abs;
+        }
+  return { ref, absSum };
+}
+
+/** Max pooling by Math.max over the in-bounds taps (x NHWC at xOff): NaN in a window wins, ±0 ties give +0. */
+export function poolReference(g: Conv2dGeometry, x: Float32Array, xOff: number): Float32Array {
+  const out = new Float32Array(g.batch * g.outH * g.outW * g.inC);
+  for (let n = 0; n < g.batch; n++)
+    for (let oh = 0; oh < g.outH; oh++)
+      for (let ow = 0; ow < g.outW; ow++)
+        for (let c = 0; c < g.inC; c++) {
+          let m = -Infinity;
+          for (let kh = 0; kh < g.kH; kh++)
+            for (let kw = 0; kw < g.kW; kw++) {
+              const ih = oh * g.strideH - g.padTop + kh * g.dilationH;
+              const iw = ow * g.strideW - g.padLeft + kw * g.dilationW;
+              if (ih < 0 || ih >= g.inH || iw < 0 || iw >= g.inW) continue;
+              m = Math.max(m, x[xOff + ((n * g.inH + ih) * g.inW + iw) * g.inC + c]);
+            }
+          out[((n * g.outH + oh) * g.outW + ow) * g.inC + c] = m;
+        }
+  return out;
 }

@@ -2,7 +2,7 @@ import { describe, expect } from 'vitest';
 import { test, fc } from '@fast-check/vitest';
 import { maxpool } from '../../src/kernels/maxpool.js';
 import type { Conv2dGeometry } from '../../src/kernels/conv2d.js';
-import { firstBitDifference, randomArray, rng, splitRanges, poolGeometryOf } from './helpers.js';
+import { firstBitDifference, poolGeometryOf, poolReference, randomArray, rng, splitRanges } from './helpers.js';
 
 interface PoolCase { g: Conv2dGeometry; x: Float32Array; xOff: number; yOff: number }
 
@@ -23,27 +23,6 @@ const poolArb = fc.record({
   return { g, x, xOff: p.xOff, yOff: p.yOff };
 });
 
-/** Math.max over the in-bounds taps (it already returns NaN if any argument is NaN). */
-function reference(t: PoolCase): Float32Array {
-  const g = t.g;
-  const out = new Float32Array(g.batch * g.outH * g.outW * g.inC);
-  for (let n = 0; n < g.batch; n++)
-    for (let oh = 0; oh < g.outH; oh++)
-      for (let ow = 0; ow < g.outW; ow++)
-        for (let c = 0; c < g.inC; c++) {
-          let m = -Infinity;
-          for (let kh = 0; kh < g.kH; kh++)
-            for (let kw = 0; kw < g.kW; kw++) {
-              const ih = oh * g.strideH - g.padTop + kh * g.dilationH;
-              const iw = ow * g.strideW - g.padLeft + kw * g.dilationW;
-              if (ih < 0 || ih >= g.inH || iw < 0 || iw >= g.inW) continue;
-              m = Math.max(m, t.x[t.xOff + ((n * g.inH + ih) * g.inW + iw) * g.inC + c]);
-            }
-          out[((n * g.outH + oh) * g.outW + ow) * g.inC + c] = m;
-        }
-  return out;
-}
-
 function run(t: PoolCase, ranges: Array<[number, number]>): Float32Array {
   const g = t.g;
   const y = new Float32Array(t.yOff + g.batch * g.outH * g.outW * g.inC).fill(123);
@@ -56,7 +35,7 @@ describe('maxpool', () => {
   test.prop([poolArb], { numRuns: 300 })(
     'maxpool equals Math.max over in-bounds taps exactly: padding never wins, NaN in a window gives NaN',
     (t) => {
-      expect(firstBitDifference(run(t, [[0, t.g.batch * t.g.outH * t.g.outW]]), reference(t))).toBe(-1);
+      expect(firstBitDifference(run(t, [[0, t.g.batch * t.g.outH * t.g.outW]]), poolReference(t.g, t.x, t.xOff))).toBe(-1);
     },
   );
 

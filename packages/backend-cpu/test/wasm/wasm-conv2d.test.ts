@@ -3,7 +3,7 @@ import { describe, expect } from 'vitest';
 import { test, fc } from '@fast-check/vitest';
 import type { Conv2dGeometry } from '../../src/kernels/conv2d.js';
 import { conv2dWasm, conv2dWasmScratchSize, createWasmArena, packBWasmInto, wasmPackedBSize } from '../../src/kernels/wasm/index.js';
-import { firstBitDifference, firstViolation, randomArray, splitRanges } from '../kernels/helpers.js';
+import { convReference, firstBitDifference, firstViolation, randomArray, splitRanges } from '../kernels/helpers.js';
 
 interface ConvCase { g: Conv2dGeometry; x: Float32Array; w: Float32Array; bias?: Float32Array; relu: boolean; pointwise: boolean }
 
@@ -31,28 +31,6 @@ const convArb = (inC: [number, number], hw: number) => fc.record({
   };
 });
 
-function reference(t: ConvCase): { ref: Float64Array; absSum: Float64Array } {
-  const g = t.g;
-  const ref = new Float64Array(g.batch * g.outH * g.outW * g.outC);
-  const absSum = new Float64Array(ref.length);
-  for (let n = 0; n < g.batch; n++) for (let oh = 0; oh < g.outH; oh++) for (let ow = 0; ow < g.outW; ow++) for (let oc = 0; oc < g.outC; oc++) {
-    let s = 0, abs = 0;
-    for (let kh = 0; kh < g.kH; kh++) for (let kw = 0; kw < g.kW; kw++) for (let ic = 0; ic < g.inC; ic++) {
-      const ih = oh * g.strideH - g.padTop + kh * g.dilationH, iw = ow * g.strideW - g.padLeft + kw * g.dilationW;
-      if (ih < 0 || ih >= g.inH || iw < 0 || iw >= g.inW) continue;
-      const v = t.x[((n * g.inH + ih) * g.inW + iw) * g.inC + ic] * t.w[((kh * g.kW + kw) * g.inC + ic) * g.outC + oc];
-      s += v;
-      abs += Math.abs(v);
-    }
-    if (t.bias) { s += t.bias[oc]; abs += Math.abs(t.bias[oc]); }
-    if (t.relu && s < 0) s = 0;
-    const o = ((n * g.outH + oh) * g.outW + ow) * g.outC + oc;
-    ref[o] = s;
-    absSum[o] = abs;
-  }
-  return { ref, absSum };
-}
-
 function run(t: ConvCase, ranges: Array<[number, number]>): Float32Array {
   const g = t.g;
   const K = g.kH * g.kW * g.inC;
@@ -69,12 +47,12 @@ function run(t: ConvCase, ranges: Array<[number, number]>): Float32Array {
 
 describe('conv2d on the wasm gemm', () => {
   test.prop([convArb([1, 7], 9)], { numRuns: 150 })('small convolutions are within the bound', (t) => {
-    const { ref, absSum } = reference(t);
+    const { ref, absSum } = convReference(t.g, t.x, 0, t.w, t.bias, t.relu);
     expect(firstViolation(run(t, [[0, t.g.batch * t.g.outH * t.g.outW]]), ref, absSum, t.g.kH * t.g.kW * t.g.inC)).toBeUndefined();
   });
 
   test.prop([convArb([40, 90], 14)], { numRuns: 25 })('deep convolutions (several im2col chunks, k-blocks) are within the bound', (t) => {
-    const { ref, absSum } = reference(t);
+    const { ref, absSum } = convReference(t.g, t.x, 0, t.w, t.bias, t.relu);
     expect(firstViolation(run(t, [[0, t.g.batch * t.g.outH * t.g.outW]]), ref, absSum, t.g.kH * t.g.kW * t.g.inC)).toBeUndefined();
   });
 

@@ -15,7 +15,7 @@ import type { Conv2dGeometry } from '../../src/kernels/conv2d.js';
 import { WasmElementwise, loadWasmElementwiseModule, wasmElementwiseFor, wasmElementwiseModule } from '../../src/kernels/wasm/elementwise.js';
 import { WasmGemm, createSharedWasmArena, createWasmArena, loadSharedWasmGemmModule, sharedWasmMemorySupported, wasmSimdSupported } from '../../src/kernels/wasm/gemm.js';
 import { CpuBackend } from '../../src/index.js';
-import { firstBitDifference, rng, splitRanges, poolGeometryOf } from '../kernels/helpers.js';
+import { firstBitDifference, poolGeometryOf, poolReference, rng, splitRanges } from '../kernels/helpers.js';
 
 const SPECIALS = [NaN, -0, 0, Infinity, -Infinity];
 const int = (min: number, max: number) => fc.integer({ min, max });
@@ -68,27 +68,6 @@ const poolArb = fc.oneof(
   }),
 );
 
-/** Math.max over the in-bounds taps, as float32 (NaN wins; ±0 ties give +0). */
-function poolReference(t: PoolCase): Float32Array {
-  const g = t.g;
-  const out = new Float32Array(g.batch * g.outH * g.outW * g.inC);
-  for (let n = 0; n < g.batch; n++)
-    for (let oh = 0; oh < g.outH; oh++)
-      for (let ow = 0; ow < g.outW; ow++)
-        for (let c = 0; c < g.inC; c++) {
-          let m = -Infinity;
-          for (let kh = 0; kh < g.kH; kh++)
-            for (let kw = 0; kw < g.kW; kw++) {
-              const ih = oh * g.strideH - g.padTop + kh * g.dilationH;
-              const iw = ow * g.strideW - g.padLeft + kw * g.dilationW;
-              if (ih < 0 || ih >= g.inH || iw < 0 || iw >= g.inW) continue;
-              m = Math.max(m, t.x[((n * g.inH + ih) * g.inW + iw) * g.inC + c]);
-            }
-          out[((n * g.outH + oh) * g.outW + ow) * g.inC + c] = m;
-        }
-  return out;
-}
-
 /** Same value (-0 equals +0, NaN equals NaN). */
 function firstValueDifference(a: Float32Array, b: Float32Array): number {
   for (let i = 0; i < a.length; i++) if (!(a[i] === b[i] || (Number.isNaN(a[i]) && Number.isNaN(b[i])))) return i;
@@ -129,7 +108,7 @@ describe.skipIf(!simd)('wasm elementwise kernels', () => {
       const M = t.g.batch * t.g.outH * t.g.outW;
       const got = poolWasm(t, [[0, M]]);
       expect(firstBitDifference(got, poolJs(t))).toBe(-1);
-      expect(firstValueDifference(got, poolReference(t))).toBe(-1);
+      expect(firstValueDifference(got, poolReference(t.g, t.x, 0))).toBe(-1);
     },
   );
 

@@ -10,95 +10,24 @@ import {
   WASM_GEMM_CONFIG, WASM_MR, WASM_NR, WasmGemm, createWasmArena, packBWasmInto, wasmGemmModule,
   wasmPackedBSize, wasmPackedBView, wasmSimdSupported, type WasmArena,
 } from '../../src/kernels/wasm/gemm.js';
-import { SENTINEL, extract, firstBitDifference, firstViolation, paddingUntouched, randomArray, splitRanges } from '../kernels/helpers.js';
-
-
-interface Case {
-  M: number; N: number; K: number;
-  transA: boolean; transB: boolean;
-  aOff: number; bOff: number; cOff: number;
-  lda: number; ldb: number; ldc: number;
-  a: Float32Array; b: Float32Array; c: Float32Array;
-  bias?: Float32Array; biasOff: number; relu: boolean;
-}
-
-function caseArb(mRange: [number, number], nRange: [number, number], kRange: [number, number]) {
-  return fc.record({
-    M: fc.integer({ min: mRange[0], max: mRange[1] }),
-    N: fc.integer({ min: nRange[0], max: nRange[1] }),
-    K: fc.integer({ min: kRange[0], max: kRange[1] }),
-    transA: fc.boolean(),
-    transB: fc.boolean(),
-    aOff: fc.integer({ min: 0, max: 5 }),
-    bOff: fc.integer({ min: 0, max: 5 }),
-    cOff: fc.integer({ min: 0, max: 5 }),
-    padA: fc.integer({ min: 0, max: 3 }),
-    padB: fc.integer({ min: 0, max: 3 }),
-    padC: fc.integer({ min: 0, max: 3 }),
-    withBias: fc.boolean(),
-    relu: fc.boolean(),
-    biasOff: fc.integer({ min: 0, max: 3 }),
-    seed: fc.integer(),
-  }).map((p): Case => {
-    const { M, N, K } = p;
-    const lda = (p.transA ? M : K) + p.padA;
-    const ldb = (p.transB ? K : N) + p.padB;
-    const ldc = N + p.padC;
-    return {
-      M, N, K, transA: p.transA, transB: p.transB, aOff: p.aOff, bOff: p.bOff, cOff: p.cOff, lda, ldb, ldc,
-      a: randomArray(p.aOff + lda * (p.transA ? K : M), p.seed),
-      b: randomArray(p.bOff + ldb * (p.transB ? N : K), p.seed + 1),
-      c: new Float32Array(p.cOff + ldc * M).fill(SENTINEL),
-      bias: p.withBias ? randomArray(p.biasOff + N, p.seed + 2) : undefined,
-      biasOff: p.biasOff,
-      relu: p.relu,
-    };
-  });
-}
-
-function reference(t: Case): { ref: Float64Array; absSum: Float64Array } {
-  const { M, N, K } = t;
-  const ref = new Float64Array(M * N);
-  const absSum = new Float64Array(M * N);
-  for (let i = 0; i < M; i++) {
-    for (let n = 0; n < N; n++) {
-      let s = 0;
-      let abs = 0;
-      for (let k = 0; k < K; k++) {
-        const av = t.transA ? t.a[t.aOff + k * t.lda + i] : t.a[t.aOff + i * t.lda + k];
-        const bv = t.transB ? t.b[t.bOff + n * t.ldb + k] : t.b[t.bOff + k * t.ldb + n];
-        s += av * bv;
-        abs += Math.abs(av * bv);
-      }
-      if (t.bias) {
-        const bias = t.bias[t.biasOff + n];
-        s += bias;
-        abs += Math.abs(bias);
-      }
-      if (t.relu && s < 0) s = 0;
-      ref[i * N + n] = s;
-      absSum[i * N + n] = abs;
-    }
-  }
-  return { ref, absSum };
-}
+import { SENTINEL, extract, firstBitDifference, firstViolation, gemmCaseArb, gemmReference, paddingUntouched, randomArray, splitRanges, type GemmCase } from '../kernels/helpers.js';
 
 /** The case's operands copied into one wasm memory: [A, packed B, C, bias, B scratch]. */
-function load(t: Case): { arena: WasmArena; A: Float32Array; C: Float32Array; bias: Float32Array; B: Float32Array; scratch: Float32Array } {
-  const arena = createWasmArena([t.a.length, wasmPackedBSize(t.K, t.N) + 3, t.c.length, t.bias?.length ?? 0, t.b.length + wasmPackedBSize(t.K, t.N) + 8])!;
+function load(t: GemmCase): { arena: WasmArena; A: Float32Array; C: Float32Array; bias: Float32Array; B: Float32Array; scratch: Float32Array } {
+  const arena = createWasmArena([t.a.length, wasmPackedBSize(t.K, t.N) + 3, t.c.length, t.epilogue.bias?.length ?? 0, t.b.length + wasmPackedBSize(t.K, t.N) + 8])!;
   const [A, PB, C, bias, scratch] = arena.regions;
   A.set(t.a);
   C.set(t.c);
-  if (t.bias) bias.set(t.bias);
+  if (t.epilogue.bias) bias.set(t.epilogue.bias);
   return { arena, A, C, bias, B: PB, scratch };
 }
 
-function epilogue(t: Case, bias: Float32Array): GemmEpilogue {
-  return t.bias ? { bias, biasOff: t.biasOff, relu: t.relu } : { relu: t.relu };
+function epilogue(t: GemmCase, bias: Float32Array): GemmEpilogue {
+  return t.epilogue.bias ? { ...t.epilogue, bias } : t.epilogue;
 }
 
 /** Runs the wasm GEMM on the given row ranges (in that order); returns a copy of C. */
-function runWasm(t: Case, ranges: Array<[number, number]>, packOff = 0): Float32Array {
+function runWasm(t: GemmCase, ranges: Array<[number, number]>, packOff = 0): Float32Array {
   const { arena, A, C, bias, B } = load(t);
   const pb = packBWasmInto(B, packOff, t.K, t.N, t.b, t.bOff, t.ldb, t.transB);
   for (const [r0, r1] of ranges) {
@@ -107,8 +36,8 @@ function runWasm(t: Case, ranges: Array<[number, number]>, packOff = 0): Float32
   return C.slice();
 }
 
-function checkBound(t: Case, c: Float32Array): void {
-  const { ref, absSum } = reference(t);
+function checkBound(t: GemmCase, c: Float32Array): void {
+  const { ref, absSum } = gemmReference(t);
   expect(firstViolation(extract(t, c), ref, absSum, t.K)).toBeUndefined();
   expect(paddingUntouched(t, c)).toBe(true);
 }
@@ -119,22 +48,22 @@ describe('wasm SIMD gemm', () => {
     expect(wasmGemmModule()).not.toBeNull();
   });
 
-  test.prop([caseArb([1, 3 * WASM_MR + 2], [1, 3 * WASM_NR + 3], [1, 40])], { numRuns: 300 })(
+  test.prop([gemmCaseArb([1, 3 * WASM_MR + 2], [1, 3 * WASM_NR + 3], [1, 40])], { numRuns: 300 })(
     'small shapes (every row / column edge) are within the bound and write nothing outside C',
     (t) => checkBound(t, runWasm(t, [[0, t.M]])),
   );
 
-  test.prop([caseArb([1, 2 * WASM_GEMM_CONFIG.MC + 7], [1, 20], [200, 700])], { numRuns: 40 })(
+  test.prop([gemmCaseArb([1, 2 * WASM_GEMM_CONFIG.MC + 7], [1, 20], [200, 700])], { numRuns: 40 })(
     'deep K (several k-blocks) and M past one MC block are within the bound',
     (t) => checkBound(t, runWasm(t, [[0, t.M]])),
   );
 
-  test.prop([caseArb([1, 9], [WASM_GEMM_CONFIG.NC - 9, WASM_GEMM_CONFIG.NC + 21], [1, 12])], { numRuns: 10 })(
+  test.prop([gemmCaseArb([1, 9], [WASM_GEMM_CONFIG.NC - 9, WASM_GEMM_CONFIG.NC + 21], [1, 12])], { numRuns: 10 })(
     'N past one NC block is within the bound',
     (t) => checkBound(t, runWasm(t, [[0, t.M]])),
   );
 
-  test.prop([caseArb([1, 150], [1, 30], [1, 300]), fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { minLength: 1, maxLength: 3 })], { numRuns: 120 })(
+  test.prop([gemmCaseArb([1, 150], [1, 30], [1, 300]), fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { minLength: 1, maxLength: 3 })], { numRuns: 120 })(
     'disjoint row ranges (any order) are bit-identical to one full-range call',
     (t, cuts) => {
       const full = runWasm(t, [[0, t.M]]);
@@ -143,7 +72,7 @@ describe('wasm SIMD gemm', () => {
     },
   );
 
-  test.prop([caseArb([1, 30], [1, 30], [1, 70])], { numRuns: 30 })(
+  test.prop([gemmCaseArb([1, 30], [1, 30], [1, 70])], { numRuns: 30 })(
     'runs are deterministic, and independent of where packed B lies in memory',
     (t) => {
       const first = runWasm(t, [[0, t.M]]);
@@ -152,7 +81,7 @@ describe('wasm SIMD gemm', () => {
     },
   );
 
-  test.prop([caseArb([1, 40], [1, 40], [1, 70]), fc.integer({ min: 0, max: 7 })], { numRuns: 60 })(
+  test.prop([gemmCaseArb([1, 40], [1, 40], [1, 70]), fc.integer({ min: 0, max: 7 })], { numRuns: 60 })(
     'gemmUnpacked (B packed on the fly into wasm scratch) is bit-identical to the prepacked call',
     (t, scratchOff) => {
       const full = runWasm(t, [[0, t.M]]);
@@ -244,13 +173,13 @@ describe('wasm SIMD gemm', () => {
 });
 
 describe('wasm gemm and the JS gemm with float32 rounding', () => {
-  test.prop([caseArb([1, 80], [1, 40], [1, 600])], { numRuns: 120 })(
+  test.prop([gemmCaseArb([1, 80], [1, 40], [1, 600])], { numRuns: 120 })(
     'give the same bits (same float32 operations, same k-blocks), epilogue included',
     (t) => {
       const wasm = runWasm(t, [[0, t.M]]);
       const c = t.c.slice();
       const pb = packB(t.K, t.N, t.b, t.bOff, t.ldb, t.transB);
-      gemm(t.M, t.N, t.K, t.a, t.aOff, t.lda, t.transA, pb, c, t.cOff, t.ldc, t.bias ? { bias: t.bias, biasOff: t.biasOff, relu: t.relu } : { relu: t.relu }, 0, t.M);
+      gemm(t.M, t.N, t.K, t.a, t.aOff, t.lda, t.transA, pb, c, t.cOff, t.ldc, t.epilogue, 0, t.M);
       expect(firstBitDifference(wasm, c)).toBe(-1);
     },
   );

@@ -28,21 +28,10 @@ export function conv2dWasm(
   if (w.K !== K || w.N !== N) throw new RangeError(`conv2d: packed filter is ${w.K}x${w.N}, expected ${K}x${N}`);
   const run = (M: number, a: Float32Array, aOff: number, lda: number, cOff: number, r0: number, r1: number): void =>
     wasm.gemm(M, N, K, a, aOff, lda, false, w, y, cOff, N, epilogue, r0, r1);
-  const M = g.batch * g.outH * g.outW;
-  // Rows per im2col chunk (0 for a pointwise convolution, which needs no im2col).
-  const chunk = K > 0 ? conv2dWasmScratchSize(g, 0, M) / K : 0;
-  if (chunk === 0 || scratch === undefined || !wasm.owns(x) || !wasm.owns(scratch) || !(0 <= rowStart && rowStart < rowEnd && rowEnd <= M)) {
-    conv2dChunked(g, x, xOff, yOff, scratch, scratchOff, rowStart, rowEnd, WASM_MR, run);
-    return;
-  }
-  // The same chunks as conv2dChunked, with the im2col in WebAssembly: the JS one allocates a
+  // The im2col in WebAssembly where x and the scratch are in its memory: the JS one allocates a
   // view per copied run (slow phases while V8 has not optimized them away) and copies with
   // relaxed atomics on a shared memory (worker threads), several times slower than this.
-  const need = conv2dWasmScratchSize(g, rowStart, rowEnd);
-  if (scratchOff < 0 || scratchOff + need > scratch.length) throw new RangeError(`conv2d: scratch needs ${need} floats at offset ${scratchOff}`);
-  for (let r0 = rowStart; r0 < rowEnd; r0 += chunk) {
-    const rows = Math.min(chunk, rowEnd - r0);
-    wasm.im2col(g, x, xOff, scratch, scratchOff, r0, r0 + rows);
-    run(rows, scratch, scratchOff, K, yOff + r0 * N, 0, rows);
-  }
+  const inWasm = scratch !== undefined && wasm.owns(x) && wasm.owns(scratch);
+  conv2dChunked(g, x, xOff, yOff, scratch, scratchOff, rowStart, rowEnd, WASM_MR, run,
+    inWasm ? (r0, r1) => wasm.im2col(g, x, xOff, scratch, scratchOff, r0, r1) : undefined);
 }
