@@ -28,9 +28,8 @@ interface ExpectedJson {
   readonly bound: string;
 }
 
-export interface ReproJson {
-  readonly format: typeof REPRO_FORMAT;
-  readonly version: typeof REPRO_VERSION;
+/** What a reproduction says about its failure, the same in the file and decoded. */
+interface ReproFailure {
   readonly property: string;
   readonly backend: string;
   readonly seed: number;
@@ -43,6 +42,11 @@ export interface ReproJson {
   readonly message: string;
   /** Options of the rewrite, for a failure of a pass (backend 'pass:<name>'). */
   readonly transformOptions?: Record<string, unknown>;
+}
+
+export interface ReproJson extends ReproFailure {
+  readonly format: typeof REPRO_FORMAT;
+  readonly version: typeof REPRO_VERSION;
   readonly graph: GraphJson;
   readonly feeds: Readonly<Record<string, Float32Json>>;
   readonly expected: Readonly<Record<string, ExpectedJson>>;
@@ -50,16 +54,7 @@ export interface ReproJson {
 }
 
 /** A reproduction, decoded. */
-export interface Repro {
-  readonly property: string;
-  readonly backend: string;
-  readonly seed: number;
-  readonly path: string;
-  readonly shrinks: number;
-  readonly summary: string;
-  readonly error?: { readonly stage: string; readonly message: string };
-  readonly message: string;
-  readonly transformOptions?: Record<string, unknown>;
+export interface Repro extends ReproFailure {
   readonly graph: Graph;
   readonly feeds: Readonly<Record<string, Float32Array>>;
   readonly expected: Readonly<Record<string, RefTensor>>;

@@ -30,9 +30,9 @@ export const biasAddKernel: CpuKernel<BiasAddStep> = {
     const x = view(mem, s.x);
     const bias = view(mem, s.bias);
     const y = view(mem, s.y);
-    const wasm = wasmElementwiseFor(mem);
     // Same bits either way; the wasm SIMD kernel where the memory is a WebAssembly.Memory.
-    if (wasm && wasm.owns(x) && wasm.owns(bias) && wasm.owns(y)) wasm.biasAdd(x, s.x.off, bias, s.bias.off, s.channels, y, s.y.off, start, end);
+    const wasm = wasmElementwiseFor(mem, x, bias, y);
+    if (wasm) wasm.biasAdd(x, s.x.off, bias, s.bias.off, s.channels, y, s.y.off, start, end);
     else biasAdd(x, s.x.off, bias, s.bias.off, s.channels, y, s.y.off, start, end);
   },
 };

@@ -27,9 +27,9 @@ export const maxpoolKernel: CpuKernel<MaxpoolStep> = {
   run(s, mem, start, end) {
     const x = view(mem, s.x);
     const y = view(mem, s.y);
-    const wasm = wasmElementwiseFor(mem);
     // Same bits either way; the wasm SIMD kernel where the memory is a WebAssembly.Memory.
-    if (wasm && wasm.owns(x) && wasm.owns(y)) wasm.maxpool(s.g, x, s.x.off, y, s.y.off, start, end);
+    const wasm = wasmElementwiseFor(mem, x, y);
+    if (wasm) wasm.maxpool(s.g, x, s.x.off, y, s.y.off, start, end);
     else maxpool(s.g, x, s.x.off, y, s.y.off, start, end);
   },
 };

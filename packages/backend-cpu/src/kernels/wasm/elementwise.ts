@@ -180,9 +180,10 @@ const bound = new WeakMap<WasmGemm, WasmElementwise | null>();
 
 /**
  * The wasm kernels for a program memory: bound to `mem.wasm.memory` on first use (per
- * WasmGemm, so per thread), or null when the memory has no wasm GEMM or SIMD is missing.
+ * WasmGemm, so per thread), or null when the memory has no wasm GEMM, SIMD is missing, or
+ * one of `views` is not in that memory (the caller then runs the JS kernel: same bits).
  */
-export function wasmElementwiseFor(mem: Memory): WasmElementwise | null {
+export function wasmElementwiseFor(mem: Memory, ...views: Float32Array[]): WasmElementwise | null {
   const gemm = mem.wasm;
   if (!gemm) return null;
   let e = bound.get(gemm);
@@ -196,5 +197,5 @@ export function wasmElementwiseFor(mem: Memory): WasmElementwise | null {
     }
     bound.set(gemm, e);
   }
-  return e;
+  return e && views.every((v) => e.owns(v)) ? e : null;
 }
