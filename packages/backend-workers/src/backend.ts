@@ -7,7 +7,7 @@ import { kernelRegistry, planExecution, type Backend, type Executable, type Exec
 import { chainSpans, chainSteps } from './chain.js';
 import { checkSharedMemory, detectHost } from './host.js';
 import { MAIN, partitionStep, stepCost, type Part, type PartitionOptions } from './partition.js';
-import { runWithFollowers, type Schedule } from './schedule.js';
+import { makeSchedule, runWithFollowers, type Schedule } from './schedule.js';
 import { WorkerPool, type MainShare, type StepInfo } from './pool.js';
 import type { FaultKind, ProgramMessage } from './protocol.js';
 
@@ -139,16 +139,15 @@ export class WorkersBackend implements Backend {
     const { program, mem, scratch, memory } = await this.allocate(plan, pool.threads);
     const inline = memory === null;
     let parts = this.partition(program, pool.threads, inline);
-    const first = chainSteps(graph, program.nodeSteps, parts, plan);
-    // The heads of item-wise chains split on whole items.
-    if (first.grains.some((g) => g !== null)) parts = this.partition(program, pool.threads, inline, first.grains);
-    const { followers, chained, grains } = chainSteps(graph, program.nodeSteps, parts, plan);
-    const schedule: Schedule = { steps: program.nodeSteps, parts, chains: followers, grains };
+    const chains = chainSteps(graph, program.nodeSteps, parts, plan);
+    // The heads of item-wise chains split on whole items (whether a step splits stays the same).
+    if (chains.grains.some((g) => g !== null)) parts = this.partition(program, pool.threads, inline, chains.grains);
+    const schedule = makeSchedule(program.nodeSteps, parts, chains);
     const id = nextProgramId++;
     if (parts.some((p) => p && p.some((q) => q.worker !== MAIN))) {
-      await pool.load({ type: 'load', id, ...schedule, memory: memory! });
+      await pool.load({ type: 'load', id, schedule, memory: memory! });
     }
-    return new WorkersExecutable(graph.nodes, program, mem, scratch, schedule, chained, this.options.mainShare, id, pool, this.callerFaults);
+    return new WorkersExecutable(graph.nodes, program, mem, scratch, schedule, this.options.mainShare, id, pool, this.callerFaults);
   }
 
   /** Parts of every step (ranges of a chain's head are multiples of its grain). */
@@ -157,8 +156,7 @@ export class WorkersBackend implements Backend {
     return program.nodeSteps.map((step, i) => {
       if (!step) return null;
       if (inline) return [{ worker: MAIN, start: 0, end: step.units }];
-      const grain = grains?.[i];
-      return grain ? partitionStep(step, o, grain) : partitionStep(step, o);
+      return partitionStep(step, o, grains?.[i] ?? undefined);
     });
   }
 
@@ -274,10 +272,8 @@ class WorkersExecutable implements Executable {
     private readonly mem: Memory,
     /** wasm path: the main thread's scratch region of the shared memory (large enough for every step); js: null. */
     private readonly fixedScratch: Float32Array | null,
-    /** Parts of each node's step and the chains (schedule.ts, chain.ts). */
+    /** What runs in which order, split how, chained how (schedule.ts, chain.ts). */
     private readonly schedule: Schedule,
-    /** True for the nodes run as part of a chain (by their head's dispatch). */
-    private readonly chained: readonly boolean[],
     /** The calling thread takes a share of each run. */
     private readonly mainShare: boolean,
     private readonly id: number,
@@ -286,11 +282,7 @@ class WorkersExecutable implements Executable {
   ) {
     this.program = program;
     this.inlineOnly = schedule.parts.every((p) => !p || p.every((q) => q.worker === MAIN));
-    this.scheduled = schedule.parts.filter((p, i) => p && !chained[i]).length;
   }
-
-  /** Steps a whole run dispatches (chained followers run with their producer). */
-  private readonly scheduled: number;
 
   /** The GEMM path this executable runs. */
   get gemmPath(): WorkersGemmPath {
@@ -324,19 +316,18 @@ class WorkersExecutable implements Executable {
         : undefined;
       return this.pool.exclusive(async () => {
         writeInputs(program, this.mem, feeds);
-        await this.pool.runProgram(this.id, this.scheduled, (i) => ({ program: this.id, step: i, node: this.nodes[i].name, op: this.nodes[i].op }), main);
+        await this.pool.runProgram(this.id, this.schedule.order.length, (i) => ({ program: this.id, step: i, node: this.nodes[i].name, op: this.nodes[i].op }), main);
         return readOutputs(program, this.mem, into);
       });
     }
     // With an observer (profiling): step by step, so that every node is timed on its own.
     return this.pool.exclusive(async () => {
       writeInputs(program, this.mem, feeds);
-      for (let i = 0; i < this.nodes.length; i++) {
-        const step = program.nodeSteps[i];
-        const parts = this.schedule.parts[i];
-        if (!step || !parts || this.chained[i]) continue;
+      for (const i of this.schedule.order) {
+        const step = program.nodeSteps[i]!;
+        const parts = this.schedule.parts[i]!;
         const node = this.nodes[i];
-        const followers = this.schedule.chains?.[i];
+        const followers = this.schedule.chains[i];
         observer?.nodeStart(node);
         if (parts.length === 1 && parts[0].worker === MAIN && !followers) this.runMain(program, i, 0, step.units);
         else {

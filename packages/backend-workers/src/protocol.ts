@@ -10,6 +10,7 @@
  * Atomics.wait, which is what makes a step dispatch cost microseconds).
  */
 import type { WasmThreadScratch } from '@tessera/backend-cpu';
+import type { Schedule } from './schedule.js';
 
 /** Int32 index of the count of workers still running the current step. */
 export const PENDING = 0;
@@ -92,21 +93,12 @@ export interface JsProgramMemory {
   readonly weights: SharedArrayBuffer;
 }
 
-/** A compiled program as the workers receive it: plain data and the shared memory. */
+/** A compiled program as the workers receive it: its schedule (plain data) and the shared memory. */
 export interface ProgramMessage {
   readonly type: 'load';
   readonly id: number;
-  /** Steps by index of graph.nodes; null for views. */
-  readonly steps: readonly (object | null)[];
-  /** By node index: the steps a worker runs right after its part of that step (chain.ts). */
-  readonly chains?: readonly (readonly number[] | null)[];
-  /** By node index of an item-wise chain's head: ranges are multiples of this (chain.ts). */
-  readonly grains?: readonly (number | null)[];
-  /**
-   * By node index: the parts of each step (null for views), for whole-run dispatch (CMD_RUN);
-   * a part of the main thread (MAIN) is run by worker 0 there.
-   */
-  readonly parts?: readonly (readonly { readonly worker: number; readonly start: number; readonly end: number }[] | null)[];
+  /** Steps, parts, chains, order and chunks (schedule.ts); a part of the main thread (MAIN) is run by worker 0 when the caller does not share. */
+  readonly schedule: Schedule;
   readonly memory: WasmProgramMemory | JsProgramMemory;
 }
 

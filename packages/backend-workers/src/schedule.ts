@@ -1,5 +1,5 @@
 import type { Step } from '@tessera/backend-cpu';
-import { followerRange } from './chain.js';
+import { followerRange, type Chains } from './chain.js';
 import { alignment, MAIN, type Part } from './partition.js';
 import { BARRIER, CLAIM, RUN_WORKERS } from './protocol.js';
 
@@ -17,9 +17,24 @@ export interface Schedule {
   /** By node index: the parts of each step (null for views). */
   readonly parts: readonly (readonly Part[] | null)[];
   /** By node index: the steps chained after that step (chain.ts). */
-  readonly chains?: readonly (readonly number[] | null)[];
-  /** By node index of an item-wise chain's head: ranges are multiples of this (chain.ts); else the step's own alignment. */
-  readonly grains?: readonly (number | null)[];
+  readonly chains: readonly (readonly number[] | null)[];
+  /** Node indices of the steps a run dispatches, in order (not views, not chained followers). */
+  readonly order: readonly number[];
+  /** By node index of a split step: its chunk boundaries (`guidedChunks`); null for the others. */
+  readonly chunks: readonly (readonly number[] | null)[];
+}
+
+/** The schedule of a compiled program: what runs in which order, and the chunks of its split steps. */
+export function makeSchedule(steps: readonly (Step | null)[], parts: readonly (readonly Part[] | null)[], chains: Chains): Schedule {
+  const order: number[] = [];
+  const chunks = steps.map((step, i) => {
+    const p = parts[i];
+    if (!step || !p || chains.chained[i]) return null;
+    order.push(i);
+    // Ranges of an item-wise chain's head are whole items (its grain).
+    return p.length > 1 ? guidedChunks(step.units, chains.grains[i] ?? alignment(step), p.length) : null;
+  });
+  return { steps, parts, chains: chains.followers, order, chunks };
 }
 
 /**
@@ -56,24 +71,18 @@ export function* runSchedule(
   enter: (i: number) => void,
   run: (step: Step, start: number, end: number) => void,
 ): Generator<number, void, void> {
-  const chained = new Set<number>();
-  for (const f of s.chains ?? []) for (const j of f ?? []) chained.add(j);
-  let k = 0; // steps started
-  for (let i = 0; i < s.steps.length; i++) {
-    const step = s.steps[i];
-    const parts = s.parts[i];
-    if (!step || !parts || chained.has(i)) continue;
+  for (let k = 0; k < s.order.length; k++) {
     if (k > 0) yield k;
+    const i = s.order[k];
     const claim = CLAIM + (k & 1);
-    k++;
     enter(i);
     const range = (start: number, end: number): void => runWithFollowers(s, i, start, end, run);
-    if (parts.length > 1) {
+    const bounds = s.chunks[i];
+    if (bounds) {
       // Split: chunks claimed one at a time (same bits for any split).
-      const bounds = guidedChunks(step.units, s.grains?.[i] ?? alignment(step), parts.length);
       for (let j = Atomics.add(ctrl, claim, 1); j < bounds.length - 1; j = Atomics.add(ctrl, claim, 1)) range(bounds[j], bounds[j + 1]);
     } else {
-      for (const p of parts) if (ownerOf(p, mainShares) === me) range(p.start, p.end);
+      for (const p of s.parts[i]!) if (ownerOf(p, mainShares) === me) range(p.start, p.end);
     }
   }
 }
@@ -82,7 +91,7 @@ export function* runSchedule(
 export function runWithFollowers(s: Schedule, i: number, start: number, end: number, run: (step: Step, start: number, end: number) => void): void {
   const step = s.steps[i]!;
   run(step, start, end);
-  for (const f of s.chains?.[i] ?? []) {
+  for (const f of s.chains[i] ?? []) {
     const next = s.steps[f];
     if (!next) throw new Error(`step ${f} has nothing to run`);
     run(next, ...followerRange(step, next, start, end));

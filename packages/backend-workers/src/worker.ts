@@ -63,7 +63,7 @@ async function openPort(): Promise<Port> {
 }
 
 interface Loaded {
-  readonly steps: readonly (Step | null)[];
+  readonly schedule: Schedule;
   readonly message: ProgramMessage;
   /** Bound on first use (wasm: instantiating the GEMM on the shared memory can fail, and is then a step error). */
   mem: Memory | null;
@@ -85,7 +85,7 @@ let owner = 0;
 const ownsSlot = (c: Int32Array): boolean => Atomics.load(c, base + OWNER) === owner;
 
 function load(msg: ProgramMessage): void {
-  const p: Loaded = { steps: msg.steps as (Step | null)[], message: msg, mem: null, scratch: null };
+  const p: Loaded = { schedule: msg.schedule, message: msg, mem: null, scratch: null };
   programs.set(msg.id, p);
   try {
     bind(p);
@@ -160,8 +160,8 @@ function runStep(c: Int32Array, seq: number): void {
   try {
     const { program, mem } = programOf(c);
     const index = c[base + STEP];
-    if (!program.steps[index]) throw new Error(`step ${index} has nothing to run`);
-    runWithFollowers(schedule(program), index, c[base + START], c[base + END], (step, start, end) => {
+    if (!program.schedule.steps[index]) throw new Error(`step ${index} has nothing to run`);
+    runWithFollowers(program.schedule, index, c[base + START], c[base + END], (step, start, end) => {
       node = step.node;
       run(step, mem, program, start, end);
     });
@@ -169,10 +169,6 @@ function runStep(c: Int32Array, seq: number): void {
     error = e;
   }
   finish(c, seq, error, node);
-}
-
-function schedule(program: Loaded): Schedule {
-  return { steps: program.steps, parts: program.message.parts ?? [], chains: program.message.chains, grains: program.message.grains };
 }
 
 /** Thrown out of a barrier when another participant failed: the run is over, this worker did nothing wrong. */
@@ -207,15 +203,14 @@ function runProgram(c: Int32Array, seq: number): void {
   let error: unknown = null;
   try {
     const { program, mem } = programOf(c);
-    if (!program.message.parts) throw new Error(`program ${program.message.id} has no schedule for whole runs`);
     const enter = (i: number): void => {
       Atomics.store(c, base + CURRENT, i);
-      node = program.steps[i]!.node;
+      node = program.schedule.steps[i]!.node;
       // At step entry, not at the first claimed chunk: another participant may claim them all.
       injectedFault(node);
     };
     const mainShares = Atomics.load(c, RUN_MAIN) !== 0;
-    for (const k of runSchedule(schedule(program), c, index, mainShares, enter, (step, start, end) => {
+    for (const k of runSchedule(program.schedule, c, index, mainShares, enter, (step, start, end) => {
       node = step.node;
       run(step, mem, program, start, end);
     })) {
