@@ -4,6 +4,9 @@ export interface Timing {
   readonly median: number;
   readonly min: number;
   readonly samples: readonly number[];
+  /** Medians of the first call of each turn (after the idle pause) and of the calls that follow it back to back (NaN if none). */
+  readonly firstMedian: number;
+  readonly backToBackMedian: number;
 }
 
 export function median(xs: readonly number[]): number {
@@ -20,21 +23,23 @@ export interface Impl {
 }
 
 /**
- * Times each implementation `runs` times after `warmup` calls. Calls are made in blocks of
- * `block` per implementation, rotating through the implementations until all runs are done,
- * so slow drifts of a shared machine hit every implementation alike. Before each block the
+ * Times each implementation `runs` times after `warmup` calls. Calls are made in turns of
+ * `block` calls per implementation, rotating through the implementations until all runs are
+ * done, so slow drifts of a shared machine hit every implementation alike. Before each turn the
  * harness idles `settleMs` (untimed): a thread pool polls for a while after a run (workers'
  * `spinMs`, 2 ms by default), and without the pause the next implementation would be timed
- * while the previous one's threads still run (on this VM a polling thread slowed a streaming C
- * loop on the other core by up to 35% at times; the cpu backend's W1-b32 / W3 runs showed no
- * difference in an in-process A/B). Every implementation then starts from the same idle state.
+ * while the previous one's threads still run. Every implementation then starts its turn from
+ * the same idle state: its first call is an occasional call (a thread pool's workers asleep:
+ * on this VM waking one takes ~0.1 ms, at times milliseconds), the calls after it run back to
+ * back as an inference loop would. Both are reported apart (`firstMedian`, `backToBackMedian`).
  * Returns ms per call.
  */
 export async function timeInterleaved(
   impls: readonly Impl[],
   { warmup = 2, runs = 7, block = 1, settleMs = 5 } = {},
 ): Promise<Map<string, Timing>> {
-  const samples = new Map(impls.map((i) => [i.name, [] as number[]]));
+  const first = new Map(impls.map((i) => [i.name, [] as number[]]));
+  const later = new Map(impls.map((i) => [i.name, [] as number[]]));
   for (const impl of impls) {
     await impl.enter?.();
     for (let i = 0; i < warmup; i++) await impl.run();
@@ -46,11 +51,16 @@ export async function timeInterleaved(
       for (let r = done; r < Math.min(runs, done + block); r++) {
         const t0 = performance.now();
         await impl.run();
-        samples.get(impl.name)!.push(performance.now() - t0);
+        (r === done ? first : later).get(impl.name)!.push(performance.now() - t0);
       }
     }
   }
-  return new Map([...samples].map(([name, s]) => [name, { median: median(s), min: Math.min(...s), samples: s }]));
+  return new Map(impls.map(({ name }) => {
+    const samples = [...first.get(name)!, ...later.get(name)!];
+    const firstMedian = median(first.get(name)!);
+    const backToBackMedian = later.get(name)!.length ? median(later.get(name)!) : NaN;
+    return [name, { median: median(samples), min: Math.min(...samples), samples, firstMedian, backToBackMedian }];
+  }));
 }
 
 /**

@@ -3,8 +3,13 @@
  * workloads, in one process, round-robin after warm-up. Checks first that the workers' outputs
  * are bit-identical to cpu's.
  *
- *   npx tsx --conditions=@tessera/source benchmarks/workers-scaling.ts [--workloads W1-b1,W2] [--runs 9] [--warmup 2]
- *       [--configs 1w,1w+c,2w] [--level O0|O1|O2] [--gemm auto|js] [--fresh-outputs] [--json benchmarks/results/workers-scaling.json]
+ *   npx tsx --conditions=@tessera/source benchmarks/workers-scaling.ts [--workloads W1-b1,W2] [--runs 9] [--block 3] [--warmup 2]
+ *       [--configs 1w,1w+c,2w] [--level O0|O1|O2] [--gemm auto|js] [--fresh-outputs] [--no-ceiling] [--json benchmarks/results/workers-scaling.json]
+ *
+ * Implementations take turns of --block calls after an idle pause (harness.ts); speed-ups are
+ * given for the calls made back to back and for the first call of each turn. Before each
+ * workload it measures the workload's 2-thread ceiling right now (ceiling/index.ts: the cpu
+ * backend on the main thread alone, then on the main thread and a worker at once).
  *
  * A config is a pool size and who computes: `1w` one worker (the caller waits), `1w+c` one worker
  * plus the calling thread (the default on a 2-core machine), `2w` two workers (the caller waits);
@@ -25,14 +30,16 @@ import { createContainer, createSession, planExecution, registerBackend, type Se
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname } from 'node:path';
-import { Worker } from 'node:worker_threads';
 import { parseArgs } from 'node:util';
+import { kernelCeiling, type Ceiling } from './ceiling/index.js';
 import { timeInterleaved, type Impl } from './harness.js';
 
 const { values: args } = parseArgs({
   options: {
     workloads: { type: 'string', default: 'W1-b1,W1-b32,W2,W3,W4-1024' },
     runs: { type: 'string', default: '9' },
+    block: { type: 'string', default: '3' },
+    'no-ceiling': { type: 'boolean', default: false },
     warmup: { type: 'string', default: '2' },
     configs: { type: 'string', default: '1w,1w+c,2w' },
     'fresh-outputs': { type: 'boolean', default: false },
@@ -43,43 +50,17 @@ const { values: args } = parseArgs({
   },
 });
 
-/**
- * What 2 threads can get on this machine right now: wall time of a fixed loop on 1 thread vs
- * the same loop on each of 2 threads at once, for a scalar loop (registers only) and for a
- * streaming loop (a pass over 3.2 MB per thread, as the kernels do). Another process busy on the
- * cores, or a host that shares one physical core between the two vCPUs, shows here.
- */
-async function parallelCeiling(): Promise<{ scalar: number; streaming: number }> {
-  const code = `const { parentPort } = require('node:worker_threads');
-    const buf = new Float32Array(800000);
-    parentPort.on('message', ({ kind, n }) => {
-      let a = 1;
-      if (kind === 'scalar') for (let i = 0; i < n; i++) a = a * 0.999999 + 1e-7;
-      else for (let r = 0; r < n; r++) for (let i = 0; i < buf.length; i++) buf[i] = buf[i] * 0.5 + 1;
-      parentPort.postMessage(a);
-    });`;
-  const workers = [new Worker(code, { eval: true }), new Worker(code, { eval: true })];
-  const run = (w: Worker, kind: string, n: number) => new Promise((resolve) => { w.once('message', resolve); w.postMessage({ kind, n }); });
-  const ratio = async (kind: string, n: number): Promise<number> => {
-    await Promise.all(workers.map((w) => run(w, kind, Math.ceil(n / 10)))); // warm-up
-    const time = async (ws: Worker[]) => { const t0 = performance.now(); await Promise.all(ws.map((w) => run(w, kind, n))); return performance.now() - t0; };
-    const one = await time(workers.slice(0, 1));
-    const two = await time(workers);
-    return (2 * one) / two;
-  };
-  const result = { scalar: await ratio('scalar', 200_000_000), streaming: await ratio('streaming', 400) };
-  await Promise.all(workers.map((w) => w.terminate()));
-  return result;
-}
-
-const ceilingText = (c: { scalar: number; streaming: number }): string => `scalar x${c.scalar.toFixed(2)}, streaming x${c.streaming.toFixed(2)}`;
-
 interface Row {
   workload: string;
   impl: string;
   medianMs: number;
   minMs: number;
+  backToBackMs: number;
+  firstMs: number;
+  /** Over cpu: medians of all calls, of back-to-back calls, of first calls. */
   speedup: number;
+  speedupBackToBack: number;
+  speedupFirst: number;
 }
 
 /** CPU time (user + system, ms) this process used since `from`, all threads included. */
@@ -149,7 +130,6 @@ async function calibrateDispatch(): Promise<void> {
 
 async function calibrate(): Promise<void> {
   console.log(`node ${process.version}, ${os.availableParallelism()} cores, load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
-  console.log(`2-thread ceiling now (same loop on 2 threads vs 1, ideal 2.00): ${ceilingText(await parallelCeiling())}`);
   await calibrateRates();
   await calibrateDispatch();
 }
@@ -173,9 +153,8 @@ async function main(): Promise<void> {
   await Promise.all(pools.map((p) => p.ready()));
   console.log(`workers GEMM path: ${pools[0]?.gemmPath}`);
   console.log(`node ${process.version}, ${os.availableParallelism()} cores, load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
-  const ceilingBefore = await parallelCeiling();
-  console.log(`2-thread ceiling now (same loop on 2 threads vs 1, ideal 2.00): ${ceilingText(ceilingBefore)}`);
   const rows: Row[] = [];
+  const ceilings = new Map<string, Ceiling>();
   try {
     for (const id of args.workloads!.split(',')) {
       const w = workload(id);
@@ -194,11 +173,19 @@ async function main(): Promise<void> {
         const outputs = args['fresh-outputs'] ? undefined : { [Object.keys(graph.outputs)[0]]: new Float32Array(ref.length) };
         return { name, run: () => s.run({ x }, { outputs }) };
       });
-      const timings = await timeInterleaved(impls, { warmup: Number(args.warmup), runs: Number(args.runs) });
-      const base = timings.get('cpu')!.median;
+      if (!args['no-ceiling']) {
+        const c = await kernelCeiling(id, args.level as 'O0' | 'O1' | 'O2');
+        ceilings.set(id, c);
+        console.log(`${id.padEnd(8)} 2-thread ceiling x${c.speedup.toFixed(2)} (cpu backend: main thread alone ${c.soloMain.toFixed(2)} ms, worker alone ${c.soloWorker.toFixed(2)} ms; both at once ${c.pairMain.toFixed(2)} / ${c.pairWorker.toFixed(2)} ms)`);
+      }
+      const timings = await timeInterleaved(impls, { warmup: Number(args.warmup), runs: Number(args.runs), block: Number(args.block) });
+      const base = timings.get('cpu')!;
       for (const [name] of sessions) {
         const t = timings.get(name)!;
-        rows.push({ workload: id, impl: name, medianMs: t.median, minMs: t.min, speedup: base / t.median });
+        rows.push({
+          workload: id, impl: name, medianMs: t.median, minMs: t.min, backToBackMs: t.backToBackMedian, firstMs: t.firstMedian,
+          speedup: base.median / t.median, speedupBackToBack: base.backToBackMedian / t.backToBackMedian, speedupFirst: base.firstMedian / t.firstMedian,
+        });
       }
       for (const [, s] of sessions) s.dispose();
       const line = rows.filter((r) => r.workload === id).map((r) => `${r.impl} ${r.medianMs.toFixed(2)} ms (x${r.speedup.toFixed(2)})`);
@@ -209,15 +196,19 @@ async function main(): Promise<void> {
   }
   const processCpuMs = cpuMs(cpu0);
   const wallMs = performance.now() - wall0;
-  const ceilingAfter = await parallelCeiling();
   console.log(`\nprocess CPU time (main + workers) ${(processCpuMs / 1000).toFixed(1)} s over ${(wallMs / 1000).toFixed(1)} s wall (x${(processCpuMs / wallMs).toFixed(2)} cores on average)`);
-  console.log(`\n2-thread ceiling before: ${ceilingText(ceilingBefore)}; after: ${ceilingText(ceilingAfter)}; load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
-  console.log(`\n| workload | ${['cpu', ...threads.map((t) => `workers(${t})`)].join(' | ')} |`);
-  console.log(`|---|${['cpu', ...threads].map(() => '---:').join('|')}|`);
-  for (const id of new Set(rows.map((r) => r.workload))) {
-    const cells = rows.filter((r) => r.workload === id).map((r) => (r.impl === 'cpu' ? `${r.medianMs.toFixed(2)} ms` : `${r.medianMs.toFixed(2)} ms (x${r.speedup.toFixed(2)})`));
-    console.log(`| ${id} | ${cells.join(' | ')} |`);
-  }
+  console.log(`load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  const table = (title: string, ms: (r: Row) => number, x: (r: Row) => number): void => {
+    console.log(`\n${title}:\n| workload | ${['cpu', ...threads.map((t) => `workers(${t})`)].join(' | ')} | 2-thread ceiling |`);
+    console.log(`|---|${['cpu', ...threads].map(() => '---:').join('|')}|---:|`);
+    for (const id of new Set(rows.map((r) => r.workload))) {
+      const cells = rows.filter((r) => r.workload === id).map((r) => (r.impl === 'cpu' ? `${ms(r).toFixed(2)} ms` : `${ms(r).toFixed(2)} ms (x${x(r).toFixed(2)})`));
+      const c = ceilings.get(id);
+      console.log(`| ${id} | ${cells.join(' | ')} | ${c ? `x${c.speedup.toFixed(2)}` : ''} |`);
+    }
+  };
+  table('median of the calls made back to back', (r) => r.backToBackMs, (r) => r.speedupBackToBack);
+  table('median of the first call of each turn (after a 5 ms idle pause)', (r) => r.firstMs, (r) => r.speedupFirst);
   // Minimums too: on a shared VM, phases of a slower host core hit single runs; the minimum shows what the code does.
   console.log(`\nminimum of the runs:\n| workload | ${['cpu', ...threads.map((t) => `workers(${t})`)].join(' | ')} |`);
   console.log(`|---|${['cpu', ...threads].map(() => '---:').join('|')}|`);
@@ -227,7 +218,7 @@ async function main(): Promise<void> {
     console.log(`| ${id} | ${cells.join(' | ')} |`);
   }
   mkdirSync(dirname(args.json!), { recursive: true });
-  writeFileSync(args.json!, JSON.stringify({ date: new Date().toISOString(), node: process.version, cores: os.availableParallelism(), loadavg: os.loadavg(), parallelCeiling: [ceilingBefore, ceilingAfter], processCpuMs, wallMs, gemm: pools[0]?.gemmPath, configs: threads, rows }, null, 2));
+  writeFileSync(args.json!, JSON.stringify({ date: new Date().toISOString(), node: process.version, cores: os.availableParallelism(), loadavg: os.loadavg(), kernelCeilings: Object.fromEntries(ceilings), processCpuMs, wallMs, gemm: pools[0]?.gemmPath, configs: threads, rows }, null, 2));
   console.log(`\nwritten to ${args.json}`);
 }
 
