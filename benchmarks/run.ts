@@ -14,7 +14,10 @@
  * inference loop would (the pool's threads still awake). The speed-ups over tessera-cpu are
  * given for both, each against tessera-cpu's calls of the same kind.
  *
- *   pnpm bench [--workloads W2,W3] [--runs 9] [--warmup 2] [--block 3] [--fresh-outputs] [--json benchmarks/results/cpu.json]
+ * Before each workload it measures the workload's 2-thread ceiling (benchmarks/ceiling: the cpu
+ * backend on the main thread alone vs on the main thread and a worker at once).
+ *
+ *   pnpm bench [--workloads W2,W3] [--runs 9] [--warmup 2] [--block 3] [--fresh-outputs] [--no-ceiling] [--json benchmarks/results/cpu.json]
  */
 import '@tessera/backend-cpu';
 import { createWorkersBackend, type WorkersBackend } from '@tessera/backend-workers';
@@ -25,6 +28,7 @@ import Table from 'cli-table3';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
+import { kernelCeiling } from './ceiling/index.js';
 import { scalarPeakGflops, timeInterleaved, type Impl } from './harness.js';
 import { tfjsRunner, useTfjsBackend } from './peers/tfjs.js';
 import { extraVariants } from './variants.js';
@@ -38,6 +42,7 @@ const { values: args } = parseArgs({
     'no-check': { type: 'boolean', default: false },
     'fresh-outputs': { type: 'boolean', default: false },
     block: { type: 'string', default: '3' },
+    'no-ceiling': { type: 'boolean', default: false },
   },
 });
 
@@ -80,11 +85,20 @@ async function main(): Promise<void> {
   const peak = scalarPeakGflops();
   console.log(`plain JavaScript register-only multiply-add peak: ${peak.toFixed(2)} GFLOP/s (1 core)\n`);
   const rows: Row[] = [];
-  for (const w of workloads) rows.push(...(await benchWorkload(w, peak)));
+  const ceilings: Record<string, number> = {};
+  for (const w of workloads) {
+    // What 2 threads can get on this workload right now (benchmarks/ceiling): the workers rows
+    // can only be read next to it on a shared VM.
+    if (!args['no-ceiling']) ceilings[w.id] = (await kernelCeiling(w.id, 'O0')).speedup;
+    rows.push(...(await benchWorkload(w, peak)));
+  }
   await Promise.all(pools.map((p) => p.dispose()));
   printTable(rows, peak);
+  if (!args['no-ceiling']) {
+    console.log(`2-thread ceiling over tessera-cpu, measured before each workload's timing: ${Object.entries(ceilings).map(([id, x]) => `${id} x${x.toFixed(2)}`).join(', ')}`);
+  }
   mkdirSync(dirname(args.json!), { recursive: true });
-  writeFileSync(args.json!, JSON.stringify({ date: new Date().toISOString(), node: process.version, scalarPeakGflops: peak, rows }, null, 2));
+  writeFileSync(args.json!, JSON.stringify({ date: new Date().toISOString(), node: process.version, scalarPeakGflops: peak, ceilings, rows }, null, 2));
   console.log(`\nwritten to ${args.json}`);
 }
 
