@@ -1,4 +1,34 @@
 /** Timing helpers: every implementation runs round-robin, so machine noise hits all alike. */
+import type { Graph } from '@tessera/core';
+import { createSession, type Session, type SessionOptions } from '@tessera/runtime';
+
+/**
+ * How a timed Tessera call gets its input and gives its output:
+ *  - 'bound' (default): the session's bound arrays (`bindIO`): the input was written once, a run
+ *    copies nothing in or out (a serving loop that decodes straight into `session.io`);
+ *  - 'buffers': the input is copied in each call, the output into a buffer allocated once;
+ *  - 'fresh': the input is copied in, the output into a fresh array each call (like tfjs'
+ *    `dataSync()`; on this VM a fresh multi-megabyte array costs page faults worth up to ~10 ms).
+ */
+export type IOMode = 'bound' | 'buffers' | 'fresh';
+
+export function ioMode(value: string | undefined): IOMode {
+  if (value === undefined || value === 'bound' || value === 'buffers' || value === 'fresh') return value ?? 'bound';
+  throw new Error(`--io must be bound, buffers or fresh, got '${value}'`);
+}
+
+/** A session for `graph` and the call to time, with input `x` (the graph's single input) written as `io` says. */
+export async function tesseraCall(graph: Graph, x: Float32Array, io: IOMode, options: SessionOptions = {}): Promise<{ session: Session; run: () => Promise<unknown> }> {
+  const session = await createSession(graph, { ...options, bindIO: io === 'bound' });
+  const input = graph.inputs[0].name;
+  if (io === 'bound') {
+    const { inputs, outputs } = session.io;
+    inputs[input].set(x);
+    return { session, run: () => session.run(inputs, { outputs }) };
+  }
+  const outputs = io === 'buffers' ? Object.fromEntries(Object.entries(await session.run({ [input]: x })).map(([name, y]) => [name, new Float32Array(y.length)])) : undefined;
+  return { session, run: () => session.run({ [input]: x }, { outputs }) };
+}
 
 export interface Timing {
   readonly median: number;

@@ -5,9 +5,11 @@
  * checked against the float64 reference (per-element bounds) before timing. Prints a table,
  * writes JSON.
  *
- * Tessera runs write into an output buffer allocated once (`session.run(feeds, { outputs })`),
- * as a serving loop would; --fresh-outputs makes them allocate per run like tfjs' dataSync()
- * (on this VM a fresh multi-megabyte array costs page faults worth up to ~10 ms).
+ * Tessera sessions bind their input and output to the backend's memory (`bindIO`, like ONNX
+ * Runtime's IOBinding): the input is written once and a call copies nothing, as a serving loop
+ * that decodes straight into `session.io` would. --io buffers copies the input in each call and
+ * the output into a buffer allocated once; --io fresh allocates the output per call like tfjs'
+ * dataSync() (harness.ts).
  *
  * Implementations take turns of --block calls (default 3) after an idle pause: the first call of a
  * turn is an occasional call (the workers pool asleep), the others run back to back, as an
@@ -17,19 +19,19 @@
  * Before each workload it measures the workload's 2-thread ceiling (benchmarks/ceiling: the cpu
  * backend on the main thread alone vs on the main thread and a worker at once).
  *
- *   pnpm bench [--workloads W2,W3] [--runs 9] [--warmup 2] [--block 3] [--fresh-outputs] [--no-ceiling] [--json benchmarks/results/cpu.json]
+ *   pnpm bench [--workloads W2,W3] [--runs 9] [--warmup 2] [--block 3] [--io bound|buffers|fresh] [--no-ceiling] [--json benchmarks/results/cpu.json]
  */
 import '@tessera/backend-cpu';
 import { createWorkersBackend, type WorkersBackend } from '@tessera/backend-workers';
 import { evaluate, randomTensor, type Graph } from '@tessera/core';
 import { WORKLOADS, workloadGraph, type Workload } from '@tessera/examples';
-import { createSession, defaultContainer, registerBackend } from '@tessera/runtime';
+import { defaultContainer, registerBackend } from '@tessera/runtime';
 import Table from 'cli-table3';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
 import { kernelCeiling } from './ceiling/index.js';
-import { scalarPeakGflops, timeInterleaved, type Impl } from './harness.js';
+import { ioMode, scalarPeakGflops, tesseraCall, timeInterleaved, type Impl } from './harness.js';
 import { tfjsRunner, useTfjsBackend } from './peers/tfjs.js';
 import { extraVariants } from './variants.js';
 
@@ -40,7 +42,7 @@ const { values: args } = parseArgs({
     warmup: { type: 'string', default: '2' },
     json: { type: 'string', default: 'benchmarks/results/cpu.json' },
     'no-check': { type: 'boolean', default: false },
-    'fresh-outputs': { type: 'boolean', default: false },
+    io: { type: 'string', default: 'bound' },
     block: { type: 'string', default: '3' },
     'no-ceiling': { type: 'boolean', default: false },
   },
@@ -89,7 +91,7 @@ async function main(): Promise<void> {
   for (const w of workloads) {
     // What 2 threads can get on this workload right now (benchmarks/ceiling): the workers rows
     // can only be read next to it on a shared VM.
-    if (!args['no-ceiling']) ceilings[w.id] = (await kernelCeiling(w.id, 'O0')).speedup;
+    if (!args['no-ceiling']) ceilings[w.id] = (await kernelCeiling(w.id, 'O0', ioMode(args.io))).speedup;
     rows.push(...(await benchWorkload(w, peak)));
   }
   await Promise.all(pools.map((p) => p.dispose()));
@@ -109,12 +111,10 @@ async function benchWorkload(w: Workload, peak: number): Promise<Row[]> {
   const disposers: (() => void)[] = [];
 
   const addSession = async (name: string, g: Graph, backend = 'cpu') => {
-    const session = await createSession(g, { backend });
+    const { session, run } = await tesseraCall(g, x, ioMode(args.io), { backend });
     disposers.push(() => session.dispose());
     const output = async () => Object.values(await session.run({ x }))[0];
-    const out = Object.keys(g.outputs)[0];
-    const outputs = args['fresh-outputs'] ? undefined : { [out]: new Float32Array((await output()).length) };
-    impls.push({ name, run: () => session.run({ x }, { outputs }), output });
+    impls.push({ name, run, output });
   };
   await addSession('tessera-cpu', graph); // O0: the graph as built
   for (const v of extraVariants(graph)) await addSession(v.name, v.graph);

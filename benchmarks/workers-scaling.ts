@@ -4,7 +4,7 @@
  * are bit-identical to cpu's.
  *
  *   npx tsx --conditions=@tessera/source benchmarks/workers-scaling.ts [--workloads W1-b1,W2] [--runs 9] [--block 3] [--warmup 2]
- *       [--configs 1w,1w+c,2w] [--level O0|O1|O2] [--gemm auto|js] [--fresh-outputs] [--no-ceiling] [--json benchmarks/results/workers-scaling.json]
+ *       [--configs 1w,1w+c,2w] [--level O0|O1|O2] [--gemm auto|js] [--io bound|buffers|fresh] [--no-ceiling] [--json benchmarks/results/workers-scaling.json]
  *
  * Implementations take turns of --block calls after an idle pause (harness.ts); speed-ups are
  * given for the calls made back to back and for the first call of each turn. Before each
@@ -32,7 +32,7 @@ import os from 'node:os';
 import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
 import { kernelCeiling, type Ceiling } from './ceiling/index.js';
-import { timeInterleaved, type Impl } from './harness.js';
+import { ioMode, tesseraCall, timeInterleaved, type Impl } from './harness.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -42,7 +42,7 @@ const { values: args } = parseArgs({
     'no-ceiling': { type: 'boolean', default: false },
     warmup: { type: 'string', default: '2' },
     configs: { type: 'string', default: '1w,1w+c,2w' },
-    'fresh-outputs': { type: 'boolean', default: false },
+    io: { type: 'string', default: 'bound' },
     level: { type: 'string', default: 'O0' },
     gemm: { type: 'string', default: 'auto' },
     calibrate: { type: 'boolean', default: false },
@@ -160,21 +160,18 @@ async function main(): Promise<void> {
       const w = workload(id);
       const graph = optimize(workloadGraph(w), { level: args.level as 'O0' | 'O1' | 'O2' }).graph;
       const x = randomTensor(w.input, 42).data;
-      const sessions: [string, Session][] = [['cpu', await createSession(graph, { backend: 'cpu' })]];
-      for (const t of threads) sessions.push([`workers(${t})`, await createSession(graph, { backend: `workers-${t}`, container })]);
+      // Each call as `--io` says (harness.ts; default: bound input and output, nothing copied).
+      const calls: [string, Awaited<ReturnType<typeof tesseraCall>>][] = [['cpu', await tesseraCall(graph, x, ioMode(args.io), { backend: 'cpu' })]];
+      for (const t of threads) calls.push([`workers(${t})`, await tesseraCall(graph, x, ioMode(args.io), { backend: `workers-${t}`, container })]);
+      const sessions: [string, Session][] = calls.map(([name, c]) => [name, c.session]);
       const ref = Object.values(await sessions[0][1].run({ x }))[0];
       for (const [name, s] of sessions.slice(1)) {
         const y = Object.values(await s.run({ x }))[0];
         if (y.some((v, i) => !Object.is(v, ref[i]))) throw new Error(`${id}: ${name} is not bit-identical to cpu`);
       }
-      // Outputs go into a buffer per session (as a serving loop would): a fresh multi-megabyte
-      // array per run costs page faults that on this VM can exceed the kernels (--fresh-outputs).
-      const impls: Impl[] = sessions.map(([name, s]) => {
-        const outputs = args['fresh-outputs'] ? undefined : { [Object.keys(graph.outputs)[0]]: new Float32Array(ref.length) };
-        return { name, run: () => s.run({ x }, { outputs }) };
-      });
+      const impls: Impl[] = calls.map(([name, c]) => ({ name, run: c.run }));
       if (!args['no-ceiling']) {
-        const c = await kernelCeiling(id, args.level as 'O0' | 'O1' | 'O2');
+        const c = await kernelCeiling(id, args.level as 'O0' | 'O1' | 'O2', ioMode(args.io));
         ceilings.set(id, c);
         console.log(`${id.padEnd(8)} 2-thread ceiling x${c.speedup.toFixed(2)} (cpu backend: main thread alone ${c.soloMain.toFixed(2)} ms, worker alone ${c.soloWorker.toFixed(2)} ms; both at once ${c.pairMain.toFixed(2)} / ${c.pairWorker.toFixed(2)} ms)`);
       }

@@ -88,6 +88,30 @@ describe('workers backend: results', () => {
     });
   }
 
+  it('bound IO (bindIO): inputs and outputs are views of the shared memory; an input written once serves several runs, bit-identical to cpu', async () => {
+    for (const [label, make] of GRAPHS) {
+      const graph = make();
+      const cpu = await createSession(graph, { backend: 'cpu' });
+      const session = await createSession(graph, { backend: 'workers-2', container, bindIO: true });
+      const { inputs, outputs } = session.io;
+      for (const seed of [21, 22]) {
+        const feeds = feedsFor(graph, seed);
+        for (const [name, data] of Object.entries(feeds)) inputs[name].set(data);
+        const expected = await cpu.run(feeds);
+        for (let run = 0; run < 2; run++) {
+          const result = await session.run(inputs, { outputs });
+          for (const name of Object.keys(graph.outputs)) {
+            expect(result[name], label).toBe(outputs[name]);
+            expectBitIdentical(outputs[name], expected[name]);
+          }
+        }
+      }
+      for (const array of [...Object.values(inputs), ...Object.values(outputs)]) expect(array.buffer, label).toBeInstanceOf(SharedArrayBuffer);
+      session.dispose();
+      cpu.dispose();
+    }
+  });
+
   it('runs the wasm SIMD GEMM on a shared WebAssembly.Memory in Node, and the JS fallback (gemm: js) gives the same bits', async () => {
     expect(workersGemmPath()).toBe('wasm-simd');
     expect(pools.get(2)!.gemmPath).toBe('wasm-simd');

@@ -10,6 +10,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import { median } from '../harness.js';
+import type { IOMode } from '../harness.js';
 import { cpuRunner, overlap, overlappedRuns } from './workload.js';
 
 export interface Ceiling {
@@ -22,7 +23,8 @@ export interface Ceiling {
   readonly speedup: number;
 }
 
-export async function kernelCeiling(id: string, level: 'O0' | 'O1' | 'O2', rounds = 5, runs = 5): Promise<Ceiling> {
+/** `io`: how each call gets its input and gives its output, as in the timed runs (harness.ts). */
+export async function kernelCeiling(id: string, level: 'O0' | 'O1' | 'O2', io: IOMode, rounds = 5, runs = 5): Promise<Ceiling> {
   const worker = new Worker(new URL('./worker.mjs', import.meta.url), { execArgv: ['--conditions=@tessera/source'] });
   // Replies come in order; an error in the worker fails every pending request (no hang).
   const pending: { resolve: (value: unknown) => void; reject: (e: Error) => void }[] = [];
@@ -38,9 +40,9 @@ export async function kernelCeiling(id: string, level: 'O0' | 'O1' | 'O2', round
     return new Promise((resolve, reject) => pending.push({ resolve: resolve as (value: unknown) => void, reject }));
   };
   try {
-    const run = await cpuRunner(id, level);
+    const run = await cpuRunner(id, level, io);
     for (let i = 0; i < 3; i++) await run();
-    await ask<null>({ kind: 'load', id, level });
+    await ask<null>({ kind: 'load', id, level, io });
     // Rounds alternate solo and paired timing, so slow drifts of the machine hit both alike.
     const t = { soloMain: [] as number[], soloWorker: [] as number[], pairMain: [] as number[], pairWorker: [] as number[] };
     for (let round = 0; round < rounds; round++) {

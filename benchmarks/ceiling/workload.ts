@@ -2,17 +2,12 @@ import '@tessera/backend-cpu';
 import { randomTensor } from '@tessera/core';
 import { workload, workloadGraph } from '@tessera/examples';
 import { optimize } from '@tessera/passes';
-import { createSession } from '@tessera/runtime';
+import { tesseraCall, type IOMode } from '../harness.js';
 
 /** One thread's own copy of a workload on the cpu backend: its own memory, weights and buffers. */
-export async function cpuRunner(id: string, level: 'O0' | 'O1' | 'O2'): Promise<() => Promise<unknown>> {
+export async function cpuRunner(id: string, level: 'O0' | 'O1' | 'O2', io: IOMode): Promise<() => Promise<unknown>> {
   const w = workload(id);
-  const graph = optimize(workloadGraph(w), { level }).graph;
-  const session = await createSession(graph, { backend: 'cpu' });
-  const x = randomTensor(w.input, 42).data;
-  const [name, value] = Object.entries(graph.outputs)[0];
-  const outputs = { [name]: new Float32Array(graph.value(value).shape.reduce((a, b) => a * b, 1)) };
-  return () => session.run({ x }, { outputs });
+  return (await tesseraCall(optimize(workloadGraph(w), { level }).graph, randomTensor(w.input, 42).data, io, { backend: 'cpu' })).run;
 }
 
 /**

@@ -1,8 +1,8 @@
 import type { Feeds, Graph } from '@tessera/core';
-import { kernelRegistry, type Backend, type Executable, type ExecutionPlan, type NodeObserver, type Outputs } from '@tessera/runtime';
+import { kernelRegistry, type Backend, type Executable, type ExecutionPlan, type IOBuffers, type NodeObserver, type Outputs } from '@tessera/runtime';
 import { loadWasmElementwiseModule } from './kernels/wasm/elementwise.js';
 import { createWasmArena, loadWasmGemmModule, wasmGemmModule, wasmSimdSupported } from './kernels/wasm/gemm.js';
-import { compileProgram, Scratch, view, type CpuKernel, type Memory, type Program } from './program.js';
+import { compileProgram, Scratch, view, type CpuKernel, type Memory, type Program, type Ref } from './program.js';
 
 /** Views (reshape) need no kernel: the plan makes them share their input's buffer. */
 const VIEW_OPS = ['reshape'];
@@ -11,20 +11,48 @@ export function cpuKernel(name: string): CpuKernel | undefined {
   return kernelRegistry.get<CpuKernel>('cpu', name);
 }
 
-/** Copies feeds into the arena before a run. */
-export function writeInputs(program: Program, mem: Memory, feeds: Feeds): void {
-  for (const input of program.inputs) view(mem, input.ref).set(feeds[input.name], input.ref.off);
+/** An input's or output's region of the memory. */
+function region(mem: Memory, io: { readonly ref: Ref; readonly size: number }): Float32Array {
+  return view(mem, io.ref).subarray(io.ref.off, io.ref.off + io.size);
 }
 
-/** Copies the outputs out of the arena after a run (into the caller's buffers where given): the caller owns them. */
+/** True when `a` is the very memory of `io` (a bound input or output array): nothing to copy. */
+function isRegion(a: Float32Array, mem: Memory, io: { readonly ref: Ref }): boolean {
+  const v = view(mem, io.ref);
+  return a.buffer === v.buffer && a.byteOffset === v.byteOffset + 4 * io.ref.off;
+}
+
+/** Copies feeds into the arena before a run (a feed that is the input's own region is already there). */
+export function writeInputs(program: Program, mem: Memory, feeds: Feeds): void {
+  for (const input of program.inputs) {
+    const feed = feeds[input.name];
+    if (!isRegion(feed, mem, input)) view(mem, input.ref).set(feed, input.ref.off);
+  }
+}
+
+/**
+ * Copies the outputs out of the arena after a run (into the caller's buffers where given, and
+ * not at all into a buffer that is the output's own region): the caller owns them.
+ */
 export function readOutputs(program: Program, mem: Memory, into?: Outputs): Outputs {
   const out: Outputs = {};
   for (const o of program.outputs) {
-    const value = view(mem, o.ref).subarray(o.ref.off, o.ref.off + o.size);
     const target = into?.[o.name];
-    out[o.name] = target ? (target.set(value), target) : value.slice();
+    if (target && isRegion(target, mem, o)) out[o.name] = target;
+    else out[o.name] = target ? (target.set(region(mem, o)), target) : region(mem, o).slice();
   }
   return out;
+}
+
+/**
+ * Executable.ioBuffers of a program over `mem`: its input and output regions. An output that is
+ * a constant (in the weights) gets an array of its own, so that nothing can write the weights.
+ */
+export function ioBuffers(program: Program, mem: Memory): IOBuffers {
+  return {
+    inputs: Object.fromEntries(program.inputs.map((i) => [i.name, region(mem, i)])),
+    outputs: Object.fromEntries(program.outputs.map((o) => [o.name, o.ref.mem === 0 ? region(mem, o) : new Float32Array(o.size)])),
+  };
 }
 
 /** Which GEMM the cpu backend runs conv2d / matmul on. */
@@ -139,6 +167,10 @@ class CpuExecutable implements Executable {
       observer?.nodeEnd(nodes[i]);
     }
     return readOutputs(this.program, mem, into);
+  }
+
+  ioBuffers(): IOBuffers | null {
+    return this.mem && ioBuffers(this.program, this.mem);
   }
 
   dispose(): void {

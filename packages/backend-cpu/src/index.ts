@@ -21,6 +21,7 @@ export {
   cpuKernel,
   writeInputs,
   readOutputs,
+  ioBuffers,
 } from './backend.js';
 export { CPU_KERNELS } from './ops/index.js';
 export type { ConvStep } from './ops/conv2d.js';

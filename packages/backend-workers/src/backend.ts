@@ -1,9 +1,9 @@
 import {
-  compileProgram, cpuKernel, kernels, cpuWasmSimdSupported, createSharedWasmArena, loadSharedWasmGemmModule, readOutputs, Scratch,
+  compileProgram, cpuKernel, kernels, cpuWasmSimdSupported, createSharedWasmArena, ioBuffers, loadSharedWasmGemmModule, readOutputs, Scratch,
   sharedWasmMemorySupported, WasmGemm, writeInputs, type Memory, type Program, type Step,
 } from '@tessera/backend-cpu';
 import type { Feeds, Graph, Node } from '@tessera/core';
-import { kernelRegistry, planExecution, type Backend, type Executable, type ExecutionPlan, type NodeObserver, type Outputs } from '@tessera/runtime';
+import { kernelRegistry, planExecution, type Backend, type Executable, type ExecutionPlan, type IOBuffers, type NodeObserver, type Outputs } from '@tessera/runtime';
 import { chainSpans, chainSteps } from './chain.js';
 import { checkSharedMemory, detectHost } from './host.js';
 import { MAIN, partitionStep, stepCost, type Part, type PartitionOptions } from './partition.js';
@@ -169,7 +169,7 @@ export class WorkersBackend implements Backend {
     const program = compileProgram(plan, cpuKernel, this.name, module ? { gemm: 'wasm' } : {});
     if (this.runsInline(program)) return plan;
     const spans = chainSpans(chainSteps(graph, program.nodeSteps, this.partition(program, threads, false), null));
-    return spans.length ? planExecution(graph, { together: spans }) : plan;
+    return spans.length ? planExecution(graph, { ...plan.options, together: spans }) : plan;
   }
 
   /**
@@ -343,6 +343,10 @@ class WorkersExecutable implements Executable {
       }
       return readOutputs(program, this.mem, into);
     });
+  }
+
+  ioBuffers(): IOBuffers | null {
+    return this.program && ioBuffers(this.program, this.mem);
   }
 
   private runMain(program: Program, i: number, start: number, end: number): void {

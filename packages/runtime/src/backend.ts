@@ -4,6 +4,12 @@ import type { ExecutionPlan } from './plan.js';
 /** Results of one run: a Float32Array per graph output name, owned by the caller. */
 export type Outputs = Record<string, Float32Array>;
 
+/** Arrays for a graph's inputs and outputs, by name (see `Executable.ioBuffers`, `Session.io`). */
+export interface IOBuffers {
+  readonly inputs: Feeds;
+  readonly outputs: Outputs;
+}
+
 /** Told when each node starts and ends; sessions use it for events and traces. */
 export interface NodeObserver {
   nodeStart(node: Node): void;
@@ -21,6 +27,13 @@ export interface Executable {
    * `into` is correct too (the session copies).
    */
   run(feeds: Feeds, observer?: NodeObserver, into?: Outputs): Promise<Outputs>;
+  /**
+   * Optional: the backend's own memory for the graph's inputs and outputs, as arrays the caller
+   * can write and read (cpu, workers), for sessions with `bindIO`. A run given these very
+   * arrays (as feeds, and as `into`) copies nothing. Absent or null (a GPU backend): the
+   * session stages inputs and outputs in arrays of its own.
+   */
+  ioBuffers?(): IOBuffers | null;
   /** Frees everything the compile allocated (buffers, textures, packed weights). */
   dispose(): void;
 }

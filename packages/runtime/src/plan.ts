@@ -25,6 +25,8 @@ export interface ExecutionPlan {
   /** Floats all buffers would need without reuse. */
   readonly noReuseSize: number;
   readonly buffers: readonly Buffer[];
+  /** The options it was planned with (a backend that re-plans keeps them). */
+  readonly options: PlanOptions;
   locate(value: string): Location;
   /** True for nodes that only reinterpret their input (reshape): no kernel runs. */
   isView(node: Node): boolean;
@@ -43,6 +45,12 @@ export interface PlanOptions {
    * share their operand's memory.
    */
   readonly together?: readonly (readonly [number, number])[];
+  /**
+   * Graph inputs keep their memory for the whole run (nothing else is placed over them), so
+   * their contents survive a run: what a session with bound inputs (`bindIO`) needs, since its
+   * caller writes an input once and may run many times.
+   */
+  readonly keepInputs?: boolean;
 }
 
 /** Ops whose output may take operand 0's memory once nothing else reads it (op spec `elementwise`). */
@@ -93,6 +101,7 @@ export function planExecution(graph: Graph, options: PlanOptions = {}): Executio
     for (const i of n.inputs) touch(i, step);
   });
   for (const v of Object.values(graph.outputs)) touch(v, steps.length);
+  if (options.keepInputs) for (const v of graph.inputs) touch(v.name, steps.length);
 
   const entries = [...life.entries()].map(([name, l]) => ({ name, ...l, size: align(numel(graph.value(name).shape)) }));
   const placed: Buffer[] = [];
@@ -116,6 +125,7 @@ export function planExecution(graph: Graph, options: PlanOptions = {}): Executio
     graph,
     steps,
     buffers: placed,
+    options,
     arenaSize: placed.reduce((m, b) => Math.max(m, b.offset + b.size), 0),
     noReuseSize: placed.reduce((s, b) => s + b.size, 0),
     locate(value) {

@@ -1,7 +1,7 @@
 import { TesseraError, numel, validateFeeds, type Feeds, type Graph, type Node } from '@tessera/core';
 import type { Container } from 'inversify';
 import { Observable, Subject, concatMap, from, type OperatorFunction } from 'rxjs';
-import type { Backend, Executable, NodeObserver, Outputs } from './backend.js';
+import type { Backend, Executable, IOBuffers, NodeObserver, Outputs } from './backend.js';
 import { defaultContainer, getBackend } from './container.js';
 import { toChromeTrace, type ExecEvent } from './events.js';
 import { planExecution, type ExecutionPlan } from './plan.js';
@@ -12,6 +12,14 @@ export interface SessionOptions {
   readonly container?: Container;
   /** Record node events for trace() even when nobody subscribes to events$. */
   readonly profile?: boolean;
+  /**
+   * Bind inputs and outputs to the backend's memory (like ONNX Runtime's IOBinding): `session.io`
+   * then holds an array per input and output, and a run given those arrays copies nothing in or
+   * out where the backend computes in memory the caller can reach (cpu, workers). Inputs keep
+   * their memory for the whole run, so an input written once serves any number of runs (the
+   * plan then reuses less memory). Default false.
+   */
+  readonly bindIO?: boolean;
 }
 
 export interface RunOptions {
@@ -42,10 +50,11 @@ export async function createSession(graph: Graph, options: SessionOptions = {}):
       throw new TesseraError(`backend '${name}' has no kernel for op '${node.op}'`, { node: node.name, op: node.op });
     }
   }
-  const plan = planExecution(graph);
+  const bindIO = options.bindIO ?? false;
+  const plan = planExecution(graph, { keepInputs: bindIO });
   const start = performance.now();
   const executable = await backend.compile(graph, plan);
-  return new Session(graph, backend, plan, executable, performance.now() - start, options.profile ?? false);
+  return new Session(graph, backend, plan, executable, performance.now() - start, options.profile ?? false, bindIO);
 }
 
 /**
@@ -69,6 +78,7 @@ export class Session {
     private executable: Executable,
     private readonly compileMs: number,
     private readonly profile: boolean,
+    private readonly bindIO = false,
   ) {
     this.nodeBytes = new Map(
       graph.nodes.map((n) => [n, 4 * (numel(n.output.shape) + n.inputs.reduce((s, i) => s + numel(graph.value(i).shape), 0))]),
@@ -83,6 +93,23 @@ export class Session {
       compileMs: this.compileMs,
       runs: this.runCount,
     };
+  }
+
+  private bound: IOBuffers | null = null;
+
+  /**
+   * The bound input and output arrays of a session created with `bindIO`: write the inputs in
+   * place, then `run(session.io.inputs, { outputs: session.io.outputs })`. Outputs are valid
+   * until the next run; do not write the inputs while a run is in flight. Backends without
+   * caller-reachable memory get arrays of the session's own (the run then copies as usual).
+   */
+  get io(): IOBuffers {
+    if (!this.bindIO) throw new TesseraError(`session of graph '${this.graph.name}' was created without bindIO: it has no bound input / output arrays`);
+    this.bound ??= this.executable.ioBuffers?.() ?? {
+      inputs: Object.fromEntries(this.graph.inputs.map((v) => [v.name, new Float32Array(numel(v.shape))])),
+      outputs: Object.fromEntries(Object.entries(this.graph.outputs).map(([name, v]) => [name, new Float32Array(numel(this.graph.value(v).shape))])),
+    };
+    return this.bound;
   }
 
   /** Runs the graph once. Feeds (and `options.outputs`) are checked first; an error names the input (output). */

@@ -104,4 +104,19 @@ describe('execution plan', () => {
     const relu = graph.nodes.find((node) => node.op === 'relu')!;
     expect(loc(spanned, relu.name)).toEqual(loc(spanned, conv.name));
   });
+
+  test('with keepInputs, no other value shares memory with a graph input (its contents survive the run)', () => {
+    const graph = seedCnn({ batch: 4 });
+    const overlapsInput = (plan: ReturnType<typeof planExecution>) => {
+      const input = plan.locate('x');
+      if (input.kind !== 'arena') throw new Error('x is not in the arena');
+      const { offset, size } = input.buffer;
+      return plan.buffers.filter((b) => b !== input.buffer && b.offset < offset + size && offset < b.offset + b.size).length;
+    };
+    // By default the seed CNN puts later values over its input (it is dead after the first conv).
+    expect(overlapsInput(planExecution(graph))).toBeGreaterThan(0);
+    const kept = planExecution(graph, { keepInputs: true });
+    expect(overlapsInput(kept)).toBe(0);
+    expect(kept.options.keepInputs).toBe(true);
+  });
 });

@@ -83,6 +83,56 @@ describe('sessions', () => {
     session.dispose();
   });
 
+  test('bound IO (bindIO): an input written once in session.io serves several runs, outputs land in session.io, and on cpu nothing is copied', async () => {
+    const plain = await createSession(graph, { backend: 'cpu' });
+    const session = await createSession(graph, { backend: 'cpu', bindIO: true });
+    const { inputs, outputs } = session.io;
+    const f = feeds();
+    inputs.x.set(f.x);
+    const expected = (await plain.run(f)).logits;
+    for (let run = 0; run < 2; run++) {
+      const result = await session.run(inputs, { outputs });
+      expect(result.logits).toBe(outputs.logits);
+      expect(outputs.logits).toEqual(expected);
+    }
+    // The arrays are the backend's own memory: one buffer holds the input and the output.
+    expect(inputs.x.buffer).toBe(outputs.logits.buffer);
+    expect(session.io).toBe(session.io);
+    plain.dispose();
+    session.dispose();
+  });
+
+  test('bound IO on a backend without its own arrays: the session stages them (runs copy, results are the same)', async () => {
+    const container = createContainer();
+    const real = getBackend(defaultContainer, 'cpu');
+    const opaque: Backend = {
+      name: 'opaque',
+      hasKernel: (op) => real.hasKernel(op),
+      compile: async (g, plan) => {
+        const inner = await real.compile(g, plan);
+        return { run: (f, observer, into) => inner.run(f, observer, into), dispose: () => inner.dispose() };
+      },
+      dispose: async () => undefined,
+    };
+    registerBackend(container, 'opaque', () => opaque);
+    const session = await createSession(graph, { backend: 'opaque', container, bindIO: true });
+    const { inputs, outputs } = session.io;
+    const f = feeds();
+    inputs.x.set(f.x);
+    await session.run(inputs, { outputs });
+    expect(inputs.x.buffer).not.toBe(outputs.logits.buffer);
+    const plain = await createSession(graph, { backend: 'cpu' });
+    expect(outputs.logits).toEqual((await plain.run(f)).logits);
+    plain.dispose();
+    session.dispose();
+  });
+
+  test('session.io without bindIO is refused, with a clear error', async () => {
+    const session = await createSession(graph, { backend: 'cpu' });
+    expect(() => session.io).toThrow(/created without bindIO/);
+    session.dispose();
+  });
+
   test('output buffers are validated at run, with errors naming the output', async () => {
     const session = await createSession(graph, { backend: 'cpu' });
     const run = (outputs: Record<string, Float32Array>) => session.run(feeds(), { outputs });
