@@ -1,6 +1,7 @@
 import '@tessera/backend-cpu';
 import { GraphBuilder, Tensor, TesseraError, evaluate, randomTensor } from '@tessera/core';
 import { bottleneckBlock, seedCnn } from '@tessera/examples';
+import type { Container } from 'inversify';
 import { firstValueFrom, from, lastValueFrom, of, Subject, take, toArray } from 'rxjs';
 import { describe, expect, test } from 'vitest';
 import {
@@ -16,6 +17,26 @@ import {
 } from '../src/index.js';
 
 const graph = seedCnn();
+
+/**
+ * A container with the cpu backend behind an executable of only `run` and `dispose` (no
+ * `ioBuffers`), as a minimal user backend would be; `passInto` false drops the output buffers.
+ */
+function minimalCpu(name: string, passInto: boolean): Container {
+  const container = createContainer();
+  const real = getBackend(defaultContainer, 'cpu');
+  const backend: Backend = {
+    name,
+    hasKernel: (op) => real.hasKernel(op),
+    compile: async (g, plan) => {
+      const inner = await real.compile(g, plan);
+      return { run: (f, observer, into) => inner.run(f, observer, passInto ? into : undefined), dispose: () => inner.dispose() };
+    },
+    dispose: async () => undefined,
+  };
+  registerBackend(container, name, () => backend);
+  return container;
+}
 const feeds = () => ({ x: randomTensor([1, 28, 28, 1], 3).data });
 
 describe('sessions', () => {
@@ -62,19 +83,7 @@ describe('sessions', () => {
   });
 
   test('a backend that ignores output buffers still fills them (the session copies)', async () => {
-    const container = createContainer();
-    const real = getBackend(defaultContainer, 'cpu');
-    const ignoring: Backend = {
-      name: 'ignores-into',
-      hasKernel: (op) => real.hasKernel(op),
-      compile: async (g, plan) => {
-        const inner = await real.compile(g, plan);
-        return { run: (f, observer) => inner.run(f, observer), dispose: () => inner.dispose() };
-      },
-      dispose: async () => undefined,
-    };
-    registerBackend(container, 'ignores-into', () => ignoring);
-    const session = await createSession(graph, { backend: 'ignores-into', container });
+    const session = await createSession(graph, { backend: 'ignores-into', container: minimalCpu('ignores-into', false) });
     const f = feeds();
     const buffer = new Float32Array(10);
     const { logits } = await session.run(f, { outputs: { logits: buffer } });
@@ -103,19 +112,7 @@ describe('sessions', () => {
   });
 
   test('bound IO on a backend without its own arrays: the session stages them (runs copy, results are the same)', async () => {
-    const container = createContainer();
-    const real = getBackend(defaultContainer, 'cpu');
-    const opaque: Backend = {
-      name: 'opaque',
-      hasKernel: (op) => real.hasKernel(op),
-      compile: async (g, plan) => {
-        const inner = await real.compile(g, plan);
-        return { run: (f, observer, into) => inner.run(f, observer, into), dispose: () => inner.dispose() };
-      },
-      dispose: async () => undefined,
-    };
-    registerBackend(container, 'opaque', () => opaque);
-    const session = await createSession(graph, { backend: 'opaque', container, bindIO: true });
+    const session = await createSession(graph, { backend: 'opaque', container: minimalCpu('opaque', true), bindIO: true });
     const { inputs, outputs } = session.io;
     const f = feeds();
     inputs.x.set(f.x);
