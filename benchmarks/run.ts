@@ -165,6 +165,7 @@ function printTable(rows: Row[], peak: number): void {
   console.log(table.toString());
   console.log(`GFLOP/s at the median of all calls; % JS peak = fraction of the ${peak.toFixed(2)} GFLOP/s scalar multiply-add peak.`);
   console.log('x tessera-cpu: medians of the calls made back to back within a turn, and of the first call of each turn (after a 5 ms idle pause).');
+  console.log(`Tessera calls: --io ${ioMode(args.io)} (harness.ts); tfjs calls include tf.tensor(x) and dataSync().`);
 }
 
 await main();
