@@ -1,19 +1,21 @@
 /**
- * The conformance suite on the `workers` backend (Node worker threads): every op under test and
- * random graphs, against the float64 reference and its derived per-element bounds. The pool is
+ * The conformance suite on the `workers` backend (Node worker threads): every op under test,
+ * random graphs (also through bound inputs and outputs), non-finite and extreme values, against
+ * the float64 reference and its derived per-element bounds. The pool is
  * registered with eager partitioning (every step worth a few dozen multiply-adds is split over
  * the workers), so the suite's small cases exercise the split kernels and the shared memory, not
  * the main-thread fallback that small graphs get by default. TESSERA_SEED=<n> replays another seed.
  */
 import '@tessera/backend-cpu';
 import { registerWorkersBackend, type WorkersBackend } from '@tessera/backend-workers';
-import { GRAPHS_PROPERTY, OP_NAMES_UNDER_TEST, formatRatio, runConformanceToReport, type PropertyReport } from '@tessera/conformance';
+import { BOUND_IO_PROPERTY, GRAPHS_PROPERTY, OP_NAMES_UNDER_TEST, SPECIAL_PROPERTIES, formatRatio, runConformanceToReport, type PropertyReport } from '@tessera/conformance';
 import { backendNames, createContainer, disposeBackends, getBackend } from '@tessera/runtime';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const SEED = process.env.TESSERA_SEED !== undefined ? Number(process.env.TESSERA_SEED) : 20_240_611;
 const RUNS_PER_OP = 100;
 const GRAPHS = 100;
+const BOUND_IO = 25;
 
 const backend = 'workers';
 
@@ -41,22 +43,15 @@ for (const THREADS of [2, 3]) {
       if (lines.length) console.log(`conformance of '${backend}' (seed ${SEED}):\n${lines.join('\n')}`);
     });
 
-    const properties = [...OP_NAMES_UNDER_TEST.map((op) => ({ name: `on ${op}`, op })), { name: 'on random graphs', op: GRAPHS_PROPERTY }];
-    for (const { name, op } of properties) {
-      it(`${backend} agrees with the float64 reference within the derived bound ${name}`, async () => {
-        const graphsOnly = op === GRAPHS_PROPERTY;
-        const report = await runConformanceToReport({
-          backend,
-          container,
-          seed: SEED,
-          runs: RUNS_PER_OP,
-          ops: graphsOnly ? [] : [op],
-          graphs: graphsOnly ? GRAPHS : 0,
-        });
+    const properties = [...OP_NAMES_UNDER_TEST, GRAPHS_PROPERTY, BOUND_IO_PROPERTY, ...SPECIAL_PROPERTIES];
+    const cases = (property: string) => (property === GRAPHS_PROPERTY ? GRAPHS : property === BOUND_IO_PROPERTY ? BOUND_IO : RUNS_PER_OP);
+    for (const property of properties) {
+      it(`${backend} agrees with the float64 reference within the derived bound on ${property}`, async () => {
+        const report = await runConformanceToReport({ backend, container, seed: SEED, runs: RUNS_PER_OP, graphs: GRAPHS, boundIO: BOUND_IO, only: property });
         const [p] = report.properties;
         results.push(p);
         if (p.failure) throw new Error(p.failure.message);
-        expect(p.casesRun).toBe(graphsOnly ? GRAPHS : RUNS_PER_OP);
+        expect(p.casesRun).toBe(cases(property));
         expect(p.passed).toBe(p.casesRun);
       });
     }

@@ -23,6 +23,7 @@ export {
   formatReport,
   freshSeed,
   GRAPHS_PROPERTY,
+  BOUND_IO_PROPERTY,
   type ConformanceOptions,
   type ConformanceEvent,
   type ConformanceReport,

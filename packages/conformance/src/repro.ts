@@ -1,7 +1,7 @@
 import { evaluate, graphFromJson, graphToJson, type Graph, type GraphJson, type RefTensor } from '@tessera/core';
 import type { SessionOptions } from '@tessera/runtime';
 import type { ConformanceCase } from './arbitraries.js';
-import { checkCase, compareOutputs, type CaseOutcome, type ConformanceFailure } from './runner.js';
+import { BOUND_IO_PROPERTY, checkCase, compareOutputs, type CaseOutcome, type ConformanceFailure } from './runner.js';
 import { checkTransformCase, type GraphTransform } from './transform.js';
 
 /**
@@ -249,7 +249,8 @@ export async function replayRepro(repro: Repro | string, options: ReplayOptions 
       if (!t) throw new Error(`replaying on '${backend}' needs the rewrite '${backend.slice(5)}' (known: ${Object.keys(options.transforms ?? {}).join(', ') || 'none'})`);
       outcome = await checkTransformCase(t, c, r.transformOptions);
     } else {
-      outcome = await checkCase(c, { backend, container: options.container });
+      // A failure of the bound-IO property replays through bound inputs and outputs too.
+      outcome = await checkCase(c, { backend, container: options.container, bindIO: r.property === BOUND_IO_PROPERTY });
     }
     const sameActual = r.actual && outcome.actual ? sameOutputs(r.actual, outcome.actual) : undefined;
     results.push({

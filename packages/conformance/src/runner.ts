@@ -1,4 +1,4 @@
-import { evaluate, type Graph, type RefTensor } from '@tessera/core';
+import { evaluate, type Feeds, type Graph, type RefTensor } from '@tessera/core';
 import { createSession, type Session, type SessionOptions } from '@tessera/runtime';
 import fc from 'fast-check';
 import { Observable, lastValueFrom, filter, map } from 'rxjs';
@@ -8,6 +8,8 @@ import { SPECIAL_PROPERTIES, extremeArbitrary, nonFiniteArbitrary, type SpecialP
 
 /** Name of the random-graph property in events and reports. */
 export const GRAPHS_PROPERTY = 'graphs';
+/** Name of the property that runs random graphs through bound inputs and outputs (`bindIO`). */
+export const BOUND_IO_PROPERTY = 'bound-io';
 
 export interface ConformanceOptions {
   /** Backend name, as registered in the container. */
@@ -18,6 +20,13 @@ export interface ConformanceOptions {
   readonly runs?: number;
   /** Random graphs. Default 100; 0 skips the graph property. */
   readonly graphs?: number;
+  /**
+   * Random graphs run through a session with bound inputs and outputs (`bindIO`: the feeds
+   * written once into `session.io`, two runs, the outputs read from `session.io`), which checks
+   * a backend's `Executable.ioBuffers`. Default: `graphs`, at most 25; 0 skips it (and so does a
+   * replay by `path` without `only`). Never run with a custom `check`.
+   */
+  readonly boundIO?: number;
   /** fast-check seed, used for every property. Default: a fresh one, reported. */
   readonly seed?: number;
   /** Ops to check (default OP_NAMES_UNDER_TEST); [] checks only random graphs. */
@@ -173,15 +182,18 @@ async function runAll(options: ConformanceOptions, emit: (e: ConformanceEvent) =
   const ops = options.ops ?? OP_NAMES_UNDER_TEST;
   // A replay by `path` alone keeps its pre-`special` meaning: the one selected op or graph property.
   const special = options.special ?? (options.path !== undefined && options.only === undefined ? [] : SPECIAL_PROPERTIES);
+  const boundIO = options.check ? 0 : (options.boundIO ?? (options.path !== undefined && options.only === undefined ? 0 : Math.min(graphs, 25)));
   const sources = [...ops.map((op) => opCaseArbitrary(op)), ...(graphs > 0 ? [graphArbitrary()] : [])];
-  const all: { name: string; arb: fc.Arbitrary<ConformanceCase>; numRuns: number }[] = [
-    ...ops.map((op) => ({ name: op, arb: opCaseArbitrary(op), numRuns: runs })),
-    ...(graphs > 0 ? [{ name: GRAPHS_PROPERTY, arb: graphArbitrary(), numRuns: graphs }] : []),
+  const plain = options.check ?? ((c: ConformanceCase) => checkCase(c, options));
+  const all: { name: string; arb: fc.Arbitrary<ConformanceCase>; numRuns: number; check: (c: ConformanceCase) => Promise<CaseOutcome> }[] = [
+    ...ops.map((op) => ({ name: op, arb: opCaseArbitrary(op), numRuns: runs, check: plain })),
+    ...(graphs > 0 ? [{ name: GRAPHS_PROPERTY, arb: graphArbitrary(), numRuns: graphs, check: plain }] : []),
+    ...(boundIO > 0 ? [{ name: BOUND_IO_PROPERTY, arb: graphArbitrary(), numRuns: boundIO, check: (c: ConformanceCase) => checkCase(c, { ...options, bindIO: true }) }] : []),
     ...(sources.length > 0
       ? special.map((name) => {
           if (!SPECIAL_PROPERTIES.includes(name)) throw new Error(`unknown special property '${name}' (known: ${SPECIAL_PROPERTIES.join(', ')})`);
           const base = fc.oneof(...sources);
-          return { name, arb: name === 'nonfinite' ? nonFiniteArbitrary(base) : extremeArbitrary(base), numRuns: runs };
+          return { name, arb: name === 'nonfinite' ? nonFiniteArbitrary(base) : extremeArbitrary(base), numRuns: runs, check: plain };
         })
       : []),
   ];
@@ -197,7 +209,7 @@ async function runAll(options: ConformanceOptions, emit: (e: ConformanceEvent) =
   const results: PropertyReport[] = [];
   for (const p of properties) {
     if (cancelled()) return;
-    const result = await runProperty(p.name, p.arb, p.numRuns, seed, options, emit, cancelled);
+    const result = await runProperty(p.name, p.arb, p.numRuns, p.check, seed, options, emit, cancelled);
     results.push(result);
     emit({ type: 'property-done', property: p.name, result });
   }
@@ -218,6 +230,7 @@ async function runProperty(
   property: string,
   arb: fc.Arbitrary<ConformanceCase>,
   numRuns: number,
+  check: (c: ConformanceCase) => Promise<CaseOutcome>,
   seed: number,
   options: ConformanceOptions,
   emit: (e: ConformanceEvent) => void,
@@ -239,7 +252,7 @@ async function runProperty(
       emit({ type: 'case-start', property, index });
     }
     const start = performance.now();
-    const outcome = options.check ? await options.check(c) : await checkCase(c, options);
+    const outcome = await check(c);
     if (!failing) {
       worstRatio = Math.max(worstRatio, outcome.worstRatio);
       options.onCase?.(property, index, c, outcome);
@@ -291,10 +304,13 @@ class ConformanceMismatch extends Error {
 /**
  * Runs one case on a backend and compares every output with the reference. Never throws:
  * errors of the backend (or of the reference) become a failed outcome. The session is disposed in every case.
+ * With `bindIO`, the session binds its inputs and outputs: the feeds are written once into
+ * `session.io`, the case runs twice, and each run's outputs must be the `session.io` arrays
+ * and agree with the reference (bound inputs must survive a run).
  */
 export async function checkCase(
   c: ConformanceCase,
-  options: { readonly backend: string; readonly container?: SessionOptions['container'] },
+  options: { readonly backend: string; readonly container?: SessionOptions['container']; readonly bindIO?: boolean },
 ): Promise<CaseOutcome> {
   let ref: Record<string, RefTensor>;
   try {
@@ -307,13 +323,12 @@ export async function checkCase(
   let session: Session | undefined;
   let outcome: CaseOutcome;
   try {
-    session = await createSession(c.graph, { backend: options.backend, container: options.container });
+    session = await createSession(c.graph, { backend: options.backend, container: options.container, bindIO: options.bindIO });
   } catch (e) {
     return failedOutcome('compile', errorMessage(e));
   }
   try {
-    const actual = await session.run(feeds);
-    outcome = { ...compareOutputs(c.graph, actual, ref), actual, reference: ref };
+    outcome = options.bindIO ? await runBound(c.graph, session, feeds, ref) : await runPlain(c.graph, session, feeds, ref);
   } catch (e) {
     outcome = failedOutcome('run', errorMessage(e));
   }
@@ -323,6 +338,25 @@ export async function checkCase(
     if (outcome.ok) outcome = failedOutcome('dispose', errorMessage(e));
   }
   return outcome;
+}
+
+async function runPlain(graph: Graph, session: Session, feeds: Feeds, ref: Record<string, RefTensor>): Promise<CaseOutcome> {
+  const actual = await session.run(feeds);
+  return { ...compareOutputs(graph, actual, ref), actual, reference: ref };
+}
+
+async function runBound(graph: Graph, session: Session, feeds: Feeds, ref: Record<string, RefTensor>): Promise<CaseOutcome> {
+  const { inputs, outputs } = session.io;
+  for (const [name, data] of Object.entries(feeds)) inputs[name].set(data);
+  let outcome: CaseOutcome | undefined;
+  for (const run of ['first', 'second']) {
+    const actual = await session.run(inputs, { outputs });
+    const elsewhere = Object.keys(graph.outputs).find((name) => actual[name] !== outputs[name]);
+    if (elsewhere !== undefined) return failedOutcome('outputs', `bound IO, ${run} run: output '${elsewhere}' was not returned in its session.io array`);
+    outcome = { ...compareOutputs(graph, actual, ref), actual, reference: ref };
+    if (!outcome.ok) return { ...outcome, summary: `bound IO, ${run} run (inputs written once): ${outcome.summary}` };
+  }
+  return outcome!;
 }
 
 /** Compares a run's outputs (by graph output name) with the reference outputs. */

@@ -9,7 +9,7 @@
 import { describe, expect, it } from 'vitest';
 import { OP_NAMES_UNDER_TEST } from './arbitraries.js';
 import { writeRepro } from './repro.js';
-import { GRAPHS_PROPERTY, freshSeed, runConformanceToReport, type ConformanceOptions } from './runner.js';
+import { BOUND_IO_PROPERTY, GRAPHS_PROPERTY, freshSeed, runConformanceToReport, type ConformanceOptions } from './runner.js';
 import { SPECIAL_PROPERTIES } from './special.js';
 
 export interface DescribeConformanceOptions extends Omit<ConformanceOptions, 'backend' | 'only' | 'path'> {
@@ -22,14 +22,15 @@ export interface DescribeConformanceOptions extends Omit<ConformanceOptions, 'ba
 /** The property names a run with these options checks, in order. */
 export function conformanceProperties(options: Omit<ConformanceOptions, 'backend'> = {}): string[] {
   const ops = options.ops ?? OP_NAMES_UNDER_TEST;
-  const graphs = (options.graphs ?? 100) > 0;
-  const special = ops.length > 0 || graphs ? (options.special ?? SPECIAL_PROPERTIES) : [];
-  return [...ops, ...(graphs ? [GRAPHS_PROPERTY] : []), ...special];
+  const graphs = options.graphs ?? 100;
+  const boundIO = options.check ? 0 : (options.boundIO ?? Math.min(graphs, 25));
+  const special = ops.length > 0 || graphs > 0 ? (options.special ?? SPECIAL_PROPERTIES) : [];
+  return [...ops, ...(graphs > 0 ? [GRAPHS_PROPERTY] : []), ...(boundIO > 0 ? [BOUND_IO_PROPERTY] : []), ...special];
 }
 
 /**
- * Defines a `describe` block with one `it` per property (each op, random graphs, non-finite and
- * extreme values), each a fast-check run of the backend against the float64 reference. All share
+ * Defines a `describe` block with one `it` per property (each op, random graphs, random graphs
+ * through bound inputs and outputs, non-finite and extreme values), each a fast-check run of the backend against the float64 reference. All share
  * one seed (given, or drawn once and printed in the test names' block title). A failing test
  * throws the shrunk case with the seed and path that replay it.
  */

@@ -13,6 +13,12 @@ export interface Ref32Options {
   readonly dotMantissaBits?: number;
   /** Ops the backend has no kernel for. */
   readonly missing?: readonly string[];
+  /**
+   * Gives bound input / output arrays (`ioBuffers`) but reuses the inputs' memory during a run,
+   * as a backend that ignored `plan.options.keepInputs` would: a second run of inputs written
+   * once sees garbage.
+   */
+  readonly clobberBoundInputs?: boolean;
   /** Compile and dispose counts, to check the runner disposes every session. */
   readonly counters?: { compiled: number; disposed: number };
 }
@@ -24,8 +30,15 @@ export function ref32Backend(name: string, options: Ref32Options = {}): Backend 
     async compile(graph: Graph): Promise<Executable> {
       if (options.counters) options.counters.compiled++;
       let disposed = false;
+      const io = options.clobberBoundInputs
+        ? {
+            inputs: Object.fromEntries(graph.inputs.map((v) => [v.name, new Float32Array(v.shape.reduce((a, b) => a * b, 1))])),
+            outputs: Object.fromEntries(Object.entries(graph.outputs).map(([k, v]) => [k, new Float32Array(graph.value(v).shape.reduce((a, b) => a * b, 1))])),
+          }
+        : null;
       return {
-        async run(feeds, observer) {
+        ...(io ? { ioBuffers: () => io } : {}),
+        async run(feeds, observer, into) {
           if (disposed) throw new Error('executable is disposed');
           const values = new Map<string, RefTensor>();
           for (const v of graph.inputs) values.set(v.name, exactRef(v.shape, feeds[v.name]));
@@ -46,7 +59,13 @@ export function ref32Backend(name: string, options: Ref32Options = {}): Backend 
             values.set(node.name, { shape: out.shape, value, bound: out.bound });
             observer?.nodeEnd(node);
           }
-          return Object.fromEntries(Object.entries(graph.outputs).map(([k, v]) => [k, Float32Array.from(values.get(v)!.value)]));
+          if (io) for (const [k, a] of Object.entries(io.inputs)) if (feeds[k] === a) a.fill(12345);
+          return Object.fromEntries(
+            Object.entries(graph.outputs).map(([k, v]) => {
+              const result = Float32Array.from(values.get(v)!.value);
+              return [k, into?.[k] ? (into[k].set(result), into[k]) : result];
+            }),
+          );
         },
         dispose() {
           if (!disposed && options.counters) options.counters.disposed++;

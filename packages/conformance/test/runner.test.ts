@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { numel } from '@tessera/core';
-import { GRAPHS_PROPERTY, OP_NAMES_UNDER_TEST, SPECIAL_PROPERTIES, formatReport, runConformance, runConformanceToReport, type ConformanceEvent } from '../src/index.js';
+import { BOUND_IO_PROPERTY, GRAPHS_PROPERTY, OP_NAMES_UNDER_TEST, SPECIAL_PROPERTIES, formatReport, reproFromJson, reproToJson, replayRepro, runConformance, runConformanceToReport, type ConformanceEvent } from '../src/index.js';
 import { containerWith } from './ref32.js';
 
 const collect = (events$: ReturnType<typeof runConformance>) =>
@@ -16,13 +16,14 @@ describe('runConformance on a correct backend (float64 reference rounded to floa
     const report = await runConformanceToReport({ backend: 'ref32', container, runs: 25, graphs: 40, seed: 1234 });
     expect(report.ok, formatReport(report)).toBe(true);
     expect(report.seed).toBe(1234);
-    expect(report.properties.map((p) => p.property)).toEqual([...OP_NAMES_UNDER_TEST, GRAPHS_PROPERTY, ...SPECIAL_PROPERTIES]);
+    expect(report.properties.map((p) => p.property)).toEqual([...OP_NAMES_UNDER_TEST, GRAPHS_PROPERTY, BOUND_IO_PROPERTY, ...SPECIAL_PROPERTIES]);
     for (const p of report.properties) {
+      // 40 random graphs; the first 25 of them again through bound inputs and outputs.
       expect(p.casesRun).toBe(p.property === GRAPHS_PROPERTY ? 40 : 25);
       expect(p.passed).toBe(p.casesRun);
       expect(p.worstRatio).toBeLessThanOrEqual(1);
     }
-    expect(report.casesRun).toBe(9 * 25 + 40 + 2 * 25);
+    expect(report.casesRun).toBe(9 * 25 + 40 + 25 + 2 * 25);
     expect(counters.compiled).toBe(report.casesRun);
     expect(counters.disposed).toBe(counters.compiled);
   });
@@ -32,9 +33,9 @@ describe('runConformance on a correct backend (float64 reference rounded to floa
     const types = events.map((e) => e.type);
     expect(types[0]).toBe('start');
     expect(types.at(-1)).toBe('done');
-    expect(types.filter((t) => t === 'case-start')).toHaveLength(25);
-    expect(types.filter((t) => t === 'case-pass')).toHaveLength(25);
-    expect(events.filter((e) => e.type === 'property-done').map((e) => (e as { property: string }).property)).toEqual(['relu', 'conv2d', 'graphs', 'nonfinite', 'extreme']);
+    expect(types.filter((t) => t === 'case-start')).toHaveLength(30);
+    expect(types.filter((t) => t === 'case-pass')).toHaveLength(30);
+    expect(events.filter((e) => e.type === 'property-done').map((e) => (e as { property: string }).property)).toEqual(['relu', 'conv2d', 'graphs', 'bound-io', 'nonfinite', 'extreme']);
     const start = events[0] as Extract<ConformanceEvent, { type: 'start' }>;
     expect(start.seed).toBe(7);
   });
@@ -82,10 +83,23 @@ describe('runConformance on wrong backends', () => {
     expect(relu.message).toContain('= relu(%x)');
 
     const fails = events.filter((e) => e.type === 'case-fail');
-    expect(fails.map((e) => (e as { property: string }).property)).toEqual(['fused_conv2d', 'relu', 'fused_matmul', 'graphs', 'nonfinite', 'extreme']);
+    expect(fails.map((e) => (e as { property: string }).property)).toEqual(['fused_conv2d', 'relu', 'fused_matmul', 'graphs', 'bound-io', 'nonfinite', 'extreme']);
     // The shrunk random graph still holds a relu (alone or fused).
     expect(byName.graphs.failure!.graphObject.nodes.some((n) => n.op === 'relu' || n.attrs.relu === true)).toBe(true);
     expect(counters.disposed).toBe(counters.compiled);
+  });
+
+  it('catches a backend whose bound inputs do not survive a run (bound-io fails on the second run; plain runs pass)', async () => {
+    const container = containerWith('clobber', { clobberBoundInputs: true });
+    const report = await runConformanceToReport({ backend: 'clobber', container, runs: 5, graphs: 10, ops: ['relu'], special: [], seed: 21 });
+    const byName = Object.fromEntries(report.properties.map((p) => [p.property, p]));
+    expect(byName.relu.failure).toBeUndefined();
+    expect(byName.graphs.failure).toBeUndefined();
+    const failure = byName[BOUND_IO_PROPERTY].failure!;
+    expect(failure.outcome.summary).toMatch(/^bound IO, second run \(inputs written once\): /);
+    // Its reproduction replays through bound inputs and outputs too, and fails the same way.
+    const [replayed] = await replayRepro(reproFromJson(reproToJson(failure)), { container });
+    expect(replayed.reproduced).toBe(true);
   });
 
   it('replays a failure from its seed and path', async () => {

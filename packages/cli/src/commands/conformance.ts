@@ -40,6 +40,7 @@ export interface ConformanceCliOptions {
   backends?: string;
   runs?: string;
   graphs?: string;
+  boundIo?: string;
   seed?: string;
   ops?: string;
   special?: string;
@@ -65,10 +66,11 @@ const COMPACT = { mid: '', 'left-mid': '', 'mid-mid': '', 'right-mid': '' };
 export function conformanceCommand(program: Command): void {
   program
     .command('conformance')
-    .description('check backends against the float64 reference with property-based tests (every op, random graphs, NaN / Inf, extreme magnitudes)')
+    .description('check backends against the float64 reference with property-based tests (every op, random graphs, bound inputs / outputs, NaN / Inf, extreme magnitudes)')
     .option('-b, --backends <list>', 'comma-separated backends (cpu, workers, webgl or a registered name)', 'cpu')
     .option('--runs <n>', 'cases per op property (and per non-finite / extreme property)', '100')
     .option('--graphs <n>', 'random graphs (0 skips the graph property)', '100')
+    .option('--bound-io <n>', 'random graphs run with bound inputs and outputs (session.io); default: --graphs, at most 25; 0 skips')
     .option('--seed <n>', 'fast-check seed (default: a fresh one, printed)')
     .option('--ops <list>', `ops to check (default all: ${OP_NAMES_UNDER_TEST.join(',')}); 'none' checks only random graphs`)
     .option('--special <list>', `non-finite / extreme-value properties (default ${SPECIAL_PROPERTIES.join(',')}; 'none' skips them)`)
@@ -119,15 +121,16 @@ export async function runConformanceCli(opts: ConformanceCliOptions, env: Confor
   const seed = opts.seed !== undefined ? positiveInt(opts.seed, 'seed', 0) : freshSeed();
   const runs = positiveInt(opts.runs, 'runs', 100);
   const graphs = positiveInt(opts.graphs, 'graphs', 100);
+  const boundIO = positiveInt(opts.boundIo, 'bound-io', Math.min(graphs, 25));
   const ops = list(opts.ops) ?? [...OP_NAMES_UNDER_TEST];
   for (const op of ops) if (!(OP_NAMES_UNDER_TEST as readonly string[]).includes(op)) throw new Error(`--ops: unknown op '${op}' (ops under test: ${OP_NAMES_UNDER_TEST.join(', ')})`);
   const special = (list(opts.special) ?? [...SPECIAL_PROPERTIES]) as SpecialProperty[];
   for (const s of special) if (!SPECIAL_PROPERTIES.includes(s)) throw new Error(`--special: unknown property '${s}' (known: ${SPECIAL_PROPERTIES.join(', ')})`);
   ensureBackends(backends, container);
 
-  log(`tessera conformance: seed ${seed} (pass --seed ${seed} to run the same cases again); backends ${backends.join(', ')}; ${runs} cases per op, ${graphs} random graphs`);
+  log(`tessera conformance: seed ${seed} (pass --seed ${seed} to run the same cases again); backends ${backends.join(', ')}; ${runs} cases per op, ${graphs} random graphs, ${boundIO} with bound IO`);
   const propertyCount = ops.length + (graphs > 0 ? 1 : 0);
-  const perBackend = ops.length * runs + graphs + (propertyCount > 0 ? special.length * runs : 0);
+  const perBackend = ops.length * runs + graphs + boundIO + (propertyCount > 0 ? special.length * runs : 0);
   const showBar = opts.progress !== false && process.stderr.isTTY === true;
   const progress = showBar ? (createRequire(import.meta.url)('cli-progress') as CliProgress) : undefined;
   const bar = progress ? new progress.SingleBar({ format: ' {bar} {value}/{total} cases | {backend} {property} | failures {failures}', hideCursor: true, clearOnComplete: true }, progress.Presets.shades_classic) : undefined;
@@ -143,7 +146,7 @@ export async function runConformanceCli(opts: ConformanceCliOptions, env: Confor
       let done = 0;
       const report = await new Promise<ConformanceReport>((resolve, reject) => {
         let last: ConformanceReport | undefined;
-        runConformance({ backend, container, seed, runs, graphs, ops, special, onCase: agreement.onCase(backend) }).subscribe({
+        runConformance({ backend, container, seed, runs, graphs, boundIO, ops, special, onCase: agreement.onCase(backend) }).subscribe({
           next: (e) => {
             if (e.type === 'case-start') {
               done++;
@@ -185,7 +188,7 @@ export async function runConformanceCli(opts: ConformanceCliOptions, env: Confor
       seed,
       ok,
       seconds,
-      options: { backends, runs, graphs, ops, special },
+      options: { backends, runs, graphs, boundIO, ops, special },
       reports: reports.map((r) => ({
         backend: r.backend,
         ok: r.ok,
