@@ -16,8 +16,9 @@
  * inference loop would (the pool's threads still awake). The speed-ups over tessera-cpu are
  * given for both, each against tessera-cpu's calls of the same kind.
  *
- * Before each workload it measures the workload's 2-thread ceiling (benchmarks/ceiling: the cpu
- * backend on the main thread alone vs on the main thread and a worker at once).
+ * Before and after each workload's timing it measures the workload's 2-thread ceiling
+ * (benchmarks/ceiling: the cpu backend on the main thread alone vs on the main thread and a
+ * worker at once): two values far apart mean the machine changed phase during the timing.
  *
  *   pnpm bench [--workloads W2,W3] [--runs 9] [--warmup 2] [--block 3] [--io bound|buffers|fresh] [--no-ceiling] [--json benchmarks/results/cpu.json]
  */
@@ -87,17 +88,21 @@ async function main(): Promise<void> {
   const peak = scalarPeakGflops();
   console.log(`plain JavaScript register-only multiply-add peak: ${peak.toFixed(2)} GFLOP/s (1 core)\n`);
   const rows: Row[] = [];
-  const ceilings: Record<string, number> = {};
+  const ceilings: Record<string, number[]> = {};
+  // What 2 threads can get on a workload right now (benchmarks/ceiling): the workers rows can
+  // only be read next to it on a shared VM.
+  const ceiling = async (id: string) => {
+    if (!args['no-ceiling']) (ceilings[id] ??= []).push((await kernelCeiling(id, 'O0', ioMode(args.io))).speedup);
+  };
   for (const w of workloads) {
-    // What 2 threads can get on this workload right now (benchmarks/ceiling): the workers rows
-    // can only be read next to it on a shared VM.
-    if (!args['no-ceiling']) ceilings[w.id] = (await kernelCeiling(w.id, 'O0', ioMode(args.io))).speedup;
+    await ceiling(w.id);
     rows.push(...(await benchWorkload(w, peak)));
+    await ceiling(w.id);
   }
   await Promise.all(pools.map((p) => p.dispose()));
   printTable(rows, peak);
   if (!args['no-ceiling']) {
-    console.log(`2-thread ceiling over tessera-cpu, measured before each workload's timing: ${Object.entries(ceilings).map(([id, x]) => `${id} x${x.toFixed(2)}`).join(', ')}`);
+    console.log(`2-thread ceiling over tessera-cpu, before / after each workload's timing: ${Object.entries(ceilings).map(([id, [before, after]]) => `${id} x${before.toFixed(2)} / x${after.toFixed(2)}`).join(', ')}`);
   }
   mkdirSync(dirname(args.json!), { recursive: true });
   writeFileSync(args.json!, JSON.stringify({ date: new Date().toISOString(), node: process.version, scalarPeakGflops: peak, ceilings, rows }, null, 2));

@@ -7,8 +7,8 @@
  *       [--configs 1w,1w+c,2w] [--level O0|O1|O2] [--gemm auto|js] [--io bound|buffers|fresh] [--no-ceiling] [--json benchmarks/results/workers-scaling.json]
  *
  * Implementations take turns of --block calls after an idle pause (harness.ts); speed-ups are
- * given for the calls made back to back and for the first call of each turn. Before each
- * workload it measures the workload's 2-thread ceiling right now (ceiling/index.ts: the cpu
+ * given for the calls made back to back and for the first call of each turn. Before and after
+ * each workload's timing it measures the workload's 2-thread ceiling (ceiling/index.ts: the cpu
  * backend on the main thread alone, then on the main thread and a worker at once).
  *
  * A config is a pool size and who computes: `1w` one worker (the caller waits), `1w+c` one worker
@@ -154,7 +154,7 @@ async function main(): Promise<void> {
   console.log(`workers GEMM path: ${pools[0]?.gemmPath}`);
   console.log(`node ${process.version}, ${os.availableParallelism()} cores, load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
   const rows: Row[] = [];
-  const ceilings = new Map<string, Ceiling>();
+  const ceilings = new Map<string, Ceiling[]>();
   try {
     for (const id of args.workloads!.split(',')) {
       const w = workload(id);
@@ -170,12 +170,16 @@ async function main(): Promise<void> {
         if (y.some((v, i) => !Object.is(v, ref[i]))) throw new Error(`${id}: ${name} is not bit-identical to cpu`);
       }
       const impls: Impl[] = calls.map(([name, c]) => ({ name, run: c.run }));
-      if (!args['no-ceiling']) {
+      // Before and after the timing: two values far apart mean the machine changed phase meanwhile.
+      const ceiling = async (when: string) => {
+        if (args['no-ceiling']) return;
         const c = await kernelCeiling(id, args.level as 'O0' | 'O1' | 'O2', ioMode(args.io));
-        ceilings.set(id, c);
-        console.log(`${id.padEnd(8)} 2-thread ceiling x${c.speedup.toFixed(2)} (cpu backend: main thread alone ${c.soloMain.toFixed(2)} ms, worker alone ${c.soloWorker.toFixed(2)} ms; both at once ${c.pairMain.toFixed(2)} / ${c.pairWorker.toFixed(2)} ms)`);
-      }
+        (ceilings.get(id) ?? ceilings.set(id, []).get(id)!).push(c);
+        console.log(`${id.padEnd(8)} 2-thread ceiling ${when} x${c.speedup.toFixed(2)} (cpu backend: main thread alone ${c.soloMain.toFixed(2)} ms, worker alone ${c.soloWorker.toFixed(2)} ms; both at once ${c.pairMain.toFixed(2)} / ${c.pairWorker.toFixed(2)} ms)`);
+      };
+      await ceiling('before');
       const timings = await timeInterleaved(impls, { warmup: Number(args.warmup), runs: Number(args.runs), block: Number(args.block) });
+      await ceiling('after');
       const base = timings.get('cpu')!;
       for (const [name] of sessions) {
         const t = timings.get(name)!;
@@ -196,12 +200,12 @@ async function main(): Promise<void> {
   console.log(`\nprocess CPU time (main + workers) ${(processCpuMs / 1000).toFixed(1)} s over ${(wallMs / 1000).toFixed(1)} s wall (x${(processCpuMs / wallMs).toFixed(2)} cores on average)`);
   console.log(`load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
   const table = (title: string, ms: (r: Row) => number, x: (r: Row) => number): void => {
-    console.log(`\n${title}:\n| workload | ${['cpu', ...threads.map((t) => `workers(${t})`)].join(' | ')} | 2-thread ceiling |`);
+    console.log(`\n${title}:\n| workload | ${['cpu', ...threads.map((t) => `workers(${t})`)].join(' | ')} | 2-thread ceiling before / after |`);
     console.log(`|---|${['cpu', ...threads].map(() => '---:').join('|')}|---:|`);
     for (const id of new Set(rows.map((r) => r.workload))) {
       const cells = rows.filter((r) => r.workload === id).map((r) => (r.impl === 'cpu' ? `${ms(r).toFixed(2)} ms` : `${ms(r).toFixed(2)} ms (x${x(r).toFixed(2)})`));
-      const c = ceilings.get(id);
-      console.log(`| ${id} | ${cells.join(' | ')} | ${c ? `x${c.speedup.toFixed(2)}` : ''} |`);
+      const c = ceilings.get(id) ?? [];
+      console.log(`| ${id} | ${cells.join(' | ')} | ${c.map((x) => `x${x.speedup.toFixed(2)}`).join(' / ')} |`);
     }
   };
   table('median of the calls made back to back', (r) => r.backToBackMs, (r) => r.speedupBackToBack);
