@@ -38,8 +38,11 @@ export function readOutputs(program: Program, mem: Memory, into?: Outputs): Outp
   const out: Outputs = {};
   for (const o of program.outputs) {
     const target = into?.[o.name];
-    if (target && isRegion(target, mem, o)) out[o.name] = target;
-    else out[o.name] = target ? (target.set(region(mem, o)), target) : region(mem, o).slice();
+    if (!target) out[o.name] = region(mem, o).slice();
+    else {
+      if (!isRegion(target, mem, o)) target.set(region(mem, o));
+      out[o.name] = target;
+    }
   }
   return out;
 }

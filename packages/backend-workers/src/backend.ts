@@ -265,6 +265,8 @@ class WorkersExecutable implements Executable {
   private readonly scratch = new Scratch();
   /** True when no step is worth a worker: runs never touch the pool. */
   private readonly inlineOnly: boolean;
+  /** The calling thread's side of a whole run, when it takes part (made once: it only depends on the schedule). */
+  private readonly main: MainShare | undefined;
 
   constructor(
     private readonly nodes: readonly Node[],
@@ -275,13 +277,22 @@ class WorkersExecutable implements Executable {
     /** What runs in which order, split how, chained how (schedule.ts, chain.ts). */
     private readonly schedule: Schedule,
     /** The calling thread takes a share of each run. */
-    private readonly mainShare: boolean,
+    mainShare: boolean,
     private readonly id: number,
     private readonly pool: WorkerPool,
-    private readonly callerFaults: Set<string>,
+    callerFaults: Set<string>,
   ) {
     this.program = program;
     this.inlineOnly = schedule.parts.every((p) => !p || p.every((q) => q.worker === MAIN));
+    this.main = mainShare
+      ? {
+          schedule,
+          run: (step, start, end) => this.runKernel(step, start, end),
+          enter: (i) => {
+            if (callerFaults.delete(nodes[i].name)) throw new Error(`injected fault on node '${nodes[i].name}'`);
+          },
+        }
+      : undefined;
   }
 
   /** The GEMM path this executable runs. */
@@ -297,7 +308,7 @@ class WorkersExecutable implements Executable {
       for (let i = 0; i < this.nodes.length; i++) {
         if (!program.nodeSteps[i]) continue;
         observer?.nodeStart(this.nodes[i]);
-        this.runMain(program, i, 0, program.nodeSteps[i]!.units);
+        this.runKernel(program.nodeSteps[i]!, 0, program.nodeSteps[i]!.units);
         observer?.nodeEnd(this.nodes[i]);
       }
       return readOutputs(program, this.mem, into);
@@ -305,18 +316,9 @@ class WorkersExecutable implements Executable {
     this.pool.nudge();
     if (!observer) {
       // Whole runs: one dispatch; the calling thread takes its share of each step, or sleeps.
-      const main: MainShare | undefined = this.mainShare
-        ? {
-            schedule: this.schedule,
-            run: (step, start, end) => this.runKernel(step, start, end),
-            enter: (i) => {
-              if (this.callerFaults.delete(this.nodes[i].name)) throw new Error(`injected fault on node '${this.nodes[i].name}'`);
-            },
-          }
-        : undefined;
       return this.pool.exclusive(async () => {
         writeInputs(program, this.mem, feeds);
-        await this.pool.runProgram(this.id, this.schedule.order.length, (i) => ({ program: this.id, step: i, node: this.nodes[i].name, op: this.nodes[i].op }), main);
+        await this.pool.runProgram(this.id, this.schedule.order.length, (i) => ({ program: this.id, step: i, node: this.nodes[i].name, op: this.nodes[i].op }), this.main);
         return readOutputs(program, this.mem, into);
       });
     }
@@ -329,7 +331,7 @@ class WorkersExecutable implements Executable {
         const node = this.nodes[i];
         const followers = this.schedule.chains[i];
         observer?.nodeStart(node);
-        if (parts.length === 1 && parts[0].worker === MAIN && !followers) this.runMain(program, i, 0, step.units);
+        if (parts.length === 1 && parts[0].worker === MAIN && !followers) this.runKernel(step, 0, step.units);
         else {
           const info: StepInfo = { program: this.id, step: i, node: node.name, op: node.op };
           await this.pool.runStep(info, parts, (start, end) => runWithFollowers(this.schedule, i, start, end, (s, a, b) => this.runKernel(s, a, b)));
@@ -347,10 +349,6 @@ class WorkersExecutable implements Executable {
 
   ioBuffers(): IOBuffers | null {
     return this.program && ioBuffers(this.program, this.mem);
-  }
-
-  private runMain(program: Program, i: number, start: number, end: number): void {
-    this.runKernel(program.nodeSteps[i]!, start, end);
   }
 
   private runKernel(step: Step, start: number, end: number): void {

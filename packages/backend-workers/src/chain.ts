@@ -1,5 +1,5 @@
 import type { Step } from '@tessera/backend-cpu';
-import type { Graph, Node } from '@tessera/core';
+import { isElementwise, type Graph, type Node } from '@tessera/core';
 import type { ExecutionPlan } from '@tessera/runtime';
 import { MAIN, type Part } from './partition.js';
 
@@ -10,8 +10,8 @@ import { MAIN, type Part } from './partition.js';
  * node; the same kernels on the same elements, so the same bits as separate steps.
  *
  * Two kinds of followers:
- * - element-wise (bias_add, relu on the previous output, whole, in element order): any range
- *   of the head maps to the same elements of the follower;
+ * - element-wise (op spec `elementwise`: bias_add, relu on the previous output, whole, in
+ *   element order): any range of the head maps to the same elements of the follower;
  * - item-wise (conv2d, maxpool, matmul, and the element-wise ones) when the chain's values share
  *   a leading (batch) dimension N >= 2: ranges then cover whole items, and item n of a follower
  *   reads item n of the previous output only. conv -> bias -> relu -> maxpool -> reshape ->
@@ -20,8 +20,6 @@ import { MAIN, type Part } from './partition.js';
 
 /** Kernels whose units [a, b) write exactly output elements [a*E, b*E) (E = output size / units). */
 const ROW_PRODUCERS = new Set(['conv2d', 'matmul', 'bias_add', 'relu']);
-/** Kernels where output element e reads operand 0 at element e only (and, for bias_add, a bias vector). */
-const ELEMENTWISE = new Set(['bias_add', 'relu']);
 /**
  * Kernels whose units are item-major: with N the leading dimension of the output (and of
  * operand 0), units [n*U/N, (n+1)*U/N) write item n of the output and read item n of operand 0
@@ -77,6 +75,8 @@ export function chainSteps(
     const loc = plan.locate(value);
     return loc.kind === 'arena' ? { start: loc.buffer.offset, end: loc.buffer.offset + loc.buffer.size } : null;
   };
+  /** Arena regions of the values (constants have none). */
+  const regions = (values: readonly string[]): Interval[] => values.map(region).filter((r): r is Interval => r !== null);
   for (let i = 0; i < nodes.length; i++) {
     const p = steps[i];
     const pp = parts[i];
@@ -84,12 +84,8 @@ export function chainSteps(
     if (pp.length < 2 && !(pp.length === 1 && pp[0].worker !== MAIN)) continue; // inline steps need no chain
     const items = nodes[i].output.shape[0];
     const byItems = items >= 2 && itemMajor(graph, nodes[i], p, items);
-    const reads: Interval[] = [];
+    const reads = regions(nodes[i].inputs);
     const writes: Interval[] = [];
-    for (const v of nodes[i].inputs) {
-      const r = region(v);
-      if (r) reads.push(r);
-    }
     let out = region(nodes[i].name);
     if (!out) continue;
     writes.push(out);
@@ -106,25 +102,21 @@ export function chainSteps(
         last = node.name;
         continue;
       }
-      const elementwise = ELEMENTWISE.has(f.kernel) && f.units % p.units === 0;
+      const elementwise = isElementwise(node.op) && f.units % p.units === 0;
       if (!elementwise && !(byItems && itemMajor(graph, node, f, items))) break;
       const input = region(node.inputs[0]);
       const y = region(node.name);
       if (!input || !y) break;
       if (plan && (!same(input, out) || (elementwise && f.units !== out.end - out.start))) break;
-      const others: Interval[] = [];
-      for (const v of node.inputs.slice(1)) {
-        const r = region(v);
-        if (r) others.push(r);
-      }
+      const others = regions(node.inputs.slice(1));
       if (plan) {
         // Its other operands (a bias computed in the arena) must not be written by the chain.
         if (others.some((r) => writes.some((w) => overlaps(r, w)))) break;
         // In place on its input (element-wise kernels only), or memory no member touches.
-        const inPlace = ELEMENTWISE.has(f.kernel) && same(y, input);
+        const inPlace = isElementwise(node.op) && same(y, input);
         if (!inPlace && [...reads, ...writes, ...others].some((r) => overlaps(r, y))) break;
         if (others.some((r) => overlaps(r, y))) break;
-      } else if (others.some((r) => r.end === 0)) break; // an operand computed in the arena: keep it simple
+      } else if (others.length) break; // an operand computed in the arena (not a constant): keep it simple
       reads.push(input, ...others);
       writes.push(y);
       list.push(j);

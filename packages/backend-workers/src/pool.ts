@@ -237,7 +237,7 @@ export class WorkerPool {
       }
     }
     const dispatched = parts.filter((p) => p.worker !== MAIN).map((p, i) => ({ part: p, seq: seqs[i], slot: this.slots[p.worker] }));
-    const failure = await this.awaitWorkers(dispatched, () => ({ info, part: null }));
+    const failure = await this.awaitWorkers(dispatched, () => info);
     if (failure) throw failure;
     if (mainError) throw mainError;
   }
@@ -258,7 +258,7 @@ export class WorkerPool {
     const dead = this.slots.find((s) => s.death !== null);
     if (dead) {
       this.broken.add(dead.index);
-      return Promise.reject(this.failure(describe(0), dead, null, `was not running (${dead.death})`));
+      throw this.failure(describe(0), dead, null, `was not running (${dead.death})`);
     }
     Atomics.store(c, BARRIER, 0);
     Atomics.store(c, ABORT, 0);
@@ -291,14 +291,7 @@ export class WorkerPool {
         this.abortRun();
       }
     }
-    const failure = await this.awaitWorkers(
-      dispatched,
-      (slot) => {
-        const i = Atomics.load(c, slotBase(slot) + CURRENT);
-        return { info: describe(i < 0 ? 0 : i), part: null };
-      },
-      t0,
-    );
+    const failure = await this.awaitWorkers(dispatched, (slot) => describe(Math.max(0, Atomics.load(c, slotBase(slot) + CURRENT))), t0);
     if (failure) throw failure;
     if (mainError) throw mainError;
   }
@@ -376,14 +369,12 @@ export class WorkerPool {
   /** Waits until every dispatched part is done; returns the error to fail the run with, if any. */
   private async awaitWorkers(
     dispatched: readonly Dispatched[],
-    describe: (slot: number) => { info: StepInfo; part: Part | null },
+    /** The node a worker (by slot) was running, for errors. */
+    describe: (slot: number) => StepInfo,
     t0 = performance.now(),
   ): Promise<Error | null> {
     const c = this.ctrl;
-    const fail = (d: Dispatched, what: string, stack?: string): Error => {
-      const { info } = describe(d.slot.index);
-      return this.failure(info, d.slot, d.part, what, stack);
-    };
+    const fail = (d: Dispatched, what: string, stack?: string): Error => this.failure(describe(d.slot.index), d.slot, d.part, what, stack);
     // Poll before sleeping: the workers usually finish soon, and a sleeping thread wakes late.
     const spinFrom = performance.now();
     for (let i = 0; Atomics.load(c, PENDING) > 0 && (i & 255 || performance.now() - spinFrom < this.options.spinMs); i++);

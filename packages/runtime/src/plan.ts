@@ -1,4 +1,4 @@
-import { isOpName, numel, opSpec, type Graph, type Node } from '@tessera/core';
+import { isElementwise, numel, type Graph, type Node } from '@tessera/core';
 
 /** A region of the arena holding one value (and every reshape view of it). */
 export interface Buffer {
@@ -53,9 +53,6 @@ export interface PlanOptions {
   readonly keepInputs?: boolean;
 }
 
-/** Ops whose output may take operand 0's memory once nothing else reads it (op spec `elementwise`). */
-const inPlaceCapable = (n: Node): boolean => isOpName(n.op) && opSpec(n.op).elementwise === true;
-
 /**
  * Plans one arena for a graph's inputs and intermediates: a topological schedule, the lifetime
  * of every buffer, reshape outputs as views of their input, element-wise ops in place over an
@@ -79,7 +76,8 @@ export function planExecution(graph: Graph, options: PlanOptions = {}): Executio
   steps.forEach((n, step) => n.inputs.forEach((v) => lastRead.set(rootOf(v), step)));
   for (const v of Object.values(graph.outputs)) lastRead.set(rootOf(v), steps.length);
   steps.forEach((n, step) => {
-    if (!inPlaceCapable(n)) return;
+    // An element-wise op (op spec `elementwise`) may take operand 0's memory.
+    if (!isElementwise(n.op)) return;
     const r = rootOf(n.inputs[0]);
     if (graph.kind(r) !== 'node' || lastRead.get(r) !== step || n.inputs.slice(1).some((v) => rootOf(v) === r)) return;
     root.set(n.name, r);

@@ -33,6 +33,14 @@ export function opSpec(name: string): OpSpec {
   return OPS[name] as unknown as OpSpec;
 }
 
+/**
+ * True for an op whose output element i reads element i of operand 0 only (op spec
+ * `elementwise`: bias_add, relu); false for unknown ops.
+ */
+export function isElementwise(op: string): boolean {
+  return isOpName(op) && OPS[op].elementwise === true;
+}
+
 export * from './spec.js';
 export * from './numerics.js';
 export * from './window.js';

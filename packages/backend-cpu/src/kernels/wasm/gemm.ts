@@ -174,15 +174,15 @@ type GemmExport = (
   bias: number, epi: number, rowStart: number, rowEnd: number, scratch: number,
 ) => void;
 
-/**
- * The wasm GEMM bound to one memory and one scratch region of it
- * (WASM_GEMM_SCRATCH_BYTES bytes, used by one thread at a time).
- */
 type Im2colExport = (
   x: number, dst: number, r0: number, r1: number, inH: number, inW: number, inC: number, kH: number, kW: number,
   strideH: number, strideW: number, dilationH: number, dilationW: number, padTop: number, padLeft: number, outH: number, outW: number,
 ) => void;
 
+/**
+ * The wasm GEMM bound to one memory and one scratch region of it
+ * (WASM_GEMM_SCRATCH_BYTES bytes, used by one thread at a time).
+ */
 export class WasmGemm {
   private readonly fn: GemmExport;
   private readonly im2colFn: Im2colExport;
