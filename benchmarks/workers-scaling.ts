@@ -4,7 +4,7 @@
  * are bit-identical to cpu's.
  *
  *   npx tsx --conditions=@tessera/source benchmarks/workers-scaling.ts [--workloads W1-b1,W2] [--runs 9] [--block 3] [--warmup 2]
- *       [--configs 1w,1w+c,2w] [--level O0|O1|O2] [--gemm auto|js] [--io bound|buffers|fresh] [--no-ceiling] [--json benchmarks/results/workers-scaling.json]
+ *       [--configs 1w,1w+c,2w] [--level O0|O1|O2] [--gemm auto|js] [--io bound|buffers|fresh] [--no-ceiling] [--tracked N] [--json benchmarks/results/workers-scaling.json]
  *
  * Implementations take turns of --block calls after an idle pause (harness.ts); speed-ups are
  * given for the calls made back to back and for the first call of each turn. Before and after
@@ -15,6 +15,12 @@
  * plus the calling thread (the default on a 2-core machine), `2w` two workers (the caller waits);
  * `@ms` sets the pool's spinMs (e.g. `1w+c@0.05`).
  *   npx tsx --conditions=@tessera/source benchmarks/workers-scaling.ts --calibrate
+ *
+ * --tracked N measures instead N rounds of: the 2-thread ceiling (the cpu backend alone, then paired),
+ * then each configuration's calls after an idle pause; it prints each one's speed-up and its share
+ * of the ceiling of the same round (ceiling/index.ts trackCeiling), which stays readable when the
+ * machine changes phase within seconds.
+ *   npx tsx --conditions=@tessera/source benchmarks/workers-scaling.ts --tracked 40 --configs 1w+c --workloads W1-b32,W2
  *
  * --calibrate measures what the cost model's thresholds rest on (partition.ts): the time of one
  * cost unit per kind of step on the main thread (wasm GEMM steps, element-wise / pooling steps),
@@ -31,8 +37,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
-import { kernelCeiling, type Ceiling } from './ceiling/index.js';
-import { ioMode, tesseraCall, timeInterleaved, type Impl } from './harness.js';
+import { kernelCeiling, trackCeiling, type Ceiling, type TrackedRound } from './ceiling/index.js';
+import { ioMode, median, tesseraCall, timeInterleaved, type Impl } from './harness.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -40,6 +46,7 @@ const { values: args } = parseArgs({
     runs: { type: 'string', default: '9' },
     block: { type: 'string', default: '3' },
     'no-ceiling': { type: 'boolean', default: false },
+    tracked: { type: 'string' },
     warmup: { type: 'string', default: '2' },
     configs: { type: 'string', default: '1w,1w+c,2w' },
     io: { type: 'string', default: 'bound' },
@@ -134,6 +141,17 @@ async function calibrate(): Promise<void> {
   await calibrateDispatch();
 }
 
+/** Medians over the rounds of --tracked: each implementation's speed-up, the ceiling, and their ratio (with its quartiles). */
+function printTracked(id: string, rounds: readonly TrackedRound[]): void {
+  const q = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.round(p * (xs.length - 1))];
+  console.log(`${id}: ${rounds.length} rounds, 2-thread ceiling x${median(rounds.map((r) => r.ceiling)).toFixed(2)} (median; quartiles x${q(rounds.map((r) => r.ceiling), 0.25).toFixed(2)}-x${q(rounds.map((r) => r.ceiling), 0.75).toFixed(2)})`);
+  for (const name of Object.keys(rounds[0].speedups)) {
+    const x = rounds.map((r) => r.speedups[name]);
+    const share = rounds.map((r) => r.speedups[name] / r.ceiling);
+    console.log(`  ${name.padEnd(16)} x${median(x).toFixed(2)} over cpu alone, ${(100 * median(share)).toFixed(0)}% of the round's ceiling (quartiles ${(100 * q(share, 0.25)).toFixed(0)}-${(100 * q(share, 0.75)).toFixed(0)}%)`);
+  }
+}
+
 async function main(): Promise<void> {
   if (args.calibrate) return calibrate();
   if (args.gemm !== 'auto' && args.gemm !== 'js') throw new Error(`--gemm must be auto or js, got '${args.gemm}'`);
@@ -170,6 +188,11 @@ async function main(): Promise<void> {
         if (y.some((v, i) => !Object.is(v, ref[i]))) throw new Error(`${id}: ${name} is not bit-identical to cpu`);
       }
       const impls: Impl[] = calls.map(([name, c]) => ({ name, run: c.run }));
+      if (args.tracked) {
+        printTracked(id, await trackCeiling(id, args.level as 'O0' | 'O1' | 'O2', ioMode(args.io), impls, Number(args.tracked)));
+        for (const [, s] of sessions) s.dispose();
+        continue;
+      }
       // Before and after the timing: two values far apart mean the machine changed phase meanwhile.
       const ceiling = async (when: string) => {
         if (args['no-ceiling']) return;
@@ -195,6 +218,7 @@ async function main(): Promise<void> {
   } finally {
     await Promise.all(pools.map((p) => p.dispose()));
   }
+  if (args.tracked) return;
   const processCpuMs = cpuMs(cpu0);
   const wallMs = performance.now() - wall0;
   console.log(`\nprocess CPU time (main + workers) ${(processCpuMs / 1000).toFixed(1)} s over ${(wallMs / 1000).toFixed(1)} s wall (x${(processCpuMs / wallMs).toFixed(2)} cores on average)`);
