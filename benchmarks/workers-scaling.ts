@@ -144,16 +144,21 @@ async function calibrate(): Promise<void> {
 /** Medians over the rounds of --tracked: each implementation's speed-up, the ceiling, and their ratio (with its quartiles). */
 function printTracked(id: string, rounds: readonly TrackedRound[]): void {
   const q = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.round(p * (xs.length - 1))];
-  console.log(`${id}: ${rounds.length} rounds, 2-thread ceiling x${median(rounds.map((r) => r.ceiling)).toFixed(2)} (median; quartiles x${q(rounds.map((r) => r.ceiling), 0.25).toFixed(2)}-x${q(rounds.map((r) => r.ceiling), 0.75).toFixed(2)})`);
+  const range = (xs: number[], f: (v: number) => string) => `${f(q(xs, 0.25))}-${f(q(xs, 0.75))}`;
+  const ceilings = rounds.map((r) => r.ceiling);
+  console.log(`${id}: ${rounds.length} rounds, 2-thread ceiling x${median(ceilings).toFixed(2)} (median; quartiles ${range(ceilings, (v) => `x${v.toFixed(2)}`)})`);
   for (const name of Object.keys(rounds[0].speedups)) {
-    const x = rounds.map((r) => r.speedups[name]);
     const share = rounds.map((r) => r.speedups[name] / r.ceiling);
-    console.log(`  ${name.padEnd(16)} x${median(x).toFixed(2)} over cpu alone, ${(100 * median(share)).toFixed(0)}% of the round's ceiling (quartiles ${(100 * q(share, 0.25)).toFixed(0)}-${(100 * q(share, 0.75)).toFixed(0)}%)`);
+    const pct = (v: number) => (100 * v).toFixed(0);
+    console.log(`  ${name.padEnd(16)} x${median(rounds.map((r) => r.speedups[name])).toFixed(2)} over cpu alone, ${pct(median(share))}% of the round's ceiling (quartiles ${range(share, pct)}%)`);
   }
 }
 
 async function main(): Promise<void> {
   if (args.calibrate) return calibrate();
+  const trackedRounds = args.tracked === undefined ? 0 : Number(args.tracked);
+  if (args.tracked !== undefined && !(Number.isInteger(trackedRounds) && trackedRounds > 0)) throw new Error(`--tracked must be a positive number of rounds, got '${args.tracked}'`);
+  const tracked: Record<string, TrackedRound[]> = {};
   if (args.gemm !== 'auto' && args.gemm !== 'js') throw new Error(`--gemm must be auto or js, got '${args.gemm}'`);
   const cpu0 = process.cpuUsage();
   const wall0 = performance.now();
@@ -188,8 +193,9 @@ async function main(): Promise<void> {
         if (y.some((v, i) => !Object.is(v, ref[i]))) throw new Error(`${id}: ${name} is not bit-identical to cpu`);
       }
       const impls: Impl[] = calls.map(([name, c]) => ({ name, run: c.run }));
-      if (args.tracked) {
-        printTracked(id, await trackCeiling(id, args.level as 'O0' | 'O1' | 'O2', ioMode(args.io), impls, Number(args.tracked)));
+      if (trackedRounds) {
+        tracked[id] = await trackCeiling(id, args.level as 'O0' | 'O1' | 'O2', ioMode(args.io), impls, trackedRounds);
+        printTracked(id, tracked[id]);
         for (const [, s] of sessions) s.dispose();
         continue;
       }
@@ -218,7 +224,12 @@ async function main(): Promise<void> {
   } finally {
     await Promise.all(pools.map((p) => p.dispose()));
   }
-  if (args.tracked) return;
+  if (trackedRounds) {
+    mkdirSync(dirname(args.json!), { recursive: true });
+    writeFileSync(args.json!, JSON.stringify({ date: new Date().toISOString(), node: process.version, cores: os.availableParallelism(), configs: threads, tracked }, null, 2));
+    console.log(`\nwritten to ${args.json}`);
+    return;
+  }
   const processCpuMs = cpuMs(cpu0);
   const wallMs = performance.now() - wall0;
   console.log(`\nprocess CPU time (main + workers) ${(processCpuMs / 1000).toFixed(1)} s over ${(wallMs / 1000).toFixed(1)} s wall (x${(processCpuMs / wallMs).toFixed(2)} cores on average)`);
