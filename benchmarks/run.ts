@@ -49,6 +49,9 @@ const { values: args } = parseArgs({
   },
 });
 
+/** How Tessera calls get their input and give their output (harness.ts). */
+const io = ioMode(args.io);
+
 interface Row {
   workload: string;
   impl: string;
@@ -92,7 +95,7 @@ async function main(): Promise<void> {
   // What 2 threads can get on a workload right now (benchmarks/ceiling): the workers rows can
   // only be read next to it on a shared VM.
   const ceiling = async (id: string) => {
-    if (!args['no-ceiling']) (ceilings[id] ??= []).push((await kernelCeiling(id, 'O0', ioMode(args.io))).speedup);
+    if (!args['no-ceiling']) (ceilings[id] ??= []).push((await kernelCeiling(id, 'O0', io)).speedup);
   };
   for (const w of workloads) {
     await ceiling(w.id);
@@ -116,7 +119,7 @@ async function benchWorkload(w: Workload, peak: number): Promise<Row[]> {
   const disposers: (() => void)[] = [];
 
   const addSession = async (name: string, g: Graph, backend = 'cpu') => {
-    const { session, run } = await tesseraCall(g, x, ioMode(args.io), { backend });
+    const { session, run } = await tesseraCall(g, x, io, { backend });
     disposers.push(() => session.dispose());
     const output = async () => Object.values(await session.run({ x }))[0];
     impls.push({ name, run, output });
@@ -170,7 +173,7 @@ function printTable(rows: Row[], peak: number): void {
   console.log(table.toString());
   console.log(`GFLOP/s at the median of all calls; % JS peak = fraction of the ${peak.toFixed(2)} GFLOP/s scalar multiply-add peak.`);
   console.log('x tessera-cpu: medians of the calls made back to back within a turn, and of the first call of each turn (after a 5 ms idle pause).');
-  console.log(`Tessera calls: --io ${ioMode(args.io)} (harness.ts); tfjs calls include tf.tensor(x) and dataSync().`);
+  console.log(`Tessera calls: --io ${io} (harness.ts); tfjs calls include tf.tensor(x) and dataSync().`);
 }
 
 await main();

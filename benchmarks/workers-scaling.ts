@@ -57,6 +57,11 @@ const { values: args } = parseArgs({
   },
 });
 
+/** How each call gets its input and gives its output (harness.ts), and the graph's optimization level. */
+const io = ioMode(args.io);
+if (!['O0', 'O1', 'O2'].includes(args.level!)) throw new Error(`--level must be O0, O1 or O2, got '${args.level}'`);
+const level = args.level as 'O0' | 'O1' | 'O2';
+
 interface Row {
   workload: string;
   impl: string;
@@ -181,11 +186,11 @@ async function main(): Promise<void> {
   try {
     for (const id of args.workloads!.split(',')) {
       const w = workload(id);
-      const graph = optimize(workloadGraph(w), { level: args.level as 'O0' | 'O1' | 'O2' }).graph;
+      const graph = optimize(workloadGraph(w), { level }).graph;
       const x = randomTensor(w.input, 42).data;
       // Each call as `--io` says (harness.ts; default: bound input and output, nothing copied).
-      const calls: [string, Awaited<ReturnType<typeof tesseraCall>>][] = [['cpu', await tesseraCall(graph, x, ioMode(args.io), { backend: 'cpu' })]];
-      for (const t of threads) calls.push([`workers(${t})`, await tesseraCall(graph, x, ioMode(args.io), { backend: `workers-${t}`, container })]);
+      const calls: [string, Awaited<ReturnType<typeof tesseraCall>>][] = [['cpu', await tesseraCall(graph, x, io, { backend: 'cpu' })]];
+      for (const t of threads) calls.push([`workers(${t})`, await tesseraCall(graph, x, io, { backend: `workers-${t}`, container })]);
       const sessions: [string, Session][] = calls.map(([name, c]) => [name, c.session]);
       const ref = Object.values(await sessions[0][1].run({ x }))[0];
       for (const [name, s] of sessions.slice(1)) {
@@ -194,7 +199,7 @@ async function main(): Promise<void> {
       }
       const impls: Impl[] = calls.map(([name, c]) => ({ name, run: c.run }));
       if (trackedRounds) {
-        tracked[id] = await trackCeiling(id, args.level as 'O0' | 'O1' | 'O2', ioMode(args.io), impls, trackedRounds);
+        tracked[id] = await trackCeiling(id, level, io, impls, trackedRounds);
         printTracked(id, tracked[id]);
         for (const [, s] of sessions) s.dispose();
         continue;
@@ -202,7 +207,7 @@ async function main(): Promise<void> {
       // Before and after the timing: two values far apart mean the machine changed phase meanwhile.
       const ceiling = async (when: string) => {
         if (args['no-ceiling']) return;
-        const c = await kernelCeiling(id, args.level as 'O0' | 'O1' | 'O2', ioMode(args.io));
+        const c = await kernelCeiling(id, level, io);
         (ceilings.get(id) ?? ceilings.set(id, []).get(id)!).push(c);
         console.log(`${id.padEnd(8)} 2-thread ceiling ${when} x${c.speedup.toFixed(2)} (cpu backend: main thread alone ${c.soloMain.toFixed(2)} ms, worker alone ${c.soloWorker.toFixed(2)} ms; both at once ${c.pairMain.toFixed(2)} / ${c.pairWorker.toFixed(2)} ms)`);
       };

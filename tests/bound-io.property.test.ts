@@ -11,6 +11,7 @@ import { graphArbitrary } from '@tessera/conformance';
 import { createContainer, createSession, registerBackend } from '@tessera/runtime';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
+import { expectBitIdentical } from './helpers/bits.js';
 
 const SEED = process.env.TESSERA_SEED !== undefined ? Number(process.env.TESSERA_SEED) : 20_261_128;
 const container = createContainer();
@@ -19,8 +20,6 @@ const workers = createWorkersBackend({ threads: 1, inlineCost: 64, minPartCost: 
 registerBackend(container, 'workers', () => workers);
 
 afterAll(() => workers.dispose());
-
-const sameBits = (a: Float32Array, b: Float32Array): boolean => a.length === b.length && a.every((v, i) => Object.is(v, b[i]));
 
 describe('bound IO', () => {
   it('property: inputs written once into session.io serve two runs in a row, each with the bits of a plain cpu run (cpu, workers)', async () => {
@@ -38,7 +37,7 @@ describe('bound IO', () => {
             const actual = await session.run(inputs, { outputs });
             for (const name of Object.keys(graph.outputs)) {
               expect(actual[name], `${backend}, run ${run}, output '${name}'`).toBe(outputs[name]);
-              expect(sameBits(actual[name], expected[name]), `${backend}, run ${run}, output '${name}'\n${graph.toString()}`).toBe(true);
+              expectBitIdentical(actual[name], expected[name], `${backend}, run ${run}, output '${name}'\n${graph.toString()}`);
             }
           }
           session.dispose();

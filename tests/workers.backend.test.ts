@@ -11,6 +11,7 @@ import { seedCnn, workload, workloadGraph } from '@tessera/examples';
 import { backendNames, createContainer, createSession, defaultContainer, disposeBackends, getBackend, registerBackend, type Session } from '@tessera/runtime';
 import os from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { expectBitIdentical } from './helpers/bits.js';
 
 /** Split every step worth a few hundred multiply-adds, so small graphs exercise the workers too. */
 const EAGER = { inlineCost: 500, minPartCost: 200, inlineGraphCost: 0 } as const;
@@ -49,13 +50,6 @@ function first(outputs: Record<string, Float32Array>): Float32Array {
 
 function feedsFor(graph: Graph, seed: number): Record<string, Float32Array> {
   return Object.fromEntries(graph.inputs.map((v, i) => [v.name, randomTensor(v.shape, seed + i).data]));
-}
-
-function expectBitIdentical(actual: Float32Array, expected: Float32Array): void {
-  expect(actual.length).toBe(expected.length);
-  let mismatches = 0;
-  for (let i = 0; i < actual.length; i++) if (!Object.is(actual[i], expected[i])) mismatches++;
-  expect(mismatches).toBe(0);
 }
 
 describe('workers backend: results', () => {

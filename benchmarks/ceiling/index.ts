@@ -108,15 +108,10 @@ export function trackCeiling(id: string, level: 'O0' | 'O1' | 'O2', io: IOMode, 
       const solo = median(r.soloMain);
       const speedups: Record<string, number> = {};
       for (const impl of impls) {
+        const call = async () => impl.run();
         await idle();
-        await impl.run();
-        const times: number[] = [];
-        for (let i = 0; i < runs; i++) {
-          const t0 = performance.now();
-          await impl.run();
-          times.push(performance.now() - t0);
-        }
-        speedups[impl.name] = solo / median(times);
+        await call();
+        speedups[impl.name] = solo / median(await overlappedRuns(call, runs, overlap.alone(), 0));
       }
       out.push({ ceiling: speedup(solo, median(r.pairMain), median(r.pairWorker)), speedups });
     }

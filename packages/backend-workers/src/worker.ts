@@ -4,7 +4,7 @@
  * thread and in a browser module Web Worker alike.
  */
 import { cpuKernel, Scratch, WasmGemm, type Memory, type Step } from '@tessera/backend-cpu';
-import { arrive, runSchedule, runWithFollowers, type Schedule } from './schedule.js';
+import { arrive, runSchedule, runWithFollowers } from './schedule.js';
 import {
   ABORT,
   ACK,
@@ -63,7 +63,7 @@ async function openPort(): Promise<Port> {
 }
 
 interface Loaded {
-  readonly schedule: Schedule;
+  /** The program as loaded: its schedule and its shared memory. */
   readonly message: ProgramMessage;
   /** Bound on first use (wasm: instantiating the GEMM on the shared memory can fail, and is then a step error). */
   mem: Memory | null;
@@ -85,7 +85,7 @@ let owner = 0;
 const ownsSlot = (c: Int32Array): boolean => Atomics.load(c, base + OWNER) === owner;
 
 function load(msg: ProgramMessage): void {
-  const p: Loaded = { schedule: msg.schedule, message: msg, mem: null, scratch: null };
+  const p: Loaded = { message: msg, mem: null, scratch: null };
   programs.set(msg.id, p);
   try {
     bind(p);
@@ -160,8 +160,9 @@ function runStep(c: Int32Array, seq: number): void {
   try {
     const { program, mem } = programOf(c);
     const index = c[base + STEP];
-    if (!program.schedule.steps[index]) throw new Error(`step ${index} has nothing to run`);
-    runWithFollowers(program.schedule, index, c[base + START], c[base + END], (step, start, end) => {
+    const schedule = program.message.schedule;
+    if (!schedule.steps[index]) throw new Error(`step ${index} has nothing to run`);
+    runWithFollowers(schedule, index, c[base + START], c[base + END], (step, start, end) => {
       node = step.node;
       run(step, mem, program, start, end);
     });
@@ -203,14 +204,15 @@ function runProgram(c: Int32Array, seq: number): void {
   let error: unknown = null;
   try {
     const { program, mem } = programOf(c);
+    const schedule = program.message.schedule;
     const enter = (i: number): void => {
       Atomics.store(c, base + CURRENT, i);
-      node = program.schedule.steps[i]!.node;
+      node = schedule.steps[i]!.node;
       // At step entry, not at the first claimed chunk: another participant may claim them all.
       injectedFault(node);
     };
     const mainShares = Atomics.load(c, RUN_MAIN) !== 0;
-    for (const k of runSchedule(program.schedule, c, index, mainShares, enter, (step, start, end) => {
+    for (const k of runSchedule(schedule, c, index, mainShares, enter, (step, start, end) => {
       node = step.node;
       run(step, mem, program, start, end);
     })) {

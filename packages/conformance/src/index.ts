@@ -24,6 +24,7 @@ export {
   freshSeed,
   GRAPHS_PROPERTY,
   BOUND_IO_PROPERTY,
+  defaultBoundIOGraphs,
   type ConformanceOptions,
   type ConformanceEvent,
   type ConformanceReport,

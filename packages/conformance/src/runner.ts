@@ -175,6 +175,19 @@ export function runConformanceToReport(options: ConformanceOptions): Promise<Con
   );
 }
 
+/** Random graphs the bound-IO property checks by default: as many as the graph property, at most 25. */
+export const defaultBoundIOGraphs = (graphs: number): number => Math.min(graphs, 25);
+
+/**
+ * Cases of the bound-IO property a run with these options makes: `boundIO`, by default
+ * `defaultBoundIOGraphs(graphs)`; none with a custom `check` or for a replay by `path` alone.
+ */
+export function boundIOGraphs(options: Omit<ConformanceOptions, 'backend'>): number {
+  if (options.check) return 0;
+  if (options.boundIO !== undefined) return options.boundIO;
+  return options.path !== undefined && options.only === undefined ? 0 : defaultBoundIOGraphs(options.graphs ?? 100);
+}
+
 async function runAll(options: ConformanceOptions, emit: (e: ConformanceEvent) => void, cancelled: () => boolean): Promise<void> {
   const seed = options.seed ?? freshSeed();
   const runs = options.runs ?? 100;
@@ -182,7 +195,7 @@ async function runAll(options: ConformanceOptions, emit: (e: ConformanceEvent) =
   const ops = options.ops ?? OP_NAMES_UNDER_TEST;
   // A replay by `path` alone keeps its pre-`special` meaning: the one selected op or graph property.
   const special = options.special ?? (options.path !== undefined && options.only === undefined ? [] : SPECIAL_PROPERTIES);
-  const boundIO = options.check ? 0 : (options.boundIO ?? (options.path !== undefined && options.only === undefined ? 0 : Math.min(graphs, 25)));
+  const boundIO = boundIOGraphs(options);
   const sources = [...ops.map((op) => opCaseArbitrary(op)), ...(graphs > 0 ? [graphArbitrary()] : [])];
   const plain = options.check ?? ((c: ConformanceCase) => checkCase(c, options));
   const all: { name: string; arb: fc.Arbitrary<ConformanceCase>; numRuns: number; check: (c: ConformanceCase) => Promise<CaseOutcome> }[] = [

@@ -9,7 +9,7 @@
 import { describe, expect, it } from 'vitest';
 import { OP_NAMES_UNDER_TEST } from './arbitraries.js';
 import { writeRepro } from './repro.js';
-import { BOUND_IO_PROPERTY, GRAPHS_PROPERTY, freshSeed, runConformanceToReport, type ConformanceOptions } from './runner.js';
+import { BOUND_IO_PROPERTY, GRAPHS_PROPERTY, boundIOGraphs, freshSeed, runConformanceToReport, type ConformanceOptions } from './runner.js';
 import { SPECIAL_PROPERTIES } from './special.js';
 
 export interface DescribeConformanceOptions extends Omit<ConformanceOptions, 'backend' | 'only' | 'path'> {
@@ -23,7 +23,7 @@ export interface DescribeConformanceOptions extends Omit<ConformanceOptions, 'ba
 export function conformanceProperties(options: Omit<ConformanceOptions, 'backend'> = {}): string[] {
   const ops = options.ops ?? OP_NAMES_UNDER_TEST;
   const graphs = options.graphs ?? 100;
-  const boundIO = options.check ? 0 : (options.boundIO ?? Math.min(graphs, 25));
+  const boundIO = boundIOGraphs(options);
   const special = ops.length > 0 || graphs > 0 ? (options.special ?? SPECIAL_PROPERTIES) : [];
   return [...ops, ...(graphs > 0 ? [GRAPHS_PROPERTY] : []), ...(boundIO > 0 ? [BOUND_IO_PROPERTY] : []), ...special];
 }

@@ -3,7 +3,7 @@
  * float32. Correct by construction, so the suite must pass it; its deliberately wrong variants
  * must be caught.
  */
-import { exactRef, opSpec, type Graph, type RefTensor } from '@tessera/core';
+import { exactRef, numel, opSpec, type Graph, type RefTensor } from '@tessera/core';
 import { createContainer, registerBackend, type Backend, type Executable } from '@tessera/runtime';
 
 export interface Ref32Options {
@@ -32,8 +32,8 @@ export function ref32Backend(name: string, options: Ref32Options = {}): Backend 
       let disposed = false;
       const io = options.clobberBoundInputs
         ? {
-            inputs: Object.fromEntries(graph.inputs.map((v) => [v.name, new Float32Array(v.shape.reduce((a, b) => a * b, 1))])),
-            outputs: Object.fromEntries(Object.entries(graph.outputs).map(([k, v]) => [k, new Float32Array(graph.value(v).shape.reduce((a, b) => a * b, 1))])),
+            inputs: Object.fromEntries(graph.inputs.map((v) => [v.name, new Float32Array(numel(v.shape))])),
+            outputs: Object.fromEntries(Object.entries(graph.outputs).map(([k, v]) => [k, new Float32Array(numel(graph.value(v).shape))])),
           }
         : null;
       return {

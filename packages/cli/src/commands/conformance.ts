@@ -3,6 +3,7 @@ import {
   OP_NAMES_UNDER_TEST,
   REPRO_DIR,
   SPECIAL_PROPERTIES,
+  defaultBoundIOGraphs,
   formatRatio,
   freshSeed,
   readRepro,
@@ -121,7 +122,7 @@ export async function runConformanceCli(opts: ConformanceCliOptions, env: Confor
   const seed = opts.seed !== undefined ? positiveInt(opts.seed, 'seed', 0) : freshSeed();
   const runs = positiveInt(opts.runs, 'runs', 100);
   const graphs = positiveInt(opts.graphs, 'graphs', 100);
-  const boundIO = positiveInt(opts.boundIo, 'bound-io', Math.min(graphs, 25));
+  const boundIO = positiveInt(opts.boundIo, 'bound-io', defaultBoundIOGraphs(graphs));
   const ops = list(opts.ops) ?? [...OP_NAMES_UNDER_TEST];
   for (const op of ops) if (!(OP_NAMES_UNDER_TEST as readonly string[]).includes(op)) throw new Error(`--ops: unknown op '${op}' (ops under test: ${OP_NAMES_UNDER_TEST.join(', ')})`);
   const special = (list(opts.special) ?? [...SPECIAL_PROPERTIES]) as SpecialProperty[];
