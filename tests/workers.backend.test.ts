@@ -6,7 +6,7 @@
  */
 import '@tessera/backend-cpu';
 import { createWorkersBackend, liveWorkerCount, registerWorkersBackend, workersGemmPath, type WorkersBackend } from '@tessera/backend-workers';
-import { evaluate, randomTensor, type Graph } from '@tessera/core';
+import { evaluate, GraphBuilder, randomTensor, type Graph } from '@tessera/core';
 import { seedCnn, workload, workloadGraph } from '@tessera/examples';
 import { backendNames, createContainer, createSession, defaultContainer, disposeBackends, getBackend, registerBackend, type Session } from '@tessera/runtime';
 import os from 'node:os';
@@ -42,6 +42,11 @@ const GRAPHS: [string, () => Graph][] = [
   ['seed CNN, batch 1', () => seedCnn()],
   ['seed CNN, batch 3', () => seedCnn({ batch: 3, seed: 7 })],
   ['W3', () => workloadGraph(workload('W3'))],
+  ['an MLP on 96 rows (one row-wise chain)', () => {
+    const g = new GraphBuilder('mlp');
+    const h = g.relu(g.biasAdd(g.matmul(g.input('x', [96, 40]), g.constant('w1', randomTensor([40, 72], 1))), g.constant('b1', randomTensor([72], 2))));
+    return g.build({ y: g.biasAdd(g.matmul(h, g.constant('w2', randomTensor([72, 24], 3))), g.constant('b2', randomTensor([24], 4))) });
+  }],
 ];
 
 function first(outputs: Record<string, Float32Array>): Float32Array {
@@ -214,6 +219,28 @@ describe('workers backend: failures', () => {
     // The worker was not at fault: it is still the same thread.
     expect(await backend.testHooks.threadIds()).toEqual(before);
     s.dispose();
+  });
+
+  it('a worker that joins late: the calling thread finishes a one-step run without it (the worker is excused), and waits for it at the barrier of a longer run; same bits', async () => {
+    const backend = pools.get(1)!; // one worker plus the calling thread
+    // The seed CNN on a batch runs as one item-wise chain: a single dispatched step, no barrier.
+    const oneStep = seedCnn({ batch: 3, seed: 5 });
+    const f = feedsFor(oneStep, 4);
+    const s = await createSession(oneStep, { backend: 'workers-1', container });
+    const w3 = await createSession(graph, { backend: 'workers-1', container });
+    const expected = first(await (await createSession(oneStep)).run(f));
+    expectBitIdentical(first(await s.run(f)), expected);
+    const excused = await backend.testHooks.excusedWorkers();
+    await backend.testHooks.injectFault(0, 'conv1', 'late');
+    expectBitIdentical(first(await s.run(f)), expected);
+    expect(await backend.testHooks.excusedWorkers()).toBe(excused + 1);
+    // W3 has barriers between its steps: the caller cannot finish without the worker and waits.
+    await backend.testHooks.injectFault(0, 'l0_conv2d', 'late');
+    expectBitIdentical(first(await w3.run(feeds)), cpuOut);
+    expect(await backend.testHooks.excusedWorkers()).toBe(excused + 1);
+    expectBitIdentical(first(await s.run(f)), expected);
+    s.dispose();
+    w3.dispose();
   });
 
   it('the watchdog turns a stuck worker into an error, and the next run works', async () => {

@@ -102,7 +102,7 @@ describe('chainSteps', () => {
     return loc.kind === 'arena' ? [loc.buffer.offset, loc.buffer.offset + loc.buffer.size] : null;
   };
 
-  it('chains element-wise steps after a split step, and never over memory the chain reads', () => {
+  it('chains element-wise steps (and a 1x1 conv2d) after a split step, and never over memory the chain reads', () => {
     for (const id of ['W1-b32', 'W3']) {
       const { graph, plan, followers, chained } = chainsOf(id);
       followers.forEach((list, i) => {
@@ -110,7 +110,8 @@ describe('chainSteps', () => {
         const reads = [graph.nodes[i], ...list.map((j) => graph.nodes[j])].flatMap((n) => n.inputs.map((v) => region(plan, v)).filter((r) => r !== null));
         for (const j of list) {
           expect(chained[j]).toBe(true);
-          expect(['bias_add', 'relu']).toContain(graph.nodes[j].op);
+          const pointwise = graph.nodes[j].op === 'conv2d' && graph.value(graph.nodes[j].inputs[1]).shape.slice(0, 2).join() === '1,1';
+          if (!pointwise) expect(['bias_add', 'relu']).toContain(graph.nodes[j].op);
           const [ys, ye] = region(plan, graph.nodes[j].name)!;
           const inPlace = (r: number[]) => r[0] === ys && r[1] === ye;
           // Written memory: its own input in place, or nothing any member of the chain reads.
@@ -120,14 +121,15 @@ describe('chainSteps', () => {
     }
   });
 
-  it('W3: every conv2d -> bias_add (-> relu) chains (both run in place on the conv output)', () => {
-    const { graph, followers } = chainsOf('W3');
+  it('W3: every conv2d -> bias_add (-> relu) chains in place; the 1x1 l2_conv2d follows the 3x3 l1_conv2d row-wise, the 3x3 l1 does not follow l0 (it reads neighbouring rows)', () => {
+    const { graph, followers, apart } = chainsOf('W3');
     const named = followers.map((f, i) => (f ? [graph.nodes[i].name, f.map((j) => graph.nodes[j].name)] : null)).filter((x) => x);
     expect(named).toEqual([
       ['l0_conv2d', ['l0_conv2d/bias_add', 'l0_conv2d/relu']],
-      ['l1_conv2d', ['l1_conv2d/bias_add', 'l1_conv2d/relu']],
-      ['l2_conv2d', ['l2_conv2d/bias_add']],
+      ['l1_conv2d', ['l1_conv2d/bias_add', 'l1_conv2d/relu', 'l2_conv2d', 'l2_conv2d/bias_add']],
     ]);
+    // Only the chain with a follower writing memory of its own asks the plan to keep its values apart.
+    expect(graph.nodes.filter((_, i) => apart[i]).map((n) => n.name)).toEqual(['l1_conv2d']);
   });
 
   /** As the backend plans it: chains by kernels and shapes first, then a plan keeping each item-wise chain's values apart. */
@@ -138,6 +140,29 @@ describe('chainSteps', () => {
     const program = compileProgram(plan, cpuKernel, 'cpu', { gemm: 'wasm' });
     return { spans, plan, ...chainSteps(graph, program.nodeSteps, program.nodeSteps.map((st) => st && partitionStep(st, o)), plan) };
   }
+
+  it('row-wise followers: an MLP runs as one chain (matmul -> bias_add -> relu -> matmul); not with a transposed a, nor a 1x1 conv2d with stride 2', () => {
+    const mlp = (transposeA: boolean) => {
+      const g = new GraphBuilder('mlp');
+      const x = g.input('x', [64, 32]);
+      const h = g.relu(g.biasAdd(g.matmul(x, g.constant('w1', randomTensor([32, 64], 1))), g.constant('b1', randomTensor([64], 2))));
+      // transposed: a^T of the square h has the same shape, but the output's rows are h's columns.
+      return g.build({ y: g.matmul(h, g.constant('w2', randomTensor([64, 16], 3)), { transposeA }) });
+    };
+    const convs = (stride: number) => {
+      const g = new GraphBuilder('convs');
+      const c = g.conv2d(g.input('x', [1, 16, 16, 8]), g.constant('f', randomTensor([3, 3, 8, 8], 1)), { strides: [1, 1], padding: 'SAME' });
+      return g.build({ y: g.conv2d(c, g.constant('p', randomTensor([1, 1, 8, 32], 2)), { strides: [stride, stride], padding: 'VALID' }) });
+    };
+    const following = (graph: Graph) => {
+      const { followers } = itemChainsOf(graph, opts({ inlineCost: 0, minPartCost: 1 }));
+      return (followers[0] ?? []).map((j) => graph.nodes[j].op);
+    };
+    expect(following(mlp(false))).toEqual(['bias_add', 'relu', 'matmul']);
+    expect(following(mlp(true))).toEqual(['bias_add', 'relu']);
+    expect(following(convs(1))).toEqual(['conv2d']);
+    expect(following(convs(2))).toEqual([]);
+  });
 
   it('W1-b32: the whole batch runs as one item-wise chain (conv2d -> bias_add -> relu -> maxpool -> reshape -> matmul -> bias_add) on whole images', () => {
     const graph = workloadGraph(workload('W1-b32'));

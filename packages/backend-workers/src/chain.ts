@@ -1,5 +1,5 @@
 import type { Step } from '@tessera/backend-cpu';
-import { isElementwise, type Graph, type Node } from '@tessera/core';
+import { isElementwise, type ConvGeometry, type Graph, type Node } from '@tessera/core';
 import type { ExecutionPlan } from '@tessera/runtime';
 import { MAIN, type Part } from './partition.js';
 
@@ -9,9 +9,12 @@ import { MAIN, type Part } from './partition.js';
  * participant has just written. One dispatch (and one wait) for the chain instead of one per
  * node; the same kernels on the same elements, so the same bits as separate steps.
  *
- * Two kinds of followers:
+ * Three kinds of followers:
  * - element-wise (op spec `elementwise`: bias_add, relu on the previous output, whole, in
  *   element order): any range of the head maps to the same elements of the follower;
+ * - row-wise (a pointwise conv2d, a matmul): unit u reads row u of the previous output only
+ *   (its channels, its k values), so a range of the head maps to the follower's rows of the same
+ *   elements. A ResNet bottleneck's 3x3 conv -> 1x1 conv, or an MLP's layers, run as one chain;
  * - item-wise (conv2d, maxpool, matmul, and the element-wise ones) when the chain's values share
  *   a leading (batch) dimension N >= 2: ranges then cover whole items, and item n of a follower
  *   reads item n of the previous output only. conv -> bias -> relu -> maxpool -> reshape ->
@@ -35,6 +38,8 @@ export interface Chains {
   readonly chained: boolean[];
   /** By node index of an item-wise chain's head: its units per item (ranges are multiples of it); null elsewhere. */
   readonly grains: (number | null)[];
+  /** By node index of a head: some follower writes memory of its own (row- or item-wise), so the plan keeps the chain's values apart. */
+  readonly apart: boolean[];
 }
 
 interface Interval {
@@ -50,6 +55,16 @@ function itemMajor(graph: Graph, node: Node, step: Step, items: number): boolean
   const a = graph.value(node.inputs[0]).shape;
   if (a[0] !== items) return false;
   return !(step.kernel === 'matmul' && a.length === 2 && (node.attrs as { transposeA?: boolean }).transposeA === true);
+}
+
+/** Unit u of the step reads elements [u*R, (u+1)*R) of operand 0 only, R = its size / units (chain.ts header). */
+function rowWise(node: Node, step: Step): boolean {
+  if (step.kernel === 'conv2d') {
+    const { g } = step as Step & { readonly g: ConvGeometry };
+    return g.kH === 1 && g.kW === 1 && g.strideH === 1 && g.strideW === 1 && g.padTop === 0 && g.padLeft === 0 && g.outH === g.inH && g.outW === g.inW;
+  }
+  // matmul: the output's rows are a's rows (a is never broadcast) unless a is transposed.
+  return step.kernel === 'matmul' && (node.attrs as { transposeA?: boolean }).transposeA !== true;
 }
 
 /**
@@ -70,6 +85,7 @@ export function chainSteps(
   const followers: (number[] | null)[] = nodes.map(() => null);
   const chained = nodes.map(() => false);
   const grains: (number | null)[] = nodes.map(() => null);
+  const apart = nodes.map(() => false);
   const region = (value: string): Interval | null => {
     if (!plan) return graph.kind(value) === 'constant' ? null : { start: 0, end: 0 };
     const loc = plan.locate(value);
@@ -102,8 +118,12 @@ export function chainSteps(
         last = node.name;
         continue;
       }
-      const elementwise = isElementwise(node.op) && f.units % p.units === 0;
-      if (!elementwise && !(byItems && itemMajor(graph, node, f, items))) break;
+      // Whole units of the follower for every range of the head.
+      const whole = f.units % p.units === 0;
+      const elementwise = isElementwise(node.op) && whole;
+      const rows = !elementwise && whole && rowWise(node, f);
+      const byItem = !elementwise && !rows && byItems && itemMajor(graph, node, f, items);
+      if (!elementwise && !rows && !byItem) break;
       const input = region(node.inputs[0]);
       const y = region(node.name);
       if (!input || !y) break;
@@ -121,7 +141,8 @@ export function chainSteps(
       writes.push(y);
       list.push(j);
       chained[j] = true;
-      itemwise ||= !elementwise;
+      itemwise ||= byItem;
+      apart[i] ||= !elementwise;
       last = node.name;
       out = y;
     }
@@ -129,14 +150,14 @@ export function chainSteps(
     followers[i] = list;
     if (itemwise) grains[i] = p.units / items;
   }
-  return { followers, chained, grains };
+  return { followers, chained, grains, apart };
 }
 
-/** Node index ranges [head, last follower] of the item-wise chains: the arena plan keeps their values apart. */
+/** Node index ranges [head, last follower] of the chains whose followers write memory of their own: the arena plan keeps their values apart. */
 export function chainSpans(chains: Chains): [number, number][] {
   const spans: [number, number][] = [];
   chains.followers.forEach((list, i) => {
-    if (list && chains.grains[i] !== null) spans.push([i, list[list.length - 1]]);
+    if (list && chains.apart[i]) spans.push([i, list[list.length - 1]]);
   });
   return spans;
 }
