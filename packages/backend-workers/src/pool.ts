@@ -12,9 +12,6 @@ import {
   CMD_QUIT,
   CMD_RUN,
   CURRENT,
-  EXCUSED,
-  JOIN,
-  JOINED,
   RUN_MAIN,
   RUN_WORKERS,
   CMD_STEP,
@@ -124,8 +121,6 @@ export class WorkerPool {
   private busy = 0;
   /** Steps dispatched to workers since the pool started. */
   dispatchedSteps = 0;
-  /** Workers excused from a whole run the calling thread finished without them (protocol.ts, JOIN). */
-  excusedWorkers = 0;
 
   private constructor(
     private readonly host: Host,
@@ -280,8 +275,6 @@ export class WorkerPool {
       return { part: null, seq: this.command(slot.index, CMD_RUN), slot };
     });
     let mainError: Error | null = null;
-    /** The caller ran or claimed every part of the run: a worker that has not joined yet has nothing left to do. */
-    let done = false;
     if (main) {
       let current = 0;
       try {
@@ -289,33 +282,18 @@ export class WorkerPool {
           current = i;
           main.enter?.(i);
         };
-        done = true;
         for (const k of runSchedule(main.schedule, c, MAIN, true, enter, main.run)) {
-          if (!(await this.mainBarrier(k, dispatched, t0))) {
-            done = false;
-            break;
-          }
+          if (!(await this.mainBarrier(k, dispatched, t0))) break;
         }
       } catch (e) {
-        done = false;
         const { node, op } = describe(current);
         mainError = new TesseraError(`backend 'workers': the calling thread's part of the node failed: ${e instanceof Error ? e.message : String(e)}`, { node, op });
         this.abortRun();
       }
     }
-    const joined = done ? dispatched.filter((d) => !this.excuse(d)) : dispatched;
-    const failure = await this.awaitWorkers(joined, (slot) => describe(Math.max(0, Atomics.load(c, slotBase(slot) + CURRENT))), t0);
+    const failure = await this.awaitWorkers(dispatched, (slot) => describe(Math.max(0, Atomics.load(c, slotBase(slot) + CURRENT))), t0);
     if (failure) throw failure;
     if (mainError) throw mainError;
-  }
-
-  /** Excuses a worker that has not joined its whole run (protocol.ts, JOIN); false if it has. */
-  private excuse(d: Dispatched): boolean {
-    const c = this.ctrl;
-    if (Atomics.compareExchange(c, slotBase(d.slot.index) + JOIN, d.seq, EXCUSED) !== d.seq) return false;
-    this.excusedWorkers++;
-    Atomics.sub(c, PENDING, 1);
-    return true;
   }
 
   /**
@@ -377,7 +355,6 @@ export class WorkerPool {
     const b = slotBase(worker);
     c[b + CMD] = cmd;
     const seq = (Atomics.load(c, b + SEQ) + 1) | 0;
-    if (cmd === CMD_RUN) Atomics.store(c, b + JOIN, seq);
     Atomics.store(c, b + SEQ, seq);
     Atomics.notify(c, b + SEQ);
     return seq;
