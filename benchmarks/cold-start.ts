@@ -3,8 +3,7 @@
  * up late (up to milliseconds) and often on the caller's core. Rounds of: the main thread busy
  * for --busy ms (as during tfjs-cpu's turn in `pnpm bench`), an idle pause of 5 ms, then --block
  * calls of each implementation (cpu, and workers with one worker plus the caller). Prints the
- * medians of first and back-to-back calls, and how many times the caller excused the worker
- * (finished the run without it: pool.ts, protocol.ts JOIN).
+ * medians of first and back-to-back calls.
  *
  *   npx tsx --conditions=@tessera/source benchmarks/cold-start.ts [--graphs seed:4,W1-b32,W3] [--busy 1500] [--rounds 16] [--block 3]
  *
@@ -49,7 +48,6 @@ try {
       { name: 'workers', call: await tesseraCall(graph, x, 'bound', { backend: 'workers', container }), first: [] as number[], later: [] as number[] },
     ];
     for (const impl of impls) for (let i = 0; i < 3; i++) await impl.call.run();
-    const excused0 = await pool.testHooks.excusedWorkers();
     for (let r = 0; r < rounds; r++) {
       for (const impl of impls) {
         spin(busyMs);
@@ -64,8 +62,7 @@ try {
     const [cpu, workers] = impls.map((i) => ({ first: median(i.first), later: median(i.later) }));
     console.log(
       `${name}, ${busyMs} ms busy: cpu first ${cpu.first.toFixed(2)} ms, back to back ${cpu.later.toFixed(2)} ms | ` +
-        `workers first ${workers.first.toFixed(2)} ms (x${(cpu.first / workers.first).toFixed(2)}), back to back ${workers.later.toFixed(2)} ms (x${(cpu.later / workers.later).toFixed(2)}) | ` +
-        `worker excused in ${(await pool.testHooks.excusedWorkers()) - excused0} of ${rounds * block} runs`,
+        `workers first ${workers.first.toFixed(2)} ms (x${(cpu.first / workers.first).toFixed(2)}), back to back ${workers.later.toFixed(2)} ms (x${(cpu.later / workers.later).toFixed(2)})`,
     );
     impls.forEach((i) => i.call.session.dispose());
   }

@@ -48,9 +48,7 @@ describe('workers backend in the browser', () => {
     const c = createContainer();
     registerBackend(c, 'w', () => backend);
     try {
-      // Batch 1: barriers between the steps, so worker 1 takes part in the run (the caller would
-      // excuse a worker that has not joined a one-step run, like the batched seed CNN's).
-      const graph = seedCnn();
+      const graph = seedCnn({ batch: 2 });
       const feeds = { x: randomTensor(graph.inputs[0].shape, 9).data };
       const session = await createSession(graph, { backend: 'w', container: c });
       const expected = Object.values(await session.run(feeds))[0];

@@ -245,14 +245,12 @@ export class WorkersBackend implements Backend {
 
   /** Hooks for tests; not part of the stable API. */
   readonly testHooks = {
-    /** Worker `worker` throws, exits (process.exit in Node) or hangs the next time it runs a part of `node`; 'late': joins the next run that starts with `node` only after LATE_FAULT_MS. */
+    /** Worker `worker` throws, exits (process.exit in Node) or hangs the next time it runs a part of `node`. */
     injectFault: async (worker: number, node: string, kind: FaultKind): Promise<void> => (await this.pool).injectFault(worker, node, kind),
     /** Thread ids of the pool's live workers, by slot (null for a slot whose worker is gone). */
     threadIds: async (): Promise<(number | null)[]> => (await this.pool).threadIds(),
     /** Steps the pool has dispatched to its workers (split or not) since it started. */
     dispatchedSteps: async (): Promise<number> => (await this.pool).dispatchedSteps,
-    /** Workers the calling thread excused from a whole run it finished without them (they had not joined). */
-    excusedWorkers: async (): Promise<number> => (await this.pool).excusedWorkers,
     /** The calling thread throws the next time it enters `node` in a whole run it shares. */
     failCaller: (node: string): void => void this.callerFaults.add(node),
   };

@@ -12,9 +12,6 @@ import {
   CMD_QUIT,
   CMD_RUN,
   CURRENT,
-  EXCUSED,
-  JOIN,
-  JOINED,
   RUN_MAIN,
   RUN_WORKERS,
   CMD_STEP,
@@ -76,8 +73,6 @@ interface Slot {
   /** Step errors the worker reported, by command sequence number. */
   errors: Map<number, ErrorMessage>;
   onError: (() => void) | null;
-  /** The run the worker was excused from, until it has read that command (`caughtUp`). */
-  lagging: number | null;
 }
 
 /** The calling thread's side of a whole run it takes part in: the program's schedule and how to run a range of a step. */
@@ -126,8 +121,6 @@ export class WorkerPool {
   private busy = 0;
   /** Steps dispatched to workers since the pool started. */
   dispatchedSteps = 0;
-  /** Workers excused from a whole run the calling thread finished without them (protocol.ts, JOIN). */
-  excusedWorkers = 0;
 
   private constructor(
     private readonly host: Host,
@@ -141,7 +134,6 @@ export class WorkerPool {
       waiters: [],
       errors: new Map(),
       onError: null,
-      lagging: null,
     }));
   }
 
@@ -215,7 +207,6 @@ export class WorkerPool {
    */
   async runStep(info: StepInfo, parts: readonly Part[], runMain: (start: number, end: number) => void): Promise<void> {
     const c = this.ctrl;
-    await this.allCaughtUp(parts.filter((p) => p.worker !== MAIN).map((p) => this.slots[p.worker]), info);
     this.dispatchedSteps++;
     let workers = 0;
     for (const p of parts) if (p.worker !== MAIN) workers++;
@@ -269,7 +260,6 @@ export class WorkerPool {
       this.broken.add(dead.index);
       throw this.failure(describe(0), dead, null, `was not running (${dead.death})`);
     }
-    await this.allCaughtUp(this.slots, describe(0));
     Atomics.store(c, BARRIER, 0);
     Atomics.store(c, ABORT, 0);
     Atomics.store(c, CLAIM, 0);
@@ -285,8 +275,6 @@ export class WorkerPool {
       return { part: null, seq: this.command(slot.index, CMD_RUN), slot };
     });
     let mainError: Error | null = null;
-    /** The caller ran or claimed every part of the run: a worker that has not joined yet has nothing left to do. */
-    let done = false;
     if (main) {
       let current = 0;
       try {
@@ -294,63 +282,18 @@ export class WorkerPool {
           current = i;
           main.enter?.(i);
         };
-        done = true;
         for (const k of runSchedule(main.schedule, c, MAIN, true, enter, main.run)) {
-          if (!(await this.mainBarrier(k, dispatched, t0))) {
-            done = false;
-            break;
-          }
+          if (!(await this.mainBarrier(k, dispatched, t0))) break;
         }
       } catch (e) {
-        done = false;
         const { node, op } = describe(current);
         mainError = new TesseraError(`backend 'workers': the calling thread's part of the node failed: ${e instanceof Error ? e.message : String(e)}`, { node, op });
         this.abortRun();
       }
     }
-    const joined = done ? dispatched.filter((d) => !this.excuse(d)) : dispatched;
-    const failure = await this.awaitWorkers(joined, (slot) => describe(Math.max(0, Atomics.load(c, slotBase(slot) + CURRENT))), t0);
+    const failure = await this.awaitWorkers(dispatched, (slot) => describe(Math.max(0, Atomics.load(c, slotBase(slot) + CURRENT))), t0);
     if (failure) throw failure;
     if (mainError) throw mainError;
-  }
-
-  /** Excuses a worker that has not joined its whole run (protocol.ts, JOIN); false if it has. */
-  private excuse(d: Dispatched): boolean {
-    const c = this.ctrl;
-    if (Atomics.compareExchange(c, slotBase(d.slot.index) + JOIN, d.seq, EXCUSED) !== d.seq) return false;
-    this.excusedWorkers++;
-    d.slot.lagging = d.seq;
-    Atomics.sub(c, PENDING, 1);
-    return true;
-  }
-
-  /**
-   * A slot holds one command at a time: a worker excused from a run may not have read that
-   * command yet, and writing the next one now would let it read the new CMD and operands under
-   * the old sequence number. Waits until it has (its ACK, written when it leaves the run), it
-   * died, or the watchdog; false then.
-   */
-  private async caughtUp(slot: Slot): Promise<boolean> {
-    const seq = slot.lagging;
-    if (seq === null) return true;
-    const c = this.ctrl;
-    const ack = slotBase(slot.index) + ACK;
-    for (const t0 = performance.now(); Atomics.load(c, ack) !== seq && slot.death === null; ) {
-      if (performance.now() - t0 > this.options.timeoutMs) return false;
-      if (this.host.mainCanBlock) Atomics.wait(c, ack, Atomics.load(c, ack), 1);
-      await yieldToEventLoop();
-    }
-    slot.lagging = null;
-    return true;
-  }
-
-  /** Every slot of `slots` free for a new command; a worker that never caught up fails the operation (and is replaced). */
-  private async allCaughtUp(slots: readonly Slot[], info: StepInfo): Promise<void> {
-    for (const slot of slots) {
-      if (await this.caughtUp(slot)) continue;
-      this.broken.add(slot.index);
-      throw this.failure(info, slot, null, `did not leave a run it was excused from within ${this.options.timeoutMs} ms (watchdog); it is being replaced`);
-    }
   }
 
   /**
@@ -411,9 +354,7 @@ export class WorkerPool {
     const c = this.ctrl;
     const b = slotBase(worker);
     c[b + CMD] = cmd;
-    // Sequence numbers stay positive (1 .. 2^31 - 1, then 1 again): JOINED and EXCUSED are negative.
-    const seq = (Atomics.load(c, b + SEQ) % 0x7fffffff) + 1;
-    if (cmd === CMD_RUN) Atomics.store(c, b + JOIN, seq);
+    const seq = (Atomics.load(c, b + SEQ) + 1) | 0;
     Atomics.store(c, b + SEQ, seq);
     Atomics.notify(c, b + SEQ);
     return seq;
@@ -561,7 +502,6 @@ export class WorkerPool {
     slot.death = null;
     slot.waiters = [];
     slot.errors = new Map();
-    slot.lagging = null;
     worker.ref(true);
     worker.onMessage((msg) => {
       if (slot.worker !== worker) return;
@@ -600,10 +540,6 @@ export class WorkerPool {
   /** Sends a message to one worker (which waits on its slot: make it yield first) and waits for its ack. */
   private async message(slot: Slot, msg: ToWorker): Promise<void> {
     if (slot.death !== null) throw new Error(`backend 'workers': worker ${slot.index} is not running (${slot.death})`);
-    if (!(await this.caughtUp(slot))) {
-      this.broken.add(slot.index);
-      throw new Error(`backend 'workers': worker ${slot.index} did not leave a run it was excused from within ${this.options.timeoutMs} ms`);
-    }
     const acked = this.ack(slot, msg.type, this.options.timeoutMs);
     this.command(slot.index, CMD_YIELD);
     slot.worker!.post(msg);

@@ -51,18 +51,6 @@ export const ACK = 7; // written by the worker: the SEQ of the last command it f
 export const OWNER = 8;
 /** Whole-run dispatch: node index of the step the worker runs now (for errors naming the node). */
 export const CURRENT = 9;
-/**
- * Whole-run dispatch: who takes part. The pool writes the command's SEQ here before it posts a
- * CMD_RUN; the worker joins by swapping it for JOINED, or the calling thread, when it got to the
- * end of the run without that worker, excuses it by swapping it for EXCUSED. Whoever swaps first
- * wins: an excused worker leaves the run alone when it wakes (one that wakes after the caller
- * finished costs the run nothing) and writes its ACK, a joined one is waited for. The pool writes
- * no new command into the slot of an excused worker before that ACK (pool.ts caughtUp).
- * Sequence numbers are positive.
- */
-export const JOIN = 10;
-export const JOINED = -1;
-export const EXCUSED = -2;
 
 export const CMD_STEP = 1;
 export const CMD_YIELD = 2;
@@ -114,9 +102,8 @@ export interface ProgramMessage {
   readonly memory: WasmProgramMemory | JsProgramMemory;
 }
 
-/** Test hook: make a worker fail when it runs a given node, or ('late') join a run that starts with it only after LATE_FAULT_MS. */
-export type FaultKind = 'throw' | 'exit' | 'hang' | 'late';
-export const LATE_FAULT_MS = 500;
+/** Test hook: make a worker fail when it runs a given node. */
+export type FaultKind = 'throw' | 'exit' | 'hang';
 
 export type ToWorker =
   | {

@@ -16,9 +16,6 @@ import {
   CMD_QUIT,
   CMD_STEP,
   CMD_YIELD,
-  JOIN,
-  JOINED,
-  LATE_FAULT_MS,
   OWNER,
   PENDING,
   PROGRAM,
@@ -120,21 +117,11 @@ function bind(p: Loaded): Memory {
 /** Test hook: fails (throws, exits or hangs) as told by a 'fault' message for this node. */
 function injectedFault(node: string): void {
   const fault = faults.get(node);
-  if (!fault || fault === 'late') return;
+  if (!fault) return;
   faults.delete(node);
   if (fault === 'throw') throw new Error(`injected fault on node '${node}'`);
   if (fault === 'exit') port.exit(3);
   if (fault === 'hang') for (const cell = new Int32Array(new SharedArrayBuffer(4)); ; ) Atomics.wait(cell, 0, 0, 1000);
-}
-
-/** Test hook: a 'late' fault on the first node of the run delays joining it. */
-function lateFault(c: Int32Array): void {
-  const program = programs.get(c[base + PROGRAM]);
-  const first = program?.message.schedule.order[0];
-  const node = first === undefined ? undefined : program!.message.schedule.steps[first]?.node;
-  if (node === undefined || faults.get(node) !== 'late') return;
-  faults.delete(node);
-  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, LATE_FAULT_MS);
 }
 
 /** One step's range with the cpu kernel (and the test faults). */
@@ -213,15 +200,6 @@ function barrier(c: Int32Array, k: number): void {
 
 /** CMD_RUN: this worker's share of every step of the program (schedule.ts), barriers in between. */
 function runProgram(c: Int32Array, seq: number): void {
-  lateFault(c);
-  if (Atomics.compareExchange(c, base + JOIN, seq, JOINED) !== seq) {
-    // Excused: the calling thread finished the run without this worker (protocol.ts, JOIN). The
-    // acknowledgement frees the slot for the next command (pool.ts caughtUp); PENDING is not ours.
-    if (!ownsSlot(c)) return port.exit(0);
-    Atomics.store(c, base + ACK, seq);
-    Atomics.notify(c, base + ACK);
-    return;
-  }
   let node = '?';
   let error: unknown = null;
   try {
