@@ -2,8 +2,8 @@
  * First calls after one core ran alone for a while: on a VM, a worker asleep that long wakes
  * up late (up to milliseconds) and often on the caller's core. Rounds of: the main thread busy
  * for --busy ms (as during tfjs-cpu's turn in `pnpm bench`), an idle pause of 5 ms, then --block
- * calls of each implementation (cpu, and workers with one worker plus the caller). Prints the
- * medians of first and back-to-back calls.
+ * calls of each implementation (cpu, and workers with one worker plus the caller), in the turns of
+ * the harness's `timeInterleaved`. Prints the medians of first and back-to-back calls.
  *
  *   npx tsx --conditions=@tessera/source benchmarks/cold-start.ts [--graphs seed:4,W1-b32,W3] [--busy 1500] [--rounds 16] [--block 3]
  *
@@ -14,7 +14,7 @@ import { randomTensor, type Graph } from '@tessera/core';
 import { seedCnn, workload, workloadGraph } from '@tessera/examples';
 import { createContainer, registerBackend } from '@tessera/runtime';
 import { parseArgs } from 'node:util';
-import { median, tesseraCall } from './harness.js';
+import { tesseraCall, timeInterleaved } from './harness.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -30,10 +30,10 @@ if (!(busyMs >= 0 && Number.isInteger(rounds) && rounds > 0 && Number.isInteger(
 }
 
 const graphOf = (name: string): Graph => (name.startsWith('seed:') ? seedCnn({ batch: Number(name.slice(5)) }) : workloadGraph(workload(name)));
-const spin = (ms: number): void => {
-  for (const end = performance.now() + ms; performance.now() < end; );
+/** Before each turn (harness `enter`, then its 5 ms idle pause): one core busy, the other idle. */
+const busy = async (): Promise<void> => {
+  for (const end = performance.now() + busyMs; performance.now() < end; );
 };
-const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 const pool = createWorkersBackend({ threads: 1, mainShare: true });
 const container = createContainer();
@@ -43,28 +43,21 @@ try {
   for (const name of args.graphs!.split(',')) {
     const graph = graphOf(name);
     const x = randomTensor(graph.inputs[0].shape, 42).data;
-    const impls = [
-      { name: 'cpu', call: await tesseraCall(graph, x, 'bound', { backend: 'cpu' }), first: [] as number[], later: [] as number[] },
-      { name: 'workers', call: await tesseraCall(graph, x, 'bound', { backend: 'workers', container }), first: [] as number[], later: [] as number[] },
-    ];
-    for (const impl of impls) for (let i = 0; i < 3; i++) await impl.call.run();
-    for (let r = 0; r < rounds; r++) {
-      for (const impl of impls) {
-        spin(busyMs);
-        await pause(5);
-        for (let j = 0; j < block; j++) {
-          const t0 = performance.now();
-          await impl.call.run();
-          (j === 0 ? impl.first : impl.later).push(performance.now() - t0);
-        }
-      }
-    }
-    const [cpu, workers] = impls.map((i) => ({ first: median(i.first), later: median(i.later) }));
-    console.log(
-      `${name}, ${busyMs} ms busy: cpu first ${cpu.first.toFixed(2)} ms, back to back ${cpu.later.toFixed(2)} ms | ` +
-        `workers first ${workers.first.toFixed(2)} ms (x${(cpu.first / workers.first).toFixed(2)}), back to back ${workers.later.toFixed(2)} ms (x${(cpu.later / workers.later).toFixed(2)})`,
+    const cpu = await tesseraCall(graph, x, 'bound', { backend: 'cpu' });
+    const workers = await tesseraCall(graph, x, 'bound', { backend: 'workers', container });
+    const t = await timeInterleaved(
+      [
+        { name: 'cpu', enter: busy, run: cpu.run },
+        { name: 'workers', enter: busy, run: workers.run },
+      ],
+      { warmup: 3, runs: rounds * block, block },
     );
-    impls.forEach((i) => i.call.session.dispose());
+    const [c, w] = [t.get('cpu')!, t.get('workers')!];
+    console.log(
+      `${name}, ${busyMs} ms busy: cpu first ${c.firstMedian.toFixed(2)} ms, back to back ${c.backToBackMedian.toFixed(2)} ms | ` +
+        `workers first ${w.firstMedian.toFixed(2)} ms (x${(c.firstMedian / w.firstMedian).toFixed(2)}), back to back ${w.backToBackMedian.toFixed(2)} ms (x${(c.backToBackMedian / w.backToBackMedian).toFixed(2)})`,
+    );
+    for (const s of [cpu, workers]) s.session.dispose();
   }
 } finally {
   await pool.dispose();

@@ -141,6 +141,12 @@ describe('chainSteps', () => {
     return { spans, plan, ...chainSteps(graph, program.nodeSteps, program.nodeSteps.map((st) => st && partitionStep(st, o)), plan) };
   }
 
+  /** Ops chained after the graph's first node when every step splits. */
+  const followingOps = (graph: Graph): string[] => {
+    const { followers } = itemChainsOf(graph, opts({ inlineCost: 0, minPartCost: 1 }));
+    return (followers[0] ?? []).map((j) => graph.nodes[j].op);
+  };
+
   it('row-wise followers: an MLP runs as one chain (matmul -> bias_add -> relu -> matmul); not with a transposed a, nor a 1x1 conv2d with stride 2', () => {
     const mlp = (transposeA: boolean) => {
       const g = new GraphBuilder('mlp');
@@ -154,14 +160,10 @@ describe('chainSteps', () => {
       const c = g.conv2d(g.input('x', [1, 16, 16, 8]), g.constant('f', randomTensor([3, 3, 8, 8], 1)), { strides: [1, 1], padding: 'SAME' });
       return g.build({ y: g.conv2d(c, g.constant('p', randomTensor([1, 1, 8, 32], 2)), { strides: [stride, stride], padding: 'VALID' }) });
     };
-    const following = (graph: Graph) => {
-      const { followers } = itemChainsOf(graph, opts({ inlineCost: 0, minPartCost: 1 }));
-      return (followers[0] ?? []).map((j) => graph.nodes[j].op);
-    };
-    expect(following(mlp(false))).toEqual(['bias_add', 'relu', 'matmul']);
-    expect(following(mlp(true))).toEqual(['bias_add', 'relu']);
-    expect(following(convs(1))).toEqual(['conv2d']);
-    expect(following(convs(2))).toEqual([]);
+    expect(followingOps(mlp(false))).toEqual(['bias_add', 'relu', 'matmul']);
+    expect(followingOps(mlp(true))).toEqual(['bias_add', 'relu']);
+    expect(followingOps(convs(1))).toEqual(['conv2d']);
+    expect(followingOps(convs(2))).toEqual([]);
   });
 
   it('W1-b32: the whole batch runs as one item-wise chain (conv2d -> bias_add -> relu -> maxpool -> reshape -> matmul -> bias_add) on whole images', () => {
@@ -184,7 +186,6 @@ describe('chainSteps', () => {
   });
 
   it('a matmul whose rank-2 a is transposed is not item-wise (its rows are columns of a)', () => {
-    const g = new GraphBuilder('t');
     const build = (transposeA: boolean) => {
       const g = new GraphBuilder('t');
       const x = g.input('x', [8, 32, 32, 8]);
@@ -193,10 +194,6 @@ describe('chainSteps', () => {
       const flat = g.reshape(c, [8, 8]); // square: a and a^T have the same leading dimension
       const w = g.constant('w', randomTensor([8, 5], 2));
       return g.build({ y: g.matmul(flat, w, { transposeA }) });
-    };
-    const followingOps = (graph: Graph) => {
-      const { followers } = itemChainsOf(graph, opts({ inlineCost: 0, minPartCost: 1 }));
-      return (followers[graph.nodes.findIndex((n) => n.op === 'conv2d')] ?? []).map((j) => graph.nodes[j].op);
     };
     expect(followingOps(build(false))).toEqual(['matmul']);
     expect(followingOps(build(true))).toEqual([]);

@@ -1,5 +1,5 @@
-import type { Step } from '@tessera/backend-cpu';
-import { isElementwise, type ConvGeometry, type Graph, type Node } from '@tessera/core';
+import { kernels, type ConvStep, type Step } from '@tessera/backend-cpu';
+import { isElementwise, type Graph, type Node } from '@tessera/core';
 import type { ExecutionPlan } from '@tessera/runtime';
 import { MAIN, type Part } from './partition.js';
 
@@ -50,21 +50,21 @@ interface Interval {
 const overlaps = (a: Interval, b: Interval): boolean => a.start < b.end && b.start < a.end;
 const same = (a: Interval, b: Interval): boolean => a.start === b.start && a.end === b.end;
 
+/** A matmul node that reads its a transposed (the output's rows are then a's columns). */
+const transposesA = (node: Node): boolean => (node.attrs as { transposeA?: boolean }).transposeA === true;
+
 function itemMajor(graph: Graph, node: Node, step: Step, items: number): boolean {
   if (!ITEM_MAJOR.has(step.kernel) || step.units % items !== 0 || node.output.shape[0] !== items) return false;
   const a = graph.value(node.inputs[0]).shape;
   if (a[0] !== items) return false;
-  return !(step.kernel === 'matmul' && a.length === 2 && (node.attrs as { transposeA?: boolean }).transposeA === true);
+  return !(step.kernel === 'matmul' && a.length === 2 && transposesA(node));
 }
 
 /** Unit u of the step reads elements [u*R, (u+1)*R) of operand 0 only, R = its size / units (chain.ts header). */
 function rowWise(node: Node, step: Step): boolean {
-  if (step.kernel === 'conv2d') {
-    const { g } = step as Step & { readonly g: ConvGeometry };
-    return g.kH === 1 && g.kW === 1 && g.strideH === 1 && g.strideW === 1 && g.padTop === 0 && g.padLeft === 0 && g.outH === g.inH && g.outW === g.inW;
-  }
+  if (step.kernel === 'conv2d') return kernels.isPointwise((step as ConvStep).g);
   // matmul: the output's rows are a's rows (a is never broadcast) unless a is transposed.
-  return step.kernel === 'matmul' && (node.attrs as { transposeA?: boolean }).transposeA !== true;
+  return step.kernel === 'matmul' && !transposesA(node);
 }
 
 /**

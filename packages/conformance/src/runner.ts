@@ -175,6 +175,9 @@ export function runConformanceToReport(options: ConformanceOptions): Promise<Con
   );
 }
 
+/** A replay by `path` alone keeps its pre-`special` meaning: the one selected op or graph property, nothing added. */
+const replayByPath = (options: Omit<ConformanceOptions, 'backend'>): boolean => options.path !== undefined && options.only === undefined;
+
 /** Random graphs the bound-IO property checks by default: as many as the graph property, at most 25. */
 export const defaultBoundIOGraphs = (graphs: number): number => Math.min(graphs, 25);
 
@@ -185,7 +188,7 @@ export const defaultBoundIOGraphs = (graphs: number): number => Math.min(graphs,
 export function boundIOGraphs(options: Omit<ConformanceOptions, 'backend'>): number {
   if (options.check) return 0;
   if (options.boundIO !== undefined) return options.boundIO;
-  return options.path !== undefined && options.only === undefined ? 0 : defaultBoundIOGraphs(options.graphs ?? 100);
+  return replayByPath(options) ? 0 : defaultBoundIOGraphs(options.graphs ?? 100);
 }
 
 async function runAll(options: ConformanceOptions, emit: (e: ConformanceEvent) => void, cancelled: () => boolean): Promise<void> {
@@ -193,8 +196,7 @@ async function runAll(options: ConformanceOptions, emit: (e: ConformanceEvent) =
   const runs = options.runs ?? 100;
   const graphs = options.graphs ?? 100;
   const ops = options.ops ?? OP_NAMES_UNDER_TEST;
-  // A replay by `path` alone keeps its pre-`special` meaning: the one selected op or graph property.
-  const special = options.special ?? (options.path !== undefined && options.only === undefined ? [] : SPECIAL_PROPERTIES);
+  const special = options.special ?? (replayByPath(options) ? [] : SPECIAL_PROPERTIES);
   const boundIO = boundIOGraphs(options);
   const sources = [...ops.map((op) => opCaseArbitrary(op)), ...(graphs > 0 ? [graphArbitrary()] : [])];
   const plain = options.check ?? ((c: ConformanceCase) => checkCase(c, options));

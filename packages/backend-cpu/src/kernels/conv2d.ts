@@ -41,8 +41,8 @@ const CHUNK_FLOATS = 32 * 1024;
 const MIN_CHUNK_ROWS = 64;
 const MAX_CHUNK_ROWS = 256;
 
-/** True when the input already is the im2col matrix (1x1, stride 1, no padding). */
-function isPointwise(g: Conv2dGeometry): boolean {
+/** True when the input already is the im2col matrix (1x1, stride 1, no padding): output pixel r reads input pixel r only. */
+export function isPointwise(g: Conv2dGeometry): boolean {
   return g.kH === 1 && g.kW === 1 && g.strideH === 1 && g.strideW === 1 &&
     g.padTop === 0 && g.padLeft === 0 && g.outH === g.inH && g.outW === g.inW;
 }

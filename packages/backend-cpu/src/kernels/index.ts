@@ -12,7 +12,7 @@ export {
   gemmUnpackedScratchSize,
   gemmUnpacked,
 } from './gemm.js';
-export { type Conv2dGeometry, type ConvGemm, conv2dScratchSize, conv2dChunked, conv2d, im2col } from './conv2d.js';
+export { type Conv2dGeometry, type ConvGemm, conv2dScratchSize, conv2dChunked, conv2d, im2col, isPointwise } from './conv2d.js';
 export * from './wasm/index.js';
 export { maxpool } from './maxpool.js';
 export { biasAdd, biasAddRelu, relu, copy } from './elementwise.js';
