@@ -10,6 +10,7 @@ import { MAIN, partitionStep, stepCost, type Part, type PartitionOptions } from 
 import { makeSchedule, runWithFollowers, type Schedule } from './schedule.js';
 import { WorkerPool, type MainShare, type StepInfo } from './pool.js';
 import type { FaultKind, ProgramMessage } from './protocol.js';
+import type { TimelineRun } from './timeline.js';
 
 export interface WorkersBackendOptions {
   /** Name the backend reports (and is registered under). Default 'workers'. */
@@ -60,6 +61,12 @@ export interface WorkersBackendOptions {
    * from compile.
    */
   readonly gemm?: 'auto' | 'js' | 'wasm';
+  /**
+   * Record the timeline of whole runs: when each thread (the workers and the calling thread) ran
+   * which range of which node; read it with `takeTimeline()`. Default false. Runs with an
+   * observer (profiling: step by step, timed per node) and graphs that run inline are not recorded.
+   */
+  readonly timeline?: boolean;
 }
 
 /** Which GEMM a workers executable runs conv2d / matmul on (the same as the cpu backend's names). */
@@ -78,6 +85,7 @@ const VIEW_OPS = ['reshape'];
 const DEFAULTS = {
   timeoutMs: 60_000, startTimeoutMs: 60_000, mainShare: true, inlineCost: 100_000, minPartCost: 50_000, inlineGraphCost: 2_000_000,
   gemm: 'auto' as 'auto' | 'js' | 'wasm',
+  timeline: false,
 };
 
 /** Floats of kernel scratch the largest step of a program needs (the whole step on one thread: an upper bound for any part). */
@@ -113,6 +121,7 @@ export class WorkersBackend implements Backend {
         timeoutMs: this.options.timeoutMs,
         startTimeoutMs: this.options.startTimeoutMs,
         spinMs: options.spinMs ?? (this.options.mainShare ? 2 : 0.05),
+        timeline: this.options.timeline,
       }),
     );
     this.pool.catch(() => undefined); // reported by the first compile
@@ -121,6 +130,11 @@ export class WorkersBackend implements Backend {
   /** The GEMM path executables compiled by this backend use (exact per executable: `gemmPath` of the executable). */
   get gemmPath(): WorkersGemmPath {
     return this.options.gemm === 'js' ? 'js' : workersGemmPath();
+  }
+
+  /** The whole runs recorded since the last call, oldest first (`timeline` option; else none). */
+  async takeTimeline(): Promise<TimelineRun[]> {
+    return (await this.pool).takeTimeline();
   }
 
   /** Waits until every worker has started; resolves to the pool size. */

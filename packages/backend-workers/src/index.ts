@@ -33,3 +33,4 @@ export { partitionStep, stepCost, MAIN, WASM_GEMM_WEIGHT, type Part, type Partit
 export { guidedChunks } from './schedule.js';
 export { chainSpans, chainSteps } from './chain.js';
 export type { FaultKind } from './protocol.js';
+export type { Span, TimelineRun } from './timeline.js';

@@ -3,6 +3,7 @@ import { TesseraError } from '@tessera/core';
 import type { Host, HostWorker } from './host.js';
 import { MAIN, type Part } from './partition.js';
 import { arrive, runSchedule, type Schedule } from './schedule.js';
+import { recorded, TimelineReader, TimelineWriter, timelineBytes, type TimelineRun } from './timeline.js';
 import {
   ABORT,
   ACK,
@@ -41,10 +42,14 @@ export interface PoolOptions {
   readonly startTimeoutMs: number;
   /** How long idle threads poll before they sleep: workers waiting for a command, the caller waiting for the end of a run. */
   readonly spinMs: number;
+  /** Record when each thread ran what in whole runs (timeline.ts; read with `takeTimeline`). */
+  readonly timeline: boolean;
 }
 
 /** The main thread blocks at most this long at a time before it lets the event loop run (deaths, timers). */
 const SLICE_MS = 10;
+/** A timeline keeps this many runs until `takeTimeline` takes them (older ones are dropped). */
+const KEPT_RUNS = 10_000;
 /** The calling thread spins this long at a barrier of a whole run before it also yields to the event loop. */
 const MAIN_BARRIER_SPIN_MS = 1;
 
@@ -121,6 +126,8 @@ export class WorkerPool {
   private busy = 0;
   /** Steps dispatched to workers since the pool started. */
   dispatchedSteps = 0;
+  /** With `options.timeline`: the spans' shared buffer, the calling thread's writer, and the runs recorded since the last `takeTimeline`. */
+  private readonly timeline: { reader: TimelineReader; main: TimelineWriter; runs: TimelineRun[] } | null;
 
   private constructor(
     private readonly host: Host,
@@ -135,6 +142,13 @@ export class WorkerPool {
       errors: new Map(),
       onError: null,
     }));
+    const buffer = options.timeline ? new SharedArrayBuffer(timelineBytes(options.threads)) : null;
+    this.timeline = buffer && { reader: new TimelineReader(buffer, options.threads), main: new TimelineWriter(buffer, options.threads, options.threads), runs: [] };
+  }
+
+  /** The whole runs recorded since the last call (none unless the pool keeps a timeline), oldest first. */
+  takeTimeline(): TimelineRun[] {
+    return this.timeline?.runs.splice(0) ?? [];
   }
 
   /** Starts `options.threads` workers and waits until each has loaded its modules. */
@@ -267,6 +281,7 @@ export class WorkerPool {
     Atomics.store(c, RUN_WORKERS, this.slots.length + (main ? 1 : 0));
     Atomics.store(c, RUN_MAIN, main ? 1 : 0);
     Atomics.store(c, PENDING, this.slots.length);
+    this.timeline?.reader.reset();
     const dispatched = this.slots.map((slot) => {
       const b = slotBase(slot.index);
       c[b + PROGRAM] = program;
@@ -282,7 +297,8 @@ export class WorkerPool {
           current = i;
           main.enter?.(i);
         };
-        for (const k of runSchedule(main.schedule, c, MAIN, true, enter, main.run)) {
+        const run = recorded(main.schedule.steps, this.timeline?.main ?? null, main.run);
+        for (const k of runSchedule(main.schedule, c, MAIN, true, enter, run)) {
           if (!(await this.mainBarrier(k, dispatched, t0))) break;
         }
       } catch (e) {
@@ -292,6 +308,11 @@ export class WorkerPool {
       }
     }
     const failure = await this.awaitWorkers(dispatched, (slot) => describe(Math.max(0, Atomics.load(c, slotBase(slot) + CURRENT))), t0);
+    if (this.timeline && !failure) {
+      const runs = this.timeline.runs;
+      runs.push(this.timeline.reader.read(t0, performance.now(), (i) => describe(i).node));
+      if (runs.length > KEPT_RUNS) runs.shift();
+    }
     if (failure) throw failure;
     if (mainError) throw mainError;
   }
@@ -523,6 +544,7 @@ export class WorkerPool {
     Atomics.store(this.ctrl, slotBase(slot.index) + OWNER, owner);
     const init: ToWorker = {
       type: 'init', index: slot.index, owner, control: this.ctrl.buffer as SharedArrayBuffer, programs: [...this.programs.values()], spinMs: this.options.spinMs,
+      timeline: this.timeline && { buffer: this.timeline.reader.buffer, workers: this.slots.length },
     };
     worker.post(init);
     try {

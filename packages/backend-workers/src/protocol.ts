@@ -114,6 +114,8 @@ export type ToWorker =
       readonly programs: readonly ProgramMessage[];
       /** How long the worker polls for its next command before it sleeps. */
       readonly spinMs: number;
+      /** Where the worker records its spans of whole runs (timeline.ts), when the pool keeps a timeline. */
+      readonly timeline: { readonly buffer: SharedArrayBuffer; readonly workers: number } | null;
     }
   | ProgramMessage
   | { readonly type: 'unload'; readonly id: number }

@@ -5,6 +5,7 @@
  */
 import { cpuKernel, Scratch, WasmGemm, type Memory, type Step } from '@tessera/backend-cpu';
 import { arrive, runSchedule, runWithFollowers } from './schedule.js';
+import { recorded, TimelineWriter } from './timeline.js';
 import {
   ABORT,
   ACK,
@@ -80,6 +81,8 @@ let base = 0;
 let index = 0;
 let lastSeq = 0;
 let owner = 0;
+/** Spans of whole runs go here when the pool keeps a timeline. */
+let timeline: TimelineWriter | null = null;
 
 /** False once the pool has given this worker's slot to a replacement. */
 const ownsSlot = (c: Int32Array): boolean => Atomics.load(c, base + OWNER) === owner;
@@ -212,10 +215,11 @@ function runProgram(c: Int32Array, seq: number): void {
       injectedFault(node);
     };
     const mainShares = Atomics.load(c, RUN_MAIN) !== 0;
-    for (const k of runSchedule(schedule, c, index, mainShares, enter, (step, start, end) => {
+    const runRange = recorded(schedule.steps, timeline, (step: Step, start: number, end: number) => {
       node = step.node;
       run(step, mem, program, start, end);
-    })) {
+    });
+    for (const k of runSchedule(schedule, c, index, mainShares, enter, runRange)) {
       barrier(c, k);
     }
   } catch (e) {
@@ -275,6 +279,7 @@ port.listen((msg) => {
       base = slotBase(msg.index);
       owner = msg.owner;
       spinMs = msg.spinMs;
+      timeline = msg.timeline && new TimelineWriter(msg.timeline.buffer, msg.timeline.workers, msg.index);
       lastSeq = Atomics.load(ctrl, base + SEQ);
       for (const p of msg.programs) load(p);
       break;

@@ -1,0 +1,122 @@
+/**
+ * Where the time of a 2-thread workers run goes: the workload runs as in `pnpm bench` (turns of
+ * --block calls after a 5 ms idle pause, round-robin with the cpu backend), on a workers backend
+ * that records its timeline (which thread ran which units of which node, when). For the runs
+ * made back to back and for the first calls of the turns, by quartile of run time, it prints:
+ *
+ *   - run: the run's time (cpu: the cpu backend's median run, for reference);
+ *   - lag: when each thread started its first kernel, after the run began;
+ *   - busy: each thread's time inside kernels; `x cpu` = the sum over threads / cpu's median
+ *     (1.00 = the split costs no more kernel time than one thread doing it all);
+ *   - tail: from the last kernel's end (any thread) to the end of the run.
+ *
+ * So slow runs can be told apart: late threads (lag), kernels that ran slower than usual (busy,
+ * e.g. a vCPU shared with another tenant), or waiting (run - busy - lag).
+ *
+ *   npx tsx --conditions=@tessera/source benchmarks/workers-timeline.ts [--workload W1-b32] [--runs 60] [--block 3] [--trace timeline.json]
+ *
+ * --trace writes the runs as a Chrome trace (chrome://tracing, ui.perfetto.dev): one lane per thread.
+ */
+import '@tessera/backend-cpu';
+import { createWorkersBackend, type TimelineRun } from '@tessera/backend-workers';
+import { randomTensor } from '@tessera/core';
+import { workload, workloadGraph } from '@tessera/examples';
+import { createContainer, registerBackend } from '@tessera/runtime';
+import { writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { median, tesseraCall, timeInterleaved } from './harness.js';
+
+const { values: args } = parseArgs({
+  options: {
+    workload: { type: 'string', default: 'W1-b32' },
+    runs: { type: 'string', default: '60' },
+    block: { type: 'string', default: '3' },
+    warmup: { type: 'string', default: '2' },
+    trace: { type: 'string' },
+  },
+});
+
+const THREADS = [-1, 0] as const;
+const threadName = (t: number): string => (t === -1 ? 'caller' : `worker ${t}`);
+
+interface RunStats {
+  readonly ms: number;
+  readonly lag: Record<number, number>;
+  readonly busy: Record<number, number>;
+  readonly tail: number;
+}
+
+function stats(run: TimelineRun): RunStats {
+  const lag: Record<number, number> = {};
+  const busy: Record<number, number> = {};
+  for (const t of THREADS) {
+    const spans = run.spans.filter((s) => s.thread === t);
+    lag[t] = spans.length ? spans[0].start - run.start : NaN;
+    busy[t] = spans.reduce((sum, s) => sum + s.end - s.start, 0);
+  }
+  const lastEnd = Math.max(...run.spans.map((s) => s.end));
+  return { ms: run.end - run.start, lag, busy, tail: run.end - lastEnd };
+}
+
+function report(title: string, runs: readonly RunStats[], cpuMs: number): void {
+  const sorted = [...runs].sort((a, b) => a.ms - b.ms);
+  const f = (v: number) => v.toFixed(3);
+  console.log(`\n${title} (${runs.length} runs), means by quartile of run time:`);
+  console.log(`| quartile | run ms | x cpu | ${THREADS.map((t) => `lag ${threadName(t)}`).join(' | ')} | ${THREADS.map((t) => `busy ${threadName(t)}`).join(' | ')} | busy x cpu | tail |`);
+  console.log(`|---|${'---:|'.repeat(4 + 2 * THREADS.length)}`);
+  for (let q = 0; q < 4; q++) {
+    const part = sorted.slice(Math.floor((q * sorted.length) / 4), Math.floor(((q + 1) * sorted.length) / 4));
+    if (!part.length) continue;
+    const mean = (g: (r: RunStats) => number) => part.reduce((s, r) => s + g(r), 0) / part.length;
+    const ms = mean((r) => r.ms);
+    const busy = THREADS.map((t) => mean((r) => r.busy[t]));
+    const cells = [f(ms), (cpuMs / ms).toFixed(2), ...THREADS.map((t) => f(mean((r) => r.lag[t]))), ...busy.map(f), (busy.reduce((a, b) => a + b, 0) / cpuMs).toFixed(2), f(mean((r) => r.tail))];
+    console.log(`| ${['fastest', 'second', 'third', 'slowest'][q]} | ${cells.join(' | ')} |`);
+  }
+}
+
+function chromeTrace(runs: readonly TimelineRun[]): object {
+  const us = (ms: number) => Math.round(ms * 1000);
+  const traceEvents = runs.flatMap((run, k) => [
+    { name: `run ${k}`, cat: 'run', ph: 'X', ts: us(run.start), dur: us(run.end - run.start), pid: 1, tid: 0, args: {} },
+    ...run.spans.map((s) => ({ name: s.node, cat: 'kernel', ph: 'X', ts: us(s.start), dur: us(s.end - s.start), pid: 1, tid: s.thread + 2, args: { units: s.units } })),
+  ]);
+  const names = [{ tid: 0, name: 'runs' }, ...THREADS.map((t) => ({ tid: t + 2, name: threadName(t) }))];
+  return { traceEvents: [...traceEvents, ...names.map(({ tid, name }) => ({ name: 'thread_name', ph: 'M', pid: 1, tid, args: { name } }))], displayTimeUnit: 'ms' };
+}
+
+async function main(): Promise<void> {
+  const w = workload(args.workload!);
+  const graph = workloadGraph(w);
+  const x = randomTensor(w.input, 42).data;
+  const container = createContainer();
+  const backend = createWorkersBackend({ threads: 1, mainShare: true, timeline: true });
+  registerBackend(container, 'workers', () => backend);
+  try {
+    const cpu = await tesseraCall(graph, x, 'bound', { backend: 'cpu' });
+    const workers = await tesseraCall(graph, x, 'bound', { backend: 'workers', container });
+    const warmup = Number(args.warmup);
+    const block = Number(args.block);
+    const timings = await timeInterleaved([{ name: 'cpu', run: cpu.run }, { name: 'workers', run: workers.run }], { warmup, runs: Number(args.runs), block });
+    // One whole run per call: the warm-up calls, then turns of `block` calls (the first after the pause).
+    const timeline = (await backend.takeTimeline()).slice(warmup);
+    if (timeline.length !== Number(args.runs)) throw new Error(`${w.id}: expected ${args.runs} recorded runs, got ${timeline.length} (does the graph run inline?)`);
+    const cpuMs = timings.get('cpu')!.backToBackMedian;
+    const first = timeline.filter((_, i) => i % block === 0).map(stats);
+    const later = timeline.filter((_, i) => i % block !== 0).map(stats);
+    console.log(`${w.id}: cpu backend ${cpuMs.toFixed(3)} ms (median back to back), workers 1 worker + caller ${timings.get('workers')!.backToBackMedian.toFixed(3)} ms`);
+    if (later.length) report('back to back', later, cpuMs);
+    report('first call of a turn', first, timings.get('cpu')!.firstMedian);
+    console.log(`\nmedian run: back to back ${median(later.map((r) => r.ms)).toFixed(3)} ms, first call ${median(first.map((r) => r.ms)).toFixed(3)} ms`);
+    if (args.trace) {
+      writeFileSync(args.trace, JSON.stringify(chromeTrace(timeline)));
+      console.log(`Chrome trace written to ${args.trace}`);
+    }
+    cpu.session.dispose();
+    workers.session.dispose();
+  } finally {
+    await backend.dispose();
+  }
+}
+
+await main();
