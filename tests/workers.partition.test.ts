@@ -1,6 +1,6 @@
 /** The workers backend's cost model: which steps stay on the main thread and how the others split. */
 import { compileProgram, cpuKernel, type Step } from '@tessera/backend-cpu';
-import { MAIN, WASM_GEMM_WEIGHT, chainSpans, chainSteps, guidedChunks, partitionStep, stepCost, type PartitionOptions } from '@tessera/backend-workers';
+import { MAIN, WASM_GEMM_WEIGHT, chainSpans, chainSteps, guidedChunks, LEAST_CHUNK_DIVISOR, partitionStep, stepCost, type PartitionOptions } from '@tessera/backend-workers';
 import { GraphBuilder, randomTensor, type Graph } from '@tessera/core';
 import { workload, workloadGraph } from '@tessera/examples';
 import { planExecution } from '@tessera/runtime';
@@ -60,14 +60,14 @@ describe('partitionStep', () => {
 });
 
 describe('guidedChunks', () => {
-  it('property: chunks cover the units in order, aligned, shrinking, none below 1/(8 x participants) but the last', () => {
+  it('property: chunks cover the units in order, aligned, shrinking, none below 1/(LEAST_CHUNK_DIVISOR x participants) but the last', () => {
     fc.assert(
       fc.property(fc.integer({ min: 1, max: 100_000 }), fc.integer({ min: 1, max: 800 }), fc.integer({ min: 1, max: 8 }), (units, align, participants) => {
         const b = guidedChunks(units, align, participants);
         expect(b[0]).toBe(0);
         expect(b[b.length - 1]).toBe(units);
         const sizes = b.slice(1).map((x, i) => x - b[i]);
-        const least = Math.max(align, Math.ceil(units / (8 * participants) / align) * align);
+        const least = Math.max(align, Math.ceil(units / (LEAST_CHUNK_DIVISOR * participants) / align) * align);
         sizes.forEach((size, i) => {
           expect(size).toBeGreaterThan(0);
           if (i < sizes.length - 1) {
@@ -78,13 +78,13 @@ describe('guidedChunks', () => {
         });
         // Few claims: the sizes halve towards `least`, so their count grows with log(participants), not with units.
         expect(sizes.length).toBeLessThanOrEqual(Math.ceil(units / least));
-        expect(sizes.length).toBeLessThanOrEqual(8 * participants + 1);
+        expect(sizes.length).toBeLessThanOrEqual(LEAST_CHUNK_DIVISOR * participants + 1);
       }),
     );
   });
 
-  it('W1-b32 on two threads: each chunk is half an even share of what is left (32/4, 24/4, 18/4 up, ...) down to 2 images', () => {
-    expect(guidedChunks(32, 1, 2)).toEqual([0, 8, 14, 19, 23, 26, 28, 30, 32]);
+  it('W1-b32 on two threads: each chunk is half an even share of what is left (32/4, 24/4, 18/4 up, ...) down to 1 image', () => {
+    expect(guidedChunks(32, 1, 2)).toEqual([0, 8, 14, 19, 23, 26, 28, 29, 30, 31, 32]);
   });
 });
 

@@ -38,14 +38,23 @@ export function makeSchedule(steps: readonly (Step | null)[], parts: readonly (r
 }
 
 /**
+ * The smallest chunk of a split step is 1/(LEAST_CHUNK_DIVISOR x participants) of it: small
+ * enough that the participants finish close together (W4-1024 on 2 threads, 2026-11-28,
+ * `benchmarks/workers-timeline.ts`: the two threads' kernel times 23.4 / 23.6 ms with 16, against
+ * 23.4 / 24.3 ms with 8), large enough that a GEMM chunk, which re-reads the packed weights,
+ * stays worth its claim.
+ */
+export const LEAST_CHUNK_DIVISOR = 16;
+
+/**
  * Chunk boundaries of a split step (guided self-scheduling): each chunk takes half of an even
  * share of what remains, so the first chunks are large (few claims) and the last ones small
  * (participants finish within a small chunk of each other, and one that started late or was
- * preempted hands work to the others), but never smaller than 1/(8 x participants) of the step
- * (a GEMM chunk re-reads its packed weights). Multiples of `align` but the last boundary.
+ * preempted hands work to the others), but never smaller than 1/(LEAST_CHUNK_DIVISOR x
+ * participants) of the step. Multiples of `align` but the last boundary.
  */
 export function guidedChunks(units: number, align: number, participants: number): number[] {
-  const least = Math.max(align, Math.ceil(units / (8 * participants) / align) * align);
+  const least = Math.max(align, Math.ceil(units / (LEAST_CHUNK_DIVISOR * participants) / align) * align);
   const bounds = [0];
   for (let at = 0; at < units; ) {
     const size = Math.max(least, Math.ceil((units - at) / (2 * participants) / align) * align);
