@@ -34,10 +34,17 @@ export interface TimelineRun {
   readonly dropped: number;
 }
 
+/** Bytes of the counts, rounded up so that the Float64 records that follow are 8-byte aligned. */
+const countBytes = (workers: number): number => 8 * Math.ceil((workers + 1) / 2);
+
 /** Bytes of the shared buffer for `workers` workers plus the calling thread. */
 export function timelineBytes(workers: number): number {
-  const counts = 8 * Math.ceil((workers + 1) / 2); // keeps the Float64 part 8-byte aligned
-  return counts + 8 * FIELDS * SPANS_PER_RUN * (workers + 1);
+  return countBytes(workers) + 8 * FIELDS * SPANS_PER_RUN * (workers + 1);
+}
+
+/** The counts (one per participant) and the records of a timeline buffer. */
+function views(buffer: SharedArrayBuffer, workers: number): { counts: Int32Array; spans: Float64Array } {
+  return { counts: new Int32Array(buffer, 0, workers + 1), spans: new Float64Array(buffer, countBytes(workers)) };
 }
 
 /** One participant's writer: `record(node, first, end, start, end)` with absolute times (timeOrigin + now). */
@@ -52,8 +59,7 @@ export class TimelineWriter {
     /** The worker's slot, or `workers` for the calling thread. */
     private readonly participant: number,
   ) {
-    this.counts = new Int32Array(buffer, 0, workers + 1);
-    this.spans = new Float64Array(buffer, 8 * Math.ceil((workers + 1) / 2));
+    ({ counts: this.counts, spans: this.spans } = views(buffer, workers));
     this.base = participant * FIELDS * SPANS_PER_RUN;
   }
 
@@ -83,8 +89,7 @@ export class TimelineReader {
     readonly buffer: SharedArrayBuffer,
     private readonly workers: number,
   ) {
-    this.counts = new Int32Array(buffer, 0, workers + 1);
-    this.spans = new Float64Array(buffer, 8 * Math.ceil((workers + 1) / 2));
+    ({ counts: this.counts, spans: this.spans } = views(buffer, workers));
   }
 
   reset(): void {
