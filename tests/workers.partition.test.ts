@@ -83,6 +83,12 @@ describe('guidedChunks', () => {
     );
   });
 
+  it('a chunk that re-reads weights is at least atLeast units, as long as every participant still gets one', () => {
+    // W1-b32's matmul (32 rows, 5-row tiles) asking for 24: capped at an aligned half, 15.
+    expect(guidedChunks(32, 5, 2, 24)).toEqual([0, 15, 30, 32]);
+    expect(guidedChunks(1000, 10, 2, 100)).toEqual([0, 250, 440, 580, 690, 790, 890, 990, 1000]);
+  });
+
   it('W1-b32 on two threads: each chunk is half an even share of what is left (32/4, 24/4, 18/4 up, ...) down to 1 image', () => {
     expect(guidedChunks(32, 1, 2)).toEqual([0, 8, 14, 19, 23, 26, 28, 29, 30, 31, 32]);
   });
@@ -148,12 +154,14 @@ describe('chainSteps', () => {
   };
 
   it('row-wise followers: an MLP runs as one chain (matmul -> bias_add -> relu -> matmul); not with a transposed a, nor a 1x1 conv2d with stride 2', () => {
+    // 128 rows: enough that the second matmul's smallest chunk (128 / 32 rows) computes more than
+    // it re-reads of its weights (rereadCost).
     const mlp = (transposeA: boolean) => {
       const g = new GraphBuilder('mlp');
-      const x = g.input('x', [64, 32]);
-      const h = g.relu(g.biasAdd(g.matmul(x, g.constant('w1', randomTensor([32, 64], 1))), g.constant('b1', randomTensor([64], 2))));
+      const x = g.input('x', [128, 32]);
+      const h = g.relu(g.biasAdd(g.matmul(x, g.constant('w1', randomTensor([32, 128], 1))), g.constant('b1', randomTensor([128], 2))));
       // transposed: a^T of the square h has the same shape, but the output's rows are h's columns.
-      return g.build({ y: g.matmul(h, g.constant('w2', randomTensor([64, 16], 3)), { transposeA }) });
+      return g.build({ y: g.matmul(h, g.constant('w2', randomTensor([128, 16], 3)), { transposeA }) });
     };
     const convs = (stride: number) => {
       const g = new GraphBuilder('convs');
@@ -166,13 +174,15 @@ describe('chainSteps', () => {
     expect(followingOps(convs(2))).toEqual([]);
   });
 
-  it('W1-b32: the whole batch runs as one item-wise chain (conv2d -> bias_add -> relu -> maxpool -> reshape -> matmul -> bias_add) on whole images', () => {
+  it('W1-b32: conv2d -> bias_add -> relu -> maxpool run as one item-wise chain on whole images; the 12544 x 10 matmul, which would re-read its weights for every image, runs as a step of its own', () => {
     const graph = workloadGraph(workload('W1-b32'));
     const { followers, grains, spans, plan } = itemChainsOf(graph);
-    expect(spans).toEqual([[0, graph.nodes.length - 1]]);
     const head = graph.nodes.findIndex((n) => n.op === 'conv2d');
-    expect(followers[head]!.map((j) => graph.nodes[j].op)).toEqual(['bias_add', 'relu', 'maxpool', 'matmul', 'bias_add']);
+    const matmul = graph.nodes.findIndex((n) => n.op === 'matmul');
+    expect(followers[head]!.map((j) => graph.nodes[j].op)).toEqual(['bias_add', 'relu', 'maxpool']);
+    expect(spans).toEqual([[head, graph.nodes.findIndex((n) => n.op === 'maxpool')]]);
     expect(grains[head]).toBe(28 * 28); // conv units (output pixels) per image
+    expect(followers[matmul]!.map((j) => graph.nodes[j].op)).toEqual(['bias_add']);
     // Memory: every value the chain writes is apart from everything else it touches, except in place.
     const buffers = new Map(graph.nodes.map((n) => [n.name, region(plan, n.name)]));
     const x = region(plan, 'x')!;
@@ -187,12 +197,13 @@ describe('chainSteps', () => {
 
   it('a matmul whose rank-2 a is transposed is not item-wise (its rows are columns of a)', () => {
     const build = (transposeA: boolean) => {
+      // 128 images: enough rows that the matmul's smallest chunk computes more than it re-reads.
       const g = new GraphBuilder('t');
-      const x = g.input('x', [8, 32, 32, 8]);
-      const f = g.constant('f', randomTensor([3, 3, 8, 2], 1));
-      const c = g.conv2d(x, f, { strides: [16, 16], padding: 'VALID' }); // [8, 2, 2, 2]
-      const flat = g.reshape(c, [8, 8]); // square: a and a^T have the same leading dimension
-      const w = g.constant('w', randomTensor([8, 5], 2));
+      const x = g.input('x', [128, 32, 32, 8]);
+      const f = g.constant('f', randomTensor([3, 3, 8, 32], 1));
+      const c = g.conv2d(x, f, { strides: [16, 16], padding: 'VALID' }); // [128, 2, 2, 32]
+      const flat = g.reshape(c, [128, 128]); // square: a and a^T have the same leading dimension
+      const w = g.constant('w', randomTensor([128, 5], 2));
       return g.build({ y: g.matmul(flat, w, { transposeA }) });
     };
     expect(followingOps(build(false))).toEqual(['matmul']);

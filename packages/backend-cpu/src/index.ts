@@ -25,6 +25,7 @@ export {
 } from './backend.js';
 export { CPU_KERNELS } from './ops/index.js';
 export type { ConvStep } from './ops/conv2d.js';
+export type { MatmulStep } from './ops/matmul.js';
 export * from './program.js';
 export * as kernels from './kernels/index.js';
 /** For the workers backend: the wasm GEMM on one shared WebAssembly.Memory, a scratch region per thread. */

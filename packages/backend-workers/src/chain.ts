@@ -1,7 +1,7 @@
 import { kernels, type ConvStep, type Step } from '@tessera/backend-cpu';
 import { isElementwise, type Graph, type Node } from '@tessera/core';
 import type { ExecutionPlan } from '@tessera/runtime';
-import { MAIN, type Part } from './partition.js';
+import { LEAST_CHUNK_DIVISOR, MAIN, rereadCost, stepCost, type Part } from './partition.js';
 
 /**
  * Chains: a split step and the steps after it that each participant can run on its own range
@@ -17,8 +17,13 @@ import { MAIN, type Part } from './partition.js';
  *   elements. A ResNet bottleneck's 3x3 conv -> 1x1 conv, or an MLP's layers, run as one chain;
  * - item-wise (conv2d, maxpool, matmul, and the element-wise ones) when the chain's values share
  *   a leading (batch) dimension N >= 2: ranges then cover whole items, and item n of a follower
- *   reads item n of the previous output only. conv -> bias -> relu -> maxpool -> reshape ->
- *   matmul on a batch runs as one chain, each participant taking whole images.
+ *   reads item n of the previous output only. conv -> bias -> relu -> maxpool on a batch runs as
+ *   one chain, each participant taking whole images.
+ *
+ * A GEMM follower (matmul, pointwise conv) re-reads all of its weights for every range it runs
+ * (`rereadCost`); it joins only if that costs no more than it computes on the head's smallest
+ * chunk. The seed CNN's 12544 x 10 matmul on a batch (one row per image) does not: it runs as a
+ * step of its own, in a few large chunks.
  */
 
 /** Kernels whose units [a, b) write exactly output elements [a*E, b*E) (E = output size / units). */
@@ -124,6 +129,11 @@ export function chainSteps(
       const rows = !elementwise && whole && rowWise(node, f);
       const byItem = !elementwise && !rows && byItems && itemMajor(graph, node, f, items);
       if (!elementwise && !rows && !byItem) break;
+      // Chained, a follower runs on each chunk of the head, down to 1/(LEAST_CHUNK_DIVISOR x
+      // participants) of it: a GEMM that re-reads more weights per chunk than such a chunk
+      // computes (W1-b32's 12544 x 10 matmul on one row per image) runs as a step of its own,
+      // in fewer, larger chunks.
+      if (pp.length > 1 && rereadCost(f) > stepCost(f) / (LEAST_CHUNK_DIVISOR * pp.length)) break;
       const input = region(node.inputs[0]);
       const y = region(node.name);
       if (!input || !y) break;

@@ -1,4 +1,4 @@
-import type { Step } from '@tessera/backend-cpu';
+import { kernels, type ConvStep, type MatmulStep, type Step } from '@tessera/backend-cpu';
 
 /** Who runs a range of a step's units: a worker index, or MAIN for the calling thread. */
 export const MAIN = -1;
@@ -42,6 +42,37 @@ export const WASM_GEMM_WEIGHT = 1 / 12;
 export function stepCost(step: Step): number {
   const work = (step as { readonly wasm?: boolean }).wasm === true ? step.costPerUnit * WASM_GEMM_WEIGHT : step.costPerUnit;
   return step.units * (work + UNIT_OVERHEAD);
+}
+
+/**
+ * The smallest chunk of a split step is 1/(LEAST_CHUNK_DIVISOR x participants) of it, or more
+ * where a chunk re-reads weights (MAX_REREAD_SHARE): small enough that the participants finish
+ * close together (W4-1024 on 2 threads, 2026-11-28, `benchmarks/workers-timeline.ts`: the two
+ * threads' kernel times 23.4 / 23.6 ms with 16, against 23.4 / 24.3 ms with 8).
+ */
+export const LEAST_CHUNK_DIVISOR = 16;
+
+/** No chunk of a split step should spend more than this share of its cost re-reading weights (`rereadCost`). */
+export const MAX_REREAD_SHARE = 0.1;
+
+/**
+ * Cost units of re-reading one float of a GEMM's right-hand matrix: every range of a matmul or a
+ * pointwise conv streams all of its packed weights, whatever its rows. Measured on the cpu
+ * backend's wasm GEMM (`1 row` minus `per row` of a 40-row call, 2026-11-28): 0.04 ns per float
+ * for 1024x1024 and 256x256 (cache-resident), 0.13 ns per padded float for W1-b32's 12544x10
+ * (N padded to 16): 0.06-0.3 cost units of about 0.6 ns.
+ */
+export const REREAD_COST = 0.2;
+
+/**
+ * What every range of `step` pays once, whatever its size: re-reading the packed right-hand
+ * matrix of a matmul or a pointwise conv (cost units). 0 for other steps (a 3x3 conv re-reads
+ * its filter per im2col block of its own, however its units are split).
+ */
+export function rereadCost(step: Step): number {
+  if (step.kernel === 'matmul') return (step as MatmulStep).g.k * (step as MatmulStep).g.n * REREAD_COST;
+  const g = (step as ConvStep).g;
+  return step.kernel === 'conv2d' && kernels.isPointwise(g) ? g.inC * g.outC * REREAD_COST : 0;
 }
 
 /** Units of every part but the last are a multiple of this: whole GEMM row tiles, whole cache lines. */

@@ -1,6 +1,6 @@
 import type { Step } from '@tessera/backend-cpu';
 import { followerRange, type Chains } from './chain.js';
-import { alignment, MAIN, type Part } from './partition.js';
+import { alignment, LEAST_CHUNK_DIVISOR, MAIN, MAX_REREAD_SHARE, rereadCost, stepCost, type Part } from './partition.js';
 import { BARRIER, CLAIM, RUN_WORKERS } from './protocol.js';
 
 /**
@@ -31,30 +31,29 @@ export function makeSchedule(steps: readonly (Step | null)[], parts: readonly (r
     const p = parts[i];
     if (!step || !p || chains.chained[i]) return null;
     order.push(i);
+    if (p.length < 2) return null;
+    // A chunk runs the head and its followers on its units; what it re-reads whole (weights)
+    // bounds how small it may be.
+    const members = [step, ...(chains.followers[i] ?? []).map((f) => steps[f]!)];
+    const reread = members.reduce((sum, m) => sum + rereadCost(m), 0);
+    const unitCost = members.reduce((sum, m) => sum + stepCost(m), 0) / step.units;
     // Ranges of an item-wise chain's head are whole items (its grain).
-    return p.length > 1 ? guidedChunks(step.units, chains.grains[i] ?? alignment(step), p.length) : null;
+    return guidedChunks(step.units, chains.grains[i] ?? alignment(step), p.length, reread / (MAX_REREAD_SHARE * unitCost));
   });
   return { steps, parts, chains: chains.followers, order, chunks };
 }
-
-/**
- * The smallest chunk of a split step is 1/(LEAST_CHUNK_DIVISOR x participants) of it: small
- * enough that the participants finish close together (W4-1024 on 2 threads, 2026-11-28,
- * `benchmarks/workers-timeline.ts`: the two threads' kernel times 23.4 / 23.6 ms with 16, against
- * 23.4 / 24.3 ms with 8), large enough that a GEMM chunk, which re-reads the packed weights,
- * stays worth its claim.
- */
-export const LEAST_CHUNK_DIVISOR = 16;
 
 /**
  * Chunk boundaries of a split step (guided self-scheduling): each chunk takes half of an even
  * share of what remains, so the first chunks are large (few claims) and the last ones small
  * (participants finish within a small chunk of each other, and one that started late or was
  * preempted hands work to the others), but never smaller than 1/(LEAST_CHUNK_DIVISOR x
- * participants) of the step. Multiples of `align` but the last boundary.
+ * participants) of the step, nor than `atLeast` units unless that would leave fewer chunks than
+ * participants. Multiples of `align` but the last boundary.
  */
-export function guidedChunks(units: number, align: number, participants: number): number[] {
-  const least = Math.max(align, Math.ceil(units / (LEAST_CHUNK_DIVISOR * participants) / align) * align);
+export function guidedChunks(units: number, align: number, participants: number, atLeast = 0): number[] {
+  const share = Math.max(align, Math.floor(units / participants / align) * align);
+  const least = Math.max(align, Math.ceil(units / (LEAST_CHUNK_DIVISOR * participants) / align) * align, Math.min(share, Math.ceil(atLeast / align) * align));
   const bounds = [0];
   for (let at = 0; at < units; ) {
     const size = Math.max(least, Math.ceil((units - at) / (2 * participants) / align) * align);
