@@ -30,8 +30,13 @@ export const UNIT_OVERHEAD = 3;
  * Weight of one multiply-add of a step compiled for the wasm SIMD GEMM (`step.wasm`), in cost
  * units (one unit: about one multiply-add of the TypeScript GEMM, about 0.5-1 ns on one thread,
  * also about one element-wise cost unit). Measured with `benchmarks/workers-scaling.ts
- * --calibrate`: the wasm GEMM runs conv2d / matmul at about 0.05 ns per multiply-add, bias_add
- * about 0.9 ns and relu 1-2 ns per cost unit; the TypeScript GEMM about 0.6 ns per multiply-add.
+ * --calibrate`: the wasm GEMM runs conv2d / matmul at about 0.05 ns per multiply-add (0.49-0.50
+ * ns per cost unit, 2026-11-28); the TypeScript GEMM about 0.6 ns per multiply-add. bias_add and
+ * relu were about 0.9 and 1-2 ns per cost unit with the TypeScript kernels; on the wasm path,
+ * whose element-wise kernels are SIMD too, they take 0.028-0.037 ns per cost unit (same
+ * calibration), so there a standalone element-wise step weighs about 15x what it costs and is
+ * split sooner than it pays (a chained one runs with its head either way). Left as is: it only
+ * moves small element-wise steps between inline and split.
  */
 export const WASM_GEMM_WEIGHT = 1 / 12;
 
