@@ -63,9 +63,9 @@ export const MAX_REREAD_SHARE = 0.1;
 /**
  * Cost units of re-reading one float of a GEMM's right-hand matrix: every range of a matmul or a
  * pointwise conv streams all of its packed weights, whatever its rows. Measured on the cpu
- * backend's wasm GEMM (`1 row` minus `per row` of a 40-row call, 2026-11-28): 0.04 ns per float
- * for 1024x1024 and 256x256 (cache-resident), 0.13 ns per padded float for W1-b32's 12544x10
- * (N padded to 16): 0.06-0.3 cost units of about 0.6 ns.
+ * backend's wasm GEMM (a 1-row call minus one row's share of a 40-row call, 2026-11-28): 0.04-0.05
+ * ns per float of K x N for 1024x1024 and 256x256 (about 0.07 cost units of 0.6 ns), 0.2 ns for
+ * W1-b32's 12544x10 (packed with N padded to 16, and out of cache: about 0.3 units).
  */
 export const REREAD_COST = 0.2;
 
