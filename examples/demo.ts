@@ -3,18 +3,21 @@
  * unoptimized and optimized on every backend next to the float64 reference, printing each run's
  * agreement (worst error as a fraction of its per-element bound) and timings. Sessions bind their
  * input and output (`bindIO`): the image batch is written once into `session.io`, and on cpu and
- * workers a run copies nothing in or out.
+ * workers a run copies nothing in or out. For workers it also prints, from the backend's timeline,
+ * how the last run was shared among the threads.
  */
 import '@tessera/backend-cpu';
-import '@tessera/backend-workers';
+import { registerWorkersBackend, type WorkersBackend } from '@tessera/backend-workers';
 import { registerBrowserBackends } from '@tessera/browser';
 import { evaluate, formatSummary, randomTensor, type Graph, type RefTensor } from '@tessera/core';
 import { formatReport, optimize } from '@tessera/passes';
-import { backendNames, createSession, disposeBackends } from '@tessera/runtime';
+import { backendNames, createSession, defaultContainer, disposeBackends, getBackend } from '@tessera/runtime';
 import { seedCnn } from '@tessera/examples';
 
 // webgl runs in headless Chromium, driven from here (started on first use).
 registerBrowserBackends();
+// The default workers backend, recording which thread runs what (`takeTimeline`).
+registerWorkersBackend(defaultContainer, { timeline: true });
 const BACKENDS = ['cpu', 'workers', 'webgl'];
 const BATCH = 8;
 const graph = seedCnn({ batch: BATCH });
@@ -55,8 +58,22 @@ async function runOn(backend: string, level: string, g: Graph, expected: RefTens
     `${`${backend} ${level}`.padEnd(11)} ${verdict} with the reference (worst error ${worst.toExponential(2)} of its bound); ` +
       `first run ${firstMs.toFixed(1)} ms, median ${times[5].toFixed(2)} ms for ${BATCH} images; image 0 logits ${fmt(y.slice(0, 10))}`,
   );
+  if (backend === 'workers') console.log(`            ${await threadShares(getBackend(defaultContainer, 'workers') as WorkersBackend)}`);
   session.dispose();
   if (worst > 1) process.exitCode = 1;
+}
+
+/** How the last recorded run was shared: each thread's kernel calls and time inside kernels. */
+async function threadShares(workers: WorkersBackend): Promise<string> {
+  const run = (await workers.takeTimeline()).at(-1);
+  if (!run) return 'the run did not use the pool (too small to split)';
+  const threads = [...new Set(run.spans.map((s) => s.thread))].sort((a, b) => a - b);
+  const shares = threads.map((t) => {
+    const spans = run.spans.filter((s) => s.thread === t);
+    const ms = spans.reduce((sum, s) => sum + s.end - s.start, 0);
+    return `${t < 0 ? 'calling thread' : `worker ${t}`} ${spans.length} kernel calls, ${ms.toFixed(2)} ms`;
+  });
+  return `last run ${(run.end - run.start).toFixed(2)} ms, shared: ${shares.join('; ')}`;
 }
 
 function fmt(v: ArrayLike<number>): string {
