@@ -5,9 +5,10 @@
  * (the workers' writes happen before their PENDING decrement, which the caller has seen).
  *
  * Layout: one Int32 count per participant (workers by slot, then the calling thread), then per
- * participant SPANS_PER_RUN records of five Float64: node index, first and end unit, start and end time. Times are
- * `performance.timeOrigin + performance.now()` of the writing thread, which agree across threads
- * to within microseconds. A run with more spans than fit keeps the first ones and counts the rest.
+ * participant SPANS_PER_RUN records of five Float64: node index, first and end unit, start and
+ * end time. Times are `performance.timeOrigin + performance.now()` of the writing thread, which
+ * agree across threads to within microseconds. A run with more spans than fit keeps the first
+ * ones and counts the rest.
  */
 
 /** Spans one participant can record per run (a step's chunks times its chained followers). */
