@@ -154,14 +154,14 @@ describe('chainSteps', () => {
   };
 
   it('row-wise followers: an MLP runs as one chain (matmul -> bias_add -> relu -> matmul); not with a transposed a, nor a 1x1 conv2d with stride 2', () => {
-    // 128 rows: enough that the second matmul's smallest chunk (128 / 32 rows) computes more than
-    // it re-reads of its weights (rereadCost).
+    // 256 rows: enough that the second matmul's smallest chunk (1/(LEAST_CHUNK_DIVISOR x 2) of
+    // its rows) computes more than it re-reads of its weights (rereadCost).
     const mlp = (transposeA: boolean) => {
       const g = new GraphBuilder('mlp');
-      const x = g.input('x', [128, 32]);
-      const h = g.relu(g.biasAdd(g.matmul(x, g.constant('w1', randomTensor([32, 128], 1))), g.constant('b1', randomTensor([128], 2))));
+      const x = g.input('x', [256, 32]);
+      const h = g.relu(g.biasAdd(g.matmul(x, g.constant('w1', randomTensor([32, 256], 1))), g.constant('b1', randomTensor([256], 2))));
       // transposed: a^T of the square h has the same shape, but the output's rows are h's columns.
-      return g.build({ y: g.matmul(h, g.constant('w2', randomTensor([128, 16], 3)), { transposeA }) });
+      return g.build({ y: g.matmul(h, g.constant('w2', randomTensor([256, 16], 3)), { transposeA }) });
     };
     const convs = (stride: number) => {
       const g = new GraphBuilder('convs');
@@ -197,13 +197,13 @@ describe('chainSteps', () => {
 
   it('a matmul whose rank-2 a is transposed is not item-wise (its rows are columns of a)', () => {
     const build = (transposeA: boolean) => {
-      // 128 images: enough rows that the matmul's smallest chunk computes more than it re-reads.
+      // 256 images: enough rows that the matmul's smallest chunk computes more than it re-reads.
       const g = new GraphBuilder('t');
-      const x = g.input('x', [128, 32, 32, 8]);
-      const f = g.constant('f', randomTensor([3, 3, 8, 32], 1));
-      const c = g.conv2d(x, f, { strides: [16, 16], padding: 'VALID' }); // [128, 2, 2, 32]
-      const flat = g.reshape(c, [128, 128]); // square: a and a^T have the same leading dimension
-      const w = g.constant('w', randomTensor([128, 5], 2));
+      const x = g.input('x', [256, 32, 32, 4]);
+      const f = g.constant('f', randomTensor([3, 3, 4, 64], 1));
+      const c = g.conv2d(x, f, { strides: [16, 16], padding: 'VALID' }); // [256, 2, 2, 64]
+      const flat = g.reshape(c, [256, 256]); // square: a and a^T have the same leading dimension
+      const w = g.constant('w', randomTensor([256, 5], 2));
       return g.build({ y: g.matmul(flat, w, { transposeA }) });
     };
     expect(followingOps(build(false))).toEqual(['matmul']);

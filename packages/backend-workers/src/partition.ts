@@ -52,10 +52,13 @@ export function stepCost(step: Step): number {
 /**
  * The smallest chunk of a split step is 1/(LEAST_CHUNK_DIVISOR x participants) of it, or more
  * where a chunk re-reads weights (MAX_REREAD_SHARE): small enough that the participants finish
- * close together (W4-1024 on 2 threads, 2026-11-28, `benchmarks/workers-timeline.ts`: the two
- * threads' kernel times 23.4 / 23.6 ms with 16, against 23.4 / 24.3 ms with 8).
+ * close together, at a barrier and at the end of a run. Measured on 2 threads, 2026-11-28: with
+ * 16 instead of 8, W4-1024's two threads' kernel times 23.4 / 23.6 ms against 23.4 / 24.3 ms
+ * (`benchmarks/workers-timeline.ts`); with 32 instead of 16 (same process, two pools, 150 calls
+ * each, three runs) W3 back to back x1.65 / 1.91 / 1.84 of cpu against x1.57 / 1.88 / 1.69, W2
+ * x1.94 / 1.92 / 1.94 against x1.91 / 1.89 / 1.92, W4-1024 the same (x1.95 / 1.94 both).
  */
-export const LEAST_CHUNK_DIVISOR = 16;
+export const LEAST_CHUNK_DIVISOR = 32;
 
 /** No chunk of a split step should spend more than this share of its cost re-reading weights (`rereadCost`). */
 export const MAX_REREAD_SHARE = 0.1;
