@@ -18,7 +18,7 @@
  * --trace writes the runs as a Chrome trace (chrome://tracing, ui.perfetto.dev): one lane per thread.
  */
 import '@tessera/backend-cpu';
-import { createWorkersBackend, type TimelineRun } from '@tessera/backend-workers';
+import { createWorkersBackend, threadTotals, type TimelineRun } from '@tessera/backend-workers';
 import { randomTensor } from '@tessera/core';
 import { workload, workloadGraph } from '@tessera/examples';
 import { createContainer, registerBackend } from '@tessera/runtime';
@@ -49,10 +49,11 @@ interface RunStats {
 function stats(run: TimelineRun): RunStats {
   const lag: Record<number, number> = {};
   const busy: Record<number, number> = {};
+  const totals = threadTotals(run);
   for (const t of THREADS) {
-    const spans = run.spans.filter((s) => s.thread === t);
-    lag[t] = spans.length ? spans[0].start - run.start : NaN;
-    busy[t] = spans.reduce((sum, s) => sum + s.end - s.start, 0);
+    const total = totals.find((x) => x.thread === t);
+    lag[t] = total ? total.firstStart - run.start : NaN;
+    busy[t] = total?.busy ?? 0;
   }
   const lastEnd = Math.max(...run.spans.map((s) => s.end));
   return { ms: run.end - run.start, lag, busy, tail: run.end - lastEnd };

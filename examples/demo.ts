@@ -7,7 +7,7 @@
  * how the last run was shared among the threads.
  */
 import '@tessera/backend-cpu';
-import { registerWorkersBackend, type WorkersBackend } from '@tessera/backend-workers';
+import { registerWorkersBackend, threadTotals, type WorkersBackend } from '@tessera/backend-workers';
 import { registerBrowserBackends } from '@tessera/browser';
 import { evaluate, formatSummary, randomTensor, type Graph, type RefTensor } from '@tessera/core';
 import { formatReport, optimize } from '@tessera/passes';
@@ -67,12 +67,7 @@ async function runOn(backend: string, level: string, g: Graph, expected: RefTens
 async function threadShares(workers: WorkersBackend): Promise<string> {
   const run = (await workers.takeTimeline()).at(-1);
   if (!run) return 'the run did not use the pool (too small to split)';
-  const threads = [...new Set(run.spans.map((s) => s.thread))].sort((a, b) => a - b);
-  const shares = threads.map((t) => {
-    const spans = run.spans.filter((s) => s.thread === t);
-    const ms = spans.reduce((sum, s) => sum + s.end - s.start, 0);
-    return `${t < 0 ? 'calling thread' : `worker ${t}`} ${spans.length} kernel calls, ${ms.toFixed(2)} ms`;
-  });
+  const shares = threadTotals(run).map(({ thread, calls, busy }) => `${thread < 0 ? 'calling thread' : `worker ${thread}`} ${calls} kernel calls, ${busy.toFixed(2)} ms`);
   return `last run ${(run.end - run.start).toFixed(2)} ms, shared: ${shares.join('; ')}`;
 }
 

@@ -1,7 +1,7 @@
 import { kernels, type ConvStep, type Step } from '@tessera/backend-cpu';
 import { isElementwise, type Graph, type Node } from '@tessera/core';
 import type { ExecutionPlan } from '@tessera/runtime';
-import { LEAST_CHUNK_DIVISOR, MAIN, rereadCost, stepCost, type Part } from './partition.js';
+import { MAIN, rereadCost, smallestChunk, stepCost, type Part } from './partition.js';
 
 /**
  * Chains: a split step and the steps after it that each participant can run on its own range
@@ -129,11 +129,10 @@ export function chainSteps(
       const rows = !elementwise && whole && rowWise(node, f);
       const byItem = !elementwise && !rows && byItems && itemMajor(graph, node, f, items);
       if (!elementwise && !rows && !byItem) break;
-      // Chained, a follower runs on each chunk of the head, down to 1/(LEAST_CHUNK_DIVISOR x
-      // participants) of it: a GEMM that re-reads more weights per chunk than such a chunk
-      // computes (W1-b32's 12544 x 10 matmul on one row per image) runs as a step of its own,
-      // in fewer, larger chunks.
-      if (pp.length > 1 && rereadCost(f) > stepCost(f) / (LEAST_CHUNK_DIVISOR * pp.length)) break;
+      // Chained, a follower runs on each chunk of the head, down to the smallest: a GEMM that
+      // re-reads more weights per chunk than such a chunk computes (W1-b32's 12544 x 10 matmul
+      // on one row per image) runs as a step of its own, in fewer, larger chunks.
+      if (pp.length > 1 && rereadCost(f) > smallestChunk(stepCost(f), pp.length)) break;
       const input = region(node.inputs[0]);
       const y = region(node.name);
       if (!input || !y) break;

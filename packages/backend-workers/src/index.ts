@@ -33,4 +33,4 @@ export { partitionStep, stepCost, rereadCost, MAIN, WASM_GEMM_WEIGHT, LEAST_CHUN
 export { guidedChunks } from './schedule.js';
 export { chainSpans, chainSteps } from './chain.js';
 export type { FaultKind } from './protocol.js';
-export type { Span, TimelineRun } from './timeline.js';
+export { threadTotals, type Span, type ThreadTotal, type TimelineRun } from './timeline.js';

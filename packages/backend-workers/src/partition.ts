@@ -60,6 +60,9 @@ export function stepCost(step: Step): number {
  */
 export const LEAST_CHUNK_DIVISOR = 32;
 
+/** The smallest chunk of a split step's `total` (units or cost) that guided chunking cuts, before alignment and re-reads. */
+export const smallestChunk = (total: number, participants: number): number => total / (LEAST_CHUNK_DIVISOR * participants);
+
 /** No chunk of a split step should spend more than this share of its cost re-reading weights (`rereadCost`). */
 export const MAX_REREAD_SHARE = 0.1;
 

@@ -297,7 +297,7 @@ export class WorkerPool {
           current = i;
           main.enter?.(i);
         };
-        const run = recorded(main.schedule.steps, this.timeline?.main ?? null, main.run);
+        const run = recorded(this.timeline?.main ?? null, main.run);
         for (const k of runSchedule(main.schedule, c, MAIN, true, enter, run)) {
           if (!(await this.mainBarrier(k, dispatched, t0))) break;
         }

@@ -1,6 +1,6 @@
 import type { Step } from '@tessera/backend-cpu';
 import { followerRange, type Chains } from './chain.js';
-import { alignment, LEAST_CHUNK_DIVISOR, MAIN, MAX_REREAD_SHARE, rereadCost, stepCost, type Part } from './partition.js';
+import { alignment, MAIN, MAX_REREAD_SHARE, rereadCost, smallestChunk, stepCost, type Part } from './partition.js';
 import { BARRIER, CLAIM, RUN_WORKERS } from './protocol.js';
 
 /**
@@ -53,7 +53,7 @@ export function makeSchedule(steps: readonly (Step | null)[], parts: readonly (r
  */
 export function guidedChunks(units: number, align: number, participants: number, atLeast = 0): number[] {
   const share = Math.max(align, Math.floor(units / participants / align) * align);
-  const least = Math.max(align, Math.ceil(units / (LEAST_CHUNK_DIVISOR * participants) / align) * align, Math.min(share, Math.ceil(atLeast / align) * align));
+  const least = Math.max(align, Math.ceil(smallestChunk(units, participants) / align) * align, Math.min(share, Math.ceil(atLeast / align) * align));
   const bounds = [0];
   for (let at = 0; at < units; ) {
     const size = Math.max(least, Math.ceil((units - at) / (2 * participants) / align) * align);
@@ -62,6 +62,9 @@ export function guidedChunks(units: number, align: number, participants: number,
   }
   return bounds;
 }
+
+/** Runs units [start, end) of a step; `node` is its node index (what the timeline records). */
+export type RunRange = (step: Step, start: number, end: number, node: number) => void;
 
 /** The thread that runs a step's single part: MAIN parts go to worker 0 unless the calling thread takes part. */
 const ownerOf = (p: Part, mainShares: boolean): number => (p.worker === MAIN && !mainShares ? 0 : p.worker);
@@ -77,7 +80,7 @@ export function* runSchedule(
   me: number,
   mainShares: boolean,
   enter: (i: number) => void,
-  run: (step: Step, start: number, end: number) => void,
+  run: RunRange,
 ): Generator<number, void, void> {
   for (let k = 0; k < s.order.length; k++) {
     if (k > 0) yield k;
@@ -96,13 +99,13 @@ export function* runSchedule(
 }
 
 /** Units [start, end) of step i, then the same elements of each chained follower. */
-export function runWithFollowers(s: Schedule, i: number, start: number, end: number, run: (step: Step, start: number, end: number) => void): void {
+export function runWithFollowers(s: Schedule, i: number, start: number, end: number, run: RunRange): void {
   const step = s.steps[i]!;
-  run(step, start, end);
+  run(step, start, end, i);
   for (const f of s.chains[i] ?? []) {
     const next = s.steps[f];
     if (!next) throw new Error(`step ${f} has nothing to run`);
-    run(next, ...followerRange(step, next, start, end));
+    run(next, ...followerRange(step, next, start, end), f);
   }
 }
 

@@ -10,6 +10,7 @@
  * agree across threads to within microseconds. A run with more spans than fit keeps the first
  * ones and counts the rest.
  */
+import type { RunRange } from './schedule.js';
 
 /** Spans one participant can record per run (a step's chunks times its chained followers). */
 export const SPANS_PER_RUN = 1024;
@@ -119,21 +120,32 @@ export class TimelineReader {
   }
 }
 
-const indices = new WeakMap<readonly unknown[], Map<unknown, number>>();
-
-/** Node index of `step` in `steps` (a schedule's steps by node index), memoized per schedule. */
-export function stepIndex<S>(steps: readonly (S | null)[], step: S): number {
-  let m = indices.get(steps);
-  if (!m) indices.set(steps, (m = new Map(steps.map((s, i) => [s, i]))));
-  return m.get(step) ?? -1;
+/** `run` wrapped to record each call in `writer` (or `run` itself without a writer). */
+export function recorded(writer: TimelineWriter | null, run: RunRange): RunRange {
+  if (!writer) return run;
+  return (step, start, end, node) => {
+    const t0 = TimelineWriter.now();
+    run(step, start, end, node);
+    writer.record(node, start, end, t0, TimelineWriter.now());
+  };
 }
 
-/** `run` wrapped to record each call in `writer` (or `run` itself without a writer). */
-export function recorded<S>(steps: readonly (S | null)[], writer: TimelineWriter | null, run: (step: S, start: number, end: number) => void): (step: S, start: number, end: number) => void {
-  if (!writer) return run;
-  return (step, start, end) => {
-    const t0 = TimelineWriter.now();
-    run(step, start, end);
-    writer.record(stepIndex(steps, step), start, end, t0, TimelineWriter.now());
-  };
+/** One thread's part of a run: its kernel calls, its time inside kernels (ms), and when its first kernel started. */
+export interface ThreadTotal {
+  readonly thread: number;
+  readonly calls: number;
+  readonly busy: number;
+  readonly firstStart: number;
+}
+
+/** Each thread's part of `run` (only threads that ran a kernel), by thread: the calling thread (-1) first. */
+export function threadTotals(run: TimelineRun): ThreadTotal[] {
+  const totals = new Map<number, { thread: number; calls: number; busy: number; firstStart: number }>();
+  for (const s of run.spans) {
+    const t = totals.get(s.thread) ?? totals.set(s.thread, { thread: s.thread, calls: 0, busy: 0, firstStart: s.start }).get(s.thread)!;
+    t.calls++;
+    t.busy += s.end - s.start;
+    t.firstStart = Math.min(t.firstStart, s.start);
+  }
+  return [...totals.values()].sort((a, b) => a.thread - b.thread);
 }

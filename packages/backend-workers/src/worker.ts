@@ -215,7 +215,7 @@ function runProgram(c: Int32Array, seq: number): void {
       injectedFault(node);
     };
     const mainShares = Atomics.load(c, RUN_MAIN) !== 0;
-    const runRange = recorded(schedule.steps, timeline, (step: Step, start: number, end: number) => {
+    const runRange = recorded(timeline, (step: Step, start: number, end: number) => {
       node = step.node;
       run(step, mem, program, start, end);
     });
