@@ -1,6 +1,8 @@
 /** Timing helpers: every implementation runs round-robin, so machine noise hits all alike. */
 import type { Graph } from '@tessera/core';
 import { createSession, type Session, type SessionOptions } from '@tessera/runtime';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 
 /**
  * How a timed Tessera call gets its input and gives its output:
@@ -52,32 +54,79 @@ export interface Impl {
   readonly run: () => Promise<unknown> | unknown;
 }
 
+let gc: (() => void) | undefined;
+
+/** V8's full garbage collection, exposed on first use (the way Node's documentation of `v8.setFlagsFromString` shows). */
+function collectGarbage(): void {
+  if (!gc) {
+    setFlagsFromString('--expose-gc');
+    gc = runInNewContext('gc') as () => void;
+  }
+  gc();
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** The process counts as idle when all its threads together use less than QUIET_CPU_MS of CPU in QUIET_WINDOW_MS. */
+const QUIET_WINDOW_MS = 5;
+const QUIET_CPU_MS = 0.5;
+/** Waiting for idle gives up after this long (a machine that is never idle still gets measured). */
+const MAX_SETTLE_MS = 500;
+
 /**
- * Times each implementation `runs` times after `warmup` calls. Calls are made in turns of
+ * Between two turns (untimed): collects garbage, idles `pauseMs`, then waits until the process
+ * is idle. V8 collects garbage and compiles hot code on background threads, which share the two
+ * cores with a 2-thread backend but not with a 1-thread one: without this, what one
+ * implementation left to collect or compile runs during the next one's timed calls. Measured on
+ * W3 with tfjs-cpu in the rotation (2026-11-28, each thread's run time from
+ * /proc/self/task/<tid>/schedstat around turns of 3 workers calls): V8's platform threads ran up
+ * to 40 ms in one turn (tfjs' conv2D was re-optimized 44 times in 20 rounds, ~13 ms of TurboFan
+ * each), a mean 5.3 ms per turn after a plain 5 ms pause, 2.8 ms after settling (30 turns each).
+ * Some remains: work that starts during the turn itself.
+ */
+async function settle(pauseMs: number): Promise<void> {
+  collectGarbage();
+  await sleep(pauseMs);
+  for (const t0 = performance.now(); performance.now() - t0 < MAX_SETTLE_MS; ) {
+    const before = process.cpuUsage();
+    await sleep(QUIET_WINDOW_MS);
+    const { user, system } = process.cpuUsage(before);
+    if ((user + system) / 1000 < QUIET_CPU_MS) return;
+  }
+}
+
+/**
+ * Times each implementation `runs` times after warming it up: at least `warmup` calls and
+ * `warmupMs` ms of calls. V8 optimizes a backend's hot functions (in every worker's isolate too)
+ * over its first hundreds of calls, on background threads that take a core from a 2-thread
+ * backend: measured on W3 (2026-11-28, `workers-timeline.ts --sched`), after 2 warm-up calls the
+ * process's other threads ran 3.1 and 8.6 ms per run in the third and slowest quartiles of 40
+ * workers runs and the median run took 6.98 ms; after 300 warm-up calls 0.6 and 5.2 ms, 5.65 ms.
+ * Calls are made in turns of
  * `block` calls per implementation, rotating through the implementations until all runs are
  * done, so slow drifts of a shared machine hit every implementation alike. Before each turn the
- * harness idles `settleMs` (untimed): a thread pool polls for a while after a run (workers'
- * `spinMs`, 2 ms by default), and without the pause the next implementation would be timed
- * while the previous one's threads still run. Every implementation then starts its turn from
- * the same idle state: its first call is an occasional call (a thread pool's workers asleep:
- * on this VM waking one takes ~0.1 ms, at times milliseconds), the calls after it run back to
- * back as an inference loop would. Both are reported apart (`firstMedian`, `backToBackMedian`).
- * Returns ms per call.
+ * harness settles (untimed, `settle`): it collects garbage, idles `settleMs` (a thread pool polls
+ * for a while after a run: workers' `spinMs`, 2 ms by default) and waits until the process is
+ * idle, so no implementation is timed while another's threads, garbage or JIT work still run.
+ * Every implementation then starts its turn from the same idle state: its first call is an
+ * occasional call (a thread pool's workers asleep: on this VM waking one takes ~0.1 ms, at times
+ * milliseconds), the calls after it run back to back as an inference loop would. Both are
+ * reported apart (`firstMedian`, `backToBackMedian`). Returns ms per call.
  */
 export async function timeInterleaved(
   impls: readonly Impl[],
-  { warmup = 2, runs = 7, block = 1, settleMs = 5 } = {},
+  { warmup = 2, warmupMs = 1000, runs = 7, block = 1, settleMs = 5 } = {},
 ): Promise<Map<string, Timing>> {
   const first = new Map(impls.map((i) => [i.name, [] as number[]]));
   const later = new Map(impls.map((i) => [i.name, [] as number[]]));
   for (const impl of impls) {
     await impl.enter?.();
-    for (let i = 0; i < warmup; i++) await impl.run();
+    for (let i = 0, t0 = performance.now(); i < warmup || performance.now() - t0 < warmupMs; i++) await impl.run();
   }
   for (let done = 0; done < runs; done += block) {
     for (const impl of impls) {
       await impl.enter?.();
-      await new Promise((resolve) => setTimeout(resolve, settleMs));
+      await settle(settleMs);
       for (let r = done; r < Math.min(runs, done + block); r++) {
         const t0 = performance.now();
         await impl.run();

@@ -20,7 +20,7 @@
  * (benchmarks/ceiling: the cpu backend on the main thread alone vs on the main thread and a
  * worker at once): two values far apart mean the machine changed phase during the timing.
  *
- *   pnpm bench [--workloads W2,W3] [--runs 9] [--warmup 2] [--block 3] [--io bound|buffers|fresh] [--no-ceiling] [--json benchmarks/results/cpu.json]
+ *   pnpm bench [--workloads W2,W3] [--runs 9] [--warmup 2] [--warmup-ms 1000] [--block 3] [--io bound|buffers|fresh] [--no-ceiling] [--json benchmarks/results/cpu.json]
  */
 import '@tessera/backend-cpu';
 import { createWorkersBackend, type WorkersBackend } from '@tessera/backend-workers';
@@ -41,6 +41,7 @@ const { values: args } = parseArgs({
     workloads: { type: 'string' },
     runs: { type: 'string', default: '9' },
     warmup: { type: 'string', default: '2' },
+    'warmup-ms': { type: 'string', default: '1000' },
     json: { type: 'string', default: 'benchmarks/results/cpu.json' },
     'no-check': { type: 'boolean', default: false },
     io: { type: 'string', default: 'bound' },
@@ -137,7 +138,7 @@ async function benchWorkload(w: Workload, peak: number): Promise<Row[]> {
   }
 
   if (!args['no-check']) await checkAgreement(w, graph, x, impls);
-  const timings = await timeInterleaved(impls, { warmup: Number(args.warmup), runs: Number(args.runs), block: Number(args.block) });
+  const timings = await timeInterleaved(impls, { warmup: Number(args.warmup), warmupMs: Number(args['warmup-ms']), runs: Number(args.runs), block: Number(args.block) });
   disposers.forEach((d) => d());
   const base = timings.get('tfjs-cpu')!.median;
   const cpu = timings.get('tessera-cpu')!;

@@ -13,7 +13,12 @@
  * So slow runs can be told apart: late threads (lag), kernels that ran slower than usual (busy,
  * e.g. a vCPU shared with another tenant), or waiting (run - busy - lag).
  *
- *   npx tsx --conditions=@tessera/source benchmarks/workers-timeline.ts [--workload W1-b32] [--runs 60] [--block 3] [--trace timeline.json]
+ * --sched (Linux) adds, from the kernel's per-thread clocks (thread-clock.ts): how long the caller
+ * and the worker waited runnable for a CPU during the run (preempted), and how long the process's
+ * other threads (V8's garbage collector and compiler threads) ran meanwhile. The workers time in
+ * the first line then includes reading those clocks (about 0.5 ms per call here); the table does not.
+ *
+ *   npx tsx --conditions=@tessera/source benchmarks/workers-timeline.ts [--workload W1-b32] [--runs 60] [--block 3] [--warmup 2] [--warmup-ms 1000] [--sched] [--trace timeline.json]
  *
  * --trace writes the runs as a Chrome trace (chrome://tracing, ui.perfetto.dev): one lane per thread.
  */
@@ -25,6 +30,7 @@ import { createContainer, registerBackend } from '@tessera/runtime';
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { median, tesseraCall, timeInterleaved } from './harness.js';
+import { threadClock, threadDelta, type ThreadClock } from './thread-clock.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -32,21 +38,39 @@ const { values: args } = parseArgs({
     runs: { type: 'string', default: '60' },
     block: { type: 'string', default: '3' },
     warmup: { type: 'string', default: '2' },
+    'warmup-ms': { type: 'string', default: '1000' },
     trace: { type: 'string' },
+    sched: { type: 'boolean', default: false },
   },
 });
 
 const THREADS = [-1, 0] as const;
 const threadName = (t: number): string => (t === -1 ? 'caller' : `worker ${t}`);
 
+/** --sched: ms the caller and the worker waited runnable during a run, and ms the process's other threads ran. */
+interface Sched {
+  readonly callerWait: number;
+  readonly workerWait: number;
+  readonly others: number;
+}
+
 interface RunStats {
   readonly ms: number;
   readonly lag: Record<number, number>;
   readonly busy: Record<number, number>;
   readonly tail: number;
+  readonly sched?: Sched;
 }
 
-function stats(run: TimelineRun): RunStats {
+/** The caller is the process's main thread; the worker, the other thread that ran longest. */
+function sched(before: ThreadClock, after: ThreadClock): Sched {
+  const delta = [...threadDelta(before, after)];
+  const caller = delta.find(([tid]) => tid === String(process.pid))?.[1] ?? { run: 0, wait: 0 };
+  const rest = delta.filter(([tid]) => tid !== String(process.pid)).map(([, t]) => t).sort((a, b) => b.run - a.run);
+  return { callerWait: caller.wait, workerWait: rest[0]?.wait ?? 0, others: rest.slice(1).reduce((sum, t) => sum + t.run, 0) };
+}
+
+function stats(run: TimelineRun, sched?: Sched): RunStats {
   const lag: Record<number, number> = {};
   const busy: Record<number, number> = {};
   const totals = threadTotals(run);
@@ -56,15 +80,17 @@ function stats(run: TimelineRun): RunStats {
     busy[t] = total?.busy ?? 0;
   }
   const lastEnd = Math.max(...run.spans.map((s) => s.end));
-  return { ms: run.end - run.start, lag, busy, tail: run.end - lastEnd };
+  return { ms: run.end - run.start, lag, busy, tail: run.end - lastEnd, sched };
 }
 
 function report(title: string, runs: readonly RunStats[], cpuMs: number): void {
   const sorted = [...runs].sort((a, b) => a.ms - b.ms);
   const f = (v: number) => v.toFixed(3);
   console.log(`\n${title} (${runs.length} runs), means by quartile of run time:`);
-  console.log(`| quartile | run ms | x cpu | ${THREADS.map((t) => `lag ${threadName(t)}`).join(' | ')} | ${THREADS.map((t) => `busy ${threadName(t)}`).join(' | ')} | busy x cpu | tail |`);
-  console.log(`|---|${'---:|'.repeat(4 + 2 * THREADS.length)}`);
+  const withSched = runs.every((r) => r.sched);
+  const schedHead = withSched ? ' waited caller | waited worker 0 | other threads ran |' : '';
+  console.log(`| quartile | run ms | x cpu | ${THREADS.map((t) => `lag ${threadName(t)}`).join(' | ')} | ${THREADS.map((t) => `busy ${threadName(t)}`).join(' | ')} | busy x cpu | tail |${schedHead}`);
+  console.log(`|---|${'---:|'.repeat(4 + 2 * THREADS.length + (withSched ? 3 : 0))}`);
   for (let q = 0; q < 4; q++) {
     const part = sorted.slice(Math.floor((q * sorted.length) / 4), Math.floor(((q + 1) * sorted.length) / 4));
     if (!part.length) continue;
@@ -72,6 +98,7 @@ function report(title: string, runs: readonly RunStats[], cpuMs: number): void {
     const ms = mean((r) => r.ms);
     const busy = THREADS.map((t) => mean((r) => r.busy[t]));
     const cells = [f(ms), (cpuMs / ms).toFixed(2), ...THREADS.map((t) => f(mean((r) => r.lag[t]))), ...busy.map(f), (busy.reduce((a, b) => a + b, 0) / cpuMs).toFixed(2), f(mean((r) => r.tail))];
+    if (withSched) cells.push(...(['callerWait', 'workerWait', 'others'] as const).map((k) => f(mean((r) => r.sched![k]))));
     console.log(`| ${['fastest', 'second', 'third', 'slowest'][q]} | ${cells.join(' | ')} |`);
   }
 }
@@ -98,13 +125,23 @@ async function main(): Promise<void> {
     const workers = await tesseraCall(graph, x, 'bound', { backend: 'workers', container });
     const warmup = Number(args.warmup);
     const block = Number(args.block);
-    const timings = await timeInterleaved([{ name: 'cpu', run: cpu.run }, { name: 'workers', run: workers.run }], { warmup, runs: Number(args.runs), block });
+    const clocks: Sched[] = [];
+    const run = args.sched
+      ? async () => {
+          const before = threadClock();
+          await workers.run();
+          clocks.push(sched(before, threadClock()));
+        }
+      : workers.run;
+    const timed = Number(args.runs);
+    const timings = await timeInterleaved([{ name: 'cpu', run: cpu.run }, { name: 'workers', run }], { warmup, warmupMs: Number(args['warmup-ms']), runs: timed, block });
     // One whole run per call: the warm-up calls, then turns of `block` calls (the first after the pause).
-    const timeline = (await backend.takeTimeline()).slice(warmup);
-    if (timeline.length !== Number(args.runs)) throw new Error(`${w.id}: expected ${args.runs} recorded runs, got ${timeline.length} (does the graph run inline?)`);
+    const timeline = (await backend.takeTimeline()).slice(-timed);
+    if (timeline.length !== timed) throw new Error(`${w.id}: expected ${timed} recorded runs, got ${timeline.length} (does the graph run inline?)`);
     const cpuMs = timings.get('cpu')!.backToBackMedian;
-    const first = timeline.filter((_, i) => i % block === 0).map(stats);
-    const later = timeline.filter((_, i) => i % block !== 0).map(stats);
+    const runs = timeline.map((run, i) => stats(run, clocks[clocks.length - timed + i]));
+    const first = runs.filter((_, i) => i % block === 0);
+    const later = runs.filter((_, i) => i % block !== 0);
     console.log(`${w.id}: cpu backend ${cpuMs.toFixed(3)} ms (median back to back), workers 1 worker + caller ${timings.get('workers')!.backToBackMedian.toFixed(3)} ms`);
     if (later.length) report('back to back', later, cpuMs);
     report('first call of a turn', first, timings.get('cpu')!.firstMedian);
