@@ -1,9 +1,10 @@
 /**
  * First calls after one core ran alone for a while: on a VM, a worker asleep that long wakes
  * up late (up to milliseconds) and often on the caller's core. Rounds of: the main thread busy
- * for --busy ms (as during tfjs-cpu's turn in `pnpm bench`), an idle pause of 5 ms, then --block
- * calls of each implementation (cpu, and workers with one worker plus the caller), in the turns of
- * the harness's `timeInterleaved`. Prints the medians of first and back-to-back calls.
+ * for --busy ms (as during tfjs-cpu's turn in `pnpm bench`), the harness's settle (a garbage
+ * collection, a 5 ms pause, a wait until the process is idle), then --block calls of each
+ * implementation (cpu, and workers with one worker plus the caller), in the turns of the
+ * harness's `timeInterleaved`. Prints the medians of first and back-to-back calls.
  *
  *   npx tsx --conditions=@tessera/source benchmarks/cold-start.ts [--graphs seed:4,W1-b32,W3] [--busy 1500] [--rounds 16] [--block 3]
  *

@@ -99,19 +99,19 @@ async function settle(pauseMs: number): Promise<void> {
  * Times each implementation `runs` times after warming it up: at least `warmup` calls and
  * `warmupMs` ms of calls. V8 optimizes a backend's hot functions (in every worker's isolate too)
  * over its first hundreds of calls, on background threads that take a core from a 2-thread
- * backend: measured on W3 (2026-11-28, `workers-timeline.ts --sched`), after 2 warm-up calls the
- * process's other threads ran 3.1 and 8.6 ms per run in the third and slowest quartiles of 40
- * workers runs and the median run took 6.98 ms; after 300 warm-up calls 0.6 and 5.2 ms, 5.65 ms.
- * Calls are made in turns of
- * `block` calls per implementation, rotating through the implementations until all runs are
- * done, so slow drifts of a shared machine hit every implementation alike. Before each turn the
- * harness settles (untimed, `settle`): it collects garbage, idles `settleMs` (a thread pool polls
- * for a while after a run: workers' `spinMs`, 2 ms by default) and waits until the process is
- * idle, so no implementation is timed while another's threads, garbage or JIT work still run.
- * Every implementation then starts its turn from the same idle state: its first call is an
- * occasional call (a thread pool's workers asleep: on this VM waking one takes ~0.1 ms, at times
- * milliseconds), the calls after it run back to back as an inference loop would. Both are
- * reported apart (`firstMedian`, `backToBackMedian`). Returns ms per call.
+ * backend. Measured on W3 (2026-11-28, `workers-timeline.ts --sched`, 40 workers runs each): the
+ * process's other threads ran 3.1 and 8.6 ms per run in the third and slowest quartiles after 2
+ * warm-up calls (median run 6.98 ms), 0.6 and 5.2 ms after 300 calls (5.65 ms), 0.9 and 2.6 ms
+ * after 1000 ms of calls (5.33 ms). Calls are made in turns of `block` calls per implementation,
+ * rotating through the implementations until all runs are done, so slow drifts of a shared machine
+ * hit every implementation alike. Before each turn the harness settles (untimed, `settle`): it
+ * collects garbage, idles `settleMs` (a thread pool polls for a while after a run: workers'
+ * `spinMs`, 2 ms by default) and waits until the process is idle, so no implementation is timed
+ * while another's threads, garbage or JIT work still run. Every implementation then starts its
+ * turn from the same idle state: its first call is an occasional call (a thread pool's workers
+ * asleep: on this VM waking one takes ~0.1 ms, at times milliseconds), the calls after it run back
+ * to back as an inference loop would. Both are reported apart (`firstMedian`, `backToBackMedian`).
+ * Returns ms per call.
  */
 export async function timeInterleaved(
   impls: readonly Impl[],

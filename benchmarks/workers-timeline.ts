@@ -63,7 +63,7 @@ interface RunStats {
 }
 
 /** The caller is the process's main thread; the worker, the other thread that ran longest. */
-function sched(before: ThreadClock, after: ThreadClock): Sched {
+function schedOf(before: ThreadClock, after: ThreadClock): Sched {
   const delta = [...threadDelta(before, after)];
   const caller = delta.find(([tid]) => tid === String(process.pid))?.[1] ?? { run: 0, wait: 0 };
   const rest = delta.filter(([tid]) => tid !== String(process.pid)).map(([, t]) => t).sort((a, b) => b.run - a.run);
@@ -130,7 +130,7 @@ async function main(): Promise<void> {
       ? async () => {
           const before = threadClock();
           await workers.run();
-          clocks.push(sched(before, threadClock()));
+          clocks.push(schedOf(before, threadClock()));
         }
       : workers.run;
     const timed = Number(args.runs);
