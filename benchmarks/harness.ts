@@ -81,8 +81,9 @@ const MAX_SETTLE_MS = 500;
  * W3 with tfjs-cpu in the rotation (2026-11-28, each thread's run time from
  * /proc/self/task/<tid>/schedstat around turns of 3 workers calls): V8's platform threads ran up
  * to 40 ms in one turn (tfjs' conv2D was re-optimized 44 times in 20 rounds, ~13 ms of TurboFan
- * each), a mean 5.3 ms per turn after a plain 5 ms pause, 2.8 ms after settling (30 turns each).
- * Some remains: work that starts during the turn itself.
+ * each). Means per turn (30 turns per mode, interleaved): 5.3 ms after a plain 5 ms pause, 2.8 ms
+ * after settling; in a second run 3.7 ms with the idle wait alone, 4.0 ms with the collection
+ * too. What remains starts during the turn itself (see the warm-up below).
  */
 async function settle(pauseMs: number): Promise<void> {
   collectGarbage();
