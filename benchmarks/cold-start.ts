@@ -31,7 +31,7 @@ if (!(busyMs >= 0 && Number.isInteger(rounds) && rounds > 0 && Number.isInteger(
 }
 
 const graphOf = (name: string): Graph => (name.startsWith('seed:') ? seedCnn({ batch: Number(name.slice(5)) }) : workloadGraph(workload(name)));
-/** Before each turn (harness `enter`, then its 5 ms idle pause): one core busy, the other idle. */
+/** Before each turn (harness `enter`, then its settle): one core busy, the other idle. */
 const busy = async (): Promise<void> => {
   for (const end = performance.now() + busyMs; performance.now() < end; );
 };

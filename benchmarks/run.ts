@@ -11,10 +11,12 @@
  * the output into a buffer allocated once; --io fresh allocates the output per call like tfjs'
  * dataSync() (harness.ts).
  *
- * Implementations take turns of --block calls (default 3) after an idle pause: the first call of a
- * turn is an occasional call (the workers pool asleep), the others run back to back, as an
- * inference loop would (the pool's threads still awake). The speed-ups over tessera-cpu are
- * given for both, each against tessera-cpu's calls of the same kind.
+ * Every implementation is warmed up (--warmup calls and --warmup-ms ms), then they take turns of
+ * --block calls (default 3), each after the harness settles (a garbage collection, a 5 ms pause, a
+ * wait until the process is idle): the first call of a turn is an occasional call (the workers
+ * pool asleep), the others run back to back, as an inference loop would (the pool's threads still
+ * awake). The speed-ups over tessera-cpu are given for both, each against tessera-cpu's calls of
+ * the same kind.
  *
  * Before and after each workload's timing it measures the workload's 2-thread ceiling
  * (benchmarks/ceiling: the cpu backend on the main thread alone vs on the main thread and a
@@ -173,7 +175,7 @@ function printTable(rows: Row[], peak: number): void {
   }
   console.log(table.toString());
   console.log(`GFLOP/s at the median of all calls; % JS peak = fraction of the ${peak.toFixed(2)} GFLOP/s scalar multiply-add peak.`);
-  console.log('x tessera-cpu: median of all calls; then medians of the calls made back to back within a turn, and of the first call of each turn (after a 5 ms idle pause).');
+  console.log('x tessera-cpu: median of all calls; then medians of the calls made back to back within a turn, and of the first call of each turn (after the harness settles: a garbage collection, a 5 ms pause, a wait until the process is idle).');
   console.log(`Tessera calls: --io ${io} (harness.ts); tfjs calls include tf.tensor(x) and dataSync().`);
 }
 

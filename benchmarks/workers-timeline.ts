@@ -139,7 +139,8 @@ async function main(): Promise<void> {
     const timeline = (await backend.takeTimeline()).slice(-timed);
     if (timeline.length !== timed) throw new Error(`${w.id}: expected ${timed} recorded runs, got ${timeline.length} (does the graph run inline?)`);
     const cpuMs = timings.get('cpu')!.backToBackMedian;
-    const runs = timeline.map((run, i) => stats(run, clocks[clocks.length - timed + i]));
+    const timedClocks = clocks.slice(-timed); // empty without --sched
+    const runs = timeline.map((run, i) => stats(run, timedClocks[i]));
     const first = runs.filter((_, i) => i % block === 0);
     const later = runs.filter((_, i) => i % block !== 0);
     console.log(`${w.id}: cpu backend ${cpuMs.toFixed(3)} ms (median back to back), workers 1 worker + caller ${timings.get('workers')!.backToBackMedian.toFixed(3)} ms`);

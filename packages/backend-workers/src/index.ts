@@ -29,7 +29,7 @@ registerWorkersBackend(defaultContainer);
 
 export { WorkersBackend, workersGemmPath, type WorkersBackendOptions, type WorkersGemmPath } from './backend.js';
 export { liveWorkerCount } from './host.js';
-export { partitionStep, stepCost, rereadCost, MAIN, WASM_GEMM_WEIGHT, LEAST_CHUNK_DIVISOR, MAX_REREAD_SHARE, type Part, type PartitionOptions } from './partition.js';
+export { partitionStep, stepCost, MAIN, WASM_GEMM_WEIGHT, LEAST_CHUNK_DIVISOR, type Part, type PartitionOptions } from './partition.js';
 export { guidedChunks } from './schedule.js';
 export { chainSpans, chainSteps } from './chain.js';
 export type { FaultKind } from './protocol.js';

@@ -81,9 +81,12 @@ export const REREAD_COST = 0.2;
  * its filter per im2col block of its own, however its units are split).
  */
 export function rereadCost(step: Step): number {
-  if (step.kernel === 'matmul') return (step as MatmulStep).g.k * (step as MatmulStep).g.n * REREAD_COST;
-  const g = (step as ConvStep).g;
-  return step.kernel === 'conv2d' && kernels.isPointwise(g) ? g.inC * g.outC * REREAD_COST : 0;
+  if (step.kernel === 'matmul') {
+    const { k, n } = (step as MatmulStep).g;
+    return k * n * REREAD_COST;
+  }
+  const g = step.kernel === 'conv2d' ? (step as ConvStep).g : null;
+  return g && kernels.isPointwise(g) ? g.inC * g.outC * REREAD_COST : 0;
 }
 
 /** Units of every part but the last are a multiple of this: whole GEMM row tiles, whole cache lines. */
