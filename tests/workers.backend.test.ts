@@ -42,6 +42,13 @@ const GRAPHS: [string, () => Graph][] = [
   ['seed CNN, batch 1', () => seedCnn()],
   ['seed CNN, batch 3', () => seedCnn({ batch: 3, seed: 7 })],
   ['W3', () => workloadGraph(workload('W3'))],
+  ['a batch-4 item-wise chain whose relu is also an output (kept whole) and whose first maxpool is not (kept per thread)', () => {
+    const g = new GraphBuilder('chain');
+    const c = g.conv2d(g.input('x', [4, 10, 10, 3]), g.constant('f', randomTensor([3, 3, 3, 8], 1)), { strides: [1, 1], padding: 'SAME' });
+    const r = g.relu(g.biasAdd(c, g.constant('b', randomTensor([8], 2))));
+    const p = g.maxpool(r, { ksize: [2, 2], strides: [2, 2], padding: 'VALID' });
+    return g.build({ y: g.maxpool(p, { ksize: [2, 2], strides: [1, 1], padding: 'SAME' }), h: r });
+  }],
   ['an MLP on 96 rows (one row-wise chain)', () => {
     const g = new GraphBuilder('mlp');
     const h = g.relu(g.biasAdd(g.matmul(g.input('x', [96, 40]), g.constant('w1', randomTensor([40, 72], 1))), g.constant('b1', randomTensor([72], 2))));

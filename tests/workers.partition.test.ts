@@ -1,6 +1,6 @@
 /** The workers backend's cost model: which steps stay on the main thread and how the others split. */
 import { compileProgram, cpuKernel, type Step } from '@tessera/backend-cpu';
-import { MAIN, WASM_GEMM_WEIGHT, chainSpans, chainSteps, guidedChunks, LEAST_CHUNK_DIVISOR, partitionStep, stepCost, type PartitionOptions } from '@tessera/backend-workers';
+import { MAIN, WASM_GEMM_WEIGHT, chainSpans, chainSteps, chainTiles, guidedChunks, LEAST_CHUNK_DIVISOR, partitionStep, stepCost, type PartitionOptions } from '@tessera/backend-workers';
 import { GraphBuilder, randomTensor, type Graph } from '@tessera/core';
 import { workload, workloadGraph } from '@tessera/examples';
 import { planExecution } from '@tessera/runtime';
@@ -91,6 +91,20 @@ describe('guidedChunks', () => {
 
   it('W1-b32 on two threads: each chunk is half an even share of what is left (32/4, 24/4, 18/4 up, ...) down to 1 image', () => {
     expect(guidedChunks(32, 1, 2)).toEqual([0, 8, 14, 19, 23, 26, 28, 29, 30, 31, 32]);
+  });
+});
+
+describe('chainTiles', () => {
+  const conv = [{ offset: 4096, floats: 32 * 28 * 28 * 64 }]; // W1-b32's conv2d output
+  it('W1-b32 on two threads: a tile per participant as wide as the largest chunk (8 images)', () => {
+    expect(chainTiles(conv, guidedChunks(32 * 784, 784, 2), 2)).toEqual({ regions: conv, units: 32 * 784, chunk: 8 * 784, slots: 2 });
+  });
+  it('none where the participants\' tiles do not fit in the value, or a chunk does not start on a whole float', () => {
+    const bounds = guidedChunks(32 * 784, 784, 5); // the first chunk: 32/10 up = 4 images; 5 tiles of 4 fit in 32
+    expect(chainTiles(conv, bounds, 5)?.chunk).toBe(4 * 784);
+    expect(chainTiles(conv, bounds, 9)).toBeNull(); // 9 x 4 images > 32
+    expect(chainTiles([{ offset: 0, floats: 10 }], [0, 3, 7], 2)).toBeNull(); // 3 x 10 / 7 floats
+    expect(chainTiles(null, bounds, 2)).toBeNull();
   });
 });
 
@@ -187,6 +201,39 @@ describe('chainSteps', () => {
     const buffers = new Map(graph.nodes.map((n) => [n.name, region(plan, n.name)]));
     const x = region(plan, 'x')!;
     for (const [name, r] of buffers) if (r && !graph.nodes.find((n) => n.name === name && n.op === 'reshape')) expect(r[1] <= x[0] || x[1] <= r[0], name).toBe(true);
+  });
+
+  it('W1-b32: the chain keeps the memory of conv2d, bias_add and relu (in place) per participant; maxpool, its last member, writes its output whole', () => {
+    const graph = workloadGraph(workload('W1-b32'));
+    const { tiles, plan } = itemChainsOf(graph);
+    const head = graph.nodes.findIndex((n) => n.op === 'conv2d');
+    const conv = region(plan, graph.nodes[head].name)!;
+    for (const op of ['bias_add', 'relu']) expect(region(plan, graph.nodes.find((n) => n.op === op)!.name)).toEqual(conv);
+    expect(tiles[head]).toEqual([{ offset: conv[0], floats: 32 * 28 * 28 * 64 }]);
+    expect(tiles.filter((t) => t !== null)).toHaveLength(1);
+  });
+
+  it('a value read outside its chain (a graph output, or a consumer after the chain) is not kept per participant; the others still are', () => {
+    const build = (read: 'output' | 'consumer' | 'none') => {
+      const g = new GraphBuilder('t');
+      const c = g.conv2d(g.input('x', [8, 16, 16, 4]), g.constant('f', randomTensor([3, 3, 4, 32], 1)), { strides: [1, 1], padding: 'SAME' });
+      const r = g.relu(g.biasAdd(c, g.constant('b', randomTensor([32], 2))));
+      const p = g.maxpool(r, { ksize: [2, 2], strides: [2, 2], padding: 'VALID' });
+      const q = g.maxpool(p, { ksize: [2, 2], strides: [2, 2], padding: 'VALID' });
+      if (read === 'output') return g.build({ y: q, h: r });
+      if (read === 'consumer') return g.build({ y: q, z: g.matmul(g.reshape(p, [8, 2048]), g.constant('w', randomTensor([2048, 4], 3))) });
+      return g.build({ y: q });
+    };
+    const kept = (graph: Graph) => {
+      const { tiles, followers, plan } = itemChainsOf(graph, opts({ inlineCost: 0, minPartCost: 1 }));
+      expect(followers[0]!.map((j) => graph.nodes[j].op)).toEqual(['bias_add', 'relu', 'maxpool', 'maxpool']);
+      const named = new Map(graph.nodes.slice(0, 5).map((n) => [region(plan, n.name)?.[0], n.op])); // the chain's members
+      return (tiles[0] ?? []).map((t) => named.get(t.offset));
+    };
+    // The conv's memory holds bias_add and relu in place (the last of them named); the first maxpool's is its own.
+    expect(kept(build('none'))).toEqual(['relu', 'maxpool']);
+    expect(kept(build('output'))).toEqual(['maxpool']);
+    expect(kept(build('consumer'))).toEqual(['relu']);
   });
 
   it('a batch of 1 has no item-wise chain, and the session plan (no spans) chains element-wise steps only', () => {

@@ -156,7 +156,7 @@ export class WorkersBackend implements Backend {
     const chains = chainSteps(graph, program.nodeSteps, parts, plan);
     // The heads of item-wise chains split on whole items (whether a step splits stays the same).
     if (chains.grains.some((g) => g !== null)) parts = this.partition(program, pool.threads, inline, chains.grains);
-    const schedule = makeSchedule(program.nodeSteps, parts, chains);
+    const schedule = makeSchedule(program.nodeSteps, parts, chains, pool.threads + (this.options.mainShare ? 1 : 0));
     const id = nextProgramId++;
     if (parts.some((p) => p && p.some((q) => q.worker !== MAIN))) {
       await pool.load({ type: 'load', id, schedule, memory: memory! });

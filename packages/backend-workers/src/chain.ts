@@ -20,6 +20,12 @@ import { MAIN, rereadCost, smallestChunk, stepCost, type Part } from './partitio
  *   reads item n of the previous output only. conv -> bias -> relu -> maxpool on a batch runs as
  *   one chain, each participant taking whole images.
  *
+ * Tiles: a value that only the chain's own members read (not a graph output, not the last
+ * member's output) is never needed whole. A participant keeps each range of it in a tile of its
+ * own inside the value's memory (schedule.ts), where the next member reads it while it is still
+ * in that core's cache, and no two threads write the same memory from one run to the next
+ * (W1-b32 gains 5-15% with them: the package README, "Tiles").
+ *
  * A GEMM follower (matmul, pointwise conv) re-reads all of its weights for every range it runs
  * (`rereadCost`); it joins only if that costs no more than it computes on the head's smallest
  * chunk. The seed CNN's 12544 x 10 matmul on a batch (one row per image) does not: it runs as a
@@ -45,6 +51,14 @@ export interface Chains {
   readonly grains: (number | null)[];
   /** By node index of a head: some follower writes memory of its own (row- or item-wise), so the plan keeps the chain's values apart. */
   readonly apart: boolean[];
+  /** By node index of a head: the arena memory of the values only the chain reads (tiles, above); null without a plan or none. */
+  readonly tiles: (readonly TileRegion[] | null)[];
+}
+
+/** Arena memory of a value a chain keeps per participant: its first float, and the value's floats. */
+export interface TileRegion {
+  readonly offset: number;
+  readonly floats: number;
 }
 
 interface Interval {
@@ -91,6 +105,7 @@ export function chainSteps(
   const chained = nodes.map(() => false);
   const grains: (number | null)[] = nodes.map(() => null);
   const apart = nodes.map(() => false);
+  const tiles: (readonly TileRegion[] | null)[] = nodes.map(() => null);
   const region = (value: string): Interval | null => {
     if (!plan) return graph.kind(value) === 'constant' ? null : { start: 0, end: 0 };
     const loc = plan.locate(value);
@@ -158,8 +173,37 @@ export function chainSteps(
     if (!list.length) continue;
     followers[i] = list;
     if (itemwise) grains[i] = p.units / items;
+    if (plan) tiles[i] = tileRegions(graph, plan, i, list);
   }
-  return { followers, chained, grains, apart };
+  return { followers, chained, grains, apart, tiles };
+}
+
+/**
+ * The memory of the chain's values (nodes head..last follower, views included) that no one
+ * outside the chain reads: not a graph output, no consumer outside, not the memory of the last
+ * member's output. Values sharing memory (element-wise steps in place, views) are kept per
+ * participant together or not at all.
+ */
+function tileRegions(graph: Graph, plan: ExecutionPlan, head: number, list: readonly number[]): TileRegion[] | null {
+  const last = list[list.length - 1];
+  const members = new Set(graph.nodes.slice(head, last + 1));
+  const interval = (value: string): Interval | null => {
+    const loc = plan.locate(value);
+    return loc.kind === 'arena' ? { start: loc.buffer.offset, end: loc.buffer.offset + loc.buffer.size } : null;
+  };
+  const output = interval(graph.nodes[last].name);
+  const byStart = new Map<number, { floats: number; internal: boolean }>();
+  for (const node of members) {
+    if (node === graph.nodes[last]) continue;
+    const r = interval(node.name);
+    if (!r) continue;
+    const internal = !graph.isOutput(node.name) && graph.consumers(node.name).every((c) => members.has(c)) && !(output && overlaps(r, output));
+    const seen = byStart.get(r.start);
+    const floats = node.output.shape.reduce((a, b) => a * b, 1);
+    byStart.set(r.start, { floats, internal: internal && (seen ? seen.internal && seen.floats === floats : true) });
+  }
+  const regions = [...byStart].filter(([, v]) => v.internal).map(([offset, v]) => ({ offset, floats: v.floats }));
+  return regions.length ? regions : null;
 }
 
 /** Node index ranges [head, last follower] of the chains whose followers write memory of their own: the arena plan keeps their values apart. */

@@ -31,6 +31,7 @@ export { WorkersBackend, workersGemmPath, type WorkersBackendOptions, type Worke
 export { liveWorkerCount } from './host.js';
 export { partitionStep, stepCost, MAIN, WASM_GEMM_WEIGHT, LEAST_CHUNK_DIVISOR, type Part, type PartitionOptions } from './partition.js';
 export { guidedChunks } from './schedule.js';
-export { chainSpans, chainSteps } from './chain.js';
+export { chainSpans, chainSteps, type TileRegion } from './chain.js';
+export { chainTiles, type ChainTiles } from './tile.js';
 export type { FaultKind } from './protocol.js';
 export { threadTotals, type Span, type ThreadTotal, type TimelineRun } from './timeline.js';

@@ -2,6 +2,7 @@ import type { Step } from '@tessera/backend-cpu';
 import { followerRange, type Chains } from './chain.js';
 import { alignment, MAIN, MAX_REREAD_SHARE, rereadCost, smallestChunk, stepCost, type Part } from './partition.js';
 import { BARRIER, CLAIM, RUN_WORKERS } from './protocol.js';
+import { chainTiles, tiledMembers, type ChainTiles } from './tile.js';
 
 /**
  * A whole run (CMD_RUN) as every participant executes it: the workers and, when it shares the
@@ -22,10 +23,16 @@ export interface Schedule {
   readonly order: readonly number[];
   /** By node index of a split step: its chunk boundaries (`guidedChunks`); null for the others. */
   readonly chunks: readonly (readonly number[] | null)[];
+  /** By node index of a split chain's head: where each participant keeps the chain's internal values (tile.ts); null: nowhere. */
+  readonly tiles: readonly (ChainTiles | null)[];
 }
 
-/** The schedule of a compiled program: what runs in which order, and the chunks of its split steps. */
-export function makeSchedule(steps: readonly (Step | null)[], parts: readonly (readonly Part[] | null)[], chains: Chains): Schedule {
+/**
+ * The schedule of a compiled program: what runs in which order, the chunks of its split steps,
+ * and the tiles of their chains for `participants` threads (the workers, and the calling thread
+ * when it shares the work).
+ */
+export function makeSchedule(steps: readonly (Step | null)[], parts: readonly (readonly Part[] | null)[], chains: Chains, participants: number): Schedule {
   const order: number[] = [];
   const chunks = steps.map((step, i) => {
     const p = parts[i];
@@ -40,7 +47,8 @@ export function makeSchedule(steps: readonly (Step | null)[], parts: readonly (r
     // Ranges of an item-wise chain's head are whole items (its grain).
     return guidedChunks(step.units, chains.grains[i] ?? alignment(step), p.length, reread / (MAX_REREAD_SHARE * unitCost));
   });
-  return { steps, parts, chains: chains.followers, order, chunks };
+  const tiles = chunks.map((bounds, i) => (bounds ? chainTiles(chains.tiles[i], bounds, participants) : null));
+  return { steps, parts, chains: chains.followers, order, chunks, tiles };
 }
 
 /**
@@ -69,6 +77,9 @@ export type RunRange = (step: Step, start: number, end: number, node: number) =>
 /** The thread that runs a step's single part: MAIN parts go to worker 0 unless the calling thread takes part. */
 const ownerOf = (p: Part, mainShares: boolean): number => (p.worker === MAIN && !mainShares ? 0 : p.worker);
 
+/** A participant's tile slot (tile.ts): the calling thread 0 when it takes part, then the workers. */
+const slotOf = (me: number, mainShares: boolean): number => (me === MAIN ? 0 : me + (mainShares ? 1 : 0));
+
 /**
  * Runs this participant's share of every step of `s`: `me` is a worker index or MAIN.
  * `enter(i)` is called at the entry of each scheduled step (for errors and test faults);
@@ -87,7 +98,7 @@ export function* runSchedule(
     const i = s.order[k];
     const claim = CLAIM + (k & 1);
     enter(i);
-    const range = (start: number, end: number): void => runWithFollowers(s, i, start, end, run);
+    const range = (start: number, end: number): void => runWithFollowers(s, i, start, end, run, slotOf(me, mainShares));
     const bounds = s.chunks[i];
     if (bounds) {
       // Split: chunks claimed one at a time (same bits for any split).
@@ -98,14 +109,20 @@ export function* runSchedule(
   }
 }
 
-/** Units [start, end) of step i, then the same elements of each chained follower. */
-export function runWithFollowers(s: Schedule, i: number, start: number, end: number, run: RunRange): void {
-  const step = s.steps[i]!;
-  run(step, start, end, i);
-  for (const f of s.chains[i] ?? []) {
-    const next = s.steps[f];
-    if (!next) throw new Error(`step ${f} has nothing to run`);
-    run(next, ...followerRange(step, next, start, end), f);
+/**
+ * Units [start, end) of step i, then the same elements of each chained follower. With a tile
+ * `slot` (whole runs), a split chain's internal values are kept in that slot's tiles.
+ */
+export function runWithFollowers(s: Schedule, i: number, start: number, end: number, run: RunRange, slot = -1): void {
+  const tiles = s.tiles[i];
+  const tiled = tiles && slot >= 0 && slot < tiles.slots ? tiledMembers(s, i, tiles, start, slot) : null;
+  const head = s.steps[i]!;
+  run(tiled?.[0] ?? head, start, end, i);
+  const followers = s.chains[i] ?? [];
+  for (let k = 0; k < followers.length; k++) {
+    const next = tiled?.[k + 1] ?? s.steps[followers[k]];
+    if (!next) throw new Error(`step ${followers[k]} has nothing to run`);
+    run(next, ...followerRange(head, next, start, end), followers[k]);
   }
 }
 

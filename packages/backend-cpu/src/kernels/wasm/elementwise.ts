@@ -85,8 +85,12 @@ type PoolFn = (
   n: number, oh: number, ow: number, rows: number,
 ) => void;
 
+/**
+ * Elements [off + start, off + end) of arr must exist. `off` alone may be negative: a chain that
+ * keeps a value per thread (backend-workers' tiles) offsets it so that its units land there.
+ */
 function checkRange(what: string, arr: Float32Array, off: number, start: number, end: number): void {
-  if (!(0 <= start && start <= end && off >= 0 && off + end <= arr.length)) {
+  if (!(0 <= start && start <= end && off + start >= 0 && off + end <= arr.length)) {
     throw new RangeError(`${what}: [${off + start}, ${off + end}) outside buffer of ${arr.length}`);
   }
 }
@@ -160,17 +164,19 @@ export class WasmElementwise {
       throw new RangeError(`maxpool: bad row range [${rowStart}, ${rowEnd}) for ${M} output pixels`);
     }
     if (rowStart === rowEnd || C === 0) return;
-    checkRange('maxpool x', x, xOff, 0, g.batch * inH * inW * C);
-    checkRange('maxpool y', y, yOff, rowStart * C, rowEnd * C);
     const ohw = outH * outW;
+    const item = inH * inW * C;
     const n = Math.floor(rowStart / ohw);
+    // Only the items the rows pool from are read (and addressed from the first of them).
+    checkRange('maxpool x', x, xOff, n * item, Math.ceil(rowEnd / ohw) * item);
+    checkRange('maxpool y', y, yOff, rowStart * C, rowEnd * C);
     const rem = rowStart - n * ohw;
     const oh = Math.floor(rem / outW);
     const ow = rem - oh * outW;
     this.poolFn(
-      this.address(x, xOff), this.address(y, yOff + rowStart * C), C, inH, inW, g.kH, g.kW,
+      this.address(x, xOff + n * item), this.address(y, yOff + rowStart * C), C, inH, inW, g.kH, g.kW,
       g.strideH, g.strideW, g.dilationH, g.dilationW, g.padTop, g.padLeft, outH, outW,
-      n, oh, ow, rowEnd - rowStart,
+      0, oh, ow, rowEnd - rowStart,
     );
   }
 }

@@ -1,0 +1,64 @@
+import type { Ref, Step } from '@tessera/backend-cpu';
+import type { TileRegion } from './chain.js';
+import type { Schedule } from './schedule.js';
+
+/**
+ * Where a chain keeps its internal values per participant (chain.ts, "Tiles"): participant
+ * `slot` runs every chunk of the head in the same tile, `chunk` units wide, at the start of each
+ * value's memory: [slot x chunk, (slot + 1) x chunk) of the value, in the head's units.
+ */
+export interface ChainTiles {
+  readonly regions: readonly TileRegion[];
+  /** The head's units. */
+  readonly units: number;
+  /** Units of the largest chunk: the width of a tile. */
+  readonly chunk: number;
+  /** Tiles per value: the participants of a run. */
+  readonly slots: number;
+}
+
+/**
+ * The tiles of a chain whose head is cut at `bounds`, or null where they do not fit: every
+ * participant's tile inside each value, and every offset a whole number of floats.
+ */
+export function chainTiles(regions: readonly TileRegion[] | null, bounds: readonly number[], slots: number): ChainTiles | null {
+  if (!regions) return null;
+  const units = bounds[bounds.length - 1];
+  const chunk = Math.max(...bounds.slice(1).map((b, j) => b - bounds[j]));
+  if (slots * chunk > units) return null;
+  const whole = (u: number) => regions.every((r) => (u * r.floats) % units === 0);
+  return bounds.every(whole) && whole(chunk) ? { regions, units, chunk, slots } : null;
+}
+
+const isRef = (v: unknown): v is Ref => typeof v === 'object' && v !== null && 'mem' in v && 'off' in v;
+
+/**
+ * `step` with its references to the tiled values moved so that units [start, ...) of the head
+ * land in `slot`'s tile: offsets shift by (slot x chunk - start) x floats / units. The kernels
+ * compute every address as offset + f(unit), so they run the same units on the tile unchanged.
+ */
+function rebase(step: Step, tiles: ChainTiles, start: number, slot: number): Step {
+  const moved: Record<string, unknown> = { ...step };
+  for (const [key, ref] of Object.entries(step)) {
+    if (!isRef(ref) || ref.mem !== 0) continue;
+    const region = tiles.regions.find((r) => r.offset === ref.off);
+    if (region) moved[key] = { ...ref, off: ref.off + ((slot * tiles.chunk - start) * region.floats) / tiles.units };
+  }
+  return moved as unknown as Step;
+}
+
+/** Rebased chain members by schedule, then by head, chunk start and slot (each thread rebases for its own slot). */
+const rebased = new WeakMap<Schedule, Map<number, Step[]>>();
+
+/** The members of the chain headed by step `head` (head first) for its chunk at `start`, moved to `slot`'s tiles. */
+export function tiledMembers(s: Schedule, head: number, tiles: ChainTiles, start: number, slot: number): readonly Step[] {
+  let byChunk = rebased.get(s);
+  if (!byChunk) rebased.set(s, (byChunk = new Map()));
+  const id = (head * (tiles.units + 1) + start) * tiles.slots + slot;
+  let steps = byChunk.get(id);
+  if (!steps) {
+    const members = [head, ...(s.chains[head] ?? [])].map((i) => s.steps[i]!);
+    byChunk.set(id, (steps = members.map((m) => rebase(m, tiles, start, slot))));
+  }
+  return steps;
+}
