@@ -1,5 +1,5 @@
 import { kernels, type ConvStep, type Step } from '@tessera/backend-cpu';
-import { isElementwise, type Graph, type Node } from '@tessera/core';
+import { isElementwise, numel, type Graph, type Node } from '@tessera/core';
 import type { ExecutionPlan } from '@tessera/runtime';
 import { MAIN, rereadCost, smallestChunk, stepCost, type Part } from './partition.js';
 
@@ -66,6 +66,12 @@ interface Interval {
   readonly end: number;
 }
 
+/** A value's memory in the plan's arena; null for a constant. */
+function arenaRegion(plan: ExecutionPlan, value: string): Interval | null {
+  const loc = plan.locate(value);
+  return loc.kind === 'arena' ? { start: loc.buffer.offset, end: loc.buffer.offset + loc.buffer.size } : null;
+}
+
 const overlaps = (a: Interval, b: Interval): boolean => a.start < b.end && b.start < a.end;
 const same = (a: Interval, b: Interval): boolean => a.start === b.start && a.end === b.end;
 
@@ -108,8 +114,7 @@ export function chainSteps(
   const tiles: (readonly TileRegion[] | null)[] = nodes.map(() => null);
   const region = (value: string): Interval | null => {
     if (!plan) return graph.kind(value) === 'constant' ? null : { start: 0, end: 0 };
-    const loc = plan.locate(value);
-    return loc.kind === 'arena' ? { start: loc.buffer.offset, end: loc.buffer.offset + loc.buffer.size } : null;
+    return arenaRegion(plan, value);
   };
   /** Arena regions of the values (constants have none). */
   const regions = (values: readonly string[]): Interval[] => values.map(region).filter((r): r is Interval => r !== null);
@@ -187,19 +192,15 @@ export function chainSteps(
 function tileRegions(graph: Graph, plan: ExecutionPlan, head: number, list: readonly number[]): TileRegion[] | null {
   const last = list[list.length - 1];
   const members = new Set(graph.nodes.slice(head, last + 1));
-  const interval = (value: string): Interval | null => {
-    const loc = plan.locate(value);
-    return loc.kind === 'arena' ? { start: loc.buffer.offset, end: loc.buffer.offset + loc.buffer.size } : null;
-  };
-  const output = interval(graph.nodes[last].name);
+  const output = arenaRegion(plan, graph.nodes[last].name);
   const byStart = new Map<number, { floats: number; internal: boolean }>();
   for (const node of members) {
     if (node === graph.nodes[last]) continue;
-    const r = interval(node.name);
+    const r = arenaRegion(plan, node.name);
     if (!r) continue;
     const internal = !graph.isOutput(node.name) && graph.consumers(node.name).every((c) => members.has(c)) && !(output && overlaps(r, output));
     const seen = byStart.get(r.start);
-    const floats = node.output.shape.reduce((a, b) => a * b, 1);
+    const floats = numel(node.output.shape);
     byStart.set(r.start, { floats, internal: internal && (seen ? seen.internal && seen.floats === floats : true) });
   }
   const regions = [...byStart].filter(([, v]) => v.internal).map(([offset, v]) => ({ offset, floats: v.floats }));
