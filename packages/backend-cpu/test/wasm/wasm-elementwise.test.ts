@@ -195,6 +195,22 @@ describe.skipIf(!simd)('wasm elementwise kernels', () => {
     expect(wasm.owns(new Float32Array(4))).toBe(false);
   });
 
+  it('checks the elements a call accesses, not its offset alone: a negative offset is fine when its range starts inside (a chain tile)', () => {
+    f32.set([-1, 2, -3, 4, -5, 6], 0);
+    wasm.relu(f32, -4, f32, 100 - 4, 4, 10); // x [0, 6) -> y [100, 106)
+    expect([...f32.subarray(100, 106)]).toEqual([0, 2, 0, 4, 0, 6]);
+    expect(() => wasm.relu(f32, -4, f32, 96, 2, 6)).toThrow(RangeError); // x from -2
+    // maxpool reads only the images its rows pool from: rows of image 1 with image 0 before the memory.
+    const g = poolGeometry([2, 4, 4, 1], { ksize: [2, 2], strides: [2, 2], padding: 'VALID' });
+    const x = data(32, 5, 0);
+    const y = new Float32Array(8);
+    maxpool(g, x, 0, y, 0, 0, 8);
+    f32.set(x.subarray(16), 0); // image 1 at 0, so image 0 would be at -16
+    wasm.maxpool(g, f32, -16, f32, 200, 4, 8);
+    expect(firstBitDifference(f32.slice(204, 208), y.subarray(4))).toBe(-1);
+    expect(() => wasm.maxpool(g, f32, -16, f32, 200, 3, 8)).toThrow(RangeError); // row 3 is in image 0
+  });
+
   it('binds once per WasmGemm of a program memory, and not without one', async () => {
     expect(await loadWasmElementwiseModule()).toBe(wasmElementwiseModule());
     const arena = createWasmArena([100, 100])!;
