@@ -236,6 +236,19 @@ describe('chainSteps', () => {
     expect(kept(build('consumer'))).toEqual(['relu']);
   });
 
+  it('a chain headed by an element-wise step in place on its input (read from before the chain) keeps that memory whole', () => {
+    // Found by the tiles property (seed 20261128): the 1x1 conv runs inline, bias_add heads the chain.
+    const g = new GraphBuilder('t');
+    const c = g.conv2d(g.input('x', [2, 3, 3, 1]), g.constant('f', randomTensor([1, 1, 1, 7], 1)), { strides: [1, 1], padding: 'SAME' });
+    const graph = g.build({ y: g.maxpool(g.biasAdd(c, g.constant('b', randomTensor([7], 2))), { ksize: [1, 1], strides: [1, 1], padding: 'SAME' }) });
+    const { followers, tiles, plan } = itemChainsOf(graph, opts({ inlineCost: 500, minPartCost: 200, threads: 1, mainShare: true }));
+    const bias = graph.nodes.findIndex((n) => n.op === 'bias_add');
+    expect(followers[0]).toBeNull();
+    expect(followers[bias]!.map((j) => graph.nodes[j].op)).toEqual(['maxpool']);
+    expect(region(plan, graph.nodes[bias].name)).toEqual(region(plan, graph.nodes[0].name)); // in place
+    expect(tiles[bias]).toBeNull();
+  });
+
   it('a batch of 1 has no item-wise chain, and the session plan (no spans) chains element-wise steps only', () => {
     expect(itemChainsOf(workloadGraph(workload('W1-b1'))).spans).toEqual([]);
     const { followers, graph } = chainsOf('W1-b32');

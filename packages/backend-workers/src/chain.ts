@@ -186,19 +186,26 @@ export function chainSteps(
 /**
  * The memory of the chain's values (nodes head..last follower, views included) that no one
  * outside the chain reads: not a graph output, no consumer outside, not the memory of the last
- * member's output. Values sharing memory (element-wise steps in place, views) are kept per
- * participant together or not at all.
+ * member's output nor of a value the chain reads from before it. Values sharing memory
+ * (element-wise steps in place, views) are kept per participant together or not at all.
  */
 function tileRegions(graph: Graph, plan: ExecutionPlan, head: number, list: readonly number[]): TileRegion[] | null {
   const last = list[list.length - 1];
   const members = new Set(graph.nodes.slice(head, last + 1));
-  const output = arenaRegion(plan, graph.nodes[last].name);
+  // Memory the chain must keep whole: its last output, and what it reads from before the chain
+  // (an element-wise head runs in place on its input).
+  const fromBefore = (v: string): boolean => {
+    const producer = graph.producer(v);
+    return !producer || !members.has(producer);
+  };
+  const outside = [graph.nodes[last].name, ...[...members].flatMap((n) => n.inputs.filter(fromBefore))];
+  const whole = outside.map((v) => arenaRegion(plan, v)).filter((r): r is Interval => r !== null);
   const byStart = new Map<number, { floats: number; internal: boolean }>();
   for (const node of members) {
     if (node === graph.nodes[last]) continue;
     const r = arenaRegion(plan, node.name);
     if (!r) continue;
-    const internal = !graph.isOutput(node.name) && graph.consumers(node.name).every((c) => members.has(c)) && !(output && overlaps(r, output));
+    const internal = !graph.isOutput(node.name) && graph.consumers(node.name).every((c) => members.has(c)) && !whole.some((w) => overlaps(r, w));
     const seen = byStart.get(r.start);
     const floats = numel(node.output.shape);
     byStart.set(r.start, { floats, internal: internal && (seen ? seen.internal && seen.floats === floats : true) });
