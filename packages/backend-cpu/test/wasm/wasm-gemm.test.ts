@@ -170,6 +170,33 @@ describe('wasm SIMD gemm', () => {
     expect(() => w.gemm.gemm(2, 2, 2, A, 1, 2, false, pb, C, 0, 2, undefined, 0, 2)).toThrow(RangeError);
     expect(() => new WasmGemm(w.memory, w.memory.buffer.byteLength)).toThrow(RangeError);
   });
+
+  it('checks the rows a call accesses, not its offsets alone: A and C moved back by the rows before the range (a chain tile) give the same rows', () => {
+    const [M, K, N] = [4, 3, 2];
+    const w = createWasmArena([M * K, wasmPackedBSize(K, N), M * N, 2 * K, 2 * N])!;
+    const [A, P, C, A2, C2] = w.regions;
+    A.set(randomArray(M * K, 7));
+    const pb = packBWasmInto(P, 0, K, N, randomArray(K * N, 8), 0, N, false);
+    w.gemm.gemm(M, N, K, A, 0, K, false, pb, C, 0, N, undefined, 0, M);
+    A2.set(A.subarray(2 * K)); // rows 2 and 3 only, at the start of A2
+    w.gemm.gemm(M, N, K, A2, -2 * K, K, false, pb, C2, -2 * N, N, undefined, 2, 4);
+    expect(firstBitDifference(C2, C.subarray(2 * N))).toBe(-1);
+    expect(() => w.gemm.gemm(M, N, K, A2, -2 * K, K, false, pb, C2, -2 * N, N, undefined, 1, 4)).toThrow(RangeError); // row 1 of A
+  });
+
+  it('im2col reads only the images of its rows: x moved back by one image gives the same rows of image 1', () => {
+    const g = { batch: 2, inH: 4, inW: 4, inC: 2, kH: 3, kW: 3, outC: 1, outH: 4, outW: 4, strideH: 1, strideW: 1, dilationH: 1, dilationW: 1, padTop: 1, padLeft: 1 };
+    const item = 4 * 4 * 2;
+    const K = 3 * 3 * 2;
+    const w = createWasmArena([2 * item, item, 16 * K, 16 * K])!;
+    const [X, X1, D, D1] = w.regions;
+    X.set(randomArray(2 * item, 9));
+    X1.set(X.subarray(item)); // image 1 only
+    w.gemm.im2col(g, X, 0, D, 0, 16, 32);
+    w.gemm.im2col(g, X1, -item, D1, 0, 16, 32);
+    expect(firstBitDifference(D1, D)).toBe(-1);
+    expect(() => w.gemm.im2col(g, X1, -item, D1, 0, 15, 31)).toThrow(RangeError); // row 15 is in image 0
+  });
 });
 
 describe('wasm gemm and the JS gemm with float32 rounding', () => {

@@ -211,9 +211,14 @@ export class WasmGemm {
     if (r0 === r1) return;
     const K = g.kH * g.kW * g.inC;
     if (dstOff < 0 || dstOff + (r1 - r0) * K > dst.length) throw new RangeError('im2col: dst outside its buffer');
-    if (xOff < 0 || xOff + g.batch * g.inH * g.inW * g.inC > x.length) throw new RangeError('im2col: x outside its buffer');
+    // Only the images of rows [r0, r1) are read, addressed from the first of them (xOff alone
+    // may be negative: backend-workers' chain tiles).
+    const ohw = g.outH * g.outW;
+    const item = g.inH * g.inW * g.inC;
+    const n0 = Math.floor(r0 / ohw);
+    if (xOff + n0 * item < 0 || xOff + Math.ceil(r1 / ohw) * item > x.length) throw new RangeError('im2col: x outside its buffer');
     this.im2colFn(
-      this.address(x, xOff), this.address(dst, dstOff), r0, r1, g.inH, g.inW, g.inC, g.kH, g.kW,
+      this.address(x, xOff + n0 * item), this.address(dst, dstOff), r0 - n0 * ohw, r1 - n0 * ohw, g.inH, g.inW, g.inC, g.kH, g.kW,
       g.strideH, g.strideW, g.dilationH, g.dilationW, g.padTop, g.padLeft, g.outH, g.outW,
     );
   }
@@ -263,17 +268,21 @@ export class WasmGemm {
       }
       return;
     }
+    // Only rows [rowStart, rowEnd) of op(A) and C are accessed, addressed from the first of them
+    // (aOff and cOff alone may be negative: backend-workers' chain tiles). A row's result does
+    // not depend on where the range starts.
+    const aFirst = transA ? aOff + rowStart : aOff + rowStart * lda;
     const aLast = transA ? aOff + (K - 1) * lda + rowEnd : aOff + (rowEnd - 1) * lda + K;
-    if (aOff < 0 || aLast > a.length) throw new RangeError('gemm: A outside its buffer');
+    if (aFirst < 0 || aLast > a.length) throw new RangeError('gemm: A outside its buffer');
     if (b.offset < 0 || b.offset + wasmPackedBSize(K, N) > b.data.length) throw new RangeError('gemm: packed B outside its buffer');
     const epi = (bias !== undefined ? EPI_BIAS : 0) | (relu ? EPI_RELU : 0);
     this.fn(
       N, K,
-      this.address(a, aOff), lda, transA ? 1 : 0,
+      this.address(a, aFirst), lda, transA ? 1 : 0,
       this.address(b.data, b.offset),
-      this.address(c, cOff), ldc,
+      this.address(c, cOff + rowStart * ldc), ldc,
       bias !== undefined ? this.address(bias, biasOff) : 0, epi,
-      rowStart, rowEnd, this.scratchByteOffset,
+      0, rowEnd - rowStart, this.scratchByteOffset,
     );
   }
 
