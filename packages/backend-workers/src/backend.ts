@@ -6,7 +6,7 @@ import type { Feeds, Graph, Node } from '@tessera/core';
 import { kernelRegistry, planExecution, type Backend, type Executable, type ExecutionPlan, type IOBuffers, type NodeObserver, type Outputs } from '@tessera/runtime';
 import { chainSpans, chainSteps } from './chain.js';
 import { checkSharedMemory, detectHost } from './host.js';
-import { MAIN, partitionStep, stepCost, type Part, type PartitionOptions } from './partition.js';
+import { MAIN, participantsOf, partitionStep, stepCost, type Part, type PartitionOptions } from './partition.js';
 import { makeSchedule, runWithFollowers, type Schedule } from './schedule.js';
 import { WorkerPool, type MainShare, type StepInfo } from './pool.js';
 import type { FaultKind, ProgramMessage } from './protocol.js';
@@ -156,7 +156,7 @@ export class WorkersBackend implements Backend {
     const chains = chainSteps(graph, program.nodeSteps, parts, plan);
     // The heads of item-wise chains split on whole items (whether a step splits stays the same).
     if (chains.grains.some((g) => g !== null)) parts = this.partition(program, pool.threads, inline, chains.grains);
-    const schedule = makeSchedule(program.nodeSteps, parts, chains, pool.threads + (this.options.mainShare ? 1 : 0));
+    const schedule = makeSchedule(program.nodeSteps, parts, chains, participantsOf({ threads: pool.threads, mainShare: this.options.mainShare }));
     const id = nextProgramId++;
     if (parts.some((p) => p && p.some((q) => q.worker !== MAIN))) {
       await pool.load({ type: 'load', id, schedule, memory: memory! });

@@ -94,6 +94,9 @@ export function alignment(step: Step): number {
   return step.costPerUnit > 64 ? ((step as { readonly wasm?: boolean }).wasm === true ? 5 : 4) : 16;
 }
 
+/** Threads that take part in a run: the workers, and the calling thread when it shares the work. */
+export const participantsOf = (o: Pick<PartitionOptions, 'threads' | 'mainShare'>): number => o.threads + (o.mainShare ? 1 : 0);
+
 /**
  * Splits a step's units into contiguous ranges of about equal cost, one per participant.
  * Cheap steps stay on the main thread: a dispatch costs tens of microseconds, which a step of a
@@ -106,7 +109,7 @@ export function partitionStep(step: Step, o: PartitionOptions, align = alignment
   const cost = stepCost(step);
   const inline: Part[] = [{ worker: MAIN, start: 0, end: units }];
   if (units === 0 || o.threads === 0 || cost < o.inlineCost) return inline;
-  const participants = o.threads + (o.mainShare ? 1 : 0);
+  const participants = participantsOf(o);
   const n = Math.min(participants, Math.max(1, Math.floor(cost / o.minPartCost)), Math.ceil(units / align));
   if (n <= 1) return o.threads === 1 && !o.mainShare ? [{ worker: 0, start: 0, end: units }] : inline;
   const parts: Part[] = [];

@@ -93,12 +93,13 @@ export function* runSchedule(
   enter: (i: number) => void,
   run: RunRange,
 ): Generator<number, void, void> {
+  const slot = slotOf(me, mainShares);
   for (let k = 0; k < s.order.length; k++) {
     if (k > 0) yield k;
     const i = s.order[k];
     const claim = CLAIM + (k & 1);
     enter(i);
-    const range = (start: number, end: number): void => runWithFollowers(s, i, start, end, run, slotOf(me, mainShares));
+    const range = (start: number, end: number): void => runWithFollowers(s, i, start, end, run, slot);
     const bounds = s.chunks[i];
     if (bounds) {
       // Split: chunks claimed one at a time (same bits for any split).

@@ -26,8 +26,8 @@ export function chainTiles(regions: readonly TileRegion[] | null, bounds: readon
   const units = bounds[bounds.length - 1];
   const chunk = Math.max(...bounds.slice(1).map((b, j) => b - bounds[j]));
   if (slots * chunk > units) return null;
-  const whole = (u: number) => regions.every((r) => (u * r.floats) % units === 0);
-  return bounds.every(whole) && whole(chunk) ? { regions, units, chunk, slots } : null;
+  const onWholeFloats = (u: number) => regions.every((r) => (u * r.floats) % units === 0);
+  return bounds.every(onWholeFloats) && onWholeFloats(chunk) ? { regions, units, chunk, slots } : null;
 }
 
 const isRef = (v: unknown): v is Ref => typeof v === 'object' && v !== null && 'mem' in v && 'off' in v;

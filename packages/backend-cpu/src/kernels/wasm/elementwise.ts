@@ -14,7 +14,7 @@
  * other plumbing. Without `Memory.wasm` (JS GEMM path, no SIMD) it returns null and callers run
  * the JS kernels.
  */
-import type { Conv2dGeometry } from '../conv2d.js';
+import { imagesOfRows, type Conv2dGeometry } from '../conv2d.js';
 import type { Memory } from '../../program.js';
 import { buildElementwiseModule } from './elementwise-module.js';
 import { wasmSimdSupported, type WasmGemm } from './gemm.js';
@@ -164,17 +164,15 @@ export class WasmElementwise {
       throw new RangeError(`maxpool: bad row range [${rowStart}, ${rowEnd}) for ${M} output pixels`);
     }
     if (rowStart === rowEnd || C === 0) return;
-    const ohw = outH * outW;
-    const item = inH * inW * C;
-    const n = Math.floor(rowStart / ohw);
-    // Only the items the rows pool from are read (and addressed from the first of them).
-    checkRange('maxpool x', x, xOff, n * item, Math.ceil(rowEnd / ohw) * item);
+    // Only the images the rows pool from are read, addressed from the first of them.
+    const { first, end, floats } = imagesOfRows(g, rowStart, rowEnd);
+    checkRange('maxpool x', x, xOff, first * floats, end * floats);
     checkRange('maxpool y', y, yOff, rowStart * C, rowEnd * C);
-    const rem = rowStart - n * ohw;
+    const rem = rowStart - first * outH * outW;
     const oh = Math.floor(rem / outW);
     const ow = rem - oh * outW;
     this.poolFn(
-      this.address(x, xOff + n * item), this.address(y, yOff + rowStart * C), C, inH, inW, g.kH, g.kW,
+      this.address(x, xOff + first * floats), this.address(y, yOff + rowStart * C), C, inH, inW, g.kH, g.kW,
       g.strideH, g.strideW, g.dilationH, g.dilationW, g.padTop, g.padLeft, outH, outW,
       0, oh, ow, rowEnd - rowStart,
     );

@@ -19,7 +19,7 @@
  * same float32 operations on the same k-blocks (GEMM_KC) and gives the same
  * bits. Both are within |y - ref| <= 2(K+2) 2^-24 sum|a_i b_i|.
  */
-import type { Conv2dGeometry } from '../conv2d.js';
+import { imagesOfRows, type Conv2dGeometry } from '../conv2d.js';
 import { GEMM_KC, packPanelsInto, type GemmEpilogue, type PackedB } from '../gemm.js';
 import { buildGemmModule, EPI_BIAS, EPI_RELU, simdProbe, type GemmModuleConfig } from './gemm-module.js';
 
@@ -211,14 +211,12 @@ export class WasmGemm {
     if (r0 === r1) return;
     const K = g.kH * g.kW * g.inC;
     if (dstOff < 0 || dstOff + (r1 - r0) * K > dst.length) throw new RangeError('im2col: dst outside its buffer');
-    // Only the images of rows [r0, r1) are read, addressed from the first of them (xOff alone
-    // may be negative: backend-workers' chain tiles).
-    const ohw = g.outH * g.outW;
-    const item = g.inH * g.inW * g.inC;
-    const n0 = Math.floor(r0 / ohw);
-    if (xOff + n0 * item < 0 || xOff + Math.ceil(r1 / ohw) * item > x.length) throw new RangeError('im2col: x outside its buffer');
+    // Only the images of rows [r0, r1) are read, addressed from the first of them.
+    const { first, end, floats } = imagesOfRows(g, r0, r1);
+    if (xOff + first * floats < 0 || xOff + end * floats > x.length) throw new RangeError('im2col: x outside its buffer');
+    const skipped = first * g.outH * g.outW;
     this.im2colFn(
-      this.address(x, xOff + n0 * item), this.address(dst, dstOff), r0 - n0 * ohw, r1 - n0 * ohw, g.inH, g.inW, g.inC, g.kH, g.kW,
+      this.address(x, xOff + first * floats), this.address(dst, dstOff), r0 - skipped, r1 - skipped, g.inH, g.inW, g.inC, g.kH, g.kW,
       g.strideH, g.strideW, g.dilationH, g.dilationW, g.padTop, g.padLeft, g.outH, g.outW,
     );
   }
