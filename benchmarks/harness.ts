@@ -112,18 +112,29 @@ async function settle(pauseMs: number): Promise<void> {
  * turn from the same idle state: its first call is an occasional call (a thread pool's workers
  * asleep: on this VM waking one takes ~0.1 ms, at times milliseconds), the calls after it run back
  * to back as an inference loop would. Both are reported apart (`firstMedian`, `backToBackMedian`).
+ * Each implementation makes `runs` timed calls, or more when the first implementation (the
+ * reference of the ratios) would spend less than `minMs` in them: then as many as its warm-up
+ * calls say it needs for `minMs`, at most `maxRuns`. Every implementation makes the same number
+ * of calls, so the turns stay interleaved to the end. A median of 9 calls of 0.1 ms (W1-b1) moves
+ * by 10% from one run to the next; the harness should not need a longer `--runs` to compare them.
  * Returns ms per call.
  */
 export async function timeInterleaved(
   impls: readonly Impl[],
-  { warmup = 2, warmupMs = 1000, runs = 7, block = 1, settleMs = 5 } = {},
+  { warmup = 2, warmupMs = 1000, runs = 7, block = 1, settleMs = 5, minMs = 0, maxRuns = 0 } = {},
 ): Promise<Map<string, Timing>> {
   const first = new Map(impls.map((i) => [i.name, [] as number[]]));
   const later = new Map(impls.map((i) => [i.name, [] as number[]]));
+  const referenceCalls: number[] = [];
   for (const impl of impls) {
     await impl.enter?.();
-    for (let i = 0, t0 = performance.now(); i < warmup || performance.now() - t0 < warmupMs; i++) await impl.run();
+    for (let i = 0, t0 = performance.now(); i < warmup || performance.now() - t0 < warmupMs; i++) {
+      const t = performance.now();
+      await impl.run();
+      if (impl === impls[0]) referenceCalls.push(performance.now() - t);
+    }
   }
+  if (minMs > 0) runs = Math.max(runs, Math.min(maxRuns, Math.ceil(minMs / median(referenceCalls))));
   for (let done = 0; done < runs; done += block) {
     for (const impl of impls) {
       await impl.enter?.();

@@ -16,13 +16,16 @@
  * wait until the process is idle): the first call of a turn is an occasional call (the workers
  * pool asleep), the others run back to back, as an inference loop would (the pool's threads still
  * awake). The speed-ups over tessera-cpu are given for both, each against tessera-cpu's calls of
- * the same kind.
+ * the same kind. The row `tessera-cpu again` is a second session of the same graph on the same
+ * backend: its ratio to tessera-cpu shows how far this run's ratios move by noise alone. Each implementation makes --runs timed calls, or more on a fast workload: enough
+ * for tessera-cpu's calls to take --min-ms (default 300), at most --max-runs (default 300); the
+ * table's last column says how many.
  *
  * Before and after each workload's timing it measures the workload's 2-thread ceiling
  * (benchmarks/ceiling: the cpu backend on the main thread alone vs on the main thread and a
  * worker at once): two values far apart mean the machine changed phase during the timing.
  *
- *   pnpm bench [--workloads W2,W3] [--runs 9] [--warmup 2] [--warmup-ms 1000] [--block 3] [--io bound|buffers|fresh] [--no-ceiling] [--json benchmarks/results/cpu.json]
+ *   pnpm bench [--workloads W2,W3] [--runs 9] [--warmup 2] [--warmup-ms 1000] [--block 3] [--min-ms 300] [--max-runs 300] [--io bound|buffers|fresh] [--no-ceiling] [--json benchmarks/results/cpu.json]
  */
 import '@tessera/backend-cpu';
 import { createWorkersBackend, type WorkersBackend } from '@tessera/backend-workers';
@@ -44,6 +47,8 @@ const { values: args } = parseArgs({
     runs: { type: 'string', default: '9' },
     warmup: { type: 'string', default: '2' },
     'warmup-ms': { type: 'string', default: '1000' },
+    'min-ms': { type: 'string', default: '300' },
+    'max-runs': { type: 'string', default: '300' },
     json: { type: 'string', default: 'benchmarks/results/cpu.json' },
     'no-check': { type: 'boolean', default: false },
     io: { type: 'string', default: 'bound' },
@@ -71,6 +76,8 @@ interface Row {
    */
   vsCpu: { median: number; backToBack: number; first: number } | null;
   ofScalarPeak: number;
+  /** Timed calls (the same for every implementation of a workload: --runs, or more for --min-ms). */
+  calls: number;
 }
 
 /**
@@ -130,6 +137,9 @@ async function benchWorkload(w: Workload, peak: number): Promise<Row[]> {
   await addSession('tessera-cpu', graph); // O0: the graph as built
   for (const v of extraVariants(graph)) await addSession(v.name, v.graph);
   for (const { name } of WORKERS) await addSession(name, graph, name);
+  // A second session of tessera-cpu, timed in its own place of the rotation: the ratio between
+  // two identical sessions is how far this run's ratios move by noise alone.
+  await addSession('tessera-cpu again', graph);
   for (const backend of ['cpu', 'wasm'] as const) {
     await useTfjsBackend(backend);
     const peer = tfjsRunner(graph);
@@ -140,7 +150,9 @@ async function benchWorkload(w: Workload, peak: number): Promise<Row[]> {
   }
 
   if (!args['no-check']) await checkAgreement(w, graph, x, impls);
-  const timings = await timeInterleaved(impls, { warmup: Number(args.warmup), warmupMs: Number(args['warmup-ms']), runs: Number(args.runs), block: Number(args.block) });
+  const timings = await timeInterleaved(impls, { warmup: Number(args.warmup), warmupMs: Number(args['warmup-ms']), runs: Number(args.runs), block: Number(args.block),
+    minMs: Number(args['min-ms']), maxRuns: Number(args['max-runs']),
+  });
   disposers.forEach((d) => d());
   const base = timings.get('tfjs-cpu')!.median;
   const cpu = timings.get('tessera-cpu')!;
@@ -148,7 +160,7 @@ async function benchWorkload(w: Workload, peak: number): Promise<Row[]> {
     const t = timings.get(name)!;
     const gflops = w.gflop / (t.median / 1000);
     const vsCpu = name.startsWith('tessera') ? { median: cpu.median / t.median, backToBack: cpu.backToBackMedian / t.backToBackMedian, first: cpu.firstMedian / t.firstMedian } : null;
-    return { workload: w.id, impl: name, medianMs: t.median, minMs: t.min, backToBackMs: t.backToBackMedian, firstMs: t.firstMedian, gflops, vsTfjsCpu: base / t.median, vsCpu, ofScalarPeak: gflops / peak };
+    return { workload: w.id, impl: name, medianMs: t.median, minMs: t.min, backToBackMs: t.backToBackMedian, firstMs: t.firstMedian, gflops, vsTfjsCpu: base / t.median, vsCpu, ofScalarPeak: gflops / peak, calls: t.samples.length };
   });
 }
 
@@ -166,12 +178,12 @@ async function checkAgreement(w: Workload, graph: Graph, x: Float32Array, impls:
 }
 
 function printTable(rows: Row[], peak: number): void {
-  const head = ['workload', 'implementation', 'median ms', 'min ms', 'GFLOP/s', 'x tfjs-cpu', 'x tessera-cpu', 'x tessera-cpu back to back', 'x tessera-cpu 1st call', '% JS peak'];
+  const head = ['workload', 'implementation', 'median ms', 'min ms', 'GFLOP/s', 'x tfjs-cpu', 'x tessera-cpu', 'x tessera-cpu back to back', 'x tessera-cpu 1st call', '% JS peak', 'calls'];
   const table = new Table({ style: { head: [], border: [] }, head });
   const ratio = (x: number | undefined) => (x === undefined || Number.isNaN(x) ? '' : x.toFixed(2));
   for (const r of rows) {
     const cells = [r.medianMs.toFixed(2), r.minMs.toFixed(2), r.gflops.toFixed(2), r.vsTfjsCpu.toFixed(2), ratio(r.vsCpu?.median), ratio(r.vsCpu?.backToBack), ratio(r.vsCpu?.first)];
-    table.push([r.workload, r.impl, ...cells, `${(100 * r.ofScalarPeak).toFixed(0)}%`]);
+    table.push([r.workload, r.impl, ...cells, `${(100 * r.ofScalarPeak).toFixed(0)}%`, String(r.calls)]);
   }
   console.log(table.toString());
   console.log(`GFLOP/s at the median of all calls; % JS peak = fraction of the ${peak.toFixed(2)} GFLOP/s scalar multiply-add peak.`);
