@@ -115,8 +115,9 @@ async function settle(pauseMs: number): Promise<void> {
  * Each implementation makes `runs` timed calls, or more when the first implementation (the
  * reference of the ratios) would spend less than `minMs` in them: then as many as its warm-up
  * calls say it needs for `minMs`, at most `maxRuns`. Every implementation makes the same number
- * of calls, so the turns stay interleaved to the end. A median of 9 calls of 0.1 ms (W1-b1) moves
- * by 10% from one run to the next; the harness should not need a longer `--runs` to compare them.
+ * of calls, so the turns stay interleaved to the end. With 30 calls each, W1-b1's workers / cpu
+ * ratio (the same kernels on the same thread) was anywhere from x0.90 to x1.24 over 18 runs of
+ * `pnpm bench` on 2026-11-28; with 300, two cpu sessions were within 0.97-1.05 of each other.
  * Returns ms per call.
  */
 export async function timeInterleaved(
