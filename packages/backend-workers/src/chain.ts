@@ -223,7 +223,7 @@ export function chainSpans(chains: Chains): [number, number][] {
   return spans;
 }
 
-/** Units of follower `f` matching units [start, end) of its head `p` (whole items for item-wise chains: exact in integers). */
-export function followerRange(p: Step, f: Step, start: number, end: number): [number, number] {
-  return [(start * f.units) / p.units, (end * f.units) / p.units];
+/** The unit of follower `f` matching unit `u` of its head `p` (a chunk bound; whole items for item-wise chains: exact in integers). */
+export function followerUnit(p: Step, f: Step, u: number): number {
+  return (u * f.units) / p.units;
 }

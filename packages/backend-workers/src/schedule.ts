@@ -1,5 +1,5 @@
 import type { Step } from '@tessera/backend-cpu';
-import { followerRange, type Chains } from './chain.js';
+import { followerUnit, type Chains } from './chain.js';
 import { alignment, MAIN, MAX_REREAD_SHARE, rereadCost, smallestChunk, stepCost, type Part } from './partition.js';
 import { BARRIER, CLAIM, RUN_WORKERS } from './protocol.js';
 import { chainTiles, tiledMembers, type ChainTiles } from './tile.js';
@@ -119,11 +119,13 @@ export function runWithFollowers(s: Schedule, i: number, start: number, end: num
   const tiled = tiles && slot >= 0 && slot < tiles.slots ? tiledMembers(s, i, tiles, start, slot) : null;
   const head = s.steps[i]!;
   run(tiled?.[0] ?? head, start, end, i);
-  const followers = s.chains[i] ?? [];
+  // Runs once per chunk and member in every run: no tuple, no spread, nothing for the GC to collect.
+  const followers = s.chains[i];
+  if (!followers) return;
   for (let k = 0; k < followers.length; k++) {
     const next = tiled?.[k + 1] ?? s.steps[followers[k]];
     if (!next) throw new Error(`step ${followers[k]} has nothing to run`);
-    run(next, ...followerRange(head, next, start, end), followers[k]);
+    run(next, followerUnit(head, next, start), followerUnit(head, next, end), followers[k]);
   }
 }
 
