@@ -17,9 +17,10 @@
  * pool asleep), the others run back to back, as an inference loop would (the pool's threads still
  * awake). The speed-ups over tessera-cpu are given for both, each against tessera-cpu's calls of
  * the same kind. The row `tessera-cpu again` is a second session of the same graph on the same
- * backend: its ratio to tessera-cpu shows how far this run's ratios move by noise alone. Each implementation makes --runs timed calls, or more on a fast workload: enough
- * for tessera-cpu's calls to take --min-ms (default 300), at most --max-runs (default 300); the
- * table's last column says how many.
+ * backend: its ratio to tessera-cpu shows how far this run's ratios move by noise alone. Each
+ * implementation makes --runs timed calls, or more on a fast workload: enough for tessera-cpu's
+ * calls to take --min-ms (default 300), at most --max-runs (default 300); the table's last column
+ * says how many.
  *
  * Before and after each workload's timing it measures the workload's 2-thread ceiling
  * (benchmarks/ceiling: the cpu backend on the main thread alone vs on the main thread and a
@@ -150,7 +151,8 @@ async function benchWorkload(w: Workload, peak: number): Promise<Row[]> {
   }
 
   if (!args['no-check']) await checkAgreement(w, graph, x, impls);
-  const timings = await timeInterleaved(impls, { warmup: Number(args.warmup), warmupMs: Number(args['warmup-ms']), runs: Number(args.runs), block: Number(args.block),
+  const timings = await timeInterleaved(impls, {
+    warmup: Number(args.warmup), warmupMs: Number(args['warmup-ms']), runs: Number(args.runs), block: Number(args.block),
     minMs: Number(args['min-ms']), maxRuns: Number(args['max-runs']),
   });
   disposers.forEach((d) => d());
