@@ -215,11 +215,17 @@ describe.skipIf(!simd)('wasm elementwise kernels', () => {
     expect(await loadWasmElementwiseModule()).toBe(wasmElementwiseModule());
     const arena = createWasmArena([100, 100])!;
     const mem = { arena: arena.regions[0], weights: arena.regions[1], wasm: arena.gemm };
-    const e = wasmElementwiseFor(mem)!;
+    const e = wasmElementwiseFor(mem, mem.arena, mem.weights)!;
     expect(e).toBeInstanceOf(WasmElementwise);
     expect(e.memory).toBe(arena.memory);
-    expect(wasmElementwiseFor(mem)).toBe(e);
-    expect(wasmElementwiseFor({ arena: new Float32Array(4), weights: new Float32Array(4) })).toBeNull();
+    expect(wasmElementwiseFor(mem, mem.weights, mem.arena, mem.arena)).toBe(e);
+    // A view outside the memory, in any position: the caller runs the JS kernel.
+    const outside = new Float32Array(4);
+    expect(wasmElementwiseFor(mem, outside, mem.arena)).toBeNull();
+    expect(wasmElementwiseFor(mem, mem.arena, outside)).toBeNull();
+    expect(wasmElementwiseFor(mem, mem.arena, mem.weights, outside)).toBeNull();
+    const plain = { arena: new Float32Array(4), weights: new Float32Array(4) };
+    expect(wasmElementwiseFor(plain, plain.arena, plain.weights)).toBeNull();
   });
 
   describe.skipIf(!sharedWasmMemorySupported())('on a shared memory, one instance per thread', () => {
@@ -229,7 +235,7 @@ describe.skipIf(!simd)('wasm elementwise kernels', () => {
       const region = shared.regions[0];
       const sf32 = new Float32Array(shared.memory.buffer, region.byteOffset, region.length);
       // As the workers do: each thread binds its own WasmGemm; the kernels follow it.
-      const threads = shared.threads.map((t) => wasmElementwiseFor({ arena: sf32, weights: sf32, wasm: new WasmGemm(shared.memory, t.gemmByteOffset, gemmModule) })!);
+      const threads = shared.threads.map((t) => wasmElementwiseFor({ arena: sf32, weights: sf32, wasm: new WasmGemm(shared.memory, t.gemmByteOffset, gemmModule) }, sf32, sf32)!);
       expect(threads[0]).not.toBe(threads[1]);
       expect(await loadWasmElementwiseModule(true)).toBe(wasmElementwiseModule(true));
       const r = rng(5);

@@ -185,9 +185,10 @@ const bound = new WeakMap<WasmGemm, WasmElementwise | null>();
 /**
  * The wasm kernels for a program memory: bound to `mem.wasm.memory` on first use (per
  * WasmGemm, so per thread), or null when the memory has no wasm GEMM, SIMD is missing, or
- * one of `views` is not in that memory (the caller then runs the JS kernel: same bits).
+ * one of the views `a`, `b`, `c` is not in that memory (the caller then runs the JS kernel: same
+ * bits). Called for every range a kernel runs: fixed parameters, so it allocates nothing.
  */
-export function wasmElementwiseFor(mem: Memory, ...views: Float32Array[]): WasmElementwise | null {
+export function wasmElementwiseFor(mem: Memory, a: Float32Array, b: Float32Array, c?: Float32Array): WasmElementwise | null {
   const gemm = mem.wasm;
   if (!gemm) return null;
   let e = bound.get(gemm);
@@ -201,5 +202,5 @@ export function wasmElementwiseFor(mem: Memory, ...views: Float32Array[]): WasmE
     }
     bound.set(gemm, e);
   }
-  return e && views.every((v) => e.owns(v)) ? e : null;
+  return e && e.owns(a) && e.owns(b) && (c === undefined || e.owns(c)) ? e : null;
 }
