@@ -122,7 +122,7 @@ async function settle(pauseMs: number): Promise<void> {
  */
 export async function timeInterleaved(
   impls: readonly Impl[],
-  { warmup = 2, warmupMs = 1000, runs = 7, block = 1, settleMs = 5, minMs = 0, maxRuns = 0 } = {},
+  { warmup = 2, warmupMs = 1000, runs = 7, block = 1, settleMs = 5, minMs = 0, maxRuns = Number.POSITIVE_INFINITY } = {},
 ): Promise<Map<string, Timing>> {
   const first = new Map(impls.map((i) => [i.name, [] as number[]]));
   const later = new Map(impls.map((i) => [i.name, [] as number[]]));

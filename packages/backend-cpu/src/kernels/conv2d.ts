@@ -43,12 +43,17 @@ const MAX_CHUNK_ROWS = 256;
 
 /**
  * The input images that output pixels [r0, r1) of a window op read: images [first, end), of
- * `floats` floats each. A kernel checks and addresses only those, so its input offset alone may
- * be negative (backend-workers' chain tiles move it so that the images land in a tile).
+ * `floats` floats each; `firstRow` is the first output pixel of image `first` (a kernel addressing
+ * from that image numbers its rows from there). A kernel checks and addresses only those images,
+ * so its input offset alone may be negative (backend-workers' chain tiles move it so that the
+ * images land in a tile).
  */
-export function imagesOfRows(g: Conv2dGeometry, r0: number, r1: number): { readonly first: number; readonly end: number; readonly floats: number } {
+export function imagesOfRows(g: Conv2dGeometry, r0: number, r1: number): {
+  readonly first: number; readonly end: number; readonly floats: number; readonly firstRow: number;
+} {
   const ohw = g.outH * g.outW;
-  return { first: Math.floor(r0 / ohw), end: Math.ceil(r1 / ohw), floats: g.inH * g.inW * g.inC };
+  const first = Math.floor(r0 / ohw);
+  return { first, end: Math.ceil(r1 / ohw), floats: g.inH * g.inW * g.inC, firstRow: first * ohw };
 }
 
 /** True when the input already is the im2col matrix (1x1, stride 1, no padding): output pixel r reads input pixel r only. */

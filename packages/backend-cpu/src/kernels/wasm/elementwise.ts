@@ -165,10 +165,10 @@ export class WasmElementwise {
     }
     if (rowStart === rowEnd || C === 0) return;
     // Only the images the rows pool from are read, addressed from the first of them.
-    const { first, end, floats } = imagesOfRows(g, rowStart, rowEnd);
+    const { first, end, floats, firstRow } = imagesOfRows(g, rowStart, rowEnd);
     checkRange('maxpool x', x, xOff, first * floats, end * floats);
     checkRange('maxpool y', y, yOff, rowStart * C, rowEnd * C);
-    const rem = rowStart - first * outH * outW;
+    const rem = rowStart - firstRow;
     const oh = Math.floor(rem / outW);
     const ow = rem - oh * outW;
     this.poolFn(

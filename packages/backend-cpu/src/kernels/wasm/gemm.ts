@@ -212,11 +212,10 @@ export class WasmGemm {
     const K = g.kH * g.kW * g.inC;
     if (dstOff < 0 || dstOff + (r1 - r0) * K > dst.length) throw new RangeError('im2col: dst outside its buffer');
     // Only the images of rows [r0, r1) are read, addressed from the first of them.
-    const { first, end, floats } = imagesOfRows(g, r0, r1);
+    const { first, end, floats, firstRow } = imagesOfRows(g, r0, r1);
     if (xOff + first * floats < 0 || xOff + end * floats > x.length) throw new RangeError('im2col: x outside its buffer');
-    const skipped = first * g.outH * g.outW;
     this.im2colFn(
-      this.address(x, xOff + first * floats), this.address(dst, dstOff), r0 - skipped, r1 - skipped, g.inH, g.inW, g.inC, g.kH, g.kW,
+      this.address(x, xOff + first * floats), this.address(dst, dstOff), r0 - firstRow, r1 - firstRow, g.inH, g.inW, g.inC, g.kH, g.kW,
       g.strideH, g.strideW, g.dilationH, g.dilationW, g.padTop, g.padLeft, g.outH, g.outW,
     );
   }
@@ -253,8 +252,9 @@ export class WasmGemm {
     const bias = epilogue?.bias;
     const biasOff = epilogue?.biasOff ?? 0;
     const relu = epilogue?.relu ?? false;
+    const cFirst = cOff + rowStart * ldc;
     const cLast = cOff + (rowEnd - 1) * ldc + N;
-    if (cOff + rowStart * ldc < 0 || cLast > c.length) throw new RangeError('gemm: C outside its buffer');
+    if (cFirst < 0 || cLast > c.length) throw new RangeError('gemm: C outside its buffer');
     if (bias !== undefined && (biasOff < 0 || biasOff + N > bias.length)) throw new RangeError('gemm: bias outside its buffer');
     if (K === 0) {
       for (let i = rowStart; i < rowEnd; i++) {
@@ -278,7 +278,7 @@ export class WasmGemm {
       N, K,
       this.address(a, aFirst), lda, transA ? 1 : 0,
       this.address(b.data, b.offset),
-      this.address(c, cOff + rowStart * ldc), ldc,
+      this.address(c, cFirst), ldc,
       bias !== undefined ? this.address(bias, biasOff) : 0, epi,
       0, rowEnd - rowStart, this.scratchByteOffset,
     );
