@@ -1,5 +1,5 @@
 /** Timing helpers: every implementation runs round-robin, so machine noise hits all alike. */
-import type { Graph } from '@tessera/core';
+import { prng, type Graph } from '@tessera/core';
 import { createSession, type Session, type SessionOptions } from '@tessera/runtime';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
@@ -105,7 +105,14 @@ async function settle(pauseMs: number): Promise<void> {
  * warm-up calls (median run 6.98 ms), 0.6 and 5.2 ms after 300 calls (5.65 ms), 0.9 and 2.6 ms
  * after 1000 ms of calls (5.33 ms). Calls are made in turns of `block` calls per implementation,
  * rotating through the implementations until all runs are done, so slow drifts of a shared machine
- * hit every implementation alike. Before each turn the harness settles (untimed, `settle`): it
+ * hit every implementation alike. Each round takes them in a new order (a shuffle with the fixed
+ * `orderSeed`), because a turn's first call pays for what ran just before it. In the fixed order
+ * tessera-cpu's turn always followed tfjs-wasm's, and its first calls on W1-b1 were x1.01-1.12
+ * slower than those of an identical second session (eight runs, 2026-11-28); with that second
+ * session moved behind tfjs-wasm instead, it was the slower one (261 us against 231). Shuffled,
+ * the two sessions' first calls came within x0.93-1.17 of each other over six runs (x0.98, 0.93,
+ * 1.03 in the last three): less one-sided, not always gone. Before each turn the harness settles
+ * (untimed, `settle`): it
  * collects garbage, idles `settleMs` (a thread pool polls for a while after a run: workers'
  * `spinMs`, 2 ms by default) and waits until the process is idle, so no implementation is timed
  * while another's threads, garbage or JIT work still run. Every implementation then starts its
@@ -122,7 +129,7 @@ async function settle(pauseMs: number): Promise<void> {
  */
 export async function timeInterleaved(
   impls: readonly Impl[],
-  { warmup = 2, warmupMs = 1000, runs = 7, block = 1, settleMs = 5, minMs = 0, maxRuns = Number.POSITIVE_INFINITY } = {},
+  { warmup = 2, warmupMs = 1000, runs = 7, block = 1, settleMs = 5, minMs = 0, maxRuns = Number.POSITIVE_INFINITY, orderSeed = 1 } = {},
 ): Promise<Map<string, Timing>> {
   const first = new Map(impls.map((i) => [i.name, [] as number[]]));
   const later = new Map(impls.map((i) => [i.name, [] as number[]]));
@@ -136,8 +143,9 @@ export async function timeInterleaved(
     }
   }
   if (minMs > 0) runs = Math.max(runs, Math.min(maxRuns, Math.ceil(minMs / median(referenceCalls))));
+  const random = prng(orderSeed);
   for (let done = 0; done < runs; done += block) {
-    for (const impl of impls) {
+    for (const impl of shuffled(impls, random)) {
       await impl.enter?.();
       await settle(settleMs);
       for (let r = done; r < Math.min(runs, done + block); r++) {
@@ -153,6 +161,16 @@ export async function timeInterleaved(
     const backToBackMedian = later.get(name)!.length ? median(later.get(name)!) : NaN;
     return [name, { median: median(samples), min: Math.min(...samples), samples, firstMedian, backToBackMedian }];
   }));
+}
+
+/** A Fisher-Yates shuffle of `xs` (a new array). */
+function shuffled<T>(xs: readonly T[], random: () => number): T[] {
+  const out = [...xs];
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [out[i], out[j]] = [out[j], out[i]];
+  }
+  return out;
 }
 
 /**
