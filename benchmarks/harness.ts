@@ -106,19 +106,21 @@ async function settle(pauseMs: number): Promise<void> {
  * after 1000 ms of calls (5.33 ms). Calls are made in turns of `block` calls per implementation,
  * rotating through the implementations until all runs are done, so slow drifts of a shared machine
  * hit every implementation alike. Each round takes them in a new order (a shuffle with the fixed
- * `orderSeed`), because a turn's first call pays for what ran just before it. In the fixed order
+ * `orderSeed`), because a turn's first call pays for what ran just before it: in a fixed order
  * tessera-cpu's turn always followed tfjs-wasm's, and its first calls on W1-b1 were x1.01-1.12
  * slower than those of an identical second session (eight runs, 2026-11-28); with that second
  * session moved behind tfjs-wasm instead, it was the slower one (261 us against 231). Shuffled,
  * the two sessions' first calls came within x0.93-1.17 of each other over six runs (x0.98, 0.93,
- * 1.03 in the last three): less one-sided, not always gone. Before each turn the harness settles
- * (untimed, `settle`): it
- * collects garbage, idles `settleMs` (a thread pool polls for a while after a run: workers'
- * `spinMs`, 2 ms by default) and waits until the process is idle, so no implementation is timed
- * while another's threads, garbage or JIT work still run. Every implementation then starts its
- * turn from the same idle state: its first call is an occasional call (a thread pool's workers
- * asleep: on this VM waking one takes ~0.1 ms, at times milliseconds), the calls after it run back
- * to back as an inference loop would. Both are reported apart (`firstMedian`, `backToBackMedian`).
+ * 1.03 in the last three): less one-sided, not always gone.
+ *
+ * Before each turn the harness settles (untimed, `settle`): it collects garbage, idles `settleMs`
+ * (a thread pool polls for a while after a run: workers' `spinMs`, 2 ms by default) and waits
+ * until the process is idle, so no implementation is timed while another's threads, garbage or
+ * JIT work still run. Every implementation then starts its turn from the same idle state: its
+ * first call is an occasional call (a thread pool's workers asleep: on this VM waking one takes
+ * ~0.1 ms, at times milliseconds), the calls after it run back to back as an inference loop
+ * would. Both are reported apart (`firstMedian`, `backToBackMedian`).
+ *
  * Each implementation makes `runs` timed calls, or more when the first implementation (the
  * reference of the ratios) would spend less than `minMs` in them: then as many as its warm-up
  * calls say it needs for `minMs`, at most `maxRuns`. Every implementation makes the same number
@@ -142,7 +144,8 @@ export async function timeInterleaved(
       if (impl === impls[0]) referenceCalls.push(performance.now() - t);
     }
   }
-  if (minMs > 0) runs = Math.max(runs, Math.min(maxRuns, Math.ceil(minMs / median(referenceCalls))));
+  // No warm-up call to go by (--warmup 0 --warmup-ms 0): keep `runs` rather than time nothing.
+  if (minMs > 0 && referenceCalls.length > 0) runs = Math.max(runs, Math.min(maxRuns, Math.ceil(minMs / median(referenceCalls))));
   const random = prng(orderSeed);
   for (let done = 0; done < runs; done += block) {
     for (const impl of shuffled(impls, random)) {
