@@ -1,5 +1,5 @@
 import type { Feeds, Graph, Node } from '@tessera/core';
-import type { ExecutionPlan } from './plan.js';
+import type { ExecutionPlan, PlanOptions } from './plan.js';
 
 /** Results of one run: a Float32Array per graph output name, owned by the caller. */
 export type Outputs = Record<string, Float32Array>;
@@ -46,6 +46,13 @@ export interface Backend {
   readonly name: string;
   /** Whether the backend can run this op; compile refuses a graph with an op it cannot. */
   hasKernel(op: string): boolean;
+  /**
+   * Optional: the plan this backend runs `graph` with. A backend whose scheduling constrains
+   * memory (the workers backend's chains need their values apart) plans here, once; the session
+   * reports this plan's arena and hands it to `compile`. Without it the session calls
+   * `planExecution(graph, options)`. The returned plan must keep `options`.
+   */
+  plan?(graph: Graph, options: PlanOptions): Promise<ExecutionPlan>;
   compile(graph: Graph, plan: ExecutionPlan): Promise<Executable>;
   /** Releases what the backend holds for all its executables (workers, GL context). */
   dispose(): Promise<void>;

@@ -1,4 +1,4 @@
-import { isElementwise, numel, type Graph, type Node } from '@tessera/core';
+import { isElementwise, isView, numel, type Graph, type Node } from '@tessera/core';
 
 /** A region of the arena holding one value (and every reshape view of it). */
 export interface Buffer {
@@ -35,8 +35,6 @@ export interface ExecutionPlan {
 /** 16 floats = 64 bytes: a cache line, and a multiple of every SIMD width. */
 export const ARENA_ALIGN = 16;
 
-const VIEW_OPS = new Set(['reshape']);
-
 export interface PlanOptions {
   /**
    * Spans [first, last] of step indices that must be planned as if they ran at once: no two
@@ -69,7 +67,7 @@ export function planExecution(graph: Graph, options: PlanOptions = {}): Executio
     const r = root.get(v);
     return r === undefined ? v : rootOf(r);
   };
-  for (const n of steps) if (VIEW_OPS.has(n.op)) root.set(n.name, rootOf(n.inputs[0]));
+  for (const n of steps) if (isView(n.op)) root.set(n.name, rootOf(n.inputs[0]));
   // In place: operand 0's storage (an intermediate, not a graph input or output) when no later
   // step reads it through any name. Readers of the result then keep that storage alive.
   const lastRead = new Map<string, number>();
@@ -133,7 +131,7 @@ export function planExecution(graph: Graph, options: PlanOptions = {}): Executio
       if (graph.kind(r) === 'constant') return { kind: 'constant', name: r };
       throw new Error(`value '${value}' has no location in the plan`);
     },
-    isView: (node) => VIEW_OPS.has(node.op),
+    isView: (node) => isView(node.op),
   };
 }
 

@@ -51,8 +51,9 @@ export async function createSession(graph: Graph, options: SessionOptions = {}):
     }
   }
   const bindIO = options.bindIO ?? false;
-  const plan = planExecution(graph, { keepInputs: bindIO });
   const start = performance.now();
+  const planOptions = { keepInputs: bindIO };
+  const plan = backend.plan ? await backend.plan(graph, planOptions) : planExecution(graph, planOptions);
   const executable = await backend.compile(graph, plan);
   return new Session(graph, backend, plan, executable, performance.now() - start, options.profile ?? false, bindIO);
 }

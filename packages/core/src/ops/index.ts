@@ -41,6 +41,11 @@ export function isElementwise(op: string): boolean {
   return isOpName(op) && OPS[op].elementwise === true;
 }
 
+/** True for an op that only reinterprets its input (op spec `view`: reshape); false for unknown ops. */
+export function isView(op: string): boolean {
+  return isOpName(op) && (OPS[op] as OpSpec).view === true;
+}
+
 export * from './spec.js';
 export * from './numerics.js';
 export * from './window.js';

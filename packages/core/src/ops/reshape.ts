@@ -8,6 +8,7 @@ import { defineOp } from './spec.js';
 export const reshape = defineOp({
   name: 'reshape',
   inputs: ['x'],
+  view: true,
   attrs: z
     .object({ shape: z.array(z.number().int().min(-1).max(2 ** 31 - 1)).min(1).max(8) })
     .strict(),

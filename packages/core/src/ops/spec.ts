@@ -32,6 +32,11 @@ export interface OpSpec<S extends z.ZodType = z.ZodType> {
    * every backend's kernel for the op must be correct with output and operand 0 aliased.
    */
   readonly elementwise?: boolean;
+  /**
+   * True when the output is operand 0's memory read with another shape (reshape): no kernel runs,
+   * the plan gives the output operand 0's buffer, and backends need no kernel for the op.
+   */
+  readonly view?: boolean;
   /** Attribute schema: validates, fills defaults; used by the builder and the JSON loader alike. */
   readonly attrs: S;
   /** Output shape from operand shapes; throws OpError naming what was expected. */
@@ -42,6 +47,12 @@ export interface OpSpec<S extends z.ZodType = z.ZodType> {
 
 export type Attrs<S extends OpSpec> = S extends OpSpec<infer Z> ? z.output<Z> : never;
 export type AttrsInput<S extends OpSpec> = S extends OpSpec<infer Z> ? z.input<Z> : never;
+
+/** The attributes of a node of op `spec`, typed (the graph validated them against the spec's schema). */
+export function attrsOf<S extends z.ZodType>(node: { readonly op: string; readonly attrs: unknown }, spec: OpSpec<S>): z.output<S> {
+  if (node.op !== spec.name) throw new Error(`attrsOf: node of op '${node.op}' read as '${spec.name}'`);
+  return node.attrs as z.output<S>;
+}
 
 /** Declares an op spec with its attribute types inferred from the schema. */
 export function defineOp<S extends z.ZodType>(spec: OpSpec<S>): OpSpec<S> {
