@@ -1,5 +1,5 @@
 /**
- * `pnpm bench`: the workloads of workloads.json on Tessera's cpu backend (the graph as built, and
+ * `pnpm bench`: the workloads of examples/src/workloads.json on Tessera's cpu backend (the graph as built, and
  * after O1 / O2 where they change it), Tessera's workers backend with 1 and 2 threads, and, in
  * the same process, TensorFlow.js cpu and wasm (1 thread). Every implementation's output is
  * checked against the float64 reference (per-element bounds) before timing. Prints a table,

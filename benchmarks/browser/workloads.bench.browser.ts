@@ -1,5 +1,5 @@
 /**
- * Browser benchmark: the workloads of benchmarks/workloads.json on Tessera `webgl` and `cpu` and on
+ * Browser benchmark: the workloads of examples/src/workloads.json on Tessera `webgl` and `cpu` and on
  * TensorFlow.js `tfjs-backend-webgl` 4.22, in the same page (same SwiftShader device), interleaved
  * round-robin. Each call includes reading the result back. The first call (shader compilation)
  * is reported apart; then `WARMUP` calls, then `RUNS` timed calls: min and median ms.

@@ -1,7 +1,7 @@
 import { GraphBuilder, randomTensor, type Graph, type Padding } from '@tessera/core';
-import workloadFile from '../../benchmarks/workloads.json' with { type: 'json' };
+import workloadFile from './workloads.json' with { type: 'json' };
 
-/** One layer of a benchmark workload (benchmarks/workloads.json). */
+/** One layer of a benchmark workload (workloads.json beside this file). */
 export type WorkloadLayer =
   | { op: 'conv2d'; filter: number[]; strides: [number, number]; padding: 'SAME' | 'VALID'; bias: boolean; relu: boolean }
   | { op: 'maxpool'; ksize: [number, number]; strides: [number, number]; padding: 'SAME' | 'VALID' }
