@@ -1,7 +1,7 @@
-import { ContextLostError, WebGLBackend, WebGLUnavailableError } from '@tessera/backend-webgl';
+import { ContextLostError, WebGLBackend, WebGLUnavailableError, type WebGLExecutable } from '@tessera/backend-webgl';
 import { GraphBuilder, evaluate, type Graph } from '@tessera/core';
 import { seedCnn } from '@tessera/examples';
-import { createContainer, createSession, getBackend, registerBackend, type ExecEvent } from '@tessera/runtime';
+import { createContainer, createSession, getBackend, planExecution, registerBackend, type ExecEvent } from '@tessera/runtime';
 import { describe, expect, it } from 'vitest';
 import { mismatches, randomFeeds, tensor } from './helpers.js';
 
@@ -84,6 +84,23 @@ describe('webgl backend lifecycle', () => {
     expect(b.liveCounts()).toEqual({ textures: 0, framebuffers: 0, programs: 0, shaders: 0 });
     await b.dispose();
     expect(b.liveCounts()).toEqual({ textures: 0, framebuffers: 0, programs: 0, shaders: 0 });
+  });
+
+  it("reuses the texture of a dead value and holds only the live ones after compile (a view shares its input's)", async () => {
+    const { backend } = isolated();
+    const b = backend();
+    const g = new GraphBuilder('chain');
+    const a = g.relu(g.input('x', [2, 3, 8]));
+    const graph = g.build({ y: g.relu(g.relu(g.reshape(a, [6, 8]))) });
+    const exe = (await b.compile(graph, planExecution(graph))) as WebGLExecutable;
+    // One texture size throughout: x, a (and its view) and the relus alternate over two textures.
+    expect(exe.textureCounts()).toEqual({ textures: 2, free: 1 });
+    const feeds = randomFeeds(graph, 3);
+    expect(mismatches((await exe.run(feeds)).y, evaluate(graph, feeds).y)).toEqual([]);
+    exe.dispose();
+    expect(exe.textureCounts()).toEqual({ textures: 0, free: 0 });
+    expect(b.liveCounts()).toEqual({ textures: 0, framebuffers: 0, programs: 0, shaders: 0 });
+    await b.dispose();
   });
 
   it('reports per-node events with durations to the session observer', async () => {

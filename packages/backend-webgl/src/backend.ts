@@ -3,6 +3,7 @@ import { kernelRegistry, type Backend, type Executable, type ExecutionPlan, type
 import { ContextLostError, Device, type DeviceOptions, type LiveCounts } from './device.js';
 import { packTexels, texels, unpackTexels } from './layout.js';
 import { compileGraph, type WebGLKernel, type WebGLProgram } from './program.js';
+import type { PoolCounts } from './texture-pool.js';
 
 export function webglKernel(op: string): WebGLKernel | undefined {
   return kernelRegistry.get<WebGLKernel>('webgl', op);
@@ -106,14 +107,16 @@ export class WebGLExecutable implements Executable {
     return out;
   }
 
+  /** The textures this executable holds, and how many of them its steps left free (tests: no leaks). */
+  textureCounts(): PoolCounts {
+    return this.program.textureCounts();
+  }
+
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
     this.onDispose();
-    if (this.device.generation === this.generation) {
-      for (const t of this.program.slots) this.device.deleteTexture(t);
-      for (const f of this.program.fbos) this.device.deleteFramebuffer(f);
-      for (const s of this.program.sources) this.device.releaseProgram(s);
-    }
+    // After a context restore the old generation's objects are gone (and no longer counted).
+    if (this.device.generation === this.generation) this.program.dispose();
   }
 }

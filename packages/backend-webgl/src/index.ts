@@ -10,3 +10,4 @@ export { ContextLostError, Device, WebGLUnavailableError, type DeviceOptions, ty
 export { layoutOf, viewLayout, type Layout } from './layout.js';
 export { WEBGL_KERNELS } from './ops/index.js';
 export type { PrepareContext, TensorRef, WebGLKernel } from './program.js';
+export type { PoolCounts } from './texture-pool.js';

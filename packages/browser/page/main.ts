@@ -1,37 +1,65 @@
 /**
- * The page the Node-side browser runner drives: it compiles graphs it is sent on a backend of
- * this page (webgl, cpu, workers) and runs them. Tensors cross the boundary as base64 float32.
+ * The page the Node-side browser runner drives: it plans and compiles graphs it is sent on a
+ * backend of this page (webgl, cpu, workers) and runs them. Node's session checks feeds and
+ * serializes runs, so the page runs the backend's executables directly.
  */
 import '@tessera/backend-cpu';
 import '@tessera/backend-workers';
 import '@tessera/backend-webgl';
-import { graphFromJson } from '@tessera/core';
-import { backendNames, createSession, type Session } from '@tessera/runtime';
+import { graphFromJson, OPS, type Graph } from '@tessera/core';
+import { backendNames, defaultContainer, getBackend, planExecution, type ExecutionPlan, type Executable } from '@tessera/runtime';
 import { fromBase64, toBase64 } from '../src/base64.js';
+import { planFromData, planToData, type PageApi } from '../src/page-api.js';
 
-const sessions = new Map<number, Session>();
+const executables = new Map<number, Executable>();
+/** Graphs planned here and not compiled yet. */
+const planned = new Map<number, { graph: Graph; plan: ExecutionPlan }>();
 let nextId = 1;
 
-const api = {
+const backend = (name: string) => getBackend(defaultContainer, name);
+
+/** The graph and plan to compile: one planned here (taken from `planned`), or one sent with its plan. */
+function jobOf(source: Parameters<PageApi['compile']>[0]): { graph: Graph; plan: ExecutionPlan } {
+  if (typeof source !== 'number') {
+    const graph = graphFromJson(source.graph);
+    return { graph, plan: planFromData(graph, source.plan) };
+  }
+  const job = planned.get(source);
+  if (!job) throw new Error(`no graph planned under id ${source} in the page`);
+  planned.delete(source);
+  return job;
+}
+
+const api: PageApi = {
   backends: () => backendNames(),
-  async compile(graphJson: unknown, backend: string): Promise<number> {
-    const session = await createSession(graphFromJson(graphJson), { backend });
+  kernels: (name) => Object.keys(OPS).filter((op) => backend(name).hasKernel(op)),
+  async plan(graphJson, name, options) {
+    const graph = graphFromJson(graphJson);
+    const b = backend(name);
+    const plan = b.plan ? await b.plan(graph, options) : planExecution(graph, options);
     const id = nextId++;
-    sessions.set(id, session);
+    planned.set(id, { graph, plan });
+    return { id, plan: planToData(plan) };
+  },
+  async compile(source, name) {
+    const { graph, plan } = jobOf(source);
+    const executable = await backend(name).compile(graph, plan);
+    const id = nextId++;
+    executables.set(id, executable);
     return id;
   },
-  async run(id: number, feeds: Record<string, string>): Promise<Record<string, string>> {
-    const session = sessions.get(id);
-    if (!session) throw new Error(`no compiled graph ${id} in the page (disposed?)`);
+  async run(id, feeds) {
+    const executable = executables.get(id);
+    if (!executable) throw new Error(`no compiled graph ${id} in the page (disposed?)`);
     const decoded = Object.fromEntries(Object.entries(feeds).map(([k, v]) => [k, fromBase64(v)]));
-    const outputs = await session.run(decoded);
+    const outputs = await executable.run(decoded);
     return Object.fromEntries(Object.entries(outputs).map(([k, v]) => [k, toBase64(v)]));
   },
-  dispose(id: number): void {
-    sessions.get(id)?.dispose();
-    sessions.delete(id);
+  dispose(id) {
+    executables.get(id)?.dispose();
+    executables.delete(id);
   },
 };
 
-(globalThis as { tessera?: typeof api }).tessera = api;
+(globalThis as { tessera?: PageApi }).tessera = api;
 document.title = 'ready';

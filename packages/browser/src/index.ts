@@ -2,7 +2,8 @@ import { defaultContainer, registerBackend } from '@tessera/runtime';
 import type { Container } from 'inversify';
 import { RemoteBackend } from './remote-backend.js';
 
-export { RemoteBackend } from './remote-backend.js';
+export { RemoteBackend, type RemoteBackendOptions } from './remote-backend.js';
+export type { PageApi, PlanData } from './page-api.js';
 export type { BrowserPage } from './launcher.js';
 
 /**

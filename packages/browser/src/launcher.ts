@@ -1,8 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright';
 import { createServer, defaultClientConditions, type ViteDevServer } from 'vite';
-// @ts-expect-error: a plain .mjs script without type declarations
-import { CHROMIUM_ARGS, chromiumHint, findChromium } from '../../../scripts/ensure-chromium.mjs';
+import { CHROMIUM_ARGS, chromiumHint, findChromium } from './chromium.mjs';
 
 /** A headless Chromium with Tessera's page loaded, served cross-origin isolated on 127.0.0.1. */
 export interface BrowserPage {

@@ -1,67 +1,122 @@
-import { graphToJson, type Feeds, type Graph } from '@tessera/core';
-import type { Backend, Executable, ExecutionPlan, Outputs } from '@tessera/runtime';
+import { graphToJson, TesseraError, type Feeds, type Graph } from '@tessera/core';
+import type { Backend, Executable, ExecutionPlan, Outputs, PlanOptions } from '@tessera/runtime';
 import { fromBase64, toBase64 } from './base64.js';
 import type { BrowserPage } from './launcher.js';
+import { planFromData, planToData, type PageApi } from './page-api.js';
 
-type PageApi = {
-  compile(graphJson: unknown, backend: string): Promise<number>;
-  run(id: number, feeds: Record<string, string>): Promise<Record<string, string>>;
-  dispose(id: number): void;
-};
 declare const tessera: PageApi;
 
+export interface RemoteBackendOptions {
+  /** Starts the page (default: `launchPage()`, a headless Chromium with Tessera's page). */
+  readonly launch?: () => Promise<BrowserPage>;
+}
+
+/** The page, and the ops its backend has kernels for (asked once, when the page starts). */
+interface Started {
+  readonly browser: BrowserPage;
+  readonly kernels: ReadonlySet<string>;
+}
+
 /**
- * A backend of the browser page, reached from Node: compile sends the graph to a headless
- * Chromium (started on first use, shared by the sessions of the container), run sends the
- * feeds and brings the outputs back. The page's own session checks kernels, so an error there
- * names op, node and backend like a local one.
+ * A backend of the browser page, reached from Node: the page's backend plans the graph (the
+ * session's plan and stats are the page's), compile sends the graph to a headless Chromium
+ * (started on first use, shared by the sessions of the container), run sends the feeds and
+ * brings the outputs back.
  */
 export class RemoteBackend implements Backend {
-  private browser: Promise<BrowserPage> | null = null;
+  private started: Promise<Started> | null = null;
+  private kernels: ReadonlySet<string> | null = null;
+  /** Plans made by the page whose graph the page still holds, by the id it gave. */
+  private readonly onPage = new WeakMap<ExecutionPlan, number>();
 
   constructor(
     readonly name: string,
     /** The backend's name inside the page. */
     private readonly pageBackend: string,
+    private readonly options: RemoteBackendOptions = {},
   ) {}
 
-  hasKernel(): boolean {
-    return true;
+  /**
+   * Whether the page's backend has the op. Before the page has started this cannot be known
+   * and answers true: `plan`, which createSession awaits before compiling, starts the page and
+   * refuses an op the page lacks with the same error.
+   */
+  hasKernel(op: string): boolean {
+    return this.kernels?.has(op) ?? true;
   }
 
-  async compile(graph: Graph, plan: ExecutionPlan): Promise<Executable> {
-    void plan; // the page plans for itself
-    const { page } = await this.page();
+  async plan(graph: Graph, options: PlanOptions): Promise<ExecutionPlan> {
+    const { page } = await this.ready(graph);
     const { json } = graphToJson(graph, { weights: 'inline' });
-    const id = await page.evaluate(([g, b]) => tessera.compile(g, b), [json, this.pageBackend] as const);
-    let disposed = false;
-    return {
-      run: async (feeds: Feeds): Promise<Outputs> => {
-        if (disposed) throw new Error(`${this.name} executable is disposed`);
-        const encoded = Object.fromEntries(Object.entries(feeds).map(([k, v]) => [k, toBase64(v)]));
-        const out = await page.evaluate(([i, f]) => tessera.run(i, f), [id, encoded] as const);
-        return Object.fromEntries(Object.entries(out).map(([k, v]) => [k, fromBase64(v)]));
-      },
-      dispose: () => {
-        if (disposed) return;
-        disposed = true;
-        void page.evaluate((i) => tessera.dispose(i), id).catch(() => undefined);
-      },
-    };
+    const made = await page.evaluate(([g, b, o]) => tessera.plan(g, b, o), [json, this.pageBackend, options] as const);
+    const plan = planFromData(graph, made.plan);
+    this.onPage.set(plan, made.id);
+    return plan;
+  }
+
+  /** Compiles with `plan`: the page's own (see `plan`), or any other, sent along with the graph. */
+  async compile(graph: Graph, plan: ExecutionPlan): Promise<Executable> {
+    const { page } = await this.ready(graph);
+    const planned = plan.graph === graph ? this.onPage.get(plan) : undefined;
+    this.onPage.delete(plan); // the page gives its copy to the first compile
+    const source = planned ?? { graph: graphToJson(graph, { weights: 'inline' }).json, plan: planToData(plan) };
+    const id = await page.evaluate(([s, b]) => tessera.compile(s, b), [source, this.pageBackend] as const);
+    return new RemoteExecutable(this.name, page, id);
   }
 
   async dispose(): Promise<void> {
-    const browser = this.browser;
-    this.browser = null;
-    if (browser) await (await browser.catch(() => null))?.close();
+    const started = this.started;
+    this.started = null;
+    if (started) await (await started.catch(() => null))?.browser.close();
   }
 
-  private page(): Promise<BrowserPage> {
-    if (!this.browser) {
-      // Loaded on first use: vite and playwright are heavy, and most processes never need them.
-      this.browser = import('./launcher.js').then((m) => m.launchPage());
-      this.browser.catch(() => (this.browser = null));
+  /** The started page, after checking that its backend has a kernel for every op of `graph`. */
+  private async ready(graph: Graph): Promise<BrowserPage> {
+    const { browser, kernels } = await this.start();
+    for (const node of graph.nodes) {
+      if (!kernels.has(node.op)) throw new TesseraError(`backend '${this.name}' has no kernel for op '${node.op}'`, { node: node.name, op: node.op });
     }
-    return this.browser;
+    return browser;
+  }
+
+  private start(): Promise<Started> {
+    if (!this.started) {
+      this.started = this.launch().then(async (browser) => {
+        const ops = await browser.page.evaluate((b) => tessera.kernels(b), this.pageBackend);
+        this.kernels = new Set(ops);
+        return { browser, kernels: this.kernels };
+      });
+      this.started.catch(() => (this.started = null));
+    }
+    return this.started;
+  }
+
+  private launch(): Promise<BrowserPage> {
+    // Loaded on first use: vite and playwright are heavy, and most processes never need them.
+    return this.options.launch?.() ?? import('./launcher.js').then((m) => m.launchPage());
+  }
+}
+
+/** A graph compiled in the page, by id. */
+class RemoteExecutable implements Executable {
+  private disposed = false;
+
+  constructor(
+    private readonly backend: string,
+    private readonly page: BrowserPage['page'],
+    private readonly id: number,
+  ) {}
+
+  async run(feeds: Feeds): Promise<Outputs> {
+    if (this.disposed) throw new Error(`${this.backend} executable is disposed`);
+    const encoded = Object.fromEntries(Object.entries(feeds).map(([k, v]) => [k, toBase64(v)]));
+    const out = await this.page.evaluate(([i, f]) => tessera.run(i, f), [this.id, encoded] as const);
+    return Object.fromEntries(Object.entries(out).map(([k, v]) => [k, fromBase64(v)]));
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    void this.page.evaluate((i) => tessera.dispose(i), this.id).catch(() => undefined);
   }
 }

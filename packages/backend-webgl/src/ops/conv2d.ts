@@ -1,4 +1,4 @@
-import { convGeometry, type Conv2dAttrs, type ConvGeometry, type Node } from '@tessera/core';
+import { attrsOf, conv2d, convGeometry, type Conv2dAttrs, type ConvGeometry, type Node } from '@tessera/core';
 import { fragmentShader, LANES } from '../glsl.js';
 import type { PrepareContext, WebGLKernel } from '../program.js';
 import { drawRowsGemm, epilogueExpr, useRows } from '../gemm.js';
@@ -47,9 +47,10 @@ function convBody(g: ConvGeometry, skipPadding: boolean, epilogue: string): stri
   ${epilogue}`;
 }
 
-export function prepareConv(node: Node, ctx: PrepareContext, bias: string | null, relu: boolean): void {
+/** conv2d and fused_conv2d (whose attributes extend conv2d's): `bias` names the bias operand, if any. */
+export function prepareConv(node: Node, ctx: PrepareContext, attrs: Conv2dAttrs, bias: string | null, relu: boolean): void {
   const [xName, fName] = node.inputs;
-  const g = convGeometry(ctx.graph.value(xName).shape, ctx.graph.value(fName).shape, node.attrs as Conv2dAttrs);
+  const g = convGeometry(ctx.graph.value(xName).shape, ctx.graph.value(fName).shape, attrs);
   const x = ctx.operand(xName);
   const w = ctx.operand(fName);
   const inputs = [x, w];
@@ -70,5 +71,5 @@ export function prepareConv(node: Node, ctx: PrepareContext, bias: string | null
 
 export const conv2dKernel: WebGLKernel = {
   op: 'conv2d',
-  prepare: (node, ctx) => prepareConv(node, ctx, null, false),
+  prepare: (node, ctx) => prepareConv(node, ctx, attrsOf(node, conv2d), null, false),
 };

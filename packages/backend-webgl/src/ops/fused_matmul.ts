@@ -1,8 +1,12 @@
+import { attrsOf, fusedMatmul } from '@tessera/core';
 import type { WebGLKernel } from '../program.js';
 import { prepareMatmul } from './matmul.js';
 
 /** matmul + bias + optional relu in one program. */
 export const fusedMatmulKernel: WebGLKernel = {
   op: 'fused_matmul',
-  prepare: (node, ctx) => prepareMatmul(node, ctx, node.inputs[2], (node.attrs as { relu?: boolean }).relu === true),
+  prepare(node, ctx) {
+    const attrs = attrsOf(node, fusedMatmul);
+    prepareMatmul(node, ctx, attrs, node.inputs[2], attrs.relu);
+  },
 };

@@ -1,4 +1,4 @@
-import { matmulGeometry, type MatmulAttrs, type MatmulGeometry, type Node } from '@tessera/core';
+import { attrsOf, matmul, matmulGeometry, type MatmulAttrs, type MatmulGeometry, type Node } from '@tessera/core';
 import { fragmentShader, LANES } from '../glsl.js';
 import type { PrepareContext, TensorRef, WebGLKernel } from '../program.js';
 import { drawRowsGemm, epilogueExpr, useRows } from '../gemm.js';
@@ -59,9 +59,10 @@ function canonical(ctx: PrepareContext, value: string, transpose: boolean, batch
   return transposeDraw(ctx, ctx.operand(value), batch, rows, cols);
 }
 
-export function prepareMatmul(node: Node, ctx: PrepareContext, bias: string | null, relu: boolean): void {
+/** matmul and fused_matmul (whose attributes extend matmul's): `bias` names the bias operand, if any. */
+export function prepareMatmul(node: Node, ctx: PrepareContext, attrs: MatmulAttrs, bias: string | null, relu: boolean): void {
   const [aName, bName] = node.inputs;
-  const g: MatmulGeometry = matmulGeometry(ctx.graph.value(aName).shape, ctx.graph.value(bName).shape, node.attrs as MatmulAttrs);
+  const g: MatmulGeometry = matmulGeometry(ctx.graph.value(aName).shape, ctx.graph.value(bName).shape, attrs);
   const a = canonical(ctx, aName, g.transposeA, g.batch);
   const b = canonical(ctx, bName, g.transposeB, g.sharedB ? 1 : g.batch);
   const inputs = [a, b];
@@ -78,5 +79,5 @@ export function prepareMatmul(node: Node, ctx: PrepareContext, bias: string | nu
 
 export const matmulKernel: WebGLKernel = {
   op: 'matmul',
-  prepare: (node, ctx) => prepareMatmul(node, ctx, null, false),
+  prepare: (node, ctx) => prepareMatmul(node, ctx, attrsOf(node, matmul), null, false),
 };

@@ -1,4 +1,4 @@
-import { poolGeometry, type MaxpoolAttrs } from '@tessera/core';
+import { attrsOf, maxpool, poolGeometry } from '@tessera/core';
 import { fragmentShader } from '../glsl.js';
 import type { WebGLKernel } from '../program.js';
 
@@ -7,7 +7,7 @@ export const maxpoolKernel: WebGLKernel = {
   op: 'maxpool',
   prepare(node, ctx) {
     const x = ctx.operand(node.inputs[0]);
-    const g = poolGeometry(ctx.graph.value(node.inputs[0]).shape, node.attrs as MaxpoolAttrs);
+    const g = poolGeometry(ctx.graph.value(node.inputs[0]).shape, attrsOf(node, maxpool));
     const y = ctx.output(node);
     const body = `int ox = r % ${g.outW}; int t = r / ${g.outW}; int oy = t % ${g.outH}; int n = t / ${g.outH};
   int iy0 = oy * ${g.strideH} - ${g.padTop}; int ix0 = ox * ${g.strideW} - ${g.padLeft};

@@ -1,4 +1,4 @@
-import { rowMajorStrides, type SliceAttrs } from '@tessera/core';
+import { attrsOf, rowMajorStrides, slice } from '@tessera/core';
 import { fragmentShader, LANES } from '../glsl.js';
 import type { WebGLKernel } from '../program.js';
 
@@ -12,7 +12,7 @@ export const sliceKernel: WebGLKernel = {
   prepare(node, ctx) {
     const x = ctx.operand(node.inputs[0]);
     const inShape = ctx.graph.value(node.inputs[0]).shape;
-    const { begin, strides } = node.attrs as SliceAttrs;
+    const { begin, strides } = attrsOf(node, slice);
     const out = node.output.shape;
     const y = ctx.output(node);
     const last = out.length - 1;

@@ -1,0 +1,107 @@
+import { RemoteBackend, registerBrowserBackends } from '@tessera/browser';
+import { evaluate, GraphBuilder, randomTensor, type Feeds, type Graph } from '@tessera/core';
+import { seedCnn } from '@tessera/examples';
+import { createContainer, createSession, disposeBackends, getBackend, planExecution, registerBackend } from '@tessera/runtime';
+import type { Page } from 'playwright';
+import { afterAll, describe, expect, it } from 'vitest';
+import { launchPage } from '../packages/browser/src/launcher.js';
+
+/** Node-side sessions on backends that live in a headless Chromium (RemoteBackend). */
+
+function feedsOf(graph: Graph, seed: number): Feeds {
+  return Object.fromEntries(graph.inputs.map((v, i) => [v.name, randomTensor(v.shape, seed + i).data]));
+}
+
+function expectClose(actual: Float32Array, expected: Float64Array): void {
+  expect(actual.length).toBe(expected.length);
+  for (let i = 0; i < actual.length; i++) expect(Math.abs(actual[i] - expected[i])).toBeLessThanOrEqual(1e-3 * (1 + Math.abs(expected[i])));
+}
+
+/** Three matmuls (a plan with buffer reuse), then a slice to refuse. */
+function chain(withSlice: boolean): Graph {
+  const g = new GraphBuilder(withSlice ? 'chain-slice' : 'chain');
+  const w = g.constant('w', randomTensor([8, 8], 7, 0.5));
+  const r = g.matmul(g.matmul(g.matmul(g.input('x', [12, 8]), w), w), w);
+  return g.build({ y: withSlice ? g.slice(r, { begin: [1, 0], size: [4, 8], strides: [1, 1] }) : r });
+}
+
+/**
+ * Makes the page's webgl backend lack slice, and plan without any buffer reuse (every step
+ * together), through the page's own runtime module.
+ */
+async function patchPageWebgl(page: Page): Promise<void> {
+  // A string, so that vitest's transform does not rewrite the dynamic import into a Node helper.
+  await page.evaluate(`(async () => {
+    const url = performance.getEntriesByType('resource').map((e) => e.name).find((n) => n.includes('/runtime/src/index.ts'));
+    const runtime = await import(url);
+    const b = runtime.getBackend(runtime.defaultContainer, 'webgl');
+    b.hasKernel = (op) => op !== 'slice';
+    b.plan = async (graph, options) => runtime.planExecution(graph, { ...options, together: [[0, graph.nodes.length - 1]] });
+  })()`);
+}
+
+describe('remote backends (the page in headless Chromium)', () => {
+  const disposals: (() => Promise<void>)[] = [];
+  afterAll(async () => {
+    for (const d of disposals) await d();
+  });
+
+  it('runs a graph on browser-cpu, with the page backend\'s kernels known after the page starts', async () => {
+    const container = createContainer();
+    registerBrowserBackends(container);
+    const graph = seedCnn({ batch: 2 });
+    const session = await createSession(graph, { backend: 'browser-cpu', container });
+    disposals.push(async () => {
+      session.dispose();
+      await disposeBackends(container);
+    });
+    const feeds = feedsOf(graph, 5);
+    const out = await session.run(feeds);
+    const ref = evaluate(graph, feeds);
+    for (const name of Object.keys(graph.outputs)) expectClose(out[name], ref[name].value);
+    expect(session.stats.peakBytes).toBe(planExecution(graph).arenaSize * 4);
+    const remote = getBackend(container, 'browser-cpu');
+    expect(remote.hasKernel('conv2d')).toBe(true);
+    expect(remote.hasKernel('no_such_op')).toBe(false);
+  });
+
+  it('refuses at createSession an op the page lacks, and reports the page backend\'s plan in stats', async () => {
+    const remote = new RemoteBackend('webgl', 'webgl', {
+      launch: async () => {
+        const p = await launchPage();
+        await patchPageWebgl(p.page);
+        return p;
+      },
+    });
+    disposals.push(() => remote.dispose());
+    const container = createContainer();
+    registerBackend(container, 'webgl', () => remote);
+    const refused = createSession(chain(true), { backend: 'webgl', container });
+    await expect(refused).rejects.toThrow(/node '.*' \(slice\): backend 'webgl' has no kernel for op 'slice'/);
+    expect(remote.hasKernel('slice')).toBe(false);
+    expect(remote.hasKernel('relu')).toBe(true);
+
+    const graph = chain(false);
+    const session = await createSession(graph, { backend: 'webgl', container });
+    const local = planExecution(graph);
+    expect(local.arenaSize).toBeLessThan(local.noReuseSize);
+    // The page planned without reuse: the session reports that plan, not one made in Node.
+    expect(session.stats.peakBytes).toBe(session.stats.noReuseBytes);
+    expect(session.plan.options.together).toEqual([[0, graph.nodes.length - 1]]);
+    const feeds = feedsOf(graph, 2);
+    expectClose((await session.run(feeds)).y, evaluate(graph, feeds).y.value);
+    session.dispose();
+  });
+
+  it('compile forwards a plan made elsewhere to the page', async () => {
+    const container = createContainer();
+    registerBrowserBackends(container);
+    const remote = getBackend(container, 'webgl');
+    disposals.push(() => disposeBackends(container));
+    const graph = chain(true);
+    const exe = await remote.compile(graph, planExecution(graph));
+    const feeds = feedsOf(graph, 3);
+    expectClose((await exe.run(feeds)).y, evaluate(graph, feeds).y.value);
+    exe.dispose();
+  });
+});
