@@ -7,8 +7,8 @@
  * FLOPs count 2*M*N*K (for conv, padding taps included: the usual convention).
  */
 import {
-  conv2d, conv2dScratchSize, conv2dWasm, conv2dWasmScratchSize, createWasmArena, gemm, packB, packBWasmInto,
-  wasmPackedBSize, wasmSimdSupported, type Conv2dGeometry,
+  conv2d, conv2dScratchSize, convCall, createWasmArena, gemmCall, jsGemm, packB, packBWasmInto,
+  WASM_MR, wasmPackedBSize, wasmSimdSupported, type Conv2dGeometry, type Gemm,
 } from '../packages/backend-cpu/src/kernels/index.js';
 
 // Warm up for at least WARMUP runs and WARMUP_MS, so the JIT has optimized the kernels.
@@ -61,18 +61,18 @@ function benchGemm(M: number, N: number, K: number): void {
   const pb = packB(K, N, b, 0, N, false);
   const c = new Float32Array(M * N);
   const bias = randomArray(N);
-  measure(`gemm M=${M} N=${N} K=${K} js`, 2 * M * N * K, () => {
-    gemm(M, N, K, a, 0, K, false, pb, c, 0, N, { bias, relu: true }, 0, M);
-  });
+  const call = (gemm: Gemm, a: Float32Array, b: Float32Array, c: Float32Array, bias: Float32Array) => {
+    const run = Object.assign(gemmCall(), { M, N, K, a, lda: K, b, c, ldc: N, bias, relu: true, rowEnd: M });
+    return () => gemm.run(run);
+  };
+  measure(`gemm M=${M} N=${N} K=${K} js`, 2 * M * N * K, call(jsGemm, a, pb, c, bias));
   if (!wasmSimdSupported()) return;
   const w = createWasmArena([M * K, wasmPackedBSize(K, N), M * N, N])!;
   const [A, P, C, Bias] = w.regions;
   A.set(a);
   Bias.set(bias);
-  const wpb = packBWasmInto(P, 0, K, N, b, 0, N, false);
-  measure(`gemm M=${M} N=${N} K=${K} wasm`, 2 * M * N * K, () => {
-    w.gemm.gemm(M, N, K, A, 0, K, false, wpb, C, 0, N, { bias: Bias, relu: true }, 0, M);
-  });
+  packBWasmInto(P, 0, K, N, b, 0, N, false);
+  measure(`gemm M=${M} N=${N} K=${K} wasm`, 2 * M * N * K, call(w.gemm, A, P, C, Bias));
 }
 
 function benchConv(name: string, g: Conv2dGeometry): void {
@@ -83,20 +83,20 @@ function benchConv(name: string, g: Conv2dGeometry): void {
   const wRaw = randomArray(K * g.outC);
   const w = packB(K, g.outC, wRaw, 0, g.outC, false);
   const y = new Float32Array(M * g.outC);
-  const scratch = new Float32Array(conv2dScratchSize(g, 0, M));
+  const scratch = new Float32Array(conv2dScratchSize(g, 0, M, jsGemm.mr));
   const bias = randomArray(g.outC);
-  measure(`conv2d ${name} js`, 2 * M * K * g.outC, () => {
-    conv2d(g, x, 0, w, y, 0, { bias, relu: true }, scratch, 0, 0, M);
-  });
+  const call = (gemm: Gemm, x: Float32Array, w: Float32Array, y: Float32Array, bias: Float32Array, scratch: Float32Array) => {
+    const run = Object.assign(convCall(), { g, x, w, y, bias, relu: true, scratch, rowEnd: M });
+    return () => conv2d(gemm, run);
+  };
+  measure(`conv2d ${name} js`, 2 * M * K * g.outC, call(jsGemm, x, w, y, bias, scratch));
   if (!wasmSimdSupported()) return;
-  const arena = createWasmArena([x.length, wasmPackedBSize(K, g.outC), M * g.outC, g.outC, conv2dWasmScratchSize(g, 0, M)])!;
+  const arena = createWasmArena([x.length, wasmPackedBSize(K, g.outC), M * g.outC, g.outC, conv2dScratchSize(g, 0, M, WASM_MR)])!;
   const [X, P, Y, Bias, S] = arena.regions;
   X.set(x);
   Bias.set(bias);
-  const wpb = packBWasmInto(P, 0, K, g.outC, wRaw, 0, g.outC, false);
-  measure(`conv2d ${name} wasm`, 2 * M * K * g.outC, () => {
-    conv2dWasm(arena.gemm, g, X, 0, wpb, Y, 0, { bias: Bias, relu: true }, S, 0, 0, M);
-  });
+  packBWasmInto(P, 0, K, g.outC, wRaw, 0, g.outC, false);
+  measure(`conv2d ${name} wasm`, 2 * M * K * g.outC, call(arena.gemm, X, P, Y, Bias, S));
 }
 
 function geom(inHW: number, inC: number, k: number, outC: number, stride: number, padBefore: number, padAfter: number): Conv2dGeometry {

@@ -27,7 +27,7 @@
  * and the dispatch overhead of one split step (2 workers, a chain of tiny steps, split vs inline).
  * It also prints the CPU time the process used, which shows how much of the machine it got.
  */
-import { compileProgram, cpuKernel } from '@tessera/backend-cpu';
+import { compileProgram, cpuKernel } from '@tessera/backend-cpu/kernels';
 import { createWorkersBackend, stepCost, type WorkersBackend } from '@tessera/backend-workers';
 import { GraphBuilder, randomTensor } from '@tessera/core';
 import { workload, workloadGraph } from '@tessera/examples';

@@ -1,5 +1,5 @@
 /** The workers backend's cost model: which steps stay on the main thread and how the others split. */
-import { compileProgram, cpuKernel, type Step } from '@tessera/backend-cpu';
+import { compileProgram, cpuKernel, type Step } from '@tessera/backend-cpu/kernels';
 import { MAIN, WASM_GEMM_WEIGHT, chainSpans, chainSteps, chainTiles, guidedChunks, LEAST_CHUNK_DIVISOR, partitionStep, stepCost, type PartitionOptions } from '@tessera/backend-workers';
 import { GraphBuilder, randomTensor, type Graph } from '@tessera/core';
 import { workload, workloadGraph } from '@tessera/examples';

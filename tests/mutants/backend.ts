@@ -3,7 +3,7 @@
  * (or the step scheduler) swapped for a deliberately faulty one, each registered in its own
  * container. Nothing here touches production code: the cpu kernel table is copied, not edited.
  */
-import { CPU_KERNELS, Scratch, compileProgram, readOutputs, writeInputs, type CpuKernel, type Memory, type Step } from '@tessera/backend-cpu';
+import { CPU_KERNELS, Scratch, compileProgram, readOutputs, writeInputs, type CpuKernel, type Memory, type Step } from '@tessera/backend-cpu/kernels';
 import type { Feeds, Graph } from '@tessera/core';
 import { createContainer, registerBackend, type Backend, type Executable, type ExecutionPlan, type NodeObserver, type Outputs } from '@tessera/runtime';
 

@@ -2,7 +2,7 @@
  * Deliberately faulty kernels, each a single realistic bug, built from the cpu kernels (wrapped
  * or with one line of a copied loop changed). Used only by the mutation test.
  */
-import { CPU_KERNELS, kernels, view, type ConvStep, type CpuKernel, type Memory, type PrepareContext, type Ref, type Step } from '@tessera/backend-cpu';
+import { CPU_KERNELS, kernels, view, type ConvStep, type CpuKernel, type Memory, type PrepareContext, type Ref, type Step } from '@tessera/backend-cpu/kernels';
 import { matmulGeometry, numel, type ConvGeometry, type MatmulAttrs, type MatmulGeometry, type Node } from '@tessera/core';
 import type { MutantSpec, StepRunner } from './backend.js';
 
@@ -222,11 +222,14 @@ function convIm2colBug(): Record<string, CpuKernel> {
         const K = s.g.kH * s.g.kW * s.g.inC;
         const N = s.g.outC;
         const filterFloats = s.wPacked ? 0 : kernels.packedBSize(K, N);
-        const w = s.wPacked ? kernels.packedBView(mem.weights, s.w.off, K, N) : kernels.packBInto(scratch, 0, K, N, view(mem, s.w), s.w.off, N, false);
+        if (!s.wPacked) kernels.packBInto(scratch, 0, K, N, view(mem, s.w), s.w.off, N, false);
         const cols = scratch.subarray(filterFloats, filterFloats + (end - start) * K);
         im2colOffByOne(s.g, view(mem, s.x), s.x.off, cols, start, end);
-        const epilogue = s.bias ? { bias: view(mem, s.bias), biasOff: s.bias.off, relu: s.relu } : { relu: s.relu };
-        kernels.gemm(end - start, N, K, cols, 0, K, false, w, view(mem, s.y), s.y.off + start * N, N, epilogue, 0, end - start);
+        kernels.gemm(Object.assign(kernels.gemmCall(), {
+          M: end - start, N, K, a: cols, aOff: 0, lda: K, b: s.wPacked ? mem.weights : scratch, bOff: s.wPacked ? s.w.off : 0,
+          c: view(mem, s.y), cOff: s.y.off + start * N, ldc: N, bias: s.bias ? view(mem, s.bias) : null, biasOff: s.bias?.off ?? 0,
+          relu: s.relu, rowStart: 0, rowEnd: end - start,
+        }));
       },
     }) as CpuKernel;
   return { conv2d: make(cpu('conv2d')), fused_conv2d: make(cpu('fused_conv2d')) };

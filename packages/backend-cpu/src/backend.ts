@@ -1,11 +1,11 @@
-import type { Feeds, Graph } from '@tessera/core';
+import { isView, type Feeds, type Graph } from '@tessera/core';
 import { kernelRegistry, type Backend, type Executable, type ExecutionPlan, type IOBuffers, type NodeObserver, type Outputs } from '@tessera/runtime';
 import { loadWasmElementwiseModule } from './kernels/wasm/elementwise.js';
-import { createWasmArena, loadWasmGemmModule, wasmGemmModule, wasmSimdSupported } from './kernels/wasm/gemm.js';
+import { createWasmArena } from './kernels/wasm/arena.js';
+import { loadWasmGemmModule, wasmGemmModule } from './kernels/wasm/gemm.js';
+import { wasmSimdSupported } from './kernels/wasm/module.js';
+import { aliases } from './kernels/wasm/views.js';
 import { compileProgram, Scratch, view, type CpuKernel, type Memory, type Program, type Ref } from './program.js';
-
-/** Views (reshape) need no kernel: the plan makes them share their input's buffer. */
-const VIEW_OPS = ['reshape'];
 
 export function cpuKernel(name: string): CpuKernel | undefined {
   return kernelRegistry.get<CpuKernel>('cpu', name);
@@ -16,10 +16,16 @@ function region(mem: Memory, io: { readonly ref: Ref; readonly size: number }): 
   return view(mem, io.ref).subarray(io.ref.off, io.ref.off + io.size);
 }
 
-/** True when `a` is the very memory of `io` (a bound input or output array): nothing to copy. */
-function isRegion(a: Float32Array, mem: Memory, io: { readonly ref: Ref }): boolean {
+/**
+ * True when `a` is the very memory of `io` (a bound input or output array): nothing to copy.
+ * Same place in the same memory, even when V8 gave a shared memory a new buffer object (see
+ * ./kernels/wasm/views.ts): a different buffer object is probed through the region itself,
+ * which the copy would overwrite anyway.
+ */
+function isRegion(a: Float32Array, mem: Memory, io: { readonly ref: Ref; readonly size: number }): boolean {
   const v = view(mem, io.ref);
-  return a.buffer === v.buffer && a.byteOffset === v.byteOffset + 4 * io.ref.off;
+  if (a.byteOffset !== v.byteOffset + 4 * io.ref.off) return false;
+  return a.buffer === v.buffer || (io.size > 0 && aliases(a.buffer, v, io.ref.off));
 }
 
 /** Copies feeds into the arena before a run (a feed that is the input's own region is already there). */
@@ -83,7 +89,7 @@ export interface CpuBackendOptions {
 }
 
 /** Floats of scratch the largest step of a program needs (the whole step on one thread). */
-function maxScratch(program: Program): number {
+export function maxScratch(program: Program): number {
   let size = 0;
   for (const step of program.steps) size = Math.max(size, cpuKernel(step.kernel)!.scratchSize?.(step, 0, step.units) ?? 0);
   return size;
@@ -105,7 +111,8 @@ export class CpuBackend implements Backend {
   }
 
   hasKernel(op: string): boolean {
-    return VIEW_OPS.includes(op) || kernelRegistry.has('cpu', op);
+    // Views (reshape) need no kernel: the plan makes them share their input's buffer.
+    return isView(op) || kernelRegistry.has('cpu', op);
   }
 
   async compile(graph: Graph, plan: ExecutionPlan): Promise<Executable> {
@@ -115,14 +122,14 @@ export class CpuBackend implements Backend {
     if (choice === 'wasm' && !module) throw new Error("cpu backend: gemm 'wasm' requested but WebAssembly SIMD is not available");
     if (module) {
       // relu / bias_add / maxpool in wasm SIMD on the same memory (bound on first use through
-      // `Memory.wasm`); compiled here, asynchronously, so that binding never compiles.
+      // `Memory.gemm`); compiled here, asynchronously, so that binding never compiles.
       await loadWasmElementwiseModule();
       const program = compileProgram(plan, cpuKernel, this.name, { gemm: 'wasm' });
       const wasm = createWasmArena([maxScratch(program), program.arenaSize, program.weightsSize], module);
       if (wasm) {
         const [scratch, arena, weights] = wasm.regions;
         program.fillWeights(weights);
-        return new CpuExecutable(plan, program, { arena, weights, wasm: wasm.gemm }, scratch);
+        return new CpuExecutable(plan, program, { arena, weights, gemm: wasm.gemm }, scratch);
       }
       if (choice === 'wasm') throw new Error('cpu backend: the graph is too large for a WebAssembly memory');
       // Too large for one wasm32 memory: fall through to the JS kernels.

@@ -1,6 +1,8 @@
 import { TesseraError, numel, type Graph, type Node } from '@tessera/core';
 import type { ExecutionPlan } from '@tessera/runtime';
-import type { WasmGemm } from './kernels/wasm/gemm.js';
+import type { Gemm, GemmPath } from './kernels/gemm-call.js';
+
+export type { GemmPath };
 
 /**
  * A compiled graph for the cpu kernels, as plain data: steps that name a kernel and hold
@@ -19,21 +21,17 @@ export interface Memory {
   readonly arena: Float32Array;
   readonly weights: Float32Array;
   /**
-   * Present when arena and weights (and the scratch handed to kernels) are views of one
-   * WebAssembly.Memory: the wasm SIMD GEMM bound to it. Steps compiled with `gemm: 'wasm'`
-   * need it; the others ignore it.
+   * The GEMM the steps run on, chosen once for this memory (absent: the TypeScript one, which
+   * runs on any Float32Array). A WasmGemm when arena and weights (and the scratch handed to
+   * kernels) are views of one WebAssembly.Memory; steps compiled with `gemm: 'wasm'` need one.
    */
-  readonly wasm?: WasmGemm;
+  readonly gemm?: Gemm;
 }
 
-/**
- * Which GEMM a program's conv2d / matmul steps are compiled for: it fixes the packed layout
- * of constant weights (JS: GEMM_NR-column panels; wasm: WASM_NR-column panels).
- */
-export type GemmPath = 'js' | 'wasm';
-
 export interface CompileOptions {
-  /** Default 'js' (what the workers backend runs over SharedArrayBuffer memory). */
+  /**
+   * Which GEMM the conv2d / matmul steps are compiled for: it fixes the packed layout of
+   * constant weights (JS: GEMM_NR-column panels; wasm: WASM_NR-column panels). Default 'js' (what the workers backend runs over SharedArrayBuffer memory). */
   readonly gemm?: GemmPath;
 }
 

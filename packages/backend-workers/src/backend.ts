@@ -1,7 +1,8 @@
+import { cpuWasmSimdSupported } from '@tessera/backend-cpu';
 import {
-  compileProgram, cpuKernel, kernels, cpuWasmSimdSupported, createSharedWasmArena, ioBuffers, loadSharedWasmGemmModule, readOutputs, Scratch,
-  sharedWasmMemorySupported, WasmGemm, writeInputs, type Memory, type Program, type Step,
-} from '@tessera/backend-cpu';
+  compileProgram, cpuKernel, createSharedWasmArena, createWasmArena, ioBuffers, loadSharedWasmGemmModule, loadWasmGemmModule, maxScratch,
+  readOutputs, Scratch, sharedWasmMemorySupported, WasmGemm, writeInputs, type Memory, type Program, type Step,
+} from '@tessera/backend-cpu/kernels';
 import type { Feeds, Graph, Node } from '@tessera/core';
 import { kernelRegistry, planExecution, type Backend, type Executable, type ExecutionPlan, type IOBuffers, type NodeObserver, type Outputs } from '@tessera/runtime';
 import { chainSpans, chainSteps } from './chain.js';
@@ -87,13 +88,6 @@ const DEFAULTS = {
   gemm: 'auto' as 'auto' | 'js' | 'wasm',
   timeline: false,
 };
-
-/** Floats of kernel scratch the largest step of a program needs (the whole step on one thread: an upper bound for any part). */
-function maxScratch(program: Program): number {
-  let size = 0;
-  for (const step of program.steps) size = Math.max(size, cpuKernel(step.kernel)!.scratchSize?.(step, 0, step.units) ?? 0);
-  return size;
-}
 
 let nextProgramId = 1;
 
@@ -205,11 +199,11 @@ export class WorkersBackend implements Backend {
       if (this.runsInline(program)) {
         // Runs on the main thread only: unshared memory, exactly like the cpu backend (a shared
         // memory is not backed by transparent huge pages: streaming large weights was slower).
-        const own = kernels.createWasmArena([maxScratch(program), program.arenaSize, program.weightsSize], await kernels.loadWasmGemmModule());
+        const own = createWasmArena([maxScratch(program), program.arenaSize, program.weightsSize], await loadWasmGemmModule());
         if (own) {
           const [scratch, arena, weights] = own.regions;
           program.fillWeights(weights);
-          return { program, mem: { arena, weights, wasm: own.gemm }, scratch, memory: null };
+          return { program, mem: { arena, weights, gemm: own.gemm }, scratch, memory: null };
         }
       }
       const shared = createSharedWasmArena(threads + 1, maxScratch(program), [program.arenaSize, program.weightsSize]);
@@ -220,7 +214,7 @@ export class WorkersBackend implements Backend {
         const mem: Memory = {
           arena: new Float32Array(buffer, arena.byteOffset, arena.length),
           weights: new Float32Array(buffer, weights.byteOffset, weights.length),
-          wasm: new WasmGemm(shared.memory, main.gemmByteOffset, module),
+          gemm: new WasmGemm(shared.memory, main.gemmByteOffset, module),
         };
         program.fillWeights(mem.weights);
         return {
@@ -311,7 +305,7 @@ class WorkersExecutable implements Executable {
 
   /** The GEMM path this executable runs. */
   get gemmPath(): WorkersGemmPath {
-    return this.mem.wasm ? 'wasm-simd' : 'js';
+    return this.mem.gemm ? 'wasm-simd' : 'js';
   }
 
   async run(feeds: Feeds, observer?: NodeObserver, into?: Outputs): Promise<Outputs> {

@@ -1,4 +1,4 @@
-import { kernels, type ConvStep, type Step } from '@tessera/backend-cpu';
+import { kernels, type ConvStep, type Step } from '@tessera/backend-cpu/kernels';
 import { isElementwise, numel, type Graph, type Node } from '@tessera/core';
 import type { ExecutionPlan } from '@tessera/runtime';
 import { MAIN, rereadCost, smallestChunk, stepCost, type Part } from './partition.js';

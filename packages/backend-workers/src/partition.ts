@@ -1,4 +1,4 @@
-import { kernels, type ConvStep, type MatmulStep, type Step } from '@tessera/backend-cpu';
+import { kernels, type ConvStep, type MatmulStep, type Step } from '@tessera/backend-cpu/kernels';
 
 /** Who runs a range of a step's units: a worker index, or MAIN for the calling thread. */
 export const MAIN = -1;

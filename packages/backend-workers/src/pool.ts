@@ -1,4 +1,4 @@
-import type { Step } from '@tessera/backend-cpu';
+import type { Step } from '@tessera/backend-cpu/kernels';
 import { TesseraError } from '@tessera/core';
 import type { Host, HostWorker } from './host.js';
 import { MAIN, type Part } from './partition.js';

@@ -9,7 +9,7 @@
  * error details. A worker only reads messages after a YIELD command (it otherwise waits in
  * Atomics.wait, which is what makes a step dispatch cost microseconds).
  */
-import type { WasmThreadScratch } from '@tessera/backend-cpu';
+import type { WasmThreadScratch } from '@tessera/backend-cpu/kernels';
 import type { Schedule } from './schedule.js';
 
 /** Int32 index of the count of workers still running the current step. */

@@ -1,4 +1,4 @@
-import type { Step } from '@tessera/backend-cpu';
+import type { Step } from '@tessera/backend-cpu/kernels';
 import { followerUnit, type Chains } from './chain.js';
 import { alignment, MAIN, MAX_REREAD_SHARE, rereadCost, smallestChunk, stepCost, type Part } from './partition.js';
 import { BARRIER, CLAIM, RUN_WORKERS } from './protocol.js';

@@ -1,4 +1,4 @@
-import type { Ref, Step } from '@tessera/backend-cpu';
+import type { Ref, Step } from '@tessera/backend-cpu/kernels';
 import type { TileRegion } from './chain.js';
 import type { Schedule } from './schedule.js';
 

@@ -3,7 +3,7 @@
  * control slot and runs ranges of steps with the cpu backend's kernels. Runs in a Node worker
  * thread and in a browser module Web Worker alike.
  */
-import { cpuKernel, Scratch, WasmGemm, type Memory, type Step } from '@tessera/backend-cpu';
+import { cpuKernel, Scratch, WasmGemm, type Memory, type Step } from '@tessera/backend-cpu/kernels';
 import { arrive, runSchedule, runWithFollowers } from './schedule.js';
 import { recorded, TimelineWriter } from './timeline.js';
 import {
@@ -112,7 +112,7 @@ function bind(p: Loaded): Memory {
   p.mem = {
     arena: new Float32Array(buffer, m.arena.byteOffset, m.arena.length),
     weights: new Float32Array(buffer, m.weights.byteOffset, m.weights.length),
-    wasm,
+    gemm: wasm,
   };
   return p.mem;
 }

@@ -2,11 +2,11 @@
  * 2-D convolution, NHWC input, HWIO filter, NHWC output (TensorFlow layout).
  *
  * The output is viewed as a matrix of M = batch*outH*outW rows (pixels) by
- * outC columns, and the filter as a [kH*kW*inC, outC] matrix packed once with
- * `packB`. Work is split by output rows [rowStart, rowEnd) so several threads
+ * outC columns, and the filter as a [kH*kW*inC, outC] matrix packed once by
+ * the GEMM that runs it (`Gemm.packB`). Work is split by output rows [rowStart, rowEnd) so several threads
  * can share one convolution.
  */
-import { gemm, GEMM_MR, type GemmEpilogue, type PackedB } from './gemm.js';
+import { EMPTY, gemmCall, releaseGemmCall, type Gemm } from './gemm-call.js';
 
 /**
  * Shape of a 2-D window operation (conv2d, pooling). Padding is already
@@ -73,80 +73,94 @@ function chunkRows(K: number, mr: number): number {
 
 /**
  * Floats of im2col scratch `conv2d` needs for output rows [rowStart, rowEnd); 0 if none.
- * `mr`: register-tile rows of the GEMM that will run (GEMM_MR for the JS one).
+ * `mr`: register-tile rows of the GEMM that will run (`Gemm.mr`).
  */
-export function conv2dScratchSize(g: Conv2dGeometry, rowStart: number, rowEnd: number, mr: number = GEMM_MR): number {
+export function conv2dScratchSize(g: Conv2dGeometry, rowStart: number, rowEnd: number, mr: number): number {
   if (isPointwise(g) || rowEnd <= rowStart) return 0;
   const K = g.kH * g.kW * g.inC;
   return Math.min(rowEnd - rowStart, chunkRows(K, mr)) * K;
 }
 
 /**
- * The GEMM a convolution runs on one block of output rows: C rows [r0, r1)
- * of an M-row matrix A (the input itself for pointwise convolutions, else an
- * im2col chunk, lda = K), written to y at yOff + row*outC.
+ * One convolution call: y[rows rowStart..rowEnd) = conv(x, w) (+ bias) (relu). x: [batch, inH,
+ * inW, inC] at xOff; y: [batch, outH, outW, outC] at yOff; w: the filter [kH, kW, inC, outC] as a
+ * (kH*kW*inC) x outC matrix packed by the running GEMM, at wOff; scratch holds
+ * conv2dScratchSize(g, rowStart, rowEnd, gemm.mr) floats at scratchOff. A parameter object a
+ * caller fills and reuses, like GemmCall.
  */
-export type ConvGemm = (M: number, a: Float32Array, aOff: number, lda: number, yOff: number, r0: number, r1: number) => void;
+export interface ConvCall {
+  g: Conv2dGeometry;
+  x: Float32Array;
+  xOff: number;
+  w: Float32Array;
+  wOff: number;
+  y: Float32Array;
+  yOff: number;
+  bias: Float32Array | null;
+  biasOff: number;
+  relu: boolean;
+  scratch: Float32Array;
+  scratchOff: number;
+  rowStart: number;
+  rowEnd: number;
+}
+
+const NO_GEOMETRY: Conv2dGeometry = {
+  batch: 0, inH: 0, inW: 0, inC: 0, kH: 0, kW: 0, outC: 0, outH: 0, outW: 0,
+  strideH: 1, strideW: 1, dilationH: 1, dilationW: 1, padTop: 0, padLeft: 0,
+};
+
+/** A convolution call to fill and reuse (empty). */
+export function convCall(): ConvCall {
+  return {
+    g: NO_GEOMETRY, x: EMPTY, xOff: 0, w: EMPTY, wOff: 0, y: EMPTY, yOff: 0, bias: null, biasOff: 0, relu: false,
+    scratch: EMPTY, scratchOff: 0, rowStart: 0, rowEnd: 0,
+  };
+}
+
+/** Drops a call's operands once it has run, so that it keeps no memory alive. */
+export function releaseConvCall(conv: ConvCall): void {
+  conv.x = conv.w = conv.y = conv.scratch = EMPTY;
+  conv.bias = null;
+}
+
+// The GEMM call every convolution fills (kernels are synchronous: one per thread is enough).
+const chunk = gemmCall();
 
 /**
- * The convolution driver shared by the JS and wasm GEMMs: output rows
- * [rowStart, rowEnd) in im2col chunks (a multiple of `mr` rows) of
- * scratch[scratchOff ..+ conv2dScratchSize(g, rowStart, rowEnd, mr)).
- * `im2colRows(r0, r1)` fills the chunk for output pixels [r0, r1) (default: `im2col`).
+ * Runs a convolution on `gemm`: output rows [rowStart, rowEnd) in im2col chunks (a multiple of
+ * gemm.mr rows) of the scratch; a pointwise convolution multiplies the input itself.
  */
-export function conv2dChunked(
-  g: Conv2dGeometry,
-  x: Float32Array, xOff: number, yOff: number,
-  scratch: Float32Array | undefined, scratchOff: number,
-  rowStart: number, rowEnd: number,
-  mr: number, run: ConvGemm,
-  im2colRows?: (r0: number, r1: number) => void,
-): void {
+export function conv2d(gemm: Gemm, conv: ConvCall): void {
+  const { g, rowStart, rowEnd, scratch, scratchOff } = conv;
   const M = g.batch * g.outH * g.outW;
   const K = g.kH * g.kW * g.inC;
   if (!(0 <= rowStart && rowStart <= rowEnd && rowEnd <= M)) {
     throw new RangeError(`conv2d: bad row range [${rowStart}, ${rowEnd}) for ${M} output pixels`);
   }
   if (rowStart === rowEnd) return;
+  const c = chunk;
+  c.N = g.outC; c.K = K; c.transA = false; c.b = conv.w; c.bOff = conv.wOff;
+  c.c = conv.y; c.ldc = g.outC; c.bias = conv.bias; c.biasOff = conv.biasOff; c.relu = conv.relu;
   if (isPointwise(g)) {
-    run(M, x, xOff, g.inC, yOff, rowStart, rowEnd);
+    c.M = M; c.a = conv.x; c.aOff = conv.xOff; c.lda = g.inC; c.cOff = conv.yOff; c.rowStart = rowStart; c.rowEnd = rowEnd;
+    gemm.run(c);
+    releaseGemmCall(c);
     return;
   }
-  const need = conv2dScratchSize(g, rowStart, rowEnd, mr);
-  if (scratch === undefined || scratchOff < 0 || scratchOff + need > scratch.length) {
-    throw new RangeError(`conv2d: scratch needs ${need} floats at offset ${scratchOff}`);
-  }
-  const step = chunkRows(K, mr);
+  const need = conv2dScratchSize(g, rowStart, rowEnd, gemm.mr);
+  if (scratchOff < 0 || scratchOff + need > scratch.length) throw new RangeError(`conv2d: scratch needs ${need} floats at offset ${scratchOff}`);
+  const step = chunkRows(K, gemm.mr);
+  c.a = scratch; c.aOff = scratchOff; c.lda = K; c.rowStart = 0;
   for (let r0 = rowStart; r0 < rowEnd; r0 += step) {
     const rows = Math.min(step, rowEnd - r0);
-    if (im2colRows) im2colRows(r0, r0 + rows);
-    else im2col(g, x, xOff, scratch, scratchOff, r0, r0 + rows);
-    // The chunk is a rows x K matrix; the GEMM result for a pixel does not
-    // depend on the chunk it was computed in, so splits stay bit-identical.
-    run(rows, scratch, scratchOff, K, yOff + r0 * g.outC, 0, rows);
+    gemm.im2col(g, conv.x, conv.xOff, scratch, scratchOff, r0, r0 + rows);
+    // The chunk is a rows x K matrix; the GEMM result for a pixel does not depend on the chunk
+    // it was computed in, so splits stay bit-identical.
+    c.M = rows; c.rowEnd = rows; c.cOff = conv.yOff + r0 * g.outC;
+    gemm.run(c);
   }
-}
-
-/**
- * y[rows rowStart..rowEnd) = conv(x, w) (+bias)(relu).
- * x: [batch, inH, inW, inC] at xOff; y: [batch, outH, outW, outC] at yOff;
- * w: filter [kH, kW, inC, outC] packed as a (kH*kW*inC) x outC matrix.
- * scratch must hold conv2dScratchSize(g, rowStart, rowEnd) floats at scratchOff.
- */
-export function conv2d(
-  g: Conv2dGeometry,
-  x: Float32Array, xOff: number,
-  w: PackedB,
-  y: Float32Array, yOff: number,
-  epilogue: GemmEpilogue | undefined,
-  scratch: Float32Array | undefined, scratchOff: number,
-  rowStart: number, rowEnd: number,
-): void {
-  const K = g.kH * g.kW * g.inC;
-  const N = g.outC;
-  if (w.K !== K || w.N !== N) throw new RangeError(`conv2d: packed filter is ${w.K}x${w.N}, expected ${K}x${N}`);
-  conv2dChunked(g, x, xOff, yOff, scratch, scratchOff, rowStart, rowEnd, GEMM_MR, (M, a, aOff, lda, cOff, r0, r1) =>
-    gemm(M, N, K, a, aOff, lda, false, w, y, cOff, N, epilogue, r0, r1));
+  releaseGemmCall(c);
 }
 
 /**

@@ -2,6 +2,26 @@
  * Element-wise kernels over a flat element range [start, end) (relative to
  * the given offsets), so a worker pool can split them anywhere.
  */
+import type { Conv2dGeometry } from './conv2d.js';
+import { maxpool } from './maxpool.js';
+
+/** relu, bias_add (+ relu) and maxpool, as the TypeScript kernels and the wasm ones (same bits) offer them. */
+export interface ElementwiseKernels {
+  relu(x: Float32Array, xOff: number, y: Float32Array, yOff: number, start: number, end: number): void;
+  biasAdd(
+    x: Float32Array, xOff: number, bias: Float32Array, biasOff: number, channels: number,
+    y: Float32Array, yOff: number, start: number, end: number, relu?: boolean,
+  ): void;
+  maxpool(g: Conv2dGeometry, x: Float32Array, xOff: number, y: Float32Array, yOff: number, rowStart: number, rowEnd: number): void;
+}
+
+/** The TypeScript element-wise kernels (any Float32Array). */
+export const jsElementwise: ElementwiseKernels = {
+  relu: (x, xOff, y, yOff, start, end) => relu(x, xOff, y, yOff, start, end),
+  biasAdd: (x, xOff, bias, biasOff, channels, y, yOff, start, end, relu = false) =>
+    biasAddMaybeRelu(x, xOff, bias, biasOff, channels, y, yOff, start, end, relu),
+  maxpool,
+};
 
 /** y[i] = x[i] + bias[i mod channels] for i in [start, end) (channels innermost, NHWC). */
 export function biasAdd(

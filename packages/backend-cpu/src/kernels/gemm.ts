@@ -6,7 +6,7 @@
  * Structure (Goto/BLIS style, scalar JS):
  *   - B is packed into column panels of NR columns; a panel holds all K rows,
  *     NR floats per row, contiguous ("k-major"). Constant weights are packed
- *     once at compile time (`packB`), runtime operands on the fly (`gemmUnpacked`).
+ *     once at compile time, runtime operands on the fly into scratch (`packBInto`).
  *   - A is packed per (MC x KC) block into row panels of MR rows, MR floats
  *     per k, so the micro-kernel reads both operands with unit stride.
  *   - The micro-kernel keeps an MR x NR = 4 x 3 tile of accumulators in local
@@ -22,6 +22,9 @@
  *
  * C must not overlap A or B.
  */
+
+import { im2col } from './conv2d.js';
+import { checkGemmCall, epilogueOnly, type Gemm, type GemmCall } from './gemm-call.js';
 
 /** Rows per register tile. */
 export const GEMM_MR = 4;
@@ -39,39 +42,9 @@ const MC = 128;
 /** Columns per macro block; a multiple of NR. */
 const NC = 384;
 
-/**
- * Optional fused epilogue: add bias[biasOff + n] (to the float32 product),
- * then clamp at 0 (NaN stays NaN).
- */
-export interface GemmEpilogue {
-  bias?: Float32Array;
-  biasOff?: number;
-  relu?: boolean;
-}
-
-/**
- * A right-hand matrix (K x N) packed for the micro-kernel. It only refers to
- * a Float32Array range, so it can live in an arena / SharedArrayBuffer and be
- * re-created in another thread with `packedBView`.
- */
-export interface PackedB {
-  readonly K: number;
-  readonly N: number;
-  readonly data: Float32Array;
-  readonly offset: number;
-}
-
 /** Number of floats `packBInto` writes for a K x N matrix. */
 export function packedBSize(K: number, N: number): number {
   return K * Math.ceil(N / GEMM_NR) * GEMM_NR;
-}
-
-/** Wraps already-packed data (e.g. received from another thread). */
-export function packedBView(data: Float32Array, offset: number, K: number, N: number): PackedB {
-  if (offset < 0 || offset + packedBSize(K, N) > data.length) {
-    throw new RangeError(`packedBView: [${offset}, +${packedBSize(K, N)}) outside buffer of ${data.length}`);
-  }
-  return { K, N, data, offset };
 }
 
 /**
@@ -83,8 +56,8 @@ export function packedBView(data: Float32Array, offset: number, K: number, N: nu
 export function packBInto(
   dst: Float32Array, dstOff: number,
   K: number, N: number, b: Float32Array, bOff: number, ldb: number, transB: boolean,
-): PackedB {
-  return packPanelsInto(GEMM_NR, dst, dstOff, K, N, b, bOff, ldb, transB);
+): void {
+  packPanelsInto(GEMM_NR, dst, dstOff, K, N, b, bOff, ldb, transB);
 }
 
 /**
@@ -94,7 +67,7 @@ export function packBInto(
 export function packPanelsInto(
   width: number, dst: Float32Array, dstOff: number,
   K: number, N: number, b: Float32Array, bOff: number, ldb: number, transB: boolean,
-): PackedB {
+): void {
   const panels = Math.ceil(N / width);
   let o = dstOff;
   for (let j = 0; j < panels; j++) {
@@ -116,12 +89,13 @@ export function packPanelsInto(
       }
     }
   }
-  return { K, N, data: dst, offset: dstOff };
 }
 
 /** Packs op(B) into a fresh buffer (for constant weights, done once). */
-export function packB(K: number, N: number, b: Float32Array, bOff: number, ldb: number, transB: boolean): PackedB {
-  return packBInto(new Float32Array(packedBSize(K, N)), 0, K, N, b, bOff, ldb, transB);
+export function packB(K: number, N: number, b: Float32Array, bOff: number, ldb: number, transB: boolean): Float32Array {
+  const dst = new Float32Array(packedBSize(K, N));
+  packBInto(dst, 0, K, N, b, bOff, ldb, transB);
+  return dst;
 }
 
 // Per-thread scratch for the packed A block; kernels are synchronous so one
@@ -258,15 +232,15 @@ function storeEdgeTile(c: Float32Array, cOff: number, ldc: number, mr: number, n
  */
 function applyEpilogue(
   c: Float32Array, cOff: number, ldc: number, mc: number, nc: number,
-  bias: Float32Array | undefined, biasOff: number, relu: boolean,
+  bias: Float32Array | null, biasOff: number, relu: boolean,
 ): void {
   for (let i = 0; i < mc; i++, cOff += ldc) {
-    if (bias !== undefined && relu) {
+    if (bias !== null && relu) {
       for (let j = 0; j < nc; j++) {
         const v = c[cOff + j] + bias[biasOff + j];
         c[cOff + j] = v < 0 ? 0 : v; // `v < 0` is false for NaN: relu keeps NaN
       }
-    } else if (bias !== undefined) {
+    } else if (bias !== null) {
       for (let j = 0; j < nc; j++) c[cOff + j] += bias[biasOff + j];
     } else if (relu) {
       for (let j = 0; j < nc; j++) if (c[cOff + j] < 0) c[cOff + j] = 0;
@@ -274,107 +248,60 @@ function applyEpilogue(
   }
 }
 
-function checkRows(M: number, rowStart: number, rowEnd: number): void {
-  if (!(0 <= rowStart && rowStart <= rowEnd && rowEnd <= M)) {
-    throw new RangeError(`gemm: bad row range [${rowStart}, ${rowEnd}) for M=${M}`);
-  }
-}
 
-/**
- * C = op(A) * B (+bias)(relu) for output rows [rowStart, rowEnd) with B prepacked.
- * op(A)[i][k] = transA ? a[aOff + k*lda + i] : a[aOff + i*lda + k].
- * C[i][n] = c[cOff + i*ldc + n]. C rows outside the range are not touched.
- */
-export function gemm(
-  M: number, N: number, K: number,
-  a: Float32Array, aOff: number, lda: number, transA: boolean,
-  b: PackedB,
-  c: Float32Array, cOff: number, ldc: number,
-  epilogue: GemmEpilogue | undefined,
-  rowStart: number, rowEnd: number,
-): void {
-  checkRows(M, rowStart, rowEnd);
-  if (b.K !== K || b.N !== N) throw new RangeError(`gemm: packed B is ${b.K}x${b.N}, expected ${K}x${N}`);
-  if (rowStart === rowEnd || N === 0) return;
-  const bias = epilogue?.bias;
-  const biasOff = epilogue?.biasOff ?? 0;
-  const relu = epilogue?.relu ?? false;
-  const hasEpilogue = bias !== undefined || relu;
+/** The TypeScript GEMM (any Float32Array): GEMM_NR-column panels, GEMM_MR-row tiles. */
+export const jsGemm: Gemm = {
+  path: 'js',
+  mr: GEMM_MR,
+  packedBSize,
+  packB: packBInto,
+  run: gemm,
+  im2col,
+};
+
+/** Runs one call (see GemmCall) with B packed by `packBInto`. */
+export function gemm(call: GemmCall): void {
+  const { N, K, rowStart, rowEnd } = call;
+  if (!checkGemmCall(call, packedBSize(K, N))) return;
   if (K === 0) {
-    fillEpilogueOnly(c, cOff, ldc, N, rowStart, rowEnd, bias, biasOff, relu);
+    epilogueOnly(call);
     return;
   }
-  const pb = b.data;
-  const panelStride = K * GEMM_NR; // floats per packed B panel
-  // Equal k-blocks of at most KC (576 -> 3 x 192, not 256+256+64): no short
-  // tail block whose per-tile overhead is poorly amortized. Depends on K
-  // only, so the summation order stays independent of the row range.
+  // Equal k-blocks of at most KC (576 -> 3 x 192, not 256+256+64): no short tail block whose
+  // per-tile overhead is poorly amortized. Depends on K only, so the summation order stays
+  // independent of the row range.
   const kcMax = Math.ceil(K / Math.ceil(K / KC));
   for (let jc = 0; jc < N; jc += NC) {
     const nc = Math.min(NC, N - jc);
     for (let pc = 0; pc < K; pc += kcMax) {
       const kc = Math.min(kcMax, K - pc);
-      const first = pc === 0; // store, later k-blocks accumulate
-      const last = pc + kc === K; // C block final: apply the epilogue
-      for (let ic = rowStart; ic < rowEnd; ic += MC) {
-        const mc = Math.min(MC, rowEnd - ic);
-        packA(a, aOff, lda, transA, ic, mc, pc, kc);
-        // B micro-panel (kc x NR) outermost so it stays in L1 across the
-        // A panels of this block.
-        let bp = b.offset + (jc / GEMM_NR) * panelStride + pc * GEMM_NR;
-        for (let jr = 0; jr < nc; jr += GEMM_NR, bp += panelStride) {
-          const n0 = jc + jr;
-          const nr = Math.min(GEMM_NR, nc - jr);
-          let ap = 0;
-          let cRow = cOff + ic * ldc + n0;
-          let ir = 0;
-          for (; ir + GEMM_MR <= mc; ir += GEMM_MR, ap += kc * GEMM_MR, cRow += GEMM_MR * ldc) {
-            microKernel4x3(kc, packedA, ap, pb, bp, c, cRow, ldc, nr, first);
-          }
-          for (let r = 0; ir + r < mc; r++) {
-            microKernel1x3(kc, packedA, ap + r, pb, bp, c, cRow + r * ldc, nr, first);
-          }
-        }
-        if (last && hasEpilogue) applyEpilogue(c, cOff + ic * ldc + jc, ldc, mc, nc, bias, biasOff + jc, relu);
-      }
+      for (let ic = rowStart; ic < rowEnd; ic += MC) blockTimesPanels(call, ic, Math.min(MC, rowEnd - ic), jc, nc, pc, kc);
     }
   }
 }
 
-/** K = 0: the product is all zeros, only the epilogue contributes. */
-function fillEpilogueOnly(
-  c: Float32Array, cOff: number, ldc: number, N: number, rowStart: number, rowEnd: number,
-  bias: Float32Array | undefined, biasOff: number, relu: boolean,
-): void {
-  const o = cOff + rowStart * ldc;
-  for (let i = 0; i < rowEnd - rowStart; i++) c.fill(0, o + i * ldc, o + i * ldc + N);
-  applyEpilogue(c, o, ldc, rowEnd - rowStart, N, bias, biasOff, relu);
-}
-
-/** Floats of scratch `gemmUnpacked` needs (the packed copy of B). */
-export function gemmUnpackedScratchSize(K: number, N: number): number {
-  return packedBSize(K, N);
-}
-
 /**
- * GEMM where both operands are runtime values (e.g. batched matmul of two
- * activations). B is packed on the fly into scratch[scratchOff ..+
- * gemmUnpackedScratchSize(K, N)). Each caller (thread) packs the whole B, so
- * splits across threads stay independent; packing is O(K*N) against the
- * O(rows*K*N) product.
- * op(B)[k][n] = transB ? b[bOff + n*ldb + k] : b[bOff + k*ldb + n].
+ * C rows [ic, ic+mc) x columns [jc, jc+nc) for the k-block [pc, pc+kc): the first k-block
+ * stores, later ones add; the last applies the epilogue while the block is in cache.
  */
-export function gemmUnpacked(
-  M: number, N: number, K: number,
-  a: Float32Array, aOff: number, lda: number, transA: boolean,
-  b: Float32Array, bOff: number, ldb: number, transB: boolean,
-  c: Float32Array, cOff: number, ldc: number,
-  epilogue: GemmEpilogue | undefined,
-  scratch: Float32Array, scratchOff: number,
-  rowStart: number, rowEnd: number,
-): void {
-  checkRows(M, rowStart, rowEnd);
-  if (rowStart === rowEnd) return;
-  const packed = packBInto(scratch, scratchOff, K, N, b, bOff, ldb, transB);
-  gemm(M, N, K, a, aOff, lda, transA, packed, c, cOff, ldc, epilogue, rowStart, rowEnd);
+function blockTimesPanels(call: GemmCall, ic: number, mc: number, jc: number, nc: number, pc: number, kc: number): void {
+  const { K, c, cOff, ldc } = call;
+  const first = pc === 0;
+  packA(call.a, call.aOff, call.lda, call.transA, ic, mc, pc, kc);
+  const panelStride = K * GEMM_NR; // floats per packed B panel
+  // B micro-panel (kc x NR) outermost so it stays in L1 across the A panels of this block.
+  let bp = call.bOff + (jc / GEMM_NR) * panelStride + pc * GEMM_NR;
+  for (let jr = 0; jr < nc; jr += GEMM_NR, bp += panelStride) {
+    const nr = Math.min(GEMM_NR, nc - jr);
+    let ap = 0;
+    let cRow = cOff + ic * ldc + jc + jr;
+    let ir = 0;
+    for (; ir + GEMM_MR <= mc; ir += GEMM_MR, ap += kc * GEMM_MR, cRow += GEMM_MR * ldc) {
+      microKernel4x3(kc, packedA, ap, call.b, bp, c, cRow, ldc, nr, first);
+    }
+    for (let r = 0; ir + r < mc; r++) microKernel1x3(kc, packedA, ap + r, call.b, bp, c, cRow + r * ldc, nr, first);
+  }
+  if (pc + kc === K && (call.bias !== null || call.relu)) {
+    applyEpilogue(c, cOff + ic * ldc + jc, ldc, mc, nc, call.bias, call.biasOff + jc, call.relu);
+  }
 }

@@ -1,18 +1,6 @@
-export {
-  GEMM_MR,
-  GEMM_NR,
-  GEMM_KC,
-  type GemmEpilogue,
-  type PackedB,
-  packedBSize,
-  packedBView,
-  packBInto,
-  packB,
-  gemm,
-  gemmUnpackedScratchSize,
-  gemmUnpacked,
-} from './gemm.js';
-export { type Conv2dGeometry, type ConvGemm, conv2dScratchSize, conv2dChunked, conv2d, im2col, isPointwise } from './conv2d.js';
+export { type GemmPath, type GemmCall, type GemmLayout, type Gemm, gemmCall, releaseGemmCall } from './gemm-call.js';
+export { GEMM_MR, GEMM_NR, GEMM_KC, packedBSize, packBInto, packB, gemm, jsGemm } from './gemm.js';
+export { type Conv2dGeometry, type ConvCall, convCall, releaseConvCall, conv2dScratchSize, conv2d, im2col, isPointwise } from './conv2d.js';
 export * from './wasm/index.js';
 export { maxpool } from './maxpool.js';
-export { biasAdd, biasAddRelu, relu, copy } from './elementwise.js';
+export { type ElementwiseKernels, jsElementwise, biasAdd, biasAddRelu, relu, copy } from './elementwise.js';

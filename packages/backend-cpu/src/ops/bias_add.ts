@@ -1,6 +1,5 @@
 import { numel } from '@tessera/core';
-import { biasAdd } from '../kernels/index.js';
-import { wasmElementwiseFor } from '../kernels/wasm/elementwise.js';
+import { elementwiseFor } from '../kernels/wasm/elementwise.js';
 import { view, type CpuKernel, type Ref, type Step } from '../program.js';
 
 export interface BiasAddStep extends Step {
@@ -30,9 +29,6 @@ export const biasAddKernel: CpuKernel<BiasAddStep> = {
     const x = view(mem, s.x);
     const bias = view(mem, s.bias);
     const y = view(mem, s.y);
-    // Same bits either way; the wasm SIMD kernel where the memory is a WebAssembly.Memory.
-    const wasm = wasmElementwiseFor(mem, x, bias, y);
-    if (wasm) wasm.biasAdd(x, s.x.off, bias, s.bias.off, s.channels, y, s.y.off, start, end);
-    else biasAdd(x, s.x.off, bias, s.bias.off, s.channels, y, s.y.off, start, end);
+    elementwiseFor(mem, x, bias, y).biasAdd(x, s.x.off, bias, s.bias.off, s.channels, y, s.y.off, start, end);
   },
 };

@@ -1,3 +1,4 @@
+import { attrsOf, fusedConv2d } from '@tessera/core';
 import { conv2dKernel, prepareConv, type ConvStep } from './conv2d.js';
 import type { CpuKernel } from '../program.js';
 
@@ -5,5 +6,8 @@ import type { CpuKernel } from '../program.js';
 export const fusedConv2dKernel: CpuKernel<ConvStep> = {
   ...conv2dKernel,
   op: 'fused_conv2d',
-  prepare: (node, ctx) => prepareConv(node, ctx, node.inputs[2], (node.attrs as { relu: boolean }).relu),
+  prepare(node, ctx) {
+    const attrs = attrsOf(node, fusedConv2d);
+    return prepareConv(node, ctx, attrs, node.inputs[2], attrs.relu);
+  },
 };

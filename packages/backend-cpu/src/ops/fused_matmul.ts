@@ -1,3 +1,4 @@
+import { attrsOf, fusedMatmul } from '@tessera/core';
 import { matmulKernel, prepareMatmul, type MatmulStep } from './matmul.js';
 import type { CpuKernel } from '../program.js';
 
@@ -5,5 +6,8 @@ import type { CpuKernel } from '../program.js';
 export const fusedMatmulKernel: CpuKernel<MatmulStep> = {
   ...matmulKernel,
   op: 'fused_matmul',
-  prepare: (node, ctx) => prepareMatmul(node, ctx, node.inputs[2], (node.attrs as { relu: boolean }).relu),
+  prepare(node, ctx) {
+    const attrs = attrsOf(node, fusedMatmul);
+    return prepareMatmul(node, ctx, attrs, node.inputs[2], attrs.relu);
+  },
 };

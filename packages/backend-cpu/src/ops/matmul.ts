@@ -1,9 +1,7 @@
-import { matmulGeometry, type MatmulAttrs, type MatmulGeometry, type Node } from '@tessera/core';
-import {
-  gemm, packBInto, packBWasmInto, packedBSize, packedBView, wasmPackedBSize, wasmPackedBView, type PackedB,
-} from '../kernels/index.js';
-import { view, type CpuKernel, type Memory, type PrepareContext, type Ref, type Step } from '../program.js';
-import { wasmOf } from './conv2d.js';
+import { attrsOf, matmul as matmulSpec, matmulGeometry, type MatmulAttrs, type MatmulGeometry, type Node } from '@tessera/core';
+import { gemmCall, releaseGemmCall, type GemmLayout } from '../kernels/index.js';
+import { view, type CpuKernel, type PrepareContext, type Ref, type Step } from '../program.js';
+import { gemmFor, gemmLayout, stepLayout } from './gemm-for.js';
 
 /** matmul and fused_matmul: rows of all batches are the units; b packed at compile when constant. */
 export interface MatmulStep extends Step {
@@ -14,28 +12,27 @@ export interface MatmulStep extends Step {
   readonly bias: Ref | null;
   readonly relu: boolean;
   readonly y: Ref;
-  /** Compiled for the wasm SIMD GEMM (its packed layout); runs only on a Memory with `wasm`. */
+  /** Compiled for the wasm SIMD GEMM (its packed layout); runs only on a Memory whose `gemm` is one. */
   readonly wasm: boolean;
 }
 
 /** Floats of one packed b (16-float aligned, so batched packs stay aligned). */
-function onePacked(k: number, n: number, wasm: boolean): number {
-  return wasm ? Math.ceil(wasmPackedBSize(k, n) / 16) * 16 : packedBSize(k, n);
+function onePacked(k: number, n: number, layout: GemmLayout): number {
+  return Math.ceil(layout.packedBSize(k, n) / 16) * 16;
 }
 
-export function prepareMatmul(node: Node, ctx: PrepareContext, bias: string | null, relu: boolean): MatmulStep {
+export function prepareMatmul(node: Node, ctx: PrepareContext, attrs: MatmulAttrs, bias: string | null, relu: boolean): MatmulStep {
   const [a, b] = node.inputs;
-  const g = matmulGeometry(ctx.graph.value(a).shape, ctx.graph.value(b).shape, node.attrs as MatmulAttrs);
-  const wasm = ctx.gemm === 'wasm';
+  const g = matmulGeometry(ctx.graph.value(a).shape, ctx.graph.value(b).shape, attrs);
+  const layout = gemmLayout(ctx.gemm);
   const constB = ctx.graph.constants.get(b);
   // A shared constant b is packed once; batched constant b's are packed per batch, back to back.
   const bBatches = g.sharedB ? 1 : g.batch;
   const ldb = g.transposeB ? g.k : g.n;
-  const one = onePacked(g.k, g.n, wasm);
-  const pack = wasm ? packBWasmInto : packBInto;
+  const one = onePacked(g.k, g.n, layout);
   const bRef = constB
     ? ctx.reserveWeights(one * bBatches, (dst, off) => {
-        for (let t = 0; t < bBatches; t++) pack(dst, off + t * one, g.k, g.n, constB.data, t * g.k * g.n, ldb, g.transposeB);
+        for (let t = 0; t < bBatches; t++) layout.packB(dst, off + t * one, g.k, g.n, constB.data, t * g.k * g.n, ldb, g.transposeB);
       })
     : ctx.operand(b);
   return {
@@ -50,40 +47,39 @@ export function prepareMatmul(node: Node, ctx: PrepareContext, bias: string | nu
     bias: bias === null ? null : ctx.operand(bias),
     relu,
     y: ctx.output(node),
-    wasm,
+    wasm: layout.path === 'wasm',
   };
 }
 
-function packedB(s: MatmulStep, mem: Memory, batch: number, scratch: Float32Array): PackedB {
-  const { k, n, sharedB, transposeB } = s.g;
-  const t = sharedB ? 0 : batch;
-  if (s.bPacked) {
-    const off = s.b.off + t * onePacked(k, n, s.wasm);
-    return s.wasm ? wasmPackedBView(mem.weights, off, k, n) : packedBView(mem.weights, off, k, n);
-  }
-  const pack = s.wasm ? packBWasmInto : packBInto;
-  return pack(scratch, 0, k, n, view(mem, s.b), s.b.off + t * k * n, transposeB ? k : n, transposeB);
-}
+// The GEMM call every run fills (kernels are synchronous: one per thread is enough).
+const call = gemmCall();
 
 export const matmulKernel: CpuKernel<MatmulStep> = {
   op: 'matmul',
-  prepare: (node, ctx) => prepareMatmul(node, ctx, null, false),
-  scratchSize: (s) => (s.bPacked ? 0 : onePacked(s.g.k, s.g.n, s.wasm)),
+  prepare: (node, ctx) => prepareMatmul(node, ctx, attrsOf(node, matmulSpec), null, false),
+  scratchSize: (s) => (s.bPacked ? 0 : onePacked(s.g.k, s.g.n, stepLayout(s))),
   run(s, mem, start, end, scratch) {
-    const { m, k, n, transposeA } = s.g;
-    const epilogue = s.bias ? { bias: view(mem, s.bias), biasOff: s.bias.off, relu: s.relu } : { relu: s.relu };
-    const a = view(mem, s.a);
-    const y = view(mem, s.y);
-    const wasm = s.wasm ? wasmOf(mem, s.node) : null;
+    const { m, k, n, transposeA, transposeB, sharedB } = s.g;
+    const layout = stepLayout(s);
+    const c = call;
+    c.M = m; c.N = n; c.K = k; c.a = view(mem, s.a); c.lda = transposeA ? m : k; c.transA = transposeA;
+    c.b = s.bPacked ? mem.weights : scratch; c.c = view(mem, s.y); c.ldc = n;
+    c.bias = s.bias ? view(mem, s.bias) : null; c.biasOff = s.bias ? s.bias.off : 0; c.relu = s.relu;
+    const gemm = gemmFor(mem, layout, s.node);
     for (let t = Math.floor(start / m); t * m < end; t++) {
-      const r0 = Math.max(start - t * m, 0);
-      const r1 = Math.min(end - t * m, m);
-      const b = packedB(s, mem, t, scratch);
-      const aOff = s.a.off + t * m * k;
-      const lda = transposeA ? m : k;
-      const yOff = s.y.off + t * m * n;
-      if (wasm) wasm.gemm(m, n, k, a, aOff, lda, transposeA, b, y, yOff, n, epilogue, r0, r1);
-      else gemm(m, n, k, a, aOff, lda, transposeA, b, y, yOff, n, epilogue, r0, r1); // same bits as wasm
+      const tb = sharedB ? 0 : t;
+      // b: packed at compile (one per batch, or one shared), else packed now into the scratch.
+      if (s.bPacked) c.bOff = s.b.off + tb * onePacked(k, n, layout);
+      else {
+        layout.packB(scratch, 0, k, n, view(mem, s.b), s.b.off + tb * k * n, transposeB ? k : n, transposeB);
+        c.bOff = 0;
+      }
+      c.aOff = s.a.off + t * m * k;
+      c.cOff = s.y.off + t * m * n;
+      c.rowStart = Math.max(start - t * m, 0);
+      c.rowEnd = Math.min(end - t * m, m);
+      gemm.run(c);
     }
+    releaseGemmCall(c);
   },
 };

@@ -1,6 +1,5 @@
-import { poolGeometry, type ConvGeometry, type MaxpoolAttrs } from '@tessera/core';
-import { maxpool } from '../kernels/index.js';
-import { wasmElementwiseFor } from '../kernels/wasm/elementwise.js';
+import { attrsOf, maxpool as maxpoolSpec, poolGeometry, type ConvGeometry } from '@tessera/core';
+import { elementwiseFor } from '../kernels/wasm/elementwise.js';
 import { view, type CpuKernel, type Ref, type Step } from '../program.js';
 
 export interface MaxpoolStep extends Step {
@@ -9,11 +8,11 @@ export interface MaxpoolStep extends Step {
   readonly y: Ref;
 }
 
-/** Max pooling, one pass per output pixel (wasm SIMD when the memory has a wasm GEMM); the units are output pixels. */
+/** Max pooling, one pass per output pixel (wasm SIMD where the memory's GEMM is the wasm one: same bits); the units are output pixels. */
 export const maxpoolKernel: CpuKernel<MaxpoolStep> = {
   op: 'maxpool',
   prepare(node, ctx) {
-    const g = poolGeometry(ctx.graph.value(node.inputs[0]).shape, node.attrs as MaxpoolAttrs);
+    const g = poolGeometry(ctx.graph.value(node.inputs[0]).shape, attrsOf(node, maxpoolSpec));
     return {
       kernel: 'maxpool',
       node: node.name,
@@ -27,9 +26,6 @@ export const maxpoolKernel: CpuKernel<MaxpoolStep> = {
   run(s, mem, start, end) {
     const x = view(mem, s.x);
     const y = view(mem, s.y);
-    // Same bits either way; the wasm SIMD kernel where the memory is a WebAssembly.Memory.
-    const wasm = wasmElementwiseFor(mem, x, y);
-    if (wasm) wasm.maxpool(s.g, x, s.x.off, y, s.y.off, start, end);
-    else maxpool(s.g, x, s.x.off, y, s.y.off, start, end);
+    elementwiseFor(mem, x, y).maxpool(s.g, x, s.x.off, y, s.y.off, start, end);
   },
 };

@@ -1,6 +1,5 @@
 import { numel } from '@tessera/core';
-import { relu } from '../kernels/index.js';
-import { wasmElementwiseFor } from '../kernels/wasm/elementwise.js';
+import { elementwiseFor } from '../kernels/wasm/elementwise.js';
 import { view, type CpuKernel, type Ref, type Step } from '../program.js';
 
 export interface ReluStep extends Step {
@@ -22,9 +21,6 @@ export const reluKernel: CpuKernel<ReluStep> = {
   run(s, mem, start, end) {
     const x = view(mem, s.x);
     const y = view(mem, s.y);
-    // Same bits either way; the wasm SIMD kernel where the memory is a WebAssembly.Memory.
-    const wasm = wasmElementwiseFor(mem, x, y);
-    if (wasm) wasm.relu(x, s.x.off, y, s.y.off, start, end);
-    else relu(x, s.x.off, y, s.y.off, start, end);
+    elementwiseFor(mem, x, y).relu(x, s.x.off, y, s.y.off, start, end);
   },
 };

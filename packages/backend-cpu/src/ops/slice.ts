@@ -1,4 +1,4 @@
-import { rowMajorStrides, type SliceAttrs } from '@tessera/core';
+import { attrsOf, rowMajorStrides, slice } from '@tessera/core';
 import { copy } from '../kernels/index.js';
 import { view, type CpuKernel, type Ref, type Step } from '../program.js';
 
@@ -17,7 +17,7 @@ export interface SliceStep extends Step {
 export const sliceKernel: CpuKernel<SliceStep> = {
   op: 'slice',
   prepare(node, ctx) {
-    const { begin, strides } = node.attrs as SliceAttrs;
+    const { begin, strides } = attrsOf(node, slice);
     const out = node.output.shape;
     const outer = out.slice(0, -1);
     return {

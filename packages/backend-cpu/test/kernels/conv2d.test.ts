@@ -1,8 +1,8 @@
 import { describe, expect } from 'vitest';
 import { test, fc } from '@fast-check/vitest';
-import { conv2d, conv2dScratchSize, type Conv2dGeometry } from '../../src/kernels/conv2d.js';
-import { packB, type GemmEpilogue } from '../../src/kernels/gemm.js';
-import { convReference, firstBitDifference, firstViolation, randomArray, splitRanges } from './helpers.js';
+import { conv2d, conv2dScratchSize, convCall, type Conv2dGeometry } from '../../src/kernels/conv2d.js';
+import { GEMM_MR, jsGemm, packB } from '../../src/kernels/gemm.js';
+import { type GemmEpilogue, convReference, firstBitDifference, firstViolation, randomArray, splitRanges } from './helpers.js';
 
 interface ConvCase {
   g: Conv2dGeometry;
@@ -66,10 +66,13 @@ function run(t: ConvCase, ranges: Array<[number, number]>): Float32Array {
   const pw = packB(K, g.outC, t.w, 0, g.outC, false);
   const y = new Float32Array(t.yOff + g.batch * g.outH * g.outW * g.outC + 3).fill(SENTINEL);
   for (const [r0, r1] of ranges) {
-    const size = conv2dScratchSize(g, r0, r1);
+    const size = conv2dScratchSize(g, r0, r1, GEMM_MR);
     const scratchOff = 5;
     const scratch = new Float32Array(scratchOff + size + 5).fill(SENTINEL);
-    conv2d(g, t.x, t.xOff, pw, y, t.yOff, t.epilogue, scratch, scratchOff, r0, r1);
+    conv2d(jsGemm, Object.assign(convCall(), {
+      g, x: t.x, xOff: t.xOff, w: pw, y, yOff: t.yOff, bias: t.epilogue.bias ?? null, relu: t.epilogue.relu ?? false,
+      scratch, scratchOff, rowStart: r0, rowEnd: r1,
+    }));
     for (let i = 0; i < scratchOff; i++) expect(scratch[i]).toBe(SENTINEL);
     for (let i = scratchOff + size; i < scratch.length; i++) expect(scratch[i]).toBe(SENTINEL);
   }
@@ -99,7 +102,7 @@ describe('conv2d', () => {
   test.prop([pointwise], { numRuns: 100 })(
     'pointwise conv2d (1x1, stride 1, no padding) equals the reference and needs no scratch',
     (t) => {
-      expect(conv2dScratchSize(t.g, 0, t.g.batch * t.g.inH * t.g.inW)).toBe(0);
+      expect(conv2dScratchSize(t.g, 0, t.g.batch * t.g.inH * t.g.inW, GEMM_MR)).toBe(0);
       checkAgainstReference(t);
     },
   );
@@ -120,9 +123,9 @@ describe('conv2d', () => {
       strideH: 1, strideW: 1, dilationH: 1, dilationW: 1, padTop: 1, padLeft: 1,
     };
     const K = 3 * 3 * 64;
-    expect(conv2dScratchSize(g, 0, 56 * 56)).toBeLessThanOrEqual(256 * K);
-    expect(conv2dScratchSize(g, 10, 11)).toBe(K);
-    expect(conv2dScratchSize(g, 7, 7)).toBe(0);
+    expect(conv2dScratchSize(g, 0, 56 * 56, GEMM_MR)).toBeLessThanOrEqual(256 * K);
+    expect(conv2dScratchSize(g, 10, 11, GEMM_MR)).toBe(K);
+    expect(conv2dScratchSize(g, 7, 7, GEMM_MR)).toBe(0);
   });
 
   test('conv2d throws when the scratch is too small', () => {
@@ -131,6 +134,7 @@ describe('conv2d', () => {
       strideH: 1, strideW: 1, dilationH: 1, dilationW: 1, padTop: 1, padLeft: 1,
     };
     const pw = packB(9, 1, new Float32Array(9), 0, 1, false);
-    expect(() => conv2d(g, new Float32Array(16), 0, pw, new Float32Array(16), 0, undefined, new Float32Array(3), 0, 0, 16)).toThrow(RangeError);
+    const call = Object.assign(convCall(), { g, x: new Float32Array(16), w: pw, y: new Float32Array(16), scratch: new Float32Array(3), rowEnd: 16 });
+    expect(() => conv2d(jsGemm, call)).toThrow(RangeError);
   });
 });

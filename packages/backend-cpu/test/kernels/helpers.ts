@@ -1,6 +1,6 @@
 import { fc } from '@fast-check/vitest';
 import type { Conv2dGeometry } from '../../src/kernels/conv2d.js';
-import type { GemmEpilogue } from '../../src/kernels/gemm.js';
+import { gemmCall, type GemmCall } from '../../src/kernels/gemm-call.js';
 /**
  * Test helpers shared by the JS and wasm kernel tests: a seeded PRNG for bulk data, a
  * tolerance check, a row-range splitter, GEMM cases and the float64 / float32 references
@@ -124,6 +124,31 @@ export function poolGeometryOf(p: WindowDraw): Conv2dGeometry {
     outW: Math.floor((p.inW + padLeft + padRight - effW) / p.strideW) + 1,
     strideH: p.strideH, strideW: p.strideW, dilationH: p.dilationH, dilationW: p.dilationW, padTop, padLeft,
   };
+}
+
+/** A bias (from biasOff) and relu after the product. */
+export interface GemmEpilogue {
+  bias?: Float32Array;
+  biasOff?: number;
+  relu?: boolean;
+}
+
+/** A GemmCall with the given fields (the rest empty). */
+export function callOf(fields: Partial<GemmCall>): GemmCall {
+  return Object.assign(gemmCall(), fields);
+}
+
+/**
+ * The call of case t over a (at t.aOff), packed B at b[bOff], c (at t.cOff) and bias (null: the
+ * case's epilogue has none), for rows [r0, r1).
+ */
+export function caseCall(
+  t: GemmCase, a: Float32Array, b: Float32Array, bOff: number, c: Float32Array, bias: Float32Array | null, r0: number, r1: number,
+): GemmCall {
+  return callOf({
+    M: t.M, N: t.N, K: t.K, a, aOff: t.aOff, lda: t.lda, transA: t.transA, b, bOff, c, cOff: t.cOff, ldc: t.ldc,
+    bias: t.epilogue.bias ? bias : null, biasOff: t.epilogue.biasOff ?? 0, relu: t.epilogue.relu ?? false, rowStart: r0, rowEnd: r1,
+  });
 }
 
 /** A GEMM case: op(A) M x K, op(B) K x N at offsets with padded leading dimensions, C (SENTINEL around the block), an epilogue. */

@@ -1,8 +1,8 @@
 /** conv2d on the wasm GEMM: the 7-loop float64 reference bound, and bit-identical row splits. */
 import { describe, expect } from 'vitest';
 import { test, fc } from '@fast-check/vitest';
-import type { Conv2dGeometry } from '../../src/kernels/conv2d.js';
-import { conv2dWasm, conv2dWasmScratchSize, createWasmArena, packBWasmInto, wasmPackedBSize } from '../../src/kernels/wasm/index.js';
+import { conv2d, conv2dScratchSize, convCall, type Conv2dGeometry } from '../../src/kernels/conv2d.js';
+import { WASM_MR, createWasmArena, packBWasmInto, wasmPackedBSize } from '../../src/kernels/wasm/index.js';
 import { convReference, firstBitDifference, firstViolation, randomArray, splitRanges } from '../kernels/helpers.js';
 
 interface ConvCase { g: Conv2dGeometry; x: Float32Array; w: Float32Array; bias?: Float32Array; relu: boolean; pointwise: boolean }
@@ -35,13 +35,14 @@ function run(t: ConvCase, ranges: Array<[number, number]>): Float32Array {
   const g = t.g;
   const K = g.kH * g.kW * g.inC;
   const M = g.batch * g.outH * g.outW;
-  const scratchSize = Math.max(0, ...ranges.map(([r0, r1]) => conv2dWasmScratchSize(g, r0, r1)));
+  const scratchSize = Math.max(0, ...ranges.map(([r0, r1]) => conv2dScratchSize(g, r0, r1, WASM_MR)));
   const w = createWasmArena([t.x.length, wasmPackedBSize(K, g.outC), M * g.outC, g.outC, scratchSize])!;
   const [X, W, Y, B, S] = w.regions;
   X.set(t.x);
   if (t.bias) B.set(t.bias);
-  const pw = packBWasmInto(W, 0, K, g.outC, t.w, 0, g.outC, false);
-  for (const [r0, r1] of ranges) conv2dWasm(w.gemm, g, X, 0, pw, Y, 0, t.bias ? { bias: B, relu: t.relu } : { relu: t.relu }, S, 0, r0, r1);
+  packBWasmInto(W, 0, K, g.outC, t.w, 0, g.outC, false);
+  const call = Object.assign(convCall(), { g, x: X, w: W, y: Y, bias: t.bias ? B : null, relu: t.relu, scratch: S });
+  for (const [r0, r1] of ranges) conv2d(w.gemm, Object.assign(call, { rowStart: r0, rowEnd: r1 }));
   return Y.slice();
 }
 

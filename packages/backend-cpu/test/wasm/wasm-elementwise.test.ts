@@ -13,7 +13,9 @@ import { maxpool } from '../../src/kernels/maxpool.js';
 import { biasAdd, biasAddRelu, relu } from '../../src/kernels/elementwise.js';
 import type { Conv2dGeometry } from '../../src/kernels/conv2d.js';
 import { WasmElementwise, loadWasmElementwiseModule, wasmElementwiseFor, wasmElementwiseModule } from '../../src/kernels/wasm/elementwise.js';
-import { WasmGemm, createSharedWasmArena, createWasmArena, loadSharedWasmGemmModule, sharedWasmMemorySupported, wasmSimdSupported } from '../../src/kernels/wasm/gemm.js';
+import { createSharedWasmArena, createWasmArena } from '../../src/kernels/wasm/arena.js';
+import { WasmGemm, loadSharedWasmGemmModule } from '../../src/kernels/wasm/gemm.js';
+import { sharedWasmMemorySupported, wasmSimdSupported } from '../../src/kernels/wasm/module.js';
 import { CpuBackend } from '../../src/index.js';
 import { firstBitDifference, poolGeometryOf, poolReference, rng, splitRanges } from '../kernels/helpers.js';
 
@@ -214,7 +216,7 @@ describe.skipIf(!simd)('wasm elementwise kernels', () => {
   it('binds once per WasmGemm of a program memory, and not without one', async () => {
     expect(await loadWasmElementwiseModule()).toBe(wasmElementwiseModule());
     const arena = createWasmArena([100, 100])!;
-    const mem = { arena: arena.regions[0], weights: arena.regions[1], wasm: arena.gemm };
+    const mem = { arena: arena.regions[0], weights: arena.regions[1], gemm: arena.gemm };
     const e = wasmElementwiseFor(mem, mem.arena, mem.weights)!;
     expect(e).toBeInstanceOf(WasmElementwise);
     expect(e.memory).toBe(arena.memory);
@@ -235,7 +237,7 @@ describe.skipIf(!simd)('wasm elementwise kernels', () => {
       const region = shared.regions[0];
       const sf32 = new Float32Array(shared.memory.buffer, region.byteOffset, region.length);
       // As the workers do: each thread binds its own WasmGemm; the kernels follow it.
-      const threads = shared.threads.map((t) => wasmElementwiseFor({ arena: sf32, weights: sf32, wasm: new WasmGemm(shared.memory, t.gemmByteOffset, gemmModule) }, sf32, sf32)!);
+      const threads = shared.threads.map((t) => wasmElementwiseFor({ arena: sf32, weights: sf32, gemm: new WasmGemm(shared.memory, t.gemmByteOffset, gemmModule) }, sf32, sf32)!);
       expect(threads[0]).not.toBe(threads[1]);
       expect(await loadWasmElementwiseModule(true)).toBe(wasmElementwiseModule(true));
       const r = rng(5);

@@ -5,12 +5,11 @@
  */
 import { describe, expect, it } from 'vitest';
 import { test, fc } from '@fast-check/vitest';
-import { gemm, packB, type GemmEpilogue } from '../../src/kernels/gemm.js';
-import {
-  WASM_GEMM_CONFIG, WASM_MR, WASM_NR, WasmGemm, createWasmArena, packBWasmInto, wasmGemmModule,
-  wasmPackedBSize, wasmPackedBView, wasmSimdSupported, type WasmArena,
-} from '../../src/kernels/wasm/gemm.js';
-import { SENTINEL, extract, firstBitDifference, firstViolation, gemmCaseArb, gemmReference, paddingUntouched, randomArray, splitRanges, type GemmCase } from '../kernels/helpers.js';
+import { gemm, packB } from '../../src/kernels/gemm.js';
+import { createWasmArena, type WasmArena } from '../../src/kernels/wasm/arena.js';
+import { WASM_GEMM_CONFIG, WASM_MR, WASM_NR, WasmGemm, packBWasmInto, wasmGemmModule, wasmPackedBSize } from '../../src/kernels/wasm/gemm.js';
+import { wasmSimdSupported } from '../../src/kernels/wasm/module.js';
+import { SENTINEL, callOf, caseCall, extract, firstBitDifference, firstViolation, gemmCaseArb, gemmReference, paddingUntouched, randomArray, splitRanges, type GemmCase } from '../kernels/helpers.js';
 
 /** The case's operands copied into one wasm memory: [A, packed B, C, bias, B scratch]. */
 function load(t: GemmCase): { arena: WasmArena; A: Float32Array; C: Float32Array; bias: Float32Array; B: Float32Array; scratch: Float32Array } {
@@ -22,17 +21,11 @@ function load(t: GemmCase): { arena: WasmArena; A: Float32Array; C: Float32Array
   return { arena, A, C, bias, B: PB, scratch };
 }
 
-function epilogue(t: GemmCase, bias: Float32Array): GemmEpilogue {
-  return t.epilogue.bias ? { ...t.epilogue, bias } : t.epilogue;
-}
-
 /** Runs the wasm GEMM on the given row ranges (in that order); returns a copy of C. */
 function runWasm(t: GemmCase, ranges: Array<[number, number]>, packOff = 0): Float32Array {
   const { arena, A, C, bias, B } = load(t);
-  const pb = packBWasmInto(B, packOff, t.K, t.N, t.b, t.bOff, t.ldb, t.transB);
-  for (const [r0, r1] of ranges) {
-    arena.gemm.gemm(t.M, t.N, t.K, A, t.aOff, t.lda, t.transA, pb, C, t.cOff, t.ldc, epilogue(t, bias), r0, r1);
-  }
+  packBWasmInto(B, packOff, t.K, t.N, t.b, t.bOff, t.ldb, t.transB);
+  for (const [r0, r1] of ranges) arena.gemm.run(caseCall(t, A, B, packOff, C, bias, r0, r1));
   return C.slice();
 }
 
@@ -82,28 +75,30 @@ describe('wasm SIMD gemm', () => {
   );
 
   test.prop([gemmCaseArb([1, 40], [1, 40], [1, 70]), fc.integer({ min: 0, max: 7 })], { numRuns: 60 })(
-    'gemmUnpacked (B packed on the fly into wasm scratch) is bit-identical to the prepacked call',
+    'B packed at run time from the wasm memory into its scratch is bit-identical to the prepacked call',
     (t, scratchOff) => {
       const full = runWasm(t, [[0, t.M]]);
       const { arena, A, C, bias, scratch } = load(t);
       scratch.set(t.b);
-      arena.gemm.gemmUnpacked(t.M, t.N, t.K, A, t.aOff, t.lda, t.transA, scratch, t.bOff, t.ldb, t.transB,
-        C, t.cOff, t.ldc, epilogue(t, bias), scratch, t.b.length + scratchOff, 0, t.M);
+      const bOff = t.b.length + scratchOff;
+      arena.gemm.packB(scratch, bOff, t.K, t.N, scratch, t.bOff, t.ldb, t.transB);
+      arena.gemm.run(caseCall(t, A, scratch, bOff, C, bias, 0, t.M));
       expect(firstBitDifference(full, C)).toBe(-1);
     },
   );
 
-  it('a packed B copied elsewhere and re-wrapped with wasmPackedBView gives the same bits', () => {
+  it('a packed B copied elsewhere gives the same bits', () => {
     const [M, N, K] = [7, 19, 33];
     const a = randomArray(M * K, 5);
     const b = randomArray(K * N, 6);
     const w = createWasmArena([M * K, wasmPackedBSize(K, N), wasmPackedBSize(K, N) + 4, M * N, M * N])!;
     const [A, P1, P2, C1, C2] = w.regions;
     A.set(a);
-    const pb = packBWasmInto(P1, 0, K, N, b, 0, N, false);
+    packBWasmInto(P1, 0, K, N, b, 0, N, false);
     P2.set(P1, 4);
-    w.gemm.gemm(M, N, K, A, 0, K, false, pb, C1, 0, N, undefined, 0, M);
-    w.gemm.gemm(M, N, K, A, 0, K, false, wasmPackedBView(P2, 4, K, N), C2, 0, N, undefined, 0, M);
+    const call = { M, N, K, a: A, lda: K, ldc: N, rowEnd: M };
+    w.gemm.run(callOf({ ...call, b: P1, c: C1 }));
+    w.gemm.run(callOf({ ...call, b: P2, bOff: 4, c: C2 }));
     expect(firstBitDifference(C1, C2)).toBe(-1);
   });
 
@@ -121,7 +116,8 @@ describe('wasm SIMD gemm', () => {
     A.set(a);
     bias.fill(0.5);
     bias[N - 2] = NaN;
-    w.gemm.gemm(M, N, K, A, 0, K, false, packBWasmInto(P, 0, K, N, b, 0, N, false), C, 0, N, { bias, biasOff: 0, relu: true }, 0, M);
+    packBWasmInto(P, 0, K, N, b, 0, N, false);
+    w.gemm.run(callOf({ M, N, K, a: A, lda: K, b: P, c: C, ldc: N, bias, relu: true, rowEnd: M }));
     for (let n = 0; n < N; n++) expect(Number.isNaN(C[n])).toBe(true); // NaN row survives relu
     for (let n = 0; n < N; n++) {
       if (n === N - 2) expect(Number.isNaN(C[N + n])).toBe(true); // NaN bias
@@ -136,7 +132,8 @@ describe('wasm SIMD gemm', () => {
     // Inf * 0 = NaN: a zero row times an infinite column.
     const z = createWasmArena([K, wasmPackedBSize(K, 1), 1])!;
     const bz = new Float32Array([Infinity, 1]);
-    z.gemm.gemm(1, 1, K, z.regions[0], 0, K, false, packBWasmInto(z.regions[1], 0, K, 1, bz, 0, 1, false), z.regions[2], 0, 1, { relu: true }, 0, 1);
+    packBWasmInto(z.regions[1], 0, K, 1, bz, 0, 1, false);
+    z.gemm.run(callOf({ M: 1, N: 1, K, a: z.regions[0], lda: K, b: z.regions[1], c: z.regions[2], ldc: 1, relu: true, rowEnd: 1 }));
     expect(Number.isNaN(z.regions[2][0])).toBe(true);
   });
 
@@ -146,7 +143,8 @@ describe('wasm SIMD gemm', () => {
     const [A, P, C] = w.regions;
     A[0] = 1;
     const b = new Float32Array([-0, 0, -1, 1, -Infinity, Infinity, -1e-38, 3]);
-    w.gemm.gemm(1, N, K, A, 0, K, false, packBWasmInto(P, 0, K, N, b, 0, N, false), C, 0, N, { relu: true }, 0, 1);
+    packBWasmInto(P, 0, K, N, b, 0, N, false);
+    w.gemm.run(callOf({ M: 1, N, K, a: A, lda: K, b: P, c: C, ldc: N, relu: true, rowEnd: 1 }));
     expect(C[0]).toBe(0); // +0 + 1*(-0) = +0: a sum never yields -0 here
     expect(Array.from(C.slice(1))).toEqual([0, 0, 1, 0, Infinity, 0, 3]);
   });
@@ -156,18 +154,20 @@ describe('wasm SIMD gemm', () => {
     const [A, P, C, bias] = w.regions;
     bias.set([-1, 3]);
     C.fill(SENTINEL);
-    w.gemm.gemm(2, 2, 0, A, 0, 0, false, wasmPackedBView(P, 0, 0, 2), C, 0, 2, { bias, relu: true }, 0, 2);
+    w.gemm.run(callOf({ M: 2, N: 2, K: 0, a: A, b: P, c: C, ldc: 2, bias, relu: true, rowEnd: 2 }));
     expect(Array.from(C)).toEqual([0, 3, 0, 3]);
   });
 
   it('rejects bad row ranges, a mismatched packed B, and operands outside the wasm memory', () => {
     const w = createWasmArena([4, wasmPackedBSize(2, 2), 4])!;
     const [A, P, C] = w.regions;
-    const pb = packBWasmInto(P, 0, 2, 2, new Float32Array(4), 0, 2, false);
-    expect(() => w.gemm.gemm(2, 2, 2, A, 0, 2, false, pb, C, 0, 2, undefined, 0, 3)).toThrow(RangeError);
-    expect(() => w.gemm.gemm(2, 3, 2, A, 0, 2, false, pb, C, 0, 3, undefined, 0, 2)).toThrow(RangeError);
-    expect(() => w.gemm.gemm(2, 2, 2, new Float32Array(4), 0, 2, false, pb, C, 0, 2, undefined, 0, 2)).toThrow(RangeError);
-    expect(() => w.gemm.gemm(2, 2, 2, A, 1, 2, false, pb, C, 0, 2, undefined, 0, 2)).toThrow(RangeError);
+    packBWasmInto(P, 0, 2, 2, new Float32Array(4), 0, 2, false);
+    const ok = { M: 2, N: 2, K: 2, a: A, lda: 2, b: P, c: C, ldc: 2, rowEnd: 2 };
+    w.gemm.run(callOf(ok));
+    expect(() => w.gemm.run(callOf({ ...ok, rowEnd: 3 }))).toThrow(RangeError);
+    expect(() => w.gemm.run(callOf({ ...ok, bOff: 4 }))).toThrow(RangeError);
+    expect(() => w.gemm.run(callOf({ ...ok, a: new Float32Array(4) }))).toThrow(RangeError);
+    expect(() => w.gemm.run(callOf({ ...ok, aOff: 1 }))).toThrow(RangeError);
     expect(() => new WasmGemm(w.memory, w.memory.buffer.byteLength)).toThrow(RangeError);
   });
 
@@ -176,12 +176,14 @@ describe('wasm SIMD gemm', () => {
     const w = createWasmArena([M * K, wasmPackedBSize(K, N), M * N, 2 * K, 2 * N])!;
     const [A, P, C, A2, C2] = w.regions;
     A.set(randomArray(M * K, 7));
-    const pb = packBWasmInto(P, 0, K, N, randomArray(K * N, 8), 0, N, false);
-    w.gemm.gemm(M, N, K, A, 0, K, false, pb, C, 0, N, undefined, 0, M);
+    packBWasmInto(P, 0, K, N, randomArray(K * N, 8), 0, N, false);
+    const call = { M, N, K, lda: K, b: P, ldc: N };
+    w.gemm.run(callOf({ ...call, a: A, c: C, rowEnd: M }));
     A2.set(A.subarray(2 * K)); // rows 2 and 3 only, at the start of A2
-    w.gemm.gemm(M, N, K, A2, -2 * K, K, false, pb, C2, -2 * N, N, undefined, 2, 4);
+    const tile = { ...call, a: A2, aOff: -2 * K, c: C2, cOff: -2 * N, rowEnd: 4 };
+    w.gemm.run(callOf({ ...tile, rowStart: 2 }));
     expect(firstBitDifference(C2, C.subarray(2 * N))).toBe(-1);
-    expect(() => w.gemm.gemm(M, N, K, A2, -2 * K, K, false, pb, C2, -2 * N, N, undefined, 1, 4)).toThrow(RangeError); // row 1 of A
+    expect(() => w.gemm.run(callOf({ ...tile, rowStart: 1 }))).toThrow(RangeError); // row 1 of A
   });
 
   it('im2col reads only the images of its rows: x moved back by one image gives the same rows of image 1', () => {
@@ -205,8 +207,7 @@ describe('wasm gemm and the JS gemm with float32 rounding', () => {
     (t) => {
       const wasm = runWasm(t, [[0, t.M]]);
       const c = t.c.slice();
-      const pb = packB(t.K, t.N, t.b, t.bOff, t.ldb, t.transB);
-      gemm(t.M, t.N, t.K, t.a, t.aOff, t.lda, t.transA, pb, c, t.cOff, t.ldc, t.epilogue, 0, t.M);
+      gemm(caseCall(t, t.a, packB(t.K, t.N, t.b, t.bOff, t.ldb, t.transB), 0, c, t.epilogue.bias ?? null, 0, t.M));
       expect(firstBitDifference(wasm, c)).toBe(-1);
     },
   );

@@ -4,11 +4,10 @@
  * instance per thread. Same bits as the GEMM on an unshared memory, whatever the instance.
  */
 import { describe, expect, it } from 'vitest';
-import {
-  WASM_GEMM_SCRATCH_BYTES, WasmGemm, createSharedWasmArena, createWasmArena, loadSharedWasmGemmModule, packBWasmInto,
-  sharedWasmMemorySupported, wasmPackedBSize, wasmSimdSupported,
-} from '../../src/kernels/wasm/gemm.js';
-import { randomArray } from '../kernels/helpers.js';
+import { createSharedWasmArena, createWasmArena } from '../../src/kernels/wasm/arena.js';
+import { WASM_GEMM_SCRATCH_BYTES, WasmGemm, loadSharedWasmGemmModule, packBWasmInto, wasmPackedBSize } from '../../src/kernels/wasm/gemm.js';
+import { sharedWasmMemorySupported, wasmSimdSupported } from '../../src/kernels/wasm/module.js';
+import { callOf, randomArray } from '../kernels/helpers.js';
 
 describe.skipIf(!wasmSimdSupported() || !sharedWasmMemorySupported())('wasm GEMM on a shared memory', () => {
   it('lays out one scratch region per thread, then the regions, 64-byte aligned, in a fixed-size shared memory', () => {
@@ -41,19 +40,21 @@ describe.skipIf(!wasmSimdSupported() || !sharedWasmMemorySupported())('wasm GEMM
     const [pa, pb, pc, pbias] = plain.regions;
     pa.set(a);
     pbias.set(bias);
-    const packed = packBWasmInto(pb, 0, K, N, b, 0, N, false);
-    plain.gemm.gemm(M, N, K, pa, 0, K, false, packed, pc, 0, N, { bias: pbias, biasOff: 0, relu: true }, 0, M);
+    packBWasmInto(pb, 0, K, N, b, 0, N, false);
+    const call = { M, N, K, lda: K, ldc: N, relu: true };
+    plain.gemm.run(callOf({ ...call, a: pa, b: pb, c: pc, bias: pbias, rowEnd: M }));
 
     const shared = createSharedWasmArena(2, 0, sizes)!;
     const buf = shared.memory.buffer;
     const [sa, sb, sc, sbias] = shared.regions.map((r) => new Float32Array(buf, r.byteOffset, r.length));
     sa.set(a);
     sbias.set(bias);
-    const spacked = packBWasmInto(sb, 0, K, N, b, 0, N, false);
+    packBWasmInto(sb, 0, K, N, b, 0, N, false);
     const threads = shared.threads.map((t) => new WasmGemm(shared.memory, t.gemmByteOffset, module));
     // Thread 0 computes rows [0, 16), thread 1 the rest.
-    threads[0].gemm(M, N, K, sa, 0, K, false, spacked, sc, 0, N, { bias: sbias, biasOff: 0, relu: true }, 0, 16);
-    threads[1].gemm(M, N, K, sa, 0, K, false, spacked, sc, 0, N, { bias: sbias, biasOff: 0, relu: true }, 16, M);
+    const operands = { ...call, a: sa, b: sb, c: sc, bias: sbias };
+    threads[0].run(callOf({ ...operands, rowEnd: 16 }));
+    threads[1].run(callOf({ ...operands, rowStart: 16, rowEnd: M }));
     expect(Array.from(sc).every((v, i) => Object.is(v, pc[i]))).toBe(true);
   });
 });

@@ -8,35 +8,28 @@
  * offset: vector accesses need no alignment).
  *
  * Binding: one instance per memory and thread. `wasmElementwiseFor(mem)` derives it from the
- * program memory's GEMM (`Memory.wasm`): it instantiates the module on `mem.wasm.memory` (the
- * shared-memory build when that memory is shared, as in the workers backend), once per
- * WasmGemm, so every thread that binds its own WasmGemm gets its own instance without any
- * other plumbing. Without `Memory.wasm` (JS GEMM path, no SIMD) it returns null and callers run
- * the JS kernels.
+ * program memory's GEMM (`Memory.gemm`): when that is a WasmGemm, it instantiates the module on
+ * its memory (the shared-memory build when that memory is shared, as in the workers backend),
+ * once per WasmGemm, so every thread that binds its own WasmGemm gets its own instance without
+ * any other plumbing. Otherwise (JS GEMM path, no SIMD) it returns null and callers run the JS
+ * kernels.
  */
 import { imagesOfRows, type Conv2dGeometry } from '../conv2d.js';
+import { jsElementwise, type ElementwiseKernels } from '../elementwise.js';
+import type { Gemm } from '../gemm-call.js';
 import type { Memory } from '../../program.js';
 import { buildElementwiseModule } from './elementwise-module.js';
-import { wasmSimdSupported, type WasmGemm } from './gemm.js';
+import { CompiledModule, SHARED_MAX_PAGES, wasmSimdSupported } from './module.js';
+import { WasmGemm } from './gemm.js';
+import { MemoryViews } from './views.js';
 
-/** Same maximum as the shared GEMM module: any shared memory of wasm32 size matches the import. */
-const SHARED_MAX_PAGES = 65536;
-
-interface Compiled {
-  bytes?: Uint8Array<ArrayBuffer>;
-  module?: WebAssembly.Module | null;
-  compiling?: Promise<WebAssembly.Module | null>;
-}
-
-const builds: Record<'plain' | 'shared', Compiled> = { plain: {}, shared: {} };
-
-function moduleBytes(shared: boolean): Uint8Array<ArrayBuffer> {
-  const b = builds[shared ? 'shared' : 'plain'];
-  b.bytes ??= buildElementwiseModule({
-    module: 'env', name: 'memory', minPages: 1, ...(shared ? { shared: { maxPages: SHARED_MAX_PAGES } } : {}),
-  });
-  return b.bytes;
-}
+const builds = [false, true].map(
+  (shared) =>
+    new CompiledModule(
+      () => buildElementwiseModule({ module: 'env', name: 'memory', minPages: 1, ...(shared ? { shared: { maxPages: SHARED_MAX_PAGES } } : {}) }),
+      wasmSimdSupported,
+    ),
+);
 
 /**
  * The compiled module for an unshared (`shared` false) or shared memory import, or null
@@ -44,37 +37,12 @@ function moduleBytes(shared: boolean): Uint8Array<ArrayBuffer> {
  * main thread should call `loadWasmElementwiseModule` first).
  */
 export function wasmElementwiseModule(shared = false): WebAssembly.Module | null {
-  const b = builds[shared ? 'shared' : 'plain'];
-  if (b.module === undefined) {
-    b.module = null;
-    if (wasmSimdSupported()) {
-      try {
-        b.module = new WebAssembly.Module(moduleBytes(shared));
-      } catch {
-        b.module = null;
-      }
-    }
-  }
-  return b.module;
+  return builds[shared ? 1 : 0].get();
 }
 
 /** Compiles the module asynchronously (once per kind); resolves to null without SIMD support. */
 export function loadWasmElementwiseModule(shared = false): Promise<WebAssembly.Module | null> {
-  const b = builds[shared ? 'shared' : 'plain'];
-  if (b.module !== undefined) return Promise.resolve(b.module);
-  b.compiling ??= (async () => {
-    let m: WebAssembly.Module | null = null;
-    if (wasmSimdSupported()) {
-      try {
-        m = await WebAssembly.compile(moduleBytes(shared));
-      } catch {
-        m = null;
-      }
-    }
-    b.module ??= m;
-    return b.module;
-  })();
-  return b.compiling;
+  return builds[shared ? 1 : 0].load();
 }
 
 type Fn3 = (x: number, y: number, n: number) => void;
@@ -96,15 +64,20 @@ function checkRange(what: string, arr: Float32Array, off: number, start: number,
 }
 
 /** The kernels bound to one memory (one instance; use one per thread). */
-export class WasmElementwise {
+export class WasmElementwise implements ElementwiseKernels {
   private readonly reluFn: Fn3;
   private readonly biasFn: BiasFn;
   private readonly biasReluFn: BiasFn;
   private readonly poolFn: PoolFn;
 
+  /**
+   * `views`: how to recognize views of the memory (the GEMM's, which can probe its scratch, when
+   * bound next to one; else by buffer identity).
+   */
   constructor(
     readonly memory: WebAssembly.Memory,
     module: WebAssembly.Module | null = wasmElementwiseModule(memory.buffer instanceof SharedArrayBuffer),
+    private readonly views = new MemoryViews(memory, null),
   ) {
     if (!module) throw new Error('WebAssembly SIMD is not available');
     const e = new WebAssembly.Instance(module, { env: { memory } }).exports;
@@ -116,11 +89,11 @@ export class WasmElementwise {
 
   /** True if arr is a view of this memory (else use the JS kernels). */
   owns(arr: Float32Array): boolean {
-    return arr.buffer === this.memory.buffer;
+    return this.views.has(arr);
   }
 
   private address(arr: Float32Array, off: number): number {
-    if (arr.buffer !== this.memory.buffer) throw new RangeError('WasmElementwise: operand is not a view of the wasm memory');
+    if (!this.views.has(arr)) throw new RangeError('WasmElementwise: operand is not a view of the wasm memory');
     return arr.byteOffset + 4 * off;
   }
 
@@ -180,27 +153,41 @@ export class WasmElementwise {
 }
 
 /** Instances by the GEMM they sit next to (one per memory and thread); null: not available. */
-const bound = new WeakMap<WasmGemm, WasmElementwise | null>();
+const bound = new WeakMap<Gemm, WasmElementwise | null>();
 
-/**
- * The wasm kernels for a program memory: bound to `mem.wasm.memory` on first use (per
- * WasmGemm, so per thread), or null when the memory has no wasm GEMM, SIMD is missing, or
- * one of the views `a`, `b`, `c` is not in that memory (the caller then runs the JS kernel: same
- * bits). Called for every range a kernel runs: fixed parameters, so it allocates nothing.
- */
-export function wasmElementwiseFor(mem: Memory, a: Float32Array, b: Float32Array, c?: Float32Array): WasmElementwise | null {
-  const gemm = mem.wasm;
-  if (!gemm) return null;
+/** The wasm kernels next to a wasm GEMM (bound on first use), or null. */
+function boundTo(gemm: Gemm): WasmElementwise | null {
   let e = bound.get(gemm);
   if (e === undefined) {
     e = null;
     try {
-      const module = wasmElementwiseModule(gemm.memory.buffer instanceof SharedArrayBuffer);
-      if (module) e = new WasmElementwise(gemm.memory, module);
+      if (gemm instanceof WasmGemm) {
+        const module = wasmElementwiseModule(gemm.memory.buffer instanceof SharedArrayBuffer);
+        if (module) e = new WasmElementwise(gemm.memory, module, gemm.views);
+      }
     } catch {
       e = null;
     }
     bound.set(gemm, e);
   }
+  return e;
+}
+
+/**
+ * The wasm kernels for a program memory: bound to the memory of its GEMM (`Memory.gemm`) on first
+ * use (per GEMM, so per thread), or null when that GEMM is not a wasm one, SIMD is missing, or one
+ * of the views `a`, `b`, `c` is not in that memory (the caller then runs the JS kernel: same
+ * bits). Called for every range a kernel runs: fixed parameters, so it allocates nothing.
+ */
+export function wasmElementwiseFor(mem: Memory, a: Float32Array, b: Float32Array, c?: Float32Array): WasmElementwise | null {
+  const e = mem.gemm ? boundTo(mem.gemm) : null;
   return e && e.owns(a) && e.owns(b) && (c === undefined || e.owns(c)) ? e : null;
+}
+
+/**
+ * The element-wise kernels to run on views `a`, `b`, `c` of a program memory: the wasm ones
+ * where `wasmElementwiseFor` finds them, else the TypeScript ones (same bits).
+ */
+export function elementwiseFor(mem: Memory, a: Float32Array, b: Float32Array, c?: Float32Array): ElementwiseKernels {
+  return wasmElementwiseFor(mem, a, b, c) ?? jsElementwise;
 }

@@ -3,20 +3,14 @@ export {
   WASM_MR,
   WASM_NR,
   WASM_GEMM_SCRATCH_BYTES,
-  wasmSimdSupported,
   wasmGemmModule,
   loadWasmGemmModule,
+  loadSharedWasmGemmModule,
   wasmPackedBSize,
   packBWasmInto,
-  wasmPackedBView,
   WasmGemm,
-  type WasmArena,
-  createWasmArena,
-  sharedWasmMemorySupported,
-  loadSharedWasmGemmModule,
-  type WasmThreadScratch,
-  type SharedWasmArena,
-  createSharedWasmArena,
+  wasmGemmLayout,
 } from './gemm.js';
-export { conv2dWasmScratchSize, conv2dWasm } from './conv2d.js';
+export { wasmSimdSupported, sharedWasmMemorySupported } from './module.js';
+export { type WasmArena, createWasmArena, type WasmThreadScratch, type SharedWasmArena, createSharedWasmArena } from './arena.js';
 export { buildGemmModule, simdProbe, type GemmModuleConfig } from './gemm-module.js';
