@@ -3,7 +3,7 @@ import { makeReport } from '../report.js';
 import { applyRules, constant, any, op, type RewriteRule } from '../rewrite.js';
 import { factorError, reconstructFilter, tucker2, tuckerFilters, type FactorError, type RankChoice, type Tucker2 } from '../tucker.js';
 import type { FactorizeOptions, Pass, PassOptions, PassResult } from '../types.js';
-import { convAttrs } from './conv-util.js';
+import { convAttrs, convRelu } from './conv-util.js';
 
 /** What the factorization did to one conv. */
 export interface FactorizationDetail extends FactorError {
@@ -86,7 +86,7 @@ export const bottleneckFactorization: Pass = {
       );
       const expandFilter = emit.constant(`${conv.name}/expand/filter`, filters.expand);
       return conv.op === 'fused_conv2d'
-        ? emit.node('fused_conv2d', [core, expandFilter, m.values.bias], { ...pointwise, relu: a.relu ?? false }, conv.name)
+        ? emit.node('fused_conv2d', [core, expandFilter, m.values.bias], { ...pointwise, relu: convRelu(conv) }, conv.name)
         : emit.node('conv2d', [core, expandFilter], pointwise, conv.name);
     };
 
