@@ -6,6 +6,7 @@ import { MAX_ELEMENTS, numel, shapeStr, type Shape } from '../shape.js';
 import { Tensor } from '../tensor.js';
 import { base64DecodedLength, decodeBase64Into, encodeBase64, float32FromLittleEndian, float32ToLittleEndian, LITTLE_ENDIAN_HOST, swap32InPlace } from './bytes.js';
 import { FormatError, jsonPath, preview } from './format-error.js';
+import { describeIssue } from '../zod-issues.js';
 
 /**
  * The Tessera graph file (docs: "Graph files"): a versioned JSON document holding a graph's
@@ -199,7 +200,7 @@ export function graphFromJson(json: unknown, sidecar?: Uint8Array): Graph {
     const spec = opSpec(n.op);
     const parsedAttrs = spec.attrs.safeParse(n.attrs);
     if (!parsedAttrs.success) {
-      throw issueError(parsedAttrs.error.issues, ['nodes', i, 'attrs'], n.attrs, { node: n.name, op: n.op, schema: spec.attrs });
+      throw issueError(parsedAttrs.error.issues, ['nodes', i, 'attrs'], n.attrs, { name: n.name, op: n.op, schema: spec.attrs });
     }
     if (n.inputs.length !== spec.inputs.length) {
       const takes = `${spec.inputs.length} operand${spec.inputs.length === 1 ? '' : 's'} (${spec.inputs.join(', ')})`;
@@ -467,98 +468,12 @@ function topologicalOrder(nodes: readonly { name: string; inputs: readonly strin
 // ---------------------------------------------------------------------------------------------
 // zod issues -> one FormatError
 
-interface AttrContext {
-  readonly node: string;
-  readonly op: string;
-  readonly schema: z.ZodType;
-}
+const KEY_RULE = `a key must have 1 to ${GRAPH_FILE_LIMITS.maxNameLength} characters`;
 
-function issueError(issues: readonly z.core.$ZodIssue[], base: PropertyKey[], input: unknown, ctx?: AttrContext): FormatError {
-  const issue = issues[0];
+/** The first issue at its JSON path, naming the node when the issue is in its attributes. */
+function issueError(issues: readonly z.core.$ZodIssue[], base: PropertyKey[], input: unknown, node?: { name: string; op: string; schema: z.ZodType }): FormatError {
   const more = issues.length > 1 ? ` (and ${issues.length - 1} more problem${issues.length > 2 ? 's' : ''})` : '';
-  const where = ctx ? ` (node '${ctx.node}', op ${ctx.op})` : '';
-  const { path, message } = describeIssue(issue, input, ctx);
+  const where = node ? ` (node '${node.name}', op ${node.op})` : '';
+  const { path, message } = describeIssue(issues[0], input, node ? { op: node.op, schema: node.schema } : { keyRule: KEY_RULE });
   return new FormatError(jsonPath([...base, ...path]) || '(root)', `${message}${where}${more}`);
-}
-
-function hasKey(v: unknown, k: PropertyKey): boolean {
-  return v !== null && typeof v === 'object' && Object.hasOwn(v, k);
-}
-
-function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
-  let v = input;
-  for (const k of path) {
-    if (!hasKey(v, k)) return undefined;
-    v = (v as Record<PropertyKey, unknown>)[k];
-  }
-  return v;
-}
-
-const TYPE_NAMES: Readonly<Record<string, string>> = {
-  int: 'an integer',
-  record: 'an object',
-  object: 'an object',
-  array: 'an array',
-  tuple: 'an array',
-};
-
-function describeIssue(issue: z.core.$ZodIssue, input: unknown, ctx?: AttrContext): { path: PropertyKey[]; message: string } {
-  const path = [...issue.path];
-  switch (issue.code) {
-    case 'unrecognized_keys': {
-      const key = issue.keys[0];
-      const known = ctx && 'shape' in ctx.schema ? Object.keys((ctx.schema as unknown as { shape: object }).shape) : undefined;
-      const what = ctx && path.length === 0 ? 'attribute' : 'key';
-      const list = known ? ` (${ctx!.op} takes ${known.join(', ') || 'no attributes'})` : '';
-      return { path: [...path, key], message: `unknown ${what} '${key}'${list}` };
-    }
-    case 'invalid_union': {
-      // Report the alternative that got furthest; if none got anywhere, list what was expected.
-      const branches = issue.errors.filter((b) => b.length > 0);
-      const deepest = branches.reduce<z.core.$ZodIssue[] | undefined>(
-        (best, b) => (best === undefined || b[0].path.length > best[0].path.length ? b : best),
-        undefined,
-      );
-      if (deepest && deepest[0].path.length > 0) {
-        const inner = describeIssue(deepest[0], valueAt(input, path), ctx);
-        return { path: [...path, ...inner.path], message: inner.message };
-      }
-      const expected = branches.map((b) => {
-        const i = b[0];
-        if (i.code === 'invalid_value') return i.values.map((x) => JSON.stringify(x)).join(' or ');
-        if (i.code === 'invalid_type') return TYPE_NAMES[i.expected] ?? `a ${i.expected}`;
-        return i.message;
-      });
-      return { path, message: `expected ${expected.join(' or ')}, got ${preview(valueAt(input, path))}` };
-    }
-    case 'invalid_key': {
-      const key = path[path.length - 1];
-      const inner = issue.issues[0];
-      const why = inner?.code === 'custom' ? inner.message : inner?.code === 'too_small' || inner?.code === 'too_big' ? `a key must have 1 to ${GRAPH_FILE_LIMITS.maxNameLength} characters` : (inner?.message ?? issue.message);
-      return { path, message: `invalid key ${preview(key)}: ${why}` };
-    }
-    case 'invalid_value':
-      return { path, message: `expected ${issue.values.map((x) => JSON.stringify(x)).join(' or ')}, got ${preview(valueAt(input, path))}` };
-    case 'invalid_type': {
-      const got = valueAt(input, path);
-      const expected = TYPE_NAMES[issue.expected] ?? `a ${issue.expected}`;
-      if (got === undefined && path.length > 0 && !hasKey(valueAt(input, path.slice(0, -1)), path[path.length - 1])) {
-        return { path, message: `missing (expected ${expected})` };
-      }
-      return { path, message: `expected ${expected}, got ${preview(got)}` };
-    }
-    case 'too_big':
-    case 'too_small': {
-      const got = valueAt(input, path);
-      const limit = issue.code === 'too_big' ? `at most ${issue.maximum}` : `at least ${issue.minimum}`;
-      const what =
-        issue.origin === 'array' ? `entries` : issue.origin === 'string' ? 'characters' : undefined;
-      const size = Array.isArray(got) ? got.length : typeof got === 'string' ? got.length : undefined;
-      return what
-        ? { path, message: `${size} ${what}, expected ${limit} ${what}` }
-        : { path, message: `${preview(got)} is out of range: expected ${limit}` };
-    }
-    default:
-      return { path, message: issue.message };
-  }
 }
