@@ -139,16 +139,18 @@ class GraphInterpreter {
     const { kh, kw, cout, attrs, macs } = geometry;
     const k = kh * kw * cin;
     const filter = this.operand(step, 'filter', [kh, kw, cin, cout], weightLog10(src.maxAbs, k));
-    let maxAbs = src.maxAbs * filter.maxAbs * k;
-    let sym: SymbolicValue;
-    if (!fused) sym = this.c.b.conv2d(src.sym, filter.sym, attrs);
-    else {
-      const bias = this.operand(step, 'bias', [cout], Math.log10(maxAbs) + 1);
-      maxAbs += bias.maxAbs;
-      sym = this.c.b.fusedConv2d(src.sym, filter.sym, bias.sym, { ...attrs, relu: step.conv.relu });
-    }
     this.macs += macs;
-    return { sym, maxAbs };
+    return this.product(step, fused, src.maxAbs * filter.maxAbs * k, cout, {
+      plain: () => this.c.b.conv2d(src.sym, filter.sym, attrs),
+      withBias: (bias) => this.c.b.fusedConv2d(src.sym, filter.sym, bias, { ...attrs, relu: step.conv.relu }),
+    });
+  }
+
+  /** A conv / matmul of magnitude `maxAbs`, or its fused form with a bias of `channels` (made here). */
+  private product(step: GraphStep, fused: boolean, maxAbs: number, channels: number, make: { plain: () => SymbolicValue; withBias: (bias: SymbolicValue) => SymbolicValue }): Built {
+    if (!fused) return { sym: make.plain(), maxAbs };
+    const bias = this.operand(step, 'bias', [channels], Math.log10(maxAbs) + 1);
+    return { sym: make.withBias(bias.sym), maxAbs: maxAbs + bias.maxAbs };
   }
 
   private maxpool(src: Val, step: GraphStep): Built {
@@ -188,16 +190,11 @@ class GraphInterpreter {
       b = this.operand(step, 'weights', rank === 3 && choice.batchedWeights ? [batch, ...bMat] : bMat, weightLog10(src.maxAbs, k));
     }
     const attrs = { transposeA, transposeB };
-    let maxAbs = src.maxAbs * b.maxAbs * k;
-    let sym: SymbolicValue;
-    if (!fused) sym = this.c.b.matmul(src.sym, b.sym, attrs);
-    else {
-      const bias = this.operand(step, 'bias', [n], Math.log10(maxAbs) + 1);
-      maxAbs += bias.maxAbs;
-      sym = this.c.b.fusedMatmul(src.sym, b.sym, bias.sym, { ...attrs, relu: choice.relu });
-    }
     this.macs += batch * m * n * k;
-    return { sym, maxAbs };
+    return this.product(step, fused, src.maxAbs * b.maxAbs * k, n, {
+      plain: () => this.c.b.matmul(src.sym, b.sym, attrs),
+      withBias: (bias) => this.c.b.fusedMatmul(src.sym, b.sym, bias, { ...attrs, relu: choice.relu }),
+    });
   }
 }
 
