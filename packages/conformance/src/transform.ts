@@ -1,7 +1,8 @@
 import { compareReferences, evaluate, type Graph, type RefTensor } from '@tessera/core';
 import type { ConformanceCase } from './arbitraries.js';
 import { describeComparison, formatRatio, type Comparison } from './compare.js';
-import { errorMessage, failedOutcome, runConformance, runConformanceToReport, type CaseOutcome, type ConformanceEvent, type ConformanceOptions, type ConformanceReport } from './runner.js';
+import { errorMessage, failedOutcome, type CaseOutcome } from './check-case.js';
+import { runConformance, runConformanceToReport, type ConformanceEvent, type ConformanceOptions, type ConformanceReport } from './runner.js';
 import type { Observable } from 'rxjs';
 
 /**
