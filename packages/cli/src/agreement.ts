@@ -1,16 +1,11 @@
-import type { RefTensor } from '@tessera/core';
+import { compareToReference, type RefTensor } from '@tessera/core';
 
-/** Worst |actual - reference| as a fraction of each element's bound; NaN and ±Inf must match exactly. */
+/**
+ * A backend's output against the float64 reference by core's comparator: ok when every element
+ * is within its bound; `worst` is the largest error as a fraction of its bound (0 for an exact
+ * match, also with a zero bound; Infinity for a non-finite mismatch).
+ */
 export function agreement(actual: Float32Array, ref: RefTensor): { ok: boolean; worst: number } {
-  let worst = 0;
-  for (let i = 0; i < actual.length; i++) {
-    const e = ref.value[i];
-    const a = actual[i];
-    if (!Number.isFinite(e) || !Number.isFinite(a)) {
-      if (!Object.is(Math.fround(e), a) && !(Number.isNaN(e) && Number.isNaN(a))) return { ok: false, worst: Infinity };
-      continue;
-    }
-    worst = Math.max(worst, Math.abs(a - e) / ref.bound[i]);
-  }
-  return { ok: worst <= 1, worst };
+  const c = compareToReference(actual, ref);
+  return { ok: c.ok, worst: c.worstRatio };
 }

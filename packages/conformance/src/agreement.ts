@@ -1,6 +1,7 @@
 import type { RefTensor } from '@tessera/core';
 import type { ConformanceCase } from './arbitraries.js';
-import type { CaseOutcome, ConformanceOptions } from './runner.js';
+import type { CaseOutcome } from './check-case.js';
+import type { ConformanceOptions } from './runner.js';
 
 /** The agreement of two backends over the cases both ran. */
 export interface AgreementCell {

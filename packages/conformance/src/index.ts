@@ -18,8 +18,6 @@ export { compareToReference, checkElement, describeComparison, formatRatio, FLOA
 export {
   runConformance,
   runConformanceToReport,
-  checkCase,
-  compareOutputs,
   formatReport,
   freshSeed,
   GRAPHS_PROPERTY,
@@ -30,8 +28,8 @@ export {
   type ConformanceReport,
   type ConformanceFailure,
   type PropertyReport,
-  type CaseOutcome,
 } from './runner.js';
+export { checkCase, compareOutputs, type CaseOutcome } from './check-case.js';
 export { SPECIAL_PROPERTIES, nonFiniteArbitrary, extremeArbitrary, injectNonFinite, scaleExtreme, type SpecialProperty, type Injection, type ExtremeScales } from './special.js';
 export {
   checkTransformCase,

@@ -1,7 +1,8 @@
 import { evaluate, graphFromJson, graphToJson, type Graph, type GraphJson, type RefTensor } from '@tessera/core';
 import type { SessionOptions } from '@tessera/runtime';
 import type { ConformanceCase } from './arbitraries.js';
-import { BOUND_IO_PROPERTY, checkCase, compareOutputs, type CaseOutcome, type ConformanceFailure } from './runner.js';
+import { checkCase, compareOutputs, type CaseOutcome } from './check-case.js';
+import { BOUND_IO_PROPERTY, type ConformanceFailure } from './runner.js';
 import { checkTransformCase, type GraphTransform } from './transform.js';
 
 /**

@@ -1,7 +1,8 @@
-import { evaluate, type Graph, type RefTensor } from '@tessera/core';
+import { compareReferences, evaluate, type Graph, type RefTensor } from '@tessera/core';
 import type { ConformanceCase } from './arbitraries.js';
-import { checkElement, describeComparison, formatRatio, type Comparison, type ElementFailure } from './compare.js';
-import { errorMessage, failedOutcome, runConformance, runConformanceToReport, type CaseOutcome, type ConformanceEvent, type ConformanceOptions, type ConformanceReport } from './runner.js';
+import { describeComparison, formatRatio, type Comparison } from './compare.js';
+import { errorMessage, failedOutcome, type CaseOutcome } from './check-case.js';
+import { runConformance, runConformanceToReport, type ConformanceEvent, type ConformanceOptions, type ConformanceReport } from './runner.js';
 import type { Observable } from 'rxjs';
 
 /**
@@ -52,7 +53,7 @@ export async function checkTransformCase(transform: GraphTransform, c: Conforman
       return { ...failedOutcome('outputs', `${transform.name} changed output '${name}' (${a ? a.value.length : 'no'} elements, expected ${b.value.length})`), outputs };
     }
     actual[name] = Float32Array.from(a.value);
-    const cmp = compareRefs(a, b, allowance?.[name]);
+    const cmp = compareReferences(a, b, allowance?.[name]);
     outputs[name] = cmp;
     worstRatio = Math.max(worstRatio, cmp.worstRatio);
     if (!cmp.ok && failingOutput === undefined) failingOutput = name;
@@ -68,36 +69,6 @@ export async function checkTransformCase(transform: GraphTransform, c: Conforman
     reference: before,
     summary: `after ${transform.name}, output '${failingOutput}' [${shape.join(',')}]: ${describeComparison(outputs[failingOutput], shape)}`,
   };
-}
-
-/** Element-wise comparison of two reference tensors within the sum of their bounds. */
-function compareRefs(after: RefTensor, before: RefTensor, allowance?: ArrayLike<number>): Comparison {
-  let worstRatio = 0;
-  let worstIndex = before.value.length > 0 ? 0 : -1;
-  let failures = 0;
-  let firstFailure: ElementFailure | undefined;
-  for (let i = 0; i < before.value.length; i++) {
-    const a = after.value[i];
-    const r = before.value[i];
-    const bound = before.bound[i] + after.bound[i] + (allowance ? allowance[i] : 0);
-    // Both sides are float64 here: a rewritten result beyond float32's range is not expected to be ±Infinity.
-    const { ok, ratio } = Number.isFinite(a) && Number.isFinite(r) ? finiteCheck(a, r, bound) : checkElement(a, r, bound);
-    if (!ok) {
-      failures++;
-      firstFailure ??= { index: i, actual: a, expected: r, bound };
-    }
-    if (ratio > worstRatio) {
-      worstRatio = ratio;
-      worstIndex = i;
-    }
-  }
-  return firstFailure ? { ok: false, worstRatio, worstIndex, failures, firstFailure } : { ok: true, worstRatio, worstIndex, failures };
-}
-
-function finiteCheck(a: number, r: number, bound: number): { ok: boolean; ratio: number } {
-  const d = Math.abs(a - r);
-  if (d === 0) return { ok: true, ratio: 0 };
-  return { ok: d <= bound, ratio: bound > 0 ? d / bound : Infinity };
 }
 
 export interface TransformConformanceOptions extends Omit<ConformanceOptions, 'backend' | 'check' | 'container'> {

@@ -1,7 +1,8 @@
 import { z } from 'zod';
-import { TesseraError, atNode } from './errors.js';
+import { OpError, TesseraError, atNode } from './errors.js';
 import { Graph, type Node, type ValueInfo } from './graph.js';
 import { OPS, type OpName } from './ops/index.js';
+import { parseAttrs } from './ops/spec.js';
 import { checkShape, type Shape } from './shape.js';
 import { Tensor } from './tensor.js';
 
@@ -50,16 +51,12 @@ export class GraphBuilder {
     const name = given ?? this.freshName(op);
     const spec = OPS[op];
     const shape = atNode(name, op, () => {
-      const parsed = spec.attrs.safeParse(rest);
-      if (!parsed.success) {
-        const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(attrs)'}: ${i.message}`);
-        throw new TesseraError(`invalid attributes: ${issues.join('; ')}`, { node: name, op });
-      }
+      const attrs = parseAttrs<z.ZodType>(spec, rest);
       if (inputs.length !== spec.inputs.length) {
-        throw new TesseraError(`expects ${spec.inputs.length} operands (${spec.inputs.join(', ')}), got ${inputs.length}`, { node: name, op });
+        throw new OpError(`expects ${spec.inputs.length} operands (${spec.inputs.join(', ')}), got ${inputs.length}`);
       }
       // The attribute type of `spec` is a union over all ops here; the parse above made it the right one.
-      return (spec.inferShape as (s: readonly Shape[], a: unknown) => Shape)(inputs.map((i) => i.shape), parsed.data);
+      return (spec.inferShape as (s: readonly Shape[], a: unknown) => Shape)(inputs.map((i) => i.shape), attrs);
     });
     this.claim(name);
     this.nodes.push({ name, op, attrs: rest, inputs: inputs.map((i) => i.name), output: { name, shape, dtype: 'float32' } });

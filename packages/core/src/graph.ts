@@ -1,5 +1,6 @@
 import { OpError, TesseraError, atNode } from './errors.js';
 import { opSpec, isOpName } from './ops/index.js';
+import { parseAttrs } from './ops/spec.js';
 import { checkShape, sameShape, shapeStr, type DType, type Shape } from './shape.js';
 import type { Tensor } from './tensor.js';
 
@@ -173,10 +174,6 @@ function pushTo<K, V>(map: Map<K, V[]>, key: K, value: V): void {
 /** Checks the op and its attributes, filling defaults, so every node in a graph holds parsed attributes. */
 function normalizeNode(n: Node): Node {
   if (!isOpName(n.op)) throw new TesseraError(`unknown op '${n.op}'`, { node: n.name, op: n.op });
-  const parsed = opSpec(n.op).attrs.safeParse(n.attrs);
-  if (!parsed.success) {
-    const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(attrs)'}: ${i.message}`);
-    throw new TesseraError(`invalid attributes: ${issues.join('; ')}`, { node: n.name, op: n.op });
-  }
-  return Object.freeze({ ...n, attrs: Object.freeze(parsed.data as Record<string, unknown>), inputs: Object.freeze([...n.inputs]) });
+  const attrs = atNode(n.name, n.op, () => parseAttrs(opSpec(n.op), n.attrs));
+  return Object.freeze({ ...n, attrs: Object.freeze(attrs as Record<string, unknown>), inputs: Object.freeze([...n.inputs]) });
 }

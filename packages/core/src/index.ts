@@ -8,4 +8,5 @@ export * from './builder.js';
 export * from './feeds.js';
 export * from './reference.js';
 export * from './summary.js';
+export * from './compare.js';
 export * from './format/index.js';

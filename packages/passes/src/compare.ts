@@ -1,4 +1,4 @@
-import { evaluate, numel, prng, type Feeds, type Graph, type RefTensor } from '@tessera/core';
+import { compareReferences, evaluate, numel, prng, type Feeds, type Graph, type RefTensor } from '@tessera/core';
 import type { Mismatch } from './types.js';
 
 /** Uniform random feeds in [-scale, scale) for every input of a graph, from a seed. */
@@ -16,15 +16,16 @@ export function randomFeeds(graph: Graph, seed: number, scale = 1): Record<strin
 export interface Comparison {
   readonly ok: boolean;
   readonly mismatch?: Mismatch;
-  /** max over elements of |after - before| / (boundBefore + boundAfter) (0 / 0 counts as 0). */
+  /** max over elements of |after - before| / (boundBefore + boundAfter) (an exact match counts 0). */
   readonly worstRatio: number;
 }
 
 /**
- * Compares two reference evaluations of graphs with the same outputs, element by element:
- * each must satisfy |after - before| <= boundBefore + boundAfter (both are within their bound of
- * the exact float32 result, so a correct rewrite can differ by at most the sum). NaN must stay NaN
- * and infinities must match. Also fails on a missing output or a changed shape.
+ * Compares two reference evaluations of graphs with the same outputs, each output by core's
+ * `compareReferences`: |after - before| <= boundBefore + boundAfter element by element (both are
+ * within their bound of the exact float32 result, so a correct rewrite can differ by at most the
+ * sum); NaN must stay NaN and infinities must match. Stops at the first output that fails (its
+ * worst ratio covers that whole output); also fails on a missing output or a changed shape.
  */
 export function compareResults(before: Record<string, RefTensor>, after: Record<string, RefTensor>): Comparison {
   let worst = 0;
@@ -33,23 +34,10 @@ export function compareResults(before: Record<string, RefTensor>, after: Record<
     if (!a || a.value.length !== b.value.length) {
       return { ok: false, worstRatio: Infinity, mismatch: { output: name, index: -1, before: b.value.length, after: a ? a.value.length : 0, bound: 0 } };
     }
-    for (let i = 0; i < b.value.length; i++) {
-      const x = b.value[i];
-      const y = a.value[i];
-      const bound = b.bound[i] + a.bound[i];
-      let ok: boolean;
-      let ratio = 0;
-      if (Number.isNaN(x) || Number.isNaN(y) || !Number.isFinite(x) || !Number.isFinite(y)) {
-        ok = Object.is(x, y) || (Number.isNaN(x) && Number.isNaN(y));
-        ratio = ok ? 0 : Infinity;
-      } else {
-        const d = Math.abs(y - x);
-        ok = d <= bound;
-        ratio = d === 0 ? 0 : d / bound;
-      }
-      if (ratio > worst) worst = ratio;
-      if (!ok) return { ok: false, worstRatio: worst, mismatch: { output: name, index: i, before: x, after: y, bound } };
-    }
+    const c = compareReferences(a, b);
+    worst = Math.max(worst, c.worstRatio);
+    const f = c.firstFailure;
+    if (f) return { ok: false, worstRatio: worst, mismatch: { output: name, index: f.index, before: f.expected, after: f.actual, bound: f.bound } };
   }
   return { ok: true, worstRatio: worst };
 }

@@ -142,75 +142,121 @@ interface Replacement {
   readonly nodes: Node[];
 }
 
+/** What one sweep has decided so far; the old graph is not touched until `rebuild`. */
+interface SweepState {
+  readonly graph: Graph;
+  readonly outputs: ReadonlySet<string>;
+  /** Nodes claimed by a match: the root and its exclusive intermediates. */
+  readonly removed: Set<string>;
+  /** Kept shared intermediates and constants of removed nodes: dropped if nothing uses them any more. */
+  readonly maybeDead: Set<string>;
+  /** Every value name, old and new. */
+  readonly used: Set<string>;
+  readonly newConstants: Map<string, Tensor>;
+  /** Root -> the value that takes its place, when that is not a node of the root's name. */
+  readonly rename: Map<string, string>;
+  /** Value -> root of the match whose replacement uses it. */
+  readonly pinned: Map<string, string>;
+  readonly replacements: Replacement[];
+  readonly changes: string[];
+}
+
+/** One sweep: from the outputs up, the first acceptable match at each node claims it; then one rebuild. */
 function sweep(graph: Graph, rules: readonly RewriteRule[], skipped: Map<string, string>): { graph: Graph; rewritten: number; changes: string[] } {
   const byOp = new Map<string, RewriteRule[]>();
   for (const rule of rules) for (const o of rule.pattern.ops) (byOp.get(o) ?? byOp.set(o, []).get(o)!).push(rule);
+  const state = startSweep(graph);
+  for (let i = graph.nodes.length - 1; i >= 0; i--) {
+    const root = graph.nodes[i];
+    if (state.removed.has(root.name)) continue;
+    for (const rule of byOp.get(root.op) ?? []) if (tryRule(state, rule, root, skipped)) break;
+  }
+  const rewritten = state.replacements.length;
+  return { graph: rewritten === 0 ? graph : rebuild(state), rewritten, changes: state.changes };
+}
 
-  const outputs = new Set(Object.values(graph.outputs));
-  const removed = new Set<string>(); // nodes claimed by a match: the root and its exclusive intermediates
-  const maybeDead = new Set<string>(); // kept shared intermediates and constants of removed nodes
-  const used = new Set<string>(); // every value name, old and new
+function startSweep(graph: Graph): SweepState {
+  const used = new Set<string>();
   for (const v of graph.inputs) used.add(v.name);
   for (const name of graph.constants.keys()) used.add(name);
   for (const n of graph.nodes) used.add(n.name);
-  const newConstants = new Map<string, Tensor>();
-  const rename = new Map<string, string>();
-  const pinned = new Map<string, string>(); // value -> root of the match whose replacement uses it
-  const replacements: Replacement[] = [];
-  const changes: string[] = [];
+  return {
+    graph,
+    outputs: new Set(Object.values(graph.outputs)),
+    removed: new Set(),
+    maybeDead: new Set(),
+    used,
+    newConstants: new Map(),
+    rename: new Map(),
+    pinned: new Map(),
+    replacements: [],
+    changes: [],
+  };
+}
 
-  for (let i = graph.nodes.length - 1; i >= 0; i--) {
-    const root = graph.nodes[i];
-    if (removed.has(root.name)) continue;
-    const rulesHere = byOp.get(root.op);
-    if (!rulesHere) continue;
-    for (const rule of rulesHere) {
-      const m = matchAt(graph, rule, root, removed);
-      if (!m) continue;
-      const key = `${rule.name}@${root.name}`;
-      // Intermediates: exclusive (every consumer inside the match, not an output) or allowed to be shared.
-      const inMatch = new Set(m.matched.map((n) => n.name));
-      const shared: Node[] = [];
-      let why: string | undefined;
-      for (const n of m.matched.slice(1)) {
-        const outside = graph.consumers(n.name).filter((c) => !inMatch.has(c.name));
-        const isOut = outputs.has(n.name);
-        const pinnedBy = pinned.get(n.name);
-        if (outside.length === 0 && !isOut && pinnedBy === undefined) continue;
-        if (isOut && !rule.outputIntermediates) why = `'${n.name}' is a graph output`;
-        else if (outside.length > 0 && !rule.sharedIntermediates) why = `'${n.name}' has another consumer ('${outside[0].name}')`;
-        else if (pinnedBy !== undefined && !rule.sharedIntermediates) why = `'${n.name}' is used by the rewrite of '${pinnedBy}'`;
-        if (why) break;
-        shared.push(n);
-      }
-      if (!why) {
-        const ok = rule.condition ? rule.condition(m, graph) : true;
-        if (ok !== true) why = typeof ok === 'string' ? ok : undefined;
-        if (ok !== true && why === undefined) continue; // silently not applicable
-      }
-      if (why) {
-        skipped.set(key, `${rule.name} at '${root.name}': ${why}`);
-        continue;
-      }
-      const sharedNames = new Set(shared.map((n) => n.name));
-      const rep = emitReplacement(graph, rule, m, sharedNames, used, newConstants);
-      for (const n of m.matched) {
-        if (sharedNames.has(n.name)) maybeDead.add(n.name);
-        else removed.add(n.name);
-        for (const input of n.inputs) if (graph.kind(input) === 'constant') maybeDead.add(input);
-      }
-      if (rep.value !== root.name) rename.set(root.name, rep.value);
-      // Values the replacement reads (or that take the root's place) gained consumers the old graph does not show.
-      for (const n of rep.nodes) for (const input of n.inputs) pinned.set(input, root.name);
-      pinned.set(rep.value, root.name);
-      replacements.push(rep);
-      skipped.delete(key);
-      changes.push(rule.describe ? rule.describe(m, rep.value, graph) : describe(m, rep));
-      break;
-    }
+/**
+ * Matches one rule at `root`; if its intermediates may go and its condition holds, claims the
+ * match (true). A declined match with a reason is recorded in `skipped` under rule and root.
+ */
+function tryRule(state: SweepState, rule: RewriteRule, root: Node, skipped: Map<string, string>): boolean {
+  const m = matchAt(state.graph, rule, root, state.removed);
+  if (!m) return false;
+  const key = `${rule.name}@${root.name}`;
+  const shared = sharedIntermediates(state, rule, m);
+  const ok = typeof shared === 'string' ? shared : rule.condition ? rule.condition(m, state.graph) : true;
+  if (ok === false) return false; // silently not applicable
+  if (ok !== true || typeof shared === 'string') {
+    skipped.set(key, `${rule.name} at '${root.name}': ${ok}`);
+    return false;
   }
-  if (replacements.length === 0) return { graph, rewritten: 0, changes };
+  claim(state, rule, m, shared);
+  skipped.delete(key);
+  return true;
+}
 
+/**
+ * The match's intermediates that stay (allowed to be shared or outputs by the rule), or why the
+ * match may not take them: an intermediate must be exclusive (every consumer inside the match, not
+ * an output, not read by another replacement) unless the rule allows it.
+ */
+function sharedIntermediates(state: SweepState, rule: RewriteRule, m: Match): Node[] | string {
+  const inMatch = new Set(m.matched.map((n) => n.name));
+  const shared: Node[] = [];
+  for (const n of m.matched.slice(1)) {
+    const outside = state.graph.consumers(n.name).filter((c) => !inMatch.has(c.name));
+    const isOut = state.outputs.has(n.name);
+    const pinnedBy = state.pinned.get(n.name);
+    if (outside.length === 0 && !isOut && pinnedBy === undefined) continue;
+    if (isOut && !rule.outputIntermediates) return `'${n.name}' is a graph output`;
+    if (outside.length > 0 && !rule.sharedIntermediates) return `'${n.name}' has another consumer ('${outside[0].name}')`;
+    if (pinnedBy !== undefined && !rule.sharedIntermediates) return `'${n.name}' is used by the rewrite of '${pinnedBy}'`;
+    shared.push(n);
+  }
+  return shared;
+}
+
+/** Emits the match's replacement and marks what it removes, keeps, renames and reads. */
+function claim(state: SweepState, rule: RewriteRule, m: Match, shared: readonly Node[]): void {
+  const { graph } = state;
+  const { root } = m;
+  const sharedNames = new Set(shared.map((n) => n.name));
+  const rep = emitReplacement(graph, rule, m, sharedNames, state.used, state.newConstants);
+  for (const n of m.matched) {
+    if (sharedNames.has(n.name)) state.maybeDead.add(n.name);
+    else state.removed.add(n.name);
+    for (const input of n.inputs) if (graph.kind(input) === 'constant') state.maybeDead.add(input);
+  }
+  if (rep.value !== root.name) state.rename.set(root.name, rep.value);
+  // Values the replacement reads (or that take the root's place) gained consumers the old graph does not show.
+  for (const n of rep.nodes) for (const input of n.inputs) state.pinned.set(input, root.name);
+  state.pinned.set(rep.value, root.name);
+  state.replacements.push(rep);
+  state.changes.push(rule.describe ? rule.describe(m, rep.value, graph) : describe(m, rep));
+}
+
+/** The new graph: kept nodes and the replacements' nodes, operands and outputs renamed, unused leftovers dropped. */
+function rebuild(state: SweepState): Graph {
+  const { graph, rename } = state;
   const resolve = (v: string): string => {
     let r = v;
     for (let hops = 0; rename.has(r); hops++) {
@@ -223,19 +269,23 @@ function sweep(graph: Graph, rules: readonly RewriteRule[], skipped: Map<string,
   // while another value takes the root's place: inside the replacement that name means the new node.
   const relink = (n: Node, own?: ReadonlySet<string>): Node =>
     n.inputs.some((i) => rename.has(i) && !own?.has(i)) ? { ...n, inputs: n.inputs.map((i) => (own?.has(i) ? i : resolve(i))) } : n;
-  let nodes: Node[] = [];
-  for (const n of graph.nodes) if (!removed.has(n.name)) nodes.push(relink(n));
-  for (const rep of replacements) {
+  const nodes: Node[] = [];
+  for (const n of graph.nodes) if (!state.removed.has(n.name)) nodes.push(relink(n));
+  for (const rep of state.replacements) {
     const own = new Set(rep.nodes.map((n) => n.name));
     for (const n of rep.nodes) nodes.push(relink(n, own));
   }
-  const outs = Object.fromEntries(Object.entries(graph.outputs).map(([k, v]) => [k, resolve(v)]));
+  const outputs = Object.fromEntries(Object.entries(graph.outputs).map(([k, v]) => [k, resolve(v)]));
+  return graph.with({ ...dropUnused(state, nodes, outputs), outputs });
+}
 
-  // Drop shared intermediates and constants left without a use (walking back, so chains of them go too).
+/** Drops shared intermediates and constants left without a use (walking back, so chains of them go too). */
+function dropUnused(state: SweepState, nodes: Node[], outputs: Record<string, string>): { nodes: Node[]; constants: Map<string, Tensor> } {
+  const { graph, removed, maybeDead } = state;
   const uses = new Map<string, number>();
   const count = (v: string, d: number) => uses.set(v, (uses.get(v) ?? 0) + d);
   for (const n of nodes) for (const i of n.inputs) count(i, 1);
-  for (const v of Object.values(outs)) count(v, 1);
+  for (const v of Object.values(outputs)) count(v, 1);
   const dead = new Set<string>();
   for (let i = graph.nodes.length - 1; i >= 0; i--) {
     const n = graph.nodes[i];
@@ -246,12 +296,10 @@ function sweep(graph: Graph, rules: readonly RewriteRule[], skipped: Map<string,
       if (graph.kind(input) === 'constant') maybeDead.add(input);
     }
   }
-  if (dead.size > 0) nodes = nodes.filter((n) => !dead.has(n.name));
   const constants = new Map<string, Tensor>();
   for (const [name, t] of graph.constants) if (!maybeDead.has(name) || (uses.get(name) ?? 0) > 0) constants.set(name, t);
-  for (const [name, t] of newConstants) if ((uses.get(name) ?? 0) > 0) constants.set(name, t);
-
-  return { graph: graph.with({ nodes, constants, outputs: outs }), rewritten: replacements.length, changes };
+  for (const [name, t] of state.newConstants) if ((uses.get(name) ?? 0) > 0) constants.set(name, t);
+  return { nodes: dead.size > 0 ? nodes.filter((n) => !dead.has(n.name)) : nodes, constants };
 }
 
 function matchAt(graph: Graph, rule: RewriteRule, root: Node, removed: ReadonlySet<string>): Match | undefined {

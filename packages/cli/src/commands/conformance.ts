@@ -117,6 +117,41 @@ export async function runConformanceCli(opts: ConformanceCliOptions, env: Confor
   const log = env.log ?? ((line: string) => console.log(line));
   if (opts.replay) return replay(opts, container, env, log);
 
+  const suite = suiteOptions(opts);
+  const { backends, seed, runs, graphs, boundIO } = suite;
+  ensureBackends(backends, container);
+  log(`tessera conformance: seed ${seed} (pass --seed ${seed} to run the same cases again); backends ${backends.join(', ')}; ${runs} cases per op, ${graphs} random graphs, ${boundIO} with bound IO`);
+  const t0 = performance.now();
+  const { reports, reproFiles, cells } = await runSuites(suite, opts, container);
+  const seconds = (performance.now() - t0) / 1000;
+
+  log(resultsTable(reports));
+  if (backends.length > 1) log(agreementTable(backends, cells));
+  for (const r of reports)
+    for (const p of r.properties)
+      if (p.failure) log(`\n${p.failure.message}\n  reproduction: ${reproFiles[`${r.backend}/${p.property}`]} (tessera conformance --replay <file>)`);
+  const ok = reports.every((r) => r.ok);
+  const cases = reports.reduce((s, r) => s + r.casesRun, 0);
+  log(`\n${ok ? 'PASS' : 'FAIL'}: ${reports.reduce((s, r) => s + r.passed, 0)}/${cases} cases passed on ${backends.join(', ')} in ${seconds.toFixed(1)} s (seed ${seed})`);
+  if (opts.json) {
+    await writeFile(opts.json, `${JSON.stringify(jsonReport(suite, ok, seconds, reports, reproFiles, cells), null, 2)}\n`);
+    log(`report written to ${opts.json}`);
+  }
+  return ok ? 0 : 1;
+}
+
+/** What the suite runs, from the command's options (validated). */
+interface SuiteOptions {
+  readonly backends: string[];
+  readonly seed: number;
+  readonly runs: number;
+  readonly graphs: number;
+  readonly boundIO: number;
+  readonly ops: string[];
+  readonly special: SpecialProperty[];
+}
+
+function suiteOptions(opts: ConformanceCliOptions): SuiteOptions {
   const backends = resolveBackends(list(opts.backends) ?? ['cpu'], opts.browser ?? false);
   if (backends.length === 0) throw new Error('--backends names no backend');
   const seed = opts.seed !== undefined ? positiveInt(opts.seed, 'seed', 0) : freshSeed();
@@ -127,9 +162,12 @@ export async function runConformanceCli(opts: ConformanceCliOptions, env: Confor
   for (const op of ops) if (!(OP_NAMES_UNDER_TEST as readonly string[]).includes(op)) throw new Error(`--ops: unknown op '${op}' (ops under test: ${OP_NAMES_UNDER_TEST.join(', ')})`);
   const special = (list(opts.special) ?? [...SPECIAL_PROPERTIES]) as SpecialProperty[];
   for (const s of special) if (!SPECIAL_PROPERTIES.includes(s)) throw new Error(`--special: unknown property '${s}' (known: ${SPECIAL_PROPERTIES.join(', ')})`);
-  ensureBackends(backends, container);
+  return { backends, seed, runs, graphs, boundIO, ops, special };
+}
 
-  log(`tessera conformance: seed ${seed} (pass --seed ${seed} to run the same cases again); backends ${backends.join(', ')}; ${runs} cases per op, ${graphs} random graphs, ${boundIO} with bound IO`);
+/** Runs the suite on every backend in turn (with a progress bar on a terminal), writing a reproduction file per failure. */
+async function runSuites(suite: SuiteOptions, opts: ConformanceCliOptions, container: Container) {
+  const { backends, runs, graphs, boundIO, ops, special } = suite;
   const propertyCount = ops.length + (graphs > 0 ? 1 : 0);
   const perBackend = ops.length * runs + graphs + boundIO + (propertyCount > 0 ? special.length * runs : 0);
   const showBar = opts.progress !== false && process.stderr.isTTY === true;
@@ -140,29 +178,12 @@ export async function runConformanceCli(opts: ConformanceCliOptions, env: Confor
   const agreement = new AgreementCollector();
   const reports: ConformanceReport[] = [];
   const reproFiles: Record<string, string> = {};
-  let failures = 0;
-  const t0 = performance.now();
+  const tally = { failures: 0 };
   try {
     for (const backend of backends) {
-      let done = 0;
-      const report = await new Promise<ConformanceReport>((resolve, reject) => {
-        let last: ConformanceReport | undefined;
-        runConformance({ backend, container, seed, runs, graphs, boundIO, ops, special, onCase: agreement.onCase(backend) }).subscribe({
-          next: (e) => {
-            if (e.type === 'case-start') {
-              done++;
-              bar?.increment(1, { backend, property: e.property, failures });
-            } else if (e.type === 'case-fail') {
-              failures++;
-              bar?.increment(0, { backend, property: e.property, failures });
-            } else if (e.type === 'done') last = e.report;
-          },
-          error: reject,
-          complete: () => (last ? resolve(last) : reject(new Error(`conformance run of '${backend}' ended without a report`))),
-        });
-      });
+      const { report, done } = await runBackend(backend, suite, container, agreement, bar, tally);
       // A failing property stops early: count its remaining cases as done.
-      bar?.increment(perBackend - done, { backend, property: 'done', failures });
+      bar?.increment(perBackend - done, { backend, property: 'done', failures: tally.failures });
       reports.push(report);
       for (const p of report.properties) {
         if (p.failure) reproFiles[`${backend}/${p.property}`] = await writeRepro(p.failure, { dir: opts.failuresDir ?? REPRO_DIR });
@@ -172,48 +193,66 @@ export async function runConformanceCli(opts: ConformanceCliOptions, env: Confor
     bar?.stop();
     if (container === defaultContainer) await disposeBackends(container);
   }
-  const seconds = (performance.now() - t0) / 1000;
+  return { reports, reproFiles, cells: agreement.matrix() };
+}
 
-  log(resultsTable(reports));
-  const cells = agreement.matrix();
-  if (backends.length > 1) log(agreementTable(backends, cells));
-  for (const r of reports)
-    for (const p of r.properties)
-      if (p.failure) log(`\n${p.failure.message}\n  reproduction: ${reproFiles[`${r.backend}/${p.property}`]} (tessera conformance --replay <file>)`);
-  const ok = reports.every((r) => r.ok);
-  const cases = reports.reduce((s, r) => s + r.casesRun, 0);
-  log(`\n${ok ? 'PASS' : 'FAIL'}: ${reports.reduce((s, r) => s + r.passed, 0)}/${cases} cases passed on ${backends.join(', ')} in ${seconds.toFixed(1)} s (seed ${seed})`);
+/** One backend's run of the suite: its report and how many cases it started. */
+function runBackend(
+  backend: string,
+  suite: SuiteOptions,
+  container: Container,
+  agreement: AgreementCollector,
+  bar: ProgressBar | undefined,
+  tally: { failures: number },
+): Promise<{ report: ConformanceReport; done: number }> {
+  const { seed, runs, graphs, boundIO, ops, special } = suite;
+  let done = 0;
+  return new Promise((resolve, reject) => {
+    let last: ConformanceReport | undefined;
+    runConformance({ backend, container, seed, runs, graphs, boundIO, ops, special, onCase: agreement.onCase(backend) }).subscribe({
+      next: (e) => {
+        if (e.type === 'case-start') {
+          done++;
+          bar?.increment(1, { backend, property: e.property, failures: tally.failures });
+        } else if (e.type === 'case-fail') {
+          tally.failures++;
+          bar?.increment(0, { backend, property: e.property, failures: tally.failures });
+        } else if (e.type === 'done') last = e.report;
+      },
+      error: reject,
+      complete: () => (last ? resolve({ report: last, done }) : reject(new Error(`conformance run of '${backend}' ended without a report`))),
+    });
+  });
+}
 
-  if (opts.json) {
-    const json = {
-      seed,
-      ok,
-      seconds,
-      options: { backends, runs, graphs, boundIO, ops, special },
-      reports: reports.map((r) => ({
-        backend: r.backend,
-        ok: r.ok,
-        casesRun: r.casesRun,
-        passed: r.passed,
-        worstRatio: jsonNumber(r.worstRatio),
-        durationMs: r.durationMs,
-        properties: r.properties.map((p) => ({
-          property: p.property,
-          casesRun: p.casesRun,
-          passed: p.passed,
-          worstRatio: jsonNumber(p.worstRatio),
-          durationMs: p.durationMs,
-          ...(p.failure
-            ? { failure: { summary: p.failure.outcome.summary, seed: p.failure.seed, path: p.failure.path, shrinks: p.failure.shrinks, graph: p.failure.graph, repro: reproFiles[`${r.backend}/${p.property}`] } }
-            : {}),
-        })),
+/** The report as JSON (`--json`). */
+function jsonReport(suite: SuiteOptions, ok: boolean, seconds: number, reports: readonly ConformanceReport[], reproFiles: Readonly<Record<string, string>>, cells: readonly AgreementCell[]) {
+  const { seed, backends, runs, graphs, boundIO, ops, special } = suite;
+  return {
+    seed,
+    ok,
+    seconds,
+    options: { backends, runs, graphs, boundIO, ops, special },
+    reports: reports.map((r) => ({
+      backend: r.backend,
+      ok: r.ok,
+      casesRun: r.casesRun,
+      passed: r.passed,
+      worstRatio: jsonNumber(r.worstRatio),
+      durationMs: r.durationMs,
+      properties: r.properties.map((p) => ({
+        property: p.property,
+        casesRun: p.casesRun,
+        passed: p.passed,
+        worstRatio: jsonNumber(p.worstRatio),
+        durationMs: p.durationMs,
+        ...(p.failure
+          ? { failure: { summary: p.failure.outcome.summary, seed: p.failure.seed, path: p.failure.path, shrinks: p.failure.shrinks, graph: p.failure.graph, repro: reproFiles[`${r.backend}/${p.property}`] } }
+          : {}),
       })),
-      agreement: cells.map((c) => ({ ...c, worstRatio: jsonNumber(c.worstRatio) })),
-    };
-    await writeFile(opts.json, `${JSON.stringify(json, null, 2)}\n`);
-    log(`report written to ${opts.json}`);
-  }
-  return ok ? 0 : 1;
+    })),
+    agreement: cells.map((c) => ({ ...c, worstRatio: jsonNumber(c.worstRatio) })),
+  };
 }
 
 /** JSON has no Infinity: a ratio that cannot be expressed (a NaN where a number was due) is written as a string. */

@@ -4,8 +4,10 @@ import { Graph, type Node, type ValueInfo } from '../graph.js';
 import { OPS, isOpName, opSpec } from '../ops/index.js';
 import { MAX_ELEMENTS, numel, shapeStr, type Shape } from '../shape.js';
 import { Tensor } from '../tensor.js';
-import { base64DecodedLength, decodeBase64Into, encodeBase64, float32FromLittleEndian, float32ToLittleEndian, LITTLE_ENDIAN_HOST, swap32InPlace } from './bytes.js';
 import { FormatError, jsonPath, preview } from './format-error.js';
+import { FORBIDDEN_NAMES, GRAPH_FILE_LIMITS, NAME_RULE, isPlainObject, scanJson } from './json-guard.js';
+import { checkWeightData, decodeWeights, encodeWeights, type WeightData } from './weights.js';
+import { describeIssue } from '../zod-issues.js';
 
 /**
  * The Tessera graph file (docs: "Graph files"): a versioned JSON document holding a graph's
@@ -22,26 +24,8 @@ import { FormatError, jsonPath, preview } from './format-error.js';
 export const GRAPH_FORMAT = 'tessera-graph';
 export const GRAPH_FORMAT_VERSION = 1;
 
-/** Limits on what a graph file may declare; anything beyond is rejected before it is used. */
-export const GRAPH_FILE_LIMITS = Object.freeze({
-  /** Entries of any JSON array (nodes, inputs, constants, ...). */
-  maxArrayLength: 100_000,
-  /** Keys of any JSON object (outputs, attrs, ...). */
-  maxObjectKeys: 100_000,
-  /** Nesting depth of the document (a valid file needs about 7). */
-  maxDepth: 32,
-  /** Dimensions of a shape. */
-  maxRank: 8,
-  /** Characters of a name. */
-  maxNameLength: 1024,
-  /** Operands of a node. */
-  maxOperands: 16,
-});
-
-/** Keys and names that could reach an object's prototype if a consumer used them as keys. */
-const FORBIDDEN_NAMES: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
-
-export type WeightData = { base64: string } | { offset: number; length: number };
+export { GRAPH_FILE_LIMITS } from './json-guard.js';
+export type { WeightData } from './weights.js';
 
 export interface GraphJson {
   format: typeof GRAPH_FORMAT;
@@ -80,20 +64,7 @@ export function graphToJson(graph: Graph, opts: GraphToJsonOptions = {}): GraphJ
     checkSavableName(v, 'output value');
   }
   const constants = [...graph.constants];
-  let sidecar: Uint8Array | undefined;
-  const data: WeightData[] = [];
-  if (mode === 'sidecar') {
-    const total = constants.reduce((s, [, t]) => s + t.data.length * 4, 0);
-    sidecar = new Uint8Array(total);
-    let offset = 0;
-    for (const [, t] of constants) {
-      sidecar.set(float32ToLittleEndian(t.data), offset);
-      data.push({ offset, length: t.data.length });
-      offset += t.data.length * 4;
-    }
-  } else {
-    for (const [, t] of constants) data.push({ base64: encodeBase64(float32ToLittleEndian(t.data)) });
-  }
+  const { data, sidecar } = encodeWeights(constants.map(([, t]) => t), mode);
   const json: GraphJson = {
     format: GRAPH_FORMAT,
     version: GRAPH_FORMAT_VERSION,
@@ -171,8 +142,23 @@ export function graphFromJson(json: unknown, sidecar?: Uint8Array): Graph {
   const parsed = documentSchema.safeParse(json);
   if (!parsed.success) throw issueError(parsed.error.issues, [], json);
   const doc = parsed.data;
+  const defined = defineValues(doc, sidecar);
+  const attrs = doc.nodes.map((n, i) => checkNode(n, i, defined));
+  const shapes = inferShapes(doc, attrs);
+  const outputNames = Object.keys(doc.outputs);
+  if (outputNames.length === 0) throw new FormatError('outputs', 'the graph has no outputs');
+  for (const out of outputNames) {
+    const value = doc.outputs[out];
+    if (!defined.has(value)) throw new FormatError(jsonPath(['outputs', out]), `value '${value}' is not defined`);
+  }
+  return assemble(doc, attrs, shapes, sidecar);
+}
 
-  // Every value is defined once: inputs, then constants, then nodes.
+type GraphDocument = z.output<typeof documentSchema>;
+type NodeEntry = GraphDocument['nodes'][number];
+
+/** Every value is defined once: inputs, then constants, then nodes. Returns name -> where it is defined. */
+function defineValues(doc: GraphDocument, sidecar: Uint8Array | undefined): Map<string, string> {
   const defined = new Map<string, string>();
   const define = (name: string, path: string) => {
     const first = defined.get(name);
@@ -189,40 +175,41 @@ export function graphFromJson(json: unknown, sidecar?: Uint8Array): Graph {
     define(c.name, `constants[${i}]`);
   });
   doc.nodes.forEach((n, i) => define(n.name, `nodes[${i}]`));
+  return defined;
+}
 
-  // Each node alone: its op, attributes and operands.
-  const producers = new Map<string, number>();
-  doc.nodes.forEach((n, i) => producers.set(n.name, i));
-  const attrs = doc.nodes.map((n, i) => {
-    const at = `nodes[${i}]`;
-    if (!isOpName(n.op)) throw new FormatError(`${at}.op`, `unknown op ${preview(n.op)} (known: ${Object.keys(OPS).join(', ')})`);
-    const spec = opSpec(n.op);
-    const parsedAttrs = spec.attrs.safeParse(n.attrs);
-    if (!parsedAttrs.success) {
-      throw issueError(parsedAttrs.error.issues, ['nodes', i, 'attrs'], n.attrs, { node: n.name, op: n.op, schema: spec.attrs });
+/** A node alone: its op, attributes and operands. Returns its parsed attributes. */
+function checkNode(n: NodeEntry, i: number, defined: ReadonlyMap<string, string>): Record<string, unknown> {
+  const at = `nodes[${i}]`;
+  if (!isOpName(n.op)) throw new FormatError(`${at}.op`, `unknown op ${preview(n.op)} (known: ${Object.keys(OPS).join(', ')})`);
+  const spec = opSpec(n.op);
+  const parsedAttrs = spec.attrs.safeParse(n.attrs);
+  if (!parsedAttrs.success) {
+    throw issueError(parsedAttrs.error.issues, ['nodes', i, 'attrs'], n.attrs, { name: n.name, op: n.op, schema: spec.attrs });
+  }
+  if (n.inputs.length !== spec.inputs.length) {
+    const takes = `${spec.inputs.length} operand${spec.inputs.length === 1 ? '' : 's'} (${spec.inputs.join(', ')})`;
+    throw new FormatError(`${at}.inputs`, `${n.op} takes ${takes}, got ${n.inputs.length} (node '${n.name}')`);
+  }
+  n.inputs.forEach((operand, k) => {
+    if (!defined.has(operand)) {
+      throw new FormatError(`${at}.inputs[${k}]`, `operand '${operand}' (${spec.inputs[k]} of node '${n.name}') is not defined`);
     }
-    if (n.inputs.length !== spec.inputs.length) {
-      const takes = `${spec.inputs.length} operand${spec.inputs.length === 1 ? '' : 's'} (${spec.inputs.join(', ')})`;
-      throw new FormatError(`${at}.inputs`, `${n.op} takes ${takes}, got ${n.inputs.length} (node '${n.name}')`);
-    }
-    n.inputs.forEach((operand, k) => {
-      if (!defined.has(operand)) {
-        throw new FormatError(`${at}.inputs[${k}]`, `operand '${operand}' (${spec.inputs[k]} of node '${n.name}') is not defined`);
-      }
-    });
-    return parsedAttrs.data as Record<string, unknown>;
   });
+  return parsedAttrs.data as Record<string, unknown>;
+}
 
-  // Shapes, in dependency order; a node that never becomes ready is on (or behind) a cycle.
+/** Shapes, in dependency order; a node that never becomes ready is on (or behind) a cycle. */
+function inferShapes(doc: GraphDocument, attrs: readonly Record<string, unknown>[]): Map<string, Shape> {
   const shapes = new Map<string, Shape>();
   for (const v of doc.inputs) shapes.set(v.name, v.shape);
   for (const c of doc.constants) shapes.set(c.name, c.shape);
-  const order = topologicalOrder(doc.nodes, producers);
-  for (const i of order) {
+  const producers = new Map<string, number>();
+  doc.nodes.forEach((n, i) => producers.set(n.name, i));
+  for (const i of topologicalOrder(doc.nodes, producers)) {
     const n = doc.nodes[i];
-    const spec = opSpec(n.op);
     try {
-      const out = spec.inferShape(n.inputs.map((v) => shapes.get(v)!), attrs[i]);
+      const out = opSpec(n.op).inferShape(n.inputs.map((v) => shapes.get(v)!), attrs[i]);
       checkShapeAt(out, 'output shape');
       shapes.set(n.name, out);
     } catch (e) {
@@ -230,18 +217,13 @@ export function graphFromJson(json: unknown, sidecar?: Uint8Array): Graph {
       throw e;
     }
   }
+  return shapes;
+}
 
-  const outputNames = Object.keys(doc.outputs);
-  if (outputNames.length === 0) throw new FormatError('outputs', 'the graph has no outputs');
-  for (const out of outputNames) {
-    const value = doc.outputs[out];
-    if (!defined.has(value)) throw new FormatError(jsonPath(['outputs', out]), `value '${value}' is not defined`);
-  }
-
-  // Only now, with every size checked against the data present, decode the weights.
+/** The Graph, once every size is checked against the data present: only now are the weights decoded. */
+function assemble(doc: GraphDocument, attrs: readonly Record<string, unknown>[], shapes: ReadonlyMap<string, Shape>, sidecar: Uint8Array | undefined): Graph {
   const constants = new Map<string, Tensor>();
   doc.constants.forEach((c, i) => constants.set(c.name, new Tensor(c.shape, decodeWeights(c.data, c.shape, sidecar, `constants[${i}].data`))));
-
   const inputs: ValueInfo[] = doc.inputs.map((v) => ({ name: v.name, shape: Object.freeze([...v.shape]), dtype: 'float32' }));
   const nodes: Node[] = doc.nodes.map((n, i) => ({
     name: n.name,
@@ -250,7 +232,7 @@ export function graphFromJson(json: unknown, sidecar?: Uint8Array): Graph {
     inputs: n.inputs,
     output: { name: n.name, shape: Object.freeze([...shapes.get(n.name)!]), dtype: 'float32' },
   }));
-  const outputs = Object.fromEntries(outputNames.map((k) => [k, doc.outputs[k]]));
+  const outputs = Object.fromEntries(Object.keys(doc.outputs).map((k) => [k, doc.outputs[k]]));
   try {
     return new Graph({ name: doc.name, inputs, constants, nodes, outputs });
   } catch (e) {
@@ -262,7 +244,6 @@ export function graphFromJson(json: unknown, sidecar?: Uint8Array): Graph {
 // ---------------------------------------------------------------------------------------------
 // Structure
 
-const NAME_RULE = `a name must not be ${[...FORBIDDEN_NAMES].map((n) => `'${n}'`).join(', ')}`;
 const name = z
   .string()
   .min(1)
@@ -292,75 +273,6 @@ const documentSchema = z.strictObject({
   outputs: z.record(name, name),
 });
 
-function isPlainObject(v: unknown): v is Record<string, unknown> {
-  if (v === null || typeof v !== 'object' || Array.isArray(v)) return false;
-  const proto = Object.getPrototypeOf(v);
-  return proto === Object.prototype || proto === null;
-}
-
-interface ScanItem {
-  readonly value: unknown;
-  readonly key: PropertyKey | undefined;
-  readonly parent: ScanItem | undefined;
-  readonly depth: number;
-}
-
-function pathOf(item: ScanItem): string {
-  return jsonPath(pathSegments(item)) || '(root)';
-}
-
-/**
- * Walks the whole document once, without recursion: only JSON types (plain objects, arrays,
- * strings, finite numbers, booleans, null), no key that could reach a prototype, bounded depth,
- * array lengths and key counts. Objects seen twice (possible only in a document built in code)
- * are walked once, so a cyclic object cannot hang the walk.
- */
-function scanJson(root: unknown): void {
-  const L = GRAPH_FILE_LIMITS;
-  const seen = new Set<object>();
-  const stack: ScanItem[] = [{ value: root, key: undefined, parent: undefined, depth: 0 }];
-  while (stack.length > 0) {
-    const item = stack.pop()!;
-    const v = item.value;
-    if (v === null || typeof v === 'string' || typeof v === 'boolean') continue;
-    if (typeof v === 'number') {
-      if (!Number.isFinite(v)) throw new FormatError(pathOf(item), `${v} is not a JSON number`);
-      continue;
-    }
-    if (typeof v !== 'object') throw new FormatError(pathOf(item), `a ${typeof v} is not a JSON value`);
-    if (seen.has(v)) continue;
-    seen.add(v);
-    if (item.depth >= L.maxDepth) throw new FormatError(pathOf(item), `nested more than ${L.maxDepth} levels deep`);
-    if (Array.isArray(v)) {
-      if (v.length > L.maxArrayLength) {
-        throw new FormatError(pathOf(item), `an array of ${v.length} entries is longer than the limit of ${L.maxArrayLength}`);
-      }
-      for (let i = v.length - 1; i >= 0; i--) stack.push({ value: v[i], key: i, parent: item, depth: item.depth + 1 });
-      continue;
-    }
-    if (!isPlainObject(v)) {
-      const tag = Object.prototype.toString.call(v).slice(8, -1);
-      throw new FormatError(pathOf(item), `${tag === 'Object' ? 'an object with a prototype other than Object.prototype' : `a ${tag}`} is not a JSON value`);
-    }
-    const keys = Object.keys(v);
-    if (keys.length > L.maxObjectKeys) {
-      throw new FormatError(pathOf(item), `an object with ${keys.length} keys has more than the limit of ${L.maxObjectKeys}`);
-    }
-    for (const k of keys) {
-      if (FORBIDDEN_NAMES.has(k)) {
-        throw new FormatError(`${jsonPath([...pathSegments(item), k])}`, `forbidden key '${k}' (${NAME_RULE.replace('a name', 'a key')})`);
-      }
-    }
-    for (let i = keys.length - 1; i >= 0; i--) stack.push({ value: v[keys[i]], key: keys[i], parent: item, depth: item.depth + 1 });
-  }
-}
-
-function pathSegments(item: ScanItem): PropertyKey[] {
-  const segments: PropertyKey[] = [];
-  for (let p: ScanItem | undefined = item; p && p.key !== undefined; p = p.parent) segments.push(p.key);
-  return segments.reverse();
-}
-
 /** Format and version first, so an old or foreign file gets a message about that, not about its fields. */
 function checkHeader(json: unknown): void {
   if (!isPlainObject(json)) throw new FormatError('(root)', `expected a JSON object, got ${preview(json)}`);
@@ -379,51 +291,6 @@ function checkShapeAt(s: Shape, path: string): void {
   }
   // At most 8 factors below 2^31 each: the product is exact enough in float64 to compare.
   if (numel(s) > MAX_ELEMENTS) throw new FormatError(path, `${shapeStr(s)} has more than ${MAX_ELEMENTS} elements`);
-}
-
-// ---------------------------------------------------------------------------------------------
-// Weights
-
-type ParsedWeightData = z.output<typeof weightData>;
-
-/** Checks a constant's data against its shape and the sidecar, from lengths alone (no allocation). */
-function checkWeightData(data: ParsedWeightData, s: Shape, sidecar: Uint8Array | undefined, path: string): void {
-  const hasInline = data.base64 !== undefined;
-  const hasRange = data.offset !== undefined || data.length !== undefined;
-  if (hasInline === hasRange) {
-    throw new FormatError(path, `expected either {"base64": string} or {"offset": bytes, "length": floats}, got keys ${Object.keys(data).join(', ') || '(none)'}`);
-  }
-  const count = numel(s);
-  if (hasInline) {
-    const bytes = base64DecodedLength(data.base64!);
-    if (typeof bytes === 'string') throw new FormatError(`${path}.base64`, bytes);
-    if (bytes !== count * 4) {
-      throw new FormatError(`${path}.base64`, `decodes to ${bytes} bytes, but shape ${shapeStr(s)} needs ${count * 4} bytes (${count} float32 values)`);
-    }
-    return;
-  }
-  if (data.offset === undefined) throw new FormatError(`${path}.offset`, 'missing (the byte offset into the sidecar file)');
-  if (data.length === undefined) throw new FormatError(`${path}.length`, 'missing (the number of float32 values)');
-  if (data.length !== count) throw new FormatError(`${path}.length`, `${data.length} floats, but shape ${shapeStr(s)} has ${count} elements`);
-  if (sidecar === undefined) throw new FormatError(path, 'the weights are in a sidecar file, but no sidecar was given');
-  const end = data.offset + count * 4;
-  if (end > sidecar.byteLength) {
-    throw new FormatError(path, `bytes ${data.offset}..${end} are outside the sidecar file of ${sidecar.byteLength} bytes`);
-  }
-}
-
-/** Decodes data already checked by checkWeightData; allocates exactly numel(shape) floats. */
-function decodeWeights(data: ParsedWeightData, s: Shape, sidecar: Uint8Array | undefined, path: string): Float32Array {
-  const count = numel(s);
-  if (data.base64 !== undefined) {
-    const out = new Float32Array(count);
-    const bytes = new Uint8Array(out.buffer);
-    const problem = decodeBase64Into(data.base64, bytes);
-    if (problem !== undefined) throw new FormatError(`${path}.base64`, problem);
-    if (!LITTLE_ENDIAN_HOST) swap32InPlace(bytes);
-    return out;
-  }
-  return float32FromLittleEndian(sidecar!, data.offset!, count);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -467,98 +334,12 @@ function topologicalOrder(nodes: readonly { name: string; inputs: readonly strin
 // ---------------------------------------------------------------------------------------------
 // zod issues -> one FormatError
 
-interface AttrContext {
-  readonly node: string;
-  readonly op: string;
-  readonly schema: z.ZodType;
-}
+const KEY_RULE = `a key must have 1 to ${GRAPH_FILE_LIMITS.maxNameLength} characters`;
 
-function issueError(issues: readonly z.core.$ZodIssue[], base: PropertyKey[], input: unknown, ctx?: AttrContext): FormatError {
-  const issue = issues[0];
+/** The first issue at its JSON path, naming the node when the issue is in its attributes. */
+function issueError(issues: readonly z.core.$ZodIssue[], base: PropertyKey[], input: unknown, node?: { name: string; op: string; schema: z.ZodType }): FormatError {
   const more = issues.length > 1 ? ` (and ${issues.length - 1} more problem${issues.length > 2 ? 's' : ''})` : '';
-  const where = ctx ? ` (node '${ctx.node}', op ${ctx.op})` : '';
-  const { path, message } = describeIssue(issue, input, ctx);
+  const where = node ? ` (node '${node.name}', op ${node.op})` : '';
+  const { path, message } = describeIssue(issues[0], input, node ? { op: node.op, schema: node.schema } : { keyRule: KEY_RULE });
   return new FormatError(jsonPath([...base, ...path]) || '(root)', `${message}${where}${more}`);
-}
-
-function hasKey(v: unknown, k: PropertyKey): boolean {
-  return v !== null && typeof v === 'object' && Object.hasOwn(v, k);
-}
-
-function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
-  let v = input;
-  for (const k of path) {
-    if (!hasKey(v, k)) return undefined;
-    v = (v as Record<PropertyKey, unknown>)[k];
-  }
-  return v;
-}
-
-const TYPE_NAMES: Readonly<Record<string, string>> = {
-  int: 'an integer',
-  record: 'an object',
-  object: 'an object',
-  array: 'an array',
-  tuple: 'an array',
-};
-
-function describeIssue(issue: z.core.$ZodIssue, input: unknown, ctx?: AttrContext): { path: PropertyKey[]; message: string } {
-  const path = [...issue.path];
-  switch (issue.code) {
-    case 'unrecognized_keys': {
-      const key = issue.keys[0];
-      const known = ctx && 'shape' in ctx.schema ? Object.keys((ctx.schema as unknown as { shape: object }).shape) : undefined;
-      const what = ctx && path.length === 0 ? 'attribute' : 'key';
-      const list = known ? ` (${ctx!.op} takes ${known.join(', ') || 'no attributes'})` : '';
-      return { path: [...path, key], message: `unknown ${what} '${key}'${list}` };
-    }
-    case 'invalid_union': {
-      // Report the alternative that got furthest; if none got anywhere, list what was expected.
-      const branches = issue.errors.filter((b) => b.length > 0);
-      const deepest = branches.reduce<z.core.$ZodIssue[] | undefined>(
-        (best, b) => (best === undefined || b[0].path.length > best[0].path.length ? b : best),
-        undefined,
-      );
-      if (deepest && deepest[0].path.length > 0) {
-        const inner = describeIssue(deepest[0], valueAt(input, path), ctx);
-        return { path: [...path, ...inner.path], message: inner.message };
-      }
-      const expected = branches.map((b) => {
-        const i = b[0];
-        if (i.code === 'invalid_value') return i.values.map((x) => JSON.stringify(x)).join(' or ');
-        if (i.code === 'invalid_type') return TYPE_NAMES[i.expected] ?? `a ${i.expected}`;
-        return i.message;
-      });
-      return { path, message: `expected ${expected.join(' or ')}, got ${preview(valueAt(input, path))}` };
-    }
-    case 'invalid_key': {
-      const key = path[path.length - 1];
-      const inner = issue.issues[0];
-      const why = inner?.code === 'custom' ? inner.message : inner?.code === 'too_small' || inner?.code === 'too_big' ? `a key must have 1 to ${GRAPH_FILE_LIMITS.maxNameLength} characters` : (inner?.message ?? issue.message);
-      return { path, message: `invalid key ${preview(key)}: ${why}` };
-    }
-    case 'invalid_value':
-      return { path, message: `expected ${issue.values.map((x) => JSON.stringify(x)).join(' or ')}, got ${preview(valueAt(input, path))}` };
-    case 'invalid_type': {
-      const got = valueAt(input, path);
-      const expected = TYPE_NAMES[issue.expected] ?? `a ${issue.expected}`;
-      if (got === undefined && path.length > 0 && !hasKey(valueAt(input, path.slice(0, -1)), path[path.length - 1])) {
-        return { path, message: `missing (expected ${expected})` };
-      }
-      return { path, message: `expected ${expected}, got ${preview(got)}` };
-    }
-    case 'too_big':
-    case 'too_small': {
-      const got = valueAt(input, path);
-      const limit = issue.code === 'too_big' ? `at most ${issue.maximum}` : `at least ${issue.minimum}`;
-      const what =
-        issue.origin === 'array' ? `entries` : issue.origin === 'string' ? 'characters' : undefined;
-      const size = Array.isArray(got) ? got.length : typeof got === 'string' ? got.length : undefined;
-      return what
-        ? { path, message: `${size} ${what}, expected ${limit} ${what}` }
-        : { path, message: `${preview(got)} is out of range: expected ${limit}` };
-    }
-    default:
-      return { path, message: issue.message };
-  }
 }

@@ -137,78 +137,105 @@ interface Header {
 type Value = string | boolean | number[];
 
 function parseHeader(text: string): Header {
-  let i = 0;
-  const err = (what: string): never => fail('header', `${what} at character ${i} of ${JSON.stringify(text.trimEnd().slice(0, 120))}`);
-  const ws = () => {
-    while (i < text.length && (text[i] === ' ' || text[i] === '\t' || text[i] === '\n' || text[i] === '\r')) i++;
-  };
-  const expect = (c: string) => {
-    ws();
-    if (text[i] !== c) err(`expected '${c}'`);
-    i++;
-  };
-  const str = (): string => {
-    ws();
-    const q = text[i];
-    if (q !== "'" && q !== '"') err('expected a quoted string');
-    const end = text.indexOf(q, i + 1);
-    if (end < 0) err('unterminated string');
-    const s = text.slice(i + 1, end);
-    if (s.includes('\\')) err('escapes in strings are not supported');
-    i = end + 1;
-    return s;
-  };
-  const int = (): number => {
-    ws();
-    const m = /^\d+L?/.exec(text.slice(i, i + 40));
-    if (!m) err('expected a non-negative integer');
-    const digits = m![0].replace('L', '');
-    const n = Number(digits);
-    if (!Number.isSafeInteger(n)) err(`dimension ${digits} is too large`);
-    i += m![0].length;
-    return n;
-  };
-  const value = (): Value => {
-    ws();
-    if (text[i] === "'" || text[i] === '"') return str();
-    if (text.startsWith('True', i)) return (i += 4), true;
-    if (text.startsWith('False', i)) return (i += 5), false;
-    if (text[i] === '(') {
-      i++;
-      const dims: number[] = [];
-      ws();
-      while (text[i] !== ')') {
-        if (dims.length >= NPY_MAX_RANK) err(`more than ${NPY_MAX_RANK} dimensions`);
-        dims.push(int());
-        ws();
-        if (text[i] === ',') i++;
-        else if (text[i] !== ')') err("expected ',' or ')' in the shape");
-        ws();
-      }
-      i++;
-      return dims;
+  return headerFields(new DictReader(text).dict());
+}
+
+/** A cursor over the header text; an error names the character it stopped at. */
+class DictReader {
+  private i = 0;
+  constructor(private readonly text: string) {}
+
+  /** The whole text as one dict literal (and nothing after it but white space). */
+  dict(): Map<string, Value> {
+    const { text } = this;
+    this.expect('{');
+    const entries = new Map<string, Value>();
+    this.ws();
+    while (text[this.i] !== '}') {
+      const key = this.str();
+      if (entries.has(key)) this.err(`duplicate key '${key}'`);
+      this.expect(':');
+      entries.set(key, this.value());
+      this.ws();
+      if (text[this.i] === ',') this.i++;
+      else if (text[this.i] !== '}') this.err("expected ',' or '}'");
+      this.ws();
     }
-    if (text[i] === '[') err("structured dtypes (a list as 'descr') are not supported");
-    return err('expected a string, True, False or a tuple');
-  };
-
-  expect('{');
-  const entries = new Map<string, Value>();
-  ws();
-  while (text[i] !== '}') {
-    const key = str();
-    if (entries.has(key)) err(`duplicate key '${key}'`);
-    expect(':');
-    entries.set(key, value());
-    ws();
-    if (text[i] === ',') i++;
-    else if (text[i] !== '}') err("expected ',' or '}'");
-    ws();
+    this.i++;
+    this.ws();
+    if (this.i !== text.length) this.err('unexpected text after the dict');
+    return entries;
   }
-  i++;
-  ws();
-  if (i !== text.length) err('unexpected text after the dict');
 
+  private err(what: string): never {
+    return fail('header', `${what} at character ${this.i} of ${JSON.stringify(this.text.trimEnd().slice(0, 120))}`);
+  }
+
+  private ws(): void {
+    const { text } = this;
+    while (this.i < text.length && (text[this.i] === ' ' || text[this.i] === '\t' || text[this.i] === '\n' || text[this.i] === '\r')) this.i++;
+  }
+
+  private expect(c: string): void {
+    this.ws();
+    if (this.text[this.i] !== c) this.err(`expected '${c}'`);
+    this.i++;
+  }
+
+  private str(): string {
+    this.ws();
+    const q = this.text[this.i];
+    if (q !== "'" && q !== '"') this.err('expected a quoted string');
+    const end = this.text.indexOf(q, this.i + 1);
+    if (end < 0) this.err('unterminated string');
+    const s = this.text.slice(this.i + 1, end);
+    if (s.includes('\\')) this.err('escapes in strings are not supported');
+    this.i = end + 1;
+    return s;
+  }
+
+  private int(): number {
+    this.ws();
+    const m = /^\d+L?/.exec(this.text.slice(this.i, this.i + 40));
+    if (!m) return this.err('expected a non-negative integer');
+    const digits = m[0].replace('L', '');
+    const n = Number(digits);
+    if (!Number.isSafeInteger(n)) this.err(`dimension ${digits} is too large`);
+    this.i += m[0].length;
+    return n;
+  }
+
+  private value(): Value {
+    this.ws();
+    const { text } = this;
+    if (text[this.i] === "'" || text[this.i] === '"') return this.str();
+    if (text.startsWith('True', this.i)) return (this.i += 4), true;
+    if (text.startsWith('False', this.i)) return (this.i += 5), false;
+    if (text[this.i] === '(') return this.tuple();
+    if (text[this.i] === '[') this.err("structured dtypes (a list as 'descr') are not supported");
+    return this.err('expected a string, True, False or a tuple');
+  }
+
+  private tuple(): number[] {
+    const { text } = this;
+    this.i++;
+    const dims: number[] = [];
+    this.ws();
+    while (text[this.i] !== ')') {
+      if (dims.length >= NPY_MAX_RANK) this.err(`more than ${NPY_MAX_RANK} dimensions`);
+      dims.push(this.int());
+      this.ws();
+      if (text[this.i] === ',') this.i++;
+      else if (text[this.i] !== ')') this.err("expected ',' or ')' in the shape");
+      this.ws();
+    }
+    this.i++;
+    return dims;
+  }
+}
+
+/** The three keys numpy writes, checked for what this reader supports. */
+function headerFields(entries: ReadonlyMap<string, Value>): Header {
   for (const key of entries.keys()) {
     if (key !== 'descr' && key !== 'fortran_order' && key !== 'shape') fail('header', `unexpected key '${key}' (expected descr, fortran_order, shape)`);
   }

@@ -1,5 +1,7 @@
 import type { z } from 'zod';
+import { OpError } from '../errors.js';
 import type { Shape } from '../shape.js';
+import { listIssues } from '../zod-issues.js';
 
 /**
  * A value in the float64 reference: the exact result on the float32 inputs (`value`) and,
@@ -52,6 +54,16 @@ export type AttrsInput<S extends OpSpec> = S extends OpSpec<infer Z> ? z.input<Z
 export function attrsOf<S extends z.ZodType>(node: { readonly op: string; readonly attrs: unknown }, spec: OpSpec<S>): z.output<S> {
   if (node.op !== spec.name) throw new Error(`attrsOf: node of op '${node.op}' read as '${spec.name}'`);
   return node.attrs as z.output<S>;
+}
+
+/**
+ * Validates attributes against the spec's schema, filling defaults; throws an OpError
+ * `invalid attributes: <path>: <problem>; ...` (the caller adds node and op, as with atNode).
+ */
+export function parseAttrs<S extends z.ZodType>(spec: OpSpec<S>, attrs: unknown): z.output<S> {
+  const parsed = spec.attrs.safeParse(attrs);
+  if (!parsed.success) throw new OpError(`invalid attributes: ${listIssues(parsed.error.issues, attrs, { op: spec.name, schema: spec.attrs })}`);
+  return parsed.data;
 }
 
 /** Declares an op spec with its attribute types inferred from the schema. */

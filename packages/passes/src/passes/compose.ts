@@ -1,6 +1,6 @@
 import { Tensor, type Graph, type Node } from '@tessera/core';
 import { constant, any, named, op, type Emitter, type Match, type OpPattern, type RewriteRule } from '../rewrite.js';
-import { convAttrs, filterShape, is1x1, padsNothingFor1x1 } from './conv-util.js';
+import { convAttrs, convRelu, filterShape, is1x1, padsNothingFor1x1 } from './conv-util.js';
 import { rulePass } from './rule-pass.js';
 
 /*
@@ -31,7 +31,7 @@ function condition(m: Match, g: Graph): boolean | string {
   const A = m.nodes.A;
   const B = m.nodes.B;
   if (!is1x1(g, B)) return false;
-  if (A.op === 'fused_conv2d' && convAttrs(A).relu) return false; // relu in between: not linear
+  if (convRelu(A)) return false; // relu in between: not linear
   const b = convAttrs(B);
   if (b.strides[0] !== 1 || b.strides[1] !== 1) return `1x1 conv '${B.name}' has strides ${JSON.stringify(b.strides)}`;
   if (!padsNothingFor1x1(b.padding)) return `1x1 conv '${B.name}' pads explicitly`;
@@ -65,7 +65,8 @@ function compose(m: Match, emit: Emitter): string {
   }
   const hasBias = m.values.bA !== undefined || m.values.bB !== undefined;
   const filter = emit.constant(`${A.name}+${B.name}/filter`, new Tensor([kh, kw, cin, cout], wc));
-  const geometry = { strides: convAttrs(A).strides, padding: convAttrs(A).padding, dilations: convAttrs(A).dilations };
+  const { strides, padding, dilations } = convAttrs(A);
+  const geometry = { strides, padding, dilations };
   if (!hasBias) return emit.node('conv2d', [m.values.x, filter], geometry, A.name);
   const bias = new Float64Array(cout);
   if (m.values.bA !== undefined) {
@@ -77,8 +78,7 @@ function compose(m: Match, emit: Emitter): string {
     for (let co = 0; co < cout; co++) bias[co] += bB[co];
   }
   const b = emit.constant(`${A.name}+${B.name}/bias`, new Tensor([cout], Float32Array.from(bias)));
-  const relu = B.op === 'fused_conv2d' ? (convAttrs(B).relu ?? false) : false;
-  return emit.node('fused_conv2d', [m.values.x, filter, b], { ...geometry, relu }, A.name);
+  return emit.node('fused_conv2d', [m.values.x, filter, b], { ...geometry, relu: convRelu(B) }, A.name);
 }
 
 export const composeRules: readonly RewriteRule[] = seconds.flatMap((second) =>

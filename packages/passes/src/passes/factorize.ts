@@ -1,9 +1,9 @@
 import { type Graph, type Node } from '@tessera/core';
 import { makeReport } from '../report.js';
-import { applyRules, constant, any, op, type RewriteRule } from '../rewrite.js';
-import { factorError, reconstructFilter, tucker2, tuckerFilters, type FactorError, type RankChoice, type Tucker2 } from '../tucker.js';
+import { applyRules, constant, any, op, type Emitter, type Match, type RewriteRule } from '../rewrite.js';
+import { factorError, reconstructFilter, tucker2, tuckerFilters, type FactorError, type RankChoice } from '../tucker.js';
 import type { FactorizeOptions, Pass, PassOptions, PassResult } from '../types.js';
-import { convAttrs } from './conv-util.js';
+import { convAttrs, convRelu } from './conv-util.js';
 
 /** What the factorization did to one conv. */
 export interface FactorizationDetail extends FactorError {
@@ -37,67 +37,20 @@ export const bottleneckFactorization: Pass = {
     const choice: RankChoice = settings.ranks ? { ranks: settings.ranks } : { energy: settings.energy ?? 0.95 };
     if ('energy' in choice && !(choice.energy > 0 && choice.energy <= 1)) throw new Error(`factorize: energy must be in (0, 1], got ${choice.energy}`);
     const requireSavings = settings.requireSavings ?? true;
-    const plans = new Map<string, { t: Tucker2; detail: FactorizationDetail; filters: ReturnType<typeof tuckerFilters> }>();
+    const plans = new Map<string, Plan>();
     const details: FactorizationDetail[] = [];
-
-    const condition = (m: { root: Node; values: Record<string, string> }, g: Graph): boolean | string => {
-      const conv = m.root;
-      const w = g.constants.get(m.values.w)!;
-      const [k1, k2, c, s] = w.shape;
-      if (k1 === 1 && k2 === 1) return false;
-      const t = tucker2(w, choice);
-      const [r1, r2] = t.ranks;
-      const [n, h, wd] = g.value(m.values.x).shape;
-      const [, oh, ow] = conv.output.shape;
-      const params = { before: k1 * k2 * c * s, after: c * r1 + k1 * k2 * r1 * r2 + r2 * s };
-      const macs = { before: n * oh * ow * k1 * k2 * c * s, after: n * h * wd * c * r1 + n * oh * ow * (k1 * k2 * r1 * r2 + r2 * s) };
-      if (requireSavings && (params.after >= params.before || macs.after >= macs.before)) {
-        return `ranks (${r1}, ${r2}) of ${k1}x${k2}x${c}x${s} would not lower both params (${params.before} -> ${params.after}) and MACs (${macs.before} -> ${macs.after})`;
-      }
-      const filters = tuckerFilters(t);
-      const err = factorError(w.data, t, reconstructFilter(filters));
-      const total = (v: readonly number[]) => v.reduce((a, b) => a + b, 0) || 1;
-      const kept = (v: readonly number[], r: number) => v.slice(0, r).reduce((a, b) => a + b, 0) / total(v);
-      const detail: FactorizationDetail = {
-        node: conv.name,
-        filter: [k1, k2, c, s],
-        ranks: [r1, r2],
-        keptEnergy: [kept(t.sv2[0], r1), kept(t.sv2[1], r2)],
-        params,
-        macs,
-        ...err,
-      };
-      plans.set(conv.name, { t, detail, filters });
+    const condition = (m: Match, g: Graph): boolean | string => {
+      const plan = planFactorization(m, g, choice, requireSavings);
+      if (typeof plan !== 'object') return plan;
+      plans.set(m.root.name, plan);
       return true;
     };
-
     const replace: RewriteRule['replace'] = (m, emit) => {
-      const conv = m.root;
-      const { filters, detail } = plans.get(conv.name)!;
-      details.push(detail);
-      const a = convAttrs(conv);
-      const pointwise = { strides: [1, 1], padding: 'VALID', dilations: [1, 1] };
-      const reduce = emit.node('conv2d', [m.values.x, emit.constant(`${conv.name}/reduce/filter`, filters.reduce)], pointwise, `${conv.name}/reduce`);
-      const core = emit.node(
-        'conv2d',
-        [reduce, emit.constant(`${conv.name}/core/filter`, filters.core)],
-        { strides: a.strides, padding: a.padding, dilations: a.dilations },
-        `${conv.name}/core`,
-      );
-      const expandFilter = emit.constant(`${conv.name}/expand/filter`, filters.expand);
-      return conv.op === 'fused_conv2d'
-        ? emit.node('fused_conv2d', [core, expandFilter, m.values.bias], { ...pointwise, relu: a.relu ?? false }, conv.name)
-        : emit.node('conv2d', [core, expandFilter], pointwise, conv.name);
+      const plan = plans.get(m.root.name)!;
+      details.push(plan.detail);
+      return emitFactors(m, emit, plan.filters);
     };
-
-    const describe = (m: { root: Node }) => {
-      const d = plans.get(m.root.name)!.detail;
-      return (
-        `factorized '${d.node}' ${d.filter.join('x')} with ranks (${d.ranks[0]}, ${d.ranks[1]}): ` +
-        `params ${d.params.before} -> ${d.params.after}, MACs ${d.macs.before} -> ${d.macs.after}, ` +
-        `relative filter error ${d.relError.toExponential(3)} (HOSVD bound ${d.boundRel.toExponential(3)})`
-      );
-    };
+    const describe = (m: { root: Node }) => describeDetail(plans.get(m.root.name)!.detail);
 
     const rules: RewriteRule[] = [
       { name: 'tucker2 conv2d', pattern: op('conv2d', any('x'), constant('w')), condition, replace, describe },
@@ -123,3 +76,57 @@ export const bottleneckFactorization: Pass = {
     };
   },
 };
+
+interface Plan {
+  readonly detail: FactorizationDetail;
+  readonly filters: ReturnType<typeof tuckerFilters>;
+}
+
+/** The factors of a matched conv and what they cost, or false / why not when they do not pay. */
+function planFactorization(m: Match, g: Graph, choice: RankChoice, requireSavings: boolean): Plan | boolean | string {
+  const conv = m.root;
+  const w = g.constants.get(m.values.w)!;
+  const [k1, k2, c, s] = w.shape;
+  if (k1 === 1 && k2 === 1) return false;
+  const t = tucker2(w, choice);
+  const [r1, r2] = t.ranks;
+  const [n, h, wd] = g.value(m.values.x).shape;
+  const [, oh, ow] = conv.output.shape;
+  const params = { before: k1 * k2 * c * s, after: c * r1 + k1 * k2 * r1 * r2 + r2 * s };
+  const macs = { before: n * oh * ow * k1 * k2 * c * s, after: n * h * wd * c * r1 + n * oh * ow * (k1 * k2 * r1 * r2 + r2 * s) };
+  if (requireSavings && (params.after >= params.before || macs.after >= macs.before)) {
+    return `ranks (${r1}, ${r2}) of ${k1}x${k2}x${c}x${s} would not lower both params (${params.before} -> ${params.after}) and MACs (${macs.before} -> ${macs.after})`;
+  }
+  const filters = tuckerFilters(t);
+  const err = factorError(w.data, t, reconstructFilter(filters));
+  const total = (v: readonly number[]) => v.reduce((a, b) => a + b, 0) || 1;
+  const kept = (v: readonly number[], r: number) => v.slice(0, r).reduce((a, b) => a + b, 0) / total(v);
+  const keptEnergy: [number, number] = [kept(t.sv2[0], r1), kept(t.sv2[1], r2)];
+  return { filters, detail: { node: conv.name, filter: [k1, k2, c, s], ranks: [r1, r2], keptEnergy, params, macs, ...err } };
+}
+
+/** 1x1 reduce -> KxK core (the conv's geometry) -> 1x1 expand (the conv's bias and relu if fused). */
+function emitFactors(m: Match, emit: Emitter, filters: Plan['filters']): string {
+  const conv = m.root;
+  const a = convAttrs(conv);
+  const pointwise = { strides: [1, 1], padding: 'VALID', dilations: [1, 1] };
+  const reduce = emit.node('conv2d', [m.values.x, emit.constant(`${conv.name}/reduce/filter`, filters.reduce)], pointwise, `${conv.name}/reduce`);
+  const core = emit.node(
+    'conv2d',
+    [reduce, emit.constant(`${conv.name}/core/filter`, filters.core)],
+    { strides: a.strides, padding: a.padding, dilations: a.dilations },
+    `${conv.name}/core`,
+  );
+  const expandFilter = emit.constant(`${conv.name}/expand/filter`, filters.expand);
+  return conv.op === 'fused_conv2d'
+    ? emit.node('fused_conv2d', [core, expandFilter, m.values.bias], { ...pointwise, relu: convRelu(conv) }, conv.name)
+    : emit.node('conv2d', [core, expandFilter], pointwise, conv.name);
+}
+
+function describeDetail(d: FactorizationDetail): string {
+  return (
+    `factorized '${d.node}' ${d.filter.join('x')} with ranks (${d.ranks[0]}, ${d.ranks[1]}): ` +
+    `params ${d.params.before} -> ${d.params.after}, MACs ${d.macs.before} -> ${d.macs.after}, ` +
+    `relative filter error ${d.relError.toExponential(3)} (HOSVD bound ${d.boundRel.toExponential(3)})`
+  );
+}

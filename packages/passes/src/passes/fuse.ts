@@ -1,3 +1,4 @@
+import { attrsOf, conv2d as conv2dSpec, fusedConv2d, fusedMatmul, matmul as matmulSpec, type Node } from '@tessera/core';
 import { any, op, type RewriteRule } from '../rewrite.js';
 import { rulePass } from './rule-pass.js';
 
@@ -16,8 +17,12 @@ const fuse =
   (into: 'fused_conv2d' | 'fused_matmul', relu: boolean): RewriteRule['replace'] =>
   (m, emit) => {
     const main = into === 'fused_conv2d' ? m.nodes.conv2d : m.nodes.matmul;
-    return emit.node(into, [...main.inputs, m.values.bias], { ...main.attrs, relu }, main.name);
+    const attrs = into === 'fused_conv2d' ? attrsOf(main, conv2dSpec) : attrsOf(main, matmulSpec);
+    return emit.node(into, [...main.inputs, m.values.bias], { ...attrs, relu }, main.name);
   };
+
+/** The attributes of a fused_conv2d / fused_matmul node. */
+const fusedAttrs = (n: Node) => (n.op === 'fused_conv2d' ? attrsOf(n, fusedConv2d) : attrsOf(n, fusedMatmul));
 
 export const fusionRules: readonly RewriteRule[] = [
   { name: 'conv2d+bias_add+relu', pattern: op('relu', op('bias_add', conv, any('bias'))), replace: fuse('fused_conv2d', true) },
@@ -28,10 +33,10 @@ export const fusionRules: readonly RewriteRule[] = [
     (fused): RewriteRule => ({
       name: `${fused}+relu`,
       pattern: op('relu', op(fused, any('x'), any('w'), any('bias'))),
-      condition: (m) => m.nodes[fused].attrs.relu === false,
+      condition: (m) => !fusedAttrs(m.nodes[fused]).relu,
       replace: (m, emit) => {
         const f = m.nodes[fused];
-        return emit.node(fused, f.inputs, { ...f.attrs, relu: true }, f.name);
+        return emit.node(fused, f.inputs, { ...fusedAttrs(f), relu: true }, f.name);
       },
     }),
   ),

@@ -1,6 +1,6 @@
 import { Tensor } from '@tessera/core';
 import { constant, op, any, type Emitter, type Match, type RewriteRule } from '../rewrite.js';
-import { convAttrs, is1x1, padsNothingFor1x1 } from './conv-util.js';
+import { convAttrs, convRelu, is1x1, padsNothingFor1x1 } from './conv-util.js';
 import { rulePass } from './rule-pass.js';
 
 /*
@@ -33,7 +33,7 @@ function lower(m: Match, emit: Emitter): string {
   const w = emit.constant(`${m.values.w}/matrix`, new Tensor([cin, cout], filter.data));
   const product =
     conv.op === 'fused_conv2d'
-      ? emit.node('fused_matmul', [rows, w, m.values.bias], { relu: convAttrs(conv).relu ?? false }, conv.name)
+      ? emit.node('fused_matmul', [rows, w, m.values.bias], { relu: convRelu(conv) }, conv.name)
       : emit.node('matmul', [rows, w], {}, conv.name);
   return emit.node('reshape', [product], { shape: [n, outH, outW, cout] }, `${conv.name}/to_nhwc`);
 }

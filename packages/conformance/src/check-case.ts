@@ -1,0 +1,122 @@
+import { evaluate, type Feeds, type Graph, type RefTensor } from '@tessera/core';
+import { createSession, type Session, type SessionOptions } from '@tessera/runtime';
+import type { ConformanceCase } from './case.js';
+import { compareToReference, describeComparison, formatRatio, type Comparison } from './compare.js';
+
+/*
+ * One case on one backend: run it, compare every output with the float64 reference, and say
+ * what went wrong. The suite (runner.ts) draws the cases and shrinks the failures.
+ */
+
+/** What went wrong in one case: an output out of bound, or an error from the backend. */
+export interface CaseOutcome {
+  readonly ok: boolean;
+  /** Worst |actual - ref| / bound over every output (Infinity for an error). */
+  readonly worstRatio: number;
+  /** Per graph output, the comparison (absent for outputs not reached because of an error). */
+  readonly outputs: Readonly<Record<string, Comparison>>;
+  /** The first failing output, if any. */
+  readonly failingOutput?: string;
+  /** An exception from compiling, running or disposing, with the stage it came from. */
+  readonly error?: { readonly stage: 'reference' | 'compile' | 'run' | 'dispose' | 'outputs'; readonly message: string };
+  /** One line saying what failed. */
+  readonly summary: string;
+  /** What the backend returned (absent after an error before its outputs). */
+  readonly actual?: Readonly<Record<string, Float32Array>>;
+  /** The reference the outputs were compared with. */
+  readonly reference?: Readonly<Record<string, RefTensor>>;
+}
+
+/**
+ * Runs one case on a backend and compares every output with the reference. Never throws:
+ * errors of the backend (or of the reference) become a failed outcome. The session is disposed in every case.
+ * With `bindIO`, the session binds its inputs and outputs: the feeds are written once into
+ * `session.io`, the case runs twice, and each run's outputs must be the `session.io` arrays
+ * and agree with the reference (bound inputs must survive a run).
+ */
+export async function checkCase(
+  c: ConformanceCase,
+  options: { readonly backend: string; readonly container?: SessionOptions['container']; readonly bindIO?: boolean },
+): Promise<CaseOutcome> {
+  let ref: Record<string, RefTensor>;
+  try {
+    ref = evaluate(c.graph, c.feeds);
+  } catch (e) {
+    return failedOutcome('reference', errorMessage(e)); // a bad case or a reference bug, not the backend's fault
+  }
+  // The backend gets copies: the recorded case must stay as generated even if a backend writes to its feeds.
+  const feeds = Object.fromEntries(Object.entries(c.feeds).map(([k, v]) => [k, v.slice()]));
+  let session: Session | undefined;
+  let outcome: CaseOutcome;
+  try {
+    session = await createSession(c.graph, { backend: options.backend, container: options.container, bindIO: options.bindIO });
+  } catch (e) {
+    return failedOutcome('compile', errorMessage(e));
+  }
+  try {
+    outcome = options.bindIO ? await runBound(c.graph, session, feeds, ref) : await runPlain(c.graph, session, feeds, ref);
+  } catch (e) {
+    outcome = failedOutcome('run', errorMessage(e));
+  }
+  try {
+    session.dispose();
+  } catch (e) {
+    if (outcome.ok) outcome = failedOutcome('dispose', errorMessage(e));
+  }
+  return outcome;
+}
+
+async function runPlain(graph: Graph, session: Session, feeds: Feeds, ref: Record<string, RefTensor>): Promise<CaseOutcome> {
+  const actual = await session.run(feeds);
+  return { ...compareOutputs(graph, actual, ref), actual, reference: ref };
+}
+
+async function runBound(graph: Graph, session: Session, feeds: Feeds, ref: Record<string, RefTensor>): Promise<CaseOutcome> {
+  const { inputs, outputs } = session.io;
+  for (const [name, data] of Object.entries(feeds)) inputs[name].set(data);
+  let outcome: CaseOutcome | undefined;
+  for (const run of ['first', 'second']) {
+    const actual = await session.run(inputs, { outputs });
+    const elsewhere = Object.keys(graph.outputs).find((name) => actual[name] !== outputs[name]);
+    if (elsewhere !== undefined) return failedOutcome('outputs', `bound IO, ${run} run: output '${elsewhere}' was not returned in its session.io array`);
+    outcome = { ...compareOutputs(graph, actual, ref), actual, reference: ref };
+    if (!outcome.ok) return { ...outcome, summary: `bound IO, ${run} run (inputs written once): ${outcome.summary}` };
+  }
+  return outcome!;
+}
+
+/** Compares a run's outputs (by graph output name) with the reference outputs. */
+export function compareOutputs(graph: Graph, actual: Readonly<Record<string, unknown>>, ref: Readonly<Record<string, RefTensor>>): CaseOutcome {
+  const outputs: Record<string, Comparison> = {};
+  let worstRatio = 0;
+  let failingOutput: string | undefined;
+  for (const name of Object.keys(graph.outputs)) {
+    const a = actual?.[name];
+    if (!(a instanceof Float32Array)) {
+      const got = a === undefined ? 'nothing' : Object.prototype.toString.call(a).slice(8, -1);
+      return { ...failedOutcome('outputs', `output '${name}' should be a Float32Array, got ${got}`), outputs };
+    }
+    const cmp = compareToReference(a, ref[name]);
+    outputs[name] = cmp;
+    worstRatio = Math.max(worstRatio, cmp.worstRatio);
+    if (!cmp.ok && failingOutput === undefined) failingOutput = name;
+  }
+  if (failingOutput === undefined) return { ok: true, worstRatio, outputs, summary: `ok (worst error ${formatRatio(worstRatio)} of its bound)` };
+  const shape = ref[failingOutput].shape;
+  return {
+    ok: false,
+    worstRatio,
+    outputs,
+    failingOutput,
+    summary: `output '${failingOutput}' [${shape.join(',')}]: ${describeComparison(outputs[failingOutput], shape)}`,
+  };
+}
+
+export function failedOutcome(stage: NonNullable<CaseOutcome['error']>['stage'], message: string): CaseOutcome {
+  return { ok: false, worstRatio: Infinity, outputs: {}, error: { stage, message }, summary: `${stage} failed: ${message}` };
+}
+
+export function errorMessage(e: unknown): string {
+  if (e instanceof Error) return e.message;
+  return e === null || e === undefined ? '' : String(e);
+}

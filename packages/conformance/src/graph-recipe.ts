@@ -1,0 +1,145 @@
+import fc from 'fast-check';
+import { dataSpecArbitrary, type DataSpec } from './data.js';
+
+/*
+ * The recipe of a random graph (see graphs.ts): an input shape and a list of steps, each with its
+ * own named choices for every op it might become. Every choice shrinks towards the simplest
+ * (relu, kernel 1, stride 1, SAME, no transposes), and the interpreter clamps each to what the
+ * shape at hand allows, so any recipe yields a valid graph.
+ */
+
+export interface ConvChoice {
+  /** Wanted kernel height and width (1..5), shrunk to fit a VALID or explicitly padded input. */
+  readonly kernel: readonly [number, number];
+  /** 1..3 each; 1 when dilated. */
+  readonly strides: readonly [number, number];
+  /** Dilation 2 in both directions (1 in 5). */
+  readonly dilated: boolean;
+  readonly padding: 'SAME' | 'VALID' | 'explicit';
+  /** For explicit padding: top, bottom, left, right (0..2 each). */
+  readonly pads: readonly [number, number, number, number];
+  /** Output channels (1..8), fewer if the budget requires. */
+  readonly channels: number;
+  /** For fused_conv2d. */
+  readonly relu: boolean;
+}
+
+export interface PoolChoice {
+  /** Window height and width (1..4), no larger than the input with VALID. */
+  readonly window: readonly [number, number];
+  /** 1..3 each. */
+  readonly strides: readonly [number, number];
+  readonly padding: 'SAME' | 'VALID';
+}
+
+export interface MatmulChoice {
+  /** 1 in 4. */
+  readonly transposeA: boolean;
+  readonly transposeB: boolean;
+  /** Multiply by an earlier rank-2 value whose shape lines up, if any (1 in 3), instead of weights. */
+  readonly partner: boolean;
+  /** Columns of the weights (1..16), fewer if the budget requires. */
+  readonly columns: number;
+  /** For a rank-3 operand: weights with the batch dimension too. */
+  readonly batchedWeights: boolean;
+  /** For fused_matmul. */
+  readonly relu: boolean;
+}
+
+export interface ReshapeChoice {
+  /** Which target among those for the operand's rank (taken modulo their count). */
+  readonly form: number;
+  /** Write one dimension of the target as -1. */
+  readonly wildcard: boolean;
+  /** Which dimension is -1 (modulo the target's rank). */
+  readonly wildcardAt: number;
+  /** For a rank-2 operand reshaped to rank 3: which divisor of the rows leads (modulo their count). */
+  readonly divisor: number;
+}
+
+export interface SliceAxisChoice {
+  /** 1..2. */
+  readonly stride: number;
+  /** Start, modulo the dimension. */
+  readonly begin: number;
+  /** Element count less 1, modulo how many the start and stride leave. */
+  readonly size: number;
+}
+
+export interface GraphStep {
+  /** Which op, among those that apply to the operand's rank (modulo their count). */
+  readonly op: number;
+  /** 0: the latest value; k > 0: the value k places before it (a second consumer). */
+  readonly from: number;
+  /** After an unfused conv2d / matmul, a bias_add instead of `op` (2 in 3). */
+  readonly biasAfterLinear: boolean;
+  readonly conv: ConvChoice;
+  readonly pool: PoolChoice;
+  readonly matmul: MatmulChoice;
+  readonly reshape: ReshapeChoice;
+  /** One per axis of the operand (4 drawn; a lower rank reads the first ones). */
+  readonly slice: readonly SliceAxisChoice[];
+  /** Data of the step's weights and bias. */
+  readonly data: DataSpec;
+  readonly weightsAsInput: boolean;
+  /** Also make this step's result a graph output even if something consumes it. */
+  readonly alsoOutput: boolean;
+}
+
+export interface GraphRecipe {
+  readonly input: readonly [number, number, number, number];
+  readonly inputData: DataSpec;
+  readonly steps: readonly GraphStep[];
+}
+
+const int = (min: number, max: number) => fc.integer({ min, max });
+const pair = (min: number, max: number) => fc.tuple(int(min, max), int(min, max));
+/** True in `ones` of `outOf` draws; shrinks to false. */
+const oneIn = (ones: number, outOf: number) => fc.constantFrom(...Array.from({ length: outOf }, (_, i) => i >= outOf - ones));
+
+const convArb: fc.Arbitrary<ConvChoice> = fc.record({
+  kernel: pair(1, 5),
+  strides: pair(1, 3),
+  dilated: oneIn(1, 5),
+  padding: fc.constantFrom('SAME', 'VALID', 'explicit'),
+  pads: fc.tuple(int(0, 2), int(0, 2), int(0, 2), int(0, 2)),
+  channels: int(1, 8),
+  relu: fc.boolean(),
+});
+
+const poolArb: fc.Arbitrary<PoolChoice> = fc.record({ window: pair(1, 4), strides: pair(1, 3), padding: fc.constantFrom('SAME', 'VALID') });
+
+const matmulArb: fc.Arbitrary<MatmulChoice> = fc.record({
+  transposeA: oneIn(1, 4),
+  transposeB: fc.boolean(),
+  partner: oneIn(1, 3),
+  columns: int(1, 16),
+  batchedWeights: fc.boolean(),
+  relu: fc.boolean(),
+});
+
+const reshapeArb: fc.Arbitrary<ReshapeChoice> = fc.record({ form: fc.nat(3), wildcard: fc.boolean(), wildcardAt: fc.nat(3), divisor: fc.nat(1000) });
+
+const sliceAxisArb: fc.Arbitrary<SliceAxisChoice> = fc.record({ stride: int(1, 2), begin: fc.nat(1000), size: fc.nat(1000) });
+
+const stepArb: fc.Arbitrary<GraphStep> = fc.record({
+  op: fc.nat(60),
+  from: fc.oneof({ arbitrary: fc.constant(0), weight: 3 }, { arbitrary: int(1, 4), weight: 1 }),
+  biasAfterLinear: oneIn(2, 3),
+  conv: convArb,
+  pool: poolArb,
+  matmul: matmulArb,
+  reshape: reshapeArb,
+  slice: fc.array(sliceAxisArb, { minLength: 4, maxLength: 4 }),
+  data: dataSpecArbitrary({ maxExp: 2, minExp: -6 }),
+  weightsAsInput: oneIn(1, 4),
+  alsoOutput: oneIn(1, 5),
+});
+
+export function graphRecipeArbitrary({ minOps = 1, maxOps = 12 }: { minOps?: number; maxOps?: number } = {}): fc.Arbitrary<GraphRecipe> {
+  return fc.record({
+    input: fc.tuple(int(1, 2), int(1, 10), int(1, 10), int(1, 6)),
+    inputData: dataSpecArbitrary({ maxExp: 6, minExp: -8 }),
+    steps: fc.array(stepArb, { minLength: minOps, maxLength: maxOps }),
+  });
+}

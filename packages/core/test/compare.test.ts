@@ -1,0 +1,25 @@
+import { describe, expect, it } from 'vitest';
+import { compareReferences, compareToReference, compareWithin, refTensor } from '../src/index.js';
+
+const ref = (value: number[], bound: number[]) => refTensor([value.length], Float64Array.from(value), Float64Array.from(bound));
+
+describe('the comparator', () => {
+  it('counts an exact match as 0 even with a zero bound, and a miss with a zero bound as Infinity', () => {
+    expect(compareToReference(Float32Array.of(0, 3), ref([0, 3], [0, 0]))).toEqual({ ok: true, worstRatio: 0, worstIndex: 0, failures: 0 });
+    const miss = compareToReference(Float32Array.of(0, 4), ref([0, 3], [0, 0]));
+    expect(miss).toMatchObject({ ok: false, worstRatio: Infinity, worstIndex: 1, failures: 1, firstFailure: { index: 1, actual: 4, expected: 3, bound: 0 } });
+  });
+
+  it('compares two references within the sum of their bounds, plus an allowance', () => {
+    const before = ref([1, 2], [0.25, 0]);
+    const after = ref([1.5, 2], [0.25, 0]);
+    expect(compareReferences(after, before)).toMatchObject({ ok: true, worstRatio: 1 });
+    expect(compareReferences(ref([1.75, 2], [0.25, 0]), before)).toMatchObject({ ok: false, worstRatio: 1.5, firstFailure: { index: 0, bound: 0.5 } });
+    expect(compareReferences(ref([1.75, 2], [0.25, 0]), before, Float64Array.of(0.25, 0))).toMatchObject({ ok: true, worstRatio: 1 });
+  });
+
+  it('fails on a length mismatch, and NaN must be NaN', () => {
+    expect(compareWithin([1, 2], [1], [[0]])).toMatchObject({ ok: false, firstFailure: { index: -1, actual: 2, expected: 1 } });
+    expect(compareWithin([NaN, 1], [NaN, NaN], [[0, 0]])).toMatchObject({ ok: false, failures: 1, worstRatio: Infinity, worstIndex: 1 });
+  });
+});
