@@ -1,4 +1,5 @@
-import { evaluate, graphFromJson, graphToJson, type Graph, type GraphJson, type RefTensor } from '@tessera/core';
+import { FormatError, GRAPH_FILE_LIMITS, MAX_ELEMENTS, describeIssue, evaluate, graphFromJson, graphToJson, jsonPath, validateFeeds, type Graph, type GraphJson, type RefTensor } from '@tessera/core';
+import { z } from 'zod';
 import type { SessionOptions } from '@tessera/runtime';
 import type { ConformanceCase } from './arbitraries.js';
 import { checkCase, compareOutputs, type CaseOutcome } from './check-case.js';
@@ -73,8 +74,15 @@ function toBase64(bytes: Uint8Array): string {
   return btoa(s);
 }
 
-function fromBase64(s: string): Uint8Array {
-  const bin = atob(s);
+/** Strict base64 (atob also takes white space and missing padding); bad text is a FormatError at `path`. */
+function fromBase64(s: string, path: string): Uint8Array {
+  let bin: string;
+  try {
+    if (s.length % 4 !== 0 || !/^[A-Za-z0-9+/]*={0,2}$/.test(s)) throw new Error();
+    bin = atob(s);
+  } catch {
+    throw new FormatError(path, `not base64 (${s.length} characters)`);
+  }
   const out = new Uint8Array(bin.length);
   for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
   return out;
@@ -87,11 +95,18 @@ function encodeF32(data: Float32Array): string {
   return toBase64(bytes);
 }
 
-function decodeF32(s: string, what: string): Float32Array {
-  const bytes = fromBase64(s);
-  if (bytes.length % 4 !== 0) throw new Error(`repro: ${what} holds ${bytes.length} bytes, not a whole number of float32`);
-  const dv = new DataView(bytes.buffer);
-  return Float32Array.from({ length: bytes.length / 4 }, (_, i) => dv.getFloat32(i * 4, true));
+/** `count` little-endian values of `size` bytes from base64 at `path`, refusing any other length. */
+function decodeValues(s: string, path: string, count: number, size: 4 | 8): DataView {
+  const bytes = fromBase64(s, path);
+  if (bytes.length !== count * size) {
+    throw new FormatError(path, `holds ${bytes.length} bytes, but its shape needs ${count * size} (${count} float${size * 8} values)`);
+  }
+  return new DataView(bytes.buffer);
+}
+
+function decodeF32(s: string, path: string, count: number): Float32Array {
+  const dv = decodeValues(s, path, count, 4);
+  return Float32Array.from({ length: count }, (_, i) => dv.getFloat32(i * 4, true));
 }
 
 function encodeF64(data: Float64Array): string {
@@ -101,11 +116,9 @@ function encodeF64(data: Float64Array): string {
   return toBase64(bytes);
 }
 
-function decodeF64(s: string, what: string): Float64Array {
-  const bytes = fromBase64(s);
-  if (bytes.length % 8 !== 0) throw new Error(`repro: ${what} holds ${bytes.length} bytes, not a whole number of float64`);
-  const dv = new DataView(bytes.buffer);
-  return Float64Array.from({ length: bytes.length / 8 }, (_, i) => dv.getFloat64(i * 8, true));
+function decodeF64(s: string, path: string, count: number): Float64Array {
+  const dv = decodeValues(s, path, count, 8);
+  return Float64Array.from({ length: count }, (_, i) => dv.getFloat64(i * 8, true));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -150,34 +163,84 @@ export function reproToJson(failure: ConformanceFailure, options: ReproOptions =
   };
 }
 
-/** Decodes a reproduction document (throws naming what is wrong). */
+/** Decodes a reproduction document; every problem is a FormatError naming the field (and `file`). */
 export function reproFromJson(json: unknown, file?: string): Repro {
-  const j = json as ReproJson;
-  if (!j || typeof j !== 'object' || j.format !== REPRO_FORMAT) throw new Error(`${file ?? 'repro'}: not a ${REPRO_FORMAT} file`);
-  if (j.version !== REPRO_VERSION) throw new Error(`${file ?? 'repro'}: version ${String(j.version)} is not supported (expected ${REPRO_VERSION})`);
-  const graph = graphFromJson(j.graph);
-  const feeds = Object.fromEntries(Object.entries(j.feeds ?? {}).map(([k, v]) => [k, decodeF32(v.float32, `feed '${k}'`)]));
-  const expected = Object.fromEntries(
-    Object.entries(j.expected ?? {}).map(([k, v]) => [k, { shape: v.shape, value: decodeF64(v.value, `expected '${k}'`), bound: decodeF64(v.bound, `bound of '${k}'`) }]),
-  );
-  const actual = j.actual ? Object.fromEntries(Object.entries(j.actual).map(([k, v]) => [k, decodeF32(v.float32, `actual '${k}'`)])) : undefined;
-  return {
-    property: j.property,
-    backend: j.backend,
-    seed: j.seed,
-    path: j.path,
-    shrinks: j.shrinks,
-    summary: j.summary,
-    ...(j.error ? { error: j.error } : {}),
-    message: j.message,
-    ...(j.transformOptions ? { transformOptions: j.transformOptions } : {}),
-    graph,
-    feeds,
-    expected,
-    ...(actual ? { actual } : {}),
-    ...(file ? { file } : {}),
-  };
+  try {
+    return decodeRepro(json, file);
+  } catch (e) {
+    if (e instanceof FormatError && e.file === undefined && file !== undefined) throw new FormatError(e.path, e.problem, file);
+    throw e;
+  }
 }
+
+function decodeRepro(json: unknown, file: string | undefined): Repro {
+  checkReproHeader(json);
+  const parsed = reproSchema.safeParse(json);
+  if (!parsed.success) {
+    const { path, message } = describeIssue(parsed.error.issues[0], json);
+    throw new FormatError(jsonPath(path) || '(root)', message);
+  }
+  const j = parsed.data;
+  let graph: Graph;
+  try {
+    graph = graphFromJson(j.graph);
+  } catch (e) {
+    if (e instanceof FormatError) throw new FormatError(`graph${e.path.startsWith('[') || !e.path ? '' : '.'}${e.path}`, e.problem);
+    throw e;
+  }
+  const feeds = mapEntries(j.feeds, 'feeds', (v, at) => decodeF32(v.float32, `${at}.float32`, checkedCount(v.shape, `${at}.shape`)));
+  try {
+    validateFeeds(graph, feeds);
+  } catch (e) {
+    throw new FormatError('feeds', e instanceof Error ? e.message : String(e));
+  }
+  const expected = mapEntries(j.expected, 'expected', (v, at) => {
+    const count = checkedCount(v.shape, `${at}.shape`);
+    return { shape: v.shape, value: decodeF64(v.value, `${at}.value`, count), bound: decodeF64(v.bound, `${at}.bound`, count) };
+  });
+  const actual = j.actual ? mapEntries(j.actual, 'actual', (v, at) => decodeF32(v.float32, `${at}.float32`, checkedCount(v.shape, `${at}.shape`))) : undefined;
+  const { format: _f, version: _v, graph: _g, feeds: _fe, expected: _e, actual: _a, ...failure } = j;
+  return { ...failure, graph, feeds, expected, ...(actual ? { actual } : {}), ...(file ? { file } : {}) };
+}
+
+/** Format and version first, so a foreign or newer file is named as such, not by its first odd field. */
+function checkReproHeader(json: unknown): void {
+  if (json === null || typeof json !== 'object' || Array.isArray(json)) throw new FormatError('(root)', `expected a JSON object (a ${REPRO_FORMAT} file)`);
+  const j = json as Record<string, unknown>;
+  if (j.format !== REPRO_FORMAT) throw new FormatError('format', `expected "${REPRO_FORMAT}": not a reproduction file`);
+  if (j.version !== REPRO_VERSION) throw new FormatError('version', `version ${String(j.version)} is not supported (expected ${REPRO_VERSION})`);
+}
+
+function checkedCount(shape: readonly number[], path: string): number {
+  const n = shape.reduce((p, d) => p * d, 1);
+  if (n > MAX_ELEMENTS) throw new FormatError(path, `[${shape.join(',')}] has more than ${MAX_ELEMENTS} elements`);
+  return n;
+}
+
+function mapEntries<T, U>(record: Readonly<Record<string, T>>, at: string, decode: (v: T, path: string) => U): Record<string, U> {
+  return Object.fromEntries(Object.entries(record).map(([k, v]) => [k, decode(v, jsonPath([at, k]))]));
+}
+
+const dims = z.array(z.number().int().min(0).max(MAX_ELEMENTS)).max(GRAPH_FILE_LIMITS.maxRank);
+const float32Json = z.strictObject({ shape: dims, float32: z.string() });
+const reproSchema = z.strictObject({
+  format: z.literal(REPRO_FORMAT),
+  version: z.literal(REPRO_VERSION),
+  property: z.string(),
+  backend: z.string(),
+  seed: z.number().int().min(-(2 ** 31)).max(2 ** 32 - 1),
+  path: z.string(),
+  shrinks: z.number().int().min(0),
+  summary: z.string(),
+  error: z.strictObject({ stage: z.string(), message: z.string() }).optional(),
+  message: z.string(),
+  transformOptions: z.record(z.string(), z.unknown()).optional(),
+  // graphFromJson checks the graph, naming its own paths.
+  graph: z.unknown(),
+  feeds: z.record(z.string(), float32Json),
+  expected: z.record(z.string(), z.strictObject({ shape: dims, value: z.string(), bound: z.string() })),
+  actual: z.record(z.string(), float32Json).optional(),
+});
 
 // ---------------------------------------------------------------------------------------------
 // files (Node)
@@ -203,14 +266,18 @@ export async function writeRepro(failure: ConformanceFailure, options: ReproOpti
   return file;
 }
 
-/** Reads a reproduction file. */
+/** Largest reproduction file read (a shrunk case is small; this only bounds the read). */
+export const REPRO_MAX_BYTES = 256 * 2 ** 20;
+
+/** Reads a reproduction file (at most REPRO_MAX_BYTES); errors are FormatErrors naming the file and field. */
 export async function readRepro(file: string): Promise<Repro> {
-  const { readFile } = await import('node:fs/promises');
+  const { readTextBounded } = await import('@tessera/core/node');
+  const text = await readTextBounded(file, REPRO_MAX_BYTES, 'reproduction file');
   let json: unknown;
   try {
-    json = JSON.parse(await readFile(file, 'utf8'));
+    json = JSON.parse(text);
   } catch (e) {
-    throw new Error(`${file}: cannot read a reproduction (${e instanceof Error ? e.message : String(e)})`);
+    throw new FormatError('', `not valid JSON: ${e instanceof Error ? e.message : String(e)}`, file);
   }
   return reproFromJson(json, file);
 }

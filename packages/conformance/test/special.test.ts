@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { evaluate } from '@tessera/core';
+import { GraphBuilder, evaluate } from '@tessera/core';
 import { FLOAT32_MAX, extremeArbitrary, graphArbitrary, nonFiniteArbitrary, opCaseArbitrary, reproFromJson, reproToJson, runConformanceToReport, type ConformanceCase } from '../src/index.js';
 import { containerWith } from './ref32.js';
 
@@ -53,8 +53,11 @@ describe('reproduction documents', () => {
     const r = reproFromJson(json);
     expect(r.graph.toString()).toBe(f.graph);
     for (const [k, v] of Object.entries(f.feeds)) expect(Array.from(r.feeds[k]).map(String)).toEqual(Array.from(v).map(String));
+    // A graph whose input holds the five values: a document's feeds must fit its graph.
+    const b = new GraphBuilder('five');
+    const five = b.build({ y: b.relu(b.input('x', [5]), { name: 'y' }) });
     const x = Float32Array.from([NaN, Infinity, -Infinity, -0, 1.5]);
-    const again = reproFromJson(JSON.parse(JSON.stringify(reproToJson({ ...f, feeds: { x }, outcome: { ...f.outcome, actual: { y: x } } }))));
+    const again = reproFromJson(JSON.parse(JSON.stringify(reproToJson({ ...f, graphObject: five, feeds: { x }, outcome: { ...f.outcome, reference: undefined, actual: { y: x } } }))));
     expect(Array.from(again.feeds.x).map((v) => Object.is(v, -0) ? '-0' : String(v))).toEqual(['NaN', 'Infinity', '-Infinity', '-0', '1.5']);
     expect(r.summary).toBe(f.outcome.summary);
     expect(Object.keys(r.expected)).toEqual(['y']);

@@ -14,7 +14,8 @@ export function validateFeeds(graph: Graph, feeds: Feeds): void {
     }
   }
   for (const v of graph.inputs) {
-    const data = feeds[v.name];
+    // Own properties only: an input named 'constructor' is missing from {}, not Object.
+    const data = Object.hasOwn(feeds, v.name) ? feeds[v.name] : undefined;
     if (data === undefined) throw new TesseraError(`input '${v.name}' ${shapeStr(v.shape)} is missing from the feeds`);
     if (!(data instanceof Float32Array)) {
       throw new TesseraError(`input '${v.name}' must be a Float32Array, got ${Object.prototype.toString.call(data).slice(8, -1)}`);

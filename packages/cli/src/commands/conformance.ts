@@ -21,6 +21,7 @@ import Table from 'cli-table3';
 import { Command, Option } from 'commander';
 import { createRequire } from 'node:module';
 import { writeFile } from 'node:fs/promises';
+import { MAX_SEED, checkOutputPath, intFlag } from '../flags.js';
 
 type Container = typeof defaultContainer;
 
@@ -89,11 +90,11 @@ export function conformanceCommand(program: Command): void {
 const list = (s: string | undefined): string[] | undefined =>
   s === undefined ? undefined : s.trim() === 'none' ? [] : s.split(',').map((x) => x.trim()).filter(Boolean);
 
-function positiveInt(s: string | undefined, what: string, fallback: number): number {
-  if (s === undefined) return fallback;
-  const n = Number(s);
-  if (!Number.isInteger(n) || n < 0) throw new Error(`--${what} must be a non-negative integer, got '${s}'`);
-  return n;
+/** Cases per property or graphs at most: a bound on what one command may ask for. */
+const MAX_CASES = 1_000_000;
+
+function count(s: string | undefined, flag: string, fallback: number): number {
+  return s === undefined ? fallback : intFlag(flag, s, { min: 0, max: MAX_CASES });
 }
 
 /** Makes sure the named Node backends are registered (importing their packages), or explains why not. */
@@ -120,6 +121,7 @@ export async function runConformanceCli(opts: ConformanceCliOptions, env: Confor
   const suite = suiteOptions(opts);
   const { backends, seed, runs, graphs, boundIO } = suite;
   ensureBackends(backends, container);
+  if (opts.json) await checkOutputPath('--json', opts.json);
   log(`tessera conformance: seed ${seed} (pass --seed ${seed} to run the same cases again); backends ${backends.join(', ')}; ${runs} cases per op, ${graphs} random graphs, ${boundIO} with bound IO`);
   const t0 = performance.now();
   const { reports, reproFiles, cells } = await runSuites(suite, opts, container);
@@ -130,8 +132,9 @@ export async function runConformanceCli(opts: ConformanceCliOptions, env: Confor
   for (const r of reports)
     for (const p of r.properties)
       if (p.failure) log(`\n${p.failure.message}\n  reproduction: ${reproFiles[`${r.backend}/${p.property}`]} (tessera conformance --replay <file>)`);
-  const ok = reports.every((r) => r.ok);
   const cases = reports.reduce((s, r) => s + r.casesRun, 0);
+  // A run that checked nothing proves nothing: it does not pass.
+  const ok = cases > 0 && reports.every((r) => r.ok);
   log(`\n${ok ? 'PASS' : 'FAIL'}: ${reports.reduce((s, r) => s + r.passed, 0)}/${cases} cases passed on ${backends.join(', ')} in ${seconds.toFixed(1)} s (seed ${seed})`);
   if (opts.json) {
     await writeFile(opts.json, `${JSON.stringify(jsonReport(suite, ok, seconds, reports, reproFiles, cells), null, 2)}\n`);
@@ -154,22 +157,30 @@ interface SuiteOptions {
 function suiteOptions(opts: ConformanceCliOptions): SuiteOptions {
   const backends = resolveBackends(list(opts.backends) ?? ['cpu'], opts.browser ?? false);
   if (backends.length === 0) throw new Error('--backends names no backend');
-  const seed = opts.seed !== undefined ? positiveInt(opts.seed, 'seed', 0) : freshSeed();
-  const runs = positiveInt(opts.runs, 'runs', 100);
-  const graphs = positiveInt(opts.graphs, 'graphs', 100);
-  const boundIO = positiveInt(opts.boundIo, 'bound-io', defaultBoundIOGraphs(graphs));
+  const seed = opts.seed !== undefined ? intFlag('--seed', opts.seed, { min: 0, max: MAX_SEED }) : freshSeed();
+  const runs = count(opts.runs, '--runs', 100);
+  const graphs = count(opts.graphs, '--graphs', 100);
+  const boundIO = count(opts.boundIo, '--bound-io', defaultBoundIOGraphs(graphs));
   const ops = list(opts.ops) ?? [...OP_NAMES_UNDER_TEST];
   for (const op of ops) if (!(OP_NAMES_UNDER_TEST as readonly string[]).includes(op)) throw new Error(`--ops: unknown op '${op}' (ops under test: ${OP_NAMES_UNDER_TEST.join(', ')})`);
   const special = (list(opts.special) ?? [...SPECIAL_PROPERTIES]) as SpecialProperty[];
   for (const s of special) if (!SPECIAL_PROPERTIES.includes(s)) throw new Error(`--special: unknown property '${s}' (known: ${SPECIAL_PROPERTIES.join(', ')})`);
+  if (casesPerBackend({ runs, graphs, boundIO, ops, special }) === 0) {
+    throw new Error(`nothing to check: --ops ${opts.ops ?? '(all)'}, --runs ${runs}, --graphs ${graphs}, --bound-io ${boundIO}, --special ${opts.special ?? '(all)'} select no case`);
+  }
   return { backends, seed, runs, graphs, boundIO, ops, special };
+}
+
+/** The cases the suite runs on one backend (the special properties run only with an op or graph property). */
+function casesPerBackend({ runs, graphs, boundIO, ops, special }: Omit<SuiteOptions, 'backends' | 'seed'>): number {
+  const propertyCount = ops.length + (graphs > 0 ? 1 : 0);
+  return ops.length * runs + graphs + boundIO + (propertyCount > 0 ? special.length * runs : 0);
 }
 
 /** Runs the suite on every backend in turn (with a progress bar on a terminal), writing a reproduction file per failure. */
 async function runSuites(suite: SuiteOptions, opts: ConformanceCliOptions, container: Container) {
-  const { backends, runs, graphs, boundIO, ops, special } = suite;
-  const propertyCount = ops.length + (graphs > 0 ? 1 : 0);
-  const perBackend = ops.length * runs + graphs + boundIO + (propertyCount > 0 ? special.length * runs : 0);
+  const { backends } = suite;
+  const perBackend = casesPerBackend(suite);
   const showBar = opts.progress !== false && process.stderr.isTTY === true;
   const progress = showBar ? (createRequire(import.meta.url)('cli-progress') as CliProgress) : undefined;
   const bar = progress ? new progress.SingleBar({ format: ' {bar} {value}/{total} cases | {backend} {property} | failures {failures}', hideCursor: true, clearOnComplete: true }, progress.Presets.shades_classic) : undefined;

@@ -1,10 +1,11 @@
-import { evaluate, numel, prng, shapeStr, type Feeds, type Graph } from '@tessera/core';
+import { evaluate, numel, prng, shapeStr, type Feeds, type Graph, type Shape } from '@tessera/core';
 import { readNpyFile, writeNpyFile } from '@tessera/core/node';
-import { backendNames, createSession, type ExecEvent } from '@tessera/runtime';
+import { backendNames, createSession, type ExecEvent, type Session } from '@tessera/runtime';
 import { Command, Option } from 'commander';
 import Table from 'cli-table3';
 import { resolveGraph, exampleNames } from '../graphs.js';
 import { agreement } from '../agreement.js';
+import { MAX_SEED, checkOutputPath, intFlag, own, splitPair } from '../flags.js';
 
 interface RunOptions {
   backend: string;
@@ -16,6 +17,9 @@ interface RunOptions {
   check?: boolean;
 }
 
+/** The most timed runs `--runs` takes. */
+const MAX_RUNS = 1_000_000;
+
 export function runCommand(program: Command): void {
   program
     .command('run')
@@ -26,26 +30,30 @@ export function runCommand(program: Command): void {
     .option('-o, --output <[name=]file.npy>', 'write an output to a .npy file (repeatable; the name may be left out for a graph with one output)', collect, [])
     .option('--seed <n>', 'seed of the random inputs', '1')
     .option('--runs <n>', 'timed runs after one warm-up run', '5')
-    .option('--profile', 'print time per node (median over the timed runs)')
+    .option('--profile', 'print time per node (median over as many extra, observed runs)')
     .option('--check', 'compare the outputs with the float64 reference (error as a fraction of its bound)')
     .action(async (name: string, opts: RunOptions) => {
+      const seed = intFlag('--seed', opts.seed, { min: 0, max: MAX_SEED });
+      const runs = intFlag('--runs', opts.runs, { min: 1, max: MAX_RUNS });
+      if (opts.backend !== 'reference' && !backendNames().includes(opts.backend)) {
+        throw new Error(`--backend: no backend named '${opts.backend}' (registered: ${backendNames().join(', ')}, reference)`);
+      }
       const graph = await resolveGraph(name);
-      const feeds = await readFeeds(graph, opts.input, Number(opts.seed));
-      const outputs = opts.backend === 'reference' ? referenceOutputs(graph, feeds) : await runOnBackend(graph, feeds, opts);
+      const inputFiles = namedFiles('--input', opts.input, graph.inputs.map((v) => v.name), 'input');
+      const outputFiles = namedFiles('--output', opts.output, Object.keys(graph.outputs), 'output');
+      for (const file of outputFiles.values()) await checkOutputPath('--output', file);
+      const feeds = await readFeeds(graph, inputFiles, seed);
+      const outputs = opts.backend === 'reference' ? referenceOutputs(graph, feeds) : await runOnBackend(graph, feeds, opts.backend, runs, opts.profile ?? false);
       for (const [out, data] of Object.entries(outputs)) {
         const shape = graph.value(graph.outputs[out]).shape;
         const head = Array.from(data.slice(0, 6), (v) => v.toPrecision(5)).join(', ');
         console.log(`${out} ${shapeStr(shape)}: [${head}${data.length > 6 ? ', ...' : ''}]`);
       }
-      if (opts.check && opts.backend !== 'reference') {
-        const ref = evaluate(graph, feeds);
-        for (const [out, data] of Object.entries(outputs)) {
-          const a = agreement(data, ref[out]);
-          console.log(`${out}: ${a.ok ? 'agrees with' : 'DISAGREES with'} the float64 reference, worst error ${a.worst.toExponential(2)} of its bound`);
-          if (!a.ok) process.exitCode = 1;
-        }
+      if (opts.check && opts.backend !== 'reference') checkOutputs(graph, feeds, outputs);
+      for (const [out, file] of outputFiles) {
+        await writeNpyFile(file, graph.value(graph.outputs[out]).shape, outputs[out]);
+        console.log(`wrote ${out} to ${file}`);
       }
-      await writeOutputs(graph, outputs, opts.output);
     });
 }
 
@@ -53,29 +61,40 @@ function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
 
-async function readFeeds(graph: Graph, specs: string[], seed: number): Promise<Feeds> {
-  const given = new Map(specs.map((s) => splitPair(s, graph.inputs.length === 1 ? graph.inputs[0].name : undefined)));
+/** `name=file` specs by name, each name one of `names` (the name may be left out when there is only one). */
+function namedFiles(flag: string, specs: readonly string[], names: readonly string[], what: string): Map<string, string> {
+  const files = new Map<string, string>();
+  for (const spec of specs) {
+    const [name, file] = splitPair(flag, spec, `name=file.npy (the graph's ${what}s: ${names.join(', ')})`, names.length === 1 ? names[0] : undefined);
+    if (!names.includes(name)) throw new Error(`${flag} ${spec}: the graph has no ${what} '${name}' (${what}s: ${names.join(', ')})`);
+    if (files.has(name)) throw new Error(`${flag} ${spec}: ${what} '${name}' is given twice`);
+    files.set(name, file);
+  }
+  return files;
+}
+
+async function readFeeds(graph: Graph, files: ReadonlyMap<string, string>, seed: number): Promise<Feeds> {
   const feeds: Record<string, Float32Array> = {};
   for (const [i, v] of graph.inputs.entries()) {
-    const file = given.get(v.name);
-    if (file) {
+    const file = files.get(v.name);
+    if (file !== undefined) {
       const arr = await readNpyFile(file);
-      if (numel(arr.shape) !== numel(v.shape)) throw new Error(`input '${v.name}' needs shape ${shapeStr(v.shape)}; ${file} holds ${shapeStr(arr.shape)}`);
+      if (!sameLayout(arr.shape, v.shape)) {
+        throw new Error(`--input ${v.name}: ${file} holds shape ${shapeStr(arr.shape)}, but input '${v.name}' is ${shapeStr(v.shape)} (a leading batch of 1 may be added or dropped, nothing else)`);
+      }
       feeds[v.name] = arr.data;
     } else {
       const next = prng(seed + i);
       feeds[v.name] = Float32Array.from({ length: numel(v.shape) }, () => next() * 2 - 1);
     }
   }
-  for (const name of given.keys()) if (!(name in feeds)) throw new Error(`--input ${name}: the graph has no input '${name}' (inputs: ${graph.inputs.map((v) => v.name).join(', ')})`);
   return feeds;
 }
 
-function splitPair(spec: string, defaultName?: string): [string, string] {
-  const eq = spec.indexOf('=');
-  if (eq > 0) return [spec.slice(0, eq), spec.slice(eq + 1)];
-  if (defaultName) return [defaultName, spec];
-  throw new Error(`'${spec}' must be name=file.npy`);
+/** The same shape, or one with a leading batch of 1 more or less: the data is laid out alike. */
+export function sameLayout(a: Shape, b: Shape): boolean {
+  const same = (x: Shape, y: Shape) => x.length === y.length && x.every((d, i) => d === y[i]);
+  return same(a, b) || (a[0] === 1 && same(a.slice(1), b)) || (b[0] === 1 && same(a, b.slice(1)));
 }
 
 function referenceOutputs(graph: Graph, feeds: Feeds): Record<string, Float32Array> {
@@ -83,35 +102,55 @@ function referenceOutputs(graph: Graph, feeds: Feeds): Record<string, Float32Arr
   return Object.fromEntries(Object.entries(ref).map(([k, v]) => [k, Float32Array.from(v.value)]));
 }
 
-async function runOnBackend(graph: Graph, feeds: Feeds, opts: RunOptions): Promise<Record<string, Float32Array>> {
-  const session = await createSession(graph, { backend: opts.backend, profile: opts.profile });
+function checkOutputs(graph: Graph, feeds: Feeds, outputs: Readonly<Record<string, Float32Array>>): void {
+  const ref = evaluate(graph, feeds);
+  for (const [out, data] of Object.entries(outputs)) {
+    const a = agreement(data, own(ref, out)!);
+    console.log(`${out}: ${a.ok ? 'agrees with' : 'DISAGREES with'} the float64 reference, worst error ${a.worst.toExponential(2)} of its bound`);
+    if (!a.ok) process.exitCode = 1;
+  }
+}
+
+/** Times `runs` unobserved runs after a warm-up; with `profile`, as many more observed runs give the per-node times. */
+async function runOnBackend(graph: Graph, feeds: Feeds, backend: string, runs: number, profile: boolean): Promise<Record<string, Float32Array>> {
+  const session = await createSession(graph, { backend });
   try {
     const t0 = performance.now();
     let outputs = await session.run(feeds);
     const first = performance.now() - t0;
     const times: number[] = [];
-    const runs = Math.max(1, Number(opts.runs));
-    const nodeTimes = new Map<string, number[]>();
-    const sub = session.events$.subscribe((e: ExecEvent) => {
-      if (e.type === 'node-end') nodeTimes.set(e.node, [...(nodeTimes.get(e.node) ?? []), e.duration]);
-    });
     for (let r = 0; r < runs; r++) {
       const t = performance.now();
       outputs = await session.run(feeds);
       times.push(performance.now() - t);
     }
-    sub.unsubscribe();
     const sorted = [...times].sort((a, b) => a - b);
     const { peakBytes, noReuseBytes, compileMs } = session.stats;
     console.log(
-      `backend ${opts.backend}: compile ${compileMs.toFixed(1)} ms, first run ${first.toFixed(2)} ms, median of ${runs} runs ${sorted[sorted.length >> 1].toFixed(2)} ms (min ${sorted[0].toFixed(2)}); arena ${(peakBytes / 1024).toFixed(0)} KiB (${(noReuseBytes / 1024).toFixed(0)} KiB without reuse)`,
+      `backend ${backend}: compile ${compileMs.toFixed(1)} ms, first run ${first.toFixed(2)} ms, median of ${runs} runs ${sorted[sorted.length >> 1].toFixed(2)} ms (min ${sorted[0].toFixed(2)}); arena ${(peakBytes / 1024).toFixed(0)} KiB (${(noReuseBytes / 1024).toFixed(0)} KiB without reuse)`,
     );
-    if (opts.profile && nodeTimes.size === 0) console.log(`(backend ${opts.backend} reports no per-node times: it runs in another process)`);
-    else if (opts.profile) printProfile(graph, nodeTimes);
+    if (!profile) return outputs;
+    const nodeTimes = await profileRuns(session, feeds, runs);
+    if (nodeTimes.size === 0) console.log(`(backend ${backend} reports no per-node times: it runs in another process)`);
+    else printProfile(graph, nodeTimes);
     return outputs;
   } finally {
     session.dispose();
   }
+}
+
+/** Per-node durations over `runs` runs made while subscribed to the session's events (kept apart from the timed runs: observing costs time). */
+async function profileRuns(session: Session, feeds: Feeds, runs: number): Promise<Map<string, number[]>> {
+  const nodeTimes = new Map<string, number[]>();
+  const sub = session.events$.subscribe((e: ExecEvent) => {
+    if (e.type === 'node-end') nodeTimes.set(e.node, [...(nodeTimes.get(e.node) ?? []), e.duration]);
+  });
+  try {
+    for (let r = 0; r < runs; r++) await session.run(feeds);
+  } finally {
+    sub.unsubscribe();
+  }
+  return nodeTimes;
 }
 
 function printProfile(graph: Graph, nodeTimes: Map<string, number[]>): void {
@@ -123,14 +162,4 @@ function printProfile(graph: Graph, nodeTimes: Map<string, number[]>): void {
   const total = medians.reduce((a, b) => a + b, 0) || 1;
   graph.nodes.forEach((n, i) => table.push([n.name, n.op, shapeStr(n.output.shape), medians[i].toFixed(3), `${((100 * medians[i]) / total).toFixed(1)}%`]));
   console.log(table.toString());
-}
-
-async function writeOutputs(graph: Graph, outputs: Record<string, Float32Array>, specs: string[]): Promise<void> {
-  const names = Object.keys(graph.outputs);
-  for (const spec of specs) {
-    const [name, file] = splitPair(spec, names.length === 1 ? names[0] : undefined);
-    if (!(name in outputs)) throw new Error(`--output ${spec}: the graph has no output '${name}' (outputs: ${names.join(', ')})`);
-    await writeNpyFile(file, graph.value(graph.outputs[name]).shape, outputs[name]);
-    console.log(`wrote ${name} to ${file}`);
-  }
 }

@@ -130,6 +130,23 @@ export function usesSidecar(json: unknown): boolean {
 }
 
 /**
+ * The bytes of the sidecar the (unvalidated) document's constants reach: the largest
+ * offset + 4 * length among those that are non-negative integers. Never throws.
+ */
+export function sidecarBytesNeeded(json: unknown): number {
+  if (!isPlainObject(json) || !Array.isArray(json.constants)) return 0;
+  let need = 0;
+  for (const c of json.constants as unknown[]) {
+    const data = isPlainObject(c) && isPlainObject(c.data) ? c.data : undefined;
+    const { offset, length } = data ?? {};
+    if (isCount(offset) && isCount(length)) need = Math.max(need, offset + 4 * length);
+  }
+  return need;
+}
+
+const isCount = (x: unknown): x is number => Number.isSafeInteger(x) && (x as number) >= 0;
+
+/**
  * Builds a Graph from a parsed graph file, validating everything. `sidecar` is the binary file
  * the `{offset, length}` weights point into. Throws FormatError (a TesseraError).
  */

@@ -1,3 +1,4 @@
-export { FormatError } from './format-error.js';
+export { FormatError, jsonPath } from './format-error.js';
 export * from './graph-json.js';
 export * from './npy.js';
+export { describeIssue } from '../zod-issues.js';

@@ -19,6 +19,10 @@ export const GRAPH_FILE_LIMITS = Object.freeze({
   maxNameLength: 1024,
   /** Operands of a node. */
   maxOperands: 16,
+  /** Bytes of a graph file (a larger model keeps its weights in a sidecar). */
+  maxFileBytes: 256 * 2 ** 20,
+  /** Bytes of a sidecar file. */
+  maxSidecarBytes: 2 ** 31,
 });
 
 /** Keys and names that could reach an object's prototype if a consumer used them as keys. */

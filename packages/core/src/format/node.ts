@@ -4,3 +4,4 @@
  * import node:fs.
  */
 export * from './node-io.js';
+export { BoundedFile, readFileBounded, readTextBounded, withBoundedFile } from './bounded-read.js';

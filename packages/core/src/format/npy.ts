@@ -1,4 +1,5 @@
 import { TesseraError } from '../errors.js';
+import { FormatError } from './format-error.js';
 import { MAX_ELEMENTS } from '../shape.js';
 import { float32FromLittleEndian, float32ToLittleEndian } from './bytes.js';
 
@@ -26,15 +27,42 @@ export const NPY_MAX_HEADER = 1 << 16;
 const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY
 const ALIGN = 64;
 
-type Descr = '<f4' | '<f8' | '<i4' | '<i8';
-const ITEM_SIZE: Record<Descr, number> = { '<f4': 4, '<f8': 8, '<i4': 4, '<i8': 8 };
+export type NpyDescr = '<f4' | '<f8' | '<i4' | '<i8';
+const ITEM_SIZE: Record<NpyDescr, number> = { '<f4': 4, '<f8': 8, '<i4': 4, '<i8': 8 };
 
 function fail(where: string, problem: string): never {
-  throw new TesseraError(`npy ${where}: ${problem}`);
+  throw new FormatError(`npy ${where}`, problem);
+}
+
+/** What the first bytes of a .npy say: the version and where the header and the data start. */
+export interface NpyPrelude {
+  readonly major: number;
+  readonly headerStart: number;
+  readonly dataStart: number;
+}
+
+/** The parsed header: the array's shape and dtype, and how many data bytes must follow it. */
+export interface NpyHeader extends NpyPrelude {
+  readonly shape: number[];
+  readonly descr: NpyDescr;
+  readonly count: number;
+  readonly dataBytes: number;
 }
 
 export function readNpy(bytes: Uint8Array): NpyArray {
   if (!(bytes instanceof Uint8Array)) fail('file', 'expected a Uint8Array');
+  const prelude = readNpyPrelude(bytes);
+  if (prelude.dataStart > bytes.length) {
+    fail('header', `declares ${prelude.dataStart - prelude.headerStart} bytes, but only ${bytes.length - prelude.headerStart} bytes follow the header length`);
+  }
+  const header = readNpyHeader(bytes, prelude);
+  const have = bytes.length - header.dataStart;
+  if (have !== header.dataBytes) npyDataLengthError(header, have);
+  return decodeNpyData(header, bytes.subarray(header.dataStart));
+}
+
+/** Checks magic and version and reads the header length (refusing one beyond NPY_MAX_HEADER); `bytes` starts the file. */
+export function readNpyPrelude(bytes: Uint8Array): NpyPrelude {
   if (bytes.length < 10 || MAGIC.some((b, i) => bytes[i] !== b)) {
     fail('file', 'does not start with the magic string "\\x93NUMPY" (not a .npy file)');
   }
@@ -47,12 +75,14 @@ export function readNpy(bytes: Uint8Array): NpyArray {
   const lengthSize = major === 1 ? 2 : 4;
   if (bytes.length < 8 + lengthSize) fail('file', `is truncated: ${bytes.length} bytes, no room for the header length`);
   const headerLen = major === 1 ? view.getUint16(8, true) : view.getUint32(8, true);
-  const headerStart = 8 + lengthSize;
-  const dataStart = headerStart + headerLen;
-  if (dataStart > bytes.length) {
-    fail('header', `declares ${headerLen} bytes, but only ${bytes.length - headerStart} bytes follow the header length`);
-  }
   if (headerLen > NPY_MAX_HEADER) fail('header', `declares ${headerLen} bytes, more than the limit of ${NPY_MAX_HEADER}`);
+  const headerStart = 8 + lengthSize;
+  return { major, headerStart, dataStart: headerStart + headerLen };
+}
+
+/** Parses the header; `bytes` starts the file and holds at least `prelude.dataStart` bytes. */
+export function readNpyHeader(bytes: Uint8Array, prelude: NpyPrelude): NpyHeader {
+  const { major, headerStart, dataStart } = prelude;
   const headerBytes = bytes.subarray(headerStart, dataStart);
   let text: string;
   if (major === 3) {
@@ -67,22 +97,27 @@ export function readNpy(bytes: Uint8Array): NpyArray {
     text = new TextDecoder('latin1').decode(headerBytes);
   }
   if (!text.endsWith('\n')) fail('header', 'does not end with a newline');
-  const header = parseHeader(text);
-
-  const count = countElements(header.shape);
-  const itemSize = ITEM_SIZE[header.descr];
-  const need = count * itemSize;
-  const have = bytes.length - dataStart;
-  if (have !== need) {
-    fail(
-      'data',
-      `shape (${header.shape.join(', ')}) of ${header.descr} needs ${need} bytes, but the file has ${have} bytes after the header${have > need ? ' (trailing bytes)' : ''}`,
-    );
-  }
-  return { shape: header.shape, data: convert(bytes, dataStart, count, header.descr) };
+  const { shape, descr } = parseHeader(text);
+  const count = countElements(shape);
+  return { ...prelude, shape, descr, count, dataBytes: count * ITEM_SIZE[descr] };
 }
 
-function convert(bytes: Uint8Array, start: number, count: number, descr: Descr): Float32Array {
+/** Throws the error for data of the wrong length: `have` bytes, or more than that with `more`. */
+export function npyDataLengthError(header: NpyHeader, have: number, more = false): never {
+  const trailing = more || have > header.dataBytes ? ' (trailing bytes)' : '';
+  return fail(
+    'data',
+    `shape (${header.shape.join(', ')}) of ${header.descr} needs ${header.dataBytes} bytes, but the file has ${more ? 'more than ' : ''}${have} bytes after the header${trailing}`,
+  );
+}
+
+/** The array from exactly `header.dataBytes` bytes of data. */
+export function decodeNpyData(header: NpyHeader, data: Uint8Array): NpyArray {
+  if (data.length !== header.dataBytes) npyDataLengthError(header, data.length);
+  return { shape: header.shape, data: convert(data, 0, header.count, header.descr) };
+}
+
+function convert(bytes: Uint8Array, start: number, count: number, descr: NpyDescr): Float32Array {
   if (descr === '<f4') return float32FromLittleEndian(bytes, start, count);
   const out = new Float32Array(count);
   const view = new DataView(bytes.buffer, bytes.byteOffset + start, count * ITEM_SIZE[descr]);
@@ -129,7 +164,7 @@ export function writeNpy(shape: readonly number[], data: Float32Array): Uint8Arr
 // The header: a Python dict literal of strings, booleans and tuples of integers.
 
 interface Header {
-  descr: Descr;
+  descr: NpyDescr;
   fortranOrder: boolean;
   shape: number[];
 }
@@ -255,5 +290,5 @@ function headerFields(entries: ReadonlyMap<string, Value>): Header {
     const hint = descr.startsWith('>') ? ' (big-endian data is not supported: save with a.astype("<f4"))' : '';
     fail('header', `unsupported dtype '${descr}'${hint}; supported: ${Object.keys(ITEM_SIZE).join(', ')}`);
   }
-  return { descr: descr as Descr, fortranOrder, shape };
+  return { descr: descr as NpyDescr, fortranOrder, shape };
 }
