@@ -60,6 +60,20 @@ export const reluAbs: MutantSpec = {
   },
 };
 
+/** 5b. relu as `x < 0 ? 0 : x`: right for every value but -0, which it keeps (relu(-0) must be +0). */
+export const reluKeepsNegZero: MutantSpec = {
+  kernels: {
+    relu: {
+      ...cpu('relu'),
+      run(s: Step & { x: Ref; y: Ref }, mem: Memory, start: number, end: number) {
+        const x = view(mem, s.x);
+        const y = view(mem, s.y);
+        for (let i = start; i < end; i++) y[s.y.off + i] = x[s.x.off + i] < 0 ? 0 : x[s.x.off + i];
+      },
+    } as CpuKernel,
+  },
+};
+
 /** 6. maxpool: padded cells take part as zeros (conv-style padding), so they win over negative windows. */
 export const maxpoolPadWins: MutantSpec = {
   kernels: {
