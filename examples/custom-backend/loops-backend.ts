@@ -60,7 +60,7 @@ function conv(a: Args, bias: Float32Array | null, relu: boolean): void {
 
 function epilogue(v: number, bias: Float32Array | null, c: number, relu: boolean): number {
   const y = bias ? f(v + bias[c]) : v;
-  return relu && y < 0 ? 0 : y; // relu(NaN) = NaN: `NaN < 0` is false
+  return relu && y <= 0 ? 0 : y; // relu(NaN) = NaN: `NaN <= 0` is false; relu(-0) = +0
 }
 
 function matmul(a: Args, bias: Float32Array | null, relu: boolean): void {
@@ -123,7 +123,7 @@ function slice(a: Args): void {
 }
 
 const relu: LoopKernel = ({ inputs: [x], out }) => {
-  for (let i = 0; i < out.length; i++) out[i] = x[i] < 0 ? 0 : x[i];
+  for (let i = 0; i < out.length; i++) out[i] = x[i] <= 0 ? 0 : x[i];
 };
 const biasAdd: LoopKernel = ({ inputs: [x, b], out }) => {
   for (let i = 0; i < out.length; i++) out[i] = f(x[i] + b[i % b.length]);

@@ -17,6 +17,7 @@ export const MUTANTS: readonly Mutant[] = [
   { name: 'dilation-ignored', bug: 'conv ignores dilations', kind: 'backend', spec: k.dilationIgnored },
   { name: 'bias-per-row', bug: 'bias_add indexes the bias by row instead of by channel', kind: 'backend', spec: k.biasPerRow },
   { name: 'relu-abs', bug: 'relu computed as |x|', kind: 'backend', spec: k.reluAbs },
+  { name: 'relu-keeps-neg-zero', bug: 'relu computed as x < 0 ? 0 : x, so relu(-0) = -0', kind: 'backend', spec: k.reluKeepsNegZero },
   { name: 'maxpool-pad-wins', bug: 'maxpool treats padded cells as 0, so they win over negatives', kind: 'backend', spec: k.maxpoolPadWins },
   { name: 'reshape-transposes', bug: 'reshape moves data (writes [rows, last] column-major)', kind: 'backend', spec: k.reshapeTransposes },
   { name: 'matmul-ignores-transposeB', bug: 'matmul reads b as [k, n] even with transposeB', kind: 'backend', spec: k.matmulIgnoresTransposeB },

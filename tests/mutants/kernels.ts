@@ -46,19 +46,27 @@ export const biasPerRow: MutantSpec = {
   },
 };
 
+/** A relu kernel computing `wrong(x)` per element. */
+function reluAs(wrong: (v: number) => number): MutantSpec {
+  return {
+    kernels: {
+      relu: {
+        ...cpu('relu'),
+        run(s: Step & { x: Ref; y: Ref }, mem: Memory, start: number, end: number) {
+          const x = view(mem, s.x);
+          const y = view(mem, s.y);
+          for (let i = start; i < end; i++) y[s.y.off + i] = wrong(x[s.x.off + i]);
+        },
+      } as CpuKernel,
+    },
+  };
+}
+
 /** 5. relu computed as |x|. */
-export const reluAbs: MutantSpec = {
-  kernels: {
-    relu: {
-      ...cpu('relu'),
-      run(s: Step & { x: Ref; y: Ref }, mem: Memory, start: number, end: number) {
-        const x = view(mem, s.x);
-        const y = view(mem, s.y);
-        for (let i = start; i < end; i++) y[s.y.off + i] = Math.abs(x[s.x.off + i]);
-      },
-    } as CpuKernel,
-  },
-};
+export const reluAbs: MutantSpec = reluAs(Math.abs);
+
+/** 5b. relu as `x < 0 ? 0 : x`: right for every value but -0, which it keeps (relu(-0) must be +0). */
+export const reluKeepsNegZero: MutantSpec = reluAs((v) => (v < 0 ? 0 : v));
 
 /** 6. maxpool: padded cells take part as zeros (conv-style padding), so they win over negative windows. */
 export const maxpoolPadWins: MutantSpec = {

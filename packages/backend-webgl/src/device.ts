@@ -37,7 +37,9 @@ precision highp int;
 precision highp sampler2D;
 #define NEG_INF uintBitsToFloat(0xff800000u)
 bvec4 isnan4(vec4 v) { return greaterThan(floatBitsToUint(v) & 0x7fffffffu, uvec4(0x7f800000u)); }
-vec4 relu4(vec4 v) { return mix(max(v, vec4(0.0)), v, isnan4(v)); }
+// relu: x <= 0 (-0 included) selects +0 explicitly, as GLSL's max(-0.0, 0.0) may be either zero;
+// NaN is selected by its bits, as GLSL does not promise IEEE comparisons with NaN.
+vec4 relu4(vec4 v) { return mix(mix(v, vec4(0.0), lessThanEqual(v, vec4(0.0))), v, isnan4(v)); }
 `;
 
 interface CachedProgram {

@@ -12,11 +12,17 @@ export function describeComparison(c: Comparison, shape?: readonly number[]): st
   const f = c.firstFailure!;
   if (f.index < 0) return `output has ${f.actual} elements, expected ${f.expected}`;
   const at = shape ? ` ${JSON.stringify(unravel(f.index, shape))}` : '';
+  if (f.signOfZero) {
+    return `${c.failures} element(s) wrong; first at index ${f.index}${at}: got ${signed(f.actual)}, expected ${signed(f.expected)} (wrong sign of zero: the reference specifies it there, docs/SEMANTICS.md "The sign of zero")`;
+  }
   return (
     `${c.failures} element(s) out of bound; first at index ${f.index}${at}: got ${f.actual}, expected ${f.expected} ± ${f.bound}` +
     ` (error ${Math.abs(f.actual - f.expected)}; worst ratio ${formatRatio(c.worstRatio)} at index ${c.worstIndex})`
   );
 }
+
+/** ±0 written with its sign (`${-0}` is "0"). */
+const signed = (v: number): string => (v === 0 ? (Object.is(v, -0) ? '-0' : '+0') : String(v));
 
 export function formatRatio(r: number): string {
   return Number.isFinite(r) ? r.toPrecision(3) : String(r);

@@ -5,12 +5,13 @@ import type { ConformanceCase } from './case.js';
 /**
  * Opt-in data styles that the ordinary arbitraries never draw, as transforms of ordinary cases:
  *
- * - `nonfinite`: NaN, +Infinity and -Infinity written into a few places of the feeds and
+ * - `nonfinite`: NaN, +Infinity, -Infinity and -0 written into a few places of the feeds and
  *   constants (filters, weights and biases included). The reference defines what must come out
  *   (docs/SEMANTICS.md): NaN propagates; padded conv cells are zeros that multiply the weights
  *   (an infinite weight at a padded border gives NaN); a NaN in a maxpool window wins and padded
- *   cells never win; relu(NaN) = NaN; Inf - Inf = NaN in sums. The comparison requires the exact
- *   NaN / ±Inf pattern of the reference.
+ *   cells never win; relu(NaN) = NaN; Inf - Inf = NaN in sums; relu(-0) = +0, and reshape, slice
+ *   and a maxpool window of -0 keep -0. The comparison requires the exact NaN / ±Inf pattern of
+ *   the reference, and the sign of each zero where the reference specifies it.
  * - `extreme`: every tensor renormalized to a magnitude near the edges of float32: up to ~3e38
  *   and down into the subnormals (~1e-45). For conv / matmul the operand scales are chosen so
  *   that no product or partial sum can overflow float32 (a float32 backend cannot follow the
@@ -54,7 +55,7 @@ export interface Injection {
 const injectionArb: fc.Arbitrary<Injection> = fc.record({
   tensor: fc.nat(16),
   index: fc.nat(100_000),
-  value: fc.constantFrom(NaN, Infinity, -Infinity),
+  value: fc.constantFrom(NaN, Infinity, -Infinity, -0),
 });
 
 /** Writes the injections into a copy of the case. */
@@ -72,7 +73,7 @@ export function injectNonFinite(c: ConformanceCase, injections: readonly Injecti
   return withData(c, replaced);
 }
 
-/** Cases of `base` with 1 to 4 NaN / ±Inf values written into their inputs and constants. */
+/** Cases of `base` with 1 to 4 NaN / ±Inf / -0 values written into their inputs and constants. */
 export function nonFiniteArbitrary(base: fc.Arbitrary<ConformanceCase>): fc.Arbitrary<ConformanceCase> {
   return fc.tuple(base, fc.array(injectionArb, { minLength: 1, maxLength: 4 })).map(([c, inj]) => injectNonFinite(c, inj));
 }

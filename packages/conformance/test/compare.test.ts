@@ -106,4 +106,11 @@ describe('compareToReference', () => {
     const r = refTensor([2, 2], Float64Array.from([0, 0, 0, 1]), Float64Array.from([0, 0, 0, 0.5]));
     expect(describeComparison(compareToReference(f32([0, 0, 0, 2]), r), r.shape)).toMatch(/index 3 \[1,1\]: got 2, expected 1 ± 0.5/);
   });
+
+  it('describes a wrong sign of zero with the signs written out', () => {
+    const r = { ...refTensor([2, 2], Float64Array.from([1, 0, 0, 0]), new Float64Array(4)), zeroSign: Uint8Array.of(1, 1, 0, 1) };
+    const c = compareToReference(f32([1, 0, -0, -0]), r);
+    expect(c).toMatchObject({ ok: false, failures: 1 });
+    expect(describeComparison(c, r.shape)).toMatch(/1 element\(s\) wrong; first at index 3 \[1,1\]: got -0, expected \+0 \(wrong sign of zero/);
+  });
 });

@@ -7,8 +7,11 @@ import { exactRef, numel, opSpec, type Graph, type RefTensor } from '@tessera/co
 import { createContainer, registerBackend, type Backend, type Executable } from '@tessera/runtime';
 
 export interface Ref32Options {
-  /** 'abs' computes relu (alone and fused) as |x|: a wrong backend. */
-  readonly relu?: 'max' | 'abs';
+  /**
+   * 'abs' computes relu (alone and fused) as |x|, 'keep-neg-zero' as `x < 0 ? 0 : x` (relu(-0) =
+   * -0): wrong backends.
+   */
+  readonly relu?: 'max' | 'abs' | 'keep-neg-zero';
   /** Keep only this many mantissa bits of matmul / conv results (float16 has 11): a backend that lost precision. */
   readonly dotMantissaBits?: number;
   /** Ops the backend has no kernel for. */
@@ -48,10 +51,11 @@ export function ref32Backend(name: string, options: Ref32Options = {}): Backend 
             const out = opSpec(node.op).reference(node.inputs.map((i) => values.get(i)!), node.attrs, node.output.shape);
             const value = Float64Array.from(out.value, (v) => Math.fround(v));
             const fusedRelu = (node.op === 'fused_conv2d' || node.op === 'fused_matmul') && node.attrs.relu === true;
-            if (options.relu === 'abs' && (node.op === 'relu' || fusedRelu)) {
-              // Redo the op without its relu, then take |x|.
+            if (options.relu !== undefined && options.relu !== 'max' && (node.op === 'relu' || fusedRelu)) {
+              // Redo the op without its relu, then the wrong relu.
+              const wrong = options.relu === 'abs' ? Math.abs : (x: number) => (x < 0 ? 0 : x);
               const pre = fusedRelu ? opSpec(node.op).reference(node.inputs.map((i) => values.get(i)!), { ...node.attrs, relu: false }, node.output.shape).value : values.get(node.inputs[0])!.value;
-              for (let i = 0; i < value.length; i++) value[i] = Math.fround(Math.abs(pre[i]));
+              for (let i = 0; i < value.length; i++) value[i] = Math.fround(wrong(pre[i]));
             }
             if (options.dotMantissaBits !== undefined && /conv2d|matmul/.test(node.op)) {
               for (let i = 0; i < value.length; i++) value[i] = roundMantissa(value[i], options.dotMantissaBits);

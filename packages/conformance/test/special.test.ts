@@ -7,19 +7,29 @@ import { containerWith } from './ref32.js';
 const values = (c: ConformanceCase) => [...Object.values(c.feeds), ...[...c.graph.constants.values()].map((t) => t.data)].flatMap((d) => Array.from(d));
 
 describe('non-finite and extreme data', () => {
-  it('nonfinite cases hold NaN, +Inf and -Inf, in inputs and in constants, and the reference propagates them', () => {
+  it('nonfinite cases hold NaN, +Inf, -Inf and -0, in inputs and in constants, and the reference propagates them', () => {
     const seen = new Set<string>();
     for (const c of fc.sample(nonFiniteArbitrary(fc.oneof(opCaseArbitrary('conv2d'), opCaseArbitrary('maxpool'), graphArbitrary())), { numRuns: 200, seed: 4 })) {
       for (const v of values(c)) {
         if (Number.isNaN(v)) seen.add('NaN');
         if (v === Infinity) seen.add('+Inf');
         if (v === -Infinity) seen.add('-Inf');
+        if (Object.is(v, -0)) seen.add('-0');
       }
       if ([...c.graph.constants.values()].some((t) => t.data.some((v) => !Number.isFinite(v)))) seen.add('constant');
       const ref = evaluate(c.graph, c.feeds);
       if (Object.values(ref).some((r) => r.value.some((v) => !Number.isFinite(v)))) seen.add('non-finite output');
+      if (Object.values(ref).some((r) => r.value.some((v, i) => Object.is(v, -0) && r.zeroSign?.[i]))) seen.add('specified -0 output');
     }
-    expect([...seen].sort()).toEqual(['+Inf', '-Inf', 'NaN', 'constant', 'non-finite output']);
+    expect([...seen].sort()).toEqual(['+Inf', '-0', '-Inf', 'NaN', 'constant', 'non-finite output', 'specified -0 output']);
+  });
+
+  it('a relu that keeps -0 (`x < 0 ? 0 : x`) fails the nonfinite property on the sign of zero, and only there', async () => {
+    const container = containerWith('neg-zero', { relu: 'keep-neg-zero' });
+    const report = await runConformanceToReport({ backend: 'neg-zero', container, graphs: 0, ops: ['relu'], special: ['nonfinite'], seed: 11 });
+    expect(report.properties.map((p) => [p.property, p.failure !== undefined])).toEqual([['relu', false], ['nonfinite', true]]);
+    const f = report.properties[1].failure!;
+    expect(f.outcome.summary).toMatch(/got -0, expected \+0 \(wrong sign of zero/);
   });
 
   it('extreme cases reach near float32 max and its subnormals, with finite inputs', () => {

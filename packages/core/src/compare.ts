@@ -20,6 +20,8 @@ export interface ElementFailure {
   readonly actual: number;
   readonly expected: number;
   readonly bound: number;
+  /** The element failed only on the sign of a zero that is specified there (actual and expected are ±0). */
+  readonly signOfZero?: true;
 }
 
 export interface Comparison {
@@ -44,10 +46,13 @@ export interface ElementCheck {
   readonly ok: boolean;
   /** |a - r| / b; 0 for an exact match, Infinity for a failure not expressible as a fraction of b. */
   readonly ratio: number;
+  /** Failed on the sign of zero alone. */
+  readonly signOfZero?: true;
 }
 
 const PASS: ElementCheck = Object.freeze({ ok: true, ratio: 0 });
 const FAIL: ElementCheck = Object.freeze({ ok: false, ratio: Infinity });
+const WRONG_SIGN: ElementCheck = Object.freeze({ ok: false, ratio: Infinity, signOfZero: true });
 
 /**
  * One element: `a` (actual) against `r` (expected) within bound `b`. Acceptable when
@@ -60,25 +65,33 @@ const FAIL: ElementCheck = Object.freeze({ ok: false, ratio: Infinity });
  *   So a reference beyond float32's range by more than its bound expects ±Infinity, and a NaN
  *   or infinite `a` for a finite in-range `r` fails. (Core gives non-finite values a bound of 0,
  *   so a finite value's bound is never NaN; if it were, `diff <= NaN` fails the element.)
- * +0 and -0 are equal.
+ * +0 and -0 are equal, unless `signed` (the reference specifies the sign of its zero there,
+ * docs/SEMANTICS.md "The sign of zero"): then a zero `a` for a zero `r` must have `r`'s sign. A
+ * non-zero `a` for a zero `r` is judged by its distance alone.
  */
-export function checkElement(a: number, r: number, b: number): ElementCheck {
+export function checkElement(a: number, r: number, b: number, signed = false): ElementCheck {
   if (Number.isNaN(r)) return Number.isNaN(a) ? PASS : FAIL;
   if (r === Infinity || r === -Infinity) return a === r ? PASS : FAIL;
   if (Number.isNaN(a)) return FAIL;
   if (a === Infinity) return r + b >= FLOAT32_OVERFLOW ? PASS : FAIL;
   if (a === -Infinity) return r - b <= -FLOAT32_OVERFLOW ? PASS : FAIL;
   const diff = Math.abs(a - r);
-  if (diff === 0) return PASS;
+  if (diff === 0) return signed && a === 0 && Object.is(a, -0) !== Object.is(r, -0) ? WRONG_SIGN : PASS;
   const ratio = b > 0 ? diff / b : Infinity;
   return { ok: diff <= b, ratio: Number.isNaN(ratio) ? Infinity : ratio };
 }
 
 /**
  * Every element of `actual` against `expected` by `checkElement`, each within its own bound: the
- * sum, in order, of the given bound arrays at that index (there is no global epsilon).
+ * sum, in order, of the given bound arrays at that index (there is no global epsilon). The sign of
+ * a zero is checked where every array of `signs` is non-zero (none given: nowhere).
  */
-export function compareWithin(actual: ArrayLike<number>, expected: ArrayLike<number>, bounds: readonly ArrayLike<number>[]): Comparison {
+export function compareWithin(
+  actual: ArrayLike<number>,
+  expected: ArrayLike<number>,
+  bounds: readonly ArrayLike<number>[],
+  signs: readonly ArrayLike<number>[] = [],
+): Comparison {
   const n = expected.length;
   if (actual.length !== n) {
     const firstFailure = { index: -1, actual: actual.length, expected: n, bound: 0 };
@@ -91,10 +104,12 @@ export function compareWithin(actual: ArrayLike<number>, expected: ArrayLike<num
   for (let i = 0; i < n; i++) {
     let b = bounds[0][i];
     for (let k = 1; k < bounds.length; k++) b += bounds[k][i];
-    const { ok, ratio } = checkElement(actual[i], expected[i], b);
+    let signed = signs.length > 0;
+    for (let k = 0; signed && k < signs.length; k++) signed = signs[k][i] !== 0;
+    const { ok, ratio, signOfZero } = checkElement(actual[i], expected[i], b, signed);
     if (!ok) {
       failures++;
-      firstFailure ??= { index: i, actual: actual[i], expected: expected[i], bound: b };
+      firstFailure ??= { index: i, actual: actual[i], expected: expected[i], bound: b, ...(signOfZero ? { signOfZero } : {}) };
     }
     if (ratio > worstRatio) {
       worstRatio = ratio;
@@ -104,16 +119,21 @@ export function compareWithin(actual: ArrayLike<number>, expected: ArrayLike<num
   return firstFailure ? { ok: false, worstRatio, worstIndex, failures, firstFailure } : { ok: true, worstRatio, worstIndex, failures };
 }
 
-/** A backend's float32 output against the float64 reference, each element within its bound. */
+/**
+ * A backend's float32 output against the float64 reference, each element within its bound, and
+ * with the sign of each zero the reference specifies.
+ */
 export function compareToReference(actual: ArrayLike<number>, ref: RefTensor): Comparison {
-  return compareWithin(actual, ref.value, [ref.bound]);
+  return compareWithin(actual, ref.value, [ref.bound], ref.zeroSign ? [ref.zeroSign] : []);
 }
 
 /**
  * A rewritten graph's reference (`after`) against the original's (`before`): each is within its
  * bound of a correct float32 result, so a correct rewrite differs by at most the sum of the two
- * bounds (plus, for a lossy rewrite, the error it states per element, `allowance`).
+ * bounds (plus, for a lossy rewrite, the error it states per element, `allowance`). A zero's
+ * sign is checked where both specify it.
  */
 export function compareReferences(after: RefTensor, before: RefTensor, allowance?: ArrayLike<number>): Comparison {
-  return compareWithin(after.value, before.value, allowance ? [before.bound, after.bound, allowance] : [before.bound, after.bound]);
+  const bounds = allowance ? [before.bound, after.bound, allowance] : [before.bound, after.bound];
+  return compareWithin(after.value, before.value, bounds, before.zeroSign && after.zeroSign ? [before.zeroSign, after.zeroSign] : []);
 }

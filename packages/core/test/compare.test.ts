@@ -22,4 +22,37 @@ describe('the comparator', () => {
     expect(compareWithin([1, 2], [1], [[0]])).toMatchObject({ ok: false, firstFailure: { index: -1, actual: 2, expected: 1 } });
     expect(compareWithin([NaN, 1], [NaN, NaN], [[0, 0]])).toMatchObject({ ok: false, failures: 1, worstRatio: Infinity, worstIndex: 1 });
   });
+
+  describe('the sign of zero, where the reference specifies it', () => {
+    const signed = (value: number[], zeroSign: number[]) => ({ ...ref(value, value.map(() => 0)), zeroSign: Uint8Array.from(zeroSign) });
+
+    it('fails a zero of the other sign, with signOfZero and the signed values in the failure', () => {
+      const c = compareToReference(Float32Array.of(1, -0), signed([1, 0], [1, 1]));
+      expect(c).toMatchObject({ ok: false, failures: 1, worstRatio: Infinity, worstIndex: 1, firstFailure: { index: 1, bound: 0, signOfZero: true } });
+      expect(Object.is(c.firstFailure!.actual, -0) && Object.is(c.firstFailure!.expected, 0)).toBe(true);
+      expect(compareToReference(Float32Array.of(0), signed([-0], [1])).firstFailure).toMatchObject({ signOfZero: true });
+    });
+
+    it('passes the same sign, and either sign where unspecified (flag 0 or no flags at all)', () => {
+      expect(compareToReference(Float32Array.of(0, -0), signed([0, -0], [1, 1])).ok).toBe(true);
+      expect(compareToReference(Float32Array.of(-0, 0), signed([0, -0], [0, 0])).ok).toBe(true);
+      expect(compareToReference(Float32Array.of(-0), ref([0], [0])).ok).toBe(true);
+    });
+
+    it('judges a non-zero result for a zero reference by its distance alone (a bound allows it)', () => {
+      const r = { ...ref([0], [1e-6]), zeroSign: Uint8Array.of(1) };
+      expect(compareToReference(Float32Array.of(1e-7), r)).toMatchObject({ ok: true });
+      expect(compareToReference(Float32Array.of(-0), r).firstFailure).toMatchObject({ signOfZero: true });
+    });
+
+    it('checks a rewrite only where both references specify the sign', () => {
+      expect(compareReferences(signed([-0], [1]), signed([0], [1]))).toMatchObject({ ok: false, firstFailure: { signOfZero: true } });
+      expect(compareReferences(signed([-0], [1]), ref([0], [0])).ok).toBe(true);
+      expect(compareReferences(signed([-0], [0]), signed([0], [1])).ok).toBe(true);
+    });
+
+    it('compareWithin checks where every sign array is non-zero', () => {
+      expect(compareWithin([-0, -0], [0, 0], [[0, 0]], [[1, 1], [0, 1]])).toMatchObject({ ok: false, failures: 1, firstFailure: { index: 1 } });
+    });
+  });
 });

@@ -33,7 +33,7 @@ export function biasAdd(
   biasAddMaybeRelu(x, xOff, bias, biasOff, channels, y, yOff, start, end, false);
 }
 
-/** y[i] = max(x[i] + bias[i mod channels], 0), NaN stays NaN. */
+/** y[i] = max(x[i] + bias[i mod channels], 0), NaN stays NaN, zeros are +0. */
 export function biasAddRelu(
   x: Float32Array, xOff: number,
   bias: Float32Array, biasOff: number, channels: number,
@@ -57,19 +57,19 @@ function biasAddMaybeRelu(
   let yi = yOff + start;
   for (let i = start; i < end; i++) {
     let v = x[xi++] + bias[biasOff + ch];
-    if (relu && v < 0) v = 0;
+    if (relu && v <= 0) v = 0; // -0 too: relu's zeros are +0
     y[yi++] = v;
     if (++ch === channels) ch = 0;
   }
 }
 
-/** y[i] = max(x[i], 0); relu(NaN) = NaN (the `< 0` test is false for NaN). */
+/** y[i] = max(x[i], 0); relu(NaN) = NaN (the `<= 0` test is false for NaN), relu(-0) = +0 (it is true for -0). */
 export function relu(x: Float32Array, xOff: number, y: Float32Array, yOff: number, start: number, end: number): void {
   let xi = xOff + start;
   let yi = yOff + start;
   for (let i = start; i < end; i++) {
     const v = x[xi++];
-    y[yi++] = v < 0 ? 0 : v;
+    y[yi++] = v <= 0 ? 0 : v;
   }
 }
 

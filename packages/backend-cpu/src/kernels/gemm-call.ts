@@ -104,7 +104,7 @@ export function epilogueOnly(call: GemmCall): void {
     const o = cOff + i * ldc;
     for (let n = 0; n < N; n++) {
       const v = bias !== null ? 0 + bias[biasOff + n] : 0;
-      c[o + n] = relu && v < 0 ? 0 : v;
+      c[o + n] = relu && v <= 0 ? 0 : v;
     }
   }
 }

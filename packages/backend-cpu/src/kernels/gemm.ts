@@ -238,12 +238,12 @@ function applyEpilogue(
     if (bias !== null && relu) {
       for (let j = 0; j < nc; j++) {
         const v = c[cOff + j] + bias[biasOff + j];
-        c[cOff + j] = v < 0 ? 0 : v; // `v < 0` is false for NaN: relu keeps NaN
+        c[cOff + j] = v <= 0 ? 0 : v; // `v <= 0` is false for NaN (relu keeps it), true for -0 (relu gives +0)
       }
     } else if (bias !== null) {
       for (let j = 0; j < nc; j++) c[cOff + j] += bias[biasOff + j];
     } else if (relu) {
-      for (let j = 0; j < nc; j++) if (c[cOff + j] < 0) c[cOff + j] = 0;
+      for (let j = 0; j < nc; j++) if (c[cOff + j] <= 0) c[cOff + j] = 0;
     }
   }
 }

@@ -27,7 +27,7 @@ type Case = typeof caseArb extends fc.Arbitrary<infer T> ? T : never;
 
 function expectedBias(t: Case, i: number, withRelu: boolean): number {
   const v = Math.fround(t.x[t.xOff + i] + t.bias[t.biasOff + (i % t.channels)]);
-  return withRelu && v < 0 ? 0 : v;
+  return withRelu && v <= 0 ? 0 : v;
 }
 
 describe('elementwise', () => {
@@ -50,14 +50,14 @@ describe('elementwise', () => {
     expect(firstBitDifference(fused, twoStep)).toBe(-1);
   });
 
-  test.prop([caseArb])('relu is max(x, 0) with NaN kept as NaN', (t) => {
+  test.prop([caseArb])('relu is max(x, 0) with NaN kept as NaN and relu(-0) = +0', (t) => {
     const y = new Float32Array(t.yOff + t.n).fill(99);
     relu(t.x, t.xOff, y, t.yOff, t.lo, t.hi);
     for (let i = t.lo; i < t.hi; i++) {
       const v = t.x[t.xOff + i];
       const got = y[t.yOff + i];
       if (Number.isNaN(v)) expect(Number.isNaN(got)).toBe(true);
-      else expect(got === Math.max(v, 0)).toBe(true);
+      else expect(Object.is(got, Math.max(v, 0))).toBe(true); // Math.max(-0, 0) is +0
     }
     for (let i = 0; i < t.yOff + t.lo; i++) expect(y[i]).toBe(99);
     for (let i = t.yOff + t.hi; i < y.length; i++) expect(y[i]).toBe(99);

@@ -122,6 +122,26 @@ describe.skipIf(!simd)('wasm elementwise kernels', () => {
     },
   );
 
+  it('relu and bias_add + relu give +0 for -0 (docs/SEMANTICS.md, "The sign of zero") in the vector and scalar paths, as the JS kernels', () => {
+    const n = 21; // 16 + 4 + 1: each loop of the kernel
+    const x = new Float32Array(n).fill(-0);
+    const bias = new Float32Array(3).fill(-0); // -0 + -0 = -0 before the relu
+    const xBase = 5;
+    const yBase = 64;
+    f32.set(x, xBase);
+    f32.set(bias, 40);
+    for (const k of [() => wasm.relu(f32, xBase, f32, yBase, 0, n), () => wasm.biasAdd(f32, xBase, f32, 40, 3, f32, yBase, 0, n, true)]) {
+      f32.fill(-0, yBase, yBase + n);
+      k();
+      expect(Array.from(f32.slice(yBase, yBase + n)).every((v) => Object.is(v, 0))).toBe(true);
+    }
+    const js = new Float32Array(n);
+    relu(x, 0, js, 0, 0, n);
+    expect(js.every((v) => Object.is(v, 0))).toBe(true);
+    biasAddRelu(x, 0, bias, 0, 3, js.fill(-0), 0, 0, n);
+    expect(js.every((v) => Object.is(v, 0))).toBe(true);
+  });
+
   it('maxpool: -0 / +0 ties keep the first tap, NaN anywhere in a window wins, padding never wins', () => {
     const g = poolGeometry([1, 2, 2, 9], { ksize: [2, 2], strides: [1, 1], padding: 'SAME' });
     const x = new Float32Array(36).fill(-Infinity);
@@ -178,10 +198,10 @@ describe.skipIf(!simd)('wasm elementwise kernels', () => {
         expect(firstBitDifference(f32.slice(yBase, yBase + p.n), want), k.name).toBe(-1);
         if (!p.inPlace) expect(f32[yBase - 1]).toBe(SENTINEL);
         expect(f32[yBase + p.n]).toBe(SENTINEL);
-        // Independent reference: float32 sum, relu(NaN) = NaN, relu(-0) = -0.
+        // Independent reference: float32 sum, relu(NaN) = NaN, relu(-0) = +0.
         for (let i = 0; i < p.n; i++) {
           let v = k.name === 'relu' ? x[i] : Math.fround(x[i] + bias[i % p.channels]);
-          if (k.name !== 'bias_add' && v < 0) v = 0;
+          if (k.name !== 'bias_add' && v <= 0) v = 0;
           const got = f32[yBase + i];
           if (!(Object.is(got, v) || (Number.isNaN(got) && Number.isNaN(v)))) throw new Error(`${k.name}[${i}] = ${got}, expected ${v}`);
         }

@@ -137,7 +137,7 @@ describe('wasm SIMD gemm', () => {
     expect(Number.isNaN(z.regions[2][0])).toBe(true);
   });
 
-  it('relu maps negatives to 0 and keeps the rest, like `v < 0 ? 0 : v`', () => {
+  it('relu maps negatives to +0 and keeps the rest, like `v <= 0 ? 0 : v`', () => {
     const N = WASM_NR, K = 1;
     const w = createWasmArena([1, wasmPackedBSize(K, N), N])!;
     const [A, P, C] = w.regions;

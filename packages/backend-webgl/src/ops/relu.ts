@@ -2,7 +2,7 @@ import { fragmentShader } from '../glsl.js';
 import type { PrepareContext, WebGLKernel } from '../program.js';
 import type { Node } from '@tessera/core';
 
-/** relu(x) = max(x, 0), NaN kept (GLSL max() does not promise that, so relu4 selects it explicitly). */
+/** relu(x) = max(x, 0), NaN kept and relu(-0) = +0 (GLSL max() promises neither, so relu4 selects both explicitly). */
 export const reluKernel: WebGLKernel = {
   op: 'relu',
   prepare(node: Node, ctx: PrepareContext) {

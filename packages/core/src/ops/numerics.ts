@@ -27,9 +27,17 @@ export function refTensor(shape: Shape, value?: Float64Array, bound?: Float64Arr
   return { shape, value: value ?? new Float64Array(n), bound: bound ?? new Float64Array(n) };
 }
 
-/** Wraps exact float32 data (an input or a constant) as a reference value with zero bound. */
+/**
+ * Wraps exact float32 data (an input or a constant) as a reference value with zero bound; the
+ * data is exact, so are the signs of its zeros.
+ */
 export function exactRef(shape: Shape, data: ArrayLike<number>): RefTensor {
-  return refTensor(shape, Float64Array.from(data));
+  return withSignedZeros(refTensor(shape, Float64Array.from(data)));
+}
+
+/** `t` with the sign of every zero specified (exact data, relu's +0). */
+export function withSignedZeros(t: RefTensor): RefTensor {
+  return { ...t, zeroSign: new Uint8Array(t.value.length).fill(1) };
 }
 
 /**
@@ -65,8 +73,11 @@ export class DotAccumulator {
   }
 }
 
-/** bias + relu epilogue shared by the fused ops, applied in place. */
-export function applyEpilogue(out: RefTensor, bias: RefTensor | undefined, relu: boolean): void {
+/**
+ * bias + relu epilogue shared by the fused ops, applied in place to `out`'s arrays; returns `out`,
+ * with its zeros' signs specified (all +0) when relu clamps.
+ */
+export function applyEpilogue(out: RefTensor, bias: RefTensor | undefined, relu: boolean): RefTensor {
   const { value, bound } = out;
   const c = bias ? bias.value.length : 1;
   for (let i = 0; i < value.length; i++) {
@@ -78,9 +89,10 @@ export function applyEpilogue(out: RefTensor, bias: RefTensor | undefined, relu:
     }
     if (relu) value[i] = reluValue(value[i]);
   }
+  return relu ? withSignedZeros(out) : out;
 }
 
-/** relu with NaN propagated (Math.max would also propagate it, `x > 0 ? x : 0` would not). */
+/** relu with NaN propagated (Math.max would also propagate it, `x > 0 ? x : 0` would not); relu(-0) = +0. */
 export function reluValue(x: number): number {
   return Number.isNaN(x) ? x : x > 0 ? x : 0;
 }

@@ -1,8 +1,11 @@
 import { z } from 'zod';
-import { refTensor, reluValue } from './numerics.js';
+import { refTensor, reluValue, withSignedZeros } from './numerics.js';
 import { defineOp } from './spec.js';
 
-/** relu(x) = max(x, 0); relu(NaN) = NaN. It is 1-Lipschitz, so the error bound passes through unchanged. */
+/**
+ * relu(x) = max(x, 0); relu(NaN) = NaN; every zero it gives is +0 (relu(-0) = +0), a specified
+ * sign. It is 1-Lipschitz, so the error bound passes through unchanged.
+ */
 export const relu = defineOp({
   name: 'relu',
   inputs: ['x'],
@@ -11,6 +14,6 @@ export const relu = defineOp({
   inferShape: ([x]) => x,
   cost: () => ({ macs: 0 }),
   reference([x]) {
-    return refTensor(x.shape, x.value.map(reluValue), x.bound.slice());
+    return withSignedZeros(refTensor(x.shape, x.value.map(reluValue), x.bound.slice()));
   },
 });

@@ -29,8 +29,8 @@ export const slice = defineOp({
   },
   cost: () => ({ macs: 0 }),
   reference([x], { begin, strides }, output) {
-    const out = refTensor(output);
     const n = numel(output);
+    const out = { ...refTensor(output), ...(x.zeroSign ? { zeroSign: new Uint8Array(n) } : {}) };
     const inStrides = rowMajorStrides(x.shape);
     const index = new Array<number>(output.length).fill(0);
     for (let o = 0; o < n; o++) {
@@ -38,6 +38,7 @@ export const slice = defineOp({
       for (let a = 0; a < output.length; a++) src += (begin[a] + index[a] * strides[a]) * inStrides[a];
       out.value[o] = x.value[src];
       out.bound[o] = x.bound[src];
+      if (out.zeroSign) out.zeroSign[o] = x.zeroSign![src];
       for (let a = output.length - 1; a >= 0 && ++index[a] === output[a]; a--) index[a] = 0;
     }
     return out;

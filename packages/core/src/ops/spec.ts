@@ -12,6 +12,12 @@ export interface RefTensor {
   readonly shape: Shape;
   readonly value: Float64Array;
   readonly bound: Float64Array;
+  /**
+   * Per element, non-zero where the sign of a zero `value` is specified, so a backend's zero
+   * there must have the same sign (docs/SEMANTICS.md, "The sign of zero"); absent: nowhere.
+   * Says nothing about non-zero values.
+   */
+  readonly zeroSign?: Uint8Array;
 }
 
 export interface OpCost {

@@ -6,7 +6,7 @@
  * Exports (all parameters i32; addresses are byte addresses, any multiple of 4: vector loads
  * and stores need no 16-byte alignment, the alignment in the memarg is only a hint):
  *   relu(x, y, n)
- *       y[i] = x[i] < 0 ? +0 : x[i] for i in [0, n)                 (NaN and -0 stay)
+ *       y[i] = x[i] <= 0 ? +0 : x[i] for i in [0, n)         (NaN stays, -0 becomes +0)
  *   bias_add(x, y, bias, C, ch, n) / bias_add_relu(...)
  *       y[i] = x[i] + bias[(ch + i) mod C] (then relu) for i in [0, n), 0 <= ch < C
  *   maxpool(x, y, C, inH, inW, kH, kW, sH, sW, dH, dW, padT, padL, outH, outW, n, oh, ow, rows)
@@ -14,8 +14,8 @@
  *       x is the address of input element 0.
  *
  * Semantics are those of the JS kernels (../elementwise.ts, ../maxpool.ts), bit for bit:
- *   - relu: compare + bitselect (x < 0 -> +0), as the GEMM epilogue; never f32x4.max, which
- *     would turn -0 into +0.
+ *   - relu: compare + bitselect (x <= 0 -> +0, so relu(-0) = +0 as docs/SEMANTICS.md says), as
+ *     the GEMM epilogue; not f32x4.max (also +0 for -0), which may change a NaN's payload.
  *   - bias_add: one f32.add. The JS kernel adds in double and rounds once to float32 on the
  *     store, which is the same value (double rounding of a sum of two floats is innocuous:
  *     53 >= 2*24 + 2); only NaN payloads may differ.
@@ -51,8 +51,8 @@ function reluFunc(): Func {
   const v = Array.from({ length: 4 }, () => f.local(V128));
   const s = f.local(F32);
   const vrelu = (l: Local): void => {
-    // bitselect(zero, v, v < 0)
-    f.get(zero).get(l).get(l).get(zero).f32x4Lt().v128Bitselect();
+    // bitselect(zero, v, v <= 0)
+    f.get(zero).get(l).get(l).get(zero).f32x4Le().v128Bitselect();
   };
   // 16 floats per iteration, then 4, then scalar.
   f.whileNot(() => f.get(n).i32(16).ltS(), () => {
@@ -73,8 +73,8 @@ function reluFunc(): Func {
   });
   f.whileNot(() => f.get(n).eqz(), () => {
     f.get(x).f32Load().set(s);
-    // select(+0, s, s < 0)
-    f.get(y).f32(0).get(s).get(s).f32(0).f32Lt().select().f32Store();
+    // select(+0, s, s <= 0)
+    f.get(y).f32(0).get(s).get(s).f32(0).f32Le().select().f32Store();
     f.inc(x, 4).inc(y, 4).inc(n, -1);
   });
   return f;
@@ -91,7 +91,7 @@ function biasAddFunc(relu: boolean): Func {
   const b = f.local(I32);
   const rest = f.local(I32);
   const vrelu = (): void => {
-    if (relu) f.get(zero).get(v).get(v).get(zero).f32x4Lt().v128Bitselect().set(v);
+    if (relu) f.get(zero).get(v).get(v).get(zero).f32x4Le().v128Bitselect().set(v);
   };
   f.whileNot(() => f.get(n).eqz(), () => {
     // One run of channels [ch, min(C, ch + n)) within a row.
@@ -107,7 +107,7 @@ function biasAddFunc(relu: boolean): Func {
     f.whileNot(() => f.get(seg).eqz(), () => {
       f.get(x).f32Load().get(b).f32Load().f32Add().set(s);
       f.get(y);
-      if (relu) f.f32(0).get(s).get(s).f32(0).f32Lt().select();
+      if (relu) f.f32(0).get(s).get(s).f32(0).f32Le().select();
       else f.get(s);
       f.f32Store();
       f.inc(x, 4).inc(y, 4).inc(b, 4).inc(seg, -1);

@@ -158,7 +158,7 @@ export class Func {
   f32Load(offset = 0): this { return this.op(0x2a).memarg(2, offset); }
   f32Store(offset = 0): this { return this.op(0x38).memarg(2, offset); }
   f32Add(): this { return this.op(0x92); }
-  f32Lt(): this { return this.op(0x5d); }
+  f32Le(): this { return this.op(0x5f); }
 
   // --- v128 / f32x4
   v128Load(offset = 0): this { return this.simd(0x00).memarg(4, offset); }
@@ -167,7 +167,7 @@ export class Func {
   f32x4Splat(): this { return this.simd(0x13); }
   f32x4Add(): this { return this.simd(0xe4); }
   f32x4Mul(): this { return this.simd(0xe6); }
-  f32x4Lt(): this { return this.simd(0x43); }
+  f32x4Le(): this { return this.simd(0x45); }
   v128Bitselect(): this { return this.simd(0x52); }
 
   // --- calls and control

@@ -110,8 +110,8 @@ function microKernel(cfg: GemmModuleConfig, m: number): Func {
     f.get(flags).i32(EPI_RELU).and().if(() => {
       for (let r = 0; r < m; r++) {
         for (let v = 0; v < NV; v++) {
-          // bitselect(zero, acc, acc < 0): lanes < 0 become +0; NaN (compare false) and -0 stay.
-          f.get(zero).get(acc[r][v]).get(acc[r][v]).get(zero).f32x4Lt().v128Bitselect().set(acc[r][v]);
+          // bitselect(zero, acc, acc <= 0): lanes <= 0 (-0 included) become +0; NaN (compare false) stays.
+          f.get(zero).get(acc[r][v]).get(acc[r][v]).get(zero).f32x4Le().v128Bitselect().set(acc[r][v]);
         }
       }
     });
@@ -138,7 +138,7 @@ function microKernel(cfg: GemmModuleConfig, m: number): Func {
           f.get(xv).get(bias).get(x).add().f32Load().f32Add().set(xv);
         });
         f.get(flags).i32(EPI_RELU).and().if(() => {
-          f.f32(0).get(xv).get(xv).f32(0).f32Lt().select().set(xv);
+          f.f32(0).get(xv).get(xv).f32(0).f32Le().select().set(xv);
         });
         f.get(cr[r]).get(x).add().get(xv).f32Store();
         f.inc(j, 1);
