@@ -2,7 +2,7 @@ import {
   compileProgram, cpuKernel, kernels, cpuWasmSimdSupported, createSharedWasmArena, ioBuffers, loadSharedWasmGemmModule, readOutputs, Scratch,
   sharedWasmMemorySupported, WasmGemm, writeInputs, type Memory, type Program, type Step,
 } from '@tessera/backend-cpu';
-import type { Feeds, Graph, Node } from '@tessera/core';
+import { isView, type Feeds, type Graph, type Node } from '@tessera/core';
 import { kernelRegistry, planExecution, type Backend, type Executable, type ExecutionPlan, type IOBuffers, type NodeObserver, type Outputs } from '@tessera/runtime';
 import { chainSpans, chainSteps } from './chain.js';
 import { checkSharedMemory, detectHost } from './host.js';
@@ -81,7 +81,6 @@ export function workersGemmPath(): WorkersGemmPath {
   return cpuWasmSimdSupported() && sharedWasmMemorySupported() ? 'wasm-simd' : 'js';
 }
 
-const VIEW_OPS = ['reshape'];
 const DEFAULTS = {
   timeoutMs: 60_000, startTimeoutMs: 60_000, mainShare: true, inlineCost: 100_000, minPartCost: 50_000, inlineGraphCost: 2_000_000,
   gemm: 'auto' as 'auto' | 'js' | 'wasm',
@@ -143,7 +142,7 @@ export class WorkersBackend implements Backend {
   }
 
   hasKernel(op: string): boolean {
-    return VIEW_OPS.includes(op) || kernelRegistry.has('cpu', op);
+    return isView(op) || kernelRegistry.has('cpu', op);
   }
 
   async compile(graph: Graph, sessionPlan: ExecutionPlan): Promise<Executable> {
