@@ -6,11 +6,12 @@ import { isView, type Feeds, type Graph, type Node } from '@tessera/core';
 import { kernelRegistry, planExecution, type Backend, type Executable, type ExecutionPlan, type IOBuffers, type NodeObserver, type Outputs } from '@tessera/runtime';
 import { chainSpans, chainSteps } from './chain.js';
 import { checkSharedMemory, detectHost } from './host.js';
-import { MAIN, participantsOf, partitionStep, stepCost, type Part, type PartitionOptions } from './partition.js';
-import { makeSchedule, runWithFollowers, type Schedule } from './schedule.js';
+import { MAIN, participantsOf, partitionStep, stepCost, type PartitionOptions } from './partition.js';
+import { makeSchedule, runWithFollowers } from './schedule.js';
 import { WorkerPool, type MainShare, type StepInfo } from './pool.js';
 import type { FaultKind, ProgramMessage } from './protocol.js';
 import type { TimelineRun } from './timeline.js';
+import type { Part, Schedule } from './types.js';
 
 export interface WorkersBackendOptions {
   /** Name the backend reports (and is registered under). Default 'workers'. */

@@ -1,7 +1,8 @@
 import { kernels, type ConvStep, type Step } from '@tessera/backend-cpu';
 import { isElementwise, numel, type Graph, type Node } from '@tessera/core';
 import type { ExecutionPlan } from '@tessera/runtime';
-import { MAIN, rereadCost, smallestChunk, stepCost, type Part } from './partition.js';
+import { MAIN, rereadCost, smallestChunk, stepCost } from './partition.js';
+import type { Part, TileRegion } from './types.js';
 
 /**
  * Chains: a split step and the steps after it that each participant can run on its own range
@@ -53,12 +54,6 @@ export interface Chains {
   readonly apart: boolean[];
   /** By node index of a head: the arena memory of the values only the chain reads (tiles, above); null without a plan or none. */
   readonly tiles: (readonly TileRegion[] | null)[];
-}
-
-/** Arena memory of a value a chain keeps per participant: its first float, and the value's floats. */
-export interface TileRegion {
-  readonly offset: number;
-  readonly floats: number;
 }
 
 interface Interval {

@@ -1,13 +1,8 @@
 import { kernels, type ConvStep, type MatmulStep, type Step } from '@tessera/backend-cpu';
+import type { Part } from './types.js';
 
 /** Who runs a range of a step's units: a worker index, or MAIN for the calling thread. */
 export const MAIN = -1;
-
-export interface Part {
-  readonly worker: number;
-  readonly start: number;
-  readonly end: number;
-}
 
 export interface PartitionOptions {
   /** Workers in the pool. */

@@ -1,9 +1,10 @@
 import type { Step } from '@tessera/backend-cpu';
 import { TesseraError } from '@tessera/core';
 import type { Host, HostWorker } from './host.js';
-import { MAIN, type Part } from './partition.js';
-import { arrive, runSchedule, type Schedule } from './schedule.js';
+import { MAIN } from './partition.js';
+import { arrive, runSchedule } from './schedule.js';
 import { recorded, TimelineReader, TimelineWriter, timelineBytes, type TimelineRun } from './timeline.js';
+import type { Part, Schedule } from './types.js';
 import {
   ABORT,
   ACK,

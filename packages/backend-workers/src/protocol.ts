@@ -10,7 +10,7 @@
  * Atomics.wait, which is what makes a step dispatch cost microseconds).
  */
 import type { WasmThreadScratch } from '@tessera/backend-cpu';
-import type { Schedule } from './schedule.js';
+import type { Schedule } from './types.js';
 
 /** Int32 index of the count of workers still running the current step. */
 export const PENDING = 0;
