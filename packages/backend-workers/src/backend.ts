@@ -135,7 +135,7 @@ export class WorkersBackend implements Backend {
 
   /** The whole runs recorded since the last call, oldest first (`timeline` option; else none). */
   async takeTimeline(): Promise<TimelineRun[]> {
-    return (await this.pool).takeTimeline();
+    return (await this.pool).dispatch.takeTimeline();
   }
 
   /** Waits until every worker has started; resolves to the pool size. */
@@ -289,7 +289,7 @@ export class WorkersBackend implements Backend {
     /** Thread ids of the pool's live workers, by slot (null for a slot whose worker is gone). */
     threadIds: async (): Promise<(number | null)[]> => (await this.pool).threadIds(),
     /** Steps the pool has dispatched to its workers (split or not) since it started. */
-    dispatchedSteps: async (): Promise<number> => (await this.pool).dispatchedSteps,
+    dispatchedSteps: async (): Promise<number> => (await this.pool).dispatch.dispatchedSteps,
     /** The calling thread throws the next time it enters `node` in a whole run it shares. */
     failCaller: (node: string): void => void this.callerFaults.add(node),
   };

@@ -2,7 +2,8 @@ import { cpuKernel, ioBuffers, readOutputs, Scratch, writeInputs, type Memory, t
 import type { Feeds, Node } from '@tessera/core';
 import type { Executable, IOBuffers, NodeObserver, Outputs } from '@tessera/runtime';
 import { MAIN } from './partition.js';
-import type { MainShare, StepInfo, WorkerPool } from './pool.js';
+import type { MainShare, StepInfo } from './dispatch.js';
+import type { WorkerPool } from './pool.js';
 import { runWithFollowers } from './schedule.js';
 import type { Schedule } from './types.js';
 
@@ -68,12 +69,12 @@ export class WorkersExecutable implements Executable {
       }
       return readOutputs(program, this.mem, into);
     }
-    this.pool.nudge();
+    this.pool.dispatch.nudge();
     if (!observer) {
       // Whole runs: one dispatch; the calling thread takes its share of each step, or sleeps.
       return this.pool.exclusive(async () => {
         writeInputs(program, this.mem, feeds);
-        await this.pool.runProgram(this.id, this.schedule.order.length, (i) => ({ program: this.id, step: i, node: this.nodes[i].name, op: this.nodes[i].op }), this.main);
+        await this.pool.dispatch.runProgram(this.id, this.schedule.order.length, (i) => ({ program: this.id, step: i, node: this.nodes[i].name, op: this.nodes[i].op }), this.main);
         return readOutputs(program, this.mem, into);
       });
     }
@@ -89,7 +90,7 @@ export class WorkersExecutable implements Executable {
         if (parts.length === 1 && parts[0].worker === MAIN && !followers) this.runKernel(step, 0, step.units);
         else {
           const info: StepInfo = { program: this.id, step: i, node: node.name, op: node.op };
-          await this.pool.runStep(info, parts, (start, end) => runWithFollowers(this.schedule, i, start, end, (s, a, b) => this.runKernel(s, a, b)));
+          await this.pool.dispatch.runStep(info, parts, (start, end) => runWithFollowers(this.schedule, i, start, end, (s, a, b) => this.runKernel(s, a, b)));
         }
         observer?.nodeEnd(node);
         // A chain runs as one dispatch: its time is the producer's; the followers' events are empty.
