@@ -38,10 +38,10 @@ export interface WorkersBackendOptions {
   /**
    * Steps cheaper than this (cost units of `stepCost`, about a nanosecond of one thread each) run
    * inline on the main thread. Default 100 000: splitting a step of time T over two threads takes
-   * T/2 + d, with d the overhead of a split step, which pays off from T = 2d. d was 30-200 us
-   * when every step woke sleeping workers; within a whole run of polling participants it is about
-   * 4 us (`benchmarks/workers-scaling.ts --calibrate`), so this default is conservative: a step
-   * that stays inline still runs while the others wait at the next barrier.
+   * T/2 + d, with d the overhead of a split step, which pays off from T = 2d. Within a whole run
+   * of polling participants d is a few microseconds (`benchmarks/workers-scaling.ts
+   * --calibrate`), so this default is conservative: a step that stays inline still runs while the
+   * others wait at the next barrier.
    */
   readonly inlineCost?: number;
   /**
