@@ -125,7 +125,7 @@ export class WorkersBackend implements Backend {
         timeline: this.options.timeline,
       }),
     );
-    this.pool.catch(() => undefined); // reported by the first compile
+    this.pool.catch(() => undefined); // reported by the first plan or compile
   }
 
   /** The GEMM path executables compiled by this backend use (exact per executable: `gemmPath` of the executable). */
