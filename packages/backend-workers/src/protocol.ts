@@ -55,7 +55,7 @@ export const CURRENT = 9;
 export const CMD_STEP = 1;
 export const CMD_YIELD = 2;
 export const CMD_QUIT = 3;
-/** Run every step of a program, with a barrier among the workers after each step (see pool.ts runProgram). */
+/** Run every step of a program, with a barrier among the workers after each step (see dispatch.ts runProgram). */
 export const CMD_RUN = 4;
 
 export const STATUS_OK = 0;
