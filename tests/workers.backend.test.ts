@@ -8,7 +8,7 @@ import '@tessera/backend-cpu';
 import { createWorkersBackend, liveWorkerCount, registerWorkersBackend, workersGemmPath, type WorkersBackend } from '@tessera/backend-workers';
 import { evaluate, GraphBuilder, randomTensor, type Graph } from '@tessera/core';
 import { seedCnn, workload, workloadGraph } from '@tessera/examples';
-import { backendNames, createContainer, createSession, defaultContainer, disposeBackends, getBackend, registerBackend, type Session } from '@tessera/runtime';
+import { backendNames, createContainer, createSession, defaultContainer, disposeBackends, getBackend, planExecution, registerBackend, type Session } from '@tessera/runtime';
 import os from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectBitIdentical } from './helpers/bits.js';
@@ -173,6 +173,41 @@ describe('workers backend: results', () => {
     const expected = first(await (await createSession(graph)).run(feeds));
     expectBitIdentical(first(await profiled.run(feeds)), expected);
     expectBitIdentical(first(await plain.run(feeds)), expected);
+  });
+});
+
+describe('workers backend: the plan', () => {
+  const arenaOf = (session: Session): number => (session as unknown as { executable: { arenaSize: number } }).executable.arenaSize;
+
+  it("the session's plan is the one the executable runs: it keeps the chains apart, and stats report the executable's arena", async () => {
+    let grown = 0;
+    for (const [label, make] of GRAPHS) {
+      const graph = make();
+      const session = await createSession(graph, { backend: 'workers-2', container });
+      expect(session.stats.peakBytes, label).toBe(4 * arenaOf(session));
+      const spans = session.plan.options.together ?? [];
+      if (/W3|item-wise/.test(label)) expect(spans.length, label).toBeGreaterThan(0);
+      if (session.plan.arenaSize !== planExecution(graph).arenaSize) grown++;
+      session.dispose();
+    }
+    expect(grown).toBeGreaterThan(0); // the chains changed some plan: the test tells the two plans apart
+  });
+
+  it("compile given planExecution's plan (one that does not keep chains apart) runs correctly: cpu's bits, its arena that plan's", async () => {
+    const backend = pools.get(2)!;
+    for (const [label, make] of GRAPHS) {
+      const graph = make();
+      const feeds = feedsFor(graph, 13);
+      const plan = planExecution(graph);
+      const exe = await backend.compile(graph, plan);
+      const cpu = await createSession(graph, { backend: 'cpu' });
+      const expected = await cpu.run(feeds);
+      const actual = await exe.run(feeds);
+      for (const name of Object.keys(graph.outputs)) expectBitIdentical(actual[name], expected[name]);
+      expect((exe as unknown as { arenaSize: number }).arenaSize, label).toBe(plan.arenaSize);
+      exe.dispose();
+      cpu.dispose();
+    }
   });
 });
 

@@ -1,17 +1,21 @@
 import { cpuWasmSimdSupported } from '@tessera/backend-cpu';
 import {
-  compileProgram, cpuKernel, createSharedWasmArena, createWasmArena, ioBuffers, loadSharedWasmGemmModule, loadWasmGemmModule, maxScratch,
-  readOutputs, Scratch, sharedWasmMemorySupported, WasmGemm, writeInputs, type Memory, type Program, type Step,
+  compileProgram, cpuKernel, createSharedWasmArena, createWasmArena, loadSharedWasmGemmModule, loadWasmGemmModule, maxScratch,
+  sharedWasmMemorySupported, WasmGemm, type Memory, type Program,
 } from '@tessera/backend-cpu/kernels';
-import type { Feeds, Graph, Node } from '@tessera/core';
-import { kernelRegistry, planExecution, type Backend, type Executable, type ExecutionPlan, type IOBuffers, type NodeObserver, type Outputs } from '@tessera/runtime';
+import { isView, type Graph } from '@tessera/core';
+import { kernelRegistry, planExecution, type Backend, type Executable, type ExecutionPlan, type PlanOptions } from '@tessera/runtime';
 import { chainSpans, chainSteps } from './chain.js';
+import { WorkersExecutable, type WorkersGemmPath } from './executable.js';
 import { checkSharedMemory, detectHost } from './host.js';
-import { MAIN, participantsOf, partitionStep, stepCost, type Part, type PartitionOptions } from './partition.js';
-import { makeSchedule, runWithFollowers, type Schedule } from './schedule.js';
-import { WorkerPool, type MainShare, type StepInfo } from './pool.js';
+import { MAIN, participantsOf, partitionStep, stepCost, type PartitionOptions } from './partition.js';
+import { makeSchedule } from './schedule.js';
+import { WorkerPool } from './pool.js';
 import type { FaultKind, ProgramMessage } from './protocol.js';
 import type { TimelineRun } from './timeline.js';
+import type { Part } from './types.js';
+
+export type { WorkersGemmPath } from './executable.js';
 
 export interface WorkersBackendOptions {
   /** Name the backend reports (and is registered under). Default 'workers'. */
@@ -35,10 +39,10 @@ export interface WorkersBackendOptions {
   /**
    * Steps cheaper than this (cost units of `stepCost`, about a nanosecond of one thread each) run
    * inline on the main thread. Default 100 000: splitting a step of time T over two threads takes
-   * T/2 + d, with d the overhead of a split step, which pays off from T = 2d. d was 30-200 us
-   * when every step woke sleeping workers; within a whole run of polling participants it is about
-   * 4 us (`benchmarks/workers-scaling.ts --calibrate`), so this default is conservative: a step
-   * that stays inline still runs while the others wait at the next barrier.
+   * T/2 + d, with d the overhead of a split step, which pays off from T = 2d. Within a whole run
+   * of polling participants d is a few microseconds (`benchmarks/workers-scaling.ts
+   * --calibrate`), so this default is conservative: a step that stays inline still runs while the
+   * others wait at the next barrier.
    */
   readonly inlineCost?: number;
   /**
@@ -70,8 +74,6 @@ export interface WorkersBackendOptions {
   readonly timeline?: boolean;
 }
 
-/** Which GEMM a workers executable runs conv2d / matmul on (the same as the cpu backend's names). */
-export type WorkersGemmPath = 'wasm-simd' | 'js';
 
 /**
  * The path a default workers backend takes in this runtime: 'wasm-simd' where WebAssembly SIMD
@@ -82,7 +84,6 @@ export function workersGemmPath(): WorkersGemmPath {
   return cpuWasmSimdSupported() && sharedWasmMemorySupported() ? 'wasm-simd' : 'js';
 }
 
-const VIEW_OPS = ['reshape'];
 const DEFAULTS = {
   timeoutMs: 60_000, startTimeoutMs: 60_000, mainShare: true, inlineCost: 100_000, minPartCost: 50_000, inlineGraphCost: 2_000_000,
   gemm: 'auto' as 'auto' | 'js' | 'wasm',
@@ -118,7 +119,7 @@ export class WorkersBackend implements Backend {
         timeline: this.options.timeline,
       }),
     );
-    this.pool.catch(() => undefined); // reported by the first compile
+    this.pool.catch(() => undefined); // reported by the first plan or compile
   }
 
   /** The GEMM path executables compiled by this backend use (exact per executable: `gemmPath` of the executable). */
@@ -128,7 +129,7 @@ export class WorkersBackend implements Backend {
 
   /** The whole runs recorded since the last call, oldest first (`timeline` option; else none). */
   async takeTimeline(): Promise<TimelineRun[]> {
-    return (await this.pool).takeTimeline();
+    return (await this.pool).dispatch.takeTimeline();
   }
 
   /** Waits until every worker has started; resolves to the pool size. */
@@ -137,19 +138,37 @@ export class WorkersBackend implements Backend {
   }
 
   hasKernel(op: string): boolean {
-    return VIEW_OPS.includes(op) || kernelRegistry.has('cpu', op);
+    return isView(op) || kernelRegistry.has('cpu', op);
   }
 
-  async compile(graph: Graph, sessionPlan: ExecutionPlan): Promise<Executable> {
-    if (this.disposed) throw new Error(`backend '${this.name}' is disposed`);
-    const pool = await this.pool;
-    const plan = await this.planChains(graph, sessionPlan, pool.threads);
+  /**
+   * The plan sessions run: the default plan, or, when chains whose followers write memory of
+   * their own are possible (chain.ts), one that keeps each such chain's values apart so that
+   * its steps can run without a barrier. Which chains are possible depends on step facts alone
+   * (kernels, units, costs), not on offsets: they are read from a program compiled over the
+   * default plan and then dropped.
+   */
+  async plan(graph: Graph, options: PlanOptions): Promise<ExecutionPlan> {
+    const pool = await this.livePool();
+    const plan = planExecution(graph, options);
+    const module = this.options.gemm === 'js' ? null : await loadSharedWasmGemmModule();
+    const facts = compileProgram(plan, cpuKernel, this.name, module ? { gemm: 'wasm' } : {});
+    if (this.runsInline(facts)) return plan;
+    const spans = chainSpans(chainSteps(graph, facts.nodeSteps, this.partition(facts, pool.threads, false), null));
+    return spans.length ? planExecution(graph, { ...options, together: spans }) : plan;
+  }
+
+  /**
+   * Compiles `graph` over `plan` as given. Chains form only where `plan` keeps their values
+   * apart (chainSteps checks the memory), so a plan made elsewhere (planExecution's) runs
+   * correctly too, with fewer chains.
+   */
+  async compile(graph: Graph, plan: ExecutionPlan): Promise<Executable> {
+    const pool = await this.livePool();
     const { program, mem, scratch, memory } = await this.allocate(plan, pool.threads);
-    const inline = memory === null;
-    let parts = this.partition(program, pool.threads, inline);
+    const parts = this.partition(program, pool.threads, memory === null);
     const chains = chainSteps(graph, program.nodeSteps, parts, plan);
-    // The heads of item-wise chains split on whole items (whether a step splits stays the same).
-    if (chains.grains.some((g) => g !== null)) parts = this.partition(program, pool.threads, inline, chains.grains);
+    this.splitOnItems(program, parts, pool.threads, chains.grains);
     const schedule = makeSchedule(program.nodeSteps, parts, chains, participantsOf({ threads: pool.threads, mainShare: this.options.mainShare }));
     const id = nextProgramId++;
     if (parts.some((p) => p && p.some((q) => q.worker !== MAIN))) {
@@ -158,26 +177,32 @@ export class WorkersBackend implements Backend {
     return new WorkersExecutable(graph.nodes, program, mem, scratch, schedule, this.options.mainShare, id, pool, this.callerFaults);
   }
 
-  /** Parts of every step (ranges of a chain's head are multiples of its grain). */
-  private partition(program: Program, threads: number, inline: boolean, grains?: readonly (number | null)[]): (Part[] | null)[] {
-    const o: PartitionOptions = { threads, mainShare: this.options.mainShare, inlineCost: this.options.inlineCost, minPartCost: this.options.minPartCost };
-    return program.nodeSteps.map((step, i) => {
+  /** The started pool, or the reason there is none. */
+  private async livePool(): Promise<WorkerPool> {
+    if (this.disposed) throw new Error(`backend '${this.name}' is disposed`);
+    return this.pool;
+  }
+
+  private partitionOptions(threads: number): PartitionOptions {
+    return { threads, mainShare: this.options.mainShare, inlineCost: this.options.inlineCost, minPartCost: this.options.minPartCost };
+  }
+
+  /** Parts of every step. */
+  private partition(program: Program, threads: number, inline: boolean): (Part[] | null)[] {
+    const o = this.partitionOptions(threads);
+    return program.nodeSteps.map((step) => {
       if (!step) return null;
       if (inline) return [{ worker: MAIN, start: 0, end: step.units }];
-      return partitionStep(step, o, grains?.[i] ?? undefined);
+      return partitionStep(step, o);
     });
   }
 
-  /**
-   * The session's plan, or, when item-wise chains are possible (chain.ts), a plan that keeps the
-   * values of each chain apart in memory, so that its steps can run without a barrier.
-   */
-  private async planChains(graph: Graph, plan: ExecutionPlan, threads: number): Promise<ExecutionPlan> {
-    const module = this.options.gemm === 'js' ? null : await loadSharedWasmGemmModule();
-    const program = compileProgram(plan, cpuKernel, this.name, module ? { gemm: 'wasm' } : {});
-    if (this.runsInline(program)) return plan;
-    const spans = chainSpans(chainSteps(graph, program.nodeSteps, this.partition(program, threads, false), null));
-    return spans.length ? planExecution(graph, { ...plan.options, together: spans }) : plan;
+  /** The heads of item-wise chains split again on whole items, their grain (whether a step splits stays the same). */
+  private splitOnItems(program: Program, parts: (Part[] | null)[], threads: number, grains: readonly (number | null)[]): void {
+    const o = this.partitionOptions(threads);
+    grains.forEach((grain, i) => {
+      if (grain !== null) parts[i] = partitionStep(program.nodeSteps[i]!, o, grain);
+    });
   }
 
   /**
@@ -258,117 +283,13 @@ export class WorkersBackend implements Backend {
     /** Thread ids of the pool's live workers, by slot (null for a slot whose worker is gone). */
     threadIds: async (): Promise<(number | null)[]> => (await this.pool).threadIds(),
     /** Steps the pool has dispatched to its workers (split or not) since it started. */
-    dispatchedSteps: async (): Promise<number> => (await this.pool).dispatchedSteps,
+    dispatchedSteps: async (): Promise<number> => (await this.pool).dispatch.dispatchedSteps,
     /** The calling thread throws the next time it enters `node` in a whole run it shares. */
     failCaller: (node: string): void => void this.callerFaults.add(node),
   };
 
   /** Test hook state (failCaller), shared with the executables. */
   private readonly callerFaults = new Set<string>();
-}
-
-/** A graph compiled on the workers backend: its program is loaded in every worker. */
-class WorkersExecutable implements Executable {
-  private program: Program | null;
-  private readonly scratch = new Scratch();
-  /** True when no step is worth a worker: runs never touch the pool. */
-  private readonly inlineOnly: boolean;
-  /** The calling thread's side of a whole run, when it takes part (made once: it only depends on the schedule). */
-  private readonly main: MainShare | undefined;
-
-  constructor(
-    private readonly nodes: readonly Node[],
-    program: Program,
-    private readonly mem: Memory,
-    /** wasm path: the main thread's scratch region of the shared memory (large enough for every step); js: null. */
-    private readonly fixedScratch: Float32Array | null,
-    /** What runs in which order, split how, chained how (schedule.ts, chain.ts). */
-    private readonly schedule: Schedule,
-    /** The calling thread takes a share of each run. */
-    mainShare: boolean,
-    private readonly id: number,
-    private readonly pool: WorkerPool,
-    callerFaults: Set<string>,
-  ) {
-    this.program = program;
-    this.inlineOnly = schedule.parts.every((p) => !p || p.every((q) => q.worker === MAIN));
-    this.main = mainShare
-      ? {
-          schedule,
-          run: (step, start, end) => this.runKernel(step, start, end),
-          enter: (i) => {
-            if (callerFaults.delete(nodes[i].name)) throw new Error(`injected fault on node '${nodes[i].name}'`);
-          },
-        }
-      : undefined;
-  }
-
-  /** The GEMM path this executable runs. */
-  get gemmPath(): WorkersGemmPath {
-    return this.mem.gemm ? 'wasm-simd' : 'js';
-  }
-
-  async run(feeds: Feeds, observer?: NodeObserver, into?: Outputs): Promise<Outputs> {
-    const program = this.program;
-    if (!program) throw new Error('workers executable is disposed');
-    if (this.inlineOnly) {
-      writeInputs(program, this.mem, feeds);
-      for (let i = 0; i < this.nodes.length; i++) {
-        if (!program.nodeSteps[i]) continue;
-        observer?.nodeStart(this.nodes[i]);
-        this.runKernel(program.nodeSteps[i]!, 0, program.nodeSteps[i]!.units);
-        observer?.nodeEnd(this.nodes[i]);
-      }
-      return readOutputs(program, this.mem, into);
-    }
-    this.pool.nudge();
-    if (!observer) {
-      // Whole runs: one dispatch; the calling thread takes its share of each step, or sleeps.
-      return this.pool.exclusive(async () => {
-        writeInputs(program, this.mem, feeds);
-        await this.pool.runProgram(this.id, this.schedule.order.length, (i) => ({ program: this.id, step: i, node: this.nodes[i].name, op: this.nodes[i].op }), this.main);
-        return readOutputs(program, this.mem, into);
-      });
-    }
-    // With an observer (profiling): step by step, so that every node is timed on its own.
-    return this.pool.exclusive(async () => {
-      writeInputs(program, this.mem, feeds);
-      for (const i of this.schedule.order) {
-        const step = program.nodeSteps[i]!;
-        const parts = this.schedule.parts[i]!;
-        const node = this.nodes[i];
-        const followers = this.schedule.chains[i];
-        observer?.nodeStart(node);
-        if (parts.length === 1 && parts[0].worker === MAIN && !followers) this.runKernel(step, 0, step.units);
-        else {
-          const info: StepInfo = { program: this.id, step: i, node: node.name, op: node.op };
-          await this.pool.runStep(info, parts, (start, end) => runWithFollowers(this.schedule, i, start, end, (s, a, b) => this.runKernel(s, a, b)));
-        }
-        observer?.nodeEnd(node);
-        // A chain runs as one dispatch: its time is the producer's; the followers' events are empty.
-        for (const f of followers ?? []) {
-          observer?.nodeStart(this.nodes[f]);
-          observer?.nodeEnd(this.nodes[f]);
-        }
-      }
-      return readOutputs(program, this.mem, into);
-    });
-  }
-
-  ioBuffers(): IOBuffers | null {
-    return this.program && ioBuffers(this.program, this.mem);
-  }
-
-  private runKernel(step: Step, start: number, end: number): void {
-    const kernel = cpuKernel(step.kernel)!;
-    kernel.run(step, this.mem, start, end, this.fixedScratch ?? this.scratch.get(kernel.scratchSize?.(step, start, end) ?? 0));
-  }
-
-  dispose(): void {
-    if (!this.program) return;
-    this.program = null;
-    if (!this.inlineOnly && !this.pool.isDisposed) void this.pool.unload(this.id).catch(() => undefined);
-  }
 }
 
 function stripUndefined<T extends object>(o: T): Partial<T> {

@@ -1,7 +1,8 @@
 import { kernels, type ConvStep, type Step } from '@tessera/backend-cpu/kernels';
 import { isElementwise, numel, type Graph, type Node } from '@tessera/core';
 import type { ExecutionPlan } from '@tessera/runtime';
-import { MAIN, rereadCost, smallestChunk, stepCost, type Part } from './partition.js';
+import { MAIN, rereadCost, smallestChunk, stepCost } from './partition.js';
+import type { Part, TileRegion } from './types.js';
 
 /**
  * Chains: a split step and the steps after it that each participant can run on its own range
@@ -23,8 +24,7 @@ import { MAIN, rereadCost, smallestChunk, stepCost, type Part } from './partitio
  * Tiles: a value that only the chain's own members read (not a graph output, not the last
  * member's output) is never needed whole. A participant keeps each range of it in a tile of its
  * own inside the value's memory (schedule.ts), where the next member reads it while it is still
- * in that core's cache, and no two threads write the same memory from one run to the next
- * (W1-b32 gains 5-15% with them: the package README, "Tiles").
+ * in that core's cache, and no two threads write the same memory from one run to the next.
  *
  * A GEMM follower (matmul, pointwise conv) re-reads all of its weights for every range it runs
  * (`rereadCost`); it joins only if that costs no more than it computes on the head's smallest
@@ -53,12 +53,6 @@ export interface Chains {
   readonly apart: boolean[];
   /** By node index of a head: the arena memory of the values only the chain reads (tiles, above); null without a plan or none. */
   readonly tiles: (readonly TileRegion[] | null)[];
-}
-
-/** Arena memory of a value a chain keeps per participant: its first float, and the value's floats. */
-export interface TileRegion {
-  readonly offset: number;
-  readonly floats: number;
 }
 
 interface Interval {
@@ -90,6 +84,26 @@ function rowWise(node: Node, step: Step): boolean {
   if (step.kernel === 'conv2d') return kernels.isPointwise((step as ConvStep).g);
   // matmul: the output's rows are a's rows (a is never broadcast) unless a is transposed.
   return step.kernel === 'matmul' && !transposesA(node);
+}
+
+/** The memory of a follower: its input (the chain's last output `out`), its output y, its other operands. */
+interface FollowerMemory {
+  readonly input: Interval;
+  readonly y: Interval;
+  readonly out: Interval;
+  readonly others: readonly Interval[];
+}
+
+/** With a plan: the follower may run right after the chain's members on each range, with no barrier (chainSteps). */
+function barrierFree(node: Node, f: Step, elementwise: boolean, m: FollowerMemory, reads: readonly Interval[], writes: readonly Interval[]): boolean {
+  const { input, y, out, others } = m;
+  if (!same(input, out) || (elementwise && f.units !== out.end - out.start)) return false;
+  // Its other operands (a bias computed in the arena) must not be written by the chain.
+  if (others.some((r) => writes.some((w) => overlaps(r, w)))) return false;
+  // In place on its input (element-wise kernels only), or memory no member touches.
+  const inPlace = isElementwise(node.op) && same(y, input);
+  if (!inPlace && [...reads, ...writes, ...others].some((r) => overlaps(r, y))) return false;
+  return !others.some((r) => overlaps(r, y));
 }
 
 /**
@@ -156,16 +170,9 @@ export function chainSteps(
       const input = region(node.inputs[0]);
       const y = region(node.name);
       if (!input || !y) break;
-      if (plan && (!same(input, out) || (elementwise && f.units !== out.end - out.start))) break;
       const others = regions(node.inputs.slice(1));
-      if (plan) {
-        // Its other operands (a bias computed in the arena) must not be written by the chain.
-        if (others.some((r) => writes.some((w) => overlaps(r, w)))) break;
-        // In place on its input (element-wise kernels only), or memory no member touches.
-        const inPlace = isElementwise(node.op) && same(y, input);
-        if (!inPlace && [...reads, ...writes, ...others].some((r) => overlaps(r, y))) break;
-        if (others.some((r) => overlaps(r, y))) break;
-      } else if (others.length) break; // an operand computed in the arena (not a constant): keep it simple
+      // Without a plan, an operand computed in the arena (not a constant) keeps it simple: no chain.
+      if (plan ? !barrierFree(node, f, elementwise, { input, y, out, others }, reads, writes) : others.length > 0) break;
       reads.push(input, ...others);
       writes.push(y);
       list.push(j);

@@ -29,9 +29,10 @@ registerWorkersBackend(defaultContainer);
 
 export { WorkersBackend, workersGemmPath, type WorkersBackendOptions, type WorkersGemmPath } from './backend.js';
 export { liveWorkerCount } from './host.js';
-export { partitionStep, stepCost, MAIN, WASM_GEMM_WEIGHT, LEAST_CHUNK_DIVISOR, type Part, type PartitionOptions } from './partition.js';
+export { partitionStep, stepCost, MAIN, WASM_GEMM_WEIGHT, LEAST_CHUNK_DIVISOR, type PartitionOptions } from './partition.js';
 export { guidedChunks } from './schedule.js';
-export { chainSpans, chainSteps, type TileRegion } from './chain.js';
-export { chainTiles, type ChainTiles } from './tile.js';
+export { chainSpans, chainSteps } from './chain.js';
+export { chainTiles } from './tile.js';
+export type { ChainTiles, Part, TileRegion } from './types.js';
 export type { FaultKind } from './protocol.js';
 export { threadTotals, type Span, type ThreadTotal, type TimelineRun } from './timeline.js';

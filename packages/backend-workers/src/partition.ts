@@ -1,13 +1,8 @@
 import { kernels, type ConvStep, type MatmulStep, type Step } from '@tessera/backend-cpu/kernels';
+import type { Part } from './types.js';
 
 /** Who runs a range of a step's units: a worker index, or MAIN for the calling thread. */
 export const MAIN = -1;
-
-export interface Part {
-  readonly worker: number;
-  readonly start: number;
-  readonly end: number;
-}
 
 export interface PartitionOptions {
   /** Workers in the pool. */
@@ -28,15 +23,11 @@ export const UNIT_OVERHEAD = 3;
 
 /**
  * Weight of one multiply-add of a step compiled for the wasm SIMD GEMM (`step.wasm`), in cost
- * units (one unit: about one multiply-add of the TypeScript GEMM, about 0.5-1 ns on one thread,
- * also about one element-wise cost unit). Measured with `benchmarks/workers-scaling.ts
- * --calibrate`: the wasm GEMM runs conv2d / matmul at about 0.05 ns per multiply-add (0.49-0.50
- * ns per cost unit, 2026-11-28); the TypeScript GEMM about 0.6 ns per multiply-add. bias_add and
- * relu were about 0.9 and 1-2 ns per cost unit with the TypeScript kernels; on the wasm path,
- * whose element-wise kernels are SIMD too, they take 0.028-0.037 ns per cost unit (same
- * calibration), so there a standalone element-wise step weighs about 15x what it costs and is
- * split sooner than it pays (a chained one runs with its head either way). Left as is: it only
- * moves small element-wise steps between inline and split.
+ * units (one unit: about one multiply-add of the TypeScript GEMM, or one element-wise unit). The
+ * SIMD GEMM does about 12 multiply-adds in the time the TypeScript one does one; calibrated with
+ * `benchmarks/workers-scaling.ts --calibrate` (docs/benchmarks-workers.md). Element-wise steps
+ * keep weight 1 on the wasm path although they are SIMD there too: that only moves small
+ * standalone ones from inline to split, and chained ones run with their head either way.
  */
 export const WASM_GEMM_WEIGHT = 1 / 12;
 
@@ -52,11 +43,8 @@ export function stepCost(step: Step): number {
 /**
  * The smallest chunk of a split step is 1/(LEAST_CHUNK_DIVISOR x participants) of it, or more
  * where a chunk re-reads weights (MAX_REREAD_SHARE): small enough that the participants finish
- * close together, at a barrier and at the end of a run. Measured on 2 threads, 2026-11-28: with
- * 16 instead of 8, W4-1024's two threads' kernel times 23.4 / 23.6 ms against 23.4 / 24.3 ms
- * (`benchmarks/workers-timeline.ts`); with 32 instead of 16 (same process, two pools, 150 calls
- * each, three runs) W3 back to back x1.65 / 1.91 / 1.84 of cpu against x1.57 / 1.88 / 1.69, W2
- * x1.94 / 1.92 / 1.94 against x1.91 / 1.89 / 1.92, W4-1024 the same (x1.95 / 1.94 both).
+ * close together, at a barrier and at the end of a run (32 was chosen over 8 and 16 by comparing
+ * them: docs/benchmarks-workers.md).
  */
 export const LEAST_CHUNK_DIVISOR = 32;
 
@@ -68,10 +56,9 @@ export const MAX_REREAD_SHARE = 0.1;
 
 /**
  * Cost units of re-reading one float of a GEMM's right-hand matrix: every range of a matmul or a
- * pointwise conv streams all of its packed weights, whatever its rows. Measured on the cpu
- * backend's wasm GEMM (a 1-row call minus one row's share of a 40-row call, 2026-11-28): 0.04-0.05
- * ns per float of K x N for 1024x1024 and 256x256 (about 0.07 cost units of 0.6 ns), 0.2 ns for
- * W1-b32's 12544x10 (packed with N padded to 16, and out of cache: about 0.3 units).
+ * pointwise conv streams all of its packed weights, whatever its rows. Between the cost of a
+ * cached square matrix (about 0.07) and that of a tall narrow one padded to whole SIMD columns
+ * and out of cache (about 0.3; docs/benchmarks-workers.md).
  */
 export const REREAD_COST = 0.2;
 

@@ -10,7 +10,7 @@
  * Atomics.wait, which is what makes a step dispatch cost microseconds).
  */
 import type { WasmThreadScratch } from '@tessera/backend-cpu/kernels';
-import type { Schedule } from './schedule.js';
+import type { Schedule } from './types.js';
 
 /** Int32 index of the count of workers still running the current step. */
 export const PENDING = 0;
@@ -55,7 +55,7 @@ export const CURRENT = 9;
 export const CMD_STEP = 1;
 export const CMD_YIELD = 2;
 export const CMD_QUIT = 3;
-/** Run every step of a program, with a barrier among the workers after each step (see pool.ts runProgram). */
+/** Run every step of a program, with a barrier among the workers after each step (see dispatch.ts runProgram). */
 export const CMD_RUN = 4;
 
 export const STATUS_OK = 0;

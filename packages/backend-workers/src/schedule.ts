@@ -1,8 +1,9 @@
 import type { Step } from '@tessera/backend-cpu/kernels';
 import { followerUnit, type Chains } from './chain.js';
-import { alignment, MAIN, MAX_REREAD_SHARE, rereadCost, smallestChunk, stepCost, type Part } from './partition.js';
+import { alignment, MAIN, MAX_REREAD_SHARE, rereadCost, smallestChunk, stepCost } from './partition.js';
 import { BARRIER, CLAIM, RUN_WORKERS } from './protocol.js';
-import { chainTiles, tiledMembers, type ChainTiles } from './tile.js';
+import { chainTiles, tiledMembers } from './tile.js';
+import type { Part, Schedule } from './types.js';
 
 /**
  * A whole run (CMD_RUN) as every participant executes it: the workers and, when it shares the
@@ -13,19 +14,6 @@ import { chainTiles, tiledMembers, type ChainTiles } from './tile.js';
  * barrier (`arrive`): `runSchedule` yields the barrier's number there and the driver does the
  * waiting (a worker spins and sleeps, the calling thread spins and yields to its event loop).
  */
-export interface Schedule {
-  readonly steps: readonly (Step | null)[];
-  /** By node index: the parts of each step (null for views). */
-  readonly parts: readonly (readonly Part[] | null)[];
-  /** By node index: the steps chained after that step (chain.ts). */
-  readonly chains: readonly (readonly number[] | null)[];
-  /** Node indices of the steps a run dispatches, in order (not views, not chained followers). */
-  readonly order: readonly number[];
-  /** By node index of a split step: its chunk boundaries (`guidedChunks`); null for the others. */
-  readonly chunks: readonly (readonly number[] | null)[];
-  /** By node index of a split chain's head: where each participant keeps the chain's internal values (tile.ts); null: nowhere. */
-  readonly tiles: readonly (ChainTiles | null)[];
-}
 
 /**
  * The schedule of a compiled program: what runs in which order, the chunks of its split steps,

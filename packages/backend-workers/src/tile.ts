@@ -1,21 +1,5 @@
 import type { Ref, Step } from '@tessera/backend-cpu/kernels';
-import type { TileRegion } from './chain.js';
-import type { Schedule } from './schedule.js';
-
-/**
- * Where a chain keeps its internal values per participant (chain.ts, "Tiles"): participant
- * `slot` runs every chunk of the head in the same tile, `chunk` units wide, at the start of each
- * value's memory: [slot x chunk, (slot + 1) x chunk) of the value, in the head's units.
- */
-export interface ChainTiles {
-  readonly regions: readonly TileRegion[];
-  /** The head's units. */
-  readonly units: number;
-  /** Units of the largest chunk: the width of a tile. */
-  readonly chunk: number;
-  /** Tiles per value: the participants of a run. */
-  readonly slots: number;
-}
+import type { ChainTiles, Schedule, TileRegion } from './types.js';
 
 /**
  * The tiles of a chain whose head is cut at `bounds`, or null where they do not fit: every
