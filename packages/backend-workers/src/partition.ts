@@ -25,7 +25,7 @@ export const UNIT_OVERHEAD = 3;
  * Weight of one multiply-add of a step compiled for the wasm SIMD GEMM (`step.wasm`), in cost
  * units (one unit: about one multiply-add of the TypeScript GEMM, or one element-wise unit). The
  * SIMD GEMM does about 12 multiply-adds in the time the TypeScript one does one; calibrated with
- * `benchmarks/workers-scaling.ts --calibrate` (docs/benchmarks-workers.md). Element-wise steps
+ * `benchmarks/workers-scaling.ts --calibrate` (docs/BENCHMARKS.md). Element-wise steps
  * keep weight 1 on the wasm path although they are SIMD there too: that only moves small
  * standalone ones from inline to split, and chained ones run with their head either way.
  */
@@ -44,7 +44,7 @@ export function stepCost(step: Step): number {
  * The smallest chunk of a split step is 1/(LEAST_CHUNK_DIVISOR x participants) of it, or more
  * where a chunk re-reads weights (MAX_REREAD_SHARE): small enough that the participants finish
  * close together, at a barrier and at the end of a run (32 was chosen over 8 and 16 by comparing
- * them: docs/benchmarks-workers.md).
+ * them: docs/BENCHMARKS.md).
  */
 export const LEAST_CHUNK_DIVISOR = 32;
 
@@ -58,7 +58,7 @@ export const MAX_REREAD_SHARE = 0.1;
  * Cost units of re-reading one float of a GEMM's right-hand matrix: every range of a matmul or a
  * pointwise conv streams all of its packed weights, whatever its rows. Between the cost of a
  * cached square matrix (about 0.07) and that of a tall narrow one padded to whole SIMD columns
- * and out of cache (about 0.3; docs/benchmarks-workers.md).
+ * and out of cache (about 0.3; docs/BENCHMARKS.md).
  */
 export const REREAD_COST = 0.2;
 
