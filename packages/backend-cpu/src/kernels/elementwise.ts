@@ -23,26 +23,6 @@ export const jsElementwise: ElementwiseKernels = {
   maxpool,
 };
 
-/** y[i] = x[i] + bias[i mod channels] for i in [start, end) (channels innermost, NHWC). */
-export function biasAdd(
-  x: Float32Array, xOff: number,
-  bias: Float32Array, biasOff: number, channels: number,
-  y: Float32Array, yOff: number,
-  start: number, end: number,
-): void {
-  biasAddMaybeRelu(x, xOff, bias, biasOff, channels, y, yOff, start, end, false);
-}
-
-/** y[i] = max(x[i] + bias[i mod channels], 0), NaN stays NaN, zeros are +0. */
-export function biasAddRelu(
-  x: Float32Array, xOff: number,
-  bias: Float32Array, biasOff: number, channels: number,
-  y: Float32Array, yOff: number,
-  start: number, end: number,
-): void {
-  biasAddMaybeRelu(x, xOff, bias, biasOff, channels, y, yOff, start, end, true);
-}
-
 function biasAddMaybeRelu(
   x: Float32Array, xOff: number,
   bias: Float32Array, biasOff: number, channels: number,

@@ -24,7 +24,7 @@
  */
 
 import { im2col } from './conv2d.js';
-import { checkGemmCall, epilogueOnly, type Gemm, type GemmCall } from './gemm-call.js';
+import { checkGemmCall, epilogueOnly, type Gemm, type GemmCall, type GemmLayout } from './gemm-call.js';
 
 /** Rows per register tile. */
 export const GEMM_MR = 4;
@@ -42,23 +42,23 @@ const MC = 128;
 /** Columns per macro block; a multiple of NR. */
 const NC = 384;
 
-/** Number of floats `packBInto` writes for a K x N matrix. */
-export function packedBSize(K: number, N: number): number {
-  return K * Math.ceil(N / GEMM_NR) * GEMM_NR;
+/**
+ * The packed-B layout of a micro-kernel `width` columns wide: op(B) (K x N) as column panels of
+ * all K rows, the last panel zero-padded so the micro-kernel needs no column edge case.
+ * Not transposed: B[k][n] = b[bOff + k*ldb + n]; transposed: b[bOff + n*ldb + k].
+ */
+export function panelLayout(width: number): Pick<GemmLayout, 'packedBSize' | 'packB'> {
+  return {
+    packedBSize: (K, N) => K * Math.ceil(N / width) * width,
+    packB: (dst, dstOff, K, N, b, bOff, ldb, transB) => packPanelsInto(width, dst, dstOff, K, N, b, bOff, ldb, transB),
+  };
 }
 
-/**
- * Packs op(B) (K x N) into dst[dstOff ..+ packedBSize(K, N)).
- * Not transposed: B[k][n] = b[bOff + k*ldb + n]; transposed: b[bOff + n*ldb + k].
- * Columns past N in the last panel are zero so the micro-kernel never needs
- * a column edge case in its inner loop.
- */
-export function packBInto(
-  dst: Float32Array, dstOff: number,
-  K: number, N: number, b: Float32Array, bOff: number, ldb: number, transB: boolean,
-): void {
-  packPanelsInto(GEMM_NR, dst, dstOff, K, N, b, bOff, ldb, transB);
-}
+const jsPanels = panelLayout(GEMM_NR);
+/** Floats `packBInto` writes for a K x N matrix. */
+export const packedBSize = jsPanels.packedBSize;
+/** Packs op(B) for the JS micro-kernel (GEMM_NR-column panels). */
+export const packBInto = jsPanels.packB;
 
 /**
  * Packs op(B) (K x N) into column panels `width` wide (the JS and the wasm micro-kernels use

@@ -1,6 +1,7 @@
 import { describe, expect } from 'vitest';
 import { test, fc } from '@fast-check/vitest';
-import { biasAdd, biasAddRelu, copy, relu } from '../../src/kernels/elementwise.js';
+import { copy, relu } from '../../src/kernels/elementwise.js';
+import { biasAdd, biasAddRelu } from './helpers.js';
 import { firstBitDifference, randomArray } from './helpers.js';
 
 const specials = [NaN, -0, 0, Infinity, -Infinity, -1.5, 2.25];

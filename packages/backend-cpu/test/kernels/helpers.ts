@@ -1,4 +1,6 @@
 import { fc } from '@fast-check/vitest';
+import { prng } from '@tessera/core';
+import { jsElementwise } from '../../src/kernels/elementwise.js';
 import type { Conv2dGeometry } from '../../src/kernels/conv2d.js';
 import { gemmCall, type GemmCall } from '../../src/kernels/gemm-call.js';
 /**
@@ -7,17 +9,13 @@ import { gemmCall, type GemmCall } from '../../src/kernels/gemm-call.js';
  * (GEMM, conv, max pooling). Independent of the code under test.
  */
 
-/** mulberry32: small deterministic PRNG, returns floats in [0, 1). */
-export function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+type BiasAddArgs = [Float32Array, number, Float32Array, number, number, Float32Array, number, number, number];
+/** The JS bias_add kernel (x, xOff, bias, biasOff, channels, y, yOff, start, end), without and with its relu. */
+export const biasAdd = (...a: BiasAddArgs): void => jsElementwise.biasAdd(...a, false);
+export const biasAddRelu = (...a: BiasAddArgs): void => jsElementwise.biasAdd(...a, true);
+
+/** A seeded PRNG for bulk data: core's (the kernels under test do not use it). */
+export const rng = prng;
 
 /** Float32Array of n values uniform in [-1, 1) (exactly representable). */
 export function randomArray(n: number, seed: number): Float32Array {

@@ -10,14 +10,14 @@ import { test, fc } from '@fast-check/vitest';
 import { GraphBuilder, evaluate, poolGeometry, randomTensor } from '@tessera/core';
 import { planExecution } from '@tessera/runtime';
 import { maxpool } from '../../src/kernels/maxpool.js';
-import { biasAdd, biasAddRelu, relu } from '../../src/kernels/elementwise.js';
+import { relu } from '../../src/kernels/elementwise.js';
 import type { Conv2dGeometry } from '../../src/kernels/conv2d.js';
 import { WasmElementwise, loadWasmElementwiseModule, wasmElementwiseFor, wasmElementwiseModule } from '../../src/kernels/wasm/elementwise.js';
 import { createSharedWasmArena, createWasmArena } from '../../src/kernels/wasm/arena.js';
 import { WasmGemm, loadSharedWasmGemmModule } from '../../src/kernels/wasm/gemm.js';
 import { sharedWasmMemorySupported, wasmSimdSupported } from '../../src/kernels/wasm/module.js';
 import { CpuBackend } from '../../src/index.js';
-import { firstBitDifference, poolGeometryOf, poolReference, rng, splitRanges } from '../kernels/helpers.js';
+import { biasAdd, biasAddRelu, firstBitDifference, poolGeometryOf, poolReference, rng, splitRanges } from '../kernels/helpers.js';
 
 const SPECIALS = [NaN, -0, 0, Infinity, -Infinity];
 const int = (min: number, max: number) => fc.integer({ min, max });

@@ -19,7 +19,7 @@
  */
 import { im2col as im2colJs, imagesOfRows, type Conv2dGeometry } from '../conv2d.js';
 import { checkGemmCall, epilogueOnly, type Gemm, type GemmCall, type GemmLayout } from '../gemm-call.js';
-import { GEMM_KC, packPanelsInto } from '../gemm.js';
+import { GEMM_KC, panelLayout } from '../gemm.js';
 import { buildGemmModule, EPI_BIAS, EPI_RELU, type GemmModuleConfig } from './gemm-module.js';
 import { CompiledModule, SHARED_MAX_PAGES, sharedWasmMemorySupported, wasmSimdSupported } from './module.js';
 import { MemoryViews } from './views.js';
@@ -63,23 +63,11 @@ export function loadSharedWasmGemmModule(): Promise<WebAssembly.Module | null> {
   return sharedModule.load();
 }
 
-/** Number of floats `packBWasmInto` writes for a K x N matrix. */
-export function wasmPackedBSize(K: number, N: number): number {
-  return K * Math.ceil(N / WASM_NR) * WASM_NR;
-}
-
-/**
- * Packs op(B) (K x N) into dst[dstOff ..+ wasmPackedBSize(K, N)) as panels of
- * WASM_NR columns; a panel holds all K rows (WASM_NR floats each, k-major),
- * columns past N are zero. dstOff should be a multiple of 4 (16-byte loads).
- * Not transposed: B[k][n] = b[bOff + k*ldb + n]; transposed: b[bOff + n*ldb + k].
- */
-export function packBWasmInto(
-  dst: Float32Array, dstOff: number,
-  K: number, N: number, b: Float32Array, bOff: number, ldb: number, transB: boolean,
-): void {
-  packPanelsInto(WASM_NR, dst, dstOff, K, N, b, bOff, ldb, transB);
-}
+const wasmPanels = panelLayout(WASM_NR);
+/** Floats `packBWasmInto` writes for a K x N matrix (WASM_NR-column panels). */
+export const wasmPackedBSize = wasmPanels.packedBSize;
+/** Packs op(B) for the wasm micro-kernel; dstOff should be a multiple of 4 (16-byte loads). */
+export const packBWasmInto = wasmPanels.packB;
 
 /** The wasm GEMM's packed layout (what a program compiled for it packs at compile time). */
 export const wasmGemmLayout: GemmLayout = { path: 'wasm', mr: WASM_MR, packedBSize: wasmPackedBSize, packB: packBWasmInto };
