@@ -118,129 +118,171 @@ function biasAddFunc(relu: boolean): Func {
   return f;
 }
 
-/** maxpool(x, y, C, inH, inW, kH, kW, sH, sW, dH, dW, padT, padL, outH, outW, n, oh, ow, rows). */
-function maxpoolFunc(): Func {
-  const f = new Func('maxpool', Array(19).fill(I32), [], true);
+/**
+ * maxpool's parameters and locals, made once. Property order is declaration order, and so the
+ * local indices in the emitted bytes.
+ */
+function poolLocals(f: Func) {
   const [x, y, C, inH, inW, kH, kW, sH, sW, dH, dW, padT, padL, outH, outW, n, oh, ow, rows] =
     Array.from({ length: 19 }, (_, i) => i);
   const i32 = (): Local => f.local(I32);
-  const k = i32(); // tap counter
-  const ih = i32();
-  const iw = i32();
-  const nh = i32(); // in-bounds rows of the window
-  const nw = i32(); // in-bounds columns of the window
-  const base = i32(); // address of the first in-bounds tap, channel 0
-  const rowStep = i32(); // bytes between window rows (dH input rows)
-  const colStep = i32(); // bytes between window columns (dW input pixels)
-  const c = i32(); // channel
-  const rp = i32();
-  const p = i32();
-  const hh = i32();
-  const ww = i32();
-  const negInf = f.local(V128);
-  const acc = Array.from({ length: 4 }, () => f.local(V128));
-  const v = Array.from({ length: 4 }, () => f.local(V128));
-  const sacc = f.local(F32);
-  const sv = f.local(F32);
-
-  f.f32(-Infinity).f32x4Splat().set(negInf);
-  f.get(dH).get(inW).mul().get(C).mul().i32(2).shl().set(rowStep);
-  f.get(dW).get(C).mul().i32(2).shl().set(colStep);
-
-  /** acc = (v > acc || v != v) ? v : acc, lane-wise. */
-  const combine = (a: Local, vl: Local): void => {
-    f.get(vl).get(a);
-    f.get(vl).get(a);
-    raw(f, SIMD, F32X4_GT);
-    f.get(vl).get(vl);
-    raw(f, SIMD, F32X4_NE);
-    raw(f, SIMD, V128_OR);
-    f.v128Bitselect().set(a);
+  return {
+    x, y, C, inH, inW, kH, kW, sH, sW, dH, dW, padT, padL, outH, outW, n, oh, ow, rows,
+    k: i32(), // tap counter
+    ih: i32(),
+    iw: i32(),
+    nh: i32(), // in-bounds rows of the window
+    nw: i32(), // in-bounds columns of the window
+    base: i32(), // address of the first in-bounds tap, channel 0
+    rowStep: i32(), // bytes between window rows (dH input rows)
+    colStep: i32(), // bytes between window columns (dW input pixels)
+    c: i32(), // channel
+    rp: i32(),
+    p: i32(),
+    hh: i32(),
+    ww: i32(),
+    negInf: f.local(V128),
+    acc: Array.from({ length: 4 }, () => f.local(V128)),
+    v: Array.from({ length: 4 }, () => f.local(V128)),
+    sacc: f.local(F32),
+    sv: f.local(F32),
   };
-  /** The tap loops of one channel block: `load(p)` at each in-bounds tap address p. */
-  const taps = (load: () => void): void => {
-    f.get(base).get(c).i32(2).shl().add().set(rp);
-    f.get(nh).set(hh);
-    f.whileNot(() => f.get(hh).eqz(), () => {
-      f.get(rp).set(p);
-      f.get(nw).set(ww);
-      f.whileNot(() => f.get(ww).eqz(), () => {
-        load();
-        f.incBy(p, colStep).inc(ww, -1);
-      });
-      f.incBy(rp, rowStep).inc(hh, -1);
-    });
-  };
-  /** Vector channel blocks of `nv` vectors while c + 4*nv <= C. */
-  const vectorBlocks = (nv: number): void => {
-    f.whileNot(() => f.get(c).i32(4 * nv).add().get(C).gtS(), () => {
-      for (let j = 0; j < nv; j++) f.get(negInf).set(acc[j]);
-      taps(() => {
-        for (let j = 0; j < nv; j++) f.get(p).v128Load(16 * j).set(v[j]);
-        for (let j = 0; j < nv; j++) combine(acc[j], v[j]);
-      });
-      for (let j = 0; j < nv; j++) f.get(y).get(c).i32(2).shl().add().get(acc[j]).v128Store(16 * j);
-      f.inc(c, 4 * nv);
-    });
-  };
+}
+type PoolLocals = ReturnType<typeof poolLocals>;
 
-  f.whileNot(() => f.get(rows).eqz(), () => {
-    // First in-bounds window row: skip rows above the input (padding never wins).
-    f.get(oh).get(sH).mul().get(padT).sub().set(ih);
-    f.i32(0).set(k);
-    f.whileNot(() => f.get(k).get(kH).geS().get(ih).i32(0).geS().or(), () => {
-      f.inc(k, 1).incBy(ih, dH);
-    });
-    // Count the window rows inside the input from there.
-    f.i32(0).set(nh);
-    f.get(ih).set(hh);
-    f.whileNot(() => f.get(k).get(kH).geS().get(hh).get(inH).geS().or(), () => {
-      f.inc(k, 1).incBy(hh, dH).inc(nh, 1);
-    });
-    // Same for the columns.
-    f.get(ow).get(sW).mul().get(padL).sub().set(iw);
-    f.i32(0).set(k);
-    f.whileNot(() => f.get(k).get(kW).geS().get(iw).i32(0).geS().or(), () => {
-      f.inc(k, 1).incBy(iw, dW);
-    });
-    f.i32(0).set(nw);
-    f.get(iw).set(ww);
-    f.whileNot(() => f.get(k).get(kW).geS().get(ww).get(inW).geS().or(), () => {
-      f.inc(k, 1).incBy(ww, dW).inc(nw, 1);
-    });
-    // base = x + 4 * ((n*inH + ih)*inW + iw) * C (only dereferenced when nh, nw > 0).
-    f.get(x).get(n).get(inH).mul().get(ih).add().get(inW).mul().get(iw).add().get(C).mul().i32(2).shl().add().set(base);
+/** One window axis, rows or columns: the locals and parameters emitAxisBounds reads and sets. */
+interface PoolAxis {
+  readonly out: Local; // output coordinate
+  readonly stride: Local;
+  readonly pad: Local;
+  readonly taps: Local; // kernel extent
+  readonly dil: Local;
+  readonly size: Local; // input extent
+  readonly first: Local; // out: first in-bounds input coordinate
+  readonly count: Local; // out: in-bounds taps from there
+  readonly scan: Local; // scratch
+}
 
-    f.i32(0).set(c);
-    vectorBlocks(4);
-    vectorBlocks(1);
-    f.whileNot(() => f.get(c).get(C).geS(), () => {
-      f.f32(-Infinity).set(sacc);
-      taps(() => {
-        f.get(p).f32Load().set(sv);
-        f.get(sv).get(sacc);
-        f.get(sv).get(sacc);
-        raw(f, F32_GT);
-        f.get(sv).get(sv);
-        raw(f, F32_NE, I32_OR);
-        f.select().set(sacc);
-      });
-      f.get(y).get(c).i32(2).shl().add().get(sacc).f32Store();
-      f.inc(c, 1);
-    });
+/** Sets `first` and `count` of the in-bounds taps along one axis (k is the tap counter). */
+function emitAxisBounds(f: Func, k: Local, a: PoolAxis): void {
+  // Skip the taps before the input (padding never wins).
+  f.get(a.out).get(a.stride).mul().get(a.pad).sub().set(a.first);
+  f.i32(0).set(k);
+  f.whileNot(() => f.get(k).get(a.taps).geS().get(a.first).i32(0).geS().or(), () => {
+    f.inc(k, 1).incBy(a.first, a.dil);
+  });
+  // Count the taps inside the input from there.
+  f.i32(0).set(a.count);
+  f.get(a.first).set(a.scan);
+  f.whileNot(() => f.get(k).get(a.taps).geS().get(a.scan).get(a.size).geS().or(), () => {
+    f.inc(k, 1).incBy(a.scan, a.dil).inc(a.count, 1);
+  });
+}
 
-    f.get(y).get(C).i32(2).shl().add().set(y);
-    f.inc(rows, -1);
-    // Next output pixel (ow, then oh, then n).
-    f.inc(ow, 1);
-    f.get(ow).get(outW).eq().if(() => {
-      f.i32(0).set(ow);
-      f.inc(oh, 1);
-      f.get(oh).get(outH).eq().if(() => {
-        f.i32(0).set(oh);
-        f.inc(n, 1);
-      });
+/** The in-bounds part of the current pixel's window: nh x nw taps from address base. */
+function emitWindowBounds(f: Func, l: PoolLocals): void {
+  const { x, n, C, inH, inW, ih, iw } = l;
+  emitAxisBounds(f, l.k, {
+    out: l.oh, stride: l.sH, pad: l.padT, taps: l.kH, dil: l.dH, size: inH, first: ih, count: l.nh, scan: l.hh,
+  });
+  emitAxisBounds(f, l.k, {
+    out: l.ow, stride: l.sW, pad: l.padL, taps: l.kW, dil: l.dW, size: inW, first: iw, count: l.nw, scan: l.ww,
+  });
+  // base = x + 4 * ((n*inH + ih)*inW + iw) * C (only dereferenced when nh, nw > 0).
+  f.get(x).get(n).get(inH).mul().get(ih).add().get(inW).mul().get(iw).add().get(C).mul().i32(2).shl().add().set(l.base);
+}
+
+/** The tap loops of the channel block at c: `load()` at each in-bounds tap address p. */
+function emitTaps(f: Func, l: PoolLocals, load: () => void): void {
+  const { rp, p, hh, ww } = l;
+  f.get(l.base).get(l.c).i32(2).shl().add().set(rp);
+  f.get(l.nh).set(hh);
+  f.whileNot(() => f.get(hh).eqz(), () => {
+    f.get(rp).set(p);
+    f.get(l.nw).set(ww);
+    f.whileNot(() => f.get(ww).eqz(), () => {
+      load();
+      f.incBy(p, l.colStep).inc(ww, -1);
     });
+    f.incBy(rp, l.rowStep).inc(hh, -1);
+  });
+}
+
+/** a = (v > a || v != v) ? v : a, lane-wise. */
+function emitVectorMax(f: Func, a: Local, v: Local): void {
+  f.get(v).get(a);
+  f.get(v).get(a);
+  raw(f, SIMD, F32X4_GT);
+  f.get(v).get(v);
+  raw(f, SIMD, F32X4_NE);
+  raw(f, SIMD, V128_OR);
+  f.v128Bitselect().set(a);
+}
+
+/** Channel blocks of `nv` vectors while c + 4*nv <= C. */
+function emitChannelBlocks(f: Func, l: PoolLocals, nv: number): void {
+  const { y, c, p, acc, v } = l;
+  f.whileNot(() => f.get(c).i32(4 * nv).add().get(l.C).gtS(), () => {
+    for (let j = 0; j < nv; j++) f.get(l.negInf).set(acc[j]);
+    emitTaps(f, l, () => {
+      for (let j = 0; j < nv; j++) f.get(p).v128Load(16 * j).set(v[j]);
+      for (let j = 0; j < nv; j++) emitVectorMax(f, acc[j], v[j]);
+    });
+    for (let j = 0; j < nv; j++) f.get(y).get(c).i32(2).shl().add().get(acc[j]).v128Store(16 * j);
+    f.inc(c, 4 * nv);
+  });
+}
+
+/** The channels left after the vector blocks, one at a time (same compare as emitVectorMax). */
+function emitChannelTail(f: Func, l: PoolLocals): void {
+  const { y, c, sacc, sv } = l;
+  f.whileNot(() => f.get(c).get(l.C).geS(), () => {
+    f.f32(-Infinity).set(sacc);
+    emitTaps(f, l, () => {
+      f.get(l.p).f32Load().set(sv);
+      f.get(sv).get(sacc);
+      f.get(sv).get(sacc);
+      raw(f, F32_GT);
+      f.get(sv).get(sv);
+      raw(f, F32_NE, I32_OR);
+      f.select().set(sacc);
+    });
+    f.get(y).get(c).i32(2).shl().add().get(sacc).f32Store();
+    f.inc(c, 1);
+  });
+}
+
+/** Moves y and (n, oh, ow) on by one output pixel: ow, then oh, then n. */
+function emitNextPixel(f: Func, l: PoolLocals): void {
+  const { y, n, oh, ow } = l;
+  f.get(y).get(l.C).i32(2).shl().add().set(y);
+  f.inc(l.rows, -1);
+  f.inc(ow, 1);
+  f.get(ow).get(l.outW).eq().if(() => {
+    f.i32(0).set(ow);
+    f.inc(oh, 1);
+    f.get(oh).get(l.outH).eq().if(() => {
+      f.i32(0).set(oh);
+      f.inc(n, 1);
+    });
+  });
+}
+
+/** maxpool(x, y, C, inH, inW, kH, kW, sH, sW, dH, dW, padT, padL, outH, outW, n, oh, ow, rows). */
+function maxpoolFunc(): Func {
+  const f = new Func('maxpool', Array(19).fill(I32), [], true);
+  const l = poolLocals(f);
+  const { C, dH, dW } = l;
+  f.f32(-Infinity).f32x4Splat().set(l.negInf);
+  f.get(dH).get(l.inW).mul().get(C).mul().i32(2).shl().set(l.rowStep);
+  f.get(dW).get(C).mul().i32(2).shl().set(l.colStep);
+  f.whileNot(() => f.get(l.rows).eqz(), () => {
+    emitWindowBounds(f, l);
+    f.i32(0).set(l.c);
+    emitChannelBlocks(f, l, 4);
+    emitChannelBlocks(f, l, 1);
+    emitChannelTail(f, l);
+    emitNextPixel(f, l);
   });
   return f;
 }

@@ -22,7 +22,7 @@
  * depends only on K (its k-blocks), never on the rows computed alongside it,
  * so any split of [0, M) into row ranges is bit-identical.
  */
-import { encodeModule, Func, I32, V128, type Local, type MemoryImport } from './emit.js';
+import { encodeModule, F32, Func, I32, V128, type Local, type MemoryImport } from './emit.js';
 
 export interface GemmModuleConfig {
   /** Rows per register tile. */
@@ -44,45 +44,50 @@ export const EPI_RELU = 4;
 /** Micro-kernel flag: add the tile to C instead of storing it (k-blocks after the first). */
 const ACCUMULATE = 1;
 
-/** Micro-kernel for m rows: params (kc, a, lda4, b, c, ldc4, nr, flags, bias, tile). */
-function microKernel(cfg: GemmModuleConfig, m: number): Func {
-  const { NR, UNROLL } = cfg;
-  const NV = NR / 4;
-  const f = new Func(`kernel${m}`, Array(10).fill(I32), [], false);
+/**
+ * A micro-kernel's parameters and locals for m rows of NV vectors, made once. Property order is
+ * declaration order, and so the local indices in the emitted bytes.
+ */
+function kernelLocals(f: Func, m: number, NV: number) {
   const [kc, a, lda4, b, c, ldc4, nr, flags, bias, tile] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
-  const acc: Local[][] = [];
-  for (let r = 0; r < m; r++) acc.push(Array.from({ length: NV }, () => f.local(V128)));
-  const bv = Array.from({ length: NV }, () => f.local(V128));
-  const av = f.local(V128);
-  const zero = f.local(V128);
-  const ar: Local[] = [a];
-  for (let r = 1; r < m; r++) ar.push(f.local(I32));
-  const p = f.local(I32);
-  const cr: Local[] = [c];
-  for (let r = 1; r < m; r++) cr.push(f.local(I32));
-  const j = f.local(I32);
-  const x = f.local(I32);
+  const rowsOf = (first: Local): Local[] => [first, ...Array.from({ length: m - 1 }, () => f.local(I32))];
+  return {
+    kc, a, lda4, b, c, ldc4, nr, flags, bias, tile,
+    acc: Array.from({ length: m }, () => Array.from({ length: NV }, () => f.local(V128))),
+    bv: Array.from({ length: NV }, () => f.local(V128)),
+    av: f.local(V128),
+    zero: f.local(V128),
+    ar: rowsOf(a), // A row addresses
+    p: f.local(I32), // k steps left
+    cr: rowsOf(c), // C row addresses
+    j: f.local(I32),
+    x: f.local(I32),
+    xv: f.local(F32),
+  };
+}
+type KernelLocals = ReturnType<typeof kernelLocals>;
 
-  for (let r = 1; r < m; r++) f.get(ar[r - 1]).get(lda4).add().set(ar[r]);
-  for (let r = 1; r < m; r++) f.get(cr[r - 1]).get(ldc4).add().set(cr[r]);
-
+/** acc += a*b over the kc steps (UNROLL at a time, then one at a time), advancing a and b. */
+function emitKLoop(f: Func, l: KernelLocals, cfg: GemmModuleConfig): void {
+  const { NR, UNROLL } = cfg;
+  const { b, p, ar, acc, bv, av } = l;
   // One k step at byte offsets (u*4 into the A rows, u*NR*4 into the B panel).
   const step = (u: number): void => {
-    for (let v = 0; v < NV; v++) f.get(b).v128Load((u * NR + 4 * v) * 4).set(bv[v]);
-    for (let r = 0; r < m; r++) {
+    for (let v = 0; v < bv.length; v++) f.get(b).v128Load((u * NR + 4 * v) * 4).set(bv[v]);
+    for (let r = 0; r < ar.length; r++) {
       f.get(ar[r]).v128Load32Splat(4 * u).set(av);
-      for (let v = 0; v < NV; v++) {
+      for (let v = 0; v < bv.length; v++) {
         f.get(acc[r][v]).get(av).get(bv[v]).f32x4Mul().f32x4Add().set(acc[r][v]);
       }
     }
   };
   const advance = (u: number): void => {
     f.inc(b, u * NR * 4);
-    for (let r = 0; r < m; r++) f.inc(ar[r], 4 * u);
+    for (const a of ar) f.inc(a, 4 * u);
     f.inc(p, -u);
   };
   // Locals start at zero, so the accumulators need no initialization.
-  f.get(kc).set(p);
+  f.get(l.kc).set(p);
   if (UNROLL > 1) {
     f.whileNot(() => f.get(p).i32(UNROLL).ltS(), () => {
       for (let u = 0; u < UNROLL; u++) step(u);
@@ -93,59 +98,68 @@ function microKernel(cfg: GemmModuleConfig, m: number): Func {
     step(0);
     advance(1);
   });
+}
 
-  // Epilogue on the whole tile in registers (C lanes past nr read only for full tiles).
-  const full = (): void => {
-    f.get(flags).i32(ACCUMULATE).and().if(() => {
-      for (let r = 0; r < m; r++) {
-        for (let v = 0; v < NV; v++) f.get(acc[r][v]).get(cr[r]).v128Load(16 * v).f32x4Add().set(acc[r][v]);
-      }
-    });
-    f.get(flags).i32(EPI_BIAS).and().if(() => {
-      for (let v = 0; v < NV; v++) f.get(bias).v128Load(16 * v).set(bv[v]);
-      for (let r = 0; r < m; r++) {
-        for (let v = 0; v < NV; v++) f.get(acc[r][v]).get(bv[v]).f32x4Add().set(acc[r][v]);
-      }
-    });
-    f.get(flags).i32(EPI_RELU).and().if(() => {
-      for (let r = 0; r < m; r++) {
-        for (let v = 0; v < NV; v++) {
-          // bitselect(zero, acc, acc <= 0): lanes <= 0 (-0 included) become +0; NaN (compare false) stays.
-          f.get(zero).get(acc[r][v]).get(acc[r][v]).get(zero).f32x4Le().v128Bitselect().set(acc[r][v]);
-        }
-      }
-    });
-    for (let r = 0; r < m; r++) {
-      for (let v = 0; v < NV; v++) f.get(cr[r]).get(acc[r][v]).v128Store(16 * v);
+/** Epilogue on the whole tile in registers (C lanes past nr read only for full tiles). */
+function emitFullTile(f: Func, l: KernelLocals): void {
+  const { flags, acc, bv, cr, zero } = l;
+  const eachAcc = (emit: (a: Local, r: number, v: number) => void): void => {
+    for (let r = 0; r < acc.length; r++) {
+      for (let v = 0; v < bv.length; v++) emit(acc[r][v], r, v);
     }
   };
-  // Column edge: spill the tile, then a scalar epilogue on the nr valid columns
-  // (same float32 operations per element as the vector path).
-  const edge = (): void => {
-    for (let r = 0; r < m; r++) {
-      for (let v = 0; v < NV; v++) f.get(tile).get(acc[r][v]).v128Store((r * NR + 4 * v) * 4);
-    }
-    const xv = f.local(0x7d);
-    for (let r = 0; r < m; r++) {
-      f.i32(0).set(j);
-      f.whileNot(() => f.get(j).get(nr).geS(), () => {
-        f.get(j).i32(2).shl().set(x); // byte offset of column j
-        f.get(tile).get(x).add().f32Load(r * NR * 4).set(xv);
-        f.get(flags).i32(ACCUMULATE).and().if(() => {
-          f.get(cr[r]).get(x).add().f32Load().get(xv).f32Add().set(xv);
-        });
-        f.get(flags).i32(EPI_BIAS).and().if(() => {
-          f.get(xv).get(bias).get(x).add().f32Load().f32Add().set(xv);
-        });
-        f.get(flags).i32(EPI_RELU).and().if(() => {
-          f.f32(0).get(xv).get(xv).f32(0).f32Le().select().set(xv);
-        });
-        f.get(cr[r]).get(x).add().get(xv).f32Store();
-        f.inc(j, 1);
+  f.get(flags).i32(ACCUMULATE).and().if(() => {
+    eachAcc((a, r, v) => void f.get(a).get(cr[r]).v128Load(16 * v).f32x4Add().set(a));
+  });
+  f.get(flags).i32(EPI_BIAS).and().if(() => {
+    for (let v = 0; v < bv.length; v++) f.get(l.bias).v128Load(16 * v).set(bv[v]);
+    eachAcc((a, _r, v) => void f.get(a).get(bv[v]).f32x4Add().set(a));
+  });
+  f.get(flags).i32(EPI_RELU).and().if(() => {
+    // bitselect(zero, acc, acc <= 0): lanes <= 0 (-0 included) become +0; NaN (compare false) stays.
+    eachAcc((a) => void f.get(zero).get(a).get(a).get(zero).f32x4Le().v128Bitselect().set(a));
+  });
+  eachAcc((a, r, v) => void f.get(cr[r]).get(a).v128Store(16 * v));
+}
+
+/**
+ * Column edge: spill the tile, then a scalar epilogue on the nr valid columns (same float32
+ * operations per element as the vector path).
+ */
+function emitEdgeTile(f: Func, l: KernelLocals, NR: number): void {
+  const { flags, tile, cr, j, x, xv } = l;
+  for (let r = 0; r < cr.length; r++) {
+    for (let v = 0; v < l.bv.length; v++) f.get(tile).get(l.acc[r][v]).v128Store((r * NR + 4 * v) * 4);
+  }
+  for (let r = 0; r < cr.length; r++) {
+    f.i32(0).set(j);
+    f.whileNot(() => f.get(j).get(l.nr).geS(), () => {
+      f.get(j).i32(2).shl().set(x); // byte offset of column j
+      f.get(tile).get(x).add().f32Load(r * NR * 4).set(xv);
+      f.get(flags).i32(ACCUMULATE).and().if(() => {
+        f.get(cr[r]).get(x).add().f32Load().get(xv).f32Add().set(xv);
       });
-    }
-  };
-  f.get(nr).i32(NR).eq().if(full, edge);
+      f.get(flags).i32(EPI_BIAS).and().if(() => {
+        f.get(xv).get(l.bias).get(x).add().f32Load().f32Add().set(xv);
+      });
+      f.get(flags).i32(EPI_RELU).and().if(() => {
+        f.f32(0).get(xv).get(xv).f32(0).f32Le().select().set(xv);
+      });
+      f.get(cr[r]).get(x).add().get(xv).f32Store();
+      f.inc(j, 1);
+    });
+  }
+}
+
+/** Micro-kernel for m rows: params (kc, a, lda4, b, c, ldc4, nr, flags, bias, tile). */
+function microKernel(cfg: GemmModuleConfig, m: number): Func {
+  const f = new Func(`kernel${m}`, Array(10).fill(I32), [], false);
+  const l = kernelLocals(f, m, cfg.NR / 4);
+  const { ar, cr } = l;
+  for (let r = 1; r < m; r++) f.get(ar[r - 1]).get(l.lda4).add().set(ar[r]);
+  for (let r = 1; r < m; r++) f.get(cr[r - 1]).get(l.ldc4).add().set(cr[r]);
+  emitKLoop(f, l, cfg);
+  f.get(l.nr).i32(cfg.NR).eq().if(() => emitFullTile(f, l), () => emitEdgeTile(f, l, cfg.NR));
   return f;
 }
 
