@@ -89,6 +89,7 @@ export function runTransformConformance(options: TransformConformanceOptions): O
   const { transform, transformOptions, ...rest } = options;
   return runConformance({
     special: [],
+    passGraphs: rest.graphs ?? 100,
     ...rest,
     backend: transformSubject(transform),
     check: (c) => checkTransformCase(transform, c, transformOptions),
@@ -99,6 +100,7 @@ export function runTransformConformanceToReport(options: TransformConformanceOpt
   const { transform, transformOptions, ...rest } = options;
   return runConformanceToReport({
     special: [],
+    passGraphs: rest.graphs ?? 100,
     ...rest,
     backend: transformSubject(transform),
     check: (c) => checkTransformCase(transform, c, transformOptions),
