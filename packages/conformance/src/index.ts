@@ -39,6 +39,8 @@ export { BLOCK_EDGES, edgeSizes, sizeArb, fitBudget } from './sizes.js';
 export { SPECIAL_PROPERTIES, nonFiniteArbitrary, extremeArbitrary, injectNonFinite, scaleExtreme, type SpecialProperty, type Injection, type ExtremeScales } from './special.js';
 export {
   checkTransformCase,
+  checkTransformOnBackends,
+  type TransformBackendOptions,
   runTransformConformance,
   runTransformConformanceToReport,
   transformSubject,
