@@ -15,7 +15,7 @@ import {
   writeRepro,
   type PropertyReport,
 } from '@tessera/conformance';
-import { convFusion } from '@tessera/passes';
+import { convFusion, linearComposition } from '@tessera/passes';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -25,6 +25,7 @@ import { FULL_RANK_FACTORIZE, MUTANTS, factorize, gemmCopy, mutantContainer, typ
 const SEED = process.env.TESSERA_SEED !== undefined ? Number(process.env.TESSERA_SEED) : 20_240_611;
 const dir = mkdtempSync(join(tmpdir(), 'tessera-mutants-'));
 const rows: string[] = [];
+const caught = new Set<string>();
 
 /** The factorization applies to single convs with constant filters; its stated error is checked there. */
 const FACTORIZE_PROPERTIES = { ops: ['conv2d', 'fused_conv2d'], graphs: 0 };
@@ -53,7 +54,7 @@ async function runSuite(m: Mutant): Promise<{ ok: boolean; properties: readonly 
 
 describe(`mutation test: every faulty kernel is caught with the default run counts (seed ${SEED})`, () => {
   afterAll(() => {
-    console.log(`mutants and the shrunk cases that caught them (repro files in ${dir}):\n${rows.join('\n')}`);
+    console.log(`mutation score: ${caught.size}/${MUTANTS.length} mutants caught\nmutants and the shrunk cases that caught them (repro files in ${dir}):\n${rows.join('\n')}`);
   });
 
   it('there are at least 21 mutants, named as the bugs of issue 21 (a)-(g)', () => {
@@ -70,6 +71,7 @@ describe(`mutation test: every faulty kernel is caught with the default run coun
     it(`catches ${m.name}: ${m.bug}`, async () => {
       const report = await runSuite(m);
       expect(report.ok, `${m.name} was not caught`).toBe(false);
+      caught.add(m.name);
       const failures = report.properties.filter((p) => p.failure).map((p) => p.failure!);
       const first = failures[0];
       // Caught by a wrong value, not by a crash or a refused graph.
@@ -93,8 +95,10 @@ describe(`mutation test: every faulty kernel is caught with the default run coun
       if (again.sameActual !== undefined) expect(again.sameActual).toBe(true);
 
       // ...and passes on the correct cpu backend (and, for a rewrite, with the correct pass).
-      const correct = m.kind === 'backend' ? ['cpu'] : ['cpu', m.transform.name.startsWith('factorize') ? 'pass:factorize' : 'pass:fuse'];
-      const fixed = await replayRepro(file, { backends: correct, transforms });
+      const pass = m.kind === 'pass' ? m.transform.name : '';
+      const control = pass.startsWith('factorize') ? 'pass:factorize' : pass.startsWith('compose') ? 'pass:compose' : 'pass:fuse';
+      const correct = m.kind === 'backend' ? ['cpu'] : ['cpu', control];
+      const fixed = await replayRepro(file, { backends: correct, transforms: transforms && { ...transforms, compose: linearComposition } });
       for (const r of fixed) expect(r.ok, `${r.backend}: ${r.outcome.summary}`).toBe(true);
     });
   }
@@ -102,6 +106,8 @@ describe(`mutation test: every faulty kernel is caught with the default run coun
   it('the correct passes pass the same checks (the controls)', async () => {
     const fusion = await runTransformConformanceToReport({ transform: convFusion, seed: SEED });
     expect(fusion.ok, fusion.properties.find((p) => p.failure)?.failure?.message).toBe(true);
+    const compose = await runTransformConformanceToReport({ transform: linearComposition, seed: SEED });
+    expect(compose.ok, compose.properties.find((p) => p.failure)?.failure?.message).toBe(true);
     const factor = await runTransformConformanceToReport({ transform: factorize, transformOptions: FULL_RANK_FACTORIZE, seed: SEED, ...FACTORIZE_PROPERTIES });
     expect(factor.ok, factor.properties.find((p) => p.failure)?.failure?.message).toBe(true);
   });
