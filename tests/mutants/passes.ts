@@ -28,7 +28,7 @@ export const fusionIgnoresConsumers: GraphTransform = {
     }
     if (fused.length === 0) return { graph };
     const rename = (v: string) => renamed.get(v) ?? v;
-    const nodes = [...graph.nodes.filter((n) => !removed.has(n.name)).map((n) => ({ ...n, inputs: n.inputs.map(rename) })), ...fused];
+    const nodes = [...graph.nodes.filter((n) => !removed.has(n.name)), ...fused].map((n) => ({ ...n, inputs: n.inputs.map(rename) }));
     const outputs = Object.fromEntries(Object.entries(graph.outputs).map(([k, v]) => [k, rename(v)]));
     return { graph: graph.with({ nodes, outputs }) };
   },
