@@ -19,7 +19,8 @@
  */
 import { fc, test } from '@fast-check/vitest';
 import { beforeAll, describe, expect } from 'vitest';
-import type { Shape } from '@tessera/core';
+import { evaluate, type Shape } from '@tessera/core';
+import { OP_NAMES_UNDER_TEST, checkAgainstOracle, graphArbitrary, opCaseArbitrary, passGraphArbitrary, tfjsOracle } from '@tessera/conformance';
 import {
   expectWithinBound,
   floatData,
@@ -559,4 +560,32 @@ describe('non-finite values', () => {
     const t = runTf(() => tf.conv2d(tf.tensor4d(x, [1, 3, 3, 1]), tf.tensor4d(f, [2, 2, 1, 1]), 1, 'valid'));
     expectWithinBound('conv2d', t.data, conv.ref);
   });
+});
+
+// ---------------------------------------------------------------------------------------------
+// The conformance suite's oracle (`tessera conformance --oracle tfjs`): the same code, on the
+// suite's own cases (sizes past the block edges, random and pass-shaped graphs).
+// ---------------------------------------------------------------------------------------------
+
+/** Fewer runs than the one-op properties above: these cases reach K, N of 2,048. */
+const ORACLE_RUNS = Math.max(30, Math.floor(RUNS / 4));
+
+describe('the tfjs oracle of the conformance suite', () => {
+  const sources = [
+    ...OP_NAMES_UNDER_TEST.map((op) => ({ name: op, arb: opCaseArbitrary(op) })),
+    { name: 'random graphs', arb: graphArbitrary() },
+    { name: 'pass-shaped graphs', arb: passGraphArbitrary() },
+  ];
+  for (const { name, arb } of sources) {
+    test(`${name}: every case's float64 reference agrees with TensorFlow.js within its bound (the oracle finds no disagreement)`, async () => {
+      const oracle = await tfjsOracle();
+      await fc.assert(
+        fc.asyncProperty(arb, async (c) => {
+          const disagreement = await checkAgainstOracle(oracle, c.graph, c.feeds, evaluate(c.graph, c.feeds));
+          expect(disagreement?.summary).toBeUndefined();
+        }),
+        { numRuns: ORACLE_RUNS, seed: SEED },
+      );
+    }, 120_000);
+  }
 });

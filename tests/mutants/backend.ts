@@ -3,7 +3,8 @@
  * (or the step scheduler) swapped for a deliberately faulty one, each registered in its own
  * container. Nothing here touches production code: the cpu kernel table is copied, not edited.
  */
-import { CPU_KERNELS, Scratch, compileProgram, readOutputs, writeInputs, type CpuKernel, type Memory, type Step } from '@tessera/backend-cpu/kernels';
+import { CPU_KERNELS, Scratch, compileProgram, readOutputs, writeInputs, type CpuKernel, type Gemm, type Memory, type Step } from '@tessera/backend-cpu/kernels';
+import type { BackendVariant } from '@tessera/conformance';
 import type { Feeds, Graph } from '@tessera/core';
 import { createContainer, registerBackend, type Backend, type Executable, type ExecutionPlan, type NodeObserver, type Outputs } from '@tessera/runtime';
 
@@ -22,6 +23,13 @@ export interface MutantSpec {
   readonly kernels?: Readonly<Record<string, CpuKernel>>;
   /** How each step's units are run (a faulty scheduler). */
   readonly runStep?: StepRunner;
+  /** The GEMM every conv / matmul step runs on (a faulty one); default the cpu backend's TypeScript GEMM. */
+  readonly gemm?: Gemm;
+  /**
+   * Like the workers backend, which runs small graphs inline: how steps are run when splitting
+   * is forced. The backend then declares a '-split' variant (the conformance hook) that uses it.
+   */
+  readonly splitRunStep?: StepRunner;
 }
 
 /** The cpu backend with some kernels replaced: compileProgram + the cpu executable loop. */
@@ -43,7 +51,7 @@ export class MutantBackend implements Backend {
     // A reshape kernel, if the mutant has one, runs in place on the view's shared buffer.
     const p: ExecutionPlan = this.table.has('reshape') ? { ...plan, isView: () => false, locate: plan.locate, graph: plan.graph } : plan;
     const program = compileProgram(p, (op) => this.table.get(op), this.name);
-    const mem: Memory = { arena: new Float32Array(program.arenaSize), weights: new Float32Array(program.weightsSize) };
+    const mem: Memory = { arena: new Float32Array(program.arenaSize), weights: new Float32Array(program.weightsSize), ...(this.spec.gemm ? { gemm: this.spec.gemm } : {}) };
     program.fillWeights(mem.weights);
     const kernels = graph.nodes.map((n) => this.table.get(n.op));
     const scratch = new Scratch();
@@ -66,6 +74,13 @@ export class MutantBackend implements Backend {
         disposed = true;
       },
     };
+  }
+
+  /** The conformance hook: a mutant with a split mode is checked with splitting forced too. */
+  conformanceVariants(): readonly BackendVariant[] {
+    const split = this.spec.splitRunStep;
+    if (!split) return [];
+    return [{ suffix: 'split', description: 'every step split', create: (name: string) => new MutantBackend(name, { ...this.spec, runStep: split, splitRunStep: undefined }) }];
   }
 
   async dispose(): Promise<void> {}

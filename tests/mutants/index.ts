@@ -1,14 +1,21 @@
-import type { GraphTransform } from '@tessera/conformance';
+import type { GraphTransform, ReferenceFn } from '@tessera/conformance';
 import type { MutantSpec } from './backend.js';
+import * as bl from './blocking.js';
 import * as k from './kernels.js';
 import * as p from './passes.js';
 
 export { mutantContainer, MutantBackend, cpuKernelTable } from './backend.js';
 export { FULL_RANK_FACTORIZE, factorize } from './passes.js';
+export { gemmCopy } from './blocking.js';
 
 /** One deliberately faulty kernel / scheduler / rewrite: a single realistic bug. */
+/** What a mutant needs from the suite beyond its defaults: the tfjs oracle (`--oracle tfjs`). */
+export interface MutantNeeds {
+  readonly oracle?: 'tfjs';
+}
+
 export type Mutant =
-  | { readonly name: string; readonly bug: string; readonly kind: 'backend'; readonly spec: MutantSpec }
+  | { readonly name: string; readonly bug: string; readonly kind: 'backend'; readonly spec: MutantSpec; readonly reference?: ReferenceFn; readonly needs?: MutantNeeds }
   | { readonly name: string; readonly bug: string; readonly kind: 'pass'; readonly transform: GraphTransform; readonly transformOptions?: Record<string, unknown> };
 
 export const MUTANTS: readonly Mutant[] = [
@@ -24,6 +31,20 @@ export const MUTANTS: readonly Mutant[] = [
   { name: 'im2col-off-by-one', bug: 'im2col bottom bound ih <= inH: reads the row past the image', kind: 'backend', spec: k.im2colOffByOneBug },
   { name: 'half-accumulator', bug: 'matmul accumulates with an 11-bit (float16-like) significand', kind: 'backend', spec: k.halfAccumulator },
   { name: 'partition-off-by-one', bug: 'two-way split of each step skips the unit at the boundary', kind: 'backend', spec: k.partitionBoundary },
+  { name: 'gemm-edge-tile-drops-k', bug: '(a) GEMM edge tile (N not a multiple of the register block) drops earlier k-blocks when K > 256', kind: 'backend', spec: bl.gemmEdgeTileDropsK },
+  { name: 'gemm-bias-block-local', bug: '(b) GEMM bias pointer from the block-local column when N > 512', kind: 'backend', spec: bl.gemmBiasBlockLocal },
+  { name: 'gemm-epilogue-every-k', bug: '(c) GEMM bias / relu epilogue after every k-block instead of the last (K > 256)', kind: 'backend', spec: bl.gemmEpilogueEveryK },
+  { name: 'gemm-transA-row-block', bug: '(d) transposed-A packing drops the row-block offset when M > 60', kind: 'backend', spec: bl.gemmTransARowBlock },
+  { name: 'bias-add-range-channel0', bug: '(e) bias_add range starting mid-row assumes channel 0 (only split ranges start there)', kind: 'backend', spec: bl.biasAddRangeChannel0 },
+  {
+    name: 'same-pad-swapped-shared',
+    bug: '(f) SAME padding with the odd pixel before, in the reference and the backend alike',
+    kind: 'backend',
+    spec: bl.samePadSwappedShared,
+    reference: bl.samePadSwappedShared.reference,
+    needs: { oracle: 'tfjs' },
+  },
+  { name: 'compose-ignores-relu', bug: '(g) composes a 1x1 conv into a preceding fused_conv2d with relu: true', kind: 'pass', transform: p.composeIgnoresRelu },
   { name: 'fusion-ignores-consumers', bug: 'conv/matmul + bias_add fused although the conv has another consumer', kind: 'pass', transform: p.fusionIgnoresConsumers },
   {
     name: 'factorization-drops-bias',

@@ -3,7 +3,7 @@
  * original on the float64 reference (checkTransformCase).
  */
 import { Tensor, exactRef, opSpec, type Graph, type Node } from '@tessera/core';
-import { bottleneckFactorization, type FactorizationDetail } from '@tessera/passes';
+import { bottleneckFactorization, composeRules, rulePass, type FactorizationDetail, type Match, type RewriteRule } from '@tessera/passes';
 import type { GraphTransform } from '@tessera/conformance';
 
 /**
@@ -28,7 +28,7 @@ export const fusionIgnoresConsumers: GraphTransform = {
     }
     if (fused.length === 0) return { graph };
     const rename = (v: string) => renamed.get(v) ?? v;
-    const nodes = [...graph.nodes.filter((n) => !removed.has(n.name)).map((n) => ({ ...n, inputs: n.inputs.map(rename) })), ...fused];
+    const nodes = [...graph.nodes.filter((n) => !removed.has(n.name)), ...fused].map((n) => ({ ...n, inputs: n.inputs.map(rename) }));
     const outputs = Object.fromEntries(Object.entries(graph.outputs).map(([k, v]) => [k, rename(v)]));
     return { graph: graph.with({ nodes, outputs }) };
   },
@@ -102,3 +102,20 @@ function detailsOf(d: unknown): FactorizationDetail[] {
   const inner = (d as { details?: unknown })?.details;
   return Array.isArray(inner) ? (inner as FactorizationDetail[]) : [];
 }
+
+/** A match with the first conv's relu switched off: what a condition that forgot relu sees. */
+function reluForgotten(m: Match): Match {
+  const A = m.nodes.A;
+  if (A?.op !== 'fused_conv2d' || A.attrs.relu !== true) return m;
+  return { ...m, nodes: { ...m.nodes, A: { ...A, attrs: { ...A.attrs, relu: false } } } };
+}
+
+/**
+ * 14 (g). Linear composition of a 1x1 conv into a preceding fused_conv2d that has relu: true
+ * (the relu in between is dropped: the composed conv is no longer the same function).
+ */
+export const composeIgnoresRelu: GraphTransform = rulePass(
+  'compose-ignoring-relu',
+  'compose without the relu check',
+  composeRules.map((r): RewriteRule => ({ ...r, condition: r.condition && ((m, g) => r.condition!(reluForgotten(m), g)) })),
+);

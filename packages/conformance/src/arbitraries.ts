@@ -2,6 +2,7 @@ import { numel, type Padding } from '@tessera/core';
 import fc from 'fast-check';
 import { CaseBuilder, divisors, type ConformanceCase, type Holder } from './case.js';
 import { dataSpecArbitrary } from './data.js';
+import { fitBudget, sizeArb } from './sizes.js';
 
 export type { ConformanceCase } from './case.js';
 export { buildGraphCase, graphArbitrary, graphRecipeArbitrary, type GraphArbitraryOptions, type GraphRecipe, type GraphStep } from './graphs.js';
@@ -27,6 +28,19 @@ const OP_MAX_EXP = 14;
 const holderArb: fc.Arbitrary<Holder> = fc.constantFrom<Holder>('constant', 'constant', 'constant', 'input');
 
 const dim = (max: number) => fc.integer({ min: 1, max });
+
+/**
+ * Multiply-accumulates one op case may cost: a case crosses one blocking threshold at a time
+ * (its `focus` dimension keeps its size; the others shrink to fit), which keeps the float64
+ * reference of a 2,048-deep or 2,048-wide case in tens of milliseconds.
+ */
+export const CASE_MACS = 1 << 20;
+/** Largest GEMM depth and width drawn (K, N): past 4 k-blocks of 256 and 2 column blocks of 512+. */
+const MAX_KN = 2048;
+/** Largest GEMM height drawn (M): past 2 row blocks of 64 and one of 128. */
+const MAX_M = 300;
+/** Which dimension of a case may be large. */
+const focusArb = fc.constantFrom('m', 'k', 'n');
 const opData = (intsWeight = 1) => dataSpecArbitrary({ maxExp: OP_MAX_EXP, intsWeight });
 
 // ---------------------------------------------------------------------------------------------
@@ -38,8 +52,9 @@ const convParamsArb = fc.record({
   batch: dim(3),
   h: dim(12),
   w: dim(12),
-  cin: dim(12),
-  cout: dim(12),
+  cin: sizeArb(300),
+  cout: sizeArb(600),
+  focus: focusArb,
   kh: dim(5),
   kw: dim(5),
   sh: dim(4),
@@ -78,9 +93,19 @@ export function repairConv(p: ConvParams) {
   return { ...p, sh, sw, dh, dw, kh, kw, h, w, paddingAttr: padding };
 }
 
+/**
+ * Fits a conv case under `CASE_MACS`: deep (cin, so K = kh*kw*cin crosses k-blocks), wide
+ * (cout crosses column blocks) or spatially large (m, many im2col rows), the rest shrunk.
+ */
+function fitConv(raw: ConvParams): ConvParams {
+  const keep = raw.focus === 'k' ? 'cin' : raw.focus === 'n' ? 'cout' : 'h';
+  const fit = fitBudget({ batch: raw.batch, h: raw.h, w: raw.w, cin: raw.cin, cout: raw.cout }, keep, Math.max(1, Math.floor(CASE_MACS / (raw.kh * raw.kw))));
+  return { ...raw, ...fit };
+}
+
 function convCase(op: 'conv2d' | 'fused_conv2d') {
   return convParamsArb.map((raw) => {
-    const p = repairConv(raw);
+    const p = repairConv(fitConv(raw));
     const c = new CaseBuilder(`${op}_case`);
     const x = c.input('x', [p.batch, p.h, p.w, p.cin], p.x);
     const f = c.operand('filter', [p.kh, p.kw, p.cin, p.cout], p.w_, p.filterHolder);
@@ -96,9 +121,18 @@ function convCase(op: 'conv2d' | 'fused_conv2d') {
 
 const anyShapeArb = (maxDim: number) => fc.array(dim(maxDim), { minLength: 1, maxLength: 4 });
 
+/** Element-wise shapes: small dims, and a last (channel) dim from the size classes; at most CASE_MACS / 8 elements. */
+const elementwiseShapeArb = fc
+  .tuple(anyShapeArb(12), sizeArb(1100))
+  .map(([dims, last]) => {
+    const shape = [...dims.slice(0, -1), last];
+    const fit = fitBudget(Object.fromEntries(shape.map((d, i) => [String(i), d])), String(shape.length - 1), CASE_MACS / 8);
+    return shape.map((_, i) => fit[String(i)]);
+  });
+
 function biasAddCase() {
   return fc
-    .record({ shape: anyShapeArb(12), x: opData(), bias: opData(), biasHolder: holderArb })
+    .record({ shape: elementwiseShapeArb, x: opData(), bias: opData(), biasHolder: holderArb })
     .map((p) => {
       const c = new CaseBuilder('bias_add_case');
       const x = c.input('x', p.shape, p.x);
@@ -108,7 +142,7 @@ function biasAddCase() {
 }
 
 function reluCase() {
-  return fc.record({ shape: anyShapeArb(12), x: opData(2) }).map((p) => {
+  return fc.record({ shape: elementwiseShapeArb, x: opData(2) }).map((p) => {
     const c = new CaseBuilder('relu_case');
     return c.build({ y: c.b.relu(c.input('x', p.shape, p.x)) });
   });
@@ -183,9 +217,10 @@ function matmulCase(op: 'matmul' | 'fused_matmul') {
     .record({
       kind: fc.constantFrom('rank2', 'rank3', 'rank3-shared-b'),
       batch: dim(3),
-      m: dim(12),
-      k: dim(100),
-      n: dim(12),
+      m: sizeArb(MAX_M),
+      k: sizeArb(MAX_KN),
+      n: sizeArb(MAX_KN),
+      focus: focusArb,
       transposeA: fc.boolean(),
       transposeB: fc.boolean(),
       a: opData(),
@@ -195,7 +230,8 @@ function matmulCase(op: 'matmul' | 'fused_matmul') {
       biasHolder: holderArb,
       relu: fc.boolean(),
     })
-    .map((p) => {
+    .map((raw) => {
+      const p = { ...raw, ...fitBudget({ batch: raw.batch, m: raw.m, k: raw.k, n: raw.n }, raw.focus, CASE_MACS) };
       const c = new CaseBuilder(`${op}_case`);
       const aMat = p.transposeA ? [p.k, p.m] : [p.m, p.k];
       const bMat = p.transposeB ? [p.n, p.k] : [p.k, p.n];
@@ -254,8 +290,9 @@ const OP_CASES: Record<OpUnderTest, () => fc.Arbitrary<ConformanceCase>> = {
 
 /**
  * Cases of one op: a one-node graph (operands as inputs; filters, weights and biases usually
- * constants, sometimes inputs) and its feeds. Shapes are small (batch <= 3, spatial <= 12,
- * channels <= 12, matmul K <= 100); data mixes zeros, negatives, exact ties and magnitudes from
+ * constants, sometimes inputs) and its feeds. Sizes come from classes (sizes.ts): tiny, at and
+ * one past the block edges (4 .. 512), and large (matmul K, N up to 2,048, M up to 300; conv
+ * channels up to 600), one large dimension per case (CASE_MACS); data mixes zeros, negatives, exact ties and magnitudes from
  * 1e-20 to 1e15, with every product and sum finite in float32.
  */
 export function opCaseArbitrary(op: string): fc.Arbitrary<ConformanceCase> {

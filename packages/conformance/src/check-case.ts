@@ -2,6 +2,21 @@ import { evaluate, type Feeds, type Graph, type RefTensor } from '@tessera/core'
 import { createSession, type Session, type SessionOptions } from '@tessera/runtime';
 import type { ConformanceCase } from './case.js';
 import { compareToReference, describeComparison, formatRatio, type Comparison } from './compare.js';
+import { checkAgainstOracle, type Oracle } from './oracle.js';
+
+/** Computes a graph's reference outputs: core's `evaluate`, or a replacement (a test's faulty one). */
+export type ReferenceFn = (graph: Graph, feeds: Feeds) => Record<string, RefTensor>;
+
+/** How one case is checked on a backend. */
+export interface CheckOptions {
+  readonly backend: string;
+  readonly container?: SessionOptions['container'];
+  readonly bindIO?: boolean;
+  /** The reference (default core's `evaluate`). */
+  readonly reference?: ReferenceFn;
+  /** An independent oracle the reference itself is checked against first (`tfjsOracle()`). */
+  readonly oracle?: Oracle;
+}
 
 /*
  * One case on one backend: run it, compare every output with the float64 reference, and say
@@ -34,15 +49,16 @@ export interface CaseOutcome {
  * `session.io`, the case runs twice, and each run's outputs must be the `session.io` arrays
  * and agree with the reference (bound inputs must survive a run).
  */
-export async function checkCase(
-  c: ConformanceCase,
-  options: { readonly backend: string; readonly container?: SessionOptions['container']; readonly bindIO?: boolean },
-): Promise<CaseOutcome> {
+export async function checkCase(c: ConformanceCase, options: CheckOptions): Promise<CaseOutcome> {
   let ref: Record<string, RefTensor>;
   try {
-    ref = evaluate(c.graph, c.feeds);
+    ref = (options.reference ?? evaluate)(c.graph, c.feeds);
   } catch (e) {
     return failedOutcome('reference', errorMessage(e)); // a bad case or a reference bug, not the backend's fault
+  }
+  if (options.oracle) {
+    const wrongReference = await checkAgainstOracle(options.oracle, c.graph, c.feeds, ref);
+    if (wrongReference) return wrongReference;
   }
   // The backend gets copies: the recorded case must stay as generated even if a backend writes to its feeds.
   const feeds = Object.fromEntries(Object.entries(c.feeds).map(([k, v]) => [k, v.slice()]));

@@ -21,6 +21,7 @@ export {
   formatReport,
   freshSeed,
   GRAPHS_PROPERTY,
+  PASS_GRAPHS_PROPERTY,
   BOUND_IO_PROPERTY,
   defaultBoundIOGraphs,
   type ConformanceOptions,
@@ -29,10 +30,17 @@ export {
   type ConformanceFailure,
   type PropertyReport,
 } from './runner.js';
-export { checkCase, compareOutputs, type CaseOutcome } from './check-case.js';
+export { checkCase, compareOutputs, type CaseOutcome, type CheckOptions, type ReferenceFn } from './check-case.js';
+export { checkAgainstOracle, type Oracle } from './oracle.js';
+export { tfjsOracle, loadTfjs } from './tfjs-oracle.js';
+export { withVariants, variantName, type BackendVariant, type BackendWithVariants } from './variants.js';
+export { passGraphArbitrary } from './pass-graphs.js';
+export { BLOCK_EDGES, edgeSizes, sizeArb, fitBudget } from './sizes.js';
 export { SPECIAL_PROPERTIES, nonFiniteArbitrary, extremeArbitrary, injectNonFinite, scaleExtreme, type SpecialProperty, type Injection, type ExtremeScales } from './special.js';
 export {
   checkTransformCase,
+  checkTransformOnBackends,
+  type TransformBackendOptions,
   runTransformConformance,
   runTransformConformanceToReport,
   transformSubject,

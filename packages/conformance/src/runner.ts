@@ -3,12 +3,16 @@ import type { SessionOptions } from '@tessera/runtime';
 import fc from 'fast-check';
 import { Observable, lastValueFrom, filter, map } from 'rxjs';
 import { OP_NAMES_UNDER_TEST, graphArbitrary, opCaseArbitrary, type ConformanceCase } from './arbitraries.js';
-import { checkCase, errorMessage, failedOutcome, type CaseOutcome } from './check-case.js';
+import { checkCase, errorMessage, failedOutcome, type CaseOutcome, type ReferenceFn } from './check-case.js';
+import type { Oracle } from './oracle.js';
+import { passGraphArbitrary } from './pass-graphs.js';
 import { formatRatio } from './compare.js';
 import { SPECIAL_PROPERTIES, extremeArbitrary, nonFiniteArbitrary, type SpecialProperty } from './special.js';
 
 /** Name of the random-graph property in events and reports. */
 export const GRAPHS_PROPERTY = 'graphs';
+/** Name of the property of graphs shaped for passes (pass-graphs.ts): patterns and already-fused nodes. */
+export const PASS_GRAPHS_PROPERTY = 'pass-graphs';
 /** Name of the property that runs random graphs through bound inputs and outputs (`bindIO`). */
 export const BOUND_IO_PROPERTY = 'bound-io';
 
@@ -21,6 +25,11 @@ export interface ConformanceOptions {
   readonly runs?: number;
   /** Random graphs. Default 100; 0 skips the graph property. */
   readonly graphs?: number;
+  /**
+   * Graphs shaped for passes (`passGraphArbitrary`: rewrite patterns, fused nodes with every
+   * relu flag before a 1x1 conv). Default 0 (the pass suite defaults it to `graphs`).
+   */
+  readonly passGraphs?: number;
   /**
    * Random graphs run through a session with bound inputs and outputs (`bindIO`: the feeds
    * written once into `session.io`, two runs, the outputs read from `session.io`), which checks
@@ -60,6 +69,10 @@ export interface ConformanceOptions {
    * matrix between backends is computed from (same seed, same cases).
    */
   readonly onCase?: (property: string, index: number, c: ConformanceCase, outcome: CaseOutcome) => void;
+  /** The reference every case is compared with (default core's `evaluate`; tests pass a faulty one). */
+  readonly reference?: ReferenceFn;
+  /** Also checks each case's reference against this independent oracle (`tfjsOracle()`). */
+  readonly oracle?: Oracle;
 }
 
 /** The shrunk failing case of a property, with what is needed to replay it. */
@@ -185,6 +198,7 @@ async function runAll(options: ConformanceOptions, emit: (e: ConformanceEvent) =
   const all: { name: string; arb: fc.Arbitrary<ConformanceCase>; numRuns: number; check: (c: ConformanceCase) => Promise<CaseOutcome> }[] = [
     ...ops.map((op) => ({ name: op, arb: opCaseArbitrary(op), numRuns: runs, check: plain })),
     ...(graphs > 0 ? [{ name: GRAPHS_PROPERTY, arb: graphArbitrary(), numRuns: graphs, check: plain }] : []),
+    ...((options.passGraphs ?? 0) > 0 ? [{ name: PASS_GRAPHS_PROPERTY, arb: passGraphArbitrary(), numRuns: options.passGraphs!, check: plain }] : []),
     ...(boundIO > 0 ? [{ name: BOUND_IO_PROPERTY, arb: graphArbitrary(), numRuns: boundIO, check: (c: ConformanceCase) => checkCase(c, { ...options, bindIO: true }) }] : []),
     ...(sources.length > 0
       ? special.map((name) => {

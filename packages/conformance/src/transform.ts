@@ -1,7 +1,8 @@
 import { compareReferences, evaluate, type Graph, type RefTensor } from '@tessera/core';
 import type { ConformanceCase } from './arbitraries.js';
 import { describeComparison, formatRatio, type Comparison } from './compare.js';
-import { errorMessage, failedOutcome, type CaseOutcome } from './check-case.js';
+import { checkCase, errorMessage, failedOutcome, type CaseOutcome } from './check-case.js';
+import type { SessionOptions } from '@tessera/runtime';
 import { runConformance, runConformanceToReport, type ConformanceEvent, type ConformanceOptions, type ConformanceReport } from './runner.js';
 import type { Observable } from 'rxjs';
 
@@ -89,6 +90,7 @@ export function runTransformConformance(options: TransformConformanceOptions): O
   const { transform, transformOptions, ...rest } = options;
   return runConformance({
     special: [],
+    passGraphs: rest.graphs ?? 100,
     ...rest,
     backend: transformSubject(transform),
     check: (c) => checkTransformCase(transform, c, transformOptions),
@@ -99,8 +101,41 @@ export function runTransformConformanceToReport(options: TransformConformanceOpt
   const { transform, transformOptions, ...rest } = options;
   return runConformanceToReport({
     special: [],
+    passGraphs: rest.graphs ?? 100,
     ...rest,
     backend: transformSubject(transform),
     check: (c) => checkTransformCase(transform, c, transformOptions),
   });
+}
+
+/** Where `checkTransformOnBackends` also runs the rewritten graph. */
+export interface TransformBackendOptions {
+  readonly backends: readonly string[];
+  readonly container?: SessionOptions['container'];
+  readonly transformOptions?: Record<string, unknown>;
+}
+
+/**
+ * A rewrite checked end to end: on the reference (`checkTransformCase`), then the rewritten graph
+ * run on each backend against its own reference, so a rewrite producing a graph a backend
+ * mishandles (a fused node with a flag its kernel ignores) is caught too.
+ */
+export async function checkTransformOnBackends(transform: GraphTransform, c: ConformanceCase, options: TransformBackendOptions): Promise<CaseOutcome> {
+  const t = await checkTransformCase(transform, c, options.transformOptions);
+  if (!t.ok || options.backends.length === 0) return t;
+  let graph: Graph;
+  try {
+    graph = transform.run(c.graph, options.transformOptions ?? {}).graph;
+  } catch (e) {
+    return failedOutcome('compile', `${transform.name}: ${errorMessage(e)}`);
+  }
+  // A rewrite may drop an input nobody reads any more: feed only the inputs the graph still has.
+  const feeds = Object.fromEntries(graph.inputs.map((v) => [v.name, c.feeds[v.name]]));
+  let worstRatio = t.worstRatio;
+  for (const backend of options.backends) {
+    const o = await checkCase({ graph, feeds }, { backend, container: options.container });
+    if (!o.ok) return { ...o, summary: `after ${transform.name}, on backend '${backend}': ${o.summary}` };
+    worstRatio = Math.max(worstRatio, o.worstRatio);
+  }
+  return { ...t, worstRatio };
 }

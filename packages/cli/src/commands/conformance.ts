@@ -9,13 +9,19 @@ import {
   readRepro,
   replayRepro,
   runConformance,
+  tfjsOracle,
+  withVariants,
   writeRepro,
+  type BackendVariant,
+  type Oracle,
   type AgreementCell,
   type ConformanceReport,
   type GraphTransform,
   type SpecialProperty,
 } from '@tessera/conformance';
-import { backendNames, defaultContainer, disposeBackends } from '@tessera/runtime';
+import { backendNames, defaultContainer, disposeBackends, registerBackend } from '@tessera/runtime';
+import { createWorkersBackend } from '@tessera/backend-workers';
+import { passSubjects, runPassChecks } from './conformance-passes.js';
 import { bottleneckFactorization, convFusion } from '@tessera/passes';
 import Table from 'cli-table3';
 import { Command, Option } from 'commander';
@@ -51,6 +57,41 @@ export interface ConformanceCliOptions {
   browser?: boolean;
   failuresDir?: string;
   progress?: boolean;
+  /** false with --no-split: skip the forced-split variants (workers-split). */
+  split?: boolean;
+  passes?: boolean;
+  oracle?: string;
+}
+
+/**
+ * Variants of the built-in backends, checked after them: workers with splitting forced (every
+ * step split over the pool, small graphs too), since at its defaults every suite case runs
+ * inline on the calling thread and split ranges, chains and tiles would go unchecked.
+ */
+const BUILTIN_VARIANTS: Readonly<Record<string, readonly BackendVariant[]>> = {
+  workers: [
+    {
+      suffix: 'split',
+      description: 'workers with every step split (inlineCost 0, inlineGraphCost 0, minPartCost 0)',
+      create: (name) => createWorkersBackend({ name, inlineCost: 0, inlineGraphCost: 0, minPartCost: 0 }),
+    },
+  ],
+};
+
+/** Registers the built-in variants (lazily: nothing starts until a session asks), so their reproduction files replay. */
+function registerBuiltinVariants(container: Container): void {
+  const known = backendNames(container);
+  for (const [base, variants] of Object.entries(BUILTIN_VARIANTS)) {
+    if (!known.includes(base)) continue;
+    for (const v of variants) if (!known.includes(`${base}-${v.suffix}`)) registerBackend(container, `${base}-${v.suffix}`, () => v.create(`${base}-${v.suffix}`), `${base}: ${v.description}`);
+  }
+}
+
+/** The oracle named by --oracle, loaded (tfjs is an optional dependency). */
+async function loadOracle(name: string | undefined): Promise<Oracle | undefined> {
+  if (name === undefined || name === 'none') return undefined;
+  if (name !== 'tfjs') throw new Error(`--oracle: unknown oracle '${name}' (known: tfjs, none)`);
+  return tfjsOracle();
 }
 
 /** What the command runs against; tests pass their own container (e.g. with a mutant backend). */
@@ -81,6 +122,9 @@ export function conformanceCommand(program: Command): void {
     .option('--browser', 'run cpu and workers inside headless Chromium (as browser-cpu, browser-workers); webgl always runs there')
     .addOption(new Option('--failures-dir <dir>', 'where failures are written as reproduction files').default(REPRO_DIR))
     .option('--no-progress', 'no progress bar')
+    .option('--no-split', 'do not also check the forced-split variants of the backends (workers-split)')
+    .option('--passes', 'also check the optimization passes (O1, O2, O2 after O1, each pass alone) on random and pass-shaped graphs, the rewritten graphs run on --backends')
+    .option('--oracle <name>', "check each case's reference against an independent oracle: 'tfjs' (needs @tensorflow/tfjs-core and @tensorflow/tfjs-backend-cpu)")
     .action(async (opts: ConformanceCliOptions, cmd: Command) => {
       const backendsGiven = cmd.getOptionValueSource('backends') === 'cli';
       process.exitCode = await runConformanceCli({ ...opts, backends: backendsGiven || !opts.replay ? opts.backends : undefined });
@@ -118,13 +162,22 @@ export async function runConformanceCli(opts: ConformanceCliOptions, env: Confor
   const log = env.log ?? ((line: string) => console.log(line));
   if (opts.replay) return replay(opts, container, env, log);
 
-  const suite = suiteOptions(opts);
+  registerBuiltinVariants(container);
+  const requested = suiteOptions(opts);
+  ensureBackends(requested.backends, container);
+  const suite = { ...requested, backends: opts.split === false ? requested.backends : withVariants(requested.backends, container, BUILTIN_VARIANTS), oracle: await loadOracle(opts.oracle) };
   const { backends, seed, runs, graphs, boundIO } = suite;
-  ensureBackends(backends, container);
   if (opts.json) await checkOutputPath('--json', opts.json);
   log(`tessera conformance: seed ${seed} (pass --seed ${seed} to run the same cases again); backends ${backends.join(', ')}; ${runs} cases per op, ${graphs} random graphs, ${boundIO} with bound IO`);
   const t0 = performance.now();
   const { reports, reproFiles, cells } = await runSuites(suite, opts, container);
+  if (opts.passes) {
+    try {
+      reports.push(...(await runPassChecks({ seed, graphs, backends: requested.backends }, container, () => undefined)));
+    } finally {
+      if (container === defaultContainer) await disposeBackends(container);
+    }
+  }
   const seconds = (performance.now() - t0) / 1000;
 
   log(resultsTable(reports));
@@ -152,6 +205,8 @@ interface SuiteOptions {
   readonly boundIO: number;
   readonly ops: string[];
   readonly special: SpecialProperty[];
+  /** Checks each case's reference first (on the first backend only: the reference is the same for all). */
+  readonly oracle?: Oracle;
 }
 
 function suiteOptions(opts: ConformanceCliOptions): SuiteOptions {
@@ -217,10 +272,11 @@ function runBackend(
   tally: { failures: number },
 ): Promise<{ report: ConformanceReport; done: number }> {
   const { seed, runs, graphs, boundIO, ops, special } = suite;
+  const oracle = backend === suite.backends[0] ? suite.oracle : undefined;
   let done = 0;
   return new Promise((resolve, reject) => {
     let last: ConformanceReport | undefined;
-    runConformance({ backend, container, seed, runs, graphs, boundIO, ops, special, onCase: agreement.onCase(backend) }).subscribe({
+    runConformance({ backend, container, seed, runs, graphs, boundIO, ops, special, oracle, onCase: agreement.onCase(backend) }).subscribe({
       next: (e) => {
         if (e.type === 'case-start') {
           done++;
@@ -300,7 +356,8 @@ async function replay(opts: ConformanceCliOptions, container: Container, env: Co
   const repro = await readRepro(opts.replay!);
   const backends = resolveBackends(list(opts.backends) ?? [repro.backend], opts.browser ?? false);
   ensureBackends(backends.filter((b) => !b.startsWith('pass:')), container);
-  const transforms = env.transforms ?? { [convFusion.name]: convFusion, [bottleneckFactorization.name]: bottleneckFactorization };
+  registerBuiltinVariants(container);
+  const transforms = env.transforms ?? { ...Object.fromEntries(passSubjects().map((t) => [t.name, t])), [convFusion.name]: convFusion, [bottleneckFactorization.name]: bottleneckFactorization };
   log(`replaying ${opts.replay}: property ${repro.property}, recorded on '${repro.backend}' (seed ${repro.seed}, path ${repro.path})`);
   log(`  recorded: ${repro.summary}`);
   let results;
