@@ -11,6 +11,7 @@ import { checkSharedMemory, detectHost } from './host.js';
 import { MAIN, participantsOf, partitionStep, stepCost, type PartitionOptions } from './partition.js';
 import { makeSchedule } from './schedule.js';
 import { WorkerPool } from './pool.js';
+import { SharedMemoryCache } from './memory-cache.js';
 import type { FaultKind, ProgramMessage } from './protocol.js';
 import type { TimelineRun } from './timeline.js';
 import type { Part } from './types.js';
@@ -174,7 +175,9 @@ export class WorkersBackend implements Backend {
     if (parts.some((p) => p && p.some((q) => q.worker !== MAIN))) {
       await pool.load({ type: 'load', id, schedule, memory: memory! });
     }
-    return new WorkersExecutable(graph.nodes, program, mem, scratch, schedule, this.options.mainShare, id, pool, this.callerFaults);
+    const shared = memory?.kind === 'wasm' ? memory.memory : null;
+    const release = shared && (() => (this.disposed ? undefined : this.memories.give(shared)));
+    return new WorkersExecutable(graph.nodes, program, mem, scratch, schedule, this.options.mainShare, id, pool, this.callerFaults, release);
   }
 
   /** The started pool, or the reason there is none. */
@@ -231,7 +234,7 @@ export class WorkersBackend implements Backend {
           return { program, mem: { arena, weights, gemm: own.gemm }, scratch, memory: null };
         }
       }
-      const shared = createSharedWasmArena(threads + 1, maxScratch(program), [program.arenaSize, program.weightsSize]);
+      const shared = createSharedWasmArena(threads + 1, maxScratch(program), [program.arenaSize, program.weightsSize], (bytes) => this.memories.take(bytes));
       if (shared) {
         const buffer = shared.memory.buffer;
         const [arena, weights] = shared.regions;
@@ -272,6 +275,7 @@ export class WorkersBackend implements Backend {
   /** Terminates the pool's workers. Sessions of this backend cannot run afterwards. */
   async dispose(): Promise<void> {
     this.disposed = true;
+    this.memories.clear();
     const pool = await this.pool.catch(() => null);
     await pool?.dispose();
   }
@@ -287,6 +291,9 @@ export class WorkersBackend implements Backend {
     /** The calling thread throws the next time it enters `node` in a whole run it shares. */
     failCaller: (node: string): void => void this.callerFaults.add(node),
   };
+
+  /** Shared memories of disposed executables, for the next compile (memory-cache.ts). */
+  private readonly memories = new SharedMemoryCache();
 
   /** Test hook state (failCaller), shared with the executables. */
   private readonly callerFaults = new Set<string>();
