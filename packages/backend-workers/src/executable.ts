@@ -34,6 +34,8 @@ export class WorkersExecutable implements Executable {
     callerFaults: Set<string>,
     /** Hands the executable's shared memory back to the backend once no thread uses it (none: unshared memory). */
     private readonly release: (() => void) | null,
+    /** Why it runs the JS GEMM (null on the wasm path). */
+    readonly gemmReason: string | null,
   ) {
     this.program = program;
     this.inlineOnly = schedule.parts.every((p) => !p || p.every((q) => q.worker === MAIN));

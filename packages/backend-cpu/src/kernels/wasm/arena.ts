@@ -17,7 +17,8 @@ const PAGE = 65536;
 /** Slack after the last region: full-tile vector loads never reach past it. */
 const TAIL_BYTES = 256;
 /** Largest memory this creates (wasm32 allows 4 GiB; keep well below). */
-const MAX_BYTES = 2 ** 31;
+export const WASM_MAX_BYTES = 2 ** 31;
+const MAX_BYTES = WASM_MAX_BYTES;
 
 const align = (bytes: number): number => Math.ceil(bytes / 64) * 64;
 
