@@ -150,6 +150,14 @@ export class CpuBackend implements Backend {
   async dispose(): Promise<void> {}
 }
 
+/** Executables compiled and not disposed, in this process (for leak checks). */
+let live = 0;
+
+/** How many cpu executables hold their memory right now; back to its earlier value once their sessions are disposed. */
+export function liveCpuExecutables(): number {
+  return live;
+}
+
 class CpuExecutable implements Executable {
   private mem: Memory | null;
   private readonly scratch = new Scratch();
@@ -164,6 +172,7 @@ class CpuExecutable implements Executable {
     readonly gemmReason: string | null,
   ) {
     this.mem = mem;
+    live++;
   }
 
   /** The GEMM path this executable runs. */
@@ -193,6 +202,7 @@ class CpuExecutable implements Executable {
   }
 
   dispose(): void {
+    if (this.mem) live--;
     this.mem = null;
   }
 }

@@ -297,6 +297,10 @@ export class WorkersBackend implements Backend {
     threadIds: async (): Promise<(number | null)[]> => (await this.pool).threadIds(),
     /** Steps the pool has dispatched to its workers (split or not) since it started. */
     dispatchedSteps: async (): Promise<number> => (await this.pool).dispatch.dispatchedSteps,
+    /** Programs the pool's workers hold (executables not disposed yet). */
+    loadedPrograms: async (): Promise<number> => (await this.pool).loadedPrograms,
+    /** Shared memories of disposed executables kept for reuse (memory-cache.ts; bounded). */
+    cachedMemories: (): number => this.memories.size,
     /** The calling thread throws the next time it enters `node` in a whole run it shares. */
     failCaller: (node: string): void => void this.callerFaults.add(node),
   };
