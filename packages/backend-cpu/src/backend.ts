@@ -1,10 +1,11 @@
-import { isView, type Feeds, type Graph } from '@tessera/core';
+import { isView, TesseraError, type Feeds, type Graph } from '@tessera/core';
 import { kernelRegistry, type Backend, type Executable, type ExecutionPlan, type IOBuffers, type NodeObserver, type Outputs } from '@tessera/runtime';
 import { loadWasmElementwiseModule } from './kernels/wasm/elementwise.js';
 import { createWasmArena } from './kernels/wasm/arena.js';
 import { loadWasmGemmModule, wasmGemmModule } from './kernels/wasm/gemm.js';
 import { wasmSimdSupported } from './kernels/wasm/module.js';
 import { aliases } from './kernels/wasm/views.js';
+import { allocating, checkArrayLimits, noWasmReason, wasmMemoryReason } from './limits.js';
 import { compileProgram, Scratch, view, type CpuKernel, type Memory, type Program, type Ref } from './program.js';
 
 export function cpuKernel(name: string): CpuKernel | undefined {
@@ -116,31 +117,45 @@ export class CpuBackend implements Backend {
   }
 
   async compile(graph: Graph, plan: ExecutionPlan): Promise<Executable> {
-    void graph;
     const choice = this.options.gemm ?? 'auto';
     const module = choice === 'js' ? null : await loadWasmGemmModule();
     if (choice === 'wasm' && !module) throw new Error("cpu backend: gemm 'wasm' requested but WebAssembly SIMD is not available");
+    let reason = noWasmReason(choice);
     if (module) {
       // relu / bias_add / maxpool in wasm SIMD on the same memory (bound on first use through
       // `Memory.gemm`); compiled here, asynchronously, so that binding never compiles.
       await loadWasmElementwiseModule();
       const program = compileProgram(plan, cpuKernel, this.name, { gemm: 'wasm' });
-      const wasm = createWasmArena([maxScratch(program), program.arenaSize, program.weightsSize], module);
+      const sizes = [maxScratch(program), program.arenaSize, program.weightsSize];
+      const wasm = createWasmArena(sizes, module);
       if (wasm) {
         const [scratch, arena, weights] = wasm.regions;
         program.fillWeights(weights);
-        return new CpuExecutable(plan, program, { arena, weights, gemm: wasm.gemm }, scratch);
+        return new CpuExecutable(plan, program, { arena, weights, gemm: wasm.gemm }, scratch, null);
       }
-      if (choice === 'wasm') throw new Error('cpu backend: the graph is too large for a WebAssembly memory');
-      // Too large for one wasm32 memory: fall through to the JS kernels.
+      reason = wasmMemoryReason(4 * (sizes[0] + sizes[1] + sizes[2]));
+      if (choice === 'wasm') throw new TesseraError(`graph '${graph.name}' on backend '${this.name}': ${reason}`);
+      // Too large for one wasm32 memory: the JS kernels, and the executable says why.
     }
     const program = compileProgram(plan, cpuKernel, this.name);
-    const weights = new Float32Array(program.weightsSize);
-    program.fillWeights(weights);
-    return new CpuExecutable(plan, program, { arena: new Float32Array(program.arenaSize), weights }, null);
+    checkArrayLimits(graph.name, this.name, program);
+    const mem = allocating(graph.name, this.name, 4 * (program.arenaSize + program.weightsSize), () => ({
+      arena: new Float32Array(program.arenaSize),
+      weights: new Float32Array(program.weightsSize),
+    }));
+    program.fillWeights(mem.weights);
+    return new CpuExecutable(plan, program, mem, null, reason);
   }
 
   async dispose(): Promise<void> {}
+}
+
+/** Executables compiled and not disposed, in this process (for leak checks). */
+let live = 0;
+
+/** How many cpu executables hold their memory right now; back to its earlier value once their sessions are disposed. */
+export function liveCpuExecutables(): number {
+  return live;
 }
 
 class CpuExecutable implements Executable {
@@ -153,8 +168,11 @@ class CpuExecutable implements Executable {
     mem: Memory,
     /** With the wasm GEMM: the scratch region of the memory (large enough for every step). */
     private readonly fixedScratch: Float32Array | null,
+    /** Why it runs the JS GEMM (null on the wasm path). */
+    readonly gemmReason: string | null,
   ) {
     this.mem = mem;
+    live++;
   }
 
   /** The GEMM path this executable runs. */
@@ -184,6 +202,7 @@ class CpuExecutable implements Executable {
   }
 
   dispose(): void {
+    if (this.mem) live--;
     this.mem = null;
   }
 }

@@ -13,6 +13,7 @@ export {
 } from './program.js';
 export { cpuKernel, writeInputs, readOutputs, ioBuffers, maxScratch } from './backend.js';
 export { CPU_KERNELS } from './ops/index.js';
+export { allocating, checkArrayLimits, noWasmReason, wasmMemoryReason, MAX_ARRAY_FLOATS } from './limits.js';
 export type { ConvStep } from './ops/conv2d.js';
 export type { MatmulStep } from './ops/matmul.js';
 

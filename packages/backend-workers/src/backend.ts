@@ -1,9 +1,9 @@
 import { cpuWasmSimdSupported } from '@tessera/backend-cpu';
 import {
-  compileProgram, cpuKernel, createSharedWasmArena, createWasmArena, loadSharedWasmGemmModule, loadWasmGemmModule, maxScratch,
+  allocating, checkArrayLimits, compileProgram, cpuKernel, createSharedWasmArena, noWasmReason, wasmMemoryReason, createWasmArena, loadSharedWasmGemmModule, loadWasmGemmModule, maxScratch,
   sharedWasmMemorySupported, WasmGemm, type Memory, type Program,
 } from '@tessera/backend-cpu/kernels';
-import { isView, type Graph } from '@tessera/core';
+import { isView, TesseraError, type Graph } from '@tessera/core';
 import { kernelRegistry, planExecution, type Backend, type Executable, type ExecutionPlan, type PlanOptions } from '@tessera/runtime';
 import { chainSpans, chainSteps } from './chain.js';
 import { WorkersExecutable, type WorkersGemmPath } from './executable.js';
@@ -11,6 +11,7 @@ import { checkSharedMemory, detectHost } from './host.js';
 import { MAIN, participantsOf, partitionStep, stepCost, type PartitionOptions } from './partition.js';
 import { makeSchedule } from './schedule.js';
 import { WorkerPool } from './pool.js';
+import { SharedMemoryCache } from './memory-cache.js';
 import type { FaultKind, ProgramMessage } from './protocol.js';
 import type { TimelineRun } from './timeline.js';
 import type { Part } from './types.js';
@@ -165,7 +166,7 @@ export class WorkersBackend implements Backend {
    */
   async compile(graph: Graph, plan: ExecutionPlan): Promise<Executable> {
     const pool = await this.livePool();
-    const { program, mem, scratch, memory } = await this.allocate(plan, pool.threads);
+    const { program, mem, scratch, memory, reason } = await this.allocate(graph, plan, pool.threads);
     const parts = this.partition(program, pool.threads, memory === null);
     const chains = chainSteps(graph, program.nodeSteps, parts, plan);
     this.splitOnItems(program, parts, pool.threads, chains.grains);
@@ -174,7 +175,9 @@ export class WorkersBackend implements Backend {
     if (parts.some((p) => p && p.some((q) => q.worker !== MAIN))) {
       await pool.load({ type: 'load', id, schedule, memory: memory! });
     }
-    return new WorkersExecutable(graph.nodes, program, mem, scratch, schedule, this.options.mainShare, id, pool, this.callerFaults);
+    const shared = memory?.kind === 'wasm' ? memory.memory : null;
+    const release = shared && (() => (this.disposed ? undefined : this.memories.give(shared)));
+    return new WorkersExecutable(graph.nodes, program, mem, scratch, schedule, this.options.mainShare, id, pool, this.callerFaults, release, reason);
   }
 
   /** The started pool, or the reason there is none. */
@@ -209,59 +212,68 @@ export class WorkersBackend implements Backend {
    * The program and its memory. wasm path: one shared, fixed-size WebAssembly.Memory with a
    * scratch region per worker (by slot index) and one for the main thread, then the arena and
    * the weights; the main thread and every worker bind their own WasmGemm instance to it. JS
-   * path (no shared wasm memory / SIMD, or a graph too large for wasm32): two SharedArrayBuffers.
+   * path (no shared wasm memory / SIMD, or a graph too large for wasm32): two SharedArrayBuffers,
+   * and `reason` says why.
    */
-  private async allocate(plan: ExecutionPlan, threads: number): Promise<{
-    program: Program; mem: Memory; scratch: Float32Array | null; memory: ProgramMessage['memory'] | null;
-  }> {
+  private async allocate(graph: Graph, plan: ExecutionPlan, threads: number): Promise<Allocation> {
     const choice = this.options.gemm;
     const module = choice === 'js' ? null : await loadSharedWasmGemmModule();
     if (choice === 'wasm' && !module) {
       throw new Error(`backend '${this.name}': gemm 'wasm' requested but WebAssembly SIMD or shared WebAssembly.Memory is not available`);
     }
+    let reason = noWasmReason(choice, 'WebAssembly SIMD or a shared WebAssembly.Memory');
     if (module) {
-      const program = compileProgram(plan, cpuKernel, this.name, { gemm: 'wasm' });
-      if (this.runsInline(program)) {
-        // Runs on the main thread only: unshared memory, exactly like the cpu backend (a shared
-        // memory is not backed by transparent huge pages: streaming large weights was slower).
-        const own = createWasmArena([maxScratch(program), program.arenaSize, program.weightsSize], await loadWasmGemmModule());
-        if (own) {
-          const [scratch, arena, weights] = own.regions;
-          program.fillWeights(weights);
-          return { program, mem: { arena, weights, gemm: own.gemm }, scratch, memory: null };
-        }
-      }
-      const shared = createSharedWasmArena(threads + 1, maxScratch(program), [program.arenaSize, program.weightsSize]);
-      if (shared) {
-        const buffer = shared.memory.buffer;
-        const [arena, weights] = shared.regions;
-        const main = shared.threads[threads];
-        const mem: Memory = {
-          arena: new Float32Array(buffer, arena.byteOffset, arena.length),
-          weights: new Float32Array(buffer, weights.byteOffset, weights.length),
-          gemm: new WasmGemm(shared.memory, main.gemmByteOffset, module),
-        };
-        program.fillWeights(mem.weights);
-        return {
-          program,
-          mem,
-          scratch: new Float32Array(buffer, main.scratchByteOffset, main.scratchLength),
-          memory: { kind: 'wasm', memory: shared.memory, module, arena, weights, scratch: shared.threads.slice(0, threads) },
-        };
-      }
-      if (choice === 'wasm') throw new Error(`backend '${this.name}': the graph is too large for a shared WebAssembly memory`);
+      const wasm = await this.allocateWasm(plan, threads, module);
+      if ('program' in wasm) return wasm;
+      reason = wasmMemoryReason(wasm.bytes);
+      if (choice === 'wasm') throw new TesseraError(`graph '${graph.name}' on backend '${this.name}': ${reason}`);
     }
     const program = compileProgram(plan, cpuKernel, this.name);
-    if (this.runsInline(program)) {
-      const weights = new Float32Array(program.weightsSize);
-      program.fillWeights(weights);
-      return { program, mem: { arena: new Float32Array(program.arenaSize), weights }, scratch: null, memory: null };
-    }
-    const arena = new SharedArrayBuffer(4 * Math.max(1, program.arenaSize));
-    const weights = new SharedArrayBuffer(4 * Math.max(1, program.weightsSize));
-    const mem: Memory = { arena: new Float32Array(arena), weights: new Float32Array(weights) };
+    checkArrayLimits(graph.name, this.name, program);
+    const inline = this.runsInline(program);
+    const mem: Memory = allocating(graph.name, this.name, 4 * (program.arenaSize + program.weightsSize), () => ({
+      arena: new Float32Array(inline ? new ArrayBuffer(4 * program.arenaSize) : new SharedArrayBuffer(4 * Math.max(1, program.arenaSize))),
+      weights: new Float32Array(inline ? new ArrayBuffer(4 * program.weightsSize) : new SharedArrayBuffer(4 * Math.max(1, program.weightsSize))),
+    }));
     program.fillWeights(mem.weights);
-    return { program, mem, scratch: null, memory: { kind: 'js', arena, weights } };
+    const memory: ProgramMessage['memory'] | null = inline
+      ? null
+      : { kind: 'js', arena: mem.arena.buffer as SharedArrayBuffer, weights: mem.weights.buffer as SharedArrayBuffer };
+    return { program, mem, scratch: null, memory, reason };
+  }
+
+  /** The wasm path's program and memory, or the bytes one WebAssembly memory would have needed. */
+  private async allocateWasm(plan: ExecutionPlan, threads: number, module: WebAssembly.Module): Promise<Allocation | { bytes: number }> {
+    const program = compileProgram(plan, cpuKernel, this.name, { gemm: 'wasm' });
+    const scratchSize = maxScratch(program);
+    if (this.runsInline(program)) {
+      // Runs on the main thread only: unshared memory, exactly like the cpu backend (a shared
+      // memory is not backed by transparent huge pages: streaming large weights was slower).
+      const own = createWasmArena([scratchSize, program.arenaSize, program.weightsSize], await loadWasmGemmModule());
+      if (own) {
+        const [scratch, arena, weights] = own.regions;
+        program.fillWeights(weights);
+        return { program, mem: { arena, weights, gemm: own.gemm }, scratch, memory: null, reason: null };
+      }
+    }
+    const shared = createSharedWasmArena(threads + 1, scratchSize, [program.arenaSize, program.weightsSize], (bytes) => this.memories.take(bytes));
+    if (!shared) return { bytes: 4 * ((threads + 1) * scratchSize + program.arenaSize + program.weightsSize) };
+    const buffer = shared.memory.buffer;
+    const [arena, weights] = shared.regions;
+    const main = shared.threads[threads];
+    const mem: Memory = {
+      arena: new Float32Array(buffer, arena.byteOffset, arena.length),
+      weights: new Float32Array(buffer, weights.byteOffset, weights.length),
+      gemm: new WasmGemm(shared.memory, main.gemmByteOffset, module),
+    };
+    program.fillWeights(mem.weights);
+    return {
+      program,
+      mem,
+      scratch: new Float32Array(buffer, main.scratchByteOffset, main.scratchLength),
+      memory: { kind: 'wasm', memory: shared.memory, module, arena, weights, scratch: shared.threads.slice(0, threads) },
+      reason: null,
+    };
   }
 
   /** Graphs whose steps cost less than `inlineGraphCost` in total run entirely on the main thread. */
@@ -272,6 +284,7 @@ export class WorkersBackend implements Backend {
   /** Terminates the pool's workers. Sessions of this backend cannot run afterwards. */
   async dispose(): Promise<void> {
     this.disposed = true;
+    this.memories.clear();
     const pool = await this.pool.catch(() => null);
     await pool?.dispose();
   }
@@ -284,12 +297,29 @@ export class WorkersBackend implements Backend {
     threadIds: async (): Promise<(number | null)[]> => (await this.pool).threadIds(),
     /** Steps the pool has dispatched to its workers (split or not) since it started. */
     dispatchedSteps: async (): Promise<number> => (await this.pool).dispatch.dispatchedSteps,
+    /** Programs the pool's workers hold (executables not disposed yet). */
+    loadedPrograms: async (): Promise<number> => (await this.pool).loadedPrograms,
+    /** Shared memories of disposed executables kept for reuse (memory-cache.ts; bounded). */
+    cachedMemories: (): number => this.memories.size,
     /** The calling thread throws the next time it enters `node` in a whole run it shares. */
     failCaller: (node: string): void => void this.callerFaults.add(node),
   };
 
+  /** Shared memories of disposed executables, for the next compile (memory-cache.ts). */
+  private readonly memories = new SharedMemoryCache();
+
   /** Test hook state (failCaller), shared with the executables. */
   private readonly callerFaults = new Set<string>();
+}
+
+/** A compiled program and its memory (`memory`: what the workers get; null when they get nothing). */
+interface Allocation {
+  program: Program;
+  mem: Memory;
+  scratch: Float32Array | null;
+  memory: ProgramMessage['memory'] | null;
+  /** Why it runs the JS GEMM (null on the wasm path). */
+  reason: string | null;
 }
 
 function stripUndefined<T extends object>(o: T): Partial<T> {

@@ -32,6 +32,10 @@ export class WorkersExecutable implements Executable {
     private readonly id: number,
     private readonly pool: WorkerPool,
     callerFaults: Set<string>,
+    /** Hands the executable's shared memory back to the backend once no thread uses it (none: unshared memory). */
+    private readonly release: (() => void) | null,
+    /** Why it runs the JS GEMM (null on the wasm path). */
+    readonly gemmReason: string | null,
   ) {
     this.program = program;
     this.inlineOnly = schedule.parts.every((p) => !p || p.every((q) => q.worker === MAIN));
@@ -115,6 +119,8 @@ export class WorkersExecutable implements Executable {
   dispose(): void {
     if (!this.program) return;
     this.program = null;
-    if (!this.inlineOnly && !this.pool.isDisposed) void this.pool.unload(this.id).catch(() => undefined);
+    if (this.inlineOnly) this.release?.();
+    // After the unload: a run in flight holds the pool until it ends, and no worker keeps the program.
+    else if (!this.pool.isDisposed) void this.pool.unload(this.id).then(() => this.release?.(), () => undefined);
   }
 }

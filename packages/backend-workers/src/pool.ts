@@ -51,6 +51,11 @@ export class WorkerPool {
     return pool;
   }
 
+  /** Programs loaded in the workers (kept for replacements) and not unloaded yet. */
+  get loadedPrograms(): number {
+    return this.programs.size;
+  }
+
   get threads(): number {
     return this.slots.length;
   }

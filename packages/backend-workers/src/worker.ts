@@ -38,6 +38,8 @@ interface Port {
   post(msg: FromWorker): void;
   listen(fn: (msg: ToWorker) => void): void;
   exit(code: number): void;
+  /** A full garbage collection of this worker's heap, where the host allows one (Node). */
+  collect?: () => void;
 }
 
 async function openPort(): Promise<Port> {
@@ -49,6 +51,7 @@ async function openPort(): Promise<Port> {
       post: (msg) => parentPort.postMessage(msg),
       listen: (fn) => parentPort.on('message', fn),
       exit: (code) => process.exit(code),
+      collect: await nodeCollector(),
     };
   }
   const self = globalThis as unknown as {
@@ -61,6 +64,28 @@ async function openPort(): Promise<Port> {
     listen: (fn) => self.addEventListener('message', (e: MessageEvent) => fn(e.data as ToWorker)),
     exit: () => self.close(),
   };
+}
+
+/**
+ * Node's `gc` for this worker. A worker waits in Atomics.wait and allocates almost nothing, so
+ * V8 never collects its heap on its own: its handles of an unloaded program's shared memory
+ * (megabytes each) would keep that memory alive until the worker ends. `gc` is reached as
+ * Node's tooling does: a context created while --expose-gc is set, the flag restored at once.
+ */
+async function nodeCollector(): Promise<(() => void) | undefined> {
+  const own = (globalThis as { gc?: () => void }).gc;
+  if (typeof own === 'function') return own;
+  try {
+    const [v8, vm] = await Promise.all([import('node:v8'), import('node:vm')]);
+    v8.setFlagsFromString('--expose-gc');
+    try {
+      return vm.runInNewContext('gc') as () => void;
+    } finally {
+      v8.setFlagsFromString('--no-expose-gc');
+    }
+  } catch {
+    return undefined;
+  }
 }
 
 interface Loaded {
@@ -288,6 +313,7 @@ port.listen((msg) => {
       break;
     case 'unload':
       programs.delete(msg.id);
+      port.collect?.();
       break;
     case 'fault':
       faults.set(msg.node, msg.kind);

@@ -55,9 +55,11 @@ const api: PageApi = {
     const outputs = await executable.run(decoded);
     return Object.fromEntries(Object.entries(outputs).map(([k, v]) => [k, toBase64(v)]));
   },
+  /** Frees a compiled graph, or a planned one that no compile took (ids are unique across both). */
   dispose(id) {
     executables.get(id)?.dispose();
     executables.delete(id);
+    planned.delete(id);
   },
 };
 

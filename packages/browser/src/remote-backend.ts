@@ -9,6 +9,12 @@ declare const tessera: PageApi;
 export interface RemoteBackendOptions {
   /** Starts the page (default: `launchPage()`, a headless Chromium with Tessera's page). */
   readonly launch?: () => Promise<BrowserPage>;
+  /**
+   * How long the page keeps a graph planned by `plan` for the `compile` that should follow
+   * (createSession compiles at once). Past it the page drops the graph, and a late compile sends
+   * it again. Default 60 000 ms.
+   */
+  readonly planTimeoutMs?: number;
 }
 
 /** The page, and the ops its backend has kernels for (asked once, when the page starts). */
@@ -26,8 +32,8 @@ interface Started {
 export class RemoteBackend implements Backend {
   private started: Promise<Started> | null = null;
   private kernels: ReadonlySet<string> | null = null;
-  /** Plans made by the page whose graph the page still holds, by the id it gave. */
-  private readonly onPage = new WeakMap<ExecutionPlan, number>();
+  /** Plans made by the page whose graph the page still holds: the id it gave, and the timer that releases it. */
+  private readonly onPage = new Map<ExecutionPlan, { readonly id: number; readonly timer: ReturnType<typeof setTimeout> }>();
 
   constructor(
     readonly name: string,
@@ -50,21 +56,32 @@ export class RemoteBackend implements Backend {
     const { json } = graphToJson(graph, { weights: 'inline' });
     const made = await page.evaluate(([g, b, o]) => tessera.plan(g, b, o), [json, this.pageBackend, options] as const);
     const plan = planFromData(graph, made.plan);
-    this.onPage.set(plan, made.id);
+    // Released if no compile takes it in time: a plan that is never compiled must not keep its graph on the page.
+    const timer = setTimeout(() => {
+      this.onPage.delete(plan);
+      void page.evaluate((i) => tessera.dispose(i), made.id).catch(() => undefined);
+    }, this.options.planTimeoutMs ?? 60_000);
+    (timer as { unref?: () => void }).unref?.();
+    this.onPage.set(plan, { id: made.id, timer });
     return plan;
   }
 
   /** Compiles with `plan`: the page's own (see `plan`), or any other, sent along with the graph. */
   async compile(graph: Graph, plan: ExecutionPlan): Promise<Executable> {
     const { page } = await this.ready(graph);
-    const planned = plan.graph === graph ? this.onPage.get(plan) : undefined;
+    const held = this.onPage.get(plan);
+    if (held) clearTimeout(held.timer);
     this.onPage.delete(plan); // the page gives its copy to the first compile
+    const planned = plan.graph === graph ? held?.id : undefined;
+    if (held && planned === undefined) void page.evaluate((i) => tessera.dispose(i), held.id).catch(() => undefined);
     const source = planned ?? { graph: graphToJson(graph, { weights: 'inline' }).json, plan: planToData(plan) };
     const id = await page.evaluate(([s, b]) => tessera.compile(s, b), [source, this.pageBackend] as const);
     return new RemoteExecutable(this.name, page, id);
   }
 
   async dispose(): Promise<void> {
+    for (const { timer } of this.onPage.values()) clearTimeout(timer);
+    this.onPage.clear();
     const started = this.started;
     this.started = null;
     if (started) await (await started.catch(() => null))?.browser.close();

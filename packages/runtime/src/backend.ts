@@ -34,6 +34,10 @@ export interface Executable {
    * session stages inputs and outputs in arrays of its own.
    */
   ioBuffers?(): IOBuffers | null;
+  /** Optional: the GEMM conv2d / matmul run on ('wasm-simd', 'js'), for `Session.stats.kernels`. */
+  readonly gemmPath?: string;
+  /** Optional: why this path and not a faster one (e.g. the graph is too large for a WebAssembly memory); null when nothing was given up. */
+  readonly gemmReason?: string | null;
   /** Frees everything the compile allocated (buffers, textures, packed weights). */
   dispose(): void;
 }

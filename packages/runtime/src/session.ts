@@ -10,8 +10,10 @@ export interface SessionOptions {
   /** Backend name, as registered in the container. Default 'cpu'. */
   readonly backend?: string;
   readonly container?: Container;
-  /** Record node events for trace() even when nobody subscribes to events$. */
+  /** Emit (and record for trace()) node events even when nobody subscribes to events$. */
   readonly profile?: boolean;
+  /** How many of the latest observed runs trace() keeps (older runs are dropped). Default 100. */
+  readonly traceRuns?: number;
   /**
    * Bind inputs and outputs to the backend's memory (like ONNX Runtime's IOBinding): `session.io`
    * then holds an array per input and output, and a run given those arrays copies nothing in or
@@ -39,6 +41,10 @@ export interface SessionStats {
   readonly noReuseBytes: number;
   readonly compileMs: number;
   readonly runs: number;
+  /** The GEMM the executable runs conv2d / matmul on ('wasm-simd', 'js'), where the backend says. */
+  readonly kernels?: string;
+  /** Why `kernels` is not the fastest path (e.g. the graph is too large for a WebAssembly memory), where it is not. */
+  readonly kernelsReason?: string;
 }
 
 /** Compiles `graph` on the named backend and returns a session ready to run it. */
@@ -55,18 +61,32 @@ export async function createSession(graph: Graph, options: SessionOptions = {}):
   const planOptions = { keepInputs: bindIO };
   const plan = backend.plan ? await backend.plan(graph, planOptions) : planExecution(graph, planOptions);
   const executable = await backend.compile(graph, plan);
-  return new Session(graph, backend, plan, executable, performance.now() - start, options.profile ?? false, bindIO);
+  const traceRuns = options.traceRuns ?? DEFAULT_TRACE_RUNS;
+  if (!(Number.isInteger(traceRuns) && traceRuns >= 0)) {
+    executable.dispose();
+    throw new TesseraError(`session option 'traceRuns' must be a non-negative integer, got ${traceRuns}`);
+  }
+  return new Session(graph, backend, plan, executable, performance.now() - start, { profile: options.profile ?? false, bindIO, traceRuns });
 }
+
+const DEFAULT_TRACE_RUNS = 100;
 
 /**
  * A graph compiled on a backend. Runs are serialized (one at a time, in call order); events
  * are emitted only while someone listens (or with `profile`), so an unobserved run pays nothing.
+ * An observed run's events are also kept for `trace()`, for the latest `traceRuns` observed runs
+ * only (default 100): a session observed for its whole life keeps bounded memory, and a trace
+ * taken at any time shows the recent runs whole.
  */
 export class Session {
   private readonly subject = new Subject<ExecEvent>();
   /** Node start / end and run start / end events, with durations and bytes. */
   readonly events$: Observable<ExecEvent> = this.subject.asObservable();
-  private readonly recorded: ExecEvent[] = [];
+  /** The events of the latest observed runs, oldest first, at most `traceRuns` of them. */
+  private readonly recorded: ExecEvent[][] = [];
+  private readonly profile: boolean;
+  private readonly bindIO: boolean;
+  private readonly traceRuns: number;
   private queue: Promise<unknown> = Promise.resolve();
   private runCount = 0;
   private disposed = false;
@@ -78,9 +98,11 @@ export class Session {
     readonly plan: ExecutionPlan,
     private executable: Executable,
     private readonly compileMs: number,
-    private readonly profile: boolean,
-    private readonly bindIO = false,
+    options: { readonly profile: boolean; readonly bindIO: boolean; readonly traceRuns: number } = { profile: false, bindIO: false, traceRuns: DEFAULT_TRACE_RUNS },
   ) {
+    this.profile = options.profile;
+    this.bindIO = options.bindIO;
+    this.traceRuns = options.traceRuns;
     this.nodeBytes = new Map(
       graph.nodes.map((n) => [n, 4 * (numel(n.output.shape) + n.inputs.reduce((s, i) => s + numel(graph.value(i).shape), 0))]),
     );
@@ -93,6 +115,8 @@ export class Session {
       noReuseBytes: this.plan.noReuseSize * 4,
       compileMs: this.compileMs,
       runs: this.runCount,
+      kernels: this.executable.gemmPath,
+      kernelsReason: this.executable.gemmReason ?? undefined,
     };
   }
 
@@ -125,9 +149,9 @@ export class Session {
     return concatMap((feeds) => from(this.run(feeds)));
   }
 
-  /** The recorded events as Chrome trace-event JSON (chrome://tracing, Perfetto). */
+  /** The latest observed runs (`traceRuns` of them) as Chrome trace-event JSON (chrome://tracing, Perfetto). */
   trace(): ReturnType<typeof toChromeTrace> {
-    return toChromeTrace(this.recorded);
+    return toChromeTrace(this.recorded.flat());
   }
 
   /** Frees the compiled graph; later runs are refused. The backend stays (it belongs to the container). */
@@ -160,8 +184,11 @@ export class Session {
     const listening = this.profile || this.subject.observed;
     if (!listening) return this.executable.run(feeds, undefined, into);
     const backend = this.backend.name;
+    const events: ExecEvent[] = [];
+    if (this.traceRuns > 0) this.recorded.push(events);
+    if (this.recorded.length > this.traceRuns) this.recorded.shift();
     const emit = (e: ExecEvent) => {
-      this.recorded.push(e);
+      events.push(e);
       this.subject.next(e);
     };
     const starts = new Map<Node, number>();

@@ -17,7 +17,8 @@ const PAGE = 65536;
 /** Slack after the last region: full-tile vector loads never reach past it. */
 const TAIL_BYTES = 256;
 /** Largest memory this creates (wasm32 allows 4 GiB; keep well below). */
-const MAX_BYTES = 2 ** 31;
+export const WASM_MAX_BYTES = 2 ** 31;
+const MAX_BYTES = WASM_MAX_BYTES;
 
 const align = (bytes: number): number => Math.ceil(bytes / 64) * 64;
 
@@ -81,8 +82,15 @@ export interface SharedWasmArena {
  * `kernelScratch` floats each) and the given regions (floats), each 64-byte aligned. Returns
  * null if shared wasm memory is unavailable or the total is too large for a wasm32 memory.
  * Threads bind to it with `new WasmGemm(memory, threads[i].gemmByteOffset, sharedModule)`.
+ * `reuse(bytes)` may return a shared memory of at least `bytes` no one uses any more: it is
+ * zeroed and laid out again instead of allocating (see backend-workers' memory cache).
  */
-export function createSharedWasmArena(threads: number, kernelScratch: number, sizes: readonly number[]): SharedWasmArena | null {
+export function createSharedWasmArena(
+  threads: number,
+  kernelScratch: number,
+  sizes: readonly number[],
+  reuse?: (bytes: number) => WebAssembly.Memory | null,
+): SharedWasmArena | null {
   const perThread = align(WASM_GEMM_SCRATCH_BYTES) + align(Math.max(0, kernelScratch) * 4);
   const scratch: WasmThreadScratch[] = [];
   for (let t = 0; t < threads; t++) {
@@ -90,7 +98,9 @@ export function createSharedWasmArena(threads: number, kernelScratch: number, si
     scratch.push({ gemmByteOffset, scratchByteOffset: gemmByteOffset + align(WASM_GEMM_SCRATCH_BYTES), scratchLength: Math.max(0, kernelScratch) });
   }
   const { offsets, end } = layout(threads * perThread, sizes);
-  const memory = fixedMemory(end, true);
+  const reused = end + TAIL_BYTES <= MAX_BYTES ? reuse?.(end + TAIL_BYTES) : null;
+  if (reused) new Uint8Array(reused.buffer).fill(0);
+  const memory = reused ?? fixedMemory(end, true);
   if (!memory || !(memory.buffer instanceof SharedArrayBuffer)) return null;
   return { memory, threads: scratch, regions: sizes.map((s, i) => ({ byteOffset: offsets[i], length: Math.max(0, s) })) };
 }
