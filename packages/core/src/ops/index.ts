@@ -8,6 +8,7 @@ import { relu } from './relu.js';
 import { reshape } from './reshape.js';
 import { slice } from './slice.js';
 import type { OpSpec } from './spec.js';
+import { batchNorm } from './batch_norm.js';
 
 /** The op table: every op Tessera knows, by name. */
 export const OPS = {
@@ -20,6 +21,7 @@ export const OPS = {
   fused_conv2d: fusedConv2d,
   fused_matmul: fusedMatmul,
   slice,
+  batch_norm: batchNorm,
 } as const satisfies Record<string, OpSpec>;
 
 export type OpName = keyof typeof OPS;
@@ -58,3 +60,4 @@ export { reshape } from './reshape.js';
 export { matmul, matmulGeometry, type MatmulAttrs, type MatmulGeometry } from './matmul.js';
 export { fusedMatmul } from './fused_matmul.js';
 export { slice, rowMajorStrides, type SliceAttrs } from './slice.js';
+export { batchNorm, batchNormAttrs, BATCH_NORM_OPERANDS, type BatchNormAttrs } from './batch_norm.js';
