@@ -17,18 +17,7 @@ import { createContainer, createSession, registerBackend } from '@tessera/runtim
 import { fc, test } from '@fast-check/vitest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectBitIdentical } from './helpers/bits.js';
-import {
-  expectWithinBound,
-  floatData,
-  numelOf,
-  propertySeed,
-  runTf,
-  tesseraOneNode,
-  tesseraShape,
-  tf,
-  useTfjsCpu,
-  type DataSpec,
-} from './helpers/tfjs.js';
+import { expectWithinBound, floatData, numelOf, propertySeed, runTf, tesseraOneNode, tesseraShape, tf, useTfjsCpu, type DataSpec } from './helpers/tfjs.js';
 
 const SEED = propertySeed(0x22c0de);
 const RUNS = Math.max(200, Number(process.env.TESSERA_RUNS) || 0);

@@ -1,14 +1,14 @@
-import { attrsOf, batchNorm, numel } from '@tessera/core';
-import { view, type CpuKernel, type Ref, type Step } from '../program.js';
+import { attrsOf, batchNorm } from '@tessera/core';
+import { elementUnits, view, type CpuKernel, type Ref, type Step } from '../program.js';
 
 export interface BatchNormStep extends Step {
+  readonly channels: number;
+  readonly epsilon: number;
   readonly x: Ref;
   readonly mean: Ref;
   readonly variance: Ref;
   readonly offset: Ref;
   readonly scale: Ref;
-  readonly channels: number;
-  readonly epsilon: number;
   readonly y: Ref;
 }
 
@@ -20,20 +20,16 @@ export interface BatchNormStep extends Step {
 export const batchNormKernel: CpuKernel<BatchNormStep> = {
   op: 'batch_norm',
   prepare(node, ctx) {
-    const shape = node.output.shape;
     const [x, mean, variance, offset, scale] = node.inputs.map((v) => ctx.operand(v));
     return {
-      kernel: 'batch_norm',
-      node: node.name,
-      units: numel(shape),
-      costPerUnit: 2,
+      ...elementUnits(node, 2),
+      channels: node.output.shape[node.output.shape.length - 1],
+      epsilon: attrsOf(node, batchNorm).epsilon,
       x,
       mean,
       variance,
       offset,
       scale,
-      channels: shape[shape.length - 1],
-      epsilon: attrsOf(node, batchNorm).epsilon,
       y: ctx.output(node),
     };
   },
