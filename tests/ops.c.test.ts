@@ -12,12 +12,12 @@
  */
 import '@tessera/backend-cpu';
 import { createWorkersBackend, type WorkersBackend } from '@tessera/backend-workers';
-import { compareToReference, evaluate, GraphBuilder, Tensor, type Graph, type Shape, type SymbolicValue } from '@tessera/core';
+import { compareToReference, evaluate, GraphBuilder, summarize, Tensor, type Graph, type Shape, type SymbolicValue } from '@tessera/core';
 import { createContainer, createSession, registerBackend } from '@tessera/runtime';
 import { fc, test } from '@fast-check/vitest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectBitIdentical } from './helpers/bits.js';
-import { expectWithinBound, floatData, numelOf, propertySeed, runTf, tesseraOneNode, tesseraShape, tf, useTfjsCpu, type DataSpec } from './helpers/tfjs.js';
+import { expectWithinBound, floatData, numelOf, propertySeed, runTf, tesseraOneNode, tesseraShape, tf, tfPadding, useTfjsCpu, type DataSpec, type TesseraPadding } from './helpers/tfjs.js';
 
 const SEED = propertySeed(0x22c0de);
 const RUNS = Math.max(200, Number(process.env.TESSERA_RUNS) || 0);
@@ -165,5 +165,138 @@ describe('batch_norm', () => {
     expect(bn([[3], [3], [3], [3], [3]], { epsilon: -1e-3 })).toThrow(/invalid attributes: epsilon/);
     expect(bn([[3], [3], [3], [3], [3]], { eps: 1e-3 })).toThrow(/invalid attributes/);
     expect(tesseraShape('batch_norm', [[1, 2, 2, 3], [3], [3], [3], [3]], {})).toEqual([1, 2, 2, 3]);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// depthwise_conv2d
+// ---------------------------------------------------------------------------------------------
+
+type Pair = [number, number];
+
+/** Shapes, the op's attributes as given to the builder, and how input and filter data are drawn. */
+interface DepthwiseCase {
+  readonly input: [number, number, number, number];
+  readonly filter: [number, number, number, number];
+  readonly attrs: { readonly strides: Pair; readonly dilations: Pair; readonly padding: TesseraPadding };
+  readonly data: readonly [DataSpec, DataSpec];
+}
+
+/**
+ * Strides 1..4 (often past the kernel) or dilations 1..3 (not both, as TensorFlow), SAME / VALID /
+ * explicit pads 0..2; the input is at least the window for VALID and explicit padding.
+ */
+const depthwiseCase = (maxSpatial: number, maxChannels: number): fc.Arbitrary<DepthwiseCase> =>
+  fc
+    .record({
+      n: int(1, 2),
+      c: int(1, maxChannels),
+      mult: int(1, 3),
+      k: fc.tuple(int(1, 4), int(1, 4)),
+      step: fc.tuple(int(1, 4), int(1, 4)),
+      dilate: fc.boolean(),
+      kind: fc.constantFrom('SAME', 'SAME', 'VALID', 'EXPLICIT'),
+      pads: fc.tuple(int(0, 2), int(0, 2), int(0, 2), int(0, 2)),
+      extra: fc.tuple(int(0, maxSpatial), int(0, maxSpatial)),
+      x: dataSpec,
+      f: dataSpec,
+    })
+    .map((r): DepthwiseCase => {
+      const dilations: Pair = r.dilate ? [Math.min(r.step[0], 3), Math.min(r.step[1], 3)] : [1, 1];
+      const strides: Pair = r.dilate ? [1, 1] : r.step;
+      const padding: TesseraPadding = r.kind === 'EXPLICIT' ? [[r.pads[0], r.pads[1]], [r.pads[2], r.pads[3]]] : (r.kind as 'SAME' | 'VALID');
+      const side = (axis: 0 | 1) => {
+        const span = (r.k[axis] - 1) * dilations[axis] + 1;
+        const padded = r.kind === 'EXPLICIT' ? r.pads[2 * axis] + r.pads[2 * axis + 1] : 0;
+        return Math.max(1, r.kind === 'SAME' ? 1 : span - padded) + r.extra[axis];
+      };
+      return { input: [r.n, side(0), side(1), r.c], filter: [r.k[0], r.k[1], r.c, r.mult], attrs: { strides, dilations, padding }, data: [r.x, r.f] };
+    });
+
+function depthwiseData(c: DepthwiseCase): [Float32Array, Float32Array] {
+  return [floatData(numelOf(c.input), c.data[0]), floatData(numelOf(c.filter), c.data[1])];
+}
+
+describe('depthwise_conv2d', () => {
+  test.prop([depthwiseCase(9, 9)], params)(
+    'depthwise_conv2d: shape and values equal tf.depthwiseConv2d within the reference bound, for any multiplier, stride, dilation and padding',
+    (c) => {
+      const [x, f] = depthwiseData(c);
+      const { inferred, ref } = tesseraOneNode(
+        'depthwise_conv2d',
+        [
+          { shape: c.input, data: x },
+          { shape: c.filter, data: f },
+        ],
+        c.attrs,
+      );
+      const { strides, padding, dilations } = c.attrs;
+      const t = runTf(() => tf.depthwiseConv2d(tf.tensor4d(x, c.input), tf.tensor4d(f, c.filter), strides, tfPadding(padding), 'NHWC', dilations));
+      expect(inferred).toEqual(t.shape);
+      expectWithinBound('depthwise_conv2d', t.data, ref);
+    },
+  );
+
+  it('depthwise_conv2d: the cases cover SAME pads with odd totals, channel counts not multiples of 4, multipliers > 1, dilations and explicit pads', () => {
+    const seen = { oddSame: 0, odd4: 0, mult: 0, dilated: 0, explicit: 0 };
+    for (const c of fc.sample(depthwiseCase(9, 9), { numRuns: RUNS, seed: SEED })) {
+      const { strides, dilations, padding } = c.attrs;
+      const total = (axis: 1 | 2) => {
+        const out = Math.ceil(c.input[axis] / strides[axis - 1]);
+        return Math.max((out - 1) * strides[axis - 1] + (c.filter[axis - 1] - 1) * dilations[axis - 1] + 1 - c.input[axis], 0);
+      };
+      if (padding === 'SAME' && (total(1) % 2 === 1 || total(2) % 2 === 1)) seen.oddSame++;
+      if (c.input[3] % 4 !== 0) seen.odd4++;
+      if (c.filter[3] > 1) seen.mult++;
+      if (dilations[0] > 1 || dilations[1] > 1) seen.dilated++;
+      if (Array.isArray(padding)) seen.explicit++;
+    }
+    for (const [what, count] of Object.entries(seen)) expect(count, what).toBeGreaterThan(RUNS / 20);
+  });
+
+  it('depthwise_conv2d: cpu and split workers agree with the reference (and bit for bit with each other), filter constant or input', async () => {
+    const cases = fc.sample(fc.tuple(depthwiseCase(12, 13), fc.boolean()), { numRuns: BACKEND_RUNS, seed: SEED });
+    for (const [i, [c, constant]] of cases.entries()) {
+      const [xd, fd] = depthwiseData(c);
+      const g = new GraphBuilder('dw');
+      const feeds: Record<string, Float32Array> = { x: xd };
+      const f = constant ? g.constant('f', new Tensor(c.filter, fd)) : g.input('f', c.filter);
+      if (!constant) feeds.f = fd;
+      const y = g.depthwiseConv2d(g.input('x', c.input), f, c.attrs);
+      await expectBackendsAgree(g.build({ y }), feeds, `case ${i} ${JSON.stringify(c)}`);
+    }
+  }, 120_000);
+
+  it('depthwise_conv2d: a non-finite weight at a tap that meets padding gives NaN there (0 * Inf), on cpu as in the reference', async () => {
+    const g = new GraphBuilder('dw-inf');
+    const w = new Float32Array(9 * 2).fill(1);
+    w[0] = Infinity; // tap (0, 0) of channel 0
+    const y = g.depthwiseConv2d(g.input('x', [1, 3, 3, 2]), g.constant('f', new Tensor([3, 3, 2, 1], w)), { padding: 'SAME' });
+    const graph = g.build({ y });
+    const feeds = { x: new Float32Array(18).fill(1) };
+    const ref = evaluate(graph, feeds).y;
+    const session = await createSession(graph, { backend: 'cpu' });
+    const out = (await session.run(feeds)).y;
+    session.dispose();
+    // Channel 0: NaN on the top row and left column, +Inf elsewhere; channel 1: finite.
+    const channel0 = Array.from({ length: 9 }, (_, p) => out[2 * p]);
+    expect(channel0.map((v) => (Number.isNaN(v) ? 'NaN' : v))).toEqual(['NaN', 'NaN', 'NaN', 'NaN', Infinity, Infinity, 'NaN', Infinity, Infinity]);
+    expect(compareToReference(out, ref).ok).toBe(true);
+  });
+
+  it('depthwise_conv2d: build-time errors name what was expected; cost and parameters as documented', () => {
+    const dw = (shapes: Shape[], attrs: Record<string, unknown>) => () => tesseraShape('depthwise_conv2d', shapes, attrs);
+    expect(dw([[1, 5, 5, 3], [3, 3, 4, 2]], { padding: 'SAME' })).toThrow(
+      "node 'y' (depthwise_conv2d): filter in_channels 4 does not match input channels 3 (input [1,5,5,3] NHWC, filter [3,3,4,2] [KH, KW, C, multiplier])",
+    );
+    expect(dw([[1, 5, 5, 3], [3, 3, 3]], { padding: 'SAME' })).toThrow('filter must have rank 4, got [3,3,3] (rank 3)');
+    expect(dw([[1, 5, 5, 3], [3, 3, 3, 1]], { padding: 'SAME', strides: [2, 1], dilations: [1, 2] })).toThrow('cannot both exceed 1');
+    expect(dw([[1, 2, 5, 3], [3, 3, 3, 1]], { padding: 'VALID' })).toThrow('VALID window of height 3 (kernel 3, dilation 1) is larger than the input height 2');
+    expect(dw([[1, 5, 5, 3], [3, 3, 3, 1]], {})).toThrow(/invalid attributes: padding/);
+    expect(tesseraShape('depthwise_conv2d', [[2, 7, 6, 3], [3, 3, 3, 2]], { padding: 'SAME', strides: [2, 2] })).toEqual([2, 4, 3, 6]);
+    const g = new GraphBuilder('cost');
+    const y = g.depthwiseConv2d(g.input('x', [2, 7, 6, 3]), g.constant('f', new Tensor([3, 3, 3, 2])), { padding: 'SAME', strides: [2, 2] });
+    const [row] = summarize(g.build({ y })).rows;
+    expect(row).toMatchObject({ params: 3 * 3 * 3 * 2, macs: 2 * 4 * 3 * 6 * 9 });
   });
 });

@@ -100,6 +100,9 @@ export class GraphBuilder {
   ): SymbolicValue {
     return this.op('batch_norm', [x, mean, variance, offset, scale], attrs);
   }
+  depthwiseConv2d(x: SymbolicValue, filter: SymbolicValue, attrs: AttrsIn<'depthwise_conv2d'> & Named): SymbolicValue {
+    return this.op('depthwise_conv2d', [x, filter], attrs);
+  }
 
   build(outputs: Record<string, SymbolicValue>): Graph {
     const out = Object.fromEntries(Object.entries(outputs).map(([k, v]) => [k, v.name]));

@@ -9,6 +9,7 @@ import { reshape } from './reshape.js';
 import { slice } from './slice.js';
 import type { OpSpec } from './spec.js';
 import { batchNorm } from './batch_norm.js';
+import { depthwiseConv2d } from './depthwise_conv2d.js';
 
 /** The op table: every op Tessera knows, by name. */
 export const OPS = {
@@ -22,6 +23,7 @@ export const OPS = {
   fused_matmul: fusedMatmul,
   slice,
   batch_norm: batchNorm,
+  depthwise_conv2d: depthwiseConv2d,
 } as const satisfies Record<string, OpSpec>;
 
 export type OpName = keyof typeof OPS;
@@ -61,3 +63,4 @@ export { matmul, matmulGeometry, type MatmulAttrs, type MatmulGeometry } from '.
 export { fusedMatmul } from './fused_matmul.js';
 export { slice, rowMajorStrides, type SliceAttrs } from './slice.js';
 export { batchNorm, batchNormAttrs, BATCH_NORM_OPERANDS, type BatchNormAttrs } from './batch_norm.js';
+export { depthwiseConv2d } from './depthwise_conv2d.js';
