@@ -48,6 +48,11 @@ export interface Step {
   readonly costPerUnit: number;
 }
 
+/** The Step part of a node whose units are its output's elements (`costPerUnit` operations each). */
+export function elementUnits(node: Node, costPerUnit: number): Step {
+  return { kernel: node.op, node: node.name, units: numel(node.output.shape), costPerUnit };
+}
+
 /** At compile time: resolves operands to memory and reserves packed weights. */
 export interface PrepareContext {
   readonly graph: Graph;

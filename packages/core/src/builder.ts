@@ -90,6 +90,19 @@ export class GraphBuilder {
   slice(x: SymbolicValue, attrs: AttrsIn<'slice'> & Named): SymbolicValue {
     return this.op('slice', [x], attrs);
   }
+  batchNorm(
+    x: SymbolicValue,
+    mean: SymbolicValue,
+    variance: SymbolicValue,
+    offset: SymbolicValue,
+    scale: SymbolicValue,
+    attrs: AttrsIn<'batch_norm'> & Named = {},
+  ): SymbolicValue {
+    return this.op('batch_norm', [x, mean, variance, offset, scale], attrs);
+  }
+  depthwiseConv2d(x: SymbolicValue, filter: SymbolicValue, attrs: AttrsIn<'depthwise_conv2d'> & Named): SymbolicValue {
+    return this.op('depthwise_conv2d', [x, filter], attrs);
+  }
 
   build(outputs: Record<string, SymbolicValue>): Graph {
     const out = Object.fromEntries(Object.entries(outputs).map(([k, v]) => [k, v.name]));

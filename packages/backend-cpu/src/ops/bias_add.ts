@@ -1,6 +1,5 @@
-import { numel } from '@tessera/core';
 import { elementwiseFor } from '../kernels/wasm/elementwise.js';
-import { view, type CpuKernel, type Ref, type Step } from '../program.js';
+import { elementUnits, view, type CpuKernel, type Ref, type Step } from '../program.js';
 
 export interface BiasAddStep extends Step {
   readonly x: Ref;
@@ -15,10 +14,7 @@ export const biasAddKernel: CpuKernel<BiasAddStep> = {
   prepare(node, ctx) {
     const shape = node.output.shape;
     return {
-      kernel: 'bias_add',
-      node: node.name,
-      units: numel(shape),
-      costPerUnit: 1,
+      ...elementUnits(node, 1),
       x: ctx.operand(node.inputs[0]),
       bias: ctx.operand(node.inputs[1]),
       channels: shape[shape.length - 1],

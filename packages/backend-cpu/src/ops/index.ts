@@ -7,6 +7,8 @@ import { matmulKernel } from './matmul.js';
 import { maxpoolKernel } from './maxpool.js';
 import { reluKernel } from './relu.js';
 import { sliceKernel } from './slice.js';
+import { batchNormKernel } from './batch_norm.js';
+import { depthwiseConv2dKernel } from './depthwise_conv2d.js';
 
 /** Every cpu kernel, one per op (reshape is a view in the plan and needs none). */
 export const CPU_KERNELS: readonly CpuKernel[] = [
@@ -18,4 +20,6 @@ export const CPU_KERNELS: readonly CpuKernel[] = [
   matmulKernel,
   fusedMatmulKernel,
   sliceKernel,
+  batchNormKernel,
+  depthwiseConv2dKernel,
 ] as unknown as CpuKernel[];

@@ -24,9 +24,26 @@ function convBody(g: ConvGeometry, skipPadding: boolean, epilogue: string): stri
     return s;
   };
   const fetch = (ci4: string) => (skipPadding ? `T0_at(xRow, ${ci4})` : `(inside ? T0_at(xRow, ${ci4}) : vec4(0.0))`);
+  const tapBody = `int kBase = (ky * ${g.kW} + kx) * ${g.inC};
+      for (int ci4 = 0; ci4 < ${full}; ci4++) {
+        vec4 x = ${fetch('ci4')};
+        ${tap('x', 'ci4', 4)}
+      }
+      ${rem ? `{ vec4 x = ${fetch(String(c4 - 1))}; ${tap('x', String(c4 - 1), rem)} }` : ''}`;
+  return `${windowTaps(g, skipPadding, '', tapBody)}
+  ${epilogue}`;
+}
+
+/**
+ * GLSL that decodes output pixel r and loops over its window's taps, running `tap` with
+ * `int ky, kx, xRow` and `bool inside` set (xRow = 0 at a padded tap, skipped when
+ * `skipPadding`) after `vec4 acc = vec4(0.0)` and `setup`. Shared by conv2d and depthwise_conv2d.
+ */
+export function windowTaps(g: ConvGeometry, skipPadding: boolean, setup: string, tap: string): string {
   return `int ox = r % ${g.outW}; int t = r / ${g.outW}; int oy = t % ${g.outH}; int n = t / ${g.outH};
   int iy0 = oy * ${g.strideH} - ${g.padTop}; int ix0 = ox * ${g.strideW} - ${g.padLeft};
   vec4 acc = vec4(0.0);
+  ${setup}
   for (int ky = 0; ky < ${g.kH}; ky++) {
     int iy = iy0 + ky * ${g.dilationH};
     bool insideY = iy >= 0 && iy < ${g.inH};
@@ -36,15 +53,9 @@ function convBody(g: ConvGeometry, skipPadding: boolean, epilogue: string): stri
       bool inside = insideY && ix >= 0 && ix < ${g.inW};
       ${skipPadding ? 'if (!inside) continue;' : ''}
       int xRow = inside ? (n * ${g.inH} + iy) * ${g.inW} + ix : 0;
-      int kBase = (ky * ${g.kW} + kx) * ${g.inC};
-      for (int ci4 = 0; ci4 < ${full}; ci4++) {
-        vec4 x = ${fetch('ci4')};
-        ${tap('x', 'ci4', 4)}
-      }
-      ${rem ? `{ vec4 x = ${fetch(String(c4 - 1))}; ${tap('x', String(c4 - 1), rem)} }` : ''}
+      ${tap}
     }
-  }
-  ${epilogue}`;
+  }`;
 }
 
 /** conv2d and fused_conv2d (whose attributes extend conv2d's): `bias` names the bias operand, if any. */

@@ -8,6 +8,8 @@ import { reluKernel } from './relu.js';
 import { maxpoolKernel } from './maxpool.js';
 import { reshapeKernel } from './reshape.js';
 import { sliceKernel } from './slice.js';
+import { batchNormKernel } from './batch_norm.js';
+import { depthwiseConv2dKernel } from './depthwise_conv2d.js';
 
 /** Every webgl kernel, one per op (reshape is a view when the packing allows, a copy otherwise). */
 export const WEBGL_KERNELS: readonly WebGLKernel[] = [
@@ -20,4 +22,6 @@ export const WEBGL_KERNELS: readonly WebGLKernel[] = [
   fusedMatmulKernel,
   reshapeKernel,
   sliceKernel,
+  batchNormKernel,
+  depthwiseConv2dKernel,
 ];

@@ -36,17 +36,21 @@ export interface ConvGeometry {
   readonly padRight: number;
 }
 
-export function convGeometry(input: Shape, filter: Shape, attrs: Conv2dAttrs): ConvGeometry {
+/**
+ * Geometry from an HWIO filter, or with `depthwise` a [KH, KW, C, multiplier] filter (outC = C x
+ * multiplier): the window and the checks are the same.
+ */
+export function convGeometry(input: Shape, filter: Shape, attrs: Conv2dAttrs, depthwise = false): ConvGeometry {
   expectRank(input, [4], 'input');
   expectRank(filter, [4], 'filter');
   const [batch, inH, inW, inC] = input as [number, number, number, number];
-  const [kH, kW, fC, outC] = filter as [number, number, number, number];
+  const [kH, kW, fC, fOut] = filter as [number, number, number, number];
   if (fC !== inC) {
     throw new OpError(
-      `filter in_channels ${fC} does not match input channels ${inC} (input ${shapeStr(input)} NHWC, filter ${shapeStr(filter)} HWIO)`,
+      `filter in_channels ${fC} does not match input channels ${inC} (input ${shapeStr(input)} NHWC, filter ${shapeStr(filter)} ${depthwise ? '[KH, KW, C, multiplier]' : 'HWIO'})`,
     );
   }
-  return { batch, inH, inW, inC, kH, kW, outC, ...resolveWindow(inH, inW, kH, kW, attrs) };
+  return { batch, inH, inW, inC, kH, kW, outC: depthwise ? inC * fOut : fOut, ...resolveWindow(inH, inW, kH, kW, attrs) };
 }
 
 /** The window part of the geometry, shared with maxpool. */
@@ -81,10 +85,14 @@ export function resolveWindow(
 /**
  * Float64 conv2d with error bounds. Padded cells are zeros that take part in the products
  * (0 * w), as in TensorFlow's CPU kernel: a non-finite weight at the border yields NaN.
+ * With `groups` > 1 a grouped conv (depthwise: groups = C): output channel co reads only the
+ * inC / groups input channels of its group, from a filter [KH, KW, inC / groups, outC].
  */
-export function conv2dReference(x: RefTensor, f: RefTensor, g: ConvGeometry): RefTensor {
+export function conv2dReference(x: RefTensor, f: RefTensor, g: ConvGeometry, groups = 1): RefTensor {
   const out = refTensor([g.batch, g.outH, g.outW, g.outC]);
-  const k = g.kH * g.kW * g.inC;
+  const inPerGroup = g.inC / groups;
+  const outPerGroup = g.outC / groups;
+  const k = g.kH * g.kW * inPerGroup;
   const acc = new DotAccumulator();
   let o = 0;
   for (let n = 0; n < g.batch; n++) {
@@ -92,14 +100,15 @@ export function conv2dReference(x: RefTensor, f: RefTensor, g: ConvGeometry): Re
       for (let ox = 0; ox < g.outW; ox++) {
         for (let co = 0; co < g.outC; co++, o++) {
           acc.reset();
+          const cStart = Math.floor(co / outPerGroup) * inPerGroup;
           for (let ky = 0; ky < g.kH; ky++) {
             const iy = oy * g.strideH + ky * g.dilationH - g.padTop;
             for (let kx = 0; kx < g.kW; kx++) {
               const ix = ox * g.strideW + kx * g.dilationW - g.padLeft;
               const inside = iy >= 0 && iy < g.inH && ix >= 0 && ix < g.inW;
-              const xBase = ((n * g.inH + iy) * g.inW + ix) * g.inC;
-              const fBase = (ky * g.kW + kx) * g.inC * g.outC + co;
-              for (let ci = 0; ci < g.inC; ci++) {
+              const xBase = ((n * g.inH + iy) * g.inW + ix) * g.inC + cStart;
+              const fBase = (ky * g.kW + kx) * inPerGroup * g.outC + co;
+              for (let ci = 0; ci < inPerGroup; ci++) {
                 const fi = fBase + ci * g.outC;
                 acc.add(inside ? x.value[xBase + ci] : 0, inside ? x.bound[xBase + ci] : 0, f.value[fi], f.bound[fi]);
               }

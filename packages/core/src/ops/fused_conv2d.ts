@@ -26,10 +26,10 @@ export const fusedConv2d = defineOp({
   },
 });
 
-/** A bias operand is rank 1 and as long as the channel (last) dimension. */
-export function checkBias(bias: readonly number[], channels: number): void {
-  expectRank(bias, [1], 'bias');
+/** A bias (or other per-channel) operand is rank 1 and as long as the channel (last) dimension. */
+export function checkBias(bias: readonly number[], channels: number, what = 'bias'): void {
+  expectRank(bias, [1], what);
   if (bias[0] !== channels) {
-    throw new OpError(`bias ${shapeStr(bias)} must match the channel dimension ${channels}`);
+    throw new OpError(`${what} ${shapeStr(bias)} must match the channel dimension ${channels}`);
   }
 }

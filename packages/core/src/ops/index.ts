@@ -8,6 +8,8 @@ import { relu } from './relu.js';
 import { reshape } from './reshape.js';
 import { slice } from './slice.js';
 import type { OpSpec } from './spec.js';
+import { batchNorm } from './batch_norm.js';
+import { depthwiseConv2d } from './depthwise_conv2d.js';
 
 /** The op table: every op Tessera knows, by name. */
 export const OPS = {
@@ -20,6 +22,8 @@ export const OPS = {
   fused_conv2d: fusedConv2d,
   fused_matmul: fusedMatmul,
   slice,
+  batch_norm: batchNorm,
+  depthwise_conv2d: depthwiseConv2d,
 } as const satisfies Record<string, OpSpec>;
 
 export type OpName = keyof typeof OPS;
@@ -58,3 +62,5 @@ export { reshape } from './reshape.js';
 export { matmul, matmulGeometry, type MatmulAttrs, type MatmulGeometry } from './matmul.js';
 export { fusedMatmul } from './fused_matmul.js';
 export { slice, rowMajorStrides, type SliceAttrs } from './slice.js';
+export { batchNorm, batchNormAttrs, BATCH_NORM_OPERANDS, type BatchNormAttrs } from './batch_norm.js';
+export { depthwiseConv2d } from './depthwise_conv2d.js';
