@@ -125,9 +125,10 @@ async function runOnBackend(graph: Graph, feeds: Feeds, backend: string, runs: n
       times.push(performance.now() - t);
     }
     const sorted = [...times].sort((a, b) => a - b);
-    const { peakBytes, noReuseBytes, compileMs } = session.stats;
+    const { peakBytes, noReuseBytes, compileMs, kernels, kernelsReason } = session.stats;
+    const kernelNote = kernels ? `; kernels ${kernels}${kernelsReason ? ` (${kernelsReason})` : ''}` : '';
     console.log(
-      `backend ${backend}: compile ${compileMs.toFixed(1)} ms, first run ${first.toFixed(2)} ms, median of ${runs} runs ${sorted[sorted.length >> 1].toFixed(2)} ms (min ${sorted[0].toFixed(2)}); arena ${(peakBytes / 1024).toFixed(0)} KiB (${(noReuseBytes / 1024).toFixed(0)} KiB without reuse)`,
+      `backend ${backend}: compile ${compileMs.toFixed(1)} ms, first run ${first.toFixed(2)} ms, median of ${runs} runs ${sorted[sorted.length >> 1].toFixed(2)} ms (min ${sorted[0].toFixed(2)}); arena ${(peakBytes / 1024).toFixed(0)} KiB (${(noReuseBytes / 1024).toFixed(0)} KiB without reuse)${kernelNote}`,
     );
     if (!profile) return outputs;
     const nodeTimes = await profileRuns(session, feeds, runs);
