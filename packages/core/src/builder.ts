@@ -90,6 +90,9 @@ export class GraphBuilder {
   slice(x: SymbolicValue, attrs: AttrsIn<'slice'> & Named): SymbolicValue {
     return this.op('slice', [x], attrs);
   }
+  avgPool(x: SymbolicValue, attrs: AttrsIn<'avg_pool'> & Named): SymbolicValue {
+    return this.op('avg_pool', [x], attrs);
+  }
 
   build(outputs: Record<string, SymbolicValue>): Graph {
     const out = Object.fromEntries(Object.entries(outputs).map(([k, v]) => [k, v.name]));

@@ -7,6 +7,7 @@ import { matmulKernel } from './matmul.js';
 import { maxpoolKernel } from './maxpool.js';
 import { reluKernel } from './relu.js';
 import { sliceKernel } from './slice.js';
+import { avgPoolKernel } from './avg_pool.js';
 
 /** Every cpu kernel, one per op (reshape is a view in the plan and needs none). */
 export const CPU_KERNELS: readonly CpuKernel[] = [
@@ -18,4 +19,5 @@ export const CPU_KERNELS: readonly CpuKernel[] = [
   matmulKernel,
   fusedMatmulKernel,
   sliceKernel,
+  avgPoolKernel,
 ] as unknown as CpuKernel[];

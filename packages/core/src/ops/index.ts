@@ -8,6 +8,7 @@ import { relu } from './relu.js';
 import { reshape } from './reshape.js';
 import { slice } from './slice.js';
 import type { OpSpec } from './spec.js';
+import { avgPool } from './avg_pool.js';
 
 /** The op table: every op Tessera knows, by name. */
 export const OPS = {
@@ -20,6 +21,7 @@ export const OPS = {
   fused_conv2d: fusedConv2d,
   fused_matmul: fusedMatmul,
   slice,
+  avg_pool: avgPool,
 } as const satisfies Record<string, OpSpec>;
 
 export type OpName = keyof typeof OPS;
@@ -53,8 +55,9 @@ export { conv2d, convGeometry, conv2dAttrs, type Conv2dAttrs, type ConvGeometry 
 export { fusedConv2d } from './fused_conv2d.js';
 export { biasAdd } from './bias_add.js';
 export { relu } from './relu.js';
-export { maxpool, poolGeometry, type MaxpoolAttrs } from './maxpool.js';
+export { maxpool, poolGeometry, forEachPoolWindow, type MaxpoolAttrs, type PoolAttrs } from './maxpool.js';
 export { reshape } from './reshape.js';
 export { matmul, matmulGeometry, type MatmulAttrs, type MatmulGeometry } from './matmul.js';
 export { fusedMatmul } from './fused_matmul.js';
 export { slice, rowMajorStrides, type SliceAttrs } from './slice.js';
+export { avgPool, avgPoolAttrs, type AvgPoolAttrs } from './avg_pool.js';

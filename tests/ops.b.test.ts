@@ -1,0 +1,183 @@
+/**
+ * Issue 22, group b: avg_pool, mean, softmax.
+ *
+ * (a) the float64 reference against TensorFlow.js (tfjs-core + tfjs-backend-cpu): the shape the
+ *     builder infers equals tfjs', and every tfjs element is within the reference's own bound;
+ * (b) the cpu backend, and the workers backend with every step split across threads
+ *     (inlineCost 0, minPartCost 0), agree with the reference within its bound
+ *     (`compareToReference`), on random cases with channel counts that are not multiples of 4 and
+ *     SAME padding with odd totals;
+ * (c) build-time errors.
+ *
+ * Replay: one fast-check seed for every property, printed below; TESSERA_SEED=<n> overrides it,
+ * TESSERA_RUNS=<n> asks for more than 200 runs per tfjs property.
+ */
+import '@tessera/backend-cpu';
+import { fc, test } from '@fast-check/vitest';
+import { createWorkersBackend, type WorkersBackend } from '@tessera/backend-workers';
+import { GraphBuilder, compareToReference, evaluate, type Graph, type Shape } from '@tessera/core';
+import { createContainer, createSession, registerBackend } from '@tessera/runtime';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  expectWithinBound,
+  floatData,
+  numelOf,
+  propertySeed,
+  runTf,
+  tesseraOneNode,
+  tesseraShape,
+  tf,
+  tfPadding,
+  useTfjsCpu,
+  type DataSpec,
+  type TesseraPadding,
+} from './helpers/tfjs.js';
+
+const SEED = propertySeed(0x22b);
+const RUNS = Math.max(200, Number(process.env.TESSERA_RUNS) || 0);
+const params = { numRuns: RUNS, seed: SEED } as const;
+/** Each backend case compiles two sessions: fewer runs keep the file fast on two cores. */
+const backendParams = { numRuns: 40, seed: SEED } as const;
+console.log(`[ops.b] fast-check seed ${SEED}, ${RUNS} runs per tfjs property (replay with TESSERA_SEED=${SEED})`);
+
+const container = createContainer();
+let workers: WorkersBackend;
+
+beforeAll(async () => {
+  await useTfjsCpu();
+  // Every step split across the threads, however small.
+  workers = createWorkersBackend({ threads: 2, inlineCost: 0, inlineGraphCost: 0, minPartCost: 0 });
+  registerBackend(container, 'workers-split', () => workers);
+  await workers.ready();
+}, 120_000);
+
+afterAll(async () => {
+  await workers?.dispose();
+});
+
+const int = (min: number, max: number) => fc.integer({ min, max });
+type Pair = [number, number];
+
+const dataSpec: fc.Arbitrary<DataSpec> = fc.record({
+  seed: fc.nat(),
+  scale: int(-12, 12),
+  spread: int(0, 6),
+  zeros: fc.constantFrom(0, 0, 0.25),
+});
+
+/** One-input graph: `make` adds the node under test. */
+function oneInput(shape: Shape, make: (g: GraphBuilder, x: ReturnType<GraphBuilder['input']>) => ReturnType<GraphBuilder['input']>): Graph {
+  const g = new GraphBuilder('ops-b');
+  return g.build({ y: make(g, g.input('x', shape)) });
+}
+
+/** cpu and split workers against the reference, element by element within its bound. */
+async function expectBackendsAgree(graph: Graph, x: Float32Array): Promise<void> {
+  const ref = evaluate(graph, { x }).y;
+  for (const backend of ['cpu', 'workers-split']) {
+    const session = await createSession(graph, backend === 'cpu' ? { backend } : { backend, container });
+    try {
+      const { y } = await session.run({ x });
+      const cmp = compareToReference(y, ref);
+      expect(cmp.ok, `${backend}: ${JSON.stringify(cmp.firstFailure)} (worst ratio ${cmp.worstRatio})`).toBe(true);
+    } finally {
+      session.dispose();
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// avg_pool
+// ---------------------------------------------------------------------------------------------
+
+interface PoolCase {
+  readonly input: [number, number, number, number];
+  readonly ksize: Pair;
+  readonly strides: Pair;
+  readonly padding: TesseraPadding;
+  readonly x: DataSpec;
+}
+
+/** SAME, VALID or explicit pads smaller than the window; strides often larger than the window. */
+const poolCase = (maxSpatial: number, maxC: number): fc.Arbitrary<PoolCase> =>
+  fc
+    .record({
+      batch: int(1, 3),
+      c: int(1, maxC),
+      k: fc.tuple(int(1, 5), int(1, 5)),
+      s: fc.tuple(int(1, 6), int(1, 6)),
+      kind: fc.constantFrom('SAME', 'VALID', 'EXPLICIT'),
+      pads: fc.tuple(fc.nat(), fc.nat(), fc.nat(), fc.nat()),
+      h: fc.nat(),
+      w: fc.nat(),
+      x: dataSpec,
+    })
+    .map((r): PoolCase => {
+      const [kH, kW] = r.k;
+      const explicit = r.kind === 'EXPLICIT';
+      const pads = [r.pads[0] % kH, r.pads[1] % kH, r.pads[2] % kW, r.pads[3] % kW];
+      const padding: TesseraPadding = explicit ? [[pads[0], pads[1]], [pads[2], pads[3]]] : (r.kind as 'SAME' | 'VALID');
+      const size = (k: number, padTotal: number, raw: number) => {
+        const min = r.kind === 'SAME' ? 1 : Math.max(1, k - padTotal);
+        return min + (raw % (maxSpatial - min + 1));
+      };
+      const inH = size(kH, explicit ? pads[0] + pads[1] : 0, r.h);
+      const inW = size(kW, explicit ? pads[2] + pads[3] : 0, r.w);
+      return { input: [r.batch, inH, inW, r.c], ksize: r.k, strides: r.s, padding, x: r.x };
+    });
+
+describe('avg_pool', () => {
+  test.prop([poolCase(12, 8)], params)(
+    'avg_pool: shape equals tf.avgPool and values are within the reference bound, for SAME / VALID / explicit padding (padded cells not counted)',
+    (c) => {
+      const x = floatData(numelOf(c.input), c.x);
+      const attrs = { ksize: c.ksize, strides: c.strides, padding: c.padding };
+      const { inferred, ref } = tesseraOneNode('avg_pool', [{ shape: c.input, data: x }], attrs);
+      const t = runTf(() => tf.avgPool(tf.tensor4d(x, c.input), c.ksize, c.strides, tfPadding(c.padding)));
+      expect(inferred).toEqual(t.shape);
+      expect(ref.shape).toEqual(t.shape);
+      expectWithinBound('avg_pool', t.data, ref);
+    },
+  );
+
+  test.prop([poolCase(9, 9)], backendParams)('avg_pool: cpu and split workers are within the reference bound', async (c) => {
+    const x = floatData(numelOf(c.input), c.x);
+    const graph = oneInput(c.input, (g, v) => g.avgPool(v, { ksize: c.ksize, strides: c.strides, padding: c.padding }));
+    await expectBackendsAgree(graph, x);
+  });
+
+  it('avg_pool: SAME with odd pad totals (6x7 input, 3x2 window, stride 2: pads 0/1 and 0/1) divides border windows by their real cells only', async () => {
+    const graph = oneInput([2, 6, 7, 5], (g, v) => g.avgPool(v, { ksize: [3, 2], strides: [2, 2], padding: 'SAME' }));
+    const x = floatData(2 * 6 * 7 * 5, { seed: 3, scale: 0, spread: 2, zeros: 0 });
+    const ref = evaluate(graph, { x }).y;
+    expect(ref.shape).toEqual([2, 3, 4, 5]);
+    // Output (0, 2, 3, c): rows 4..5 (6 is padding), column 6 (7 is padding): 2 real cells.
+    const at = (y: number, xx: number, c: number) => x[(y * 7 + xx) * 5 + c];
+    const o = ((0 * 3 + 2) * 4 + 3) * 5 + 1;
+    expect(ref.value[o]).toBeCloseTo((at(4, 6, 1) + at(5, 6, 1)) / 2, 6);
+    await expectBackendsAgree(graph, x);
+  });
+
+  it('avg_pool: NaN in a window gives NaN, +Inf with -Inf gives NaN, +Inf with finite cells +Inf', async () => {
+    const graph = oneInput([1, 2, 4, 1], (g, v) => g.avgPool(v, { ksize: [2, 2], strides: [2, 2], padding: 'VALID' }));
+    const x = new Float32Array([NaN, 1, Infinity, 1, 2, 3, 2, -Infinity]);
+    expect(Array.from(evaluate(graph, { x }).y.value)).toEqual([NaN, NaN]);
+    const x2 = new Float32Array([1, 1, Infinity, 1, 2, 3, 2, 5]);
+    expect(Array.from(evaluate(graph, { x: x2 }).y.value)).toEqual([1.75, Infinity]);
+    await expectBackendsAgree(graph, x);
+    await expectBackendsAgree(graph, x2);
+  });
+
+  it('avg_pool: build-time errors name what was expected', () => {
+    expect(() => tesseraShape('avg_pool', [[1, 4, 4, 2]], { ksize: [2, 2], strides: [1, 1], padding: [[2, 0], [0, 0]] })).toThrow(
+      /node 'y' \(avg_pool\): explicit padding \[\[2,0\],\[0,0\]\] must be smaller than the window 2x2/,
+    );
+    expect(() => tesseraShape('avg_pool', [[1, 4, 4, 2]], { ksize: [5, 1], strides: [1, 1], padding: 'VALID' })).toThrow(
+      /node 'y' \(avg_pool\): VALID window of height 5 .* is larger than the input height 4/,
+    );
+    expect(() => tesseraShape('avg_pool', [[4, 4, 2]], { ksize: [2, 2], strides: [1, 1], padding: 'SAME' })).toThrow(
+      /node 'y' \(avg_pool\): input must have rank 4, got \[4,4,2\]/,
+    );
+    expect(() => tesseraShape('avg_pool', [[1, 4, 4, 2]], { ksize: [2, 2], padding: 'SAME' })).toThrow(/invalid attributes: strides/);
+  });
+});
