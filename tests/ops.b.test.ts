@@ -181,3 +181,88 @@ describe('avg_pool', () => {
     expect(() => tesseraShape('avg_pool', [[1, 4, 4, 2]], { ksize: [2, 2], padding: 'SAME' })).toThrow(/invalid attributes: strides/);
   });
 });
+
+// ---------------------------------------------------------------------------------------------
+// mean
+// ---------------------------------------------------------------------------------------------
+
+interface MeanCase {
+  readonly input: number[];
+  /** Unique axes, each written as i or i - rank. */
+  readonly axes: number[];
+  readonly keepdims: boolean;
+  readonly x: DataSpec;
+}
+
+/** Rank 1..5, dims 1..maxDim, any subset of axes (empty included) with random signs, keepdims either way. */
+const meanCase = (maxDim: number): fc.Arbitrary<MeanCase> =>
+  fc
+    .record({
+      input: fc.array(int(1, maxDim), { minLength: 1, maxLength: 5 }),
+      pick: fc.array(fc.boolean(), { minLength: 5, maxLength: 5 }),
+      negative: fc.array(fc.boolean(), { minLength: 5, maxLength: 5 }),
+      order: fc.nat(),
+      keepdims: fc.boolean(),
+      x: dataSpec,
+    })
+    .map((r): MeanCase => {
+      const rank = r.input.length;
+      const axes = r.input.flatMap((_, i) => (r.pick[i] ? [r.negative[i] ? i - rank : i] : []));
+      // Rotate so that axes are not always ascending.
+      const k = axes.length ? r.order % axes.length : 0;
+      return { input: r.input, axes: [...axes.slice(k), ...axes.slice(0, k)], keepdims: r.keepdims, x: r.x };
+    });
+
+const reducesToRank0 = (c: MeanCase) => !c.keepdims && c.axes.length === c.input.length;
+
+describe('mean', () => {
+  test.prop([meanCase(6)], params)(
+    'mean: shape equals tf.mean and values are within the reference bound for any unique axes (negative too) and keepdims',
+    (c) => {
+      const x = floatData(numelOf(c.input), c.x);
+      const attrs = { axes: c.axes, keepdims: c.keepdims };
+      if (reducesToRank0(c)) {
+        expect(() => tesseraShape('mean', [c.input], attrs)).toThrow(/rank 0, which Tessera has not: set keepdims/);
+        return;
+      }
+      const { inferred, ref } = tesseraOneNode('mean', [{ shape: c.input, data: x }], attrs);
+      const t = runTf(() => tf.mean(tf.tensor(x, c.input), c.axes, c.keepdims));
+      expect(inferred).toEqual(t.shape);
+      expect(ref.shape).toEqual(t.shape);
+      expectWithinBound('mean', t.data, ref);
+    },
+  );
+
+  test.prop([meanCase(7).filter((c) => !reducesToRank0(c))], backendParams)('mean: cpu and split workers are within the reference bound', async (c) => {
+    const graph = oneInput(c.input, (g, v) => g.mean(v, { axes: c.axes, keepdims: c.keepdims }));
+    await expectBackendsAgree(graph, floatData(numelOf(c.input), c.x));
+  });
+
+  it('mean: global average pooling over [1, 2] of [2,5,3,7] gives [2,7] ([2,1,1,7] with keepdims), the average of each channel', async () => {
+    const x = floatData(2 * 5 * 3 * 7, { seed: 5, scale: 0, spread: 3, zeros: 0 });
+    for (const keepdims of [false, true]) {
+      const graph = oneInput([2, 5, 3, 7], (g, v) => g.mean(v, { axes: [1, -2], keepdims }));
+      const ref = evaluate(graph, { x }).y;
+      expect(ref.shape).toEqual(keepdims ? [2, 1, 1, 7] : [2, 7]);
+      let sum = 0;
+      for (let p = 0; p < 15; p++) sum += x[(15 + p) * 7 + 6];
+      expect(ref.value[7 + 6]).toBeCloseTo(sum / 15, 6);
+      await expectBackendsAgree(graph, x);
+    }
+  });
+
+  it('mean: NaN in the reduced elements gives NaN, +Inf with -Inf NaN, +Inf with finite +Inf', async () => {
+    const graph = oneInput([3, 2], (g, v) => g.mean(v, { axes: [-1] }));
+    const x = new Float32Array([NaN, 1, Infinity, -Infinity, Infinity, 2]);
+    expect(Array.from(evaluate(graph, { x }).y.value)).toEqual([NaN, NaN, Infinity]);
+    await expectBackendsAgree(graph, x);
+  });
+
+  it('mean: build-time errors name what was expected', () => {
+    expect(() => tesseraShape('mean', [[2, 3]], { axes: [2] })).toThrow(/node 'y' \(mean\): axis 2 is out of range for input \[2,3\]: expected -2 \.\. 1/);
+    expect(() => tesseraShape('mean', [[2, 3, 4]], { axes: [1, -2] })).toThrow(/node 'y' \(mean\): axes \[1,-2\] name axis 1 more than once/);
+    expect(() => tesseraShape('mean', [[2, 3]], { axes: [0, 1] })).toThrow(/rank 0, which Tessera has not: set keepdims/);
+    expect(() => tesseraShape('mean', [[2, 3]], { axes: [0.5] })).toThrow(/invalid attributes: axes/);
+    expect(() => tesseraShape('mean', [[2, 3]], {})).toThrow(/invalid attributes: axes/);
+  });
+});

@@ -93,6 +93,9 @@ export class GraphBuilder {
   avgPool(x: SymbolicValue, attrs: AttrsIn<'avg_pool'> & Named): SymbolicValue {
     return this.op('avg_pool', [x], attrs);
   }
+  mean(x: SymbolicValue, attrs: AttrsIn<'mean'> & Named): SymbolicValue {
+    return this.op('mean', [x], attrs);
+  }
 
   build(outputs: Record<string, SymbolicValue>): Graph {
     const out = Object.fromEntries(Object.entries(outputs).map(([k, v]) => [k, v.name]));

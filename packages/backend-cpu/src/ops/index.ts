@@ -8,6 +8,7 @@ import { maxpoolKernel } from './maxpool.js';
 import { reluKernel } from './relu.js';
 import { sliceKernel } from './slice.js';
 import { avgPoolKernel } from './avg_pool.js';
+import { meanKernel } from './mean.js';
 
 /** Every cpu kernel, one per op (reshape is a view in the plan and needs none). */
 export const CPU_KERNELS: readonly CpuKernel[] = [
@@ -20,4 +21,5 @@ export const CPU_KERNELS: readonly CpuKernel[] = [
   fusedMatmulKernel,
   sliceKernel,
   avgPoolKernel,
+  meanKernel,
 ] as unknown as CpuKernel[];

@@ -9,6 +9,7 @@ import { reshape } from './reshape.js';
 import { slice } from './slice.js';
 import type { OpSpec } from './spec.js';
 import { avgPool } from './avg_pool.js';
+import { mean } from './mean.js';
 
 /** The op table: every op Tessera knows, by name. */
 export const OPS = {
@@ -22,6 +23,7 @@ export const OPS = {
   fused_matmul: fusedMatmul,
   slice,
   avg_pool: avgPool,
+  mean,
 } as const satisfies Record<string, OpSpec>;
 
 export type OpName = keyof typeof OPS;
@@ -61,3 +63,4 @@ export { matmul, matmulGeometry, type MatmulAttrs, type MatmulGeometry } from '.
 export { fusedMatmul } from './fused_matmul.js';
 export { slice, rowMajorStrides, type SliceAttrs } from './slice.js';
 export { avgPool, avgPoolAttrs, type AvgPoolAttrs } from './avg_pool.js';
+export { mean, meanAttrs, reduction, offsetOf, type MeanAttrs, type Reduction } from './mean.js';
