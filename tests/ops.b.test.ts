@@ -266,3 +266,66 @@ describe('mean', () => {
     expect(() => tesseraShape('mean', [[2, 3]], {})).toThrow(/invalid attributes: axes/);
   });
 });
+
+// ---------------------------------------------------------------------------------------------
+// softmax
+// ---------------------------------------------------------------------------------------------
+
+interface SoftmaxCase {
+  readonly input: number[];
+  readonly x: DataSpec;
+}
+
+/** Rank 1..4, last axis 1..maxLast; logits up to 2^18 in magnitude, so many exps underflow. */
+const softmaxCase = (maxLast: number): fc.Arbitrary<SoftmaxCase> =>
+  fc.record({
+    input: fc.tuple(fc.array(int(1, 4), { maxLength: 3 }), int(1, maxLast)).map(([outer, last]) => [...outer, last]),
+    x: fc.record({ seed: fc.nat(), scale: int(-12, 12), spread: int(0, 6), zeros: fc.constantFrom(0, 0, 0.25) }),
+  });
+
+describe('softmax', () => {
+  test.prop([softmaxCase(40)], params)('softmax: shape equals tf.softmax and values are within the reference bound', (c) => {
+    const x = floatData(numelOf(c.input), c.x);
+    const { inferred, ref } = tesseraOneNode('softmax', [{ shape: c.input, data: x }], {});
+    const t = runTf(() => tf.softmax(tf.tensor(x, c.input)));
+    expect(inferred).toEqual(t.shape);
+    expect(ref.shape).toEqual(t.shape);
+    expectWithinBound('softmax', t.data, ref);
+  });
+
+  test.prop([softmaxCase(70)], backendParams)('softmax: cpu and split workers are within the reference bound', async (c) => {
+    await expectBackendsAgree(oneInput(c.input, (g, v) => g.softmax(v)), floatData(numelOf(c.input), c.x));
+  });
+
+  test.prop([poolCase(8, 11)], backendParams)(
+    'softmax of a global average pool (inputs with non-zero bounds): cpu and split workers are within the carried bound',
+    async (c) => {
+      const graph = oneInput(c.input, (g, v) => g.softmax(g.mean(g.avgPool(v, { ksize: c.ksize, strides: c.strides, padding: c.padding }), { axes: [1, 2] })));
+      await expectBackendsAgree(graph, floatData(numelOf(c.input), c.x));
+    },
+  );
+
+  it('softmax: rows with NaN, with +Inf, or of -Inf only are NaN rows; -Inf next to finite values gives exactly 0', async () => {
+    const rows = [
+      [NaN, 1, 2],
+      [Infinity, 1, 2],
+      [Infinity, Infinity, 0],
+      [-Infinity, -Infinity, -Infinity],
+      [-Infinity, 0, 0],
+      [-Infinity, 3, -Infinity],
+    ];
+    const graph = oneInput([6, 3], (g, v) => g.softmax(v));
+    const x = new Float32Array(rows.flat());
+    const ref = evaluate(graph, { x }).y;
+    expect(Array.from(ref.value.subarray(0, 12)).every(Number.isNaN)).toBe(true);
+    expect(Array.from(ref.value.subarray(12))).toEqual([0, 0.5, 0.5, 0, 1, 0]);
+    expect(ref.bound[13]).toBeGreaterThan(0);
+    expect(ref.bound[13]).toBeLessThan(1e-5);
+    await expectBackendsAgree(graph, x);
+  });
+
+  it('softmax: build-time errors name what was expected', () => {
+    expect(() => tesseraShape('softmax', [[2, 3]], { axis: 0 })).toThrow(/node 'y' \(softmax\): invalid attributes: .*axis/);
+    expect(() => tesseraShape('softmax', [[]], {})).toThrow(/node 'y' \(softmax\): logits \[\] must have rank >= 1/);
+  });
+});

@@ -96,6 +96,9 @@ export class GraphBuilder {
   mean(x: SymbolicValue, attrs: AttrsIn<'mean'> & Named): SymbolicValue {
     return this.op('mean', [x], attrs);
   }
+  softmax(x: SymbolicValue, attrs: Named = {}): SymbolicValue {
+    return this.op('softmax', [x], attrs as AttrsIn<'softmax'>);
+  }
 
   build(outputs: Record<string, SymbolicValue>): Graph {
     const out = Object.fromEntries(Object.entries(outputs).map(([k, v]) => [k, v.name]));

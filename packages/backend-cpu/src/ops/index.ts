@@ -9,6 +9,7 @@ import { reluKernel } from './relu.js';
 import { sliceKernel } from './slice.js';
 import { avgPoolKernel } from './avg_pool.js';
 import { meanKernel } from './mean.js';
+import { softmaxKernel } from './softmax.js';
 
 /** Every cpu kernel, one per op (reshape is a view in the plan and needs none). */
 export const CPU_KERNELS: readonly CpuKernel[] = [
@@ -22,4 +23,5 @@ export const CPU_KERNELS: readonly CpuKernel[] = [
   sliceKernel,
   avgPoolKernel,
   meanKernel,
+  softmaxKernel,
 ] as unknown as CpuKernel[];

@@ -10,6 +10,7 @@ import { slice } from './slice.js';
 import type { OpSpec } from './spec.js';
 import { avgPool } from './avg_pool.js';
 import { mean } from './mean.js';
+import { softmax } from './softmax.js';
 
 /** The op table: every op Tessera knows, by name. */
 export const OPS = {
@@ -24,6 +25,7 @@ export const OPS = {
   slice,
   avg_pool: avgPool,
   mean,
+  softmax,
 } as const satisfies Record<string, OpSpec>;
 
 export type OpName = keyof typeof OPS;
@@ -64,3 +66,4 @@ export { fusedMatmul } from './fused_matmul.js';
 export { slice, rowMajorStrides, type SliceAttrs } from './slice.js';
 export { avgPool, avgPoolAttrs, type AvgPoolAttrs } from './avg_pool.js';
 export { mean, meanAttrs, reduction, offsetOf, type MeanAttrs, type Reduction } from './mean.js';
+export { softmax } from './softmax.js';
