@@ -8,6 +8,9 @@ import { reluKernel } from './relu.js';
 import { maxpoolKernel } from './maxpool.js';
 import { reshapeKernel } from './reshape.js';
 import { sliceKernel } from './slice.js';
+import { avgPoolKernel } from './avg_pool.js';
+import { meanKernel } from './mean.js';
+import { softmaxKernel } from './softmax.js';
 
 /** Every webgl kernel, one per op (reshape is a view when the packing allows, a copy otherwise). */
 export const WEBGL_KERNELS: readonly WebGLKernel[] = [
@@ -20,4 +23,7 @@ export const WEBGL_KERNELS: readonly WebGLKernel[] = [
   fusedMatmulKernel,
   reshapeKernel,
   sliceKernel,
+  avgPoolKernel,
+  meanKernel,
+  softmaxKernel,
 ];
