@@ -12,14 +12,11 @@ import { checkAgainstReference, randomFeeds } from './helpers.js';
 const CASES = 16;
 const int = (next: () => number, lo: number, hi: number) => lo + Math.floor(next() * (hi - lo + 1));
 
-function padding(next: () => number, k: [number, number]): Padding {
-  const p = next();
-  if (p < 0.4) return 'SAME';
-  if (p < 0.7) return 'VALID';
-  return [
-    [int(next, 0, k[0] - 1), int(next, 0, k[0] - 1)],
-    [int(next, 0, k[1] - 1), int(next, 0, k[1] - 1)],
-  ];
+/** SAME, VALID, or explicit pads smaller than the window (pads of 0 .. k - 1 per side). */
+function poolPadding(next: () => number, k: [number, number]): Padding {
+  const kind = Math.floor(next() * 3);
+  const pad = (kk: number): [number, number] => [int(next, 0, kk - 1), int(next, 0, kk - 1)];
+  return kind === 0 ? 'SAME' : kind === 1 ? 'VALID' : [pad(k[0]), pad(k[1])];
 }
 
 const makers: Record<string, (seed: number) => Graph> = {
@@ -28,7 +25,7 @@ const makers: Record<string, (seed: number) => Graph> = {
     const k: [number, number] = [int(next, 1, 4), int(next, 1, 4)];
     const g = new GraphBuilder(`avg_pool#${seed}`);
     const x = g.input('x', [int(next, 1, 2), int(next, 4, 9), int(next, 4, 9), int(next, 1, 10)]);
-    return g.build({ y: g.avgPool(x, { ksize: k, strides: [int(next, 1, 3), int(next, 1, 3)], padding: padding(next, k) }) });
+    return g.build({ y: g.avgPool(x, { ksize: k, strides: [int(next, 1, 3), int(next, 1, 3)], padding: poolPadding(next, k) }) });
   },
   mean(seed) {
     const next = prng(seed);
