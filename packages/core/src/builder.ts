@@ -103,6 +103,15 @@ export class GraphBuilder {
   depthwiseConv2d(x: SymbolicValue, filter: SymbolicValue, attrs: AttrsIn<'depthwise_conv2d'> & Named): SymbolicValue {
     return this.op('depthwise_conv2d', [x, filter], attrs);
   }
+  avgPool(x: SymbolicValue, attrs: AttrsIn<'avg_pool'> & Named): SymbolicValue {
+    return this.op('avg_pool', [x], attrs);
+  }
+  mean(x: SymbolicValue, attrs: AttrsIn<'mean'> & Named): SymbolicValue {
+    return this.op('mean', [x], attrs);
+  }
+  softmax(x: SymbolicValue, attrs: Named = {}): SymbolicValue {
+    return this.op('softmax', [x], attrs as AttrsIn<'softmax'>);
+  }
 
   build(outputs: Record<string, SymbolicValue>): Graph {
     const out = Object.fromEntries(Object.entries(outputs).map(([k, v]) => [k, v.name]));

@@ -4,3 +4,4 @@ export { type Conv2dGeometry, type ConvCall, convCall, releaseConvCall, conv2dSc
 export * from './wasm/index.js';
 export { maxpool } from './maxpool.js';
 export { type ElementwiseKernels, jsElementwise, relu, copy } from './elementwise.js';
+export { avgPool } from './avg_pool.js';

@@ -9,6 +9,9 @@ import { reluKernel } from './relu.js';
 import { sliceKernel } from './slice.js';
 import { batchNormKernel } from './batch_norm.js';
 import { depthwiseConv2dKernel } from './depthwise_conv2d.js';
+import { avgPoolKernel } from './avg_pool.js';
+import { meanKernel } from './mean.js';
+import { softmaxKernel } from './softmax.js';
 
 /** Every cpu kernel, one per op (reshape is a view in the plan and needs none). */
 export const CPU_KERNELS: readonly CpuKernel[] = [
@@ -22,4 +25,7 @@ export const CPU_KERNELS: readonly CpuKernel[] = [
   sliceKernel,
   batchNormKernel,
   depthwiseConv2dKernel,
+  avgPoolKernel,
+  meanKernel,
+  softmaxKernel,
 ] as unknown as CpuKernel[];

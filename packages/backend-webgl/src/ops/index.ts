@@ -10,6 +10,9 @@ import { reshapeKernel } from './reshape.js';
 import { sliceKernel } from './slice.js';
 import { batchNormKernel } from './batch_norm.js';
 import { depthwiseConv2dKernel } from './depthwise_conv2d.js';
+import { avgPoolKernel } from './avg_pool.js';
+import { meanKernel } from './mean.js';
+import { softmaxKernel } from './softmax.js';
 
 /** Every webgl kernel, one per op (reshape is a view when the packing allows, a copy otherwise). */
 export const WEBGL_KERNELS: readonly WebGLKernel[] = [
@@ -24,4 +27,7 @@ export const WEBGL_KERNELS: readonly WebGLKernel[] = [
   sliceKernel,
   batchNormKernel,
   depthwiseConv2dKernel,
+  avgPoolKernel,
+  meanKernel,
+  softmaxKernel,
 ];

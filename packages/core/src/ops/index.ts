@@ -10,6 +10,9 @@ import { slice } from './slice.js';
 import type { OpSpec } from './spec.js';
 import { batchNorm } from './batch_norm.js';
 import { depthwiseConv2d } from './depthwise_conv2d.js';
+import { avgPool } from './avg_pool.js';
+import { mean } from './mean.js';
+import { softmax } from './softmax.js';
 
 /** The op table: every op Tessera knows, by name. */
 export const OPS = {
@@ -24,6 +27,9 @@ export const OPS = {
   slice,
   batch_norm: batchNorm,
   depthwise_conv2d: depthwiseConv2d,
+  avg_pool: avgPool,
+  mean,
+  softmax,
 } as const satisfies Record<string, OpSpec>;
 
 export type OpName = keyof typeof OPS;
@@ -57,10 +63,13 @@ export { conv2d, convGeometry, conv2dAttrs, type Conv2dAttrs, type ConvGeometry 
 export { fusedConv2d } from './fused_conv2d.js';
 export { biasAdd } from './bias_add.js';
 export { relu } from './relu.js';
-export { maxpool, poolGeometry, type MaxpoolAttrs } from './maxpool.js';
+export { maxpool, poolGeometry, forEachPoolWindow, type MaxpoolAttrs, type PoolAttrs } from './maxpool.js';
 export { reshape } from './reshape.js';
 export { matmul, matmulGeometry, type MatmulAttrs, type MatmulGeometry } from './matmul.js';
 export { fusedMatmul } from './fused_matmul.js';
 export { slice, rowMajorStrides, type SliceAttrs } from './slice.js';
 export { batchNorm, batchNormAttrs, BATCH_NORM_OPERANDS, type BatchNormAttrs } from './batch_norm.js';
 export { depthwiseConv2d } from './depthwise_conv2d.js';
+export { avgPool, avgPoolAttrs, type AvgPoolAttrs } from './avg_pool.js';
+export { mean, meanAttrs, reduction, offsetOf, type MeanAttrs, type Reduction } from './mean.js';
+export { softmax } from './softmax.js';

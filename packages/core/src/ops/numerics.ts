@@ -22,6 +22,23 @@ export function addBound(abs: number): number {
   return BOUND_C * U32 * abs + 3 * TINY32;
 }
 
+/**
+ * Float32 error bound of one division (or reciprocal then product) giving a result of magnitude
+ * `abs`: GLSL ES 3.00 allows 2.5 ULP for `a / b` and for `1 / b`, and 1 ULP <= 2u relative, so
+ * 10u covers both roundings of the reciprocal form; the TINY32 terms allow subnormal flushing.
+ */
+export function divBound(abs: number): number {
+  return 5 * BOUND_C * U32 * abs + 3 * TINY32;
+}
+
+/**
+ * Bound of a mean `sum / k`: `acc` accumulated the k terms (as products with an exact 1), so the
+ * float32 sum's bound divided by k, plus the division's rounding. Non-finite means are exact (0).
+ */
+export function meanBound(acc: DotAccumulator, k: number, mean: number): number {
+  return Number.isFinite(mean) ? acc.bound(k) / k + divBound(Math.abs(mean)) : 0;
+}
+
 export function refTensor(shape: Shape, value?: Float64Array, bound?: Float64Array): RefTensor {
   const n = numel(shape);
   return { shape, value: value ?? new Float64Array(n), bound: bound ?? new Float64Array(n) };
