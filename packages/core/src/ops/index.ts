@@ -1,10 +1,15 @@
+import { add } from './add.js';
 import { biasAdd } from './bias_add.js';
+import { concat } from './concat.js';
 import { conv2d } from './conv2d.js';
 import { fusedConv2d } from './fused_conv2d.js';
 import { fusedMatmul } from './fused_matmul.js';
 import { matmul } from './matmul.js';
 import { maxpool } from './maxpool.js';
+import { mul } from './mul.js';
+import { pad } from './pad.js';
 import { relu } from './relu.js';
+import { relu6 } from './relu6.js';
 import { reshape } from './reshape.js';
 import { slice } from './slice.js';
 import type { OpSpec } from './spec.js';
@@ -20,6 +25,11 @@ export const OPS = {
   fused_conv2d: fusedConv2d,
   fused_matmul: fusedMatmul,
   slice,
+  add,
+  mul,
+  relu6,
+  pad,
+  concat,
 } as const satisfies Record<string, OpSpec>;
 
 export type OpName = keyof typeof OPS;
@@ -35,7 +45,7 @@ export function opSpec(name: string): OpSpec {
 
 /**
  * True for an op whose output element i reads element i of operand 0 only (op spec
- * `elementwise`: bias_add, relu); false for unknown ops.
+ * `elementwise`: bias_add, relu, relu6); false for unknown ops.
  */
 export function isElementwise(op: string): boolean {
   return isOpName(op) && OPS[op].elementwise === true;
@@ -58,3 +68,9 @@ export { reshape } from './reshape.js';
 export { matmul, matmulGeometry, type MatmulAttrs, type MatmulGeometry } from './matmul.js';
 export { fusedMatmul } from './fused_matmul.js';
 export { slice, rowMajorStrides, type SliceAttrs } from './slice.js';
+export { broadcastShapes, broadcastStrides } from './broadcast.js';
+export { add } from './add.js';
+export { mul } from './mul.js';
+export { relu6 } from './relu6.js';
+export { pad, type PadAttrs } from './pad.js';
+export { concat, concatAxis, concatGeometry, type ConcatAttrs, type ConcatGeometry } from './concat.js';
