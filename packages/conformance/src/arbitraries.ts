@@ -97,7 +97,7 @@ function convCase(op: 'conv2d' | 'fused_conv2d') {
 }
 
 // ---------------------------------------------------------------------------------------------
-// elementwise: bias_add, relu
+// elementwise: bias_add, relu (relu6 below)
 
 const anyShapeArb = (maxDim: number) => fc.array(dim(maxDim), { minLength: 1, maxLength: 4 });
 
