@@ -189,6 +189,16 @@ describe('webgl agrees with the float64 reference within its per-element bounds'
     });
   }
 
+  it('concat of 40 operands (more than one draw samples): on the channels, unaligned, and on an outer axis', async () => {
+    for (const axis of [2, 1]) {
+      const g = new GraphBuilder(`concat40#${axis}`);
+      const parts = Array.from({ length: 40 }, (_, k) => g.input(`v${k}`, axis === 2 ? [2, 3, 1 + (k % 5)] : [2, 1 + (k % 3), 6]));
+      const graph = g.build({ y: g.concat(parts, { axis }) });
+      const { problems } = await checkAgainstReference(graph, randomFeeds(graph, axis));
+      expect(problems).toEqual([]);
+    }
+  });
+
   it('the seed CNN, batch 1 and 3', async () => {
     for (const batch of [1, 3]) {
       const graph = seedCnn({ batch });

@@ -58,7 +58,12 @@ export function graphToJson(graph: Graph, opts: GraphToJsonOptions = {}): GraphJ
   checkSavableName(graph.name, 'graph name');
   for (const v of graph.inputs) checkSavableName(v.name, 'input name');
   for (const name of graph.constants.keys()) checkSavableName(name, 'constant name');
-  for (const n of graph.nodes) checkSavableName(n.name, 'node name');
+  for (const n of graph.nodes) {
+    checkSavableName(n.name, 'node name');
+    if (n.inputs.length > GRAPH_FILE_LIMITS.maxOperands) {
+      throw new TesseraError(`cannot save: node '${n.name}' (${n.op}) has ${n.inputs.length} operands; a graph file holds at most ${GRAPH_FILE_LIMITS.maxOperands} per node`);
+    }
+  }
   for (const [k, v] of Object.entries(graph.outputs)) {
     checkSavableName(k, 'output name');
     checkSavableName(v, 'output value');

@@ -62,5 +62,13 @@ describe('concat', () => {
     const back = graphFromJson(graphToJson(graph).json);
     expect(back.nodes[0].inputs).toEqual(['x0', 'x1', 'x2', 'x3', 'x4']);
     expect(() => new Graph({ ...graph.parts(), nodes: [{ ...graph.nodes[0], inputs: [] }] })).toThrow("node 'y' (concat): expects 1 or more operands (values...), got 0");
+    const json = graphToJson(graph).json;
+    expect(() => graphFromJson({ ...json, nodes: [{ ...json.nodes[0], inputs: [] }] })).toThrow('nodes[0].inputs: concat takes 1 or more operands (values...), got 0');
+    // A graph file holds at most 16 operands per node: saving more is refused at once.
+    const h = new GraphBuilder('wide');
+    const x = h.input('x', [1, 2]);
+    const wide = h.build({ y: h.concat(new Array(17).fill(x), { axis: 0 }) });
+    expect(wide.value('concat_1').shape).toEqual([17, 2]);
+    expect(() => graphToJson(wide)).toThrow("cannot save: node 'concat_1' (concat) has 17 operands; a graph file holds at most 16 per node");
   });
 });
