@@ -3,9 +3,10 @@ import { fragmentShader, rowDecomposition } from '../glsl.js';
 import type { PrepareContext } from '../program.js';
 
 /**
- * How operand `name` of a broadcasting op is read at output texel (r, c4): its row (`int` named
- * `row`, computed by the shared decomposition, or r / 0 directly) and whether its last dimension
- * is broadcast (one channel, spread over the 4 lanes).
+ * How an operand of `shape`, bound to `sampler`, is read at output texel (r, c4) of a
+ * broadcasting op: at row r where it has the output's rows, 0 where it has one row, else at the
+ * `int` named `row` that the shared decomposition computes from `rowStrides`; its texel c4, or
+ * its one channel spread over the 4 lanes where its last dimension is broadcast.
  */
 function operandRead(shape: Shape, out: Shape, sampler: string, row: string): { rowStrides: number[] | null; expr: string } {
   const outer = out.slice(0, -1);
