@@ -7,9 +7,9 @@
  * the same op in tfjs, and asserts
  *   - the shape GraphBuilder inferred, and the reference's shape, equal tfjs' output shape;
  *   - per element, |tfjs - ref.value| <= ref.bound, the reference's own float32 error bound
- *     (docs/SEMANTICS.md, "Tolerances"). No global epsilon: maxpool, relu and reshape must match
- *     exactly (their bound is 0 on exact inputs), conv2d / matmul / bias_add within a bound
- *     derived per element from the magnitudes that element sums. tfjs-cpu rounds every partial
+ *     (docs/SEMANTICS.md, "Tolerances"). No global epsilon: maxpool, relu, relu6, reshape, pad
+ *     and concat must match exactly (their bound is 0 on exact inputs), conv2d / matmul /
+ *     bias_add / add / mul within a bound derived per element from the magnitudes involved. tfjs-cpu rounds every partial
  *     sum to float32 (error <= K u sum|x w|), well inside c (K + 2) u sum|x w| with c = 2, so
  *     the bound is used as is, without a factor.
  *
@@ -500,6 +500,149 @@ describe('matmul', () => {
 });
 
 // ---------------------------------------------------------------------------------------------
+// add and mul (NumPy broadcasting), relu6, pad, concat
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * Two shapes that broadcast: an output shape of rank 0..4 and, per operand, a suffix of it (a
+ * lower rank) with some dimensions 1; equal shapes, a channel vector and a scalar often.
+ */
+const broadcastPair = fc
+  .record({
+    out: fc.array(int(1, 6), { minLength: 0, maxLength: 4 }),
+    forms: fc.tuple(int(0, 4), int(0, 4)),
+    ones: fc.tuple(fc.array(fc.boolean(), { minLength: 4, maxLength: 4 }), fc.array(fc.boolean(), { minLength: 4, maxLength: 4 })),
+    drops: fc.tuple(int(0, 4), int(0, 4)),
+  })
+  .map(({ out, forms, ones, drops }) => {
+    const operand = (form: number, one: boolean[], drop: number): Shape => {
+      if (form <= 1) return [...out];
+      if (form === 2) return out.length ? [out[out.length - 1]] : [];
+      if (form === 3) return [];
+      return out.slice(Math.min(drop, out.length)).map((d, i) => (one[i] ? 1 : d));
+    };
+    return { a: operand(forms[0], ones[0], drops[0]), b: operand(forms[1], ones[1], drops[1]) };
+  });
+
+/** Two shapes that do not broadcast: some aligned pair of dimensions both above 1 and different. */
+const clashingPair = fc
+  .record({ shape: fc.array(int(1, 5), { minLength: 1, maxLength: 4 }), at: fc.nat(), d: int(2, 5), e: int(2, 5), drop: int(0, 3) })
+  .filter(({ d, e }) => d !== e)
+  .map(({ shape, at, d, e, drop }) => {
+    const a = [...shape];
+    const k = at % a.length;
+    a[k] = d;
+    const b = a.slice(Math.min(drop, k));
+    b[b.length - (a.length - k)] = e;
+    return { a: a as Shape, b: b as Shape };
+  });
+
+describe('add and mul', () => {
+  for (const op of ['add', 'mul'] as const) {
+    test.prop([broadcastPair, dataSpec, dataSpec], params)(
+      `${op}: shape and values equal tf.${op} with NumPy broadcasting (either operand, scalars, size-1 axes), within one rounding`,
+      ({ a, b }, as, bs) => {
+        const x = floatData(numelOf(a), as);
+        const y = floatData(numelOf(b), bs);
+        const { inferred, ref } = tesseraOneNode(op, [{ shape: a, data: x }, { shape: b, data: y }], {});
+        const t = runTf(() => tf[op](tf.tensor(x, [...a]), tf.tensor(y, [...b])));
+        expect(inferred).toEqual(t.shape);
+        expect(ref.shape).toEqual(t.shape);
+        expectWithinBound(op, t.data, ref);
+      },
+    );
+
+    test.prop([clashingPair], params)(`${op}: shapes that do not broadcast are rejected by both`, ({ a, b }) => {
+      expect(tfRejection(() => tf[op](zeros(a), zeros(b)))).toMatch(/broadcast/);
+      expect(() => tesseraShape(op, [a, b], {})).toThrow(new RegExp(`node 'y' \\(${op}\\): a \\[.*\\] and b \\[.*\\] cannot be broadcast`));
+    });
+  }
+});
+
+describe('relu6', () => {
+  /** Scales around 6 (2^2 .. 2^3) a third of the time, so both clamps are hit. */
+  const relu6Data = fc.oneof(dataSpec, dataSpec.map((d) => ({ ...d, scale: 2 + (d.scale & 1), spread: d.spread % 2 })));
+  test.prop([smallShape(8), relu6Data], params)('relu6: shape and values equal tf.relu6 exactly, both clamps included', (shape, xs) => {
+    const x = floatData(numelOf(shape), xs);
+    const { inferred, ref } = tesseraOneNode('relu6', [{ shape, data: x }], {});
+    const t = runTf(() => tf.relu6(tf.tensor(x, [...shape])));
+    expect(inferred).toEqual(t.shape);
+    expect(ref.shape).toEqual(t.shape);
+    expect(ref.bound.every((b) => b === 0)).toBe(true);
+    expectWithinBound('relu6', t.data, ref);
+  });
+});
+
+describe('pad', () => {
+  const padCase = fc.record({
+    shape: fc.array(int(1, 6), { minLength: 1, maxLength: 4 }),
+    pads: fc.array(fc.tuple(int(0, 4), int(0, 4)), { minLength: 4, maxLength: 4 }),
+    value: fc.oneof(fc.constant(0), fc.constantFrom(-1, 6, 0.5, -3.25), fc.float({ noNaN: true, noDefaultInfinity: true })),
+    x: dataSpec,
+  });
+  test.prop([padCase], params)('pad: shape and values equal tf.pad (constant mode) exactly, any rank, pads and value', ({ shape, pads, value, x: xs }) => {
+    const x = floatData(numelOf(shape), xs);
+    const paddings = shape.map((_, i) => pads[i]);
+    const attrs = value === 0 ? { paddings } : { paddings, value };
+    const { inferred, ref } = tesseraOneNode('pad', [{ shape, data: x }], attrs);
+    const t = runTf(() => tf.pad(tf.tensor(x, [...shape]), paddings, value));
+    expect(inferred).toEqual(t.shape);
+    expect(ref.shape).toEqual(t.shape);
+    // Exact (a subnormal value's bound allows a device to flush it).
+    expect(ref.bound.every((b, i) => b === 0 || Math.abs(ref.value[i]) < 2 ** -126)).toBe(true);
+    expectWithinBound('pad', t.data, ref);
+  });
+
+  test('pad: paddings that are not one pair per dimension are rejected (TensorFlow rejects them; tfjs does not check and returns a malformed tensor)', () => {
+    for (const [shape, paddings] of [
+      [[2, 3], [[1, 1]]],
+      [[2], [[0, 1], [1, 0]]],
+    ] as [Shape, [number, number][]][]) {
+      const tfShape = tf.tidy(() => [...tf.pad(zeros(shape), paddings).shape]);
+      expect(tfShape.length !== shape.length || tfShape.some((d) => !(d >= 1))).toBe(true);
+      expect(() => tesseraShape('pad', [shape], { paddings })).toThrow(/node 'y' \(pad\): paddings has \d+ \[before, after\] pairs for input/);
+    }
+  });
+});
+
+describe('concat', () => {
+  const concatCase = fc
+    .record({
+      shape: fc.array(int(1, 5), { minLength: 1, maxLength: 4 }),
+      axis: fc.nat(),
+      negative: fc.boolean(),
+      sizes: fc.array(int(1, 5), { minLength: 1, maxLength: 6 }),
+      data: fc.array(dataSpec, { minLength: 6, maxLength: 6 }),
+    })
+    .map((r) => {
+      const axis = r.axis % r.shape.length;
+      const shapes = r.sizes.map((d) => r.shape.map((s, i) => (i === axis ? d : s)) as Shape);
+      return { shapes, axis: r.negative ? axis - r.shape.length : axis, data: r.data };
+    });
+
+  test.prop([concatCase], params)('concat: shape and values equal tf.concat exactly, 1 to 6 operands, any axis, negative axes', ({ shapes, axis, data }) => {
+    const xs = shapes.map((s, k) => floatData(numelOf(s), data[k]));
+    const { inferred, ref } = tesseraOneNode('concat', shapes.map((shape, k) => ({ shape, data: xs[k] })), { axis });
+    const t = runTf(() => tf.concat(shapes.map((s, k) => tf.tensor(xs[k], [...s])), axis));
+    expect(inferred).toEqual(t.shape);
+    expect(ref.shape).toEqual(t.shape);
+    expectWithinBound('concat', t.data, ref);
+  });
+
+  test('concat: a dimension other than the axis that differs, and ranks that differ, are rejected by both', () => {
+    const cases: [Shape[], number, RegExp][] = [
+      [[[2, 3], [2, 4]], 0, /values\[1\] \[2,4\] differs from values\[0\] \[2,3\] on dimension 1/],
+      [[[1, 4, 4, 3], [1, 4, 5, 3]], -1, /on dimension 2 \(5 against 4\)/],
+      [[[2, 3], [2, 3, 1]], 1, /values\[1\] \[2,3,1\] has rank 3/],
+    ];
+    for (const [shapes, axis, message] of cases) {
+      expect(tfRejection(() => tf.concat(shapes.map((s) => zeros(s)), axis))).toBeDefined();
+      expect(() => tesseraShape('concat', shapes, { axis })).toThrow(new RegExp(`node 'y' \\(concat\\): .*${message.source}`));
+    }
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
 // Non-finite values, where tfjs-cpu follows the same rules (docs/SEMANTICS.md). Two places where
 // it does not are documented there, not asserted here: tfjs-cpu's conv2d skips padded taps (an
 // Inf weight at the border gives Inf, Tessera's zero-padding gives 0 * Inf = NaN), and its
@@ -542,6 +685,22 @@ describe('non-finite values', () => {
     // rows: [Inf, 0] -> [Inf*0 + 0*2, Inf*1 + 0*3] = [NaN, Inf]; [1, 1] -> [2, 4]; [-Inf, Inf] -> [NaN, NaN]
     expect(Array.from(mm.ref.value)).toEqual([NaN32, Inf, 2, 4, NaN32, NaN32]);
     expectWithinBound('matmul', runTf(() => tf.matMul(tf.tensor2d(a, [3, 2]), tf.tensor2d(b, [2, 2]))).data, mm.ref);
+  });
+
+  test('add, mul and relu6 propagate NaN and +-Inf like tfjs (Inf - Inf = NaN, 0 * Inf = NaN, relu6(NaN) = NaN)', () => {
+    const a = Float32Array.from([Inf, -Inf, NaN, 0, Inf, -0]);
+    const b = Float32Array.from([-Inf, 2, 1, Inf, 0, 3]);
+    for (const op of ['add', 'mul'] as const) {
+      const r = tesseraOneNode(op, [{ shape: [6], data: a }, { shape: [6], data: b }], {});
+      expectWithinBound(op, runTf(() => tf[op](tf.tensor1d(a), tf.tensor1d(b))).data, r.ref);
+    }
+    expect(Array.from(tesseraOneNode('add', [{ shape: [6], data: a }, { shape: [6], data: b }], {}).ref.value)).toEqual([NaN32, -Inf, NaN32, Inf, Inf, 3]);
+    expect(Array.from(tesseraOneNode('mul', [{ shape: [6], data: a }, { shape: [6], data: b }], {}).ref.value)).toEqual([-Inf, -Inf, NaN32, NaN32, NaN32, -0]);
+    const x = Float32Array.from([NaN32, -Inf, Inf, -0, 6, 7]);
+    const r6 = tesseraOneNode('relu6', [{ shape: [6], data: x }], {});
+    const t6 = runTf(() => tf.relu6(tf.tensor1d(x))).data;
+    expectWithinBound('relu6', t6, r6.ref);
+    expect(Object.is(t6[3], 0) && Object.is(r6.ref.value[3], 0)).toBe(true);
   });
 
   test('conv2d VALID (no padded taps): an Inf input gives Inf where its weight is finite and nonzero, NaN where it is 0, like tfjs', () => {

@@ -8,8 +8,9 @@
  *   const session = await createSession(graph, { backend: 'loops', container });
  */
 import {
-  convGeometry, matmulGeometry, numel, poolGeometry, rowMajorStrides,
-  type Conv2dAttrs, type ConvGeometry, type Feeds, type Graph, type MatmulAttrs, type MaxpoolAttrs, type Node, type SliceAttrs,
+  broadcastStrides, concatGeometry, convGeometry, matmulGeometry, numel, poolGeometry, rowMajorStrides,
+  type ConcatAttrs, type Conv2dAttrs, type ConvGeometry, type Feeds, type Graph, type MatmulAttrs, type MaxpoolAttrs, type Node,
+  type PadAttrs, type SliceAttrs,
 } from '@tessera/core';
 import {
   KernelRegistry, registerBackend,
@@ -130,6 +131,53 @@ const biasAdd: LoopKernel = ({ inputs: [x, b], out }) => {
 };
 const relu_ = (a: Args) => (a.node.attrs as { relu: boolean }).relu;
 
+/** add / mul with NumPy broadcasting: output element o reads each operand through its broadcast strides. */
+function binary(a: Args, op: (x: number, y: number) => number): void {
+  const out = a.node.output.shape;
+  const [sa, sb] = [0, 1].map((i) => broadcastStrides(shapeOf(a, i), out));
+  const [x, y] = a.inputs;
+  for (let o = 0; o < a.out.length; o++) {
+    let ia = 0;
+    let ib = 0;
+    for (let ax = out.length - 1, rest = o; ax >= 0; ax--) {
+      const i = rest % out[ax];
+      rest = (rest - i) / out[ax];
+      ia += i * sa[ax];
+      ib += i * sb[ax];
+    }
+    a.out[o] = f(op(x[ia], y[ib]));
+  }
+}
+
+/** Constant padding: every output element is the value, then the input is written inside. */
+function pad(a: Args): void {
+  const { paddings, value } = a.node.attrs as PadAttrs;
+  const inShape = shapeOf(a, 0);
+  const outStrides = rowMajorStrides(a.node.output.shape);
+  a.out.fill(value);
+  for (let i = 0; i < a.inputs[0].length; i++) {
+    let o = 0;
+    for (let ax = inShape.length - 1, rest = i; ax >= 0; ax--) {
+      const idx = rest % inShape[ax];
+      rest = (rest - idx) / inShape[ax];
+      o += (idx + paddings[ax][0]) * outStrides[ax];
+    }
+    a.out[o] = a.inputs[0][i];
+  }
+}
+
+/** Concatenation: each operand's runs copied into place. */
+function concat(a: Args): void {
+  const g = concatGeometry(a.node.inputs.map((_, i) => shapeOf(a, i)), (a.node.attrs as ConcatAttrs).axis);
+  a.inputs.forEach((x, k) => {
+    for (let r = 0; r < g.outer; r++) a.out.set(x.subarray(r * g.inner[k], (r + 1) * g.inner[k]), r * g.total + g.offsets[k]);
+  });
+}
+
+const relu6: LoopKernel = ({ inputs: [x], out }) => {
+  for (let i = 0; i < out.length; i++) out[i] = x[i] <= 0 ? 0 : x[i] > 6 ? 6 : x[i]; // NaN stays NaN
+};
+
 loopsKernels.register<LoopKernel>(BACKEND, 'conv2d', (a) => conv(a, null, false));
 loopsKernels.register<LoopKernel>(BACKEND, 'fused_conv2d', (a) => conv(a, a.inputs[2], relu_(a)));
 loopsKernels.register<LoopKernel>(BACKEND, 'matmul', (a) => matmul(a, null, false));
@@ -138,6 +186,11 @@ loopsKernels.register<LoopKernel>(BACKEND, 'maxpool', maxpool);
 loopsKernels.register<LoopKernel>(BACKEND, 'relu', relu);
 loopsKernels.register<LoopKernel>(BACKEND, 'bias_add', biasAdd);
 loopsKernels.register<LoopKernel>(BACKEND, 'slice', slice);
+loopsKernels.register<LoopKernel>(BACKEND, 'add', (a) => binary(a, (x, y) => x + y));
+loopsKernels.register<LoopKernel>(BACKEND, 'mul', (a) => binary(a, (x, y) => x * y));
+loopsKernels.register<LoopKernel>(BACKEND, 'relu6', relu6);
+loopsKernels.register<LoopKernel>(BACKEND, 'pad', pad);
+loopsKernels.register<LoopKernel>(BACKEND, 'concat', concat);
 
 /** Float32 loops over the planned arena; reshape is a view (the plan gives it its input's buffer). */
 export class LoopsBackend implements Backend {

@@ -1,6 +1,6 @@
 import '@tessera/backend-cpu';
 import '@tessera/backend-webgl';
-import { GraphBuilder, prng, type Graph, type Padding } from '@tessera/core';
+import { GraphBuilder, Tensor, prng, type Graph, type Padding } from '@tessera/core';
 import { seedCnn, workload, workloadGraph } from '@tessera/examples';
 import { describe, expect, it } from 'vitest';
 import { checkAgainstReference, randomFeeds, tensor } from './helpers.js';
@@ -119,7 +119,61 @@ const makers: Record<string, Maker> = {
     const x = g.input('x', shape);
     return g.build({ y: g.op('slice', [x], { begin, size, strides }) });
   },
+  add: (seed, specials) => binary('add', seed, specials),
+  mul: (seed, specials) => binary('mul', seed, specials),
+  relu6(seed) {
+    const next = prng(seed);
+    const g = new GraphBuilder(`relu6#${seed}`);
+    const x = g.input('x', Array.from({ length: int(next, 1, 4) }, () => int(next, 1, 7)));
+    // Scaled past 6 through a mul, so values cross the upper clamp too.
+    return g.build({ y: g.relu6(g.mul(x, g.constant('s', new Tensor([], Float32Array.of(9))))) });
+  },
+  pad(seed) {
+    const next = prng(seed);
+    const shape = Array.from({ length: int(next, 1, 4) }, () => int(next, 1, 6));
+    const paddings = shape.map(() => [int(next, 0, 5), int(next, 0, 5)] as [number, number]);
+    const g = new GraphBuilder(`pad#${seed}`);
+    const x = g.input('x', shape);
+    // Also a computed operand, and a channel pad of 4 (whole texels) on a width of 8.
+    const y = g.pad(g.relu(x), { paddings, value: pick(next, [0, -0, 1.5, -7, 0.1]) });
+    const w = g.pad(g.input('w', [2, 8]), { paddings: [[1, 0], [4, 4]] });
+    return g.build({ y, w });
+  },
+  concat(seed, specials) {
+    const next = prng(seed);
+    const rank = int(next, 1, 4);
+    const shape = Array.from({ length: rank }, () => int(next, 1, 5));
+    const axis = int(next, 0, rank - 1);
+    const g = new GraphBuilder(`concat#${seed}`);
+    const count = pick(next, [1, 2, 3, 5, 20]); // 20: more operands than one draw may sample
+    const parts = Array.from({ length: count }, (_, k) => {
+      const s = shape.map((d, i) => (i === axis ? pick(next, [1, 2, 3, 4, 8]) : d));
+      return k % 3 === 2 ? g.constant(`c${k}`, tensor(s, seed + k, 1, specials)) : g.input(`v${k}`, s);
+    });
+    return g.build({ y: g.concat(parts, { axis: next() < 0.5 ? axis : axis - rank }) });
+  },
 };
+
+/** add / mul of two operands that broadcast: equal shapes, a channel vector, a scalar, size-1 axes, operand 0 the smaller. */
+function binary(op: 'add' | 'mul', seed: number, specials: number): Graph {
+  const next = prng(seed);
+  const out = Array.from({ length: int(next, 0, 4) }, () => int(next, 1, 6));
+  const operand = () => {
+    const form = int(next, 0, 3);
+    if (form === 0) return [...out];
+    if (form === 1) return out.length ? [out[out.length - 1]] : [];
+    if (form === 2) return [];
+    return out.slice(int(next, 0, out.length)).map((d) => (next() < 0.5 ? 1 : d));
+  };
+  let a = operand();
+  const b = operand();
+  if (!out.every((d, i) => a[a.length - out.length + i] === d || b[b.length - out.length + i] === d)) a = [...out];
+  const g = new GraphBuilder(`${op}#${seed}`);
+  const x = g.input('a', a);
+  const y = next() < 0.5 ? g.constant('b', tensor(b, seed + 1, 1, specials)) : g.input('b', b);
+  const [l, r] = next() < 0.5 ? [x, y] : [y, x];
+  return g.build({ y: op === 'add' ? g.add(l, r) : g.mul(l, r) });
+}
 
 describe('webgl agrees with the float64 reference within its per-element bounds', () => {
   for (const [op, make] of Object.entries(makers)) {
@@ -134,6 +188,16 @@ describe('webgl agrees with the float64 reference within its per-element bounds'
       expect(problems).toEqual([]);
     });
   }
+
+  it('concat of 40 operands (more than one draw samples): on the channels, unaligned, and on an outer axis', async () => {
+    for (const axis of [2, 1]) {
+      const g = new GraphBuilder(`concat40#${axis}`);
+      const parts = Array.from({ length: 40 }, (_, k) => g.input(`v${k}`, axis === 2 ? [2, 3, 1 + (k % 5)] : [2, 1 + (k % 3), 6]));
+      const graph = g.build({ y: g.concat(parts, { axis }) });
+      const { problems } = await checkAgainstReference(graph, randomFeeds(graph, axis));
+      expect(problems).toEqual([]);
+    }
+  });
 
   it('the seed CNN, batch 1 and 3', async () => {
     for (const batch of [1, 3]) {

@@ -1,7 +1,7 @@
 /**
  * The sign of zero (docs/SEMANTICS.md, "The sign of zero") on a real GPU stack (SwiftShader in
- * CI): relu and the fused relu epilogues give +0 for -0, a maxpool window of -0 gives -0, reshape
- * and slice keep -0; checked with core's comparator, which checks the sign where the reference
+ * CI): relu, relu6 and the fused relu epilogues give +0 for -0, a maxpool window of -0 gives -0,
+ * reshape, slice and concat keep -0, pad adds a constant -0 as -0; checked with core's comparator, which checks the sign where the reference
  * specifies it, and element by element with Object.is. The cpu backend (wasm SIMD in the page) too.
  */
 import '@tessera/backend-cpu';
@@ -28,6 +28,9 @@ function graph(): Graph {
     pool: g.maxpool(x, { ksize: [2, 1], strides: [1, 1], padding: 'VALID' }),
     reshape: g.reshape(x, [24]),
     slice: g.op('slice', [x], { begin: [0, 0, 0, 0], size: [1, 1, 2, 4], strides: [1, 1, 2, 1] }),
+    relu6: g.relu6(x),
+    pad: g.pad(a, { paddings: [[0, 0], [1, 2]], value: -0 }),
+    concat: g.concat([a, g.reshape(x, [6, 4])], { axis: 0 }),
   });
 }
 
@@ -50,6 +53,10 @@ describe('the sign of zero in the browser', () => {
         expect(Array.from(out.pool, sign)).toEqual(ROW.map(sign));
         expect(Array.from(out.reshape, sign)).toEqual(Array.from(X, sign));
         expect(Array.from(out.slice, sign)).toEqual([...X.slice(0, 4), ...X.slice(8, 12)].map(sign));
+        expect(Array.from(out.relu6, sign).slice(0, 12)).toEqual(['0', '0', '0', 'NaN', '2', '0', '0', '0', '0', '0', '5', '0']);
+        // The added cells are the constant -0; the copied ones keep the input's zeros.
+        expect(Array.from(out.pad, sign)).toEqual(['-0', '-0', '-0', '-1', '-0', '-0', '-0', '-0', '0', '-2', '-0', '-0', '-0', '-0']);
+        expect(Array.from(out.concat, sign)).toEqual([...Array.from(feeds.a), ...Array.from(X)].map(sign));
       } finally {
         session.dispose();
       }

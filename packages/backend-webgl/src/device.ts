@@ -40,6 +40,8 @@ bvec4 isnan4(vec4 v) { return greaterThan(floatBitsToUint(v) & 0x7fffffffu, uvec
 // relu: x <= 0 (-0 included) selects +0 explicitly, as GLSL's max(-0.0, 0.0) may be either zero;
 // NaN is selected by its bits, as GLSL does not promise IEEE comparisons with NaN.
 vec4 relu4(vec4 v) { return mix(mix(v, vec4(0.0), lessThanEqual(v, vec4(0.0))), v, isnan4(v)); }
+// relu6: relu4, then 6 where it is larger; NaN selected by its bits again.
+vec4 relu6_4(vec4 v) { vec4 y = relu4(v); return mix(mix(y, vec4(6.0), greaterThan(y, vec4(6.0))), v, isnan4(v)); }
 `;
 
 interface CachedProgram {

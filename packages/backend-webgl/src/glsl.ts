@@ -19,6 +19,34 @@ void main() {
 /** The lanes of a vec4 expression, for generated per-lane code. */
 export const LANES = ['x', 'y', 'z', 'w'] as const;
 
+/** A GLSL expression of exactly the float32 value of `n` (-0 and every other value bit for bit). */
+export function f32Bits(n: number): string {
+  const bits = new Uint32Array(Float32Array.of(n).buffer)[0];
+  return `uintBitsToFloat(0x${bits.toString(16)}u)`;
+}
+
+/**
+ * GLSL statements that decompose `int ${r}` (a row of a tensor whose dimensions before the last
+ * are `outer`) into its index on every axis, and add index times `strides[k][axis]` to
+ * `int ${names[k]}` for every k (declared here, starting at 0). Axes where every stride is 0 are
+ * only divided out.
+ */
+export function rowDecomposition(r: string, outer: readonly number[], names: readonly string[], strides: readonly (readonly number[])[]): string {
+  let s = `int rest_ = ${r};${names.map((n) => ` int ${n} = 0;`).join('')}
+`;
+  for (let a = outer.length - 1; a >= 0; a--) {
+    const adds = names.map((n, k) => (strides[k][a] ? ` ${n} += i_ * ${strides[k][a]};` : '')).join('');
+    if (!adds) {
+      if (a > 0) s += `  rest_ /= ${outer[a]};
+`;
+      continue;
+    }
+    s += `  { int i_ = rest_ % ${outer[a]}; rest_ /= ${outer[a]};${adds} }
+`;
+  }
+  return s;
+}
+
 /** A GLSL float literal. */
 export function f(n: number): string {
   return Number.isInteger(n) ? `${n}.0` : String(n);

@@ -11,7 +11,7 @@ import type { Part, TileRegion } from './types.js';
  * node; the same kernels on the same elements, so the same bits as separate steps.
  *
  * Three kinds of followers:
- * - element-wise (op spec `elementwise`: bias_add, relu on the previous output, whole, in
+ * - element-wise (op spec `elementwise`: bias_add, relu, relu6 on the previous output, whole, in
  *   element order): any range of the head maps to the same elements of the follower;
  * - row-wise (a pointwise conv2d, a matmul): unit u reads row u of the previous output only
  *   (its channels, its k values), so a range of the head maps to the follower's rows of the same
@@ -33,14 +33,14 @@ import type { Part, TileRegion } from './types.js';
  */
 
 /** Kernels whose units [a, b) write exactly output elements [a*E, b*E) (E = output size / units). */
-const ROW_PRODUCERS = new Set(['conv2d', 'matmul', 'bias_add', 'relu']);
+const ROW_PRODUCERS = new Set(['conv2d', 'matmul', 'bias_add', 'relu', 'relu6', 'add', 'mul']);
 /**
  * Kernels whose units are item-major: with N the leading dimension of the output (and of
  * operand 0), units [n*U/N, (n+1)*U/N) write item n of the output and read item n of operand 0
  * only; other operands are read whole. (matmul: not with a rank-2 transposed a, whose rows are
  * columns of the operand.)
  */
-const ITEM_MAJOR = new Set(['conv2d', 'maxpool', 'matmul', 'bias_add', 'relu']);
+const ITEM_MAJOR = new Set(['conv2d', 'maxpool', 'matmul', 'bias_add', 'relu', 'relu6']);
 
 export interface Chains {
   /** By node index: the nodes chained after it (its followers), or null. */

@@ -18,6 +18,11 @@ export const OP_NAMES_UNDER_TEST = [
   'matmul',
   'fused_matmul',
   'slice',
+  'add',
+  'mul',
+  'relu6',
+  'pad',
+  'concat',
 ] as const;
 export type OpUnderTest = (typeof OP_NAMES_UNDER_TEST)[number];
 
@@ -117,7 +122,7 @@ function convCase(op: 'conv2d' | 'fused_conv2d') {
 }
 
 // ---------------------------------------------------------------------------------------------
-// elementwise: bias_add, relu
+// elementwise: bias_add, relu (relu6 below)
 
 const anyShapeArb = (maxDim: number) => fc.array(dim(maxDim), { minLength: 1, maxLength: 4 });
 
@@ -275,6 +280,121 @@ function sliceCase() {
 }
 
 // ---------------------------------------------------------------------------------------------
+// add / mul: NumPy broadcasting
+
+/**
+ * An output shape (rank 0..4) and two operand shapes that broadcast to it: each a suffix of the
+ * output's dimensions (a lower rank) with some of them 1. Half of the pairs are equal shapes (a
+ * residual add); others a channel vector, a scalar, a column against a row, operand 0 the smaller.
+ */
+const broadcastPairArb = fc
+  .record({
+    out: fc.array(dim(6), { minLength: 0, maxLength: 4 }),
+    forms: fc.tuple(fc.nat(5), fc.nat(5)),
+    ones: fc.tuple(fc.array(fc.boolean(), { minLength: 4, maxLength: 4 }), fc.array(fc.boolean(), { minLength: 4, maxLength: 4 })),
+    drops: fc.tuple(fc.nat(4), fc.nat(4)),
+  })
+  .map(({ out, forms, ones, drops }) => {
+    const operand = (form: number, one: readonly boolean[], drop: number): number[] => {
+      switch (form) {
+        case 0:
+        case 1:
+          return [...out]; // the same shape
+        case 2:
+          return out.length ? [out[out.length - 1]] : []; // a channel vector (bias-like, a scale)
+        case 3:
+          return []; // a scalar
+        default:
+          // A suffix of the output's dimensions, some of them 1.
+          return out.slice(Math.min(drop, out.length)).map((d, i) => (one[i] ? 1 : d));
+      }
+    };
+    let a = operand(forms[0], ones[0], drops[0]);
+    const b = operand(forms[1], ones[1], drops[1]);
+    // The output is the broadcast of the two: make sure some operand carries every dimension.
+    const full = out.map((d, i) => {
+      const ai = a.length - out.length + i;
+      const bi = b.length - out.length + i;
+      return (ai >= 0 && a[ai] === d) || (bi >= 0 && b[bi] === d);
+    });
+    if (!full.every(Boolean)) a = [...out];
+    return { a, b };
+  });
+
+function binaryCase(op: 'add' | 'mul') {
+  return fc
+    .record({ shapes: broadcastPairArb, a: opData(2), b: opData(2), bHolder: holderArb, same: fc.constantFrom(false, false, false, false, false, true) })
+    .map((p) => {
+      const c = new CaseBuilder(`${op}_case`);
+      const a = c.input('a', p.shapes.a, p.a);
+      // Sometimes the same value twice (x + x, x * x): both operands in one buffer.
+      const b = p.same ? a : c.operand('b', p.shapes.b, p.b, p.bHolder);
+      return c.build({ y: op === 'add' ? c.b.add(a, b) : c.b.mul(a, b) });
+    });
+}
+
+// ---------------------------------------------------------------------------------------------
+// relu6
+
+function relu6Case() {
+  // Scaled by 2 or 3, the ints (-3..3) reach past 6 with exact ties at 6.
+  return fc.record({ shape: anyShapeArb(12), x: opData(2), scale: fc.constantFrom(1, 2, 3) }).map((p) => {
+    const c = new CaseBuilder('relu6_case');
+    const x = c.input('x', p.shape, p.x);
+    if (p.scale !== 1) c.feeds.x = c.feeds.x.map((v) => v * p.scale);
+    return c.build({ y: c.b.relu6(x) });
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// pad
+
+function padCase() {
+  return fc
+    .record({
+      shape: fc.array(dim(6), { minLength: 0, maxLength: 4 }),
+      pads: fc.array(fc.tuple(fc.nat(3), fc.nat(3)), { minLength: 4, maxLength: 4 }),
+      value: fc.constantFrom(0, 0, 0, 1, -1, 6, -0, 0.1, -2.5e-30, 1e30),
+      x: opData(),
+    })
+    .map((p) => {
+      const c = new CaseBuilder('pad_case');
+      const x = c.input('x', p.shape, p.x);
+      const paddings = p.shape.map((_, i) => p.pads[i]);
+      return c.build({ y: c.b.pad(x, { paddings, ...(p.value === 0 && !Object.is(p.value, -0) ? {} : { value: p.value }) }) });
+    });
+}
+
+// ---------------------------------------------------------------------------------------------
+// concat
+
+function concatCase() {
+  return fc
+    .record({
+      shape: fc.array(dim(5), { minLength: 1, maxLength: 4 }),
+      axis: fc.nat(3),
+      negative: fc.boolean(),
+      sizes: fc.array(dim(5), { minLength: 1, maxLength: 5 }),
+      holders: fc.array(holderArb, { minLength: 5, maxLength: 5 }),
+      repeat: fc.constantFrom(false, false, false, false, true),
+      data: fc.array(opData(), { minLength: 5, maxLength: 5 }),
+    })
+    .map((p) => {
+      const rank = p.shape.length;
+      const axis = p.axis % rank;
+      const c = new CaseBuilder('concat_case');
+      const values = p.sizes.map((d, k) => {
+        const shape = p.shape.map((s, i) => (i === axis ? d : s));
+        // Operand 0 is an input; later ones inputs or constants; sometimes a value repeated.
+        if (k > 0 && p.repeat && d === p.sizes[0]) return undefined;
+        return c.operand(`v${k}`, shape, p.data[k], k === 0 ? 'input' : p.holders[k]);
+      });
+      const operands = values.map((v) => v ?? values[0]!);
+      return c.build({ y: c.b.concat(operands, { axis: p.negative ? axis - rank : axis }) });
+    });
+}
+
+// ---------------------------------------------------------------------------------------------
 
 const OP_CASES: Record<OpUnderTest, () => fc.Arbitrary<ConformanceCase>> = {
   conv2d: () => convCase('conv2d'),
@@ -286,6 +406,11 @@ const OP_CASES: Record<OpUnderTest, () => fc.Arbitrary<ConformanceCase>> = {
   matmul: () => matmulCase('matmul'),
   fused_matmul: () => matmulCase('fused_matmul'),
   slice: sliceCase,
+  add: () => binaryCase('add'),
+  mul: () => binaryCase('mul'),
+  relu6: relu6Case,
+  pad: padCase,
+  concat: concatCase,
 };
 
 /**

@@ -4,7 +4,7 @@ import { dataSpecArbitrary, type DataSpec } from './data.js';
 /*
  * The recipe of a random graph (see graphs.ts): an input shape and a list of steps, each with its
  * own named choices for every op it might become. Every choice shrinks towards the simplest
- * (relu, kernel 1, stride 1, SAME, no transposes), and the interpreter clamps each to what the
+ * (relu, kernel 1, stride 1, SAME, no transposes, no partner), and the interpreter clamps each to what the
  * shape at hand allows, so any recipe yields a valid graph.
  */
 
@@ -66,6 +66,38 @@ export interface SliceAxisChoice {
   readonly size: number;
 }
 
+export interface BinaryChoice {
+  /**
+   * The second operand: an earlier value of the same shape (a residual connection) when one
+   * exists and this is true (1 in 2), else weights of the form chosen by `form`.
+   */
+  readonly partner: boolean;
+  /** Weights: 0 the operand's shape, 1 its channels ([C]), 2 a scalar, 3 the operand's shape with its leading dimensions 1. */
+  readonly form: number;
+  /** The weights are operand 0 and the computed value operand 1 (1 in 4). */
+  readonly swap: boolean;
+}
+
+export interface PadChoice {
+  /** [before, after] per axis (0..2 each; 4 drawn, a lower rank reads the first ones). */
+  readonly pads: readonly (readonly [number, number])[];
+  /** Pad the channels (last axis) of a rank-4 value too, not only height and width (1 in 4). */
+  readonly channels: boolean;
+  readonly value: number;
+}
+
+export interface ConcatChoice {
+  /** Which axis (modulo the rank); rank 4 prefers the channels. */
+  readonly axis: number;
+  /** Written as a negative axis. */
+  readonly negative: boolean;
+  /** Join with an earlier value that differs only on that axis, when one exists (1 in 2); else with the value itself or weights. */
+  readonly partner: boolean;
+  /** Without a partner: the value with itself (true) or with weights along the axis (1..4 wide). */
+  readonly self: boolean;
+  readonly width: number;
+}
+
 export interface GraphStep {
   /** Which op, among those that apply to the operand's rank (modulo their count). */
   readonly op: number;
@@ -79,6 +111,9 @@ export interface GraphStep {
   readonly reshape: ReshapeChoice;
   /** One per axis of the operand (4 drawn; a lower rank reads the first ones). */
   readonly slice: readonly SliceAxisChoice[];
+  readonly binary: BinaryChoice;
+  readonly pad: PadChoice;
+  readonly concat: ConcatChoice;
   /** Data of the step's weights and bias. */
   readonly data: DataSpec;
   readonly weightsAsInput: boolean;
@@ -122,6 +157,22 @@ const reshapeArb: fc.Arbitrary<ReshapeChoice> = fc.record({ form: fc.nat(3), wil
 
 const sliceAxisArb: fc.Arbitrary<SliceAxisChoice> = fc.record({ stride: int(1, 2), begin: fc.nat(1000), size: fc.nat(1000) });
 
+const binaryArb: fc.Arbitrary<BinaryChoice> = fc.record({ partner: fc.boolean(), form: fc.nat(3), swap: oneIn(1, 4) });
+
+const padArb: fc.Arbitrary<PadChoice> = fc.record({
+  pads: fc.array(pair(0, 2), { minLength: 4, maxLength: 4 }),
+  channels: oneIn(1, 4),
+  value: fc.constantFrom(0, 0, 0, 1, -1, -0),
+});
+
+const concatArb: fc.Arbitrary<ConcatChoice> = fc.record({
+  axis: fc.nat(7),
+  negative: fc.boolean(),
+  partner: fc.boolean(),
+  self: fc.boolean(),
+  width: int(1, 4),
+});
+
 const stepArb: fc.Arbitrary<GraphStep> = fc.record({
   op: fc.nat(60),
   from: fc.oneof({ arbitrary: fc.constant(0), weight: 3 }, { arbitrary: int(1, 4), weight: 1 }),
@@ -131,6 +182,9 @@ const stepArb: fc.Arbitrary<GraphStep> = fc.record({
   matmul: matmulArb,
   reshape: reshapeArb,
   slice: fc.array(sliceAxisArb, { minLength: 4, maxLength: 4 }),
+  binary: binaryArb,
+  pad: padArb,
+  concat: concatArb,
   data: dataSpecArbitrary({ maxExp: 2, minExp: -6 }),
   weightsAsInput: oneIn(1, 4),
   alsoOutput: oneIn(1, 5),

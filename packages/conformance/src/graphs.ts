@@ -29,9 +29,10 @@ const MAX_LOG10 = 30;
 
 /**
  * Random valid graphs of `minOps`..`maxOps` ops over one NHWC input: chains and small DAGs of
- * conv2d, bias_add, relu, maxpool, reshape, slice, matmul and the fused ops, with values
- * consumed twice, several outputs, intermediates that are also outputs, flatten + matmul tails
- * and matmuls of two computed values. Total MACs stay under `maxMacs` (default 2e5).
+ * conv2d, bias_add, relu, relu6, maxpool, reshape, slice, matmul, the fused ops, add / mul
+ * (residual connections of two computed values, broadcast weights), pad and concat (of computed
+ * values, of a value with itself, with weights), with values consumed twice, several outputs,
+ * intermediates that are also outputs, flatten + matmul tails and matmuls of two computed values. Total MACs stay under `maxMacs` (default 2e5).
  */
 export function graphArbitrary(options: GraphArbitraryOptions = {}): fc.Arbitrary<ConformanceCase> {
   return graphRecipeArbitrary(options).map((recipe) => buildGraphCase(recipe, options));
@@ -54,10 +55,15 @@ interface Built {
   readonly maxAbs: number;
 }
 
-type StepOp = 'relu' | 'bias_add' | 'conv2d' | 'fused_conv2d' | 'maxpool' | 'reshape' | 'slice' | 'matmul' | 'fused_matmul';
+type StepOp =
+  | 'relu' | 'bias_add' | 'conv2d' | 'fused_conv2d' | 'maxpool' | 'reshape' | 'slice' | 'matmul' | 'fused_matmul'
+  | 'add' | 'mul' | 'relu6' | 'pad' | 'concat';
 // Repeated entries weight the choice; relu first, so a shrunk choice is the simplest op.
-const RANK4_OPS: readonly StepOp[] = ['relu', 'conv2d', 'bias_add', 'fused_conv2d', 'maxpool', 'conv2d', 'reshape', 'fused_conv2d', 'maxpool', 'slice', 'conv2d', 'reshape'];
-const RANK23_OPS: readonly StepOp[] = ['relu', 'matmul', 'bias_add', 'fused_matmul', 'reshape', 'matmul', 'slice', 'fused_matmul'];
+const RANK4_OPS: readonly StepOp[] = [
+  'relu', 'conv2d', 'bias_add', 'fused_conv2d', 'maxpool', 'conv2d', 'reshape', 'fused_conv2d', 'maxpool', 'slice', 'conv2d', 'reshape',
+  'add', 'mul', 'relu6', 'pad', 'concat', 'add',
+];
+const RANK23_OPS: readonly StepOp[] = ['relu', 'matmul', 'bias_add', 'fused_matmul', 'reshape', 'matmul', 'slice', 'fused_matmul', 'add', 'mul', 'relu6', 'pad', 'concat'];
 
 /** Interprets a recipe as a graph and feeds (deterministic; see `graphArbitrary`). */
 export function buildGraphCase(recipe: GraphRecipe, { maxMacs = 200_000 }: GraphArbitraryOptions = {}): ConformanceCase {
@@ -113,7 +119,84 @@ class GraphInterpreter {
       case 'matmul':
       case 'fused_matmul':
         return this.matmul(src, step, op === 'fused_matmul');
+      case 'add':
+      case 'mul':
+        return this.binary(src, step, op);
+      case 'relu6':
+        return { sym: this.c.b.relu6(src.sym), maxAbs: Math.min(src.maxAbs, 6) };
+      case 'pad':
+        return this.pad(src, step);
+      case 'concat':
+        return this.concat(src, step);
     }
+  }
+
+  /**
+   * add / mul of the value with an earlier value of its shape (a residual connection, a gate), or
+   * with weights that broadcast to it (its shape, its channels, a scalar, its shape without the
+   * batch). The output always has the value's shape.
+   */
+  private binary(src: Val, step: GraphStep, op: 'add' | 'mul'): Built {
+    const choice = step.binary;
+    const fitsMagnitude = (maxAbs: number) => (op === 'add' ? src.maxAbs + maxAbs : src.maxAbs * maxAbs) < 10 ** MAX_LOG10;
+    const partner = choice.partner
+      ? this.pool.find((v) => v !== src && v.shape.length === src.shape.length && v.shape.every((d, i) => d === src.shape[i]) && fitsMagnitude(v.maxAbs))
+      : undefined;
+    let other: Built;
+    if (partner) {
+      partner.consumers++;
+      other = { sym: partner.sym, maxAbs: partner.maxAbs };
+    } else {
+      const shape = src.shape;
+      const forms: Shape[] = [shape, [shape[shape.length - 1]], [], [1, ...shape.slice(1)]];
+      const maxLog10 = op === 'add' ? Math.log10(src.maxAbs) + 1 : weightLog10(src.maxAbs, 1);
+      other = this.operand(step, op === 'add' ? 'addend' : 'scale', forms[choice.form % forms.length], maxLog10);
+    }
+    const [a, b] = choice.swap ? [other.sym, src.sym] : [src.sym, other.sym];
+    const sym = op === 'add' ? this.c.b.add(a, b) : this.c.b.mul(a, b);
+    return { sym, maxAbs: op === 'add' ? src.maxAbs + other.maxAbs : src.maxAbs * other.maxAbs };
+  }
+
+  /** Constant padding: height and width of an NHWC value (its channels too, 1 in 4), every axis of a rank-2 / 3 one. */
+  private pad(src: Val, step: GraphStep): Built | undefined {
+    const { pads, channels, value } = step.pad;
+    const rank = src.shape.length;
+    const paddings = src.shape.map((_, a): [number, number] => {
+      if (rank === 4 && (a === 0 || (a === 3 && !channels))) return [0, 0];
+      return [pads[a][0], pads[a][1]];
+    });
+    if (numel(src.shape.map((d, a) => d + paddings[a][0] + paddings[a][1])) > MAX_ELEMENTS) return undefined;
+    return { sym: this.c.b.pad(src.sym, { paddings, value }), maxAbs: Math.max(src.maxAbs, Math.abs(value)) };
+  }
+
+  /**
+   * Concatenation along an axis (NHWC values: the channels more often than not) with an earlier
+   * value that differs only there, or with itself, or with weights of 1..4 along the axis.
+   */
+  private concat(src: Val, step: GraphStep): Built | undefined {
+    const choice = step.concat;
+    const rank = src.shape.length;
+    const axis = rank === 4 ? [3, 3, 1, 2, 0][choice.axis % 5] : choice.axis % rank;
+    const fits = (extra: number) => numel(src.shape) / src.shape[axis] * (src.shape[axis] + extra) <= MAX_ELEMENTS;
+    const partner = choice.partner
+      ? this.pool.find((v) => v !== src && v.shape.length === rank && v.shape.every((d, i) => i === axis || d === src.shape[i]) && fits(v.shape[axis]))
+      : undefined;
+    let operands: SymbolicValue[];
+    let maxAbs = src.maxAbs;
+    if (partner) {
+      partner.consumers++;
+      operands = [partner.sym, src.sym];
+      maxAbs = Math.max(maxAbs, partner.maxAbs);
+    } else if (choice.self) {
+      if (!fits(src.shape[axis])) return undefined;
+      operands = [src.sym, src.sym];
+    } else {
+      if (!fits(choice.width)) return undefined;
+      const w = this.operand(step, 'part', src.shape.map((d, i) => (i === axis ? choice.width : d)), Math.log10(src.maxAbs) + 1);
+      operands = [src.sym, w.sym];
+      maxAbs = Math.max(maxAbs, w.maxAbs);
+    }
+    return { sym: this.c.b.concat(operands, { axis: choice.negative ? axis - rank : axis }), maxAbs };
   }
 
   /** A weight or bias operand whose values stay below 10^(maxLog10 + 1)... or smaller, as the step's data says. */

@@ -9,8 +9,8 @@ import type { ConformanceCase } from './case.js';
  *   constants (filters, weights and biases included). The reference defines what must come out
  *   (docs/SEMANTICS.md): NaN propagates; padded conv cells are zeros that multiply the weights
  *   (an infinite weight at a padded border gives NaN); a NaN in a maxpool window wins and padded
- *   cells never win; relu(NaN) = NaN; Inf - Inf = NaN in sums; relu(-0) = +0, and reshape, slice
- *   and a maxpool window of -0 keep -0. The comparison requires the exact NaN / ±Inf pattern of
+ *   cells never win; relu(NaN) = NaN; Inf - Inf = NaN in sums and add, 0 * Inf = NaN in mul;
+ *   relu(-0) = relu6(-0) = +0, and reshape, slice, concat, pad and a maxpool window of -0 keep -0. The comparison requires the exact NaN / ±Inf pattern of
  *   the reference, and the sign of each zero where the reference specifies it.
  * - `extreme`: every tensor renormalized to a magnitude near the edges of float32: up to ~3e38
  *   and down into the subnormals (~1e-45). For conv / matmul the operand scales are chosen so

@@ -127,6 +127,53 @@ describe('opCaseArbitrary', () => {
     expect(maxK).toBeGreaterThan(80);
   });
 
+  it('add and mul cover equal shapes, a channel vector, a scalar, operand 0 the smaller, size-1 axes and x op x', () => {
+    const seen = { equal: 0, vector: 0, scalar: 0, firstSmaller: 0, ones: 0, same: 0, constant: 0 };
+    for (const op of ['add', 'mul']) {
+      for (const c of sample(opCaseArbitrary(op))) {
+        const n = c.graph.nodes[0];
+        const [a, b] = n.inputs.map((v) => c.graph.value(v).shape);
+        const out = n.output.shape;
+        if (n.inputs[0] === n.inputs[1]) seen.same++;
+        else if (a.join() === b.join()) seen.equal++;
+        if (b.length === 1 && out.length > 1) seen.vector++;
+        if (a.length === 0 || b.length === 0) seen.scalar++;
+        if (a.join() !== out.join()) seen.firstSmaller++;
+        if ([...a, ...b].includes(1) && out.some((d) => d > 1)) seen.ones++;
+        if (c.graph.kind(n.inputs[1]) === 'constant') seen.constant++;
+      }
+    }
+    for (const [k, v] of Object.entries(seen)) expect(v, k).toBeGreaterThan(10);
+  });
+
+  it('relu6 reaches past 6 with exact ties at 6; pad covers every rank, zero and non-zero values and pads on every side', () => {
+    const values = sample(opCaseArbitrary('relu6')).flatMap((c) => Array.from(c.feeds.x));
+    expect(values.filter((v) => v === 6).length).toBeGreaterThan(10);
+    expect(values.filter((v) => v > 6).length).toBeGreaterThan(10);
+    const pads = sample(opCaseArbitrary('pad')).map((c) => c.graph.nodes[0].attrs as { paddings: [number, number][]; value: number });
+    expect(new Set(pads.map((p) => p.paddings.length))).toEqual(new Set([0, 1, 2, 3, 4]));
+    expect(pads.filter((p) => p.value !== 0).length).toBeGreaterThan(SAMPLES / 4);
+    expect(pads.filter((p) => Object.is(p.value, -0)).length).toBeGreaterThan(0);
+    expect(pads.filter((p) => p.paddings.some(([b, a]) => b > 0 && a > 0)).length).toBeGreaterThan(SAMPLES / 4);
+  });
+
+  it('concat joins 1 to 5 operands on every axis, negative axes, constants and repeated operands', () => {
+    const seen = { one: 0, many: 0, negative: 0, constant: 0, repeated: 0, first: 0, last: 0 };
+    for (const c of sample(opCaseArbitrary('concat'))) {
+      const n = c.graph.nodes[0];
+      const axis = (n.attrs as { axis: number }).axis;
+      const rank = n.output.shape.length;
+      if (n.inputs.length === 1) seen.one++;
+      if (n.inputs.length >= 4) seen.many++;
+      if (axis < 0) seen.negative++;
+      if (n.inputs.some((v) => c.graph.kind(v) === 'constant')) seen.constant++;
+      if (new Set(n.inputs).size < n.inputs.length) seen.repeated++;
+      if ((axis + rank) % rank === 0) seen.first++;
+      if ((axis + rank) % rank === rank - 1 && rank > 1) seen.last++;
+    }
+    for (const [k, v] of Object.entries(seen)) expect(v, k).toBeGreaterThan(5);
+  });
+
   it('reshape targets include -1', () => {
     const withInferred = sample(opCaseArbitrary('reshape')).filter((c) => (c.graph.nodes[0].attrs.shape as number[]).includes(-1));
     expect(withInferred.length).toBeGreaterThan(SAMPLES / 4);
@@ -153,7 +200,7 @@ describe('graphArbitrary', () => {
     }
   });
 
-  it('covers every op, two consumers, intermediates that are outputs, several outputs, flatten + matmul tails and matmuls of two computed values', () => {
+  it('covers every op, two consumers, intermediates that are outputs, several outputs, flatten + matmul tails, matmuls, residual adds, products and concats of computed values', () => {
     const seen = new Set<string>();
     for (const c of sample(graphArbitrary())) {
       const g = c.graph;
@@ -164,10 +211,12 @@ describe('graphArbitrary', () => {
         if (n.op.includes('matmul') && g.producer(n.inputs[0])?.op === 'reshape' && g.value(n.inputs[0]).shape.length === 2) seen.add('flatten-matmul');
         if (n.op.includes('matmul') && g.kind(n.inputs[1]) === 'node') seen.add('matmul-of-computed');
         if (n.op.includes('conv2d') && g.kind(n.inputs[1]) === 'input') seen.add('filter-input');
+        if ((n.op === 'add' || n.op === 'mul') && n.inputs.every((v) => g.kind(v) === 'node')) seen.add(`${n.op}-of-computed`);
+        if (n.op === 'concat' && n.inputs.every((v) => g.kind(v) === 'node') && new Set(n.inputs).size > 1) seen.add('concat-of-computed');
       }
       if (Object.keys(g.outputs).length > 1) seen.add('several-outputs');
     }
-    for (const k of [...OP_NAMES_UNDER_TEST, 'two-consumers', 'intermediate-output', 'several-outputs', 'flatten-matmul', 'matmul-of-computed', 'filter-input']) {
+    for (const k of [...OP_NAMES_UNDER_TEST, 'two-consumers', 'intermediate-output', 'several-outputs', 'flatten-matmul', 'matmul-of-computed', 'filter-input', 'add-of-computed', 'mul-of-computed', 'concat-of-computed']) {
       expect(seen, k).toContain(k);
     }
   });

@@ -15,7 +15,8 @@ describeConformance('loops', { container, seed: 20_240_611 });
 describe('conformanceProperties', () => {
   it('lists every op, the random graphs (plain and through bound IO) and the non-finite / extreme properties by default', () => {
     expect(conformanceProperties()).toEqual([
-      'conv2d', 'fused_conv2d', 'bias_add', 'relu', 'maxpool', 'reshape', 'matmul', 'fused_matmul', 'slice', 'graphs', 'bound-io', 'nonfinite', 'extreme',
+      'conv2d', 'fused_conv2d', 'bias_add', 'relu', 'maxpool', 'reshape', 'matmul', 'fused_matmul', 'slice', 'add', 'mul', 'relu6', 'pad', 'concat',
+      'graphs', 'bound-io', 'nonfinite', 'extreme',
     ]);
     expect(conformanceProperties({ graphs: 10, boundIO: 0 })).not.toContain('bound-io');
     expect(conformanceProperties({ ops: ['relu'], graphs: 0, special: [] })).toEqual(['relu']);

@@ -1,8 +1,8 @@
 import { z } from 'zod';
-import { OpError, TesseraError, atNode } from './errors.js';
+import { TesseraError, atNode } from './errors.js';
 import { Graph, type Node, type ValueInfo } from './graph.js';
 import { OPS, type OpName } from './ops/index.js';
-import { parseAttrs } from './ops/spec.js';
+import { checkArity, parseAttrs } from './ops/spec.js';
 import { checkShape, type Shape } from './shape.js';
 import { Tensor } from './tensor.js';
 
@@ -52,9 +52,7 @@ export class GraphBuilder {
     const spec = OPS[op];
     const shape = atNode(name, op, () => {
       const attrs = parseAttrs<z.ZodType>(spec, rest);
-      if (inputs.length !== spec.inputs.length) {
-        throw new OpError(`expects ${spec.inputs.length} operands (${spec.inputs.join(', ')}), got ${inputs.length}`);
-      }
+      checkArity(spec, inputs.length);
       // The attribute type of `spec` is a union over all ops here; the parse above made it the right one.
       return (spec.inferShape as (s: readonly Shape[], a: unknown) => Shape)(inputs.map((i) => i.shape), attrs);
     });
@@ -111,6 +109,25 @@ export class GraphBuilder {
   }
   softmax(x: SymbolicValue, attrs: Named = {}): SymbolicValue {
     return this.op('softmax', [x], attrs as AttrsIn<'softmax'>);
+  }
+  /** a + b with NumPy broadcasting (tf.add). */
+  add(a: SymbolicValue, b: SymbolicValue, attrs: Named = {}): SymbolicValue {
+    return this.op('add', [a, b], attrs as AttrsIn<'add'>);
+  }
+  /** a * b with NumPy broadcasting (tf.multiply). */
+  mul(a: SymbolicValue, b: SymbolicValue, attrs: Named = {}): SymbolicValue {
+    return this.op('mul', [a, b], attrs as AttrsIn<'mul'>);
+  }
+  relu6(x: SymbolicValue, attrs: Named = {}): SymbolicValue {
+    return this.op('relu6', [x], attrs as AttrsIn<'relu6'>);
+  }
+  /** tf.pad, constant mode: `paddings` one [before, after] pair per dimension, `value` default 0. */
+  pad(x: SymbolicValue, attrs: AttrsIn<'pad'> & Named): SymbolicValue {
+    return this.op('pad', [x], attrs);
+  }
+  /** tf.concat of one or more values along `axis` (negative counts from the end). */
+  concat(values: readonly SymbolicValue[], attrs: AttrsIn<'concat'> & Named): SymbolicValue {
+    return this.op('concat', values, attrs);
   }
 
   build(outputs: Record<string, SymbolicValue>): Graph {

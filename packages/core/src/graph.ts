@@ -1,6 +1,6 @@
 import { OpError, TesseraError, atNode } from './errors.js';
 import { opSpec, isOpName } from './ops/index.js';
-import { parseAttrs } from './ops/spec.js';
+import { checkArity, parseAttrs } from './ops/spec.js';
 import { checkShape, sameShape, shapeStr, type DType, type Shape } from './shape.js';
 import type { Tensor } from './tensor.js';
 
@@ -110,9 +110,7 @@ export class Graph implements GraphParts {
   private verifyNode(n: Node): void {
     const spec = opSpec(n.op);
     atNode(n.name, n.op, () => {
-      if (n.inputs.length !== spec.inputs.length) {
-        throw new OpError(`expects ${spec.inputs.length} operands (${spec.inputs.join(', ')}), got ${n.inputs.length}`);
-      }
+      checkArity(spec, n.inputs.length);
       checkShape(n.output.shape, 'output');
       const inferred = spec.inferShape(n.inputs.map((i) => this.value(i).shape), n.attrs);
       if (!sameShape(inferred, n.output.shape)) {

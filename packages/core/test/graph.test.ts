@@ -56,7 +56,7 @@ describe('Graph verifier', () => {
     expect(() => new Graph(parts([node('mm', 'matmul', ['w', 'x'], [3, 3])]))).toThrow(/node 'mm' \(matmul\): inner dimensions differ/);
     expect(() => new Graph(parts([node('z', 'no_such_op', ['x'], [2, 3])]))).toThrow("node 'z' (no_such_op): unknown op 'no_such_op'");
     expect(() => new Graph(parts([node('r', 'relu', ['x'], [2, 3], { leak: 1 })]))).toThrow(/node 'r' \(relu\): invalid attributes: .*leak/);
-    expect(() => new Graph(parts([node('r', 'relu', ['x', 'x'], [2, 3])]))).toThrow("node 'r' (relu): expects 1 operands (x), got 2");
+    expect(() => new Graph(parts([node('r', 'relu', ['x', 'x'], [2, 3])]))).toThrow("node 'r' (relu): expects 1 operand (x), got 2");
   });
 
   test('rejects outputs that name no value, and a graph without outputs', () => {

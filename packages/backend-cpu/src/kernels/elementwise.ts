@@ -58,3 +58,21 @@ export function copy(x: Float32Array, xOff: number, y: Float32Array, yOff: numbe
   if (end <= start) return;
   y.set(x.subarray(xOff + start, xOff + end), yOff + start);
 }
+
+/**
+ * y[i] = min(max(x[i], 0), 6); relu6(NaN) = NaN (both tests are false for NaN), relu6(-0) = +0
+ * (`<= 0` is true for -0). x and y equal or disjoint.
+ */
+export function relu6(x: Float32Array, xOff: number, y: Float32Array, yOff: number, start: number, end: number): void {
+  let xi = xOff + start;
+  let yi = yOff + start;
+  for (let i = start; i < end; i++) {
+    const v = x[xi++];
+    y[yi++] = v <= 0 ? 0 : v > 6 ? 6 : v;
+  }
+}
+
+/** y[i] = value for i in [start, end). */
+export function fill(y: Float32Array, yOff: number, value: number, start: number, end: number): void {
+  if (end > start) y.fill(value, yOff + start, yOff + end);
+}

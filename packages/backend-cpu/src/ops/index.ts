@@ -1,11 +1,16 @@
 import type { CpuKernel } from '../program.js';
+import { addKernel } from './add.js';
 import { biasAddKernel } from './bias_add.js';
+import { concatKernel } from './concat.js';
 import { conv2dKernel } from './conv2d.js';
 import { fusedConv2dKernel } from './fused_conv2d.js';
 import { fusedMatmulKernel } from './fused_matmul.js';
 import { matmulKernel } from './matmul.js';
 import { maxpoolKernel } from './maxpool.js';
+import { mulKernel } from './mul.js';
+import { padKernel } from './pad.js';
 import { reluKernel } from './relu.js';
+import { relu6Kernel } from './relu6.js';
 import { sliceKernel } from './slice.js';
 import { batchNormKernel } from './batch_norm.js';
 import { depthwiseConv2dKernel } from './depthwise_conv2d.js';
@@ -28,4 +33,9 @@ export const CPU_KERNELS: readonly CpuKernel[] = [
   avgPoolKernel,
   meanKernel,
   softmaxKernel,
+  addKernel,
+  mulKernel,
+  relu6Kernel,
+  padKernel,
+  concatKernel,
 ] as unknown as CpuKernel[];

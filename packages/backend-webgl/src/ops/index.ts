@@ -1,10 +1,15 @@
 import type { WebGLKernel } from '../program.js';
+import { addKernel } from './add.js';
 import { biasAddKernel } from './bias_add.js';
+import { concatKernel } from './concat.js';
 import { conv2dKernel } from './conv2d.js';
 import { fusedConv2dKernel } from './fused_conv2d.js';
 import { fusedMatmulKernel } from './fused_matmul.js';
 import { matmulKernel } from './matmul.js';
 import { reluKernel } from './relu.js';
+import { relu6Kernel } from './relu6.js';
+import { mulKernel } from './mul.js';
+import { padKernel } from './pad.js';
 import { maxpoolKernel } from './maxpool.js';
 import { reshapeKernel } from './reshape.js';
 import { sliceKernel } from './slice.js';
@@ -30,4 +35,9 @@ export const WEBGL_KERNELS: readonly WebGLKernel[] = [
   avgPoolKernel,
   meanKernel,
   softmaxKernel,
+  addKernel,
+  mulKernel,
+  relu6Kernel,
+  padKernel,
+  concatKernel,
 ];

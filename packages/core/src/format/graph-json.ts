@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { OpError, TesseraError } from '../errors.js';
 import { Graph, type Node, type ValueInfo } from '../graph.js';
-import { OPS, isOpName, opSpec } from '../ops/index.js';
+import { OPS, acceptsArity, arityText, isOpName, opSpec, operandName } from '../ops/index.js';
 import { MAX_ELEMENTS, numel, shapeStr, type Shape } from '../shape.js';
 import { Tensor } from '../tensor.js';
 import { FormatError, jsonPath, preview } from './format-error.js';
@@ -58,7 +58,12 @@ export function graphToJson(graph: Graph, opts: GraphToJsonOptions = {}): GraphJ
   checkSavableName(graph.name, 'graph name');
   for (const v of graph.inputs) checkSavableName(v.name, 'input name');
   for (const name of graph.constants.keys()) checkSavableName(name, 'constant name');
-  for (const n of graph.nodes) checkSavableName(n.name, 'node name');
+  for (const n of graph.nodes) {
+    checkSavableName(n.name, 'node name');
+    if (n.inputs.length > GRAPH_FILE_LIMITS.maxOperands) {
+      throw new TesseraError(`cannot save: node '${n.name}' (${n.op}) has ${n.inputs.length} operands; a graph file holds at most ${GRAPH_FILE_LIMITS.maxOperands} per node`);
+    }
+  }
   for (const [k, v] of Object.entries(graph.outputs)) {
     checkSavableName(k, 'output name');
     checkSavableName(v, 'output value');
@@ -204,13 +209,12 @@ function checkNode(n: NodeEntry, i: number, defined: ReadonlyMap<string, string>
   if (!parsedAttrs.success) {
     throw issueError(parsedAttrs.error.issues, ['nodes', i, 'attrs'], n.attrs, { name: n.name, op: n.op, schema: spec.attrs });
   }
-  if (n.inputs.length !== spec.inputs.length) {
-    const takes = `${spec.inputs.length} operand${spec.inputs.length === 1 ? '' : 's'} (${spec.inputs.join(', ')})`;
-    throw new FormatError(`${at}.inputs`, `${n.op} takes ${takes}, got ${n.inputs.length} (node '${n.name}')`);
+  if (!acceptsArity(spec, n.inputs.length)) {
+    throw new FormatError(`${at}.inputs`, `${n.op} takes ${arityText(spec)}, got ${n.inputs.length} (node '${n.name}')`);
   }
   n.inputs.forEach((operand, k) => {
     if (!defined.has(operand)) {
-      throw new FormatError(`${at}.inputs[${k}]`, `operand '${operand}' (${spec.inputs[k]} of node '${n.name}') is not defined`);
+      throw new FormatError(`${at}.inputs[${k}]`, `operand '${operand}' (${operandName(spec, k)} of node '${n.name}') is not defined`);
     }
   });
   return parsedAttrs.data as Record<string, unknown>;

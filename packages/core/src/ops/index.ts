@@ -1,10 +1,15 @@
+import { add } from './add.js';
 import { biasAdd } from './bias_add.js';
+import { concat } from './concat.js';
 import { conv2d } from './conv2d.js';
 import { fusedConv2d } from './fused_conv2d.js';
 import { fusedMatmul } from './fused_matmul.js';
 import { matmul } from './matmul.js';
 import { maxpool } from './maxpool.js';
+import { mul } from './mul.js';
+import { pad } from './pad.js';
 import { relu } from './relu.js';
+import { relu6 } from './relu6.js';
 import { reshape } from './reshape.js';
 import { slice } from './slice.js';
 import type { OpSpec } from './spec.js';
@@ -30,6 +35,11 @@ export const OPS = {
   avg_pool: avgPool,
   mean,
   softmax,
+  add,
+  mul,
+  relu6,
+  pad,
+  concat,
 } as const satisfies Record<string, OpSpec>;
 
 export type OpName = keyof typeof OPS;
@@ -45,7 +55,7 @@ export function opSpec(name: string): OpSpec {
 
 /**
  * True for an op whose output element i reads element i of operand 0 only (op spec
- * `elementwise`: bias_add, relu); false for unknown ops.
+ * `elementwise`: bias_add, relu, relu6); false for unknown ops.
  */
 export function isElementwise(op: string): boolean {
   return isOpName(op) && OPS[op].elementwise === true;
@@ -73,3 +83,9 @@ export { depthwiseConv2d } from './depthwise_conv2d.js';
 export { avgPool, avgPoolAttrs, type AvgPoolAttrs } from './avg_pool.js';
 export { mean, meanAttrs, reduction, offsetOf, type MeanAttrs, type Reduction } from './mean.js';
 export { softmax } from './softmax.js';
+export { broadcastShapes, broadcastStrides } from './broadcast.js';
+export { add } from './add.js';
+export { mul } from './mul.js';
+export { relu6 } from './relu6.js';
+export { pad, type PadAttrs } from './pad.js';
+export { concat, concatAxis, concatGeometry, type ConcatAttrs, type ConcatGeometry } from './concat.js';

@@ -106,12 +106,19 @@ export const maxpool = defineOp({
       let best = -Infinity;
       let bound = 0;
       let zeros = 0;
+      // Largest magnitude of the window's cells below TINY (zeros and subnormals).
+      let tiny = -1;
       for (const cell of cells) {
         const i = cell + c;
         best = Math.max(best, x.value[i]);
         bound = Math.max(bound, x.bound[i]);
         zeros |= zeroKind(x, i);
+        const a = Math.abs(x.value[i]);
+        if (a < TINY32) tiny = Math.max(tiny, a);
       }
+      // A device that flushes subnormals when it compares (SwiftShader does) sees every cell
+      // below TINY as a zero: when the max is one of them, it may return any of them.
+      if (Math.abs(best) < TINY32 && tiny > 0) bound = Math.max(bound, Math.abs(best) + tiny);
       out.value[o] = best;
       out.bound[o] = bound;
       out.zeroSign[o] = zeros === POS_ZERO || zeros === NEG_ZERO ? 1 : 0;

@@ -113,3 +113,8 @@ export function applyEpilogue(out: RefTensor, bias: RefTensor | undefined, relu:
 export function reluValue(x: number): number {
   return Number.isNaN(x) ? x : x > 0 ? x : 0;
 }
+
+/** relu6 = min(max(x, 0), 6) with NaN propagated; relu6(-0) = +0 (as `reluValue`). */
+export function relu6Value(x: number): number {
+  return Number.isNaN(x) ? x : x > 0 ? (x > 6 ? 6 : x) : 0;
+}

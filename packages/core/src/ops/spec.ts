@@ -32,8 +32,15 @@ export interface OpCost {
  */
 export interface OpSpec<S extends z.ZodType = z.ZodType> {
   readonly name: string;
-  /** Operand names, in order (the arity is their count). */
+  /**
+   * Operand names, in order (the arity is their count, unless `variadic`).
+   */
   readonly inputs: readonly string[];
+  /**
+   * True when the last operand name stands for one or more operands (concat's `values`): a node
+   * then has `inputs.length` operands or more. Absent: exactly `inputs.length`.
+   */
+  readonly variadic?: boolean;
   /**
    * True when output element i reads element i of operand 0 only (same shape; other operands are
    * read whole). The execution plan may then give the output operand 0's memory (in place), so
@@ -70,6 +77,33 @@ export function parseAttrs<S extends z.ZodType>(spec: OpSpec<S>, attrs: unknown)
   const parsed = spec.attrs.safeParse(attrs);
   if (!parsed.success) throw new OpError(`invalid attributes: ${listIssues(parsed.error.issues, attrs, { op: spec.name, schema: spec.attrs })}`);
   return parsed.data;
+}
+
+/** True if a node of `spec` may have `count` operands. */
+export function acceptsArity(spec: Pick<OpSpec, 'inputs' | 'variadic'>, count: number): boolean {
+  return spec.variadic ? count >= spec.inputs.length : count === spec.inputs.length;
+}
+
+/**
+ * What a node of `spec` takes, in words: `2 operands (a, b)`, or for a variadic op
+ * `1 or more operands (values...)`.
+ */
+export function arityText(spec: Pick<OpSpec, 'inputs' | 'variadic'>): string {
+  const n = spec.inputs.length;
+  const names = spec.inputs.map((name, i) => (spec.variadic && i === n - 1 ? `${name}...` : name)).join(', ');
+  return `${n}${spec.variadic ? ' or more' : ''} operand${n === 1 && !spec.variadic ? '' : 's'} (${names})`;
+}
+
+/** The name of operand `k` of a node of `spec` (a variadic op's last name indexed: `values[2]`). */
+export function operandName(spec: Pick<OpSpec, 'inputs' | 'variadic'>, k: number): string {
+  const last = spec.inputs.length - 1;
+  if (!spec.variadic || k < last) return spec.inputs[k] ?? `operand ${k}`;
+  return `${spec.inputs[last]}[${k - last}]`;
+}
+
+/** Throws an OpError unless a node of `spec` may have `count` operands (the caller adds node and op). */
+export function checkArity(spec: Pick<OpSpec, 'inputs' | 'variadic'>, count: number): void {
+  if (!acceptsArity(spec, count)) throw new OpError(`expects ${arityText(spec)}, got ${count}`);
 }
 
 /** Declares an op spec with its attribute types inferred from the schema. */

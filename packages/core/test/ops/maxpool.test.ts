@@ -61,6 +61,15 @@ describe('maxpool', () => {
     expect(Array.from(y.bound)).toEqual([0.5, 0.25]);
   });
 
+  test('a max below TINY may be any of the window\'s cells below TINY (a device may flush subnormals as it compares)', () => {
+    const s = Math.fround(-1e-38); // subnormals in float32
+    const t = Math.fround(5e-39);
+    const y = reference('maxpool', [[[1, 1, 4, 1], [s, 0, t, 2]]], { ksize: [1, 2], strides: [1, 1], padding: 'VALID' });
+    expect(Array.from(y.value)).toEqual([0, t, 2]);
+    // [s, 0]: 0 or s; [0, t]: either; [t, 2]: 2 exactly.
+    expect(Array.from(y.bound)).toEqual([-s, 2 * t, 0]);
+  });
+
   test('rejections: a VALID window larger than the input, dilation or explicit padding attributes, rank 3 input', () => {
     expect(() => shapeOf([1, 3, 8, 1], { ksize: [4, 2], strides: [1, 1], padding: 'VALID', name: 'p' })).toThrow(
       /node 'p' \(maxpool\): VALID window of height 4 .* larger than the input height 3/,
