@@ -54,7 +54,7 @@ const dataSpec: fc.Arbitrary<DataSpec> = fc.record({
 
 /** One-input graph: `make` adds the node under test. */
 function oneInput(shape: Shape, make: (g: GraphBuilder, x: ReturnType<GraphBuilder['input']>) => ReturnType<GraphBuilder['input']>): Graph {
-  const g = new GraphBuilder('ops-b');
+  const g = new GraphBuilder('pooling-softmax');
   return g.build({ y: make(g, g.input('x', shape)) });
 }
 
