@@ -8,9 +8,9 @@
  *   const session = await createSession(graph, { backend: 'loops', container });
  */
 import {
-  broadcastStrides, concatGeometry, convGeometry, matmulGeometry, numel, poolGeometry, rowMajorStrides,
-  type ConcatAttrs, type Conv2dAttrs, type ConvGeometry, type Feeds, type Graph, type MatmulAttrs, type MaxpoolAttrs, type Node,
-  type PadAttrs, type SliceAttrs,
+  broadcastStrides, concatGeometry, convGeometry, forEachPoolWindow, matmulGeometry, numel, offsetOf, poolGeometry, reduction, rowMajorStrides,
+  type AvgPoolAttrs, type BatchNormAttrs, type ConcatAttrs, type Conv2dAttrs, type ConvGeometry, type Feeds, type Graph, type MatmulAttrs,
+  type MaxpoolAttrs, type MeanAttrs, type Node, type PadAttrs, type SliceAttrs,
 } from '@tessera/core';
 import {
   KernelRegistry, registerBackend,
@@ -178,6 +178,80 @@ const relu6: LoopKernel = ({ inputs: [x], out }) => {
   for (let i = 0; i < out.length; i++) out[i] = x[i] <= 0 ? 0 : x[i] > 6 ? 6 : x[i]; // NaN stays NaN
 };
 
+/** depthwise_conv2d: output channel c * multiplier + m is input channel c convolved with filter[:, :, c, m]. */
+function depthwiseConv(a: Args): void {
+  const g: ConvGeometry = convGeometry(shapeOf(a, 0), shapeOf(a, 1), a.node.attrs as Conv2dAttrs, true);
+  const [x, w] = a.inputs;
+  const mult = g.outC / g.inC;
+  let o = 0;
+  for (let n = 0; n < g.batch; n++)
+    for (let oy = 0; oy < g.outH; oy++)
+      for (let ox = 0; ox < g.outW; ox++)
+        for (let co = 0; co < g.outC; co++, o++) {
+          const ci = Math.floor(co / mult);
+          let acc = 0;
+          for (let ky = 0; ky < g.kH; ky++) {
+            const iy = oy * g.strideH + ky * g.dilationH - g.padTop;
+            for (let kx = 0; kx < g.kW; kx++) {
+              const ix = ox * g.strideW + kx * g.dilationW - g.padLeft;
+              const xv = iy >= 0 && iy < g.inH && ix >= 0 && ix < g.inW ? x[((n * g.inH + iy) * g.inW + ix) * g.inC + ci] : 0;
+              acc = f(acc + f(xv * w[(ky * g.kW + kx) * g.outC + co]));
+            }
+          }
+          a.out[o] = acc;
+        }
+}
+
+/** avg_pool: the float32 sum of the window's cells inside the input, divided by their count. */
+function avgPool(a: Args): void {
+  const x = a.inputs[0];
+  forEachPoolWindow(poolGeometry(shapeOf(a, 0), a.node.attrs as AvgPoolAttrs), (o, cells, c) => {
+    let acc = 0;
+    for (const cell of cells) acc = f(acc + x[cell + c]);
+    a.out[o] = f(acc / cells.length);
+  });
+}
+
+/** mean: per output, the float32 sum of the reduced elements divided by their count. */
+function mean(a: Args): void {
+  const r = reduction(shapeOf(a, 0), a.node.attrs as MeanAttrs);
+  const x = a.inputs[0];
+  for (let o = 0; o < a.out.length; o++) {
+    const base = offsetOf(o, r.keptSizes, r.keptStrides);
+    let acc = 0;
+    for (let k = 0; k < r.count; k++) acc = f(acc + x[base + offsetOf(k, r.reducedSizes, r.reducedStrides)]);
+    a.out[o] = f(acc / r.count);
+  }
+}
+
+/** softmax over the last axis, the row maximum subtracted first. */
+function softmax(a: Args): void {
+  const shape = shapeOf(a, 0);
+  const k = shape[shape.length - 1];
+  const [x, out] = [a.inputs[0], a.out];
+  for (let start = 0; start < x.length; start += k) {
+    let m = -Infinity;
+    for (let i = start; i < start + k; i++) m = x[i] !== x[i] || x[i] > m ? x[i] : m; // a NaN wins
+    let sum = 0;
+    for (let i = start; i < start + k; i++) {
+      out[i] = f(Math.exp(f(x[i] - m)));
+      sum = f(sum + out[i]);
+    }
+    for (let i = start; i < start + k; i++) out[i] = f(out[i] / sum);
+  }
+}
+
+/** batch_norm: ((x - mean) * scale) * (1 / sqrt(variance + epsilon)) + offset, per channel (the last axis). */
+function batchNorm(a: Args): void {
+  const [x, m, v, off, s] = a.inputs;
+  const eps = f((a.node.attrs as BatchNormAttrs).epsilon);
+  const r = Float32Array.from(v, (vc) => f(1 / f(Math.sqrt(f(vc + eps)))));
+  for (let i = 0; i < x.length; i++) {
+    const c = i % m.length;
+    a.out[i] = f(f(f(f(x[i] - m[c]) * s[c]) * r[c]) + off[c]);
+  }
+}
+
 loopsKernels.register<LoopKernel>(BACKEND, 'conv2d', (a) => conv(a, null, false));
 loopsKernels.register<LoopKernel>(BACKEND, 'fused_conv2d', (a) => conv(a, a.inputs[2], relu_(a)));
 loopsKernels.register<LoopKernel>(BACKEND, 'matmul', (a) => matmul(a, null, false));
@@ -191,6 +265,11 @@ loopsKernels.register<LoopKernel>(BACKEND, 'mul', (a) => binary(a, (x, y) => x *
 loopsKernels.register<LoopKernel>(BACKEND, 'relu6', relu6);
 loopsKernels.register<LoopKernel>(BACKEND, 'pad', pad);
 loopsKernels.register<LoopKernel>(BACKEND, 'concat', concat);
+loopsKernels.register<LoopKernel>(BACKEND, 'depthwise_conv2d', depthwiseConv);
+loopsKernels.register<LoopKernel>(BACKEND, 'avg_pool', avgPool);
+loopsKernels.register<LoopKernel>(BACKEND, 'mean', mean);
+loopsKernels.register<LoopKernel>(BACKEND, 'softmax', softmax);
+loopsKernels.register<LoopKernel>(BACKEND, 'batch_norm', batchNorm);
 
 /** Float32 loops over the planned arena; reshape is a view (the plan gives it its input's buffer). */
 export class LoopsBackend implements Backend {

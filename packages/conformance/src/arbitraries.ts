@@ -1,6 +1,7 @@
 import { numel, type Padding } from '@tessera/core';
 import fc from 'fast-check';
 import { CaseBuilder, divisors, type ConformanceCase, type Holder } from './case.js';
+import { avgPoolCase, batchNormCase, depthwiseConv2dCase, meanCase, softmaxCase } from './arbitraries-cnn.js';
 import { dataSpecArbitrary } from './data.js';
 import { fitBudget, sizeArb } from './sizes.js';
 
@@ -23,6 +24,11 @@ export const OP_NAMES_UNDER_TEST = [
   'relu6',
   'pad',
   'concat',
+  'avg_pool',
+  'mean',
+  'softmax',
+  'batch_norm',
+  'depthwise_conv2d',
 ] as const;
 export type OpUnderTest = (typeof OP_NAMES_UNDER_TEST)[number];
 
@@ -30,9 +36,9 @@ export type OpUnderTest = (typeof OP_NAMES_UNDER_TEST)[number];
 const OP_MAX_EXP = 14;
 
 /** Filters, weights and biases are usually graph constants, sometimes graph inputs. */
-const holderArb: fc.Arbitrary<Holder> = fc.constantFrom<Holder>('constant', 'constant', 'constant', 'input');
+export const holderArb: fc.Arbitrary<Holder> = fc.constantFrom<Holder>('constant', 'constant', 'constant', 'input');
 
-const dim = (max: number) => fc.integer({ min: 1, max });
+export const dim = (max: number) => fc.integer({ min: 1, max });
 
 /**
  * Multiply-accumulates one op case may cost: a case crosses one blocking threshold at a time
@@ -46,14 +52,14 @@ const MAX_KN = 2048;
 const MAX_M = 300;
 /** Which dimension of a case may be large. */
 const focusArb = fc.constantFrom('m', 'k', 'n');
-const opData = (intsWeight = 1) => dataSpecArbitrary({ maxExp: OP_MAX_EXP, intsWeight });
+export const opData = (intsWeight = 1) => dataSpecArbitrary({ maxExp: OP_MAX_EXP, intsWeight });
 
 // ---------------------------------------------------------------------------------------------
 // conv2d / fused_conv2d
 
 const paddingKindArb = fc.constantFrom('SAME', 'VALID', 'EXPLICIT');
 
-const convParamsArb = fc.record({
+export const convParamsArb = fc.record({
   batch: dim(3),
   h: dim(12),
   w: dim(12),
@@ -75,14 +81,14 @@ const convParamsArb = fc.record({
   biasHolder: holderArb,
   relu: fc.boolean(),
 });
-type ConvParams = typeof convParamsArb extends fc.Arbitrary<infer T> ? T : never;
+export type ConvParams = typeof convParamsArb extends fc.Arbitrary<infer T> ? T : never;
 
 /**
  * Turns free parameters into a valid conv geometry: strides and dilations not both above 1
  * (dilated cases get stride 1), the dilated window fits in 12, and a VALID or explicitly padded
  * input is at least as large as the window.
  */
-export function repairConv(p: ConvParams) {
+export function repairConv<P extends ConvParams>(p: P) {
   let { sh, sw, dh, dw, kh, kw, h, w } = p;
   if (dh > 1 || dw > 1) {
     sh = 1;
@@ -411,6 +417,11 @@ const OP_CASES: Record<OpUnderTest, () => fc.Arbitrary<ConformanceCase>> = {
   relu6: relu6Case,
   pad: padCase,
   concat: concatCase,
+  avg_pool: avgPoolCase,
+  mean: meanCase,
+  softmax: softmaxCase,
+  batch_norm: batchNormCase,
+  depthwise_conv2d: depthwiseConv2dCase,
 };
 
 /**

@@ -21,7 +21,10 @@ export class CaseBuilder {
     this.b = new GraphBuilder(name);
   }
   operand(name: string, shape: Shape, spec: DataSpec, holder: Holder): SymbolicValue {
-    const data = fillData(numel(shape), spec);
+    return this.operandData(name, shape, fillData(numel(shape), spec), holder);
+  }
+  /** As `operand`, with the data given (numel(shape) values). */
+  operandData(name: string, shape: Shape, data: Float32Array, holder: Holder): SymbolicValue {
     if (holder === 'constant') return this.b.constant(name, new Tensor(shape, data));
     this.feeds[name] = data;
     return this.b.input(name, shape);

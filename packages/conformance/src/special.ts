@@ -16,7 +16,9 @@ import type { ConformanceCase } from './case.js';
  *   and down into the subnormals (~1e-45). For conv / matmul the operand scales are chosen so
  *   that no product or partial sum can overflow float32 (a float32 backend cannot follow the
  *   float64 reference through an overflow that later cancels), but a result may: an overflowing
- *   bias_add must give ±Infinity. Random graphs get their input scaled down to the subnormals or
+ *   bias_add must give ±Infinity. Likewise depthwise_conv2d is scaled as conv, mean and avg_pool
+ *   inputs stay below 3.4e32 (their sums below the float32 max), and batch_norm's x and mean so
+ *   that (x - mean) * scale stays finite. Random graphs get their input scaled down to the subnormals or
  *   up by at most 10^3 (their magnitudes are budgeted to 1e30).
  *
  * Both shrink: fast-check shrinks the underlying case and the list of injections / exponents.
@@ -89,18 +91,27 @@ const extremeScalesArb: fc.Arbitrary<ExtremeScales> = fc.record({
   mantissa: fc.double({ min: 1, max: 3.4, noNaN: true }),
 });
 
-/** Rescales `data` so its largest magnitude is `target` (rounded to float32; all-zero data stays zero). */
-function renormalize(data: Float32Array, target: number): Float32Array {
+/** The largest magnitude in `data` (0 if empty). */
+function maxAbs(data: Float32Array): number {
   let max = 0;
   for (const v of data) max = Math.max(max, Math.abs(v));
+  return max;
+}
+
+/** Rescales `data` so its largest magnitude is `target` (rounded to float32; all-zero data stays zero). */
+function renormalize(data: Float32Array, target: number): Float32Array {
+  const max = maxAbs(data);
   if (max === 0) return data.slice();
   const s = target / max;
   return Float32Array.from(data, (v) => v * s);
 }
 
-const DOT_OPS = new Set(['conv2d', 'fused_conv2d', 'matmul', 'fused_matmul']);
+const DOT_OPS = new Set(['conv2d', 'fused_conv2d', 'matmul', 'fused_matmul', 'depthwise_conv2d']);
 /** 10^2.5 > the largest K of a one-op case (5 * 5 * 12 = 300): products below 10^31 keep every partial sum below 10^34. */
 const DOT_EXP_BUDGET = 31;
+/** Ops that sum up to CASE_MACS / 8 = 2^17 < 10^5.2 elements: inputs below 3.4e32 keep every partial sum below float32's max. */
+const SUM_OPS = new Set(['mean', 'avg_pool']);
+const SUM_EXP_CAP = 32;
 
 /** Applies extreme scales to a case (see the module comment). */
 export function scaleExtreme(c: ConformanceCase, s: ExtremeScales): ConformanceCase {
@@ -118,8 +129,13 @@ export function scaleExtreme(c: ConformanceCase, s: ExtremeScales): ConformanceC
       replaced.set(first, renormalize(data(first), top(Math.max(a, -45))));
       replaced.set(second, renormalize(data(second), top(Math.max(b, -45))));
       if (bias !== undefined) replaced.set(bias, renormalize(data(bias), top(Math.min(e2, 36))));
+    } else if (node.op === 'batch_norm') {
+      // x and mean (scale as drawn): (x - mean) * scale stays below 2.2e38, the result may overflow.
+      const cap = Math.floor(37.5 - Math.log10(Math.max(1, maxAbs(data(node.inputs[4])))));
+      replaced.set(first, renormalize(data(first), top(Math.min(e0, cap))));
+      if (c.graph.kind(second) !== 'node') replaced.set(second, renormalize(data(second), top(Math.min(e1, cap))));
     } else {
-      replaced.set(first, renormalize(data(first), top(e0)));
+      replaced.set(first, renormalize(data(first), top(SUM_OPS.has(node.op) ? Math.min(e0, SUM_EXP_CAP) : e0)));
       if (second !== undefined && c.graph.kind(second) !== 'node') replaced.set(second, renormalize(data(second), top(e1)));
     }
   } else {
