@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { Graph, convGeometry, evaluate, matmulGeometry, poolGeometry, summarize, type Conv2dAttrs, type MaxpoolAttrs, type MatmulAttrs } from '@tessera/core';
 import { OP_NAMES_UNDER_TEST, graphArbitrary, opCaseArbitrary, type ConformanceCase } from '../src/index.js';
+import { CASE_MACS } from '../src/arbitraries.js';
 
 const SAMPLES = 200;
 
@@ -177,6 +178,68 @@ describe('opCaseArbitrary', () => {
   it('reshape targets include -1', () => {
     const withInferred = sample(opCaseArbitrary('reshape')).filter((c) => (c.graph.nodes[0].attrs.shape as number[]).includes(-1));
     expect(withInferred.length).toBeGreaterThan(SAMPLES / 4);
+  });
+
+  it('avg_pool and depthwise_conv2d cover SAME with odd padding totals, VALID, explicit pads, channels past block edges and not multiples of 4', () => {
+    const seen = new Set<string>();
+    for (const op of ['avg_pool', 'depthwise_conv2d']) {
+      for (const c of sample(opCaseArbitrary(op))) {
+        const n = c.graph.nodes[0];
+        const x = c.graph.value(n.inputs[0]).shape;
+        const attrs = n.attrs as Conv2dAttrs;
+        const g = op === 'avg_pool' ? poolGeometry(x, n.attrs as MaxpoolAttrs) : convGeometry(x, c.graph.value(n.inputs[1]).shape, attrs, true);
+        const padding = typeof attrs.padding === 'string' ? attrs.padding : 'explicit';
+        seen.add(`${op}:${padding}`);
+        if (padding === 'SAME' && ((g.padTop + g.padBottom) % 2 === 1 || (g.padLeft + g.padRight) % 2 === 1)) seen.add(`${op}:same-odd`);
+        if (g.inC > 16 && g.inC % 4 !== 0) seen.add(`${op}:channels`);
+        if (g.outC > g.inC) seen.add(`${op}:multiplier`);
+        expect(summarize(c.graph).totalMacs).toBeLessThanOrEqual(2 * CASE_MACS);
+      }
+    }
+    const want = ['SAME', 'VALID', 'explicit', 'same-odd', 'channels'].flatMap((k) => [`avg_pool:${k}`, `depthwise_conv2d:${k}`]);
+    expect([...seen].sort()).toEqual([...want, 'depthwise_conv2d:multiplier'].sort());
+  });
+
+  it('mean reduces leading, inner, trailing and global-pool axes, negative axes, with and without keepdims', () => {
+    const seen = new Set<string>();
+    for (const c of sample(opCaseArbitrary('mean'))) {
+      const n = c.graph.nodes[0];
+      const { axes, keepdims } = n.attrs as { axes: number[]; keepdims: boolean };
+      const x = c.graph.value(n.inputs[0]).shape;
+      const norm = axes.map((a) => (a < 0 ? a + x.length : a));
+      seen.add(keepdims ? 'keepdims' : 'dropdims');
+      if (axes.some((a) => a < 0)) seen.add('negative');
+      if (x.length === 4 && norm.join() === '1,2') seen.add('global');
+      if (norm.includes(x.length - 1)) seen.add('last');
+      if (norm.includes(0) && x.length > 1) seen.add('first');
+      if (norm.reduce((p, a) => p * x[a], 1) > 256) seen.add('count>256');
+    }
+    expect([...seen].sort()).toEqual(['count>256', 'dropdims', 'first', 'global', 'keepdims', 'last', 'negative']);
+  });
+
+  it('softmax rows are long and short, with logits past exp\'s float32 range', () => {
+    let large = 0;
+    let long = 0;
+    for (const c of sample(opCaseArbitrary('softmax'))) {
+      const x = c.feeds.logits;
+      if (x.some((v) => Math.abs(v) > 89)) large++;
+      if (c.graph.inputs[0].shape.at(-1)! > 512) long++;
+    }
+    expect(large).toBeGreaterThan(SAMPLES / 4);
+    expect(long).toBeGreaterThan(5);
+  });
+
+  it('batch_norm variances are non-negative, some near zero, with channels past block edges', () => {
+    let nearZero = 0;
+    let channels = 0;
+    for (const c of sample(opCaseArbitrary('batch_norm'))) {
+      const variance = c.feeds.variance ?? c.graph.constants.get('variance')!.data;
+      expect(variance.every((v) => v >= 0)).toBe(true);
+      if (variance.some((v) => v < 1e-6)) nearZero++;
+      if (variance.length > 16 && variance.length % 4 !== 0) channels++;
+    }
+    expect(nearZero).toBeGreaterThan(SAMPLES / 4);
+    expect(channels).toBeGreaterThan(5);
   });
 });
 
