@@ -11,12 +11,11 @@
  * Replay: one fast-check seed, printed below; TESSERA_SEED=<n> runs another, TESSERA_RUNS=<n> more runs.
  */
 import '@tessera/backend-cpu';
-import { createWorkersBackend, type WorkersBackend } from '@tessera/backend-workers';
 import { compareToReference, evaluate, GraphBuilder, summarize, Tensor, type Graph, type Shape, type SymbolicValue } from '@tessera/core';
-import { createContainer, createSession, registerBackend } from '@tessera/runtime';
+import { createSession } from '@tessera/runtime';
 import { fc, test } from '@fast-check/vitest';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { expectBitIdentical } from './helpers/bits.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { expectBackendsAgree as expectSplitAgree, useSplitWorkers } from './helpers/split-workers.js';
 import { expectWithinBound, floatData, numelOf, propertySeed, runTf, tesseraOneNode, tesseraShape, tf, tfPadding, useTfjsCpu, type DataSpec, type TesseraPadding } from './helpers/tfjs.js';
 
 const SEED = propertySeed(0x22c0de);
@@ -36,41 +35,12 @@ const dataSpec: fc.Arbitrary<DataSpec> = fc.record({
   zeros: fc.constantFrom(0, 0, 0.25),
 });
 
-const container = createContainer();
-let workers: WorkersBackend;
+const container = useSplitWorkers();
+beforeAll(useTfjsCpu, 120_000);
 
-beforeAll(async () => {
-  await useTfjsCpu();
-  // Every step split, however small: ranges [start, end) really differ per thread.
-  workers = createWorkersBackend({ threads: 2, inlineCost: 0, inlineGraphCost: 0, minPartCost: 0 });
-  registerBackend(container, 'workers-split', () => workers);
-  await workers.ready();
-}, 120_000);
-
-afterAll(async () => {
-  await workers?.dispose();
-});
-
-/** Runs `graph` on cpu and split workers: both within the reference's bounds, and bit-identical to each other. */
-async function expectBackendsAgree(graph: Graph, feeds: Record<string, Float32Array>, label: string): Promise<void> {
-  const ref = evaluate(graph, feeds);
-  const cpu = await createSession(graph, { backend: 'cpu' });
-  const split = await createSession(graph, { backend: 'workers-split', container });
-  try {
-    const a = await cpu.run(feeds);
-    const b = await split.run(feeds);
-    for (const name of Object.keys(graph.outputs)) {
-      for (const [backend, out] of [['cpu', a[name]], ['workers', b[name]]] as const) {
-        const cmp = compareToReference(out, ref[name]);
-        expect(cmp.ok, `${label}: ${backend} ${name}: worst ${cmp.worstRatio} x bound, first failure ${JSON.stringify(cmp.firstFailure)}`).toBe(true);
-      }
-      expectBitIdentical(b[name], a[name], `${label}: workers vs cpu`);
-    }
-  } finally {
-    cpu.dispose();
-    split.dispose();
-  }
-}
+/** cpu and split workers within the reference's bounds, and bit-identical to each other. */
+const expectBackendsAgree = (graph: Graph, feeds: Record<string, Float32Array>, label: string) =>
+  expectSplitAgree(container, graph, feeds, label, true);
 
 // ---------------------------------------------------------------------------------------------
 // batch_norm

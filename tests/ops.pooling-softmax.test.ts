@@ -14,10 +14,9 @@
  */
 import '@tessera/backend-cpu';
 import { fc, test } from '@fast-check/vitest';
-import { createWorkersBackend, type WorkersBackend } from '@tessera/backend-workers';
-import { GraphBuilder, compareToReference, evaluate, type Graph, type Shape } from '@tessera/core';
-import { createContainer, createSession, registerBackend } from '@tessera/runtime';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { GraphBuilder, evaluate, type Graph, type Shape } from '@tessera/core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { expectBackendsAgree as expectSplitAgree, useSplitWorkers } from './helpers/split-workers.js';
 import { expectWithinBound, floatData, numelOf, propertySeed, runTf, tesseraOneNode, tesseraShape, tf, tfPadding, useTfjsCpu, type DataSpec, type TesseraPadding } from './helpers/tfjs.js';
 
 const SEED = propertySeed(0x22b);
@@ -27,20 +26,8 @@ const params = { numRuns: RUNS, seed: SEED } as const;
 const backendParams = { numRuns: 40, seed: SEED } as const;
 console.log(`[ops.b] fast-check seed ${SEED}, ${RUNS} runs per tfjs property (replay with TESSERA_SEED=${SEED})`);
 
-const container = createContainer();
-let workers: WorkersBackend;
-
-beforeAll(async () => {
-  await useTfjsCpu();
-  // Every step split across the threads, however small.
-  workers = createWorkersBackend({ threads: 2, inlineCost: 0, inlineGraphCost: 0, minPartCost: 0 });
-  registerBackend(container, 'workers-split', () => workers);
-  await workers.ready();
-}, 120_000);
-
-afterAll(async () => {
-  await workers?.dispose();
-});
+const container = useSplitWorkers();
+beforeAll(useTfjsCpu, 120_000);
 
 const int = (min: number, max: number) => fc.integer({ min, max });
 type Pair = [number, number];
@@ -59,19 +46,7 @@ function oneInput(shape: Shape, make: (g: GraphBuilder, x: ReturnType<GraphBuild
 }
 
 /** cpu and split workers against the reference, element by element within its bound. */
-async function expectBackendsAgree(graph: Graph, x: Float32Array): Promise<void> {
-  const ref = evaluate(graph, { x }).y;
-  for (const backend of ['cpu', 'workers-split']) {
-    const session = await createSession(graph, backend === 'cpu' ? { backend } : { backend, container });
-    try {
-      const { y } = await session.run({ x });
-      const cmp = compareToReference(y, ref);
-      expect(cmp.ok, `${backend}: ${JSON.stringify(cmp.firstFailure)} (worst ratio ${cmp.worstRatio})`).toBe(true);
-    } finally {
-      session.dispose();
-    }
-  }
-}
+const expectBackendsAgree = (graph: Graph, x: Float32Array) => expectSplitAgree(container, graph, { x }, graph.name, false);
 
 // ---------------------------------------------------------------------------------------------
 // avg_pool
