@@ -19,6 +19,6 @@ export const biasAdd = defineOp({
   cost: () => ({ macs: 0 }),
   reference([x, b]) {
     const out = refTensor(x.shape, x.value.slice(), x.bound.slice());
-    return applyEpilogue(out, b, false);
+    return applyEpilogue(out, b, 'none');
   },
 });

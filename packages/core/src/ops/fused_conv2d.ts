@@ -22,7 +22,7 @@ export const fusedConv2d = defineOp({
   },
   reference([x, f, b], attrs) {
     const out = conv2dReference(x, f, convGeometry(x.shape, f.shape, attrs));
-    return applyEpilogue(out, b, attrs.relu);
+    return applyEpilogue(out, b, attrs.relu ? 'relu' : 'none');
   },
 });
 

@@ -17,6 +17,6 @@ export const fusedMatmul = defineOp({
   cost: ([a, b], out, attrs) => matmul.cost([a, b], out, attrs),
   reference([a, b, bias], attrs) {
     const out = matmulReference(a, b, attrs);
-    return applyEpilogue(out, bias, attrs.relu);
+    return applyEpilogue(out, bias, attrs.relu ? 'relu' : 'none');
   },
 });

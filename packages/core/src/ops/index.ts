@@ -15,6 +15,7 @@ import { slice } from './slice.js';
 import type { OpSpec } from './spec.js';
 import { batchNorm } from './batch_norm.js';
 import { depthwiseConv2d } from './depthwise_conv2d.js';
+import { fusedDepthwiseConv2d } from './fused_depthwise_conv2d.js';
 import { avgPool } from './avg_pool.js';
 import { mean } from './mean.js';
 import { softmax } from './softmax.js';
@@ -32,6 +33,7 @@ export const OPS = {
   slice,
   batch_norm: batchNorm,
   depthwise_conv2d: depthwiseConv2d,
+  fused_depthwise_conv2d: fusedDepthwiseConv2d,
   avg_pool: avgPool,
   mean,
   softmax,
@@ -71,6 +73,7 @@ export * from './numerics.js';
 export * from './window.js';
 export { conv2d, convGeometry, conv2dAttrs, type Conv2dAttrs, type ConvGeometry } from './conv2d.js';
 export { fusedConv2d } from './fused_conv2d.js';
+export { fusedDepthwiseConv2d, fusedDepthwiseConv2dAttrs } from './fused_depthwise_conv2d.js';
 export { biasAdd } from './bias_add.js';
 export { relu } from './relu.js';
 export { maxpool, poolGeometry, forEachPoolWindow, type MaxpoolAttrs, type PoolAttrs } from './maxpool.js';

@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import type { RefTensor } from './spec.js';
 import type { Shape } from '../shape.js';
 import { numel } from '../shape.js';
@@ -90,13 +91,23 @@ export class DotAccumulator {
   }
 }
 
+/** The activation a fused op applies after its bias: none, relu or relu6 (docs/SEMANTICS.md). */
+export const activationAttr = z.enum(['none', 'relu', 'relu6']).default('none');
+export type Activation = z.output<typeof activationAttr>;
+
+/** The element function of an activation (NaN kept; a zero it gives is +0, except 'none'). */
+export function activationValue(activation: Activation): ((x: number) => number) | undefined {
+  return activation === 'relu' ? reluValue : activation === 'relu6' ? relu6Value : undefined;
+}
+
 /**
- * bias + relu epilogue shared by the fused ops, applied in place to `out`'s arrays; returns `out`,
- * with its zeros' signs specified (all +0) when relu clamps.
+ * bias + activation epilogue shared by bias_add and the fused ops, applied in place to `out`'s
+ * arrays; returns `out`, with its zeros' signs specified (all +0) when an activation clamps.
  */
-export function applyEpilogue(out: RefTensor, bias: RefTensor | undefined, relu: boolean): RefTensor {
+export function applyEpilogue(out: RefTensor, bias: RefTensor | undefined, activation: Activation): RefTensor {
   const { value, bound } = out;
   const c = bias ? bias.value.length : 1;
+  const act = activationValue(activation);
   for (let i = 0; i < value.length; i++) {
     if (bias) {
       const b = bias.value[i % c];
@@ -104,9 +115,9 @@ export function applyEpilogue(out: RefTensor, bias: RefTensor | undefined, relu:
       value[i] = value[i] + b;
       if (!Number.isFinite(value[i])) bound[i] = 0;
     }
-    if (relu) value[i] = reluValue(value[i]);
+    if (act) value[i] = act(value[i]);
   }
-  return relu ? withSignedZeros(out) : out;
+  return act ? withSignedZeros(out) : out;
 }
 
 /** relu with NaN propagated (Math.max would also propagate it, `x > 0 ? x : 0` would not); relu(-0) = +0. */
