@@ -1,4 +1,4 @@
-import { evaluate, type Feeds, type Graph, type RefTensor } from '@tessera/core';
+import { evaluate, type Feeds, type Graph, type LikelyComparison, type RefTensor } from '@tessera/core';
 import { createSession, type Session, type SessionOptions } from '@tessera/runtime';
 import type { ConformanceCase } from './case.js';
 import { compareToReference, describeComparison, formatRatio, type Comparison } from './compare.js';
@@ -16,6 +16,8 @@ export interface CheckOptions {
   readonly reference?: ReferenceFn;
   /** An independent oracle the reference itself is checked against first (`tfjsOracle()`). */
   readonly oracle?: Oracle;
+  /** An error beyond the reference's likely (probabilistic) bound fails the case, not just a warning. */
+  readonly strict?: boolean;
 }
 
 /*
@@ -40,6 +42,8 @@ export interface CaseOutcome {
   readonly actual?: Readonly<Record<string, Float32Array>>;
   /** The reference the outputs were compared with. */
   readonly reference?: Readonly<Record<string, RefTensor>>;
+  /** Over every output that states a likely bound: the worst ratio and the elements beyond it. */
+  readonly likely?: LikelyComparison;
 }
 
 /**
@@ -79,7 +83,20 @@ export async function checkCase(c: ConformanceCase, options: CheckOptions): Prom
   } catch (e) {
     if (outcome.ok) outcome = failedOutcome('dispose', errorMessage(e));
   }
-  return outcome;
+  return options.strict ? strictOutcome(outcome) : outcome;
+}
+
+/** A passing outcome with errors beyond the likely bound, failed (`--strict`). */
+function strictOutcome(outcome: CaseOutcome): CaseOutcome {
+  if (!outcome.ok || !outcome.likely || outcome.likely.beyond === 0) return outcome;
+  const name = Object.keys(outcome.outputs).find((k) => (outcome.outputs[k].likely?.beyond ?? 0) > 0);
+  const { beyond, worstRatio } = outcome.likely;
+  return {
+    ...outcome,
+    ok: false,
+    ...(name !== undefined ? { failingOutput: name } : {}),
+    summary: `${beyond} element(s) of output '${name}' beyond the likely bound (worst ${formatRatio(worstRatio)} of it; strict)`,
+  };
 }
 
 async function runPlain(graph: Graph, session: Session, feeds: Feeds, ref: Record<string, RefTensor>): Promise<CaseOutcome> {
@@ -105,6 +122,7 @@ async function runBound(graph: Graph, session: Session, feeds: Feeds, ref: Recor
 export function compareOutputs(graph: Graph, actual: Readonly<Record<string, unknown>>, ref: Readonly<Record<string, RefTensor>>): CaseOutcome {
   const outputs: Record<string, Comparison> = {};
   let worstRatio = 0;
+  let likely: LikelyComparison | undefined;
   let failingOutput: string | undefined;
   for (const name of Object.keys(graph.outputs)) {
     const a = actual?.[name];
@@ -115,9 +133,12 @@ export function compareOutputs(graph: Graph, actual: Readonly<Record<string, unk
     const cmp = compareToReference(a, ref[name]);
     outputs[name] = cmp;
     worstRatio = Math.max(worstRatio, cmp.worstRatio);
+    if (cmp.likely) likely = mergeLikely(likely, cmp.likely);
     if (!cmp.ok && failingOutput === undefined) failingOutput = name;
   }
-  if (failingOutput === undefined) return { ok: true, worstRatio, outputs, summary: `ok (worst error ${formatRatio(worstRatio)} of its bound)` };
+  if (failingOutput === undefined) {
+    return { ok: true, worstRatio, outputs, ...(likely ? { likely } : {}), summary: `ok (worst error ${formatRatio(worstRatio)} of its bound)` };
+  }
   const shape = ref[failingOutput].shape;
   return {
     ok: false,
@@ -126,6 +147,11 @@ export function compareOutputs(graph: Graph, actual: Readonly<Record<string, unk
     failingOutput,
     summary: `output '${failingOutput}' [${shape.join(',')}]: ${describeComparison(outputs[failingOutput], shape)}`,
   };
+}
+
+/** Two likely comparisons as one: the worse ratio, the elements beyond added. */
+export function mergeLikely(a: LikelyComparison | undefined, b: LikelyComparison): LikelyComparison {
+  return a ? { worstRatio: Math.max(a.worstRatio, b.worstRatio), beyond: a.beyond + b.beyond } : b;
 }
 
 export function failedOutcome(stage: NonNullable<CaseOutcome['error']>['stage'], message: string): CaseOutcome {

@@ -29,6 +29,7 @@ export {
   type ConformanceReport,
   type ConformanceFailure,
   type PropertyReport,
+  type LikelyReport,
 } from './runner.js';
 export { checkCase, compareOutputs, type CaseOutcome, type CheckOptions, type ReferenceFn } from './check-case.js';
 export { checkAgainstOracle, type Oracle } from './oracle.js';

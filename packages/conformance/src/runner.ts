@@ -73,6 +73,19 @@ export interface ConformanceOptions {
   readonly reference?: ReferenceFn;
   /** Also checks each case's reference against this independent oracle (`tfjsOracle()`). */
   readonly oracle?: Oracle;
+  /**
+   * An error beyond the reference's likely (probabilistic) bound fails the case. Default false:
+   * such cases pass and are counted in the report (`likely`), a warning.
+   */
+  readonly strict?: boolean;
+}
+
+/** Errors against the likely (probabilistic) bound over a property's or a run's cases. */
+export interface LikelyReport {
+  /** Worst |actual - ref| / likely bound over every case (1 = exactly at it). */
+  readonly worstRatio: number;
+  /** Cases with at least one element beyond it (a warning; a failure when strict). */
+  readonly casesBeyond: number;
 }
 
 /** The shrunk failing case of a property, with what is needed to replay it. */
@@ -101,6 +114,8 @@ export interface PropertyReport {
   readonly passed: number;
   /** Worst error over all cases run, as a fraction of its bound (1 = exactly at the bound). */
   readonly worstRatio: number;
+  /** Against the likely bound, over the cases whose reference states one. */
+  readonly likely: LikelyReport;
   readonly durationMs: number;
   readonly failure?: ConformanceFailure;
 }
@@ -114,6 +129,7 @@ export interface ConformanceReport {
   readonly casesRun: number;
   readonly passed: number;
   readonly worstRatio: number;
+  readonly likely: LikelyReport;
   readonly durationMs: number;
 }
 
@@ -232,6 +248,10 @@ async function runAll(options: ConformanceOptions, emit: (e: ConformanceEvent) =
     casesRun: results.reduce((s, r) => s + r.casesRun, 0),
     passed: results.reduce((s, r) => s + r.passed, 0),
     worstRatio: results.reduce((m, r) => Math.max(m, r.worstRatio), 0),
+    likely: {
+      worstRatio: results.reduce((m, r) => Math.max(m, r.likely.worstRatio), 0),
+      casesBeyond: results.reduce((s, r) => s + r.likely.casesBeyond, 0),
+    },
     durationMs: performance.now() - t0,
   };
   emit({ type: 'done', report });
@@ -251,6 +271,8 @@ async function runProperty(
   let casesRun = 0;
   let passed = 0;
   let worstRatio = 0;
+  let likelyWorst = 0;
+  let casesBeyond = 0;
   let failing = false; // after the first failure, every run is a shrink step
   const outcomes = new WeakMap<ConformanceCase, CaseOutcome>();
   let lastOutcome: CaseOutcome | undefined;
@@ -266,6 +288,8 @@ async function runProperty(
     const outcome = await check(c);
     if (!failing) {
       worstRatio = Math.max(worstRatio, outcome.worstRatio);
+      likelyWorst = Math.max(likelyWorst, outcome.likely?.worstRatio ?? 0);
+      if ((outcome.likely?.beyond ?? 0) > 0) casesBeyond++;
       options.onCase?.(property, index, c, outcome);
     }
     if (outcome.ok) {
@@ -302,7 +326,7 @@ async function runProperty(
     const message = errorMessage(details.errorInstance) || 'fast-check stopped without a counterexample';
     throw new Error(`conformance property '${property}' on backend '${options.backend}' could not run: ${message}`);
   }
-  return { property, casesRun, passed, worstRatio, durationMs: performance.now() - t0, ...(failure ? { failure } : {}) };
+  return { property, casesRun, passed, worstRatio, likely: { worstRatio: likelyWorst, casesBeyond }, durationMs: performance.now() - t0, ...(failure ? { failure } : {}) };
 }
 
 class ConformanceMismatch extends Error {

@@ -40,6 +40,19 @@ export interface Comparison {
   readonly failures: number;
   /** The lowest-index failing element; index -1 when the lengths differ (actual / expected hold the lengths). */
   readonly firstFailure?: ElementFailure;
+  /** Against the reference's likely bound, where it states one (`compareToReference`). */
+  readonly likely?: LikelyComparison;
+}
+
+/**
+ * Errors against the likely (probabilistic) bound: a statistic, not the pass / fail rule (a
+ * correct backend may exceed it, rarely; conformance warns, and fails only when strict).
+ */
+export interface LikelyComparison {
+  /** max over finite elements of |actual - expected| / likely (0 for exact matches). */
+  readonly worstRatio: number;
+  /** Elements whose error exceeds their likely bound. */
+  readonly beyond: number;
 }
 
 export interface ElementCheck {
@@ -124,7 +137,21 @@ export function compareWithin(
  * with the sign of each zero the reference specifies.
  */
 export function compareToReference(actual: ArrayLike<number>, ref: RefTensor): Comparison {
-  return compareWithin(actual, ref.value, [ref.bound], ref.zeroSign ? [ref.zeroSign] : []);
+  const cmp = compareWithin(actual, ref.value, [ref.bound], ref.zeroSign ? [ref.zeroSign] : []);
+  return ref.likely && actual.length === ref.value.length ? { ...cmp, likely: compareLikely(actual, ref.value, ref.likely) } : cmp;
+}
+
+/** `actual` against `expected` within the likely bound, finite elements only (non-finite ones are exact or fail anyway). */
+export function compareLikely(actual: ArrayLike<number>, expected: ArrayLike<number>, likely: ArrayLike<number>): LikelyComparison {
+  let worstRatio = 0;
+  let beyond = 0;
+  for (let i = 0; i < expected.length; i++) {
+    const diff = Math.abs(actual[i] - expected[i]);
+    if (!Number.isFinite(diff) || diff === 0) continue;
+    if (diff > likely[i]) beyond++;
+    worstRatio = Math.max(worstRatio, likely[i] > 0 ? diff / likely[i] : Infinity);
+  }
+  return { worstRatio, beyond };
 }
 
 /**

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { compareReferences, compareToReference, compareWithin, refTensor } from '../src/index.js';
+import { BOUND_C, GraphBuilder, LIKELY_LAMBDA, Tensor, U32, compareLikely, compareReferences, compareToReference, compareWithin, evaluate, refTensor } from '../src/index.js';
 
 const ref = (value: number[], bound: number[]) => refTensor([value.length], Float64Array.from(value), Float64Array.from(bound));
 
@@ -54,5 +54,41 @@ describe('the comparator', () => {
     it('compareWithin checks where every sign array is non-zero', () => {
       expect(compareWithin([-0, -0], [0, 0], [[0, 0]], [[1, 1], [0, 1]])).toMatchObject({ ok: false, failures: 1, firstFailure: { index: 1 } });
     });
+  });
+});
+
+describe('the likely (probabilistic) bound', () => {
+  // A K-term dot product of positive values, as the reference states it.
+  const dot = (k: number) => {
+    const g = new GraphBuilder('dot');
+    const a = g.input('a', [1, k]);
+    const graph = g.build({ y: g.matmul(a, g.constant('b', new Tensor([k, 1], new Float32Array(k).fill(0.75)))) });
+    return { y: evaluate(graph, { a: new Float32Array(k).fill(1.25) }).y };
+  };
+
+  it('is stated by matmul, never above the rigorous bound, and tighter by about sqrt(K) for large K', () => {
+    for (const k of [1, 8, 64, 2048]) {
+      const { y } = dot(k);
+      expect(y.likely![0]).toBeLessThanOrEqual(y.bound[0]);
+      // rigorous c (K + 2) u abs against lambda sqrt(K + 2) u abs
+      if (k >= 64) expect(y.bound[0] / y.likely![0]).toBeCloseTo((BOUND_C * Math.sqrt(k + 2)) / LIKELY_LAMBDA, 1);
+    }
+  });
+
+  it('flags an error that grows with K (a sum rounded towards zero) that the rigorous bound accepts', () => {
+    const k = 2048;
+    const { y } = dot(k);
+    // Rounding every partial sum of equal positive terms towards zero loses about u / 2 per term.
+    const truncated = Float32Array.of(y.value[0] * (1 - (k * U32) / 2));
+    const cmp = compareToReference(truncated, y);
+    expect(cmp.ok).toBe(true);
+    expect(cmp.likely).toMatchObject({ beyond: 1 });
+    expect(cmp.likely!.worstRatio).toBeGreaterThan(1);
+    // A correctly rounded result is well within it.
+    expect(compareToReference(Float32Array.of(y.value[0]), y).likely).toEqual({ worstRatio: expect.any(Number), beyond: 0 });
+  });
+
+  it('counts elements beyond it, ignoring exact and non-finite ones', () => {
+    expect(compareLikely([1, 2.5, NaN, 4], [1, 2, NaN, 3], [0, 1, 0, 0.5])).toEqual({ worstRatio: 2, beyond: 1 });
   });
 });

@@ -16,6 +16,7 @@ import {
   type Oracle,
   type AgreementCell,
   type ConformanceReport,
+  type LikelyReport,
   type GraphTransform,
   type SpecialProperty,
 } from '@tessera/conformance';
@@ -61,6 +62,7 @@ export interface ConformanceCliOptions {
   split?: boolean;
   passes?: boolean;
   oracle?: string;
+  strict?: boolean;
 }
 
 /**
@@ -125,6 +127,7 @@ export function conformanceCommand(program: Command): void {
     .option('--no-split', 'do not also check the forced-split variants of the backends (workers-split)')
     .option('--passes', 'also check the optimization passes (O1, O2, O2 after O1, each pass alone) on random and pass-shaped graphs, the rewritten graphs run on --backends')
     .option('--oracle <name>', "check each case's reference against an independent oracle: 'tfjs' (needs @tensorflow/tfjs-core and @tensorflow/tfjs-backend-cpu)")
+    .option('--strict', 'fail a case whose error exceeds the likely bound (probabilistic, growing with sqrt(K)); without it such cases pass with a warning')
     .action(async (opts: ConformanceCliOptions, cmd: Command) => {
       const backendsGiven = cmd.getOptionValueSource('backends') === 'cli';
       process.exitCode = await runConformanceCli({ ...opts, backends: backendsGiven || !opts.replay ? opts.backends : undefined });
@@ -182,6 +185,7 @@ export async function runConformanceCli(opts: ConformanceCliOptions, env: Confor
 
   log(resultsTable(reports));
   if (backends.length > 1) log(agreementTable(backends, cells));
+  if (!suite.strict) for (const line of likelyWarnings(reports)) log(line);
   for (const r of reports)
     for (const p of r.properties)
       if (p.failure) log(`\n${p.failure.message}\n  reproduction: ${reproFiles[`${r.backend}/${p.property}`]} (tessera conformance --replay <file>)`);
@@ -207,6 +211,8 @@ interface SuiteOptions {
   readonly special: SpecialProperty[];
   /** Checks each case's reference first (on the first backend only: the reference is the same for all). */
   readonly oracle?: Oracle;
+  /** Errors beyond the likely bound fail (--strict). */
+  readonly strict: boolean;
 }
 
 function suiteOptions(opts: ConformanceCliOptions): SuiteOptions {
@@ -223,11 +229,11 @@ function suiteOptions(opts: ConformanceCliOptions): SuiteOptions {
   if (casesPerBackend({ runs, graphs, boundIO, ops, special }) === 0) {
     throw new Error(`nothing to check: --ops ${opts.ops ?? '(all)'}, --runs ${runs}, --graphs ${graphs}, --bound-io ${boundIO}, --special ${opts.special ?? '(all)'} select no case`);
   }
-  return { backends, seed, runs, graphs, boundIO, ops, special };
+  return { backends, seed, runs, graphs, boundIO, ops, special, strict: opts.strict ?? false };
 }
 
 /** The cases the suite runs on one backend (the special properties run only with an op or graph property). */
-function casesPerBackend({ runs, graphs, boundIO, ops, special }: Omit<SuiteOptions, 'backends' | 'seed'>): number {
+function casesPerBackend({ runs, graphs, boundIO, ops, special }: Omit<SuiteOptions, 'backends' | 'seed' | 'strict'>): number {
   const propertyCount = ops.length + (graphs > 0 ? 1 : 0);
   return ops.length * runs + graphs + boundIO + (propertyCount > 0 ? special.length * runs : 0);
 }
@@ -271,12 +277,12 @@ function runBackend(
   bar: ProgressBar | undefined,
   tally: { failures: number },
 ): Promise<{ report: ConformanceReport; done: number }> {
-  const { seed, runs, graphs, boundIO, ops, special } = suite;
+  const { seed, runs, graphs, boundIO, ops, special, strict } = suite;
   const oracle = backend === suite.backends[0] ? suite.oracle : undefined;
   let done = 0;
   return new Promise((resolve, reject) => {
     let last: ConformanceReport | undefined;
-    runConformance({ backend, container, seed, runs, graphs, boundIO, ops, special, oracle, onCase: agreement.onCase(backend) }).subscribe({
+    runConformance({ backend, container, seed, runs, graphs, boundIO, ops, special, oracle, strict, onCase: agreement.onCase(backend) }).subscribe({
       next: (e) => {
         if (e.type === 'case-start') {
           done++;
@@ -294,24 +300,26 @@ function runBackend(
 
 /** The report as JSON (`--json`). */
 function jsonReport(suite: SuiteOptions, ok: boolean, seconds: number, reports: readonly ConformanceReport[], reproFiles: Readonly<Record<string, string>>, cells: readonly AgreementCell[]) {
-  const { seed, backends, runs, graphs, boundIO, ops, special } = suite;
+  const { seed, backends, runs, graphs, boundIO, ops, special, strict } = suite;
   return {
     seed,
     ok,
     seconds,
-    options: { backends, runs, graphs, boundIO, ops, special },
+    options: { backends, runs, graphs, boundIO, ops, special, strict },
     reports: reports.map((r) => ({
       backend: r.backend,
       ok: r.ok,
       casesRun: r.casesRun,
       passed: r.passed,
       worstRatio: jsonNumber(r.worstRatio),
+      likely: jsonLikely(r.likely),
       durationMs: r.durationMs,
       properties: r.properties.map((p) => ({
         property: p.property,
         casesRun: p.casesRun,
         passed: p.passed,
         worstRatio: jsonNumber(p.worstRatio),
+        likely: jsonLikely(p.likely),
         durationMs: p.durationMs,
         ...(p.failure
           ? { failure: { summary: p.failure.outcome.summary, seed: p.failure.seed, path: p.failure.path, shrinks: p.failure.shrinks, graph: p.failure.graph, repro: reproFiles[`${r.backend}/${p.property}`] } }
@@ -324,12 +332,22 @@ function jsonReport(suite: SuiteOptions, ok: boolean, seconds: number, reports: 
 
 /** JSON has no Infinity: a ratio that cannot be expressed (a NaN where a number was due) is written as a string. */
 const jsonNumber = (x: number): number | string => (Number.isFinite(x) ? x : String(x));
+const jsonLikely = (l: LikelyReport) => ({ worstRatio: jsonNumber(l.worstRatio), casesBeyond: l.casesBeyond });
+
+/** The cases beyond the likely bound, per backend and property: a warning each (a failure with --strict). */
+function likelyWarnings(reports: readonly ConformanceReport[]): string[] {
+  return reports.flatMap((r) =>
+    r.properties
+      .filter((p) => p.likely.casesBeyond > 0)
+      .map((p) => `warning: ${r.backend} ${p.property}: ${p.likely.casesBeyond} case(s) beyond the likely bound (worst ${formatRatio(p.likely.worstRatio)} of it; correct float32 errors rarely get there; --strict fails them)`),
+  );
+}
 
 function resultsTable(reports: readonly ConformanceReport[]): string {
-  const table = new Table({ style: { head: [], border: [] }, chars: COMPACT, head: ['backend', 'property', 'cases', 'passed', 'worst error / bound', 'time (s)', ''] });
+  const table = new Table({ style: { head: [], border: [] }, chars: COMPACT, head: ['backend', 'property', 'cases', 'passed', 'worst error / bound', 'error / likely', 'time (s)', ''] });
   for (const r of reports) {
     for (const p of r.properties) {
-      table.push([r.backend, p.property, p.casesRun, p.passed, formatRatio(p.worstRatio), (p.durationMs / 1000).toFixed(2), p.failure ? 'FAIL' : 'ok']);
+      table.push([r.backend, p.property, p.casesRun, p.passed, formatRatio(p.worstRatio), formatRatio(p.likely.worstRatio), (p.durationMs / 1000).toFixed(2), p.failure ? 'FAIL' : 'ok']);
     }
   }
   return table.toString();

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { forEachPoolWindow, poolGeometry, poolOp } from './maxpool.js';
-import { DotAccumulator, meanBound, refTensor } from './numerics.js';
+import { DotAccumulator, meanBound, meanLikely, refTensorWithLikely } from './numerics.js';
 import { defineOp, type RefTensor } from './spec.js';
 import { pair, paddingSchema } from './window.js';
 
@@ -28,7 +28,7 @@ export const avgPool = defineOp({
   attrs: avgPoolAttrs,
   reference([x], attrs): RefTensor {
     const g = poolGeometry(x.shape, attrs);
-    const out = refTensor([g.batch, g.outH, g.outW, g.outC]);
+    const out = refTensorWithLikely([g.batch, g.outH, g.outW, g.outC]);
     const acc = new DotAccumulator();
     forEachPoolWindow(g, (o, cells, c) => {
       acc.reset();
@@ -36,6 +36,7 @@ export const avgPool = defineOp({
       const mean = acc.value / cells.length;
       out.value[o] = mean;
       out.bound[o] = meanBound(acc, cells.length, mean);
+      out.likely[o] = meanLikely(acc, cells.length, mean);
     });
     return out;
   },

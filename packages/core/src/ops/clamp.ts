@@ -16,7 +16,8 @@ export function clampOp(name: string, value: (x: number) => number) {
     inferShape: ([x]) => x,
     cost: () => ({ macs: 0 }),
     reference([x]) {
-      return withSignedZeros(refTensor(x.shape, x.value.map(value), x.bound.slice()));
+      const out = withSignedZeros(refTensor(x.shape, x.value.map(value), x.bound.slice()));
+      return x.likely ? { ...out, likely: x.likely.slice() } : out;
     },
   });
 }

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { OpError } from '../errors.js';
 import { expectRank, shapeStr, type Shape } from '../shape.js';
-import { DotAccumulator, refTensor } from './numerics.js';
+import { DotAccumulator, refTensorWithLikely } from './numerics.js';
 import { defineOp, type RefTensor } from './spec.js';
 import { pair, paddingSchema, window2d, type Padding, type Window2d } from './window.js';
 
@@ -89,7 +89,7 @@ export function resolveWindow(
  * inC / groups input channels of its group, from a filter [KH, KW, inC / groups, outC].
  */
 export function conv2dReference(x: RefTensor, f: RefTensor, g: ConvGeometry, groups = 1): RefTensor {
-  const out = refTensor([g.batch, g.outH, g.outW, g.outC]);
+  const out = refTensorWithLikely([g.batch, g.outH, g.outW, g.outC]);
   const inPerGroup = g.inC / groups;
   const outPerGroup = g.outC / groups;
   const k = g.kH * g.kW * inPerGroup;
@@ -116,6 +116,7 @@ export function conv2dReference(x: RefTensor, f: RefTensor, g: ConvGeometry, gro
           }
           out.value[o] = acc.value;
           out.bound[o] = acc.bound(k);
+          out.likely[o] = acc.likely(k);
         }
       }
     }

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { OpError } from '../errors.js';
 import { expectRank, shapeStr, type Shape } from '../shape.js';
-import { DotAccumulator, refTensor } from './numerics.js';
+import { DotAccumulator, refTensorWithLikely } from './numerics.js';
 import { defineOp, type RefTensor } from './spec.js';
 
 /**
@@ -49,7 +49,7 @@ export function matmulOutputShape(a: Shape, g: MatmulGeometry): Shape {
 
 export function matmulReference(a: RefTensor, b: RefTensor, attrs: MatmulAttrs): RefTensor {
   const g = matmulGeometry(a.shape, b.shape, attrs);
-  const out = refTensor(matmulOutputShape(a.shape, g));
+  const out = refTensorWithLikely(matmulOutputShape(a.shape, g));
   const acc = new DotAccumulator();
   // Element (i, p) of a and (p, j) of b, within one batch, honouring the transposes.
   const aStride = attrs.transposeA ? [1, g.m] : [g.k, 1];
@@ -68,6 +68,7 @@ export function matmulReference(a: RefTensor, b: RefTensor, attrs: MatmulAttrs):
         const o = (t * g.m + i) * g.n + j;
         out.value[o] = acc.value;
         out.bound[o] = acc.bound(g.k);
+        out.likely[o] = acc.likely(g.k);
       }
   }
   return out;

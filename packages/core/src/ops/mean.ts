@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { OpError } from '../errors.js';
 import { shapeStr, type Shape } from '../shape.js';
-import { DotAccumulator, meanBound, refTensor } from './numerics.js';
+import { DotAccumulator, meanBound, meanLikely, refTensorWithLikely } from './numerics.js';
 import { rowMajorStrides } from './slice.js';
 import { defineOp, type RefTensor } from './spec.js';
 
@@ -95,7 +95,7 @@ export const mean = defineOp({
   cost: () => ({ macs: 0 }),
   reference([x], attrs): RefTensor {
     const r = reduction(x.shape, attrs);
-    const out = refTensor(r.outShape);
+    const out = refTensorWithLikely(r.outShape);
     const acc = new DotAccumulator();
     for (let o = 0; o < out.value.length; o++) {
       const base = offsetOf(o, r.keptSizes, r.keptStrides);
@@ -106,6 +106,7 @@ export const mean = defineOp({
       }
       out.value[o] = acc.value / r.count;
       out.bound[o] = meanBound(acc, r.count, out.value[o]);
+      out.likely[o] = meanLikely(acc, r.count, out.value[o]);
     }
     return out;
   },

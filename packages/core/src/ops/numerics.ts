@@ -16,6 +16,22 @@ export function dotBound(k: number, absSum: number): number {
 }
 
 /**
+ * How many standard deviations the likely bound allows (Higham and Mary's probabilistic
+ * analysis: a sum of k rounded products errs by more than lambda sqrt(k) u sum |x w| with
+ * probability at most 2 exp(-lambda^2 / 2) when rounding errors are independent; 2e-9 at 6.5).
+ */
+export const LIKELY_LAMBDA = 6.5;
+
+/**
+ * The likely (probabilistic) bound of a sum of `k` products whose absolute values add up to
+ * `absSum`: `dotBound` with sqrt(k + 2) in place of c (k + 2). The subnormal-flush terms stay
+ * as they are (a flush is not a random rounding).
+ */
+export function likelyDotBound(k: number, absSum: number): number {
+  return LIKELY_LAMBDA * Math.sqrt(k + 2) * U32 * absSum + (k + 2) * TINY32;
+}
+
+/**
  * Float32 error bound of one addition / rounding of a result of magnitude `abs`; the TINY32
  * terms allow each operand and the result to be flushed to zero when subnormal.
  */
@@ -40,9 +56,19 @@ export function meanBound(acc: DotAccumulator, k: number, mean: number): number 
   return Number.isFinite(mean) ? acc.bound(k) / k + divBound(Math.abs(mean)) : 0;
 }
 
+/** The likely bound of a mean (`meanBound` with the sum's likely bound). */
+export function meanLikely(acc: DotAccumulator, k: number, mean: number): number {
+  return Number.isFinite(mean) ? acc.likely(k) / k + divBound(Math.abs(mean)) : 0;
+}
+
 export function refTensor(shape: Shape, value?: Float64Array, bound?: Float64Array): RefTensor {
   const n = numel(shape);
   return { shape, value: value ?? new Float64Array(n), bound: bound ?? new Float64Array(n) };
+}
+
+/** A zeroed reference tensor that also states a likely bound per element (the ops that sum K terms). */
+export function refTensorWithLikely(shape: Shape): RefTensor & { readonly likely: Float64Array } {
+  return { ...refTensor(shape), likely: new Float64Array(numel(shape)) };
 }
 
 /**
@@ -89,6 +115,14 @@ export class DotAccumulator {
   bound(k: number): number {
     return Number.isFinite(this.value) ? this.carried + dotBound(k, this.abs) : 0;
   }
+  /**
+   * The likely bound of this output: the operands' carried error in full (rigorous, so a graph's
+   * likely bound tightens the last sums, not what flowed in) plus `likelyDotBound`, never more
+   * than `bound` (for K < 9 the rigorous term is the smaller).
+   */
+  likely(k: number): number {
+    return Number.isFinite(this.value) ? this.carried + Math.min(likelyDotBound(k, this.abs), dotBound(k, this.abs)) : 0;
+  }
 }
 
 /** The activation a fused op applies after its bias: none, relu or relu6 (docs/SEMANTICS.md). */
@@ -105,15 +139,20 @@ export function activationValue(activation: Activation): ((x: number) => number)
  * arrays; returns `out`, with its zeros' signs specified (all +0) when an activation clamps.
  */
 export function applyEpilogue(out: RefTensor, bias: RefTensor | undefined, activation: Activation): RefTensor {
-  const { value, bound } = out;
+  const { value, bound, likely } = out;
   const c = bias ? bias.value.length : 1;
   const act = activationValue(activation);
   for (let i = 0; i < value.length; i++) {
     if (bias) {
       const b = bias.value[i % c];
-      bound[i] += bias.bound[i % c] + addBound(Math.abs(value[i]) + Math.abs(b));
+      const added = bias.bound[i % c] + addBound(Math.abs(value[i]) + Math.abs(b));
+      bound[i] += added;
+      if (likely) likely[i] += added;
       value[i] = value[i] + b;
-      if (!Number.isFinite(value[i])) bound[i] = 0;
+      if (!Number.isFinite(value[i])) {
+        bound[i] = 0;
+        if (likely) likely[i] = 0;
+      }
     }
     if (act) value[i] = act(value[i]);
   }

@@ -32,7 +32,7 @@ export const reshape = defineOp({
   },
   cost: () => ({ macs: 0 }),
   reference([x], _attrs, output) {
-    const out = refTensor(output, x.value.slice(), x.bound.slice());
+    const out = { ...refTensor(output, x.value.slice(), x.bound.slice()), ...(x.likely ? { likely: x.likely.slice() } : {}) };
     return x.zeroSign ? { ...out, zeroSign: x.zeroSign.slice() } : out;
   },
 });

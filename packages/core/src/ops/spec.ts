@@ -18,6 +18,12 @@ export interface RefTensor {
    * Says nothing about non-zero values.
    */
   readonly zeroSign?: Uint8Array;
+  /**
+   * Per element, a probabilistic error bound (docs/SEMANTICS.md, "The likely bound"): a figure
+   * real float32 errors rarely exceed, growing with sqrt(K) where `bound` grows with K. Never
+   * larger than `bound`. Absent: not stated (ops that do not propagate it).
+   */
+  readonly likely?: Float64Array;
 }
 
 export interface OpCost {
