@@ -27,10 +27,11 @@ export function evaluateAll(graph: Graph, feeds: Feeds): Map<string, RefTensor> 
  * A device may flush a subnormal float32 to zero wherever it reads or writes one (GLSL ES 3.00
  * allows it; SwiftShader does): a subnormal result's bound is at least its own magnitude.
  */
-function allowFlushToZero({ value, bound }: RefTensor): void {
+function allowFlushToZero({ value, bound, likely }: RefTensor): void {
   for (let i = 0; i < value.length; i++) {
     const a = Math.abs(value[i]);
     if (a < TINY32 && a > bound[i]) bound[i] = a;
+    if (likely && a < TINY32 && a > likely[i]) likely[i] = a;
   }
 }
 
