@@ -1,5 +1,6 @@
-import type { SymbolicValue } from '@tessera/core';
+import type { Activation, SymbolicValue } from '@tessera/core';
 import fc from 'fast-check';
+import { activationArb } from './arbitraries.js';
 import { CaseBuilder, type ConformanceCase } from './case.js';
 import { dataSpecArbitrary, type DataSpec } from './data.js';
 
@@ -13,12 +14,12 @@ import { dataSpecArbitrary, type DataSpec } from './data.js';
 /** One block of a chain over a rank-4 value. */
 interface Block {
   readonly kind: 'fused-then-1x1' | 'conv-bias-relu' | 'reshape-chain' | 'matmul-tail' | 'maxpool';
-  /** First conv's kernel (1 or 3) and its relu. */
+  /** First conv's kernel (1 or 3) and its activation. */
   readonly kernel: 1 | 3;
-  readonly firstRelu: boolean;
-  /** How the 1x1 conv is written: conv2d, fused_conv2d (with `secondRelu`), or conv2d + bias_add. */
+  readonly firstAct: Activation;
+  /** How the 1x1 conv is written: conv2d, fused_conv2d (with `secondAct`), or conv2d + bias_add. */
   readonly second: 'conv2d' | 'fused_conv2d' | 'conv2d+bias';
-  readonly secondRelu: boolean;
+  readonly secondAct: Activation;
   /** A relu after the block. */
   readonly reluAfter: boolean;
   readonly padding: 'SAME' | 'VALID';
@@ -33,9 +34,9 @@ interface Block {
 const blockArb: fc.Arbitrary<Block> = fc.record({
   kind: fc.constantFrom('fused-then-1x1', 'fused-then-1x1', 'conv-bias-relu', 'reshape-chain', 'matmul-tail', 'maxpool'),
   kernel: fc.constantFrom<1 | 3>(1, 3),
-  firstRelu: fc.boolean(),
+  firstAct: activationArb,
   second: fc.constantFrom('conv2d', 'fused_conv2d', 'conv2d+bias'),
-  secondRelu: fc.boolean(),
+  secondAct: activationArb,
   reluAfter: fc.boolean(),
   padding: fc.constantFrom('SAME', 'VALID'),
   mid: fc.integer({ min: 1, max: 8 }),
@@ -52,13 +53,13 @@ function addBlock(c: CaseBuilder, x: SymbolicValue, b: Block, i: number): Symbol
   const geometry = { strides: [1, 1] as [number, number], padding: b.padding };
   switch (b.kind) {
     case 'fused-then-1x1': {
-      const a = c.b.fusedConv2d(x, w('wA', [k, k, cin, b.mid]), w('bA', [b.mid]), { ...geometry, relu: b.firstRelu });
+      const a = c.b.fusedConv2d(x, w('wA', [k, k, cin, b.mid]), w('bA', [b.mid]), { ...geometry, activation: b.firstAct });
       const wB = w('wB', [1, 1, b.mid, b.out]);
       const y =
         b.second === 'conv2d'
           ? c.b.conv2d(a, wB, geometry)
           : b.second === 'fused_conv2d'
-            ? c.b.fusedConv2d(a, wB, w('bB', [b.out]), { ...geometry, relu: b.secondRelu })
+            ? c.b.fusedConv2d(a, wB, w('bB', [b.out]), { ...geometry, activation: b.secondAct })
             : c.b.biasAdd(c.b.conv2d(a, wB, geometry), w('bB', [b.out]));
       return b.reluAfter ? c.b.relu(y) : y;
     }
@@ -83,7 +84,7 @@ function matmulTail(c: CaseBuilder, x: SymbolicValue, b: Block): SymbolicValue {
   const flat = c.b.reshape(x, [n, h * w * ch]);
   const wt = c.operand('tail/w', [h * w * ch, b.out], b.data, 'constant');
   const bias = c.operand('tail/b', [b.out], b.data, 'constant');
-  if (b.second === 'fused_conv2d') return c.b.fusedMatmul(flat, wt, bias, { relu: b.secondRelu });
+  if (b.second === 'fused_conv2d') return c.b.fusedMatmul(flat, wt, bias, { activation: b.secondAct });
   const y = c.b.biasAdd(c.b.matmul(flat, wt), bias);
   return b.reluAfter ? c.b.relu(y) : y;
 }
