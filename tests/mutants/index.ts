@@ -33,7 +33,7 @@ export const MUTANTS: readonly Mutant[] = [
   { name: 'partition-off-by-one', bug: 'two-way split of each step skips the unit at the boundary', kind: 'backend', spec: k.partitionBoundary },
   { name: 'gemm-edge-tile-drops-k', bug: '(a) GEMM edge tile (N not a multiple of the register block) drops earlier k-blocks when K > 256', kind: 'backend', spec: bl.gemmEdgeTileDropsK },
   { name: 'gemm-bias-block-local', bug: '(b) GEMM bias pointer from the block-local column when N > 512', kind: 'backend', spec: bl.gemmBiasBlockLocal },
-  { name: 'gemm-epilogue-every-k', bug: '(c) GEMM bias / relu epilogue after every k-block instead of the last (K > 256)', kind: 'backend', spec: bl.gemmEpilogueEveryK },
+  { name: 'gemm-epilogue-every-k', bug: '(c) GEMM bias / residual / activation epilogue after every k-block instead of the last (K > 256)', kind: 'backend', spec: bl.gemmEpilogueEveryK },
   { name: 'gemm-transA-row-block', bug: '(d) transposed-A packing drops the row-block offset when M > 60', kind: 'backend', spec: bl.gemmTransARowBlock },
   { name: 'bias-add-range-channel0', bug: '(e) bias_add range starting mid-row assumes channel 0 (only split ranges start there)', kind: 'backend', spec: bl.biasAddRangeChannel0 },
   {
@@ -44,7 +44,7 @@ export const MUTANTS: readonly Mutant[] = [
     reference: bl.samePadSwappedShared.reference,
     needs: { oracle: 'tfjs' },
   },
-  { name: 'compose-ignores-relu', bug: '(g) composes a 1x1 conv into a preceding fused_conv2d with relu: true', kind: 'pass', transform: p.composeIgnoresRelu },
+  { name: 'compose-ignores-relu', bug: '(g) composes a 1x1 conv into a preceding fused_conv2d with an activation (relu or relu6)', kind: 'pass', transform: p.composeIgnoresRelu },
   { name: 'fusion-ignores-consumers', bug: 'conv/matmul + bias_add fused although the conv has another consumer', kind: 'pass', transform: p.fusionIgnoresConsumers },
   {
     name: 'factorization-drops-bias',
