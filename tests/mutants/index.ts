@@ -22,6 +22,7 @@ export const MUTANTS: readonly Mutant[] = [
   { name: 'same-pad-swapped', bug: 'SAME padding: extra pixel before (top/left) instead of after', kind: 'backend', spec: k.samePadSwapped },
   { name: 'stride-w-ignored', bug: 'conv ignores the width stride', kind: 'backend', spec: k.strideWIgnored },
   { name: 'dilation-ignored', bug: 'conv ignores dilations', kind: 'backend', spec: k.dilationIgnored },
+  { name: 'residual-ignored', bug: 'fused_conv2d drops its residual operand (the shortcut is never added)', kind: 'backend', spec: k.residualIgnored },
   { name: 'bias-per-row', bug: 'bias_add indexes the bias by row instead of by channel', kind: 'backend', spec: k.biasPerRow },
   { name: 'relu-abs', bug: 'relu computed as |x|', kind: 'backend', spec: k.reluAbs },
   { name: 'relu-keeps-neg-zero', bug: 'relu computed as x < 0 ? 0 : x, so relu(-0) = -0', kind: 'backend', spec: k.reluKeepsNegZero },
@@ -45,6 +46,7 @@ export const MUTANTS: readonly Mutant[] = [
     needs: { oracle: 'tfjs' },
   },
   { name: 'compose-ignores-relu', bug: '(g) composes a 1x1 conv into a preceding fused_conv2d with an activation (relu or relu6)', kind: 'pass', transform: p.composeIgnoresRelu },
+  { name: 'fold-batch-norm-ignores-epsilon', bug: 'batch-norm folding scales by scale / sqrt(variance), without epsilon', kind: 'pass', transform: p.foldBatchNormIgnoresEpsilon },
   { name: 'fusion-ignores-consumers', bug: 'conv/matmul + bias_add fused although the conv has another consumer', kind: 'pass', transform: p.fusionIgnoresConsumers },
   {
     name: 'factorization-drops-bias',

@@ -31,6 +31,16 @@ export const strideWIgnored: MutantSpec = { kernels: convGeometryBug((g) => ({ .
 /** 3. Dilations are ignored (the taps are adjacent). */
 export const dilationIgnored: MutantSpec = { kernels: convGeometryBug((g) => ({ ...g, dilationH: 1, dilationW: 1 })) };
 
+/** 4b. fused_conv2d drops its residual operand (the shortcut of a ResNet block is never added). */
+export const residualIgnored: MutantSpec = {
+  kernels: {
+    fused_conv2d: {
+      ...cpu('fused_conv2d'),
+      prepare: (node: Node, ctx: PrepareContext) => ({ ...(cpu('fused_conv2d').prepare(node, ctx) as ConvStep), residual: null }),
+    },
+  },
+};
+
 /** 4. bias_add indexes the bias by row (element / channels) instead of by channel. */
 export const biasPerRow: MutantSpec = {
   kernels: {

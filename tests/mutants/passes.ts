@@ -3,7 +3,7 @@
  * original on the float64 reference (checkTransformCase).
  */
 import { Tensor, exactRef, opSpec, type Graph, type Node } from '@tessera/core';
-import { bottleneckFactorization, composeRules, rulePass, type FactorizationDetail, type Match, type RewriteRule } from '@tessera/passes';
+import { bottleneckFactorization, composeRules, foldBatchNormRules, rulePass, type FactorizationDetail, type Match, type RewriteRule } from '@tessera/passes';
 import type { GraphTransform } from '@tessera/conformance';
 
 /**
@@ -118,4 +118,17 @@ export const composeIgnoresRelu: GraphTransform = rulePass(
   'compose-ignoring-relu',
   'compose without the relu check',
   composeRules.map((r): RewriteRule => ({ ...r, condition: r.condition && ((m, g) => r.condition!(reluForgotten(m), g)) })),
+);
+
+/** A match whose batch norm has (almost) no epsilon: what a fold that forgot it computes. */
+function epsilonForgotten(m: Match): Match {
+  const bn = m.nodes.bn;
+  return { ...m, nodes: { ...m.nodes, bn: { ...bn, attrs: { ...bn.attrs, epsilon: 2 ** -126 } } } };
+}
+
+/** 15. Batch-norm folding with s = scale / sqrt(variance): epsilon left out of the folded weights and bias. */
+export const foldBatchNormIgnoresEpsilon: GraphTransform = rulePass(
+  'fold-batch-norm-ignoring-epsilon',
+  'batch-norm folding without epsilon',
+  foldBatchNormRules.map((r): RewriteRule => ({ ...r, replace: (m, emit) => r.replace(epsilonForgotten(m), emit) })),
 );

@@ -107,12 +107,12 @@ function product(c: CaseBuilder, x: SymbolicValue, b: Block, i: number, k: numbe
   return c.b.conv2d(x, c.operand(`b${i}/wC`, [k, k, cin, b.out], data, 'constant'), geometry);
 }
 
-/** batch_norm with constant statistics: variance in [0.5, 10), epsilon Keras' ResNet50 one. */
+/** batch_norm with constant statistics: variance in [0.5, 10), Keras' default epsilon 1e-3. */
 function batchNorm(c: CaseBuilder, y: SymbolicValue, b: Block, i: number): SymbolicValue {
   const ch = y.shape[3];
   const stat = (name: string, k: number, map: (v: number) => number = (v) => v) =>
     c.operandData(`b${i}/bn_${name}`, [ch], fillData(ch, { ...b.data, seed: b.data.seed + k }).map(map), 'constant');
-  return c.b.batchNorm(y, stat('mean', 11), stat('variance', 12, (v) => 0.5 + Math.min(Math.abs(v), 9)), stat('offset', 13), stat('scale', 14), { epsilon: 1.001e-5 });
+  return c.b.batchNorm(y, stat('mean', 11), stat('variance', 12, (v) => 0.5 + Math.min(Math.abs(v), 9)), stat('offset', 13), stat('scale', 14), { epsilon: 1e-3 });
 }
 
 function activate(c: CaseBuilder, y: SymbolicValue, act: Activation): SymbolicValue {
