@@ -38,8 +38,9 @@ export interface RunOptions extends PassOptions {
   readonly factorize?: FactorizeOptions;
   /**
    * Translation validation: evaluate the graph before and after every pass with the float64
-   * reference on random inputs and require |after - before| <= boundBefore + boundAfter per element
-   * (lossy passes are evaluated but not compared).
+   * reference on random inputs and require |after - before| <= boundBefore + boundAfter per element,
+   * boundAfter including the allowance a pass states (`PassResult.allowance`); lossy passes are
+   * evaluated but not compared.
    */
   readonly verify?: boolean | VerifyOptions;
 }
@@ -134,7 +135,7 @@ export class PassManager {
       if (verify) {
         if (out.graph === current) verification = { compared: pass.exact, ok: true, worstRatio: 0 };
         else {
-          const next = feeds.map((f) => evaluate(out.graph, f));
+          const next = feeds.map((f) => evaluate(out.graph, f, { widen: out.allowance }));
           if (pass.exact) {
             let worst = 0;
             let mismatch: Mismatch | undefined;

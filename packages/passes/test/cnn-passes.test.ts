@@ -92,6 +92,33 @@ describe('a ResNet bottleneck and a MobileNet block at O1', () => {
   });
 });
 
+describe('batch-norm folding states its allowance', () => {
+  it('for a folded 1x1 conv that is the output, the allowance is u (sum |x| |w\'| + |b\'|) per element (naive loops)', () => {
+    const b = new GraphBuilder('one');
+    const x = b.input('x', [1, 2, 2, 3]);
+    const y = bn(b, b.conv2d(x, b.constant('w', randomTensor([1, 1, 3, 2], 41, 0.7)), { padding: 'VALID', name: 'conv' }), 'bn');
+    const g = b.build({ y });
+    const r = foldBatchNorm.run(g, {});
+    const feeds = randomFeeds(g, 4);
+    const allowance = foldBatchNorm.allowance(g, r.graph, feeds).y;
+    const wf = [...r.graph.constants.entries()].find(([k]) => k.endsWith('folded_filter'))![1].data;
+    const bf = [...r.graph.constants.entries()].find(([k]) => k.endsWith('folded_bias'))![1].data;
+    const want = Array.from({ length: 8 }, (_, i) => {
+      const [p, c] = [Math.floor(i / 2), i % 2];
+      let s = Math.abs(bf[c]);
+      for (let k = 0; k < 3; k++) s += Math.abs(feeds.x[p * 3 + k]) * Math.abs(wf[k * 2 + c]);
+      return 2 ** -24 * s;
+    });
+    Array.from(allowance).forEach((a, i) => expect(a).toBeCloseTo(want[i], 20));
+    expect(r.report.notes[0]).toMatch(/allowance u \(sum \|x\| \|w'\| \+ \|b'\|\)/);
+    // Verify mode evaluates the folded graph with it: its bound there grows by exactly that much.
+    expect(r.allowance).toBeDefined();
+    const plain = evaluate(r.graph, feeds).y.bound;
+    const wide = evaluate(r.graph, feeds, { widen: r.allowance }).y.bound;
+    wide.forEach((w, i) => expect(w - plain[i]).toBeCloseTo(want[i], 20));
+  });
+});
+
 /** Nodes of `op` whose operand 0 is produced by one of `producers`, consumed only there, not an output. */
 function chained(g: Graph, op: string, producers: readonly string[], extra: (n: Node, p: Node) => boolean = () => true): Node[] {
   return g.nodes.filter((n) => {
