@@ -62,7 +62,7 @@ function benchGemm(M: number, N: number, K: number): void {
   const c = new Float32Array(M * N);
   const bias = randomArray(N);
   const call = (gemm: Gemm, a: Float32Array, b: Float32Array, c: Float32Array, bias: Float32Array) => {
-    const run = Object.assign(gemmCall(), { M, N, K, a, lda: K, b, c, ldc: N, bias, relu: true, rowEnd: M });
+    const run = Object.assign(gemmCall(), { M, N, K, a, lda: K, b, c, ldc: N, bias, activation: 'relu' as const, rowEnd: M });
     return () => gemm.run(run);
   };
   measure(`gemm M=${M} N=${N} K=${K} js`, 2 * M * N * K, call(jsGemm, a, pb, c, bias));
@@ -86,7 +86,7 @@ function benchConv(name: string, g: Conv2dGeometry): void {
   const scratch = new Float32Array(conv2dScratchSize(g, 0, M, jsGemm.mr));
   const bias = randomArray(g.outC);
   const call = (gemm: Gemm, x: Float32Array, w: Float32Array, y: Float32Array, bias: Float32Array, scratch: Float32Array) => {
-    const run = Object.assign(convCall(), { g, x, w, y, bias, relu: true, scratch, rowEnd: M });
+    const run = Object.assign(convCall(), { g, x, w, y, bias, activation: 'relu' as const, scratch, rowEnd: M });
     return () => conv2d(gemm, run);
   };
   measure(`conv2d ${name} js`, 2 * M * K * g.outC, call(jsGemm, x, w, y, bias, scratch));

@@ -15,7 +15,7 @@ import {
   writeRepro,
   type PropertyReport,
 } from '@tessera/conformance';
-import { convFusion, linearComposition } from '@tessera/passes';
+import { convFusion, foldBatchNorm, linearComposition } from '@tessera/passes';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -108,6 +108,8 @@ describe(`mutation test: every faulty kernel is caught with the default run coun
     expect(fusion.ok, fusion.properties.find((p) => p.failure)?.failure?.message).toBe(true);
     const compose = await runTransformConformanceToReport({ transform: linearComposition, seed: SEED });
     expect(compose.ok, compose.properties.find((p) => p.failure)?.failure?.message).toBe(true);
+    const fold = await runTransformConformanceToReport({ transform: foldBatchNorm, seed: SEED });
+    expect(fold.ok, fold.properties.find((p) => p.failure)?.failure?.message).toBe(true);
     const factor = await runTransformConformanceToReport({ transform: factorize, transformOptions: FULL_RANK_FACTORIZE, seed: SEED, ...FACTORIZE_PROPERTIES });
     expect(factor.ok, factor.properties.find((p) => p.failure)?.failure?.message).toBe(true);
   });

@@ -11,8 +11,8 @@ describe('passes on the example graphs', () => {
     const r = pm.run(g, { level: 'O1', verify: true });
     expect(r.graph.nodes.map((n) => n.op)).toEqual(['fused_conv2d', 'maxpool', 'reshape', 'fused_matmul']);
     expect(r.graph.nodes.map((n) => n.name)).toEqual(['conv1', 'pool1', 'flatten', 'fc']);
-    expect(r.graph.nodes[0].attrs.relu).toBe(true);
-    expect(r.graph.nodes[3].attrs.relu).toBe(false);
+    expect(r.graph.nodes[0].attrs.activation).toBe('relu');
+    expect(r.graph.nodes[3].attrs.activation).toBe('none');
     expect(r.verification?.ok).toBe(true);
     expect(summarize(r.graph).totalParams).toBe(summarize(g).totalParams);
     expect(formatReport(r.reports)).toContain('total: nodes 7 -> 4');
@@ -30,9 +30,9 @@ describe('passes on the example graphs', () => {
       'fused_matmul:l2_conv2d',
       'reshape:l2_conv2d/to_nhwc',
     ]);
-    expect(r.graph.producer('l0_conv2d')!.attrs.relu).toBe(true);
-    expect(r.graph.producer('l1_conv2d')!.attrs.relu).toBe(true);
-    expect(r.graph.producer('l2_conv2d')!.attrs.relu).toBe(false);
+    expect(r.graph.producer('l0_conv2d')!.attrs.activation).toBe('relu');
+    expect(r.graph.producer('l1_conv2d')!.attrs.activation).toBe('relu');
+    expect(r.graph.producer('l2_conv2d')!.attrs.activation).toBe('none');
     expect(r.graph.value('l0_conv2d').shape).toEqual([56 * 56, 64]);
     const s0 = summarize(g);
     const s1 = summarize(r.graph);

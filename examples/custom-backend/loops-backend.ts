@@ -9,7 +9,7 @@
  */
 import {
   broadcastStrides, concatGeometry, convGeometry, forEachPoolWindow, matmulGeometry, numel, offsetOf, poolGeometry, reduction, rowMajorStrides,
-  type AvgPoolAttrs, type BatchNormAttrs, type ConcatAttrs, type Conv2dAttrs, type ConvGeometry, type Feeds, type Graph, type MatmulAttrs,
+  type Activation, type AvgPoolAttrs, type BatchNormAttrs, type ConcatAttrs, type Conv2dAttrs, type ConvGeometry, type Feeds, type Graph, type MatmulAttrs,
   type MaxpoolAttrs, type MeanAttrs, type Node, type PadAttrs, type SliceAttrs,
 } from '@tessera/core';
 import {
@@ -35,7 +35,7 @@ const BACKEND = 'loops';
 const shapeOf = (a: Args, i: number) => a.graph.value(a.node.inputs[i]).shape;
 
 /** conv2d / fused_conv2d: padded taps are zeros that still multiply the weight (0 * Inf = NaN, as the reference). */
-function conv(a: Args, bias: Float32Array | null, relu: boolean): void {
+function conv(a: Args, e: Epilogue): void {
   const g: ConvGeometry = convGeometry(shapeOf(a, 0), shapeOf(a, 1), a.node.attrs as Conv2dAttrs);
   const [x, w] = a.inputs;
   let o = 0;
@@ -55,16 +55,35 @@ function conv(a: Args, bias: Float32Array | null, relu: boolean): void {
               }
             }
           }
-          a.out[o] = epilogue(acc, bias, co, relu);
+          a.out[o] = epilogue(acc, e, co, o);
         }
 }
 
-function epilogue(v: number, bias: Float32Array | null, c: number, relu: boolean): number {
-  const y = bias ? f(v + bias[c]) : v;
-  return relu && y <= 0 ? 0 : y; // relu(NaN) = NaN: `NaN <= 0` is false; relu(-0) = +0
+/** What a fused op adds after the product: a bias, an output-shaped residual (fused_conv2d), an activation. */
+interface Epilogue {
+  readonly bias: Float32Array | null;
+  readonly residual: Float32Array | null;
+  readonly activation: Activation;
 }
 
-function matmul(a: Args, bias: Float32Array | null, relu: boolean): void {
+const NONE: Epilogue = { bias: null, residual: null, activation: 'none' };
+
+/** The epilogue of a fused node (operands 2 and 3, its `activation`). */
+const fusedEpilogue = (a: Args): Epilogue => ({
+  bias: a.inputs[2],
+  residual: a.inputs[3] ?? null,
+  activation: (a.node.attrs as { activation: Activation }).activation,
+});
+
+/** ((v + bias[c]) + residual[o]), each rounded, then the activation: NaN stays NaN (`NaN <= 0` is false), -0 gives +0. */
+function epilogue(v: number, e: Epilogue, c: number, o: number): number {
+  let y = e.bias ? f(v + e.bias[c]) : v;
+  if (e.residual) y = f(y + e.residual[o]);
+  if (e.activation === 'none') return y;
+  return y <= 0 ? 0 : e.activation === 'relu6' && y > 6 ? 6 : y;
+}
+
+function matmul(a: Args, e: Epilogue): void {
   const g = matmulGeometry(shapeOf(a, 0), shapeOf(a, 1), a.node.attrs as MatmulAttrs);
   const [x, y] = a.inputs;
   for (let t = 0; t < g.batch; t++) {
@@ -78,7 +97,8 @@ function matmul(a: Args, bias: Float32Array | null, relu: boolean): void {
           const yv = y[yBase + (g.transposeB ? j * g.k + p : p * g.n + j)];
           acc = f(acc + f(xv * yv));
         }
-        a.out[(t * g.m + i) * g.n + j] = epilogue(acc, bias, j, relu);
+        const o = (t * g.m + i) * g.n + j;
+        a.out[o] = epilogue(acc, e, j, o);
       }
   }
 }
@@ -129,7 +149,6 @@ const relu: LoopKernel = ({ inputs: [x], out }) => {
 const biasAdd: LoopKernel = ({ inputs: [x, b], out }) => {
   for (let i = 0; i < out.length; i++) out[i] = f(x[i] + b[i % b.length]);
 };
-const relu_ = (a: Args) => (a.node.attrs as { relu: boolean }).relu;
 
 /** add / mul with NumPy broadcasting: output element o reads each operand through its broadcast strides. */
 function binary(a: Args, op: (x: number, y: number) => number): void {
@@ -252,10 +271,10 @@ function batchNorm(a: Args): void {
   }
 }
 
-loopsKernels.register<LoopKernel>(BACKEND, 'conv2d', (a) => conv(a, null, false));
-loopsKernels.register<LoopKernel>(BACKEND, 'fused_conv2d', (a) => conv(a, a.inputs[2], relu_(a)));
-loopsKernels.register<LoopKernel>(BACKEND, 'matmul', (a) => matmul(a, null, false));
-loopsKernels.register<LoopKernel>(BACKEND, 'fused_matmul', (a) => matmul(a, a.inputs[2], relu_(a)));
+loopsKernels.register<LoopKernel>(BACKEND, 'conv2d', (a) => conv(a, NONE));
+loopsKernels.register<LoopKernel>(BACKEND, 'fused_conv2d', (a) => conv(a, fusedEpilogue(a)));
+loopsKernels.register<LoopKernel>(BACKEND, 'matmul', (a) => matmul(a, NONE));
+loopsKernels.register<LoopKernel>(BACKEND, 'fused_matmul', (a) => matmul(a, fusedEpilogue(a)));
 loopsKernels.register<LoopKernel>(BACKEND, 'maxpool', maxpool);
 loopsKernels.register<LoopKernel>(BACKEND, 'relu', relu);
 loopsKernels.register<LoopKernel>(BACKEND, 'bias_add', biasAdd);

@@ -1,6 +1,6 @@
 import '@tessera/backend-cpu';
 import '@tessera/backend-webgl';
-import { GraphBuilder, Tensor, prng, type Graph, type Padding } from '@tessera/core';
+import { GraphBuilder, Tensor, convGeometry, prng, type Graph, type Padding } from '@tessera/core';
 import { seedCnn, workload, workloadGraph } from '@tessera/examples';
 import { describe, expect, it } from 'vitest';
 import { checkAgainstReference, randomFeeds, tensor } from './helpers.js';
@@ -45,11 +45,12 @@ const makers: Record<string, Maker> = {
     const cout = int(next, 1, 9);
     const g = new GraphBuilder(`fused_conv2d#${seed}`);
     const x = g.input('x', shape);
-    const y = g.op('fused_conv2d', [x, g.constant('f', tensor([k[0], k[1], shape[3], cout], seed + 1, 1, specials)), g.constant('b', tensor([cout], seed + 2, 1, specials))], {
-      strides: [int(next, 1, 2), int(next, 1, 2)],
-      padding: padding(next, k),
-      relu: next() < 0.5,
-    });
+    const f = g.constant('f', tensor([k[0], k[1], shape[3], cout], seed + 1, 1, specials));
+    const attrs = { strides: [int(next, 1, 2), int(next, 1, 2)] as [number, number], padding: padding(next, k), activation: pick(next, ['none', 'relu', 'relu6'] as const) };
+    // Half the cases add an output-shaped residual (a graph input, read in the epilogue).
+    const { batch, outH, outW, outC } = convGeometry(shape, f.shape, { ...attrs, dilations: [1, 1] });
+    const residual = next() < 0.5 ? g.input('r', [batch, outH, outW, outC]) : undefined;
+    const y = g.fusedConv2d(x, f, g.constant('b', tensor([cout], seed + 2, 1, specials)), attrs, residual);
     return g.build({ y });
   },
   maxpool(seed) {
@@ -94,7 +95,7 @@ const makers: Record<string, Maker> = {
     const g = new GraphBuilder(`fused_matmul#${seed}`);
     const a = g.input('a', [m, k]);
     const y = g.op('fused_matmul', [a, g.constant('w', tensor([k, n], seed + 1, 1, specials)), g.constant('b', tensor([n], seed + 2, 1, specials))], {
-      relu: next() < 0.5,
+      activation: pick(next, ['none', 'relu', 'relu6'] as const),
       transposeA: false,
       transposeB: false,
     });

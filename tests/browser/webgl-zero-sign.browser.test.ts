@@ -24,7 +24,7 @@ function graph(): Graph {
   const b = g.constant('b', new Tensor([4], Float32Array.of(-0, -1, 0, 1)));
   return g.build({
     relu: g.relu(x),
-    fusedMatmul: g.op('fused_matmul', [a, w, b], { relu: true, transposeA: false, transposeB: false }),
+    fusedMatmul: g.op('fused_matmul', [a, w, b], { activation: 'relu', transposeA: false, transposeB: false }),
     pool: g.maxpool(x, { ksize: [2, 1], strides: [1, 1], padding: 'VALID' }),
     reshape: g.reshape(x, [24]),
     slice: g.op('slice', [x], { begin: [0, 0, 0, 0], size: [1, 1, 2, 4], strides: [1, 1, 2, 1] }),

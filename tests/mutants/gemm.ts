@@ -12,7 +12,7 @@ export interface GemmBugs {
   readonly edgeTileForgetsK?: boolean;
   /** (b) The bias is read at the block-local column (jc dropped). */
   readonly biasBlockLocal?: boolean;
-  /** (c) The bias / relu epilogue runs after every k-block, not only the last. */
+  /** (c) The bias / residual / activation epilogue runs after every k-block, not only the last. */
   readonly epilogueEveryK?: boolean;
   /** (d) Transposed-A packing drops the row-block offset. */
   readonly transAIgnoresRowBlock?: boolean;
@@ -66,13 +66,16 @@ export function faultyGemm(bugs: GemmBugs, { MC = 60, NC = 512 } = {}): Gemm {
   }
 
   function epilogue(call: GemmCall, ic: number, mc: number, jc: number, nc: number): void {
-    const { c, cOff, ldc, bias, biasOff, relu } = call;
+    const { c, cOff, ldc, bias, biasOff, residual, residualOff, activation } = call;
     const b0 = biasOff + (bugs.biasBlockLocal ? 0 : jc);
     for (let i = 0; i < mc; i++) {
       const o = cOff + (ic + i) * ldc + jc;
+      const ro = residualOff + (ic + i) * ldc + jc;
       for (let j = 0; j < nc; j++) {
-        let v = bias !== null ? c[o + j] + bias[b0 + j] : c[o + j];
-        if (relu && v <= 0) v = 0;
+        let v = bias !== null ? fr(c[o + j] + bias[b0 + j]) : c[o + j];
+        if (residual !== null) v = fr(v + residual[ro + j]);
+        if (activation !== 'none' && v <= 0) v = 0;
+        else if (activation === 'relu6' && v > 6) v = 6;
         c[o + j] = v;
       }
     }
@@ -94,7 +97,7 @@ export function faultyGemm(bugs: GemmBugs, { MC = 60, NC = 512 } = {}): Gemm {
             for (let ir = 0; ir < mc; ir += MR) tile(call, Math.min(MR, mc - ir), ir * kc, jc + jr, pc, cOff + (ic + ir) * ldc + jc + jr, Math.min(NR, nc - jr), kc, pc === 0);
           }
           const last = pc + kc === K;
-          if ((last || bugs.epilogueEveryK) && (call.bias !== null || call.relu)) epilogue(call, ic, mc, jc, nc);
+          if ((last || bugs.epilogueEveryK) && (call.bias !== null || call.residual !== null || call.activation !== 'none')) epilogue(call, ic, mc, jc, nc);
         }
       }
     }

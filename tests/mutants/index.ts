@@ -22,6 +22,7 @@ export const MUTANTS: readonly Mutant[] = [
   { name: 'same-pad-swapped', bug: 'SAME padding: extra pixel before (top/left) instead of after', kind: 'backend', spec: k.samePadSwapped },
   { name: 'stride-w-ignored', bug: 'conv ignores the width stride', kind: 'backend', spec: k.strideWIgnored },
   { name: 'dilation-ignored', bug: 'conv ignores dilations', kind: 'backend', spec: k.dilationIgnored },
+  { name: 'residual-ignored', bug: 'fused_conv2d drops its residual operand (the shortcut is never added)', kind: 'backend', spec: k.residualIgnored },
   { name: 'bias-per-row', bug: 'bias_add indexes the bias by row instead of by channel', kind: 'backend', spec: k.biasPerRow },
   { name: 'relu-abs', bug: 'relu computed as |x|', kind: 'backend', spec: k.reluAbs },
   { name: 'relu-keeps-neg-zero', bug: 'relu computed as x < 0 ? 0 : x, so relu(-0) = -0', kind: 'backend', spec: k.reluKeepsNegZero },
@@ -33,7 +34,7 @@ export const MUTANTS: readonly Mutant[] = [
   { name: 'partition-off-by-one', bug: 'two-way split of each step skips the unit at the boundary', kind: 'backend', spec: k.partitionBoundary },
   { name: 'gemm-edge-tile-drops-k', bug: '(a) GEMM edge tile (N not a multiple of the register block) drops earlier k-blocks when K > 256', kind: 'backend', spec: bl.gemmEdgeTileDropsK },
   { name: 'gemm-bias-block-local', bug: '(b) GEMM bias pointer from the block-local column when N > 512', kind: 'backend', spec: bl.gemmBiasBlockLocal },
-  { name: 'gemm-epilogue-every-k', bug: '(c) GEMM bias / relu epilogue after every k-block instead of the last (K > 256)', kind: 'backend', spec: bl.gemmEpilogueEveryK },
+  { name: 'gemm-epilogue-every-k', bug: '(c) GEMM bias / residual / activation epilogue after every k-block instead of the last (K > 256)', kind: 'backend', spec: bl.gemmEpilogueEveryK },
   { name: 'gemm-transA-row-block', bug: '(d) transposed-A packing drops the row-block offset when M > 60', kind: 'backend', spec: bl.gemmTransARowBlock },
   { name: 'bias-add-range-channel0', bug: '(e) bias_add range starting mid-row assumes channel 0 (only split ranges start there)', kind: 'backend', spec: bl.biasAddRangeChannel0 },
   {
@@ -44,7 +45,8 @@ export const MUTANTS: readonly Mutant[] = [
     reference: bl.samePadSwappedShared.reference,
     needs: { oracle: 'tfjs' },
   },
-  { name: 'compose-ignores-relu', bug: '(g) composes a 1x1 conv into a preceding fused_conv2d with relu: true', kind: 'pass', transform: p.composeIgnoresRelu },
+  { name: 'compose-ignores-relu', bug: '(g) composes a 1x1 conv into a preceding fused_conv2d with an activation (relu or relu6)', kind: 'pass', transform: p.composeIgnoresRelu },
+  { name: 'fold-batch-norm-ignores-epsilon', bug: 'batch-norm folding scales by scale / sqrt(variance), without epsilon', kind: 'pass', transform: p.foldBatchNormIgnoresEpsilon },
   { name: 'fusion-ignores-consumers', bug: 'conv/matmul + bias_add fused although the conv has another consumer', kind: 'pass', transform: p.fusionIgnoresConsumers },
   {
     name: 'factorization-drops-bias',

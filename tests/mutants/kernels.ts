@@ -3,7 +3,7 @@
  * or with one line of a copied loop changed). Used only by the mutation test.
  */
 import { CPU_KERNELS, kernels, view, type ConvStep, type CpuKernel, type Memory, type PrepareContext, type Ref, type Step } from '@tessera/backend-cpu/kernels';
-import { matmulGeometry, numel, type ConvGeometry, type MatmulAttrs, type MatmulGeometry, type Node } from '@tessera/core';
+import { matmulGeometry, numel, type Activation, type ConvGeometry, type MatmulAttrs, type MatmulGeometry, type Node } from '@tessera/core';
 import type { MutantSpec, StepRunner } from './backend.js';
 
 const cpu = (op: string): CpuKernel => CPU_KERNELS.find((k) => k.op === op)!;
@@ -30,6 +30,16 @@ export const strideWIgnored: MutantSpec = { kernels: convGeometryBug((g) => ({ .
 
 /** 3. Dilations are ignored (the taps are adjacent). */
 export const dilationIgnored: MutantSpec = { kernels: convGeometryBug((g) => ({ ...g, dilationH: 1, dilationW: 1 })) };
+
+/** 4b. fused_conv2d drops its residual operand (the shortcut of a ResNet block is never added). */
+export const residualIgnored: MutantSpec = {
+  kernels: {
+    fused_conv2d: {
+      ...cpu('fused_conv2d'),
+      prepare: (node: Node, ctx: PrepareContext) => ({ ...(cpu('fused_conv2d').prepare(node, ctx) as ConvStep), residual: null }),
+    },
+  },
+};
 
 /** 4. bias_add indexes the bias by row (element / channels) instead of by channel. */
 export const biasPerRow: MutantSpec = {
@@ -133,7 +143,7 @@ interface NaiveMatmulStep extends Step {
   readonly a: Ref;
   readonly b: Ref;
   readonly bias: Ref | null;
-  readonly relu: boolean;
+  readonly activation: Activation;
   readonly y: Ref;
 }
 function naiveMatmul(bug: { ignoreTransposeB?: boolean; roundAcc?: (v: number) => number }): Record<string, CpuKernel> {
@@ -153,7 +163,7 @@ function naiveMatmul(bug: { ignoreTransposeB?: boolean; roundAcc?: (v: number) =
           a: ctx.operand(a),
           b: constB ? ctx.reserveWeights(constB.size, (dst, off) => dst.set(constB.data, off)) : ctx.operand(b),
           bias: op === 'fused_matmul' ? ctx.operand(bias) : null,
-          relu: op === 'fused_matmul' && node.attrs.relu === true,
+          activation: op === 'fused_matmul' ? (node.attrs.activation as Activation) : 'none',
           y: ctx.output(node),
         };
       },
@@ -178,7 +188,8 @@ function naiveMatmul(bug: { ignoreTransposeB?: boolean; roundAcc?: (v: number) =
               acc = round(acc + Math.fround(av * bv));
             }
             let v = bias ? Math.fround(acc + bias[s.bias!.off + j]) : acc;
-            if (s.relu && v < 0) v = 0;
+            if (s.activation !== 'none' && v < 0) v = 0;
+            else if (s.activation === 'relu6' && v > 6) v = 6;
             Y[s.y.off + u * n + j] = v;
           }
         }
@@ -236,7 +247,8 @@ function convIm2colBug(): Record<string, CpuKernel> {
         kernels.gemm(Object.assign(kernels.gemmCall(), {
           M: end - start, N, K, a: cols, aOff: 0, lda: K, b: s.wPacked ? mem.weights : scratch, bOff: s.wPacked ? s.w.off : 0,
           c: view(mem, s.y), cOff: s.y.off + start * N, ldc: N, bias: s.bias ? view(mem, s.bias) : null, biasOff: s.bias?.off ?? 0,
-          relu: s.relu, rowStart: 0, rowEnd: end - start,
+          residual: s.residual ? view(mem, s.residual) : null, residualOff: (s.residual?.off ?? 0) + start * N, activation: s.activation,
+          rowStart: 0, rowEnd: end - start,
         }));
       },
     }) as CpuKernel;

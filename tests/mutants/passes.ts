@@ -3,7 +3,7 @@
  * original on the float64 reference (checkTransformCase).
  */
 import { Tensor, exactRef, opSpec, type Graph, type Node } from '@tessera/core';
-import { bottleneckFactorization, composeRules, rulePass, type FactorizationDetail, type Match, type RewriteRule } from '@tessera/passes';
+import { bottleneckFactorization, composeRules, foldBatchNormRules, rulePass, type FactorizationDetail, type Match, type RewriteRule } from '@tessera/passes';
 import type { GraphTransform } from '@tessera/conformance';
 
 /**
@@ -24,7 +24,7 @@ export const fusionIgnoresConsumers: GraphTransform = {
       removed.add(c.name).add(b.name);
       renamed.set(b.name, c.name);
       const op = c.op === 'conv2d' ? 'fused_conv2d' : 'fused_matmul';
-      fused.push({ name: c.name, op, attrs: { ...c.attrs, relu: false }, inputs: [...c.inputs, b.inputs[1]], output: { ...b.output, name: c.name } });
+      fused.push({ name: c.name, op, attrs: { ...c.attrs, activation: 'none' }, inputs: [...c.inputs, b.inputs[1]], output: { ...b.output, name: c.name } });
     }
     if (fused.length === 0) return { graph };
     const rename = (v: string) => renamed.get(v) ?? v;
@@ -103,19 +103,32 @@ function detailsOf(d: unknown): FactorizationDetail[] {
   return Array.isArray(inner) ? (inner as FactorizationDetail[]) : [];
 }
 
-/** A match with the first conv's relu switched off: what a condition that forgot relu sees. */
+/** A match with the first conv's activation switched off: what a condition that forgot it sees. */
 function reluForgotten(m: Match): Match {
   const A = m.nodes.A;
-  if (A?.op !== 'fused_conv2d' || A.attrs.relu !== true) return m;
-  return { ...m, nodes: { ...m.nodes, A: { ...A, attrs: { ...A.attrs, relu: false } } } };
+  if (A?.op !== 'fused_conv2d' || A.attrs.activation === 'none') return m;
+  return { ...m, nodes: { ...m.nodes, A: { ...A, attrs: { ...A.attrs, activation: 'none' } } } };
 }
 
 /**
- * 14 (g). Linear composition of a 1x1 conv into a preceding fused_conv2d that has relu: true
+ * 14 (g). Linear composition of a 1x1 conv into a preceding fused_conv2d that has an activation
  * (the relu in between is dropped: the composed conv is no longer the same function).
  */
 export const composeIgnoresRelu: GraphTransform = rulePass(
   'compose-ignoring-relu',
   'compose without the relu check',
   composeRules.map((r): RewriteRule => ({ ...r, condition: r.condition && ((m, g) => r.condition!(reluForgotten(m), g)) })),
+);
+
+/** A match whose batch norm has (almost) no epsilon: what a fold that forgot it computes. */
+function epsilonForgotten(m: Match): Match {
+  const bn = m.nodes.bn;
+  return { ...m, nodes: { ...m.nodes, bn: { ...bn, attrs: { ...bn.attrs, epsilon: 2 ** -126 } } } };
+}
+
+/** 15. Batch-norm folding with s = scale / sqrt(variance): epsilon left out of the folded weights and bias. */
+export const foldBatchNormIgnoresEpsilon: GraphTransform = rulePass(
+  'fold-batch-norm-ignoring-epsilon',
+  'batch-norm folding without epsilon',
+  foldBatchNormRules.map((r): RewriteRule => ({ ...r, replace: (m, emit) => r.replace(epsilonForgotten(m), emit) })),
 );

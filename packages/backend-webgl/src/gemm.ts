@@ -1,4 +1,4 @@
-import type { ConvGeometry } from '@tessera/core';
+import type { Activation, ConvGeometry } from '@tessera/core';
 import { fragmentShader, LANES, mrtShader } from './glsl.js';
 import type { PrepareContext, TensorRef } from './program.js';
 
@@ -17,10 +17,27 @@ export function useRows(rows: number, k: number): boolean {
   return rows >= 2 * ROWS && k >= 8;
 }
 
-/** `y = epilogue(acc)` as GLSL: `acc` plus the bias texel (input T2) and relu when asked. */
-export function epilogueExpr(acc: string, bias: boolean, relu: boolean): string {
-  const v = bias ? `(${acc} + T2_at(0, c4))` : acc;
-  return relu ? `relu4(${v})` : v;
+/**
+ * What follows the product, in this order (core's reference): + the bias texel (input T2), + the
+ * residual texel at the output's row (the next input, T3; the output's shape, so its layout), then
+ * the activation.
+ */
+export interface GemmEpilogue {
+  readonly bias: boolean;
+  readonly residual: boolean;
+  readonly activation: Activation;
+}
+
+export const NO_EPILOGUE: GemmEpilogue = { bias: false, residual: false, activation: 'none' };
+
+const ACTIVATION_GLSL: Readonly<Record<Activation, string>> = { none: '', relu: 'relu4', relu6: 'relu6_4' };
+
+/** `epilogue(acc)` as GLSL for output row `row` (an int expression). */
+export function epilogueExpr(acc: string, e: GemmEpilogue, row = 'r'): string {
+  let v = e.bias ? `(${acc} + T2_at(0, c4))` : acc;
+  if (e.residual) v = `(${v} + T${e.bias ? 3 : 2}_at(${row}, c4))`;
+  const act = ACTIVATION_GLSL[e.activation];
+  return act ? `${act}(${v})` : v;
 }
 
 function accumulate(p: number, a: string, lanes: number): string {
@@ -33,7 +50,7 @@ function fetchB(lanes: number): string {
 }
 
 /** Body of the multi-row GEMM over A (T0, rows x k) and B (T1, k x n, shared by all rows). */
-function matmulRowsBody(rows: number, k: number, bias: boolean, relu: boolean): string {
+function matmulRowsBody(rows: number, k: number, e: GemmEpilogue): string {
   const full = Math.floor(k / 4);
   const rem = k % 4;
   const R = Array.from({ length: ROWS }, (_, p) => p);
@@ -48,12 +65,12 @@ function matmulRowsBody(rows: number, k: number, bias: boolean, relu: boolean): 
     ${R.map((p) => `{ vec4 a = T0_at(ra${p}, ${full}); ${accumulate(p, 'a', rem)} }`).join('\n    ')}
   }\n`;
   }
-  for (const p of R) s += `  o${p} = r0 + ${p} < ${rows} ? ${epilogueExpr(`acc${p}`, bias, relu)} : vec4(0.0);\n`;
+  for (const p of R) s += `  o${p} = r0 + ${p} < ${rows} ? ${epilogueExpr(`acc${p}`, e, `ra${p}`)} : vec4(0.0);\n`;
   return s;
 }
 
 /** Body of the multi-row direct convolution: ROWS output pixels share every filter fetch. */
-function convRowsBody(g: ConvGeometry, rows: number, bias: boolean, relu: boolean): string {
+function convRowsBody(g: ConvGeometry, rows: number, e: GemmEpilogue): string {
   const full = Math.floor(g.inC / 4);
   const rem = g.inC % 4;
   const R = Array.from({ length: ROWS }, (_, p) => p);
@@ -78,7 +95,7 @@ function convRowsBody(g: ConvGeometry, rows: number, bias: boolean, relu: boolea
   s += `      for (int ci4 = 0; ci4 < ${full}; ci4++) {\n        int kb = kBase + ci4 * 4; ${fetchB(4)}\n        ${fullStep}\n      }\n`;
   if (rem) s += `      { int kb = kBase + ${full * 4}; ${fetchB(rem)}\n        ${remStep}\n      }\n`;
   s += '    }\n  }\n';
-  for (const p of R) s += `  o${p} = r0 + ${p} < ${rows} ? ${epilogueExpr(`acc${p}`, bias, relu)} : vec4(0.0);\n`;
+  for (const p of R) s += `  o${p} = r0 + ${p} < ${rows} ? ${epilogueExpr(`acc${p}`, e, `rp${p}`)} : vec4(0.0);\n`;
   return s;
 }
 
@@ -86,14 +103,13 @@ export type RowsGemm = { kind: 'matmul'; k: number } | { kind: 'conv'; g: ConvGe
 
 /**
  * Draws the multi-row GEMM into ROWS part textures, then merges them into `y`.
- * `inputs`: [A or X, B or filter, bias?].
+ * `inputs`: [A or X, B or filter, bias?, residual?], as `e` says.
  */
-export function drawRowsGemm(ctx: PrepareContext, spec: RowsGemm, inputs: readonly TensorRef[], y: TensorRef, relu: boolean): void {
+export function drawRowsGemm(ctx: PrepareContext, spec: RowsGemm, inputs: readonly TensorRef[], y: TensorRef, e: GemmEpilogue): void {
   const rows = y.layout.rows;
   const partRows = Math.ceil(rows / ROWS);
   const parts = Array.from({ length: ROWS }, () => ctx.temp([partRows, y.layout.cols]));
-  const bias = inputs.length > 2;
-  const body = spec.kind === 'matmul' ? matmulRowsBody(rows, spec.k, bias, relu) : convRowsBody(spec.g, rows, bias, relu);
+  const body = spec.kind === 'matmul' ? matmulRowsBody(rows, spec.k, e) : convRowsBody(spec.g, rows, e);
   ctx.draw(mrtShader(inputs.map((t) => t.layout), parts[0].layout, ROWS, body), inputs, parts);
   let merge = `int p = r % ${ROWS}; int q = r / ${ROWS}; vec4 v = T0_at(q, c4);\n`;
   for (let p = 1; p < ROWS; p++) merge += `  if (p == ${p}) v = T${p}_at(q, c4);\n`;

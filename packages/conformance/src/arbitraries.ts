@@ -1,4 +1,4 @@
-import { numel, type Padding } from '@tessera/core';
+import { convGeometry, numel, type Activation, type Padding } from '@tessera/core';
 import fc from 'fast-check';
 import { CaseBuilder, divisors, type ConformanceCase, type Holder } from './case.js';
 import { avgPoolCase, batchNormCase, depthwiseConv2dCase, meanCase, softmaxCase } from './arbitraries-cnn.js';
@@ -58,6 +58,8 @@ export const opData = (intsWeight = 1) => dataSpecArbitrary({ maxExp: OP_MAX_EXP
 // conv2d / fused_conv2d
 
 const paddingKindArb = fc.constantFrom('SAME', 'VALID', 'EXPLICIT');
+/** The activations of the fused ops' epilogue. */
+export const activationArb = fc.constantFrom<Activation>('none', 'relu', 'relu6');
 
 export const convParamsArb = fc.record({
   batch: dim(3),
@@ -79,7 +81,11 @@ export const convParamsArb = fc.record({
   bias: opData(),
   filterHolder: holderArb,
   biasHolder: holderArb,
-  relu: fc.boolean(),
+  activation: activationArb,
+  /** fused_conv2d only: an output-shaped residual operand (a ResNet shortcut), or none. */
+  withResidual: fc.boolean(),
+  residual: opData(),
+  residualHolder: holderArb,
 });
 export type ConvParams = typeof convParamsArb extends fc.Arbitrary<infer T> ? T : never;
 
@@ -123,7 +129,9 @@ function convCase(op: 'conv2d' | 'fused_conv2d') {
     const attrs = { strides: [p.sh, p.sw] as [number, number], dilations: [p.dh, p.dw] as [number, number], padding: p.paddingAttr };
     if (op === 'conv2d') return c.build({ y: c.b.conv2d(x, f, attrs) });
     const bias = c.operand('bias', [p.cout], p.bias, p.biasHolder);
-    return c.build({ y: c.b.fusedConv2d(x, f, bias, { ...attrs, relu: p.relu }) });
+    const g = convGeometry(x.shape, f.shape, { ...attrs, dilations: [p.dh, p.dw] });
+    const residual = p.withResidual ? c.operand('residual', [g.batch, g.outH, g.outW, g.outC], p.residual, p.residualHolder) : undefined;
+    return c.build({ y: c.b.fusedConv2d(x, f, bias, { ...attrs, activation: p.activation }, residual) });
   });
 }
 
@@ -239,7 +247,7 @@ function matmulCase(op: 'matmul' | 'fused_matmul') {
       bias: opData(),
       bHolder: holderArb,
       biasHolder: holderArb,
-      relu: fc.boolean(),
+      activation: activationArb,
     })
     .map((raw) => {
       const p = { ...raw, ...fitBudget({ batch: raw.batch, m: raw.m, k: raw.k, n: raw.n }, raw.focus, CASE_MACS) };
@@ -253,7 +261,7 @@ function matmulCase(op: 'matmul' | 'fused_matmul') {
       const attrs = { transposeA: p.transposeA, transposeB: p.transposeB };
       if (op === 'matmul') return c.build({ y: c.b.matmul(a, b, attrs) });
       const bias = c.operand('bias', [p.n], p.bias, p.biasHolder);
-      return c.build({ y: c.b.fusedMatmul(a, b, bias, { ...attrs, relu: p.relu }) });
+      return c.build({ y: c.b.fusedMatmul(a, b, bias, { ...attrs, activation: p.activation }) });
     });
 }
 

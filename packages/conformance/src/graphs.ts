@@ -225,7 +225,7 @@ class GraphInterpreter {
     this.macs += macs;
     return this.product(step, fused, src.maxAbs * filter.maxAbs * k, cout, {
       plain: () => this.c.b.conv2d(src.sym, filter.sym, attrs),
-      withBias: (bias) => this.c.b.fusedConv2d(src.sym, filter.sym, bias, { ...attrs, relu: step.conv.relu }),
+      withBias: (bias) => this.c.b.fusedConv2d(src.sym, filter.sym, bias, { ...attrs, activation: step.conv.relu ? 'relu' : 'none' }),
     });
   }
 
@@ -276,7 +276,7 @@ class GraphInterpreter {
     this.macs += batch * m * n * k;
     return this.product(step, fused, src.maxAbs * b.maxAbs * k, n, {
       plain: () => this.c.b.matmul(src.sym, b.sym, attrs),
-      withBias: (bias) => this.c.b.fusedMatmul(src.sym, b.sym, bias, { ...attrs, relu: choice.relu }),
+      withBias: (bias) => this.c.b.fusedMatmul(src.sym, b.sym, bias, { ...attrs, activation: choice.relu ? 'relu' : 'none' }),
     });
   }
 }

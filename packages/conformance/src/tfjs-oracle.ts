@@ -18,6 +18,7 @@ interface Tf {
   matMul(a: T, b: T, ta: boolean, tb: boolean): T;
   add(a: T, b: T): T;
   relu(x: T): T;
+  relu6(x: T): T;
   reshape(x: T, shape: number[]): T;
   stridedSlice(x: T, begin: number[], end: number[], strides: number[]): T;
   tile(x: T, reps: number[]): T;
@@ -59,6 +60,11 @@ function tfPadding(p: unknown): unknown {
   return [[0, 0], [t, b], [l, r], [0, 0]];
 }
 
+/** A fused op's activation in tfjs. */
+function activate(tf: Tf, y: T, activation: unknown): T {
+  return activation === 'relu' ? tf.relu(y) : activation === 'relu6' ? tf.relu6(y) : y;
+}
+
 /** One node in tfjs, from its operands (tfjs tensors) and the shapes Tessera recorded. */
 function runNode(tf: Tf, node: Node, xs: T[], shapeOf: (v: string) => readonly number[]): T {
   const a = node.attrs as Attrs;
@@ -67,7 +73,8 @@ function runNode(tf: Tf, node: Node, xs: T[], shapeOf: (v: string) => readonly n
     case 'fused_conv2d': {
       let y = tf.conv2d(xs[0], xs[1], pair(a.strides), tfPadding(a.padding), 'NHWC', pair(a.dilations));
       if (node.op === 'fused_conv2d') y = tf.add(y, xs[2]);
-      return node.op === 'fused_conv2d' && a.relu === true ? tf.relu(y) : y;
+      if (xs[3]) y = tf.add(y, xs[3]);
+      return node.op === 'fused_conv2d' ? activate(tf, y, a.activation) : y;
     }
     case 'maxpool':
       return tf.maxPool(xs[0], a.ksize as number[], pair(a.strides), a.padding === 'SAME' ? 'same' : 'valid');
@@ -78,7 +85,7 @@ function runNode(tf: Tf, node: Node, xs: T[], shapeOf: (v: string) => readonly n
       const b = ra === 3 && rb === 2 ? tf.tile(tf.expandDims(xs[1], 0), [shapeOf(node.inputs[0])[0], 1, 1]) : xs[1];
       let y = tf.matMul(xs[0], b, a.transposeA === true, a.transposeB === true);
       if (node.op === 'fused_matmul') y = tf.add(y, xs[2]);
-      return node.op === 'fused_matmul' && a.relu === true ? tf.relu(y) : y;
+      return node.op === 'fused_matmul' ? activate(tf, y, a.activation) : y;
     }
     case 'bias_add':
       return tf.add(xs[0], xs[1]);

@@ -147,6 +147,14 @@ describe('opCaseArbitrary', () => {
     for (const [k, v] of Object.entries(seen)) expect(v, k).toBeGreaterThan(10);
   });
 
+  it('the fused cases draw every activation, and fused_conv2d cases both with and without a residual', () => {
+    for (const op of ['fused_conv2d', 'fused_matmul']) {
+      const nodes = sample(opCaseArbitrary(op)).map((c) => c.graph.nodes[0]);
+      expect(new Set(nodes.map((n) => n.attrs.activation)), op).toEqual(new Set(['none', 'relu', 'relu6']));
+      if (op === 'fused_conv2d') expect(new Set(nodes.map((n) => n.inputs.length))).toEqual(new Set([3, 4]));
+    }
+  });
+
   it('relu6 reaches past 6 with exact ties at 6; pad covers every rank, zero and non-zero values and pads on every side', () => {
     const values = sample(opCaseArbitrary('relu6')).flatMap((c) => Array.from(c.feeds.x));
     expect(values.filter((v) => v === 6).length).toBeGreaterThan(10);

@@ -50,11 +50,11 @@ export function ref32Backend(name: string, options: Ref32Options = {}): Backend 
             observer?.nodeStart(node);
             const out = opSpec(node.op).reference(node.inputs.map((i) => values.get(i)!), node.attrs, node.output.shape);
             const value = Float64Array.from(out.value, (v) => Math.fround(v));
-            const fusedRelu = (node.op === 'fused_conv2d' || node.op === 'fused_matmul') && node.attrs.relu === true;
+            const fusedRelu = (node.op === 'fused_conv2d' || node.op === 'fused_matmul') && node.attrs.activation === 'relu';
             if (options.relu !== undefined && options.relu !== 'max' && (node.op === 'relu' || fusedRelu)) {
               // Redo the op without its relu, then the wrong relu.
               const wrong = options.relu === 'abs' ? Math.abs : (x: number) => (x < 0 ? 0 : x);
-              const pre = fusedRelu ? opSpec(node.op).reference(node.inputs.map((i) => values.get(i)!), { ...node.attrs, relu: false }, node.output.shape).value : values.get(node.inputs[0])!.value;
+              const pre = fusedRelu ? opSpec(node.op).reference(node.inputs.map((i) => values.get(i)!), { ...node.attrs, activation: 'none' }, node.output.shape).value : values.get(node.inputs[0])!.value;
               for (let i = 0; i < value.length; i++) value[i] = Math.fround(wrong(pre[i]));
             }
             if (options.dotMantissaBits !== undefined && /conv2d|matmul/.test(node.op)) {

@@ -85,7 +85,7 @@ describe('runConformance on wrong backends', () => {
     const fails = events.filter((e) => e.type === 'case-fail');
     expect(fails.map((e) => (e as { property: string }).property)).toEqual(['fused_conv2d', 'relu', 'fused_matmul', 'graphs', 'bound-io', 'nonfinite', 'extreme']);
     // The shrunk random graph still holds a relu (alone or fused).
-    expect(byName.graphs.failure!.graphObject.nodes.some((n) => n.op === 'relu' || n.attrs.relu === true)).toBe(true);
+    expect(byName.graphs.failure!.graphObject.nodes.some((n) => n.op === 'relu' || n.attrs.activation === 'relu')).toBe(true);
     expect(counters.disposed).toBe(counters.compiled);
   });
 

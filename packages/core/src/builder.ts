@@ -79,8 +79,9 @@ export class GraphBuilder {
   matmul(a: SymbolicValue, b: SymbolicValue, attrs: AttrsIn<'matmul'> & Named = {}): SymbolicValue {
     return this.op('matmul', [a, b], attrs);
   }
-  fusedConv2d(x: SymbolicValue, filter: SymbolicValue, bias: SymbolicValue, attrs: AttrsIn<'fused_conv2d'> & Named): SymbolicValue {
-    return this.op('fused_conv2d', [x, filter, bias], attrs);
+  /** `residual` (optional, the output's shape) is added before the activation: a ResNet shortcut. */
+  fusedConv2d(x: SymbolicValue, filter: SymbolicValue, bias: SymbolicValue, attrs: AttrsIn<'fused_conv2d'> & Named, residual?: SymbolicValue): SymbolicValue {
+    return this.op('fused_conv2d', residual ? [x, filter, bias, residual] : [x, filter, bias], attrs);
   }
   fusedMatmul(a: SymbolicValue, b: SymbolicValue, bias: SymbolicValue, attrs: AttrsIn<'fused_matmul'> & Named = {}): SymbolicValue {
     return this.op('fused_matmul', [a, b, bias], attrs);

@@ -1,14 +1,23 @@
 import { atNode } from './errors.js';
 import { validateFeeds, type Feeds } from './feeds.js';
-import type { Graph } from './graph.js';
+import type { Graph, Node } from './graph.js';
 import { TINY32, exactRef, opSpec, type RefTensor } from './ops/index.js';
+
+export interface EvaluateOptions {
+  /**
+   * Called after each node's reference, before later nodes read it: may add to `out.bound` (a
+   * rewrite's stated allowance, e.g. batch-norm folding's rounding of its new constants), which
+   * later nodes then carry like any operand error.
+   */
+  readonly widen?: (node: Node, inputs: readonly RefTensor[], out: RefTensor) => void;
+}
 
 /**
  * The float64 reference interpreter: runs every node's reference on the exact float32 inputs
  * and constants, carrying each element's float32 error bound along (docs/SEMANTICS.md).
  * Returns every value by name; `evaluate` returns just the graph's outputs.
  */
-export function evaluateAll(graph: Graph, feeds: Feeds): Map<string, RefTensor> {
+export function evaluateAll(graph: Graph, feeds: Feeds, options: EvaluateOptions = {}): Map<string, RefTensor> {
   validateFeeds(graph, feeds);
   const values = new Map<string, RefTensor>();
   for (const v of graph.inputs) values.set(v.name, exactRef(v.shape, feeds[v.name]));
@@ -18,6 +27,7 @@ export function evaluateAll(graph: Graph, feeds: Feeds): Map<string, RefTensor> 
     const inputs = node.inputs.map((i) => values.get(i)!);
     const out = atNode(node.name, node.op, () => spec.reference(inputs, node.attrs, node.output.shape));
     allowFlushToZero(out);
+    options.widen?.(node, inputs, out);
     values.set(node.name, out);
   }
   return values;
@@ -35,7 +45,7 @@ function allowFlushToZero({ value, bound, likely }: RefTensor): void {
   }
 }
 
-export function evaluate(graph: Graph, feeds: Feeds): Record<string, RefTensor> {
-  const all = evaluateAll(graph, feeds);
+export function evaluate(graph: Graph, feeds: Feeds, options: EvaluateOptions = {}): Record<string, RefTensor> {
+  const all = evaluateAll(graph, feeds, options);
   return Object.fromEntries(Object.entries(graph.outputs).map(([out, value]) => [out, all.get(value)!]));
 }

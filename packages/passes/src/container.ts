@@ -2,6 +2,8 @@ import { Container, type BindingIdentifier } from 'inversify';
 import { linearComposition } from './passes/compose.js';
 import { constantFolding } from './passes/constant-fold.js';
 import { deadNodeElimination } from './passes/dce.js';
+import { foldBatchNorm } from './passes/fold-batch-norm.js';
+import { foldPad } from './passes/fold-pad.js';
 import { bottleneckFactorization } from './passes/factorize.js';
 import { convFusion } from './passes/fuse.js';
 import { lower1x1 } from './passes/lower-1x1.js';
@@ -16,6 +18,8 @@ export const BUILTIN_PASSES: readonly Pass[] = [
   deadNodeElimination,
   constantFolding,
   reshapeFolding,
+  foldBatchNorm,
+  foldPad,
   linearComposition,
   convFusion,
   lower1x1,

@@ -1,4 +1,4 @@
-import type { Graph } from '@tessera/core';
+import type { EvaluateOptions, Graph } from '@tessera/core';
 
 /** How the factorization pass chooses its ranks (see passes/factorize.ts). */
 export type FactorizeOptions =
@@ -71,9 +71,18 @@ export interface Mismatch {
   readonly bound: number;
 }
 
+/**
+ * A rewrite's stated allowance, as a widening of the rewritten graph's reference bounds node by
+ * node (core's `EvaluateOptions.widen`): verify mode evaluates the rewritten graph with it, so the
+ * allowance reaches the outputs through later nodes like any operand error.
+ */
+export type BoundAllowance = NonNullable<EvaluateOptions['widen']>;
+
 export interface PassResult {
   readonly graph: Graph;
   readonly report: PassReport;
+  /** For an exact pass that rounds new constants once (batch-norm folding): its allowance. */
+  readonly allowance?: BoundAllowance;
 }
 
 /** A pass: a pure function from a graph to a graph plus a report. */

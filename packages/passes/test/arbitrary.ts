@@ -1,12 +1,14 @@
 import fc from 'fast-check';
 import { GraphBuilder, Tensor, prng, type Graph, type Padding, type SymbolicValue } from '@tessera/core';
 import { randomFeeds } from '../src/compare.js';
+import { CNN_STEP_KINDS, cnnStep, type StepContext } from './arbitrary-cnn.js';
 
 /*
  * Random graphs for the passes' property tests, biased towards what the passes match:
  * conv -> bias -> relu chains, 1x1 convs with strides, a conv followed by a 1x1 conv, reshape
  * chains, matmul -> bias (-> relu), dead branches, constant subgraphs, intermediates with a second
- * consumer and intermediates that are graph outputs. A graph is a list of small "steps" that
+ * consumer and intermediates that are graph outputs, and the real-CNN steps of arbitrary-cnn.ts
+ * (batch norms, pads, relu6, residual adds, fused nodes of every activation). A graph is a list of small "steps" that
  * fast-check draws and shrinks; the builder interprets them deterministically.
  * (@tessera/conformance's graphArbitrary is the general one; this one targets the passes.)
  */
@@ -39,6 +41,7 @@ export const STEP_KINDS = [
   'shared-intermediate',
   'fused-then-relu',
   'slice',
+  ...CNN_STEP_KINDS,
 ] as const;
 
 const step: fc.Arbitrary<Step> = fc.record({
@@ -76,9 +79,9 @@ export function buildGraph(p: { seed: number; n: number; h: number; w: number; c
   const g = new GraphBuilder('random');
   const rand = prng(p.seed);
   let constants = 0;
-  const tensor = (shape: number[], scale: number) => {
+  const tensor = (shape: number[], scale: number, map: (v: number) => number = (v) => v) => {
     const t = new Float32Array(shape.reduce((a, b) => a * b, 1));
-    for (let i = 0; i < t.length; i++) t[i] = (rand() * 2 - 1) * scale;
+    for (let i = 0; i < t.length; i++) t[i] = map((rand() * 2 - 1) * scale);
     return g.constant(`k${constants++}`, new Tensor(shape, t));
   };
   const filter = (k: number, cin: number, cout: number) => tensor([k, k, cin, cout], 1 / Math.sqrt(k * k * cin));
@@ -114,6 +117,7 @@ export function buildGraph(p: { seed: number; n: number; h: number; w: number; c
     return y;
   };
 
+  const context: StepContext = { g, tensor, filter, pick4, push, paddingFor };
   for (const s of p.steps) {
     const kind = STEP_KINDS[s.kind];
     switch (kind) {
@@ -125,7 +129,7 @@ export function buildGraph(p: { seed: number; n: number; h: number; w: number; c
       case 'conv->1x1': {
         const x = pick4(s.a);
         const mid = 1 + (s.c % 6);
-        const first = s.b % 3 === 0 ? g.op('fused_conv2d', [x, filter(3, x.shape[3], mid), tensor([mid], 0.5)], { strides: [1, 1], padding: paddingFor(s.d, 3, 1, x), relu: false }) : conv(x, [1, 2, 3][s.b % 3], mid, s.d, { bias: s.e % 2 === 0 });
+        const first = s.b % 3 === 0 ? g.op('fused_conv2d', [x, filter(3, x.shape[3], mid), tensor([mid], 0.5)], { strides: [1, 1], padding: paddingFor(s.d, 3, 1, x), activation: 'none' }) : conv(x, [1, 2, 3][s.b % 3], mid, s.d, { bias: s.e % 2 === 0 });
         push(conv(first, 1, 1 + (s.e % 4), s.d >> 4, { bias: s.b % 2 === 0, relu: s.e % 3 === 0 }));
         break;
       }
@@ -210,7 +214,7 @@ export function buildGraph(p: { seed: number; n: number; h: number; w: number; c
         const x = pick4(s.a);
         const cout = 1 + (s.c % 4);
         const k = s.b % 2 ? 1 : 3;
-        push(g.relu(g.op('fused_conv2d', [x, filter(k, x.shape[3], cout), tensor([cout], 0.5)], { strides: [1, 1], padding: 'SAME', relu: false })));
+        push(g.relu(g.op('fused_conv2d', [x, filter(k, x.shape[3], cout), tensor([cout], 0.5)], { strides: [1, 1], padding: 'SAME', activation: 'none' })));
         break;
       }
       case 'slice': {
@@ -220,6 +224,8 @@ export function buildGraph(p: { seed: number; n: number; h: number; w: number; c
         push(g.slice(x, { begin: [0, h > 1 ? s.b % 2 : 0, 0, 0], size: [n, Math.max(1, Math.floor((h - (h > 1 ? s.b % 2 : 0) - 1) / sh) + 1), w, c], strides: [1, sh, 1, 1] }));
         break;
       }
+      default:
+        cnnStep(kind, s, context);
     }
   }
   const outputs: Record<string, SymbolicValue> = { y: last };

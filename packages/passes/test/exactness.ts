@@ -7,13 +7,15 @@ import {
   constantFolding,
   convFusion,
   deadNodeElimination,
+  foldBatchNorm,
+  foldPad,
   linearComposition,
   lower1x1,
   reshapeFolding,
   type Pass,
 } from '../src/index.js';
 
-export const EXACT_PASSES: Pass[] = [deadNodeElimination, constantFolding, reshapeFolding, linearComposition, convFusion, lower1x1];
+export const EXACT_PASSES: Pass[] = [deadNodeElimination, constantFolding, reshapeFolding, foldBatchNorm, foldPad, linearComposition, convFusion, lower1x1];
 
 function expectSameResults(before: ReturnType<typeof evaluate>, after: ReturnType<typeof evaluate>, what: string): void {
   const c = compareResults(before, after);

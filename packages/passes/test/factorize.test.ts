@@ -138,7 +138,7 @@ function buildConv(p: typeof graphCase extends fc.Arbitrary<infer T> ? T : never
   const attrs = { strides: [p.stride, p.stride] as [number, number], padding: p.padding, dilations: [dil, dil] as [number, number] };
   const bias = b.constant('b', randomTensor([p.s], p.seed + 1, 0.5));
   let y;
-  if (p.form.startsWith('fused')) y = b.fusedConv2d(x, wv, bias, { ...attrs, relu: p.form === 'fused+relu', name: 'conv' });
+  if (p.form.startsWith('fused')) y = b.fusedConv2d(x, wv, bias, { ...attrs, activation: p.form === 'fused+relu' ? 'relu' : 'none', name: 'conv' });
   else {
     y = b.conv2d(x, wv, { ...attrs, name: 'conv' });
     if (p.form === 'conv+bias_add') y = b.biasAdd(y, bias);

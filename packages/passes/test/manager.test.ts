@@ -36,9 +36,11 @@ describe('PassManager', () => {
     expect(pm.pipeline({ level: 'O1' })).toEqual([...PIPELINES.O1]);
     expect(pm.pipeline({ level: 'O2' })).toEqual([...PIPELINES.O2]);
     expect(pm.pipeline({ level: 'O1' })).not.toContain('lower-1x1');
+    // Folding comes before fusion, so a folded batch norm's bias_add fuses in the same pipeline.
+    expect(pm.pipeline({ level: 'O1' }).indexOf('fold-batch-norm')).toBeLessThan(pm.pipeline({ level: 'O1' }).indexOf('fuse'));
     for (const level of ['O0', 'O1', 'O2']) expect(pm.pipeline({ level })).not.toContain('factorize');
     expect(pm.pipeline({ level: 'O2', factorize: { energy: 0.9 } })).toEqual([
-      'dce', 'constant-fold', 'reshape-fold', 'compose', 'fuse', 'factorize', 'fuse', 'lower-1x1', 'reshape-fold', 'dce',
+      'dce', 'constant-fold', 'reshape-fold', 'fold-batch-norm', 'fold-pad', 'compose', 'fuse', 'factorize', 'fuse', 'lower-1x1', 'reshape-fold', 'dce',
     ]);
     expect(pm.pipeline({ level: 'O0', factorize: { energy: 0.9 } })).toEqual(['factorize']);
     expect(() => pm.pipeline({ level: 'O3' })).toThrow(/unknown pipeline 'O3' \(known: O0, O1, O2\)/);
@@ -64,7 +66,7 @@ describe('PassManager', () => {
     const pm = new PassManager(container);
     const r = pm.run(convChain(), { passes: ['drop-relu', 'fuse'] });
     expect(ops(r.graph)).toEqual(['fused_conv2d']);
-    expect(r.graph.nodes[0].attrs.relu).toBe(false);
+    expect(r.graph.nodes[0].attrs.activation).toBe('none');
     // Registering a name again replaces the pass.
     registerPass(container, { ...dropRelu, description: 'v2' });
     expect([...registeredPasses(container).values()].filter((p) => p.name === 'drop-relu').map((p) => p.description)).toEqual(['v2']);

@@ -94,7 +94,7 @@ describe('reshape folding', () => {
 describe('conv fusion', () => {
   it('fuses conv2d -> bias_add -> relu into fused_conv2d named after the conv', () => {
     const r = run(convFusion, convChain());
-    expect(r.graph.nodes.map((n) => [n.op, n.name, n.attrs.relu])).toEqual([['fused_conv2d', 'conv', true]]);
+    expect(r.graph.nodes.map((n) => [n.op, n.name, n.attrs.activation])).toEqual([['fused_conv2d', 'conv', 'relu']]);
   });
 
   it('fuses conv2d -> bias_add alone when the bias_add is also a graph output', () => {
@@ -125,9 +125,9 @@ describe('conv fusion', () => {
     const h = b.relu(b.biasAdd(b.matmul(x, b.constant('w1', randomTensor([5, 4], 1)), { name: 'fc1' }), b.constant('b1', randomTensor([4], 2))));
     const y = b.biasAdd(b.matmul(h, b.constant('w2', randomTensor([4, 3], 3)), { name: 'fc2' }), b.constant('b2', randomTensor([3], 4)));
     const r = run(convFusion, b.build({ y }));
-    expect(r.graph.nodes.map((n) => [n.op, n.name, n.attrs.relu])).toEqual([
-      ['fused_matmul', 'fc1', true],
-      ['fused_matmul', 'fc2', false],
+    expect(r.graph.nodes.map((n) => [n.op, n.name, n.attrs.activation])).toEqual([
+      ['fused_matmul', 'fc1', 'relu'],
+      ['fused_matmul', 'fc2', 'none'],
     ]);
   });
 });
@@ -138,7 +138,7 @@ function oneByOne(opts: { stride?: number; padding?: Padding; fused?: boolean; c
   const x = b.input('x', [2, hw, hw, 3]);
   const w = opts.constFilter === false ? b.input('w', [1, 1, 3, 4]) : b.constant('w', randomTensor([1, 1, 3, 4], 1));
   const attrs = { strides: [opts.stride ?? 1, opts.stride ?? 1] as [number, number], padding: opts.padding ?? 'SAME', name: 'pw' };
-  const y = opts.fused ? b.fusedConv2d(x, w, b.constant('b', randomTensor([4], 2)), { ...attrs, relu: true }) : b.conv2d(x, w, attrs);
+  const y = opts.fused ? b.fusedConv2d(x, w, b.constant('b', randomTensor([4], 2)), { ...attrs, activation: 'relu' }) : b.conv2d(x, w, attrs);
   return b.build({ y });
 }
 
@@ -161,7 +161,7 @@ describe('1x1 conv -> matmul', () => {
   it('the fused form becomes fused_matmul with the bias and relu', () => {
     const r = run(lower1x1, oneByOne({ fused: true, stride: 3 }));
     expect(ops(r.graph)).toEqual(['slice', 'reshape', 'fused_matmul', 'reshape']);
-    expect(r.graph.producer('pw')!.attrs.relu).toBe(true);
+    expect(r.graph.producer('pw')!.attrs.activation).toBe('relu');
   });
 
   it('explicit zero padding lowers; explicit non-zero padding and non-constant filters do not', () => {
@@ -186,7 +186,7 @@ describe('linear conv composition', () => {
     const strides: [number, number] = [opts.bStride ?? 1, opts.bStride ?? 1];
     let y =
       opts.bBias === 'fused'
-        ? b.fusedConv2d(a, wB, b.constant('bB', randomTensor([cout], 4, 0.5)), { padding: 'VALID', strides, relu: true, name: 'B' })
+        ? b.fusedConv2d(a, wB, b.constant('bB', randomTensor([cout], 4, 0.5)), { padding: 'VALID', strides, activation: 'relu', name: 'B' })
         : b.conv2d(a, wB, { padding: 'VALID', strides, name: 'B' });
     if (opts.bBias === 'bias_add') y = b.biasAdd(y, b.constant('bB', randomTensor([cout], 4, 0.5)), { name: 'B/bias' });
     return b.build({ y });

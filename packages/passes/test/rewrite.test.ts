@@ -7,7 +7,7 @@ describe('pattern-matching rewrites', () => {
   const fuse: RewriteRule = {
     name: 'conv+bias+relu',
     pattern: op('relu', op('bias_add', op('conv2d', any('x'), constant('w')), constant('b'))),
-    replace: (m, emit) => emit.node('fused_conv2d', [m.values.x, m.values.w, m.values.b], { ...m.nodes.conv2d.attrs, relu: true }, m.nodes.conv2d.name),
+    replace: (m, emit) => emit.node('fused_conv2d', [m.values.x, m.values.w, m.values.b], { ...m.nodes.conv2d.attrs, activation: 'relu' }, m.nodes.conv2d.name),
   };
 
   it('a rule written as a table entry rewrites a chain and keeps the conv name', () => {
@@ -40,7 +40,7 @@ describe('pattern-matching rewrites', () => {
 
   it('fires on a shared intermediate when the rule allows it, keeping the intermediate for its other consumer', () => {
     const g = convChain((b, v) => ({ pooled: b.maxpool(v.conv, { ksize: [2, 2], strides: [2, 2], padding: 'VALID' }) }));
-    const r = applyRules(g, [{ ...fuse, sharedIntermediates: true, replace: (m, e) => e.node('fused_conv2d', [m.values.x, m.values.w, m.values.b], { ...m.nodes.conv2d.attrs, relu: true }) }]);
+    const r = applyRules(g, [{ ...fuse, sharedIntermediates: true, replace: (m, e) => e.node('fused_conv2d', [m.values.x, m.values.w, m.values.b], { ...m.nodes.conv2d.attrs, activation: 'relu' }) }]);
     expect(ops(r.graph).sort()).toEqual(['conv2d', 'fused_conv2d', 'maxpool']);
   });
 
@@ -66,7 +66,7 @@ describe('pattern-matching rewrites', () => {
   it('the largest pattern wins: conv -> bias -> relu fuses whole, not as conv -> bias plus a relu', () => {
     const r = convFusion.run(convChain(), {});
     expect(ops(r.graph)).toEqual(['fused_conv2d']);
-    expect(r.graph.nodes[0].attrs.relu).toBe(true);
+    expect(r.graph.nodes[0].attrs.activation).toBe('relu');
   });
 
   it('named() labels nodes of the same op apart', () => {

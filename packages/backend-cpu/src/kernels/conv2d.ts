@@ -6,6 +6,7 @@
  * the GEMM that runs it (`Gemm.packB`). Work is split by output rows [rowStart, rowEnd) so several threads
  * can share one convolution.
  */
+import type { Activation } from '@tessera/core';
 import { EMPTY, gemmCall, releaseGemmCall, type Gemm } from './gemm-call.js';
 
 /**
@@ -82,7 +83,8 @@ export function conv2dScratchSize(g: Conv2dGeometry, rowStart: number, rowEnd: n
 }
 
 /**
- * One convolution call: y[rows rowStart..rowEnd) = conv(x, w) (+ bias) (relu). x: [batch, inH,
+ * One convolution call: y[rows rowStart..rowEnd) = act(conv(x, w) (+ bias) (+ residual)), the
+ * residual output-shaped at residualOff (GemmCall's epilogue). x: [batch, inH,
  * inW, inC] at xOff; y: [batch, outH, outW, outC] at yOff; w: the filter [kH, kW, inC, outC] as a
  * (kH*kW*inC) x outC matrix packed by the running GEMM, at wOff; scratch holds
  * conv2dScratchSize(g, rowStart, rowEnd, gemm.mr) floats at scratchOff. A parameter object a
@@ -98,7 +100,9 @@ export interface ConvCall {
   yOff: number;
   bias: Float32Array | null;
   biasOff: number;
-  relu: boolean;
+  residual: Float32Array | null;
+  residualOff: number;
+  activation: Activation;
   scratch: Float32Array;
   scratchOff: number;
   rowStart: number;
@@ -113,7 +117,7 @@ const NO_GEOMETRY: Conv2dGeometry = {
 /** A convolution call to fill and reuse (empty). */
 export function convCall(): ConvCall {
   return {
-    g: NO_GEOMETRY, x: EMPTY, xOff: 0, w: EMPTY, wOff: 0, y: EMPTY, yOff: 0, bias: null, biasOff: 0, relu: false,
+    g: NO_GEOMETRY, x: EMPTY, xOff: 0, w: EMPTY, wOff: 0, y: EMPTY, yOff: 0, bias: null, biasOff: 0, residual: null, residualOff: 0, activation: 'none',
     scratch: EMPTY, scratchOff: 0, rowStart: 0, rowEnd: 0,
   };
 }
@@ -121,7 +125,7 @@ export function convCall(): ConvCall {
 /** Drops a call's operands once it has run, so that it keeps no memory alive. */
 export function releaseConvCall(conv: ConvCall): void {
   conv.x = conv.w = conv.y = conv.scratch = EMPTY;
-  conv.bias = null;
+  conv.bias = conv.residual = null;
 }
 
 // The GEMM call every convolution fills (kernels are synchronous: one per thread is enough).
@@ -141,9 +145,10 @@ export function conv2d(gemm: Gemm, conv: ConvCall): void {
   if (rowStart === rowEnd) return;
   const c = chunk;
   c.N = g.outC; c.K = K; c.transA = false; c.b = conv.w; c.bOff = conv.wOff;
-  c.c = conv.y; c.ldc = g.outC; c.bias = conv.bias; c.biasOff = conv.biasOff; c.relu = conv.relu;
+  c.c = conv.y; c.ldc = g.outC; c.bias = conv.bias; c.biasOff = conv.biasOff;
+  c.residual = conv.residual; c.activation = conv.activation;
   if (isPointwise(g)) {
-    c.M = M; c.a = conv.x; c.aOff = conv.xOff; c.lda = g.inC; c.cOff = conv.yOff; c.rowStart = rowStart; c.rowEnd = rowEnd;
+    c.M = M; c.a = conv.x; c.aOff = conv.xOff; c.lda = g.inC; c.cOff = conv.yOff; c.residualOff = conv.residualOff; c.rowStart = rowStart; c.rowEnd = rowEnd;
     gemm.run(c);
     releaseGemmCall(c);
     return;
@@ -157,7 +162,7 @@ export function conv2d(gemm: Gemm, conv: ConvCall): void {
     gemm.im2col(g, conv.x, conv.xOff, scratch, scratchOff, r0, r0 + rows);
     // The chunk is a rows x K matrix; the GEMM result for a pixel does not depend on the chunk
     // it was computed in, so splits stay bit-identical.
-    c.M = rows; c.rowEnd = rows; c.cOff = conv.yOff + r0 * g.outC;
+    c.M = rows; c.rowEnd = rows; c.cOff = conv.yOff + r0 * g.outC; c.residualOff = conv.residualOff + r0 * g.outC;
     gemm.run(c);
   }
   releaseGemmCall(c);

@@ -4,14 +4,16 @@
  * the same bits for the same call; they differ in the packed-B layout (`GemmLayout`), which a
  * program fixes at compile time.
  */
+import type { Activation } from '@tessera/core';
 import type { Conv2dGeometry } from './conv2d.js';
 
 /** Which GEMM a program's conv2d / matmul steps are compiled for (it fixes the packed layout). */
 export type GemmPath = 'js' | 'wasm';
 
 /**
- * One call: C[rowStart..rowEnd, 0..N) = op(A) * B (+ bias[biasOff + n]) (then relu), B packed
- * in the layout of the Gemm that runs it. op(A)[i][k] = transA ? a[aOff + k*lda + i] :
+ * One call: C[rowStart..rowEnd, 0..N) = act(op(A) * B (+ bias[biasOff + n]) (+ R[i][n])), B packed
+ * in the layout of the Gemm that runs it; each addition rounds to float32 in that order (the
+ * residual R[i][n] = residual[residualOff + i*ldc + n], output-shaped like C). op(A)[i][k] = transA ? a[aOff + k*lda + i] :
  * a[aOff + i*lda + k]; C[i][n] = c[cOff + i*ldc + n]; C must not overlap A or B. Only rows
  * [rowStart, rowEnd) of op(A) and C are read or written (so aOff or cOff alone may be negative).
  * A mutable parameter object: a caller fills one it keeps (`gemmCall()`), so a call allocates
@@ -33,7 +35,10 @@ export interface GemmCall {
   ldc: number;
   bias: Float32Array | null;
   biasOff: number;
-  relu: boolean;
+  /** Added after the bias, before the activation (a ResNet shortcut); must not overlap C. */
+  residual: Float32Array | null;
+  residualOff: number;
+  activation: Activation;
   rowStart: number;
   rowEnd: number;
 }
@@ -45,14 +50,14 @@ export const EMPTY = new Float32Array(0);
 export function gemmCall(): GemmCall {
   return {
     M: 0, N: 0, K: 0, a: EMPTY, aOff: 0, lda: 0, transA: false, b: EMPTY, bOff: 0,
-    c: EMPTY, cOff: 0, ldc: 0, bias: null, biasOff: 0, relu: false, rowStart: 0, rowEnd: 0,
+    c: EMPTY, cOff: 0, ldc: 0, bias: null, biasOff: 0, residual: null, residualOff: 0, activation: 'none', rowStart: 0, rowEnd: 0,
   };
 }
 
 /** Drops a call's operands once it has run, so that it keeps no memory alive. */
 export function releaseGemmCall(call: GemmCall): void {
   call.a = call.b = call.c = EMPTY;
-  call.bias = null;
+  call.bias = call.residual = null;
 }
 
 /** How a GEMM wants its right-hand operand: the packed layout and the register-tile rows. */
@@ -89,6 +94,10 @@ export function checkGemmCall(call: GemmCall, packedBSize: number): boolean {
   if (rowStart === rowEnd || N === 0) return false;
   if (cOff + rowStart * ldc < 0 || cOff + (rowEnd - 1) * ldc + N > c.length) throw new RangeError('gemm: C outside its buffer');
   if (bias !== null && (biasOff < 0 || biasOff + N > bias.length)) throw new RangeError('gemm: bias outside its buffer');
+  const { residual, residualOff } = call;
+  if (residual !== null && (residualOff + rowStart * ldc < 0 || residualOff + (rowEnd - 1) * ldc + N > residual.length)) {
+    throw new RangeError('gemm: residual outside its buffer');
+  }
   if (K === 0) return true;
   const aFirst = transA ? aOff + rowStart : aOff + rowStart * lda;
   const aLast = transA ? aOff + (K - 1) * lda + rowEnd : aOff + (rowEnd - 1) * lda + K;
@@ -97,14 +106,42 @@ export function checkGemmCall(call: GemmCall, packedBSize: number): boolean {
   return true;
 }
 
-/** K = 0: the product is all zeros, only the epilogue contributes (0 + bias, then relu). */
-export function epilogueOnly(call: GemmCall): void {
-  const { N, c, cOff, ldc, bias, biasOff, relu } = call;
-  for (let i = call.rowStart; i < call.rowEnd; i++) {
-    const o = cOff + i * ldc;
-    for (let n = 0; n < N; n++) {
-      const v = bias !== null ? 0 + bias[biasOff + n] : 0;
-      c[o + n] = relu && v <= 0 ? 0 : v;
+/** True when the call has an epilogue (bias, residual or activation). */
+export function hasEpilogue(call: GemmCall): boolean {
+  return call.bias !== null || call.residual !== null || call.activation !== 'none';
+}
+
+/**
+ * The epilogue on C rows [r0, r0 + rows) x columns [n0, n0 + cols), in place: + bias[n], then
+ * + residual, each rounded to float32 (the Float32Array store), then the activation. Row by row
+ * while the block is in cache; one loop per part, so the inner loops carry no per-element flags.
+ * `bias` false skips it (the wasm GEMM added it already).
+ */
+export function epilogueRows(call: GemmCall, r0: number, rows: number, n0: number, cols: number, bias = true): void {
+  const { c, ldc, residual, activation } = call;
+  const b = bias ? call.bias : null;
+  let o = call.cOff + r0 * ldc + n0;
+  let ro = call.residualOff + r0 * ldc + n0;
+  const bo = call.biasOff + n0;
+  for (let i = 0; i < rows; i++, o += ldc, ro += ldc) {
+    if (b !== null) for (let j = 0; j < cols; j++) c[o + j] += b[bo + j];
+    if (residual !== null) for (let j = 0; j < cols; j++) c[o + j] += residual[ro + j];
+    // `v <= 0` is false for NaN (kept), true for -0 (relu gives +0); `v > 6` is false for NaN too.
+    if (activation === 'relu') {
+      for (let j = 0; j < cols; j++) if (c[o + j] <= 0) c[o + j] = 0;
+    } else if (activation === 'relu6') {
+      for (let j = 0; j < cols; j++) {
+        const v = c[o + j];
+        if (v <= 0) c[o + j] = 0;
+        else if (v > 6) c[o + j] = 6;
+      }
     }
   }
+}
+
+/** K = 0: the product is all zeros, only the epilogue contributes (0 + bias, + residual, then the activation). */
+export function epilogueOnly(call: GemmCall): void {
+  const { N, c, cOff, ldc } = call;
+  for (let i = call.rowStart; i < call.rowEnd; i++) c.fill(0, cOff + i * ldc, cOff + i * ldc + N);
+  epilogueRows(call, call.rowStart, call.rowEnd - call.rowStart, 0, N);
 }

@@ -1,7 +1,7 @@
 /**
  * Single-precision GEMM over Float32Array + offsets.
  *
- *   C[rowStart..rowEnd, 0..N) = op(A) * op(B)  (+ bias[n]) (then relu)
+ *   C[rowStart..rowEnd, 0..N) = act(op(A) * op(B)  (+ bias[n]) (+ residual))
  *
  * Structure (Goto/BLIS style, scalar JS):
  *   - B is packed into column panels of NR columns; a panel holds all K rows,
@@ -24,7 +24,7 @@
  */
 
 import { im2col } from './conv2d.js';
-import { checkGemmCall, epilogueOnly, type Gemm, type GemmCall, type GemmLayout } from './gemm-call.js';
+import { checkGemmCall, epilogueOnly, epilogueRows, hasEpilogue, type Gemm, type GemmCall, type GemmLayout } from './gemm-call.js';
 
 /** Rows per register tile. */
 export const GEMM_MR = 4;
@@ -224,31 +224,6 @@ function storeEdgeTile(c: Float32Array, cOff: number, ldc: number, mr: number, n
   }
 }
 
-/**
- * Epilogue on a finished mc x nc block of C: c = c + bias[n], then relu.
- * Done once per block after the last k-block, while the block is still in
- * cache, rather than per micro-tile, to keep the micro-kernel lean.
- * One loop per variant so the inner loops carry no per-element flags.
- */
-function applyEpilogue(
-  c: Float32Array, cOff: number, ldc: number, mc: number, nc: number,
-  bias: Float32Array | null, biasOff: number, relu: boolean,
-): void {
-  for (let i = 0; i < mc; i++, cOff += ldc) {
-    if (bias !== null && relu) {
-      for (let j = 0; j < nc; j++) {
-        const v = c[cOff + j] + bias[biasOff + j];
-        c[cOff + j] = v <= 0 ? 0 : v; // `v <= 0` is false for NaN (relu keeps it), true for -0 (relu gives +0)
-      }
-    } else if (bias !== null) {
-      for (let j = 0; j < nc; j++) c[cOff + j] += bias[biasOff + j];
-    } else if (relu) {
-      for (let j = 0; j < nc; j++) if (c[cOff + j] <= 0) c[cOff + j] = 0;
-    }
-  }
-}
-
-
 /** The TypeScript GEMM (any Float32Array): GEMM_NR-column panels, GEMM_MR-row tiles. */
 export const jsGemm: Gemm = {
   path: 'js',
@@ -301,7 +276,6 @@ function blockTimesPanels(call: GemmCall, ic: number, mc: number, jc: number, nc
     }
     for (let r = 0; ir + r < mc; r++) microKernel1x3(kc, packedA, ap + r, call.b, bp, c, cRow + r * ldc, nr, first);
   }
-  if (pc + kc === K && (call.bias !== null || call.relu)) {
-    applyEpilogue(c, cOff + ic * ldc + jc, ldc, mc, nc, call.bias, call.biasOff + jc, call.relu);
-  }
+  // The last k-block: the epilogue (bias, residual, activation) on the block while it is in cache.
+  if (pc + kc === K && hasEpilogue(call)) epilogueRows(call, ic, mc, jc, nc);
 }

@@ -1,9 +1,9 @@
-import { attrsOf, conv2d as conv2dSpec, convGeometry, type Conv2dAttrs, type ConvGeometry, type Node } from '@tessera/core';
+import { attrsOf, conv2d as conv2dSpec, convGeometry, type Activation, type Conv2dAttrs, type ConvGeometry, type Node } from '@tessera/core';
 import { conv2d, conv2dScratchSize, convCall, releaseConvCall } from '../kernels/index.js';
 import { view, type CpuKernel, type Memory, type PrepareContext, type Ref, type Step } from '../program.js';
 import { gemmFor, gemmLayout, stepLayout } from './gemm-for.js';
 
-/** conv2d and fused_conv2d share this step: im2col + packed GEMM with a bias / relu epilogue. */
+/** conv2d and fused_conv2d share this step: im2col + packed GEMM with a bias / residual / activation epilogue. */
 export interface ConvStep extends Step {
   readonly g: ConvGeometry;
   readonly x: Ref;
@@ -11,13 +11,24 @@ export interface ConvStep extends Step {
   readonly w: Ref;
   readonly wPacked: boolean;
   readonly bias: Ref | null;
-  readonly relu: boolean;
+  /** Output-shaped, added after the bias (fused_conv2d's fourth operand). */
+  readonly residual: Ref | null;
+  readonly activation: Activation;
   readonly y: Ref;
   /** Compiled for the wasm SIMD GEMM (its packed layout); runs only on a Memory whose `gemm` is one. */
   readonly wasm: boolean;
 }
 
-export function prepareConv(node: Node, ctx: PrepareContext, attrs: Conv2dAttrs, bias: string | null, relu: boolean): ConvStep {
+/** The epilogue operands of a conv step: none for conv2d. */
+export interface ConvEpilogue {
+  readonly bias: string | null;
+  readonly residual: string | null;
+  readonly activation: Activation;
+}
+
+const NO_EPILOGUE: ConvEpilogue = { bias: null, residual: null, activation: 'none' };
+
+export function prepareConv(node: Node, ctx: PrepareContext, attrs: Conv2dAttrs, epilogue: ConvEpilogue): ConvStep {
   const [x, f] = node.inputs;
   const g = convGeometry(ctx.graph.value(x).shape, ctx.graph.value(f).shape, attrs);
   const K = g.kH * g.kW * g.inC;
@@ -34,8 +45,9 @@ export function prepareConv(node: Node, ctx: PrepareContext, attrs: Conv2dAttrs,
       ? ctx.reserveWeights(layout.packedBSize(K, g.outC), (dst, off) => layout.packB(dst, off, K, g.outC, filter.data, 0, g.outC, false))
       : ctx.operand(f),
     wPacked: filter !== undefined,
-    bias: bias === null ? null : ctx.operand(bias),
-    relu,
+    bias: epilogue.bias === null ? null : ctx.operand(epilogue.bias),
+    residual: epilogue.residual === null ? null : ctx.operand(epilogue.residual),
+    activation: epilogue.activation,
     y: ctx.output(node),
     wasm: layout.path === 'wasm',
   };
@@ -51,7 +63,7 @@ const call = convCall();
 
 export const conv2dKernel: CpuKernel<ConvStep> = {
   op: 'conv2d',
-  prepare: (node, ctx) => prepareConv(node, ctx, attrsOf(node, conv2dSpec), null, false),
+  prepare: (node, ctx) => prepareConv(node, ctx, attrsOf(node, conv2dSpec), NO_EPILOGUE),
   scratchSize: (s, start, end) => filterSize(s) + conv2dScratchSize(s.g, start, end, stepLayout(s).mr),
   run(s, mem, start, end, scratch) {
     const layout = stepLayout(s);
@@ -63,7 +75,8 @@ export const conv2dKernel: CpuKernel<ConvStep> = {
     c.g = s.g; c.x = view(mem, s.x); c.xOff = s.x.off;
     c.w = s.wPacked ? mem.weights : scratch; c.wOff = s.wPacked ? s.w.off : 0;
     c.y = view(mem, s.y); c.yOff = s.y.off;
-    c.bias = s.bias ? view(mem, s.bias) : null; c.biasOff = s.bias ? s.bias.off : 0; c.relu = s.relu;
+    c.bias = s.bias ? view(mem, s.bias) : null; c.biasOff = s.bias ? s.bias.off : 0;
+    c.residual = s.residual ? view(mem, s.residual) : null; c.residualOff = s.residual ? s.residual.off : 0; c.activation = s.activation;
     c.scratch = scratch; c.scratchOff = filterSize(s); c.rowStart = start; c.rowEnd = end;
     // The same bits on either GEMM (cpu and workers backends agree bit for bit).
     conv2d(gemm, c);

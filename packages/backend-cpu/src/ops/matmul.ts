@@ -1,4 +1,4 @@
-import { attrsOf, matmul as matmulSpec, matmulGeometry, type MatmulAttrs, type MatmulGeometry, type Node } from '@tessera/core';
+import { attrsOf, matmul as matmulSpec, matmulGeometry, type Activation, type MatmulAttrs, type MatmulGeometry, type Node } from '@tessera/core';
 import { gemmCall, releaseGemmCall, type GemmLayout } from '../kernels/index.js';
 import { view, type CpuKernel, type PrepareContext, type Ref, type Step } from '../program.js';
 import { gemmFor, gemmLayout, stepLayout } from './gemm-for.js';
@@ -10,7 +10,7 @@ export interface MatmulStep extends Step {
   readonly b: Ref;
   readonly bPacked: boolean;
   readonly bias: Ref | null;
-  readonly relu: boolean;
+  readonly activation: Activation;
   readonly y: Ref;
   /** Compiled for the wasm SIMD GEMM (its packed layout); runs only on a Memory whose `gemm` is one. */
   readonly wasm: boolean;
@@ -21,7 +21,7 @@ function onePacked(k: number, n: number, layout: GemmLayout): number {
   return Math.ceil(layout.packedBSize(k, n) / 16) * 16;
 }
 
-export function prepareMatmul(node: Node, ctx: PrepareContext, attrs: MatmulAttrs, bias: string | null, relu: boolean): MatmulStep {
+export function prepareMatmul(node: Node, ctx: PrepareContext, attrs: MatmulAttrs, bias: string | null, activation: Activation): MatmulStep {
   const [a, b] = node.inputs;
   const g = matmulGeometry(ctx.graph.value(a).shape, ctx.graph.value(b).shape, attrs);
   const layout = gemmLayout(ctx.gemm);
@@ -45,7 +45,7 @@ export function prepareMatmul(node: Node, ctx: PrepareContext, attrs: MatmulAttr
     b: bRef,
     bPacked: constB !== undefined,
     bias: bias === null ? null : ctx.operand(bias),
-    relu,
+    activation,
     y: ctx.output(node),
     wasm: layout.path === 'wasm',
   };
@@ -56,7 +56,7 @@ const call = gemmCall();
 
 export const matmulKernel: CpuKernel<MatmulStep> = {
   op: 'matmul',
-  prepare: (node, ctx) => prepareMatmul(node, ctx, attrsOf(node, matmulSpec), null, false),
+  prepare: (node, ctx) => prepareMatmul(node, ctx, attrsOf(node, matmulSpec), null, 'none'),
   scratchSize: (s) => (s.bPacked ? 0 : onePacked(s.g.k, s.g.n, stepLayout(s))),
   run(s, mem, start, end, scratch) {
     const { m, k, n, transposeA, transposeB, sharedB } = s.g;
@@ -64,7 +64,7 @@ export const matmulKernel: CpuKernel<MatmulStep> = {
     const c = call;
     c.M = m; c.N = n; c.K = k; c.a = view(mem, s.a); c.lda = transposeA ? m : k; c.transA = transposeA;
     c.b = s.bPacked ? mem.weights : scratch; c.c = view(mem, s.y); c.ldc = n;
-    c.bias = s.bias ? view(mem, s.bias) : null; c.biasOff = s.bias ? s.bias.off : 0; c.relu = s.relu;
+    c.bias = s.bias ? view(mem, s.bias) : null; c.biasOff = s.bias ? s.bias.off : 0; c.activation = s.activation;
     const gemm = gemmFor(mem, layout, s.node);
     for (let t = Math.floor(start / m); t * m < end; t++) {
       const tb = sharedB ? 0 : t;

@@ -2,7 +2,7 @@ import { describe, expect } from 'vitest';
 import { test, fc } from '@fast-check/vitest';
 import { conv2d, conv2dScratchSize, convCall, type Conv2dGeometry } from '../../src/kernels/conv2d.js';
 import { GEMM_MR, jsGemm, packB } from '../../src/kernels/gemm.js';
-import { type GemmEpilogue, convReference, firstBitDifference, firstViolation, randomArray, splitRanges } from './helpers.js';
+import { type GemmEpilogue, activationArb, convReference, firstBitDifference, firstViolation, randomArray, splitRanges } from './helpers.js';
 
 interface ConvCase {
   g: Conv2dGeometry;
@@ -26,7 +26,7 @@ function convArb(b: Bounds) {
     strideH: int(1, b.stride), strideW: int(1, b.stride),
     dilationH: int(1, b.dilation), dilationW: int(1, b.dilation),
     padTop: int(0, b.pad), padLeft: int(0, b.pad), padBottom: int(0, b.pad), padRight: int(0, b.pad),
-    xOff: int(0, 4), yOff: int(0, 4), withBias: fc.boolean(), relu: fc.boolean(), seed: fc.integer(),
+    xOff: int(0, 4), yOff: int(0, 4), withBias: fc.boolean(), withResidual: fc.boolean(), activation: activationArb, seed: fc.integer(),
   }).map((p): ConvCase => {
     const effH = (p.kH - 1) * p.dilationH + 1;
     const effW = (p.kW - 1) * p.dilationW + 1;
@@ -42,8 +42,10 @@ function convArb(b: Bounds) {
     };
     const x = randomArray(p.xOff + g.batch * g.inH * g.inW * g.inC, p.seed);
     const w = randomArray(g.kH * g.kW * g.inC * g.outC, p.seed + 1);
-    const epilogue: GemmEpilogue = { relu: p.relu };
+    const epilogue: GemmEpilogue = { activation: p.activation };
     if (p.withBias) epilogue.bias = randomArray(g.outC, p.seed + 2);
+    // An output-shaped residual up to 8 in magnitude (so relu6 clamps), at offset 0.
+    if (p.withResidual) epilogue.residual = randomArray(g.batch * g.outH * g.outW * g.outC, p.seed + 3).map((v) => v * 8);
     return { g, x, xOff: p.xOff, w, yOff: p.yOff, epilogue };
   });
 }
@@ -53,7 +55,8 @@ const small = convArb({ batch: 2, hw: 9, inC: [1, 7], k: 4, outC: 13, stride: 3,
 const deep = convArb({ batch: 2, hw: 12, inC: [40, 80], k: 3, outC: 7, stride: 2, dilation: 2, pad: 2 });
 const pointwise = small.map((t) => {
   const g = { ...t.g, kH: 1, kW: 1, strideH: 1, strideW: 1, padTop: 0, padLeft: 0, outH: t.g.inH, outW: t.g.inW };
-  return { ...t, g, w: t.w.subarray(0, g.inC * g.outC) };
+  const residual = t.epilogue.residual && randomArray(g.batch * g.outH * g.outW * g.outC, t.epilogue.residual.length).map((v) => v * 8);
+  return { ...t, g, w: t.w.subarray(0, g.inC * g.outC), epilogue: { ...t.epilogue, residual } };
 });
 
 /**
@@ -70,7 +73,8 @@ function run(t: ConvCase, ranges: Array<[number, number]>): Float32Array {
     const scratchOff = 5;
     const scratch = new Float32Array(scratchOff + size + 5).fill(SENTINEL);
     conv2d(jsGemm, Object.assign(convCall(), {
-      g, x: t.x, xOff: t.xOff, w: pw, y, yOff: t.yOff, bias: t.epilogue.bias ?? null, relu: t.epilogue.relu ?? false,
+      g, x: t.x, xOff: t.xOff, w: pw, y, yOff: t.yOff, bias: t.epilogue.bias ?? null,
+      residual: t.epilogue.residual ?? null, residualOff: 0, activation: t.epilogue.activation ?? 'none',
       scratch, scratchOff, rowStart: r0, rowEnd: r1,
     }));
     for (let i = 0; i < scratchOff; i++) expect(scratch[i]).toBe(SENTINEL);
@@ -83,7 +87,7 @@ function run(t: ConvCase, ranges: Array<[number, number]>): Float32Array {
 
 function checkAgainstReference(t: ConvCase): void {
   const y = run(t, [[0, t.g.batch * t.g.outH * t.g.outW]]);
-  const { ref, absSum } = convReference(t.g, t.x, t.xOff, t.w, t.epilogue.bias, t.epilogue.relu === true);
+  const { ref, absSum } = convReference(t.g, t.x, t.xOff, t.w, t.epilogue.bias, t.epilogue.activation ?? 'none', t.epilogue.residual);
   const K = t.g.kH * t.g.kW * t.g.inC;
   expect(firstViolation(y.subarray(t.yOff, t.yOff + ref.length), ref, absSum, K)).toBeUndefined();
 }

@@ -58,7 +58,7 @@ describe('gemm', () => {
   test('gemm with K = 0 writes bias (then relu) only', () => {
     const pb = packB(0, 2, new Float32Array(0), 0, 2, false);
     const c = new Float32Array(4).fill(SENTINEL);
-    gemm(callOf({ M: 2, N: 2, K: 0, b: pb, c, ldc: 2, bias: new Float32Array([-1, 3]), relu: true, rowEnd: 2 }));
+    gemm(callOf({ M: 2, N: 2, K: 0, b: pb, c, ldc: 2, bias: new Float32Array([-1, 3]), activation: 'relu', rowEnd: 2 }));
     expect(Array.from(c)).toEqual([0, 3, 0, 3]);
   });
 
@@ -75,7 +75,7 @@ describe('gemm', () => {
     const a = new Float32Array([NaN, 1, 1, 1]);
     const pb = packB(2, 2, new Float32Array([1, Infinity, 1, 1]), 0, 2, false);
     const c = new Float32Array(4);
-    gemm(callOf({ M: 2, N: 2, K: 2, a, lda: 2, b: pb, c, ldc: 2, relu: true, rowEnd: 2 }));
+    gemm(callOf({ M: 2, N: 2, K: 2, a, lda: 2, b: pb, c, ldc: 2, activation: 'relu', rowEnd: 2 }));
     expect(Number.isNaN(c[0])).toBe(true);
     expect(Number.isNaN(c[1])).toBe(true);
     expect(c[2]).toBe(2);

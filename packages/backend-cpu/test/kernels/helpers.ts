@@ -1,5 +1,5 @@
 import { fc } from '@fast-check/vitest';
-import { prng } from '@tessera/core';
+import { prng, type Activation } from '@tessera/core';
 import { jsElementwise } from '../../src/kernels/elementwise.js';
 import type { Conv2dGeometry } from '../../src/kernels/conv2d.js';
 import { gemmCall, type GemmCall } from '../../src/kernels/gemm-call.js';
@@ -124,11 +124,21 @@ export function poolGeometryOf(p: WindowDraw): Conv2dGeometry {
   };
 }
 
-/** A bias (from biasOff) and relu after the product. */
+/** A bias (from biasOff), a residual (indexed like C) and an activation after the product. */
 export interface GemmEpilogue {
   bias?: Float32Array;
   biasOff?: number;
-  relu?: boolean;
+  residual?: Float32Array;
+  activation?: Activation;
+}
+
+/** The activations of the fused epilogue, for fast-check. */
+export const activationArb = fc.constantFrom<Activation>('none', 'relu', 'relu6');
+
+/** An activation in float64: NaN kept, relu6 clamps at 6. */
+export function activate(s: number, activation: Activation | undefined): number {
+  if (activation === undefined || activation === 'none' || Number.isNaN(s)) return s;
+  return s <= 0 ? 0 : activation === 'relu6' && s > 6 ? 6 : s;
 }
 
 /** A GemmCall with the given fields (the rest empty). */
@@ -145,7 +155,8 @@ export function caseCall(
 ): GemmCall {
   return callOf({
     M: t.M, N: t.N, K: t.K, a, aOff: t.aOff, lda: t.lda, transA: t.transA, b, bOff, c, cOff: t.cOff, ldc: t.ldc,
-    bias: t.epilogue.bias ? bias : null, biasOff: t.epilogue.biasOff ?? 0, relu: t.epilogue.relu ?? false, rowStart: r0, rowEnd: r1,
+    bias: t.epilogue.bias ? bias : null, biasOff: t.epilogue.biasOff ?? 0, activation: t.epilogue.activation ?? 'none',
+    residual: t.epilogue.residual ?? null, residualOff: t.cOff, rowStart: r0, rowEnd: r1,
   });
 }
 
@@ -174,7 +185,8 @@ export function gemmCaseArb(mRange: [number, number], nRange: [number, number], 
     padB: fc.integer({ min: 0, max: 3 }),
     padC: fc.integer({ min: 0, max: 3 }),
     withBias: fc.boolean(),
-    relu: fc.boolean(),
+    withResidual: fc.boolean(),
+    activation: activationArb,
     biasOff: fc.integer({ min: 0, max: 3 }),
     seed: fc.integer(),
   }).map((p): GemmCase => {
@@ -185,7 +197,9 @@ export function gemmCaseArb(mRange: [number, number], nRange: [number, number], 
     const a = randomArray(p.aOff + lda * (p.transA ? K : M), p.seed);
     const b = randomArray(p.bOff + ldb * (p.transB ? N : K), p.seed + 1);
     const c = new Float32Array(p.cOff + ldc * M).fill(SENTINEL);
-    const epilogue: GemmEpilogue = { relu: p.relu };
+    const epilogue: GemmEpilogue = { activation: p.activation };
+    // Residuals up to 8 in magnitude (exact: a power-of-two scale), so relu6 clamps often.
+    if (p.withResidual) epilogue.residual = randomArray(c.length, p.seed + 3).map((v) => v * 8);
     if (p.withBias) {
       epilogue.bias = randomArray(p.biasOff + N, p.seed + 2);
       epilogue.biasOff = p.biasOff;
@@ -214,8 +228,12 @@ export function gemmReference(t: GemmCase): { ref: Float64Array; absSum: Float64
         s += bias;
         abs += Math.abs(bias);
       }
-      if (t.epilogue.relu && s < 0) s = 0;
-      ref[i * N + n] = s;
+      const r = t.epilogue.residual?.[t.cOff + i * t.ldc + n];
+      if (r !== undefined) {
+        s += r;
+        abs += Math.abs(r);
+      }
+      ref[i * N + n] = activate(s, t.epilogue.activation);
       absSum[i * N + n] = abs;
     }
   }
@@ -224,7 +242,8 @@ export function gemmReference(t: GemmCase): { ref: Float64Array; absSum: Float64
 
 /** Naive 7-loop convolution in float64 (x NHWC at xOff, w HWIO), plus sum of |x*w| (+|bias|) per output. */
 export function convReference(
-  g: Conv2dGeometry, x: Float32Array, xOff: number, w: Float32Array, bias: Float32Array | undefined, relu: boolean,
+  g: Conv2dGeometry, x: Float32Array, xOff: number, w: Float32Array, bias: Float32Array | undefined, activation: Activation,
+  residual?: Float32Array,
 ): { ref: Float64Array; absSum: Float64Array } {
   const ref = new Float64Array(g.batch * g.outH * g.outW * g.outC);
   const absSum = new Float64Array(ref.length);
@@ -248,9 +267,12 @@ export function convReference(
             s += bias[oc];
             abs += Math.abs(bias[oc]);
           }
-          if (relu && s < 0) s = 0;
           const o = ((n * g.outH + oh) * g.outW + ow) * g.outC + oc;
-          ref[o] = s;
+          if (residual) {
+            s += residual[o];
+            abs += Math.abs(residual[o]);
+          }
+          ref[o] = activate(s, activation);
           absSum[o] = abs;
         }
   return { ref, absSum };

@@ -19,7 +19,7 @@ function graph(): Graph {
   const flat = g.reshape(c2, [2, 5 * 4 * 9]);
   const w3 = g.constant('w3', randomTensor([13, 5 * 4 * 9], 3, 0.2)); // used transposed
   const b3 = g.constant('b3', randomTensor([13], 4, 0.1));
-  const fc = g.fusedMatmul(flat, w3, b3, { transposeB: true, relu: true });
+  const fc = g.fusedMatmul(flat, w3, b3, { transposeB: true, activation: 'relu6' });
   const a4 = g.input('a4', [2, 17]); // transposed runtime A
   const m4 = g.matmul(a4, fc, { transposeA: true });
   return g.build({ conv: c1, out: m4 });

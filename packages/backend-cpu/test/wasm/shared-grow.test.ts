@@ -22,7 +22,7 @@ describe.skipIf(!wasmSimdSupported() || !sharedWasmMemorySupported())('wasm kern
     const gemm = new WasmGemm(shared.memory, shared.threads[0].gemmByteOffset, module);
     A.set(randomArray(M * K, 1));
     packBWasmInto(P, 0, K, N, randomArray(K * N, 2), 0, N, false);
-    const call = { M, N, K, a: A, lda: K, b: P, ldc: N, relu: true, rowEnd: M };
+    const call = { M, N, K, a: A, lda: K, b: P, ldc: N, activation: 'relu' as const, rowEnd: M };
     gemm.run(callOf({ ...call, c: C1 }));
 
     const before = shared.memory.buffer;

@@ -117,7 +117,7 @@ describe('wasm SIMD gemm', () => {
     bias.fill(0.5);
     bias[N - 2] = NaN;
     packBWasmInto(P, 0, K, N, b, 0, N, false);
-    w.gemm.run(callOf({ M, N, K, a: A, lda: K, b: P, c: C, ldc: N, bias, relu: true, rowEnd: M }));
+    w.gemm.run(callOf({ M, N, K, a: A, lda: K, b: P, c: C, ldc: N, bias, activation: 'relu', rowEnd: M }));
     for (let n = 0; n < N; n++) expect(Number.isNaN(C[n])).toBe(true); // NaN row survives relu
     for (let n = 0; n < N; n++) {
       if (n === N - 2) expect(Number.isNaN(C[N + n])).toBe(true); // NaN bias
@@ -133,7 +133,7 @@ describe('wasm SIMD gemm', () => {
     const z = createWasmArena([K, wasmPackedBSize(K, 1), 1])!;
     const bz = new Float32Array([Infinity, 1]);
     packBWasmInto(z.regions[1], 0, K, 1, bz, 0, 1, false);
-    z.gemm.run(callOf({ M: 1, N: 1, K, a: z.regions[0], lda: K, b: z.regions[1], c: z.regions[2], ldc: 1, relu: true, rowEnd: 1 }));
+    z.gemm.run(callOf({ M: 1, N: 1, K, a: z.regions[0], lda: K, b: z.regions[1], c: z.regions[2], ldc: 1, activation: 'relu', rowEnd: 1 }));
     expect(Number.isNaN(z.regions[2][0])).toBe(true);
   });
 
@@ -144,9 +144,23 @@ describe('wasm SIMD gemm', () => {
     A[0] = 1;
     const b = new Float32Array([-0, 0, -1, 1, -Infinity, Infinity, -1e-38, 3]);
     packBWasmInto(P, 0, K, N, b, 0, N, false);
-    w.gemm.run(callOf({ M: 1, N, K, a: A, lda: K, b: P, c: C, ldc: N, relu: true, rowEnd: 1 }));
+    w.gemm.run(callOf({ M: 1, N, K, a: A, lda: K, b: P, c: C, ldc: N, activation: 'relu', rowEnd: 1 }));
     expect(C[0]).toBe(0); // +0 + 1*(-0) = +0: a sum never yields -0 here
     expect(Array.from(C.slice(1))).toEqual([0, 0, 1, 0, Infinity, 0, 3]);
+  });
+
+  it('relu6 clamps to [+0, 6] and keeps NaN, in full and edge tiles (N = NR + 3)', () => {
+    const N = WASM_NR + 3, K = 1;
+    const w = createWasmArena([1, wasmPackedBSize(K, N), N])!;
+    const [A, P, C] = w.regions;
+    A[0] = 1;
+    const row = [-0, -1, 6, 6.5, Infinity, NaN, 5.5, 7];
+    const b = new Float32Array([...row, ...row.slice(3, 6)]);
+    packBWasmInto(P, 0, K, N, b, 0, N, false);
+    w.gemm.run(callOf({ M: 1, N, K, a: A, lda: K, b: P, c: C, ldc: N, activation: 'relu6', rowEnd: 1 }));
+    const want = [0, 0, 6, 6, 6, NaN, 5.5, 6, 6, 6, NaN];
+    expect(Array.from(C)).toEqual(want);
+    expect(Object.is(C[0], 0) && Object.is(C[1], 0)).toBe(true);
   });
 
   it('K = 0 writes bias (then relu) only', () => {
@@ -154,7 +168,7 @@ describe('wasm SIMD gemm', () => {
     const [A, P, C, bias] = w.regions;
     bias.set([-1, 3]);
     C.fill(SENTINEL);
-    w.gemm.run(callOf({ M: 2, N: 2, K: 0, a: A, b: P, c: C, ldc: 2, bias, relu: true, rowEnd: 2 }));
+    w.gemm.run(callOf({ M: 2, N: 2, K: 0, a: A, b: P, c: C, ldc: 2, bias, activation: 'relu', rowEnd: 2 }));
     expect(Array.from(C)).toEqual([0, 3, 0, 3]);
   });
 

@@ -41,7 +41,7 @@ describe.skipIf(!wasmSimdSupported() || !sharedWasmMemorySupported())('wasm GEMM
     pa.set(a);
     pbias.set(bias);
     packBWasmInto(pb, 0, K, N, b, 0, N, false);
-    const call = { M, N, K, lda: K, ldc: N, relu: true };
+    const call = { M, N, K, lda: K, ldc: N, activation: 'relu' as const };
     plain.gemm.run(callOf({ ...call, a: pa, b: pb, c: pc, bias: pbias, rowEnd: M }));
 
     const shared = createSharedWasmArena(2, 0, sizes)!;

@@ -1,7 +1,7 @@
 import { attrsOf, conv2d, convGeometry, type Conv2dAttrs, type ConvGeometry, type Node } from '@tessera/core';
 import { fragmentShader, LANES } from '../glsl.js';
 import type { PrepareContext, WebGLKernel } from '../program.js';
-import { drawRowsGemm, epilogueExpr, useRows } from '../gemm.js';
+import { drawRowsGemm, epilogueExpr, NO_EPILOGUE, useRows, type GemmEpilogue } from '../gemm.js';
 import { gemmBody } from './matmul.js';
 
 /**
@@ -58,22 +58,26 @@ export function windowTaps(g: ConvGeometry, skipPadding: boolean, setup: string,
   }`;
 }
 
-/** conv2d and fused_conv2d (whose attributes extend conv2d's): `bias` names the bias operand, if any. */
-export function prepareConv(node: Node, ctx: PrepareContext, attrs: Conv2dAttrs, bias: string | null, relu: boolean): void {
+/**
+ * conv2d and fused_conv2d (whose attributes extend conv2d's): operands 2 and 3, when `e` has them,
+ * are the bias and the residual (the output's shape, read at the output's texel).
+ */
+export function prepareConv(node: Node, ctx: PrepareContext, attrs: Conv2dAttrs, e: GemmEpilogue): void {
   const [xName, fName] = node.inputs;
   const g = convGeometry(ctx.graph.value(xName).shape, ctx.graph.value(fName).shape, attrs);
   const x = ctx.operand(xName);
   const w = ctx.operand(fName);
   const inputs = [x, w];
-  if (bias !== null) inputs.push(ctx.operand(bias));
-  const epilogue = `outColor = ${epilogueExpr('acc', bias !== null, relu)};`;
+  if (e.bias) inputs.push(ctx.operand(node.inputs[2]));
+  if (e.residual) inputs.push(ctx.operand(node.inputs[3]));
+  const epilogue = `outColor = ${epilogueExpr('acc', e)};`;
   const y = ctx.output(node);
   const pointwise =
     g.kH === 1 && g.kW === 1 && g.strideH === 1 && g.strideW === 1 && g.padTop + g.padBottom + g.padLeft + g.padRight === 0;
   const filter = ctx.graph.constants.get(fName);
   const finite = filter !== undefined && filter.data.every(Number.isFinite);
   if (useRows(y.layout.rows, g.kH * g.kW * g.inC)) {
-    drawRowsGemm(ctx, pointwise ? { kind: 'matmul', k: g.inC } : { kind: 'conv', g }, inputs, y, relu);
+    drawRowsGemm(ctx, pointwise ? { kind: 'matmul', k: g.inC } : { kind: 'conv', g }, inputs, y, e);
     return;
   }
   const body = pointwise ? gemmBody(g.inC, '0', epilogue) : convBody(g, finite, epilogue);
@@ -82,5 +86,5 @@ export function prepareConv(node: Node, ctx: PrepareContext, attrs: Conv2dAttrs,
 
 export const conv2dKernel: WebGLKernel = {
   op: 'conv2d',
-  prepare: (node, ctx) => prepareConv(node, ctx, attrsOf(node, conv2d), null, false),
+  prepare: (node, ctx) => prepareConv(node, ctx, attrsOf(node, conv2d), NO_EPILOGUE),
 };

@@ -2,11 +2,11 @@ import { attrsOf, fusedMatmul } from '@tessera/core';
 import type { WebGLKernel } from '../program.js';
 import { prepareMatmul } from './matmul.js';
 
-/** matmul + bias + optional relu in one program. */
+/** matmul + bias (+ activation) in one program. */
 export const fusedMatmulKernel: WebGLKernel = {
   op: 'fused_matmul',
   prepare(node, ctx) {
     const attrs = attrsOf(node, fusedMatmul);
-    prepareMatmul(node, ctx, attrs, node.inputs[2], attrs.relu);
+    prepareMatmul(node, ctx, attrs, { bias: true, residual: false, activation: attrs.activation });
   },
 };

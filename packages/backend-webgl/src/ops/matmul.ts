@@ -1,7 +1,7 @@
 import { attrsOf, matmul, matmulGeometry, type MatmulAttrs, type MatmulGeometry, type Node } from '@tessera/core';
 import { fragmentShader, LANES } from '../glsl.js';
 import type { PrepareContext, TensorRef, WebGLKernel } from '../program.js';
-import { drawRowsGemm, epilogueExpr, useRows } from '../gemm.js';
+import { drawRowsGemm, epilogueExpr, NO_EPILOGUE, useRows, type GemmEpilogue } from '../gemm.js';
 
 /**
  * The packed GEMM body shared by matmul, fused_matmul and 1x1 convolutions: output texel
@@ -59,18 +59,18 @@ function canonical(ctx: PrepareContext, value: string, transpose: boolean, batch
   return transposeDraw(ctx, ctx.operand(value), batch, rows, cols);
 }
 
-/** matmul and fused_matmul (whose attributes extend matmul's): `bias` names the bias operand, if any. */
-export function prepareMatmul(node: Node, ctx: PrepareContext, attrs: MatmulAttrs, bias: string | null, relu: boolean): void {
+/** matmul and fused_matmul (whose attributes extend matmul's): operand 2, when `e` has a bias, is the bias. */
+export function prepareMatmul(node: Node, ctx: PrepareContext, attrs: MatmulAttrs, e: GemmEpilogue): void {
   const [aName, bName] = node.inputs;
   const g: MatmulGeometry = matmulGeometry(ctx.graph.value(aName).shape, ctx.graph.value(bName).shape, attrs);
   const a = canonical(ctx, aName, g.transposeA, g.batch);
   const b = canonical(ctx, bName, g.transposeB, g.sharedB ? 1 : g.batch);
   const inputs = [a, b];
-  if (bias !== null) inputs.push(ctx.operand(bias));
-  const epilogue = `outColor = ${epilogueExpr('acc', bias !== null, relu)};`;
+  if (e.bias) inputs.push(ctx.operand(node.inputs[2]));
+  const epilogue = `outColor = ${epilogueExpr('acc', e)};`;
   const y = ctx.output(node);
   if ((g.batch === 1 || g.sharedB) && useRows(y.layout.rows, g.k)) {
-    drawRowsGemm(ctx, { kind: 'matmul', k: g.k }, inputs, y, relu);
+    drawRowsGemm(ctx, { kind: 'matmul', k: g.k }, inputs, y, e);
     return;
   }
   const bRow0 = g.sharedB || g.batch === 1 ? '0' : `(r / ${g.m}) * ${g.k}`;
@@ -79,5 +79,5 @@ export function prepareMatmul(node: Node, ctx: PrepareContext, attrs: MatmulAttr
 
 export const matmulKernel: WebGLKernel = {
   op: 'matmul',
-  prepare: (node, ctx) => prepareMatmul(node, ctx, attrsOf(node, matmul), null, false),
+  prepare: (node, ctx) => prepareMatmul(node, ctx, attrsOf(node, matmul), NO_EPILOGUE),
 };

@@ -1,28 +1,34 @@
-import { z } from 'zod';
 import { OpError } from '../errors.js';
-import { expectRank, shapeStr } from '../shape.js';
+import { expectRank, sameShape, shapeStr, type Shape } from '../shape.js';
 import { conv2d, conv2dAttrs, conv2dReference, convGeometry } from './conv2d.js';
-import { applyEpilogue } from './numerics.js';
-import { defineOp } from './spec.js';
+import { activationAttr, activationValue, addBound, applyEpilogue, withSignedZeros, type Activation } from './numerics.js';
+import { defineOp, type RefTensor } from './spec.js';
 
-/** conv2d, then bias_add, then (optionally) relu, as one op; created by the fusion pass. */
-export const fusedConv2dAttrs = conv2dAttrs.extend({ relu: z.boolean().default(false) }).strict();
+/**
+ * conv2d, then bias_add, then (optionally) the add of an output-shaped `residual` (a ResNet
+ * shortcut), then an activation (none, relu, relu6), as one op; created by the fusion pass:
+ * y = act((conv(x, w) + bias) + residual).
+ */
+export const fusedConv2dAttrs = conv2dAttrs.extend({ activation: activationAttr }).strict();
 
 export const fusedConv2d = defineOp({
   name: 'fused_conv2d',
-  inputs: ['input', 'filter', 'bias'],
+  inputs: ['input', 'filter', 'bias', 'residual'],
+  optional: 1,
   attrs: fusedConv2dAttrs,
-  inferShape([input, filter, bias], attrs) {
+  inferShape([input, filter, bias, residual], attrs) {
     const out = conv2d.inferShape([input, filter], attrs);
     checkBias(bias, out[out.length - 1]);
+    if (residual) checkResidual(residual, out);
     return out;
   },
   cost([input, filter], output, attrs) {
     return conv2d.cost([input, filter], output, attrs);
   },
-  reference([x, f, b], attrs) {
+  reference([x, f, b, residual], attrs) {
     const out = conv2dReference(x, f, convGeometry(x.shape, f.shape, attrs));
-    return applyEpilogue(out, b, attrs.relu ? 'relu' : 'none');
+    if (!residual) return applyEpilogue(out, b, attrs.activation);
+    return activate(addResidual(applyEpilogue(out, b, 'none'), residual), attrs.activation);
   },
 });
 
@@ -32,4 +38,31 @@ export function checkBias(bias: readonly number[], channels: number, what = 'bia
   if (bias[0] !== channels) {
     throw new OpError(`${what} ${shapeStr(bias)} must match the channel dimension ${channels}`);
   }
+}
+
+/** The residual is added element by element: exactly the output's shape (no broadcasting). */
+function checkResidual(residual: Shape, out: Shape): void {
+  if (!sameShape(residual, out)) {
+    throw new OpError(`residual ${shapeStr(residual)} must have the output's shape ${shapeStr(out)} (no broadcasting)`);
+  }
+}
+
+/** `out += residual` in place, with one addition's bound (as the add op). */
+function addResidual(out: RefTensor, residual: RefTensor): RefTensor {
+  const { value, bound } = out;
+  for (let i = 0; i < value.length; i++) {
+    const r = residual.value[i];
+    bound[i] += residual.bound[i] + addBound(Math.abs(value[i]) + Math.abs(r));
+    value[i] = value[i] + r;
+    if (!Number.isFinite(value[i])) bound[i] = 0;
+  }
+  return out;
+}
+
+/** The activation in place (exact: bounds pass through); a clamping one specifies its zeros (+0). */
+function activate(out: RefTensor, activation: Activation): RefTensor {
+  const act = activationValue(activation);
+  if (!act) return out;
+  for (let i = 0; i < out.value.length; i++) out.value[i] = act(out.value[i]);
+  return withSignedZeros(out);
 }

@@ -1,14 +1,15 @@
-import { z } from 'zod';
 import { checkBias } from './fused_conv2d.js';
 import { matmul, matmulAttrs, matmulReference } from './matmul.js';
-import { applyEpilogue } from './numerics.js';
+import { activationAttr, applyEpilogue } from './numerics.js';
 import { defineOp } from './spec.js';
 
-/** matmul, then bias_add, then (optionally) relu, as one op; created by the fusion pass. */
+/** matmul, then bias_add, then an activation (none, relu, relu6), as one op; created by the fusion pass. */
+export const fusedMatmulAttrs = matmulAttrs.extend({ activation: activationAttr }).strict();
+
 export const fusedMatmul = defineOp({
   name: 'fused_matmul',
   inputs: ['a', 'b', 'bias'],
-  attrs: matmulAttrs.extend({ relu: z.boolean().default(false) }).strict(),
+  attrs: fusedMatmulAttrs,
   inferShape([a, b, bias], attrs) {
     const out = matmul.inferShape([a, b], attrs);
     checkBias(bias, out[out.length - 1]);
@@ -17,6 +18,6 @@ export const fusedMatmul = defineOp({
   cost: ([a, b], out, attrs) => matmul.cost([a, b], out, attrs),
   reference([a, b, bias], attrs) {
     const out = matmulReference(a, b, attrs);
-    return applyEpilogue(out, bias, attrs.relu ? 'relu' : 'none');
+    return applyEpilogue(out, bias, attrs.activation);
   },
 });

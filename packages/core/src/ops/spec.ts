@@ -48,6 +48,11 @@ export interface OpSpec<S extends z.ZodType = z.ZodType> {
    */
   readonly variadic?: boolean;
   /**
+   * How many of the last operand names may be left out (fused_conv2d's `residual`): a node then
+   * has from `inputs.length - optional` to `inputs.length` operands. Absent: none.
+   */
+  readonly optional?: number;
+  /**
    * True when output element i reads element i of operand 0 only (same shape; other operands are
    * read whole). The execution plan may then give the output operand 0's memory (in place), so
    * every backend's kernel for the op must be correct with output and operand 0 aliased.
@@ -85,30 +90,39 @@ export function parseAttrs<S extends z.ZodType>(spec: OpSpec<S>, attrs: unknown)
   return parsed.data;
 }
 
+/** What the arity functions read of a spec. */
+type AritySpec = Pick<OpSpec, 'inputs' | 'variadic' | 'optional'>;
+
 /** True if a node of `spec` may have `count` operands. */
-export function acceptsArity(spec: Pick<OpSpec, 'inputs' | 'variadic'>, count: number): boolean {
-  return spec.variadic ? count >= spec.inputs.length : count === spec.inputs.length;
+export function acceptsArity(spec: AritySpec, count: number): boolean {
+  const n = spec.inputs.length;
+  if (spec.variadic) return count >= n;
+  return count <= n && count >= n - (spec.optional ?? 0);
 }
 
 /**
- * What a node of `spec` takes, in words: `2 operands (a, b)`, or for a variadic op
- * `1 or more operands (values...)`.
+ * What a node of `spec` takes, in words: `2 operands (a, b)`, for a variadic op
+ * `1 or more operands (values...)`, with optional operands `3 or 4 operands (input, filter, bias, residual?)`.
  */
-export function arityText(spec: Pick<OpSpec, 'inputs' | 'variadic'>): string {
+export function arityText(spec: AritySpec): string {
   const n = spec.inputs.length;
-  const names = spec.inputs.map((name, i) => (spec.variadic && i === n - 1 ? `${name}...` : name)).join(', ');
-  return `${n}${spec.variadic ? ' or more' : ''} operand${n === 1 && !spec.variadic ? '' : 's'} (${names})`;
+  const optional = spec.optional ?? 0;
+  const names = spec.inputs
+    .map((name, i) => (spec.variadic && i === n - 1 ? `${name}...` : i >= n - optional ? `${name}?` : name))
+    .join(', ');
+  const count = optional === 0 ? `${n}` : optional === 1 ? `${n - 1} or ${n}` : `${n - optional} to ${n}`;
+  return `${count}${spec.variadic ? ' or more' : ''} operand${n === 1 && !spec.variadic ? '' : 's'} (${names})`;
 }
 
 /** The name of operand `k` of a node of `spec` (a variadic op's last name indexed: `values[2]`). */
-export function operandName(spec: Pick<OpSpec, 'inputs' | 'variadic'>, k: number): string {
+export function operandName(spec: AritySpec, k: number): string {
   const last = spec.inputs.length - 1;
   if (!spec.variadic || k < last) return spec.inputs[k] ?? `operand ${k}`;
   return `${spec.inputs[last]}[${k - last}]`;
 }
 
 /** Throws an OpError unless a node of `spec` may have `count` operands (the caller adds node and op). */
-export function checkArity(spec: Pick<OpSpec, 'inputs' | 'variadic'>, count: number): void {
+export function checkArity(spec: AritySpec, count: number): void {
   if (!acceptsArity(spec, count)) throw new OpError(`expects ${arityText(spec)}, got ${count}`);
 }
 

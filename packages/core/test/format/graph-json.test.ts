@@ -35,13 +35,15 @@ function zoo(): Graph {
   const c1 = g.conv2d(x, g.constant('w1', randomTensor([3, 3, 3, 4], 1)), { strides: [2, 1], padding: [[1, 2], [0, 3]], name: 'explicit' });
   const c2 = g.conv2d(c1, g.constant('w2', randomTensor([2, 2, 4, 7], 2)), { strides: [1, 1], padding: 'VALID', dilations: [2, 2], name: 'dilated' });
   const special = g.constant('special bias', new Tensor([7], SPECIAL));
-  const f = g.fusedConv2d(c2, g.constant('w3', randomTensor([1, 1, 7, 7], 3)), special, { strides: [1, 1], padding: 'SAME', relu: true, name: 'fused' });
-  const p = g.maxpool(f, { ksize: [2, 2], strides: [2, 2], padding: 'SAME', name: 'pool' });
+  const f = g.fusedConv2d(c2, g.constant('w3', randomTensor([1, 1, 7, 7], 3)), special, { strides: [1, 1], padding: 'SAME', activation: 'relu', name: 'fused' });
+  // A fused conv with its optional fourth operand, a residual.
+  const fr = g.fusedConv2d(c2, g.constant('w5', randomTensor([1, 1, 7, 7], 9)), special, { padding: 'VALID', activation: 'relu6', name: 'fused_residual' }, f);
+  const p = g.maxpool(fr, { ksize: [2, 2], strides: [2, 2], padding: 'SAME', name: 'pool' });
   const r = g.reshape(p, [2, -1], { name: 'flat' });
   const m = g.matmul(r, g.constant('wt', randomTensor([6, 56], 4)), { transposeB: true, name: 'fc_t' });
   const mt = g.matmul(m, g.constant('a2', randomTensor([2, 3], 5)), { transposeA: true, name: 'ta' });
   const bm = g.matmul(g.reshape(mt, [3, 2, 3]), g.constant('b3', randomTensor([3, 3, 2], 6)), { name: 'batched' });
-  const fm = g.fusedMatmul(g.reshape(bm, [6, 2]), g.constant('w4', randomTensor([2, 4], 7)), g.constant('b4', randomTensor([4], 8)), { relu: true });
+  const fm = g.fusedMatmul(g.reshape(bm, [6, 2]), g.constant('w4', randomTensor([2, 4], 7)), g.constant('b4', randomTensor([4], 8)), { activation: 'relu' });
   const s = g.slice(fm, { begin: [1, 0], size: [2, 2], strides: [2, 3], name: 'strided' });
   return g.build({ main: g.relu(s), pooled: p, 'odd "name"': x });
 }
@@ -127,7 +129,7 @@ describe('graph JSON round trip', () => {
     expect([...g.constants.get('w')!.data]).toEqual([1, 2]);
     expect([...g.constants.get('b')!.data]).toEqual([-2.5]);
     expect([...g.constants.get('f')!.data]).toEqual([1, 1, 1, 1]);
-    expect(g.nodes.find((n) => n.name === 'mm')!.attrs).toEqual({ transposeA: false, transposeB: false, relu: false });
+    expect(g.nodes.find((n) => n.name === 'mm')!.attrs).toEqual({ transposeA: false, transposeB: false, activation: 'none' });
     expect(g.nodes.find((n) => n.name === 'c')!.attrs).toEqual({ strides: [1, 1], padding: 'VALID', dilations: [1, 1] });
     expect(g.value('c').shape).toEqual([1, 2, 2, 1]);
   });

@@ -31,12 +31,15 @@ describe('the sign of zero in the reference (docs/SEMANTICS.md, "The sign of zer
     expect(reference('fused_matmul', [[[1, 1], [-0]], [[1, 1], [1]], [[1], [-0]]], {}).zeroSign).toBeUndefined();
   });
 
-  test('the fused ops with relu: every zero is a specified +0', () => {
-    const y = reference('fused_matmul', [[[1, 2], [-1, 0]], [[2, 3], [1, 1, 0, 0, 0, 0]], [[3], [1, -0, 2]]], { relu: true });
+  test('the fused ops with relu or relu6: every zero is a specified +0', () => {
+    const y = reference('fused_matmul', [[[1, 2], [-1, 0]], [[2, 3], [1, 1, 0, 0, 0, 0]], [[3], [1, -0, 2]]], { activation: 'relu' });
     expect(Array.from(y.value)).toEqual([0, 0, 2]);
     expect(zeroSigns(y)).toBe('+0 +0 .');
-    const c = reference('fused_conv2d', [[[1, 1, 1, 1], [-0]], [[1, 1, 1, 1], [1]], [[1], [-0]]], { padding: 'VALID', relu: true });
+    const c = reference('fused_conv2d', [[[1, 1, 1, 1], [-0]], [[1, 1, 1, 1], [1]], [[1], [-0]]], { padding: 'VALID', activation: 'relu' });
     expect(zeroSigns(c)).toBe('+0');
+    const six = reference('fused_matmul', [[[1, 2], [-1, 4]], [[2, 2], [1, 0, 0, 1]], [[2], [1, 3]]], { activation: 'relu6' });
+    expect(Array.from(six.value)).toEqual([0, 6]);
+    expect(zeroSigns(six)).toBe('+0 .');
   });
 
   test('maxpool: a zero max has its cells’ sign when they agree, unspecified when they do not', () => {

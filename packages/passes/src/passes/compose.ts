@@ -1,6 +1,6 @@
 import { Tensor, type Graph, type Node } from '@tessera/core';
 import { constant, any, named, op, type Emitter, type Match, type OpPattern, type RewriteRule } from '../rewrite.js';
-import { convAttrs, convRelu, filterShape, is1x1, padsNothingFor1x1 } from './conv-util.js';
+import { convActivation, convAttrs, filterShape, is1x1, padsNothingFor1x1 } from './conv-util.js';
 import { rulePass } from './rule-pass.js';
 
 /*
@@ -13,14 +13,17 @@ import { rulePass } from './rule-pass.js';
  * original pair. Applied only where it does not increase MACs (kA * Cout <= kA * M + M * Cout).
  */
 
-/** The first conv: conv2d, bias_add(conv2d), or fused_conv2d without relu. */
+/** The first conv: conv2d, bias_add(conv2d), or fused_conv2d without activation (nor residual: 3 operands). */
 const firsts: readonly { key: string; pattern: OpPattern }[] = [
   { key: 'conv2d', pattern: named('A', op('conv2d', any('x'), constant('wA'))) },
   { key: 'conv2d+bias', pattern: named('Abias', op('bias_add', named('A', op('conv2d', any('x'), constant('wA'))), constant('bA'))) },
   { key: 'fused_conv2d', pattern: named('A', op('fused_conv2d', any('x'), constant('wA'), constant('bA'))) },
 ];
 
-/** The 1x1 conv: conv2d, fused_conv2d, or conv2d followed by bias_add (absorbed too). */
+/**
+ * The 1x1 conv: conv2d, fused_conv2d (any activation, which the composed conv keeps; not one with a
+ * residual: the pattern has 3 operands), or conv2d followed by bias_add (absorbed too).
+ */
 const seconds: readonly { key: string; make: (a: OpPattern) => OpPattern }[] = [
   { key: 'conv2d', make: (a) => named('B', op('conv2d', a, constant('wB'))) },
   { key: 'fused_conv2d', make: (a) => named('B', op('fused_conv2d', a, constant('wB'), constant('bB'))) },
@@ -31,7 +34,7 @@ function condition(m: Match, g: Graph): boolean | string {
   const A = m.nodes.A;
   const B = m.nodes.B;
   if (!is1x1(g, B)) return false;
-  if (convRelu(A)) return false; // relu in between: not linear
+  if (convActivation(A) !== 'none') return false; // an activation in between: not linear
   const b = convAttrs(B);
   if (b.strides[0] !== 1 || b.strides[1] !== 1) return `1x1 conv '${B.name}' has strides ${JSON.stringify(b.strides)}`;
   if (!padsNothingFor1x1(b.padding)) return `1x1 conv '${B.name}' pads explicitly`;
@@ -78,7 +81,7 @@ function compose(m: Match, emit: Emitter): string {
     for (let co = 0; co < cout; co++) bias[co] += bB[co];
   }
   const b = emit.constant(`${A.name}+${B.name}/bias`, new Tensor([cout], Float32Array.from(bias)));
-  return emit.node('fused_conv2d', [m.values.x, filter, b], { ...geometry, relu: convRelu(B) }, A.name);
+  return emit.node('fused_conv2d', [m.values.x, filter, b], { ...geometry, activation: convActivation(B) }, A.name);
 }
 
 export const composeRules: readonly RewriteRule[] = seconds.flatMap((second) =>

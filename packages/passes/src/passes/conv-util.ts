@@ -1,13 +1,13 @@
-import { attrsOf, conv2d, fusedConv2d, type Conv2dAttrs, type Graph, type Node, type Padding } from '@tessera/core';
+import { attrsOf, conv2d, fusedConv2d, type Activation, type Conv2dAttrs, type Graph, type Node, type Padding } from '@tessera/core';
 
 /** The geometry attributes (strides, padding, dilations) of a conv2d / fused_conv2d node. */
 export function convAttrs(n: Node): Conv2dAttrs {
   return n.op === 'fused_conv2d' ? attrsOf(n, fusedConv2d) : attrsOf(n, conv2d);
 }
 
-/** True for a fused_conv2d that applies relu (a plain conv2d never does). */
-export function convRelu(n: Node): boolean {
-  return n.op === 'fused_conv2d' && attrsOf(n, fusedConv2d).relu;
+/** The activation of a conv2d / fused_conv2d node ('none' for a plain conv2d). */
+export function convActivation(n: Node): Activation {
+  return n.op === 'fused_conv2d' ? attrsOf(n, fusedConv2d).activation : 'none';
 }
 
 /** True if the padding adds no cells for a 1x1 window (SAME pads nothing for k = 1; VALID never does). */

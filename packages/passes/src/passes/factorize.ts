@@ -3,7 +3,7 @@ import { makeReport } from '../report.js';
 import { applyRules, constant, any, op, type Emitter, type Match, type RewriteRule } from '../rewrite.js';
 import { factorError, reconstructFilter, tucker2, tuckerFilters, type FactorError, type RankChoice } from '../tucker.js';
 import type { FactorizeOptions, Pass, PassOptions, PassResult } from '../types.js';
-import { convAttrs, convRelu } from './conv-util.js';
+import { convActivation, convAttrs } from './conv-util.js';
 
 /** What the factorization did to one conv. */
 export interface FactorizationDetail extends FactorError {
@@ -22,7 +22,8 @@ const DEFAULT: FactorizeOptions = { energy: 0.95 };
 /**
  * Bottleneck factorization (lossy, opt-in): a KxK conv (K > 1) with a constant filter W [K1, K2, C, S]
  * becomes 1x1 (C -> r1, no bias) -> K1xK2 (r1 -> r2, the original strides / padding / dilations)
- * -> 1x1 (r2 -> S, with the original bias and relu if the conv was fused; a following bias_add stays
+ * -> 1x1 (r2 -> S, with the original bias and activation if the conv was fused (one with a residual
+ * has 4 operands and is left alone); a following bias_add stays
  * where it is) by a Tucker-2 decomposition (truncated HOSVD, see tucker.ts). The first 1x1 maps
  * padded zeros to zeros, so padding behaves as before. Applied only where both MACs and parameters
  * drop (unless `requireSavings: false`). The report states, per conv, the ranks, the relative
@@ -105,7 +106,7 @@ function planFactorization(m: Match, g: Graph, choice: RankChoice, requireSaving
   return { filters, detail: { node: conv.name, filter: [k1, k2, c, s], ranks: [r1, r2], keptEnergy, params, macs, ...err } };
 }
 
-/** 1x1 reduce -> KxK core (the conv's geometry) -> 1x1 expand (the conv's bias and relu if fused). */
+/** 1x1 reduce -> KxK core (the conv's geometry) -> 1x1 expand (the conv's bias and activation if fused). */
 function emitFactors(m: Match, emit: Emitter, filters: Plan['filters']): string {
   const conv = m.root;
   const a = convAttrs(conv);
@@ -119,7 +120,7 @@ function emitFactors(m: Match, emit: Emitter, filters: Plan['filters']): string 
   );
   const expandFilter = emit.constant(`${conv.name}/expand/filter`, filters.expand);
   return conv.op === 'fused_conv2d'
-    ? emit.node('fused_conv2d', [core, expandFilter, m.values.bias], { ...pointwise, relu: convRelu(conv) }, conv.name)
+    ? emit.node('fused_conv2d', [core, expandFilter, m.values.bias], { ...pointwise, activation: convActivation(conv) }, conv.name)
     : emit.node('conv2d', [core, expandFilter], pointwise, conv.name);
 }
 

@@ -1,13 +1,14 @@
 import { Tensor } from '@tessera/core';
 import { constant, op, any, type Emitter, type Match, type RewriteRule } from '../rewrite.js';
-import { convAttrs, convRelu, is1x1, padsNothingFor1x1 } from './conv-util.js';
+import { convActivation, convAttrs, is1x1, padsNothingFor1x1 } from './conv-util.js';
 import { rulePass } from './rule-pass.js';
 
 /*
  * A 1x1 conv with a constant filter is a GEMM: [N*H*W, Cin] x [Cin, Cout]. With strides > 1 the
  * input is first subsampled by a strided slice. Padding must add nothing (SAME and VALID never do
  * for k = 1; explicit padding must be zero); dilation does not matter for k = 1. Each output is the
- * same Cin products in the same order as the conv's, so the rewrite is exact.
+ * same Cin products in the same order as the conv's, so the rewrite is exact. A fused_conv2d keeps
+ * its activation; one with a residual (4 operands) has no fused_matmul form and is not matched.
  */
 
 function condition(m: Match): true | string {
@@ -33,7 +34,7 @@ function lower(m: Match, emit: Emitter): string {
   const w = emit.constant(`${m.values.w}/matrix`, new Tensor([cin, cout], filter.data));
   const product =
     conv.op === 'fused_conv2d'
-      ? emit.node('fused_matmul', [rows, w, m.values.bias], { relu: convRelu(conv) }, conv.name)
+      ? emit.node('fused_matmul', [rows, w, m.values.bias], { activation: convActivation(conv) }, conv.name)
       : emit.node('matmul', [rows, w], {}, conv.name);
   return emit.node('reshape', [product], { shape: [n, outH, outW, cout] }, `${conv.name}/to_nhwc`);
 }

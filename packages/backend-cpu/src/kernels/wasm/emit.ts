@@ -159,6 +159,7 @@ export class Func {
   f32Store(offset = 0): this { return this.op(0x38).memarg(2, offset); }
   f32Add(): this { return this.op(0x92); }
   f32Le(): this { return this.op(0x5f); }
+  f32Gt(): this { return this.op(0x5e); }
 
   // --- v128 / f32x4
   v128Load(offset = 0): this { return this.simd(0x00).memarg(4, offset); }
@@ -168,6 +169,7 @@ export class Func {
   f32x4Add(): this { return this.simd(0xe4); }
   f32x4Mul(): this { return this.simd(0xe6); }
   f32x4Le(): this { return this.simd(0x45); }
+  f32x4Gt(): this { return this.simd(0x44); }
   v128Bitselect(): this { return this.simd(0x52); }
 
   // --- calls and control

@@ -8,7 +8,8 @@
  *   - b: B packed in panels of NR columns (see packBWasmInto), all K rows per panel;
  *   - c: C[i][n] at c + 4*(i*ldc + n); rows [rowStart, rowEnd) are written;
  *   - bias: NR-aligned reads never pass column N-1 (edge tiles read it scalar);
- *   - epi: bit 1 = add bias[n], bit 2 = relu (compare + select: NaN stays NaN);
+ *   - epi: bit 1 = add bias[n], bit 2 = relu (compare + select: NaN stays NaN), bit 3 (with bit 2)
+ *     = relu6: then lanes > 6 become 6 (compare + select again, so NaN payloads stay);
  *   - scratch: MC*KC floats for transposed A blocks, then MR*NR floats of edge tile.
  *
  * Blocking (Goto/BLIS order): jc (NC columns) > pc (k-blocks of equal depth
@@ -41,6 +42,7 @@ export interface GemmModuleConfig {
 
 export const EPI_BIAS = 2;
 export const EPI_RELU = 4;
+export const EPI_RELU6 = 8;
 /** Micro-kernel flag: add the tile to C instead of storing it (k-blocks after the first). */
 const ACCUMULATE = 1;
 
@@ -57,6 +59,7 @@ function kernelLocals(f: Func, m: number, NV: number) {
     bv: Array.from({ length: NV }, () => f.local(V128)),
     av: f.local(V128),
     zero: f.local(V128),
+    six: f.local(V128),
     ar: rowsOf(a), // A row addresses
     p: f.local(I32), // k steps left
     cr: rowsOf(c), // C row addresses
@@ -119,6 +122,11 @@ function emitFullTile(f: Func, l: KernelLocals): void {
     // bitselect(zero, acc, acc <= 0): lanes <= 0 (-0 included) become +0; NaN (compare false) stays.
     eachAcc((a) => void f.get(zero).get(a).get(a).get(zero).f32x4Le().v128Bitselect().set(a));
   });
+  f.get(flags).i32(EPI_RELU6).and().if(() => {
+    // bitselect(six, acc, acc > 6): lanes above 6 become 6; NaN (compare false) stays.
+    f.f32(6).f32x4Splat().set(l.six);
+    eachAcc((a) => void f.get(l.six).get(a).get(a).get(l.six).f32x4Gt().v128Bitselect().set(a));
+  });
   eachAcc((a, r, v) => void f.get(cr[r]).get(a).v128Store(16 * v));
 }
 
@@ -144,6 +152,9 @@ function emitEdgeTile(f: Func, l: KernelLocals, NR: number): void {
       });
       f.get(flags).i32(EPI_RELU).and().if(() => {
         f.f32(0).get(xv).get(xv).f32(0).f32Le().select().set(xv);
+      });
+      f.get(flags).i32(EPI_RELU6).and().if(() => {
+        f.f32(6).get(xv).get(xv).f32(6).f32Gt().select().set(xv);
       });
       f.get(cr[r]).get(x).add().get(xv).f32Store();
       f.inc(j, 1);

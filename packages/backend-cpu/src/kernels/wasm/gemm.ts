@@ -1,7 +1,11 @@
 /**
  * WebAssembly SIMD (f32x4) GEMM over a WebAssembly.Memory: the JavaScript side.
  *
- *   C[rowStart..rowEnd, 0..N) = op(A) * B (+ bias[n]) (then relu)
+ *   C[rowStart..rowEnd, 0..N) = act(op(A) * B (+ bias[n]) (+ residual))
+ *
+ * Bias and activation run in the module's epilogue; with a residual, the module adds the bias only
+ * and the residual and the activation follow on the same rows in TypeScript (`epilogueRows`: the
+ * same float32 operations, in the same order, as the JS GEMM).
  *
  * The `Gemm` (../gemm-call.ts) of a memory: operands are Float32Array views of
  * the memory plus element offsets, like the JS `gemm`; they are turned into byte
@@ -18,9 +22,9 @@
  * and gives the same bits. Both are within |y - ref| <= 2(K+2) 2^-24 sum|a_i b_i|.
  */
 import { im2col as im2colJs, imagesOfRows, type Conv2dGeometry } from '../conv2d.js';
-import { checkGemmCall, epilogueOnly, type Gemm, type GemmCall, type GemmLayout } from '../gemm-call.js';
+import { checkGemmCall, epilogueOnly, epilogueRows, type Gemm, type GemmCall, type GemmLayout } from '../gemm-call.js';
 import { GEMM_KC, panelLayout } from '../gemm.js';
-import { buildGemmModule, EPI_BIAS, EPI_RELU, type GemmModuleConfig } from './gemm-module.js';
+import { buildGemmModule, EPI_BIAS, EPI_RELU, EPI_RELU6, type GemmModuleConfig } from './gemm-module.js';
 import { CompiledModule, SHARED_MAX_PAGES, sharedWasmMemorySupported, wasmSimdSupported } from './module.js';
 import { MemoryViews } from './views.js';
 
@@ -71,6 +75,9 @@ export const packBWasmInto = wasmPanels.packB;
 
 /** The wasm GEMM's packed layout (what a program compiled for it packs at compile time). */
 export const wasmGemmLayout: GemmLayout = { path: 'wasm', mr: WASM_MR, packedBSize: wasmPackedBSize, packB: packBWasmInto };
+
+/** The module's epilogue flags of each activation (relu6 is relu, then the clamp at 6). */
+const ACTIVATION_FLAGS: Readonly<Record<GemmCall['activation'], number>> = { none: 0, relu: EPI_RELU, relu6: EPI_RELU | EPI_RELU6 };
 
 type GemmExport = (
   N: number, K: number, a: number, lda: number, transA: number, b: number, c: number, ldc: number,
@@ -155,7 +162,8 @@ export class WasmGemm implements Gemm {
     // Only rows [rowStart, rowEnd) of op(A) and C are accessed, addressed from the first of them
     // (aOff and cOff alone may be negative: backend-workers' chain tiles). A row's result does
     // not depend on where the range starts.
-    const epi = (bias !== null ? EPI_BIAS : 0) | (call.relu ? EPI_RELU : 0);
+    const residual = call.residual !== null;
+    const epi = (bias !== null ? EPI_BIAS : 0) | (residual ? 0 : ACTIVATION_FLAGS[call.activation]);
     this.fn(
       N, K,
       this.address(a, transA ? aOff + rowStart : aOff + rowStart * lda), lda, transA ? 1 : 0,
@@ -164,5 +172,6 @@ export class WasmGemm implements Gemm {
       bias !== null ? this.address(bias, call.biasOff) : 0, epi,
       0, rowEnd - rowStart, this.scratchByteOffset,
     );
+    if (residual) epilogueRows(call, rowStart, rowEnd - rowStart, 0, N, false);
   }
 }
