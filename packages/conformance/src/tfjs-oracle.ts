@@ -18,6 +18,8 @@ interface Tf {
   matMul(a: T, b: T, ta: boolean, tb: boolean): T;
   add(a: T, b: T): T;
   relu(x: T): T;
+  relu6(x: T): T;
+  depthwiseConv2d(x: T, f: T, strides: number[], pad: unknown, format: string, dilations: number[]): T;
   reshape(x: T, shape: number[]): T;
   stridedSlice(x: T, begin: number[], end: number[], strides: number[]): T;
   tile(x: T, reps: number[]): T;
@@ -68,6 +70,13 @@ function runNode(tf: Tf, node: Node, xs: T[], shapeOf: (v: string) => readonly n
       let y = tf.conv2d(xs[0], xs[1], pair(a.strides), tfPadding(a.padding), 'NHWC', pair(a.dilations));
       if (node.op === 'fused_conv2d') y = tf.add(y, xs[2]);
       return node.op === 'fused_conv2d' && a.relu === true ? tf.relu(y) : y;
+    }
+    case 'depthwise_conv2d':
+    case 'fused_depthwise_conv2d': {
+      const y = tf.depthwiseConv2d(xs[0], xs[1], pair(a.strides), tfPadding(a.padding), 'NHWC', pair(a.dilations));
+      if (node.op === 'depthwise_conv2d') return y;
+      const biased = tf.add(y, xs[2]);
+      return a.activation === 'relu' ? tf.relu(biased) : a.activation === 'relu6' ? tf.relu6(biased) : biased;
     }
     case 'maxpool':
       return tf.maxPool(xs[0], a.ksize as number[], pair(a.strides), a.padding === 'SAME' ? 'same' : 'valid');
