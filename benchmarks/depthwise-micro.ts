@@ -53,7 +53,8 @@ async function main(): Promise<void> {
   const container = createContainer();
   registerBackend(container, 'cpu', () => new CpuBackend(JS ? { gemm: 'js' } : {}));
   const what = PLAIN ? 'depthwise' : 'depthwise + bias + relu6';
-  console.log(`depthwise micro (${what}): ${RUNS} interleaved runs per layer, median ms; tfjs ${tf.getBackend()}, Tessera cpu (${JS ? 'TypeScript kernel' : 'wasm SIMD'})`);
+  const peerName = `tfjs ${tf.getBackend()} (simd ${await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')}, threads ${await tf.env().getAsync('WASM_HAS_MULTITHREAD_SUPPORT')})`;
+  console.log(`depthwise micro (${what}): ${RUNS} interleaved runs per layer, median ms; ${peerName}, Tessera cpu (${JS ? 'TypeScript kernel' : 'wasm SIMD'})`);
   console.log(`${'layer'.padEnd(22)} ${'tessera'.padStart(9)} ${'tfjs-wasm'.padStart(9)} ${'ratio'.padStart(7)}`);
   let sumT = 0;
   let sumP = 0;
