@@ -1,5 +1,6 @@
 /**
- * Issue 22, group c: batch_norm and depthwise_conv2d.
+ * Issue 22, group c: batch_norm, depthwise_conv2d and fused_depthwise_conv2d (depthwise + bias +
+ * activation, MobileNet's depthwise block as the fusion pass makes it).
  *
  * (a) the float64 reference against TensorFlow.js (tfjs-core + tfjs-backend-cpu) within the
  *     reference's own per-element bound, >= 200 cases per op;
@@ -11,7 +12,7 @@
  * Replay: one fast-check seed, printed below; TESSERA_SEED=<n> runs another, TESSERA_RUNS=<n> more runs.
  */
 import '@tessera/backend-cpu';
-import { compareToReference, evaluate, GraphBuilder, summarize, Tensor, type Graph, type Shape, type SymbolicValue } from '@tessera/core';
+import { compareToReference, evaluate, GraphBuilder, summarize, Tensor, type Activation, type Graph, type Shape, type SymbolicValue } from '@tessera/core';
 import { createSession } from '@tessera/runtime';
 import { fc, test } from '@fast-check/vitest';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -268,5 +269,86 @@ describe('depthwise_conv2d', () => {
     const y = g.depthwiseConv2d(g.input('x', [2, 7, 6, 3]), g.constant('f', new Tensor([3, 3, 3, 2])), { padding: 'SAME', strides: [2, 2] });
     const [row] = summarize(g.build({ y })).rows;
     expect(row).toMatchObject({ params: 3 * 3 * 3 * 2, macs: 2 * 4 * 3 * 6 * 9 });
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// fused_depthwise_conv2d
+// ---------------------------------------------------------------------------------------------
+
+const ACTIVATIONS = ['none', 'relu', 'relu6'] as const;
+/** A depthwise case with a bias (its own data spec) and an activation. */
+const fusedDepthwiseCase = (maxSpatial: number, maxChannels: number) =>
+  fc.tuple(depthwiseCase(maxSpatial, maxChannels), dataSpec, fc.constantFrom<Activation>(...ACTIVATIONS));
+
+/** tf.depthwiseConv2d, then tf.add of the bias, then tf.relu / tf.relu6. */
+function tfFusedDepthwise(c: DepthwiseCase, x: Float32Array, f: Float32Array, bias: Float32Array, activation: Activation) {
+  const { strides, padding, dilations } = c.attrs;
+  return runTf(() => {
+    const y = tf.add(tf.depthwiseConv2d(tf.tensor4d(x, c.input), tf.tensor4d(f, c.filter), strides, tfPadding(padding), 'NHWC', dilations), tf.tensor1d(bias));
+    return activation === 'relu' ? tf.relu(y) : activation === 'relu6' ? tf.relu6(y) : y;
+  });
+}
+
+describe('fused_depthwise_conv2d', () => {
+  test.prop([fusedDepthwiseCase(9, 9)], params)(
+    'fused_depthwise_conv2d: shape and values equal tf.depthwiseConv2d + bias + relu / relu6 within the reference bound, for every activation, multiplier, stride, dilation and padding',
+    ([c, biasSpec, activation]) => {
+      const [x, f] = depthwiseData(c);
+      const bias = floatData(c.filter[2] * c.filter[3], biasSpec);
+      const { inferred, ref } = tesseraOneNode(
+        'fused_depthwise_conv2d',
+        [
+          { shape: c.input, data: x },
+          { shape: c.filter, data: f },
+          { shape: [bias.length], data: bias },
+        ],
+        { ...c.attrs, activation },
+      );
+      const t = tfFusedDepthwise(c, x, f, bias, activation);
+      expect(inferred).toEqual(t.shape);
+      expectWithinBound('fused_depthwise_conv2d', t.data, ref);
+    },
+  );
+
+  it('fused_depthwise_conv2d: cpu and split workers agree with the reference (and bit for bit with each other), for every activation, filter and bias constant or input', async () => {
+    const cases = fc.sample(fc.tuple(fusedDepthwiseCase(12, 21), fc.boolean()), { numRuns: BACKEND_RUNS, seed: SEED });
+    const seen = new Set<Activation>();
+    for (const [i, [[c, biasSpec, activation], constant]] of cases.entries()) {
+      seen.add(activation);
+      const [xd, fd] = depthwiseData(c);
+      const bd = floatData(c.filter[2] * c.filter[3], biasSpec);
+      const g = new GraphBuilder('fdw');
+      const feeds: Record<string, Float32Array> = { x: xd };
+      const operand = (name: string, shape: Shape, data: Float32Array) => {
+        if (constant) return g.constant(name, new Tensor(shape, data));
+        feeds[name] = data;
+        return g.input(name, shape);
+      };
+      const y = g.op('fused_depthwise_conv2d', [g.input('x', c.input), operand('f', c.filter, fd), operand('b', [bd.length], bd)], { ...c.attrs, activation });
+      await expectBackendsAgree(g.build({ y }), feeds, `case ${i} ${activation} ${JSON.stringify(c)}`);
+    }
+    expect([...seen].sort()).toEqual([...ACTIVATIONS].sort());
+  }, 120_000);
+
+  it('fused_depthwise_conv2d: relu6 clamps at 6 and keeps NaN, relu clamps -Inf to +0, on cpu exactly as specified', async () => {
+    // One channel, 1x1 filter of weight 1: the output is x + bias (-0), then the activation; the
+    // sum starts at +0, so -0 in gives +0 already without an activation.
+    const xs = [-0, -1, 0.5, 6, 6.5, 1e30, NaN, -Infinity, Infinity];
+    const expected: Record<Activation, number[]> = {
+      none: [0, ...xs.slice(1)],
+      relu: [0, 0, 0.5, 6, 6.5, 1e30, NaN, 0, Infinity],
+      relu6: [0, 0, 0.5, 6, 6, 6, NaN, 0, 6],
+    };
+    for (const activation of ACTIVATIONS) {
+      const g = new GraphBuilder('fdw-act');
+      const f = g.constant('f', new Tensor([1, 1, 1, 1], new Float32Array([1])));
+      const b = g.constant('b', new Tensor([1], new Float32Array([-0])));
+      const y = g.op('fused_depthwise_conv2d', [g.input('x', [1, 3, 3, 1]), f, b], { padding: 'VALID', activation });
+      const session = await createSession(g.build({ y }), { backend: 'cpu' });
+      const out = Array.from((await session.run({ x: Float32Array.from(xs) })).y);
+      session.dispose();
+      expect(out.map((v) => (Object.is(v, -0) ? '-0' : v)), activation).toEqual(expected[activation].map((v) => (Object.is(v, -0) ? '-0' : Math.fround(v))));
+    }
   });
 });

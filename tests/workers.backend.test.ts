@@ -12,6 +12,7 @@ import { backendNames, createContainer, createSession, defaultContainer, dispose
 import os from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectBitIdentical } from './helpers/bits.js';
+import { mobilenetBlock } from './helpers/mobilenet-block.js';
 
 /** Split every step worth a few hundred multiply-adds, so small graphs exercise the workers too. */
 const EAGER = { inlineCost: 500, minPartCost: 200, inlineGraphCost: 0 } as const;
@@ -54,6 +55,11 @@ const GRAPHS: [string, () => Graph][] = [
     const h = g.relu(g.biasAdd(g.matmul(g.input('x', [96, 40]), g.constant('w1', randomTensor([40, 72], 1))), g.constant('b1', randomTensor([72], 2))));
     return g.build({ y: g.biasAdd(g.matmul(h, g.constant('w2', randomTensor([72, 24], 3))), g.constant('b2', randomTensor([24], 4))) });
   }],
+  // MobileNet v2 inverted-residual blocks: depthwise heading a row-wise chain to the residual add
+  // (batch 1), one item-wise chain through the depthwise step (batch 3); channels not multiples of 4.
+  ['MobileNet block, batch 1 (conv -> bn -> relu6 -> depthwise -> bn -> relu6 -> conv -> bn -> add)', () => mobilenetBlock({ batch: 1, size: 14, channels: 10, expansion: 6 })],
+  ['MobileNet block, batch 3', () => mobilenetBlock({ batch: 3, size: 9, channels: 6, expansion: 3 })],
+  ['MobileNet block as the fusion pass leaves it (fused_depthwise_conv2d with relu6), batch 2', () => mobilenetBlock({ batch: 2, size: 12, channels: 8, expansion: 6, fused: true })],
 ];
 
 function first(outputs: Record<string, Float32Array>): Float32Array {

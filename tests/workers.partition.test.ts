@@ -6,6 +6,7 @@ import { workload, workloadGraph } from '@tessera/examples';
 import { planExecution } from '@tessera/runtime';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { mobilenetBlock } from './helpers/mobilenet-block.js';
 
 const step = (units: number, costPerUnit: number): Step => ({ kernel: 'conv2d', node: 'n', units, costPerUnit });
 const opts = (o: Partial<PartitionOptions> = {}): PartitionOptions => ({ threads: 2, mainShare: false, inlineCost: 60_000, minPartCost: 40_000, ...o });
@@ -268,5 +269,45 @@ describe('chainSteps', () => {
     };
     expect(followingOps(build(false))).toEqual(['matmul']);
     expect(followingOps(build(true))).toEqual([]);
+  });
+
+  it('MobileNet block, batch 1: the expand conv chains batch_norm -> relu6; the depthwise step heads a row-wise chain to the residual add (batch_norm, relu6, the 1x1 project conv, batch_norm, add)', () => {
+    for (const fused of [false, true]) {
+      const graph = mobilenetBlock({ batch: 1, size: 16, channels: 16, expansion: 6, fused });
+      const { followers, spans } = itemChainsOf(graph, opts({ inlineCost: 0, minPartCost: 1 }));
+      const chains = followers.flatMap((list, i) => (list ? [[graph.nodes[i].op, ...list.map((j) => graph.nodes[j].op)]] : []));
+      expect(chains, `fused ${fused}`).toEqual(
+        fused
+          ? [['conv2d', 'bias_add', 'relu6'], ['depthwise_conv2d', 'conv2d', 'bias_add', 'add'].map((op, k) => (k === 0 ? 'fused_depthwise_conv2d' : op))]
+          : [['conv2d', 'batch_norm', 'relu6'], ['depthwise_conv2d', 'batch_norm', 'relu6', 'conv2d', 'batch_norm', 'add']],
+      );
+      expect(spans.length).toBe(1); // the add (and the 1x1 conv) write memory of their own: the plan keeps that chain apart
+    }
+  });
+
+  it('MobileNet block, batch 2: one item-wise chain from the expand conv to the residual add, on whole images', () => {
+    const graph = mobilenetBlock({ batch: 2, size: 16, channels: 16, expansion: 6 });
+    const { followers, grains } = itemChainsOf(graph, opts({ inlineCost: 0, minPartCost: 1 }));
+    expect(followers[0]!.map((j) => graph.nodes[j].op)).toEqual(['batch_norm', 'relu6', 'depthwise_conv2d', 'batch_norm', 'relu6', 'conv2d', 'batch_norm', 'add']);
+    expect(grains[0]).toBe(16 * 16);
+  });
+
+  it('item-wise followers only where units keep the items apart: not a mean over axis 0 or an add of a lower-rank operand 0, although their leading dimension equals the batch', () => {
+    /** Ops chained after a batch-2 3x3 conv2d [2, 2, 8, 8] followed by `next`. */
+    const after = (next: (g: GraphBuilder, c: ReturnType<GraphBuilder['conv2d']>) => ReturnType<GraphBuilder['conv2d']>) => {
+      const g = new GraphBuilder('t');
+      const c = g.conv2d(g.input('x', [2, 2, 8, 3]), g.constant('f', randomTensor([3, 3, 3, 8], 1)), { padding: 'SAME' });
+      return followingOps(g.build({ y: next(g, c) }));
+    };
+    expect(after((g, c) => g.mean(c, { axes: [1, 2] }))).toEqual(['mean']);
+    expect(after((g, c) => g.mean(c, { axes: [-4] }))).toEqual([]); // [2, 8, 8]: its 2 is not the batch
+    expect(after((g, c) => g.pad(c, { paddings: [[0, 0], [1, 1], [0, 0], [0, 2]] }))).toEqual(['pad']);
+    expect(after((g, c) => g.concat([c, g.constant('k', randomTensor([2, 2, 8, 2], 2))], { axis: -1 }))).toEqual(['concat']);
+    expect(after((g, c) => g.softmax(c))).toEqual(['softmax']);
+    expect(after((g, c) => g.avgPool(c, { ksize: [2, 2], strides: [2, 2], padding: 'VALID' }))).toEqual(['avg_pool']);
+    // add / mul: element-wise followers when operand 0 has the output's shape, whatever the other operand.
+    expect(after((g, c) => g.mul(c, g.constant('k', randomTensor([8], 2))))).toEqual(['mul']);
+    // [2, 128] + [2, 2, 128]: operand 0 lines up with axes 1, 2, so every output item reads all of it.
+    expect(after((g, c) => g.add(g.reshape(c, [2, 128]), g.constant('k', randomTensor([2, 2, 128], 2))))).toEqual([]);
   });
 });

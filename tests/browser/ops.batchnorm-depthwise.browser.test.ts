@@ -1,5 +1,5 @@
 /**
- * webgl kernels of issue 22 group c (batch_norm, depthwise_conv2d) against core's float64
+ * webgl kernels of issue 22 group c (batch_norm, depthwise_conv2d, fused_depthwise_conv2d) against core's float64
  * reference within its per-element bounds, on random cases drawn from fixed seeds (some with
  * NaN / ±Inf / ±0 / huge values), channel counts not multiples of 4 included.
  */
@@ -40,6 +40,15 @@ function padding(next: () => number): Padding {
 
 /** depthwise_conv2d with multiplier 1..3, strides or dilations, any padding; filter constant or input. */
 function depthwiseGraph(seed: number, specials: number): Graph {
+  return depthwiseOrFused(seed, specials, false);
+}
+
+/** fused_depthwise_conv2d: the same geometry, a bias (constant or input) and activation none / relu / relu6 in turn. */
+function fusedDepthwiseGraph(seed: number, specials: number): Graph {
+  return depthwiseOrFused(seed, specials, true);
+}
+
+function depthwiseOrFused(seed: number, specials: number, fused: boolean): Graph {
   const next = prng(seed);
   const k: [number, number] = [int(next, 1, 3), int(next, 1, 3)];
   const dil = next() < 0.25;
@@ -50,13 +59,19 @@ function depthwiseGraph(seed: number, specials: number): Graph {
   const g = new GraphBuilder(`depthwise_conv2d#${seed}`);
   const x = g.input('x', [int(next, 1, 2), int(next, 5, 9), int(next, 5, 9), C]);
   const f = next() < 0.6 ? g.constant('f', tensor(filterShape, seed + 1, 1, specials)) : g.input('f', filterShape);
-  return g.build({ y: g.depthwiseConv2d(x, f, { strides, dilations, padding: padding(next) }) });
+  const attrs = { strides, dilations, padding: padding(next) };
+  if (!fused) return g.build({ y: g.depthwiseConv2d(x, f, attrs) });
+  const outC = C * filterShape[3];
+  const b = next() < 0.6 ? g.constant('b', tensor([outC], seed + 2, 1, specials)) : g.input('b', [outC]);
+  const activation = (['none', 'relu', 'relu6'] as const)[seed % 3];
+  return g.build({ y: g.op('fused_depthwise_conv2d', [x, f, b], { ...attrs, activation }) });
 }
 
 describe('webgl ops of group c agree with the float64 reference within its per-element bounds', () => {
   for (const [op, make] of [
     ['batch_norm', batchNormGraph],
     ['depthwise_conv2d', depthwiseGraph],
+    ['fused_depthwise_conv2d', fusedDepthwiseGraph],
   ] as const) {
     it(`${op}: ${CASES} random cases (every third with NaN / ±Inf / ±0 / huge values)`, async () => {
       const problems: string[] = [];

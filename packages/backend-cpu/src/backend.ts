@@ -1,5 +1,6 @@
 import { isView, TesseraError, type Feeds, type Graph } from '@tessera/core';
 import { kernelRegistry, type Backend, type Executable, type ExecutionPlan, type IOBuffers, type NodeObserver, type Outputs } from '@tessera/runtime';
+import { loadWasmDepthwiseModule } from './kernels/wasm/depthwise.js';
 import { loadWasmElementwiseModule } from './kernels/wasm/elementwise.js';
 import { createWasmArena } from './kernels/wasm/arena.js';
 import { loadWasmGemmModule, wasmGemmModule } from './kernels/wasm/gemm.js';
@@ -122,9 +123,9 @@ export class CpuBackend implements Backend {
     if (choice === 'wasm' && !module) throw new Error("cpu backend: gemm 'wasm' requested but WebAssembly SIMD is not available");
     let reason = noWasmReason(choice);
     if (module) {
-      // relu / bias_add / maxpool in wasm SIMD on the same memory (bound on first use through
+      // relu / bias_add / maxpool / depthwise in wasm SIMD on the same memory (bound on first use through
       // `Memory.gemm`); compiled here, asynchronously, so that binding never compiles.
-      await loadWasmElementwiseModule();
+      await Promise.all([loadWasmElementwiseModule(), loadWasmDepthwiseModule()]);
       const program = compileProgram(plan, cpuKernel, this.name, { gemm: 'wasm' });
       const sizes = [maxScratch(program), program.arenaSize, program.weightsSize];
       const wasm = createWasmArena(sizes, module);

@@ -1,5 +1,5 @@
 import { kernels, type ConvStep, type Step } from '@tessera/backend-cpu/kernels';
-import { isElementwise, numel, type Graph, type Node } from '@tessera/core';
+import { attrsOf, isElementwise, mean, numel, type Graph, type Node } from '@tessera/core';
 import type { ExecutionPlan } from '@tessera/runtime';
 import { MAIN, rereadCost, smallestChunk, stepCost } from './partition.js';
 import type { Part, TileRegion } from './types.js';
@@ -11,15 +11,21 @@ import type { Part, TileRegion } from './types.js';
  * node; the same kernels on the same elements, so the same bits as separate steps.
  *
  * Three kinds of followers:
- * - element-wise (op spec `elementwise`: bias_add, relu, relu6 on the previous output, whole, in
- *   element order): any range of the head maps to the same elements of the follower;
+ * - element-wise (op spec `elementwise`: bias_add, relu, relu6, batch_norm on the previous output,
+ *   whole, in element order): any range of the head maps to the same elements of the follower.
+ *   add and mul join the same way when their operand 0 (the previous output) has the output's
+ *   shape: element i reads element i of it and the other operand (broadcast into it, never
+ *   written by the chain) anywhere; they write memory of their own (the plan runs only spec
+ *   element-wise ops in place). A MobileNet block's projection -> batch_norm -> residual add;
  * - row-wise (a pointwise conv2d, a matmul): unit u reads row u of the previous output only
  *   (its channels, its k values), so a range of the head maps to the follower's rows of the same
- *   elements. A ResNet bottleneck's 3x3 conv -> 1x1 conv, or an MLP's layers, run as one chain;
- * - item-wise (conv2d, maxpool, matmul, and the element-wise ones) when the chain's values share
- *   a leading (batch) dimension N >= 2: ranges then cover whole items, and item n of a follower
- *   reads item n of the previous output only. conv -> bias -> relu -> maxpool on a batch runs as
- *   one chain, each participant taking whole images.
+ *   elements. A ResNet bottleneck's 3x3 conv -> 1x1 conv, or an MLP's layers, run as one chain,
+ *   and so does MobileNet's depthwise -> batch_norm -> relu6 -> 1x1 conv;
+ * - item-wise (conv2d, depthwise, maxpool, avg_pool, matmul, the element-wise ones, and pad, concat,
+ *   mean, softmax where they keep the items apart: `keepsItems`) when the chain's values share a
+ *   leading (batch) dimension N >= 2: ranges then cover whole items, and item n of a follower reads
+ *   item n of the previous output only. conv -> bias -> relu -> maxpool on a batch runs as one
+ *   chain, each participant taking whole images.
  *
  * Tiles: a value that only the chain's own members read (not a graph output, not the last
  * member's output) is never needed whole. A participant keeps each range of it in a tile of its
@@ -32,15 +38,25 @@ import type { Part, TileRegion } from './types.js';
  * step of its own, in a few large chunks.
  */
 
-/** Kernels whose units [a, b) write exactly output elements [a*E, b*E) (E = output size / units). */
-const ROW_PRODUCERS = new Set(['conv2d', 'matmul', 'bias_add', 'relu', 'relu6', 'add', 'mul']);
+/**
+ * Kernels whose units [a, b) write exactly output elements [a*E, b*E) (E = output size / units):
+ * units are output rows (conv2d, matmul: pixels or rows; depthwise_conv2d, its fused form (the
+ * same kernel) and avg_pool: output pixels, all channels; softmax: rows of the last axis; pad:
+ * runs along the last axis; concat: all of one outer index's runs) or output elements (the
+ * element-wise ops, add, mul, mean).
+ */
+const ROW_PRODUCERS = new Set([
+  'conv2d', 'matmul', 'bias_add', 'relu', 'relu6', 'add', 'mul', 'batch_norm', 'depthwise_conv2d', 'avg_pool', 'softmax', 'pad', 'concat', 'mean',
+]);
 /**
  * Kernels whose units are item-major: with N the leading dimension of the output (and of
  * operand 0), units [n*U/N, (n+1)*U/N) write item n of the output and read item n of operand 0
  * only; other operands are read whole. (matmul: not with a rank-2 transposed a, whose rows are
- * columns of the operand.)
+ * columns of the operand; the others in `keepsItems`' cases only.)
  */
-const ITEM_MAJOR = new Set(['conv2d', 'maxpool', 'matmul', 'bias_add', 'relu', 'relu6']);
+const ITEM_MAJOR = new Set([
+  'conv2d', 'maxpool', 'matmul', 'bias_add', 'relu', 'relu6', 'batch_norm', 'depthwise_conv2d', 'avg_pool', 'add', 'mul', 'pad', 'concat', 'mean', 'softmax',
+]);
 
 export interface Chains {
   /** By node index: the nodes chained after it (its followers), or null. */
@@ -76,7 +92,39 @@ function itemMajor(graph: Graph, node: Node, step: Step, items: number): boolean
   if (!ITEM_MAJOR.has(step.kernel) || step.units % items !== 0 || node.output.shape[0] !== items) return false;
   const a = graph.value(node.inputs[0]).shape;
   if (a[0] !== items) return false;
-  return !(step.kernel === 'matmul' && a.length === 2 && transposesA(node));
+  return !(step.kernel === 'matmul' && a.length === 2 && transposesA(node)) && keepsItems(graph, node);
+}
+
+/** Operand 0 has the output's shape (add, mul: it is not broadcast, so element i of the output reads its element i). */
+const unbroadcast = (graph: Graph, node: Node): boolean => sameShape(graph.value(node.inputs[0]).shape, node.output.shape);
+const sameShape = (a: readonly number[], b: readonly number[]): boolean => a.length === b.length && a.every((d, i) => d === b[i]);
+
+/**
+ * The ops whose units are item-major only for some operands or attributes: mean when it keeps
+ * axis 0 (a reduced axis 0 without keepdims would make the next axis look like the items);
+ * softmax with rank >= 2 (rows within items); add and mul with operand 0 unbroadcast (a
+ * lower-rank operand 0 would be read whole by every item). pad and concat need no test: padding
+ * or joining along axis 0 changes the leading dimension, which `itemMajor` refuses.
+ */
+function keepsItems(graph: Graph, node: Node): boolean {
+  switch (node.op) {
+    case 'mean': {
+      const rank = graph.value(node.inputs[0]).shape.length;
+      return !attrsOf(node, mean).axes.some((a) => (a + rank) % rank === 0);
+    }
+    case 'softmax':
+      return node.output.shape.length >= 2;
+    case 'add':
+    case 'mul':
+      return unbroadcast(graph, node);
+    default:
+      return true;
+  }
+}
+
+/** Element i of the follower reads element i of the previous output (whole) and other operands never written by the chain. */
+function elementwiseFollower(graph: Graph, node: Node): boolean {
+  return isElementwise(node.op) || ((node.op === 'add' || node.op === 'mul') && unbroadcast(graph, node));
 }
 
 /** Unit u of the step reads elements [u*R, (u+1)*R) of operand 0 only, R = its size / units (chain.ts header). */
@@ -145,6 +193,8 @@ export function chainSteps(
     if (!out) continue;
     writes.push(out);
     let last = nodes[i].name;
+    // The values the chain computes (head, followers, views of them).
+    const members = new Set([last]);
     let itemwise = false;
     const list: number[] = [];
     for (let j = i + 1; j < nodes.length; j++) {
@@ -155,11 +205,12 @@ export function chainSteps(
         // A view (reshape) of the previous output: follow it when it keeps the items.
         if (!byItems || node.output.shape[0] !== items) break;
         last = node.name;
+        members.add(last);
         continue;
       }
       // Whole units of the follower for every range of the head.
       const whole = f.units % p.units === 0;
-      const elementwise = isElementwise(node.op) && whole;
+      const elementwise = elementwiseFollower(graph, node) && whole;
       const rows = !elementwise && whole && rowWise(node, f);
       const byItem = !elementwise && !rows && byItems && itemMajor(graph, node, f, items);
       if (!elementwise && !rows && !byItem) break;
@@ -171,15 +222,18 @@ export function chainSteps(
       const y = region(node.name);
       if (!input || !y) break;
       const others = regions(node.inputs.slice(1));
-      // Without a plan, an operand computed in the arena (not a constant) keeps it simple: no chain.
-      if (plan ? !barrierFree(node, f, elementwise, { input, y, out, others }, reads, writes) : others.length > 0) break;
+      // Without a plan, an operand the chain computes keeps it simple: no chain (with a plan,
+      // barrierFree checks every operand's memory).
+      if (plan ? !barrierFree(node, f, elementwise, { input, y, out, others }, reads, writes) : node.inputs.slice(1).some((v) => members.has(v))) break;
       reads.push(input, ...others);
       writes.push(y);
       list.push(j);
       chained[j] = true;
       itemwise ||= byItem;
-      apart[i] ||= !elementwise;
+      // Followers that do not run in place (spec element-wise ops do) write memory of their own.
+      apart[i] ||= !(elementwise && isElementwise(node.op));
       last = node.name;
+      members.add(last);
       out = y;
     }
     if (!list.length) continue;

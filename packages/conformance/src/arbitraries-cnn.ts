@@ -1,4 +1,4 @@
-import { numel, prng, type Padding } from '@tessera/core';
+import { numel, prng, type Activation, type Padding } from '@tessera/core';
 import fc from 'fast-check';
 import { CASE_MACS, convParamsArb, dim, holderArb, opData, repairConv } from './arbitraries.js';
 import { CaseBuilder, type ConformanceCase } from './case.js';
@@ -6,9 +6,9 @@ import { dataSpecArbitrary, fillData } from './data.js';
 import { fitBudget, sizeArb } from './sizes.js';
 
 /*
- * Cases of the CNN ops beside conv2d and maxpool: avg_pool, mean, softmax, batch_norm and
- * depthwise_conv2d. The arbitraries are built inside the functions (arbitraries.ts imports these
- * declarations, and this module its helpers). Channel and reduced sizes come from the size
+ * Cases of the CNN ops beside conv2d and maxpool: avg_pool, mean, softmax, batch_norm,
+ * depthwise_conv2d and fused_depthwise_conv2d. The arbitraries are built inside the functions
+ * (arbitraries.ts imports these declarations, and this module its helpers). Channel and reduced sizes come from the size
  * classes (block edges and one past), the work of a case stays under CASE_MACS.
  */
 
@@ -150,16 +150,31 @@ export function batchNormCase(): fc.Arbitrary<ConformanceCase> {
 // depthwise_conv2d
 
 export function depthwiseConv2dCase(): fc.Arbitrary<ConformanceCase> {
-  return fc.record({ conv: convParamsArb, multiplier: fc.constantFrom(1, 1, 1, 2, 3) }).map(({ conv, multiplier }) => {
+  return depthwiseCase('depthwise_conv2d');
+}
+
+// ---------------------------------------------------------------------------------------------
+// fused_depthwise_conv2d: depthwise_conv2d's geometry, a bias and every activation.
+
+export function fusedDepthwiseConv2dCase(): fc.Arbitrary<ConformanceCase> {
+  return depthwiseCase('fused_depthwise_conv2d');
+}
+
+function depthwiseCase(op: 'depthwise_conv2d' | 'fused_depthwise_conv2d'): fc.Arbitrary<ConformanceCase> {
+  // depthwise_conv2d draws no activation, so its cases stay those of a given seed.
+  const activation = op === 'depthwise_conv2d' ? fc.constant<Activation>('none') : fc.constantFrom<Activation>('none', 'relu', 'relu6');
+  return fc.record({ conv: convParamsArb, multiplier: fc.constantFrom(1, 1, 1, 2, 3), activation }).map(({ conv, multiplier, activation }) => {
     // Many channels (the conv's cin) or a large image: K = KH * KW is small, so the work is the output's size times K.
     const keep = conv.focus === 'm' ? 'h' : 'cin';
     const budget = Math.max(1, Math.floor(CASE_MACS / (conv.kh * conv.kw * multiplier)));
     const fit = fitBudget({ batch: conv.batch, h: conv.h, w: conv.w, cin: conv.cin }, keep, budget);
     const p = repairConv({ ...conv, ...fit });
-    const c = new CaseBuilder('depthwise_conv2d_case');
+    const c = new CaseBuilder(`${op}_case`);
     const x = c.input('x', [p.batch, p.h, p.w, p.cin], p.x);
     const f = c.operand('filter', [p.kh, p.kw, p.cin, multiplier], p.w_, p.filterHolder);
     const attrs = { strides: [p.sh, p.sw] as [number, number], dilations: [p.dh, p.dw] as [number, number], padding: p.paddingAttr };
-    return c.build({ y: c.b.depthwiseConv2d(x, f, attrs) });
+    if (op === 'depthwise_conv2d') return c.build({ y: c.b.depthwiseConv2d(x, f, attrs) });
+    const bias = c.operand('bias', [p.cin * multiplier], p.bias, p.biasHolder);
+    return c.build({ y: c.b.op('fused_depthwise_conv2d', [x, f, bias], { ...attrs, activation }) });
   });
 }

@@ -1,7 +1,7 @@
 import { convGeometry, numel, type Activation, type Padding } from '@tessera/core';
 import fc from 'fast-check';
 import { CaseBuilder, divisors, type ConformanceCase, type Holder } from './case.js';
-import { avgPoolCase, batchNormCase, depthwiseConv2dCase, meanCase, softmaxCase } from './arbitraries-cnn.js';
+import { avgPoolCase, batchNormCase, depthwiseConv2dCase, fusedDepthwiseConv2dCase, meanCase, softmaxCase } from './arbitraries-cnn.js';
 import { dataSpecArbitrary } from './data.js';
 import { fitBudget, sizeArb } from './sizes.js';
 
@@ -29,6 +29,7 @@ export const OP_NAMES_UNDER_TEST = [
   'softmax',
   'batch_norm',
   'depthwise_conv2d',
+  'fused_depthwise_conv2d',
 ] as const;
 export type OpUnderTest = (typeof OP_NAMES_UNDER_TEST)[number];
 
@@ -430,6 +431,7 @@ const OP_CASES: Record<OpUnderTest, () => fc.Arbitrary<ConformanceCase>> = {
   softmax: softmaxCase,
   batch_norm: batchNormCase,
   depthwise_conv2d: depthwiseConv2dCase,
+  fused_depthwise_conv2d: fusedDepthwiseConv2dCase,
 };
 
 /**

@@ -19,6 +19,7 @@ interface Tf {
   add(a: T, b: T): T;
   relu(x: T): T;
   relu6(x: T): T;
+  depthwiseConv2d(x: T, f: T, strides: number[], pad: unknown, format: string, dilations: number[]): T;
   reshape(x: T, shape: number[]): T;
   stridedSlice(x: T, begin: number[], end: number[], strides: number[]): T;
   tile(x: T, reps: number[]): T;
@@ -75,6 +76,12 @@ function runNode(tf: Tf, node: Node, xs: T[], shapeOf: (v: string) => readonly n
       if (node.op === 'fused_conv2d') y = tf.add(y, xs[2]);
       if (xs[3]) y = tf.add(y, xs[3]);
       return node.op === 'fused_conv2d' ? activate(tf, y, a.activation) : y;
+    }
+    case 'depthwise_conv2d':
+    case 'fused_depthwise_conv2d': {
+      const y = tf.depthwiseConv2d(xs[0], xs[1], pair(a.strides), tfPadding(a.padding), 'NHWC', pair(a.dilations));
+      if (node.op === 'depthwise_conv2d') return y;
+      return activate(tf, tf.add(y, xs[2]), a.activation);
     }
     case 'maxpool':
       return tf.maxPool(xs[0], a.ksize as number[], pair(a.strides), a.padding === 'SAME' ? 'same' : 'valid');

@@ -288,7 +288,7 @@ describe('graphArbitrary', () => {
       if (Object.keys(g.outputs).length > 1) seen.add('several-outputs');
     }
     // Random graphs do not compose the CNN ops of arbitraries-cnn.ts (yet): those have single-op cases only.
-    const cnnOnly: readonly string[] = ['avg_pool', 'mean', 'softmax', 'batch_norm', 'depthwise_conv2d'];
+    const cnnOnly: readonly string[] = ['avg_pool', 'mean', 'softmax', 'batch_norm', 'depthwise_conv2d', 'fused_depthwise_conv2d'];
     const graphOps = OP_NAMES_UNDER_TEST.filter((op) => !cnnOnly.includes(op));
     for (const k of [...graphOps, 'two-consumers', 'intermediate-output', 'several-outputs', 'flatten-matmul', 'matmul-of-computed', 'filter-input', 'add-of-computed', 'mul-of-computed', 'concat-of-computed']) {
       expect(seen, k).toContain(k);

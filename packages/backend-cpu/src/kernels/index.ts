@@ -5,4 +5,5 @@ export * from './wasm/index.js';
 export { maxpool } from './maxpool.js';
 export { type ElementwiseKernels, jsElementwise, relu, relu6, copy, fill } from './elementwise.js';
 export { avgPool } from './avg_pool.js';
+export { type DepthwiseCall, depthwise, jsDepthwise } from './depthwise.js';
 export { type BroadcastGeometry, type BinaryOp, broadcastGeometry, binaryBroadcast } from './broadcast.js';

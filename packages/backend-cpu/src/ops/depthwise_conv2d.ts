@@ -1,73 +1,67 @@
-import { attrsOf, convGeometry, depthwiseConv2d, type ConvGeometry } from '@tessera/core';
-import { view, type CpuKernel, type Ref, type Step } from '../program.js';
+import { attrsOf, convGeometry, depthwiseConv2d, type Activation, type Conv2dAttrs, type ConvGeometry, type Node } from '@tessera/core';
+import { depthwise, type DepthwiseCall } from '../kernels/depthwise.js';
+import { view, type CpuKernel, type Memory, type PrepareContext, type Ref, type Step } from '../program.js';
 
+/** depthwise_conv2d and fused_depthwise_conv2d share this step: the direct loop with a bias / activation epilogue. */
 export interface DepthwiseConv2dStep extends Step {
   readonly g: ConvGeometry;
   readonly multiplier: number;
   readonly x: Ref;
   readonly w: Ref;
+  readonly bias: Ref | null;
+  readonly activation: Activation;
   readonly y: Ref;
 }
 
-/**
- * Depthwise conv as a direct loop: memory-bound (K = KH x KW products per output), so no im2col
- * or GEMM. The units are output pixels; each accumulates all its channels (innermost, contiguous
- * in input, filter and output) tap by tap in float32.
- */
+/** A depthwise node as a step; `bias` names the bias operand of the fused op, if any. */
+export function prepareDepthwise(node: Node, ctx: PrepareContext, attrs: Conv2dAttrs, bias: string | undefined, activation: Activation): DepthwiseConv2dStep {
+  const filter = ctx.graph.value(node.inputs[1]).shape;
+  const g = convGeometry(ctx.graph.value(node.inputs[0]).shape, filter, attrs, true);
+  return {
+    // One kernel for both ops: the workers' chain rules and the scheduler see one step kind.
+    kernel: 'depthwise_conv2d',
+    node: node.name,
+    // Output pixels: each accumulates all its channels.
+    units: g.batch * g.outH * g.outW,
+    costPerUnit: g.kH * g.kW * g.outC,
+    g,
+    multiplier: filter[3],
+    x: ctx.operand(node.inputs[0]),
+    w: ctx.operand(node.inputs[1]),
+    bias: bias === undefined ? null : ctx.operand(bias),
+    activation,
+    y: ctx.output(node),
+  };
+}
+
+type Writable<T> = { -readonly [K in keyof T]: T[K] };
+const EMPTY = new Float32Array(0);
+// The call every run fills (kernels are synchronous: one per thread is enough), emptied after.
+const call: Writable<DepthwiseCall> = {
+  g: undefined as unknown as ConvGeometry, multiplier: 1, x: EMPTY, xOff: 0, w: EMPTY, wOff: 0, bias: null, biasOff: 0, y: EMPTY, yOff: 0, activation: 'none',
+};
+
+function fillCall(s: DepthwiseConv2dStep, mem: Memory): DepthwiseCall {
+  const c = call;
+  c.g = s.g; c.multiplier = s.multiplier; c.activation = s.activation;
+  c.x = view(mem, s.x); c.xOff = s.x.off;
+  c.w = view(mem, s.w); c.wOff = s.w.off;
+  c.bias = s.bias ? view(mem, s.bias) : null; c.biasOff = s.bias ? s.bias.off : 0;
+  c.y = view(mem, s.y); c.yOff = s.y.off;
+  return c;
+}
+
+/** Depthwise conv over output pixels (kernels/depthwise.ts: wasm SIMD for multiplier 1, else TypeScript, same bits). */
 export const depthwiseConv2dKernel: CpuKernel<DepthwiseConv2dStep> = {
   op: 'depthwise_conv2d',
-  prepare(node, ctx) {
-    const filter = ctx.graph.value(node.inputs[1]).shape;
-    const g = convGeometry(ctx.graph.value(node.inputs[0]).shape, filter, attrsOf(node, depthwiseConv2d), true);
-    return {
-      kernel: 'depthwise_conv2d',
-      node: node.name,
-      units: g.batch * g.outH * g.outW,
-      costPerUnit: g.kH * g.kW * g.outC,
-      g,
-      multiplier: filter[3],
-      x: ctx.operand(node.inputs[0]),
-      w: ctx.operand(node.inputs[1]),
-      y: ctx.output(node),
-    };
-  },
+  prepare: (node, ctx) => prepareDepthwise(node, ctx, attrsOf(node, depthwiseConv2d), undefined, 'none'),
   run(s, mem, start, end) {
-    const x = view(mem, s.x);
-    const w = view(mem, s.w);
-    const y = view(mem, s.y);
-    const { g } = s;
-    const ohw = g.outH * g.outW;
-    for (let r = start; r < end; r++) {
-      const n = Math.floor(r / ohw);
-      const oy = Math.floor((r - n * ohw) / g.outW);
-      const ox = r - n * ohw - oy * g.outW;
-      const out = s.y.off + r * g.outC;
-      y.fill(0, out, out + g.outC);
-      for (let ky = 0; ky < g.kH; ky++) {
-        const iy = oy * g.strideH + ky * g.dilationH - g.padTop;
-        for (let kx = 0; kx < g.kW; kx++) {
-          const ix = ox * g.strideW + kx * g.dilationW - g.padLeft;
-          const wb = s.w.off + (ky * g.kW + kx) * g.outC;
-          if (iy >= 0 && iy < g.inH && ix >= 0 && ix < g.inW) {
-            tap(x, s.x.off + ((n * g.inH + iy) * g.inW + ix) * g.inC, w, wb, y, out, g.inC, s.multiplier);
-          } else {
-            // A padded tap adds 0 * w, as the reference: NaN for a non-finite weight.
-            for (let co = 0; co < g.outC; co++) y[out + co] += 0 * w[wb + co];
-          }
-        }
-      }
+    try {
+      depthwise(mem, fillCall(s, mem), start, end);
+    } finally {
+      // Keep no memory alive between runs.
+      call.x = call.w = call.y = EMPTY;
+      call.bias = null;
     }
   },
 };
-
-/** y[out + c M + m] += x[xb + c] * w[wb + c M + m] for every channel c and multiplier m. */
-function tap(x: Float32Array, xb: number, w: Float32Array, wb: number, y: Float32Array, out: number, C: number, M: number): void {
-  if (M === 1) {
-    for (let c = 0; c < C; c++) y[out + c] += x[xb + c] * w[wb + c];
-    return;
-  }
-  for (let c = 0, co = 0; c < C; c++) {
-    const xv = x[xb + c];
-    for (let m = 0; m < M; m++, co++) y[out + co] += xv * w[wb + co];
-  }
-}

@@ -14,6 +14,7 @@ import { relu6Kernel } from './relu6.js';
 import { sliceKernel } from './slice.js';
 import { batchNormKernel } from './batch_norm.js';
 import { depthwiseConv2dKernel } from './depthwise_conv2d.js';
+import { fusedDepthwiseConv2dKernel } from './fused_depthwise_conv2d.js';
 import { avgPoolKernel } from './avg_pool.js';
 import { meanKernel } from './mean.js';
 import { softmaxKernel } from './softmax.js';
@@ -30,6 +31,7 @@ export const CPU_KERNELS: readonly CpuKernel[] = [
   sliceKernel,
   batchNormKernel,
   depthwiseConv2dKernel,
+  fusedDepthwiseConv2dKernel,
   avgPoolKernel,
   meanKernel,
   softmaxKernel,

@@ -15,6 +15,7 @@ import { reshapeKernel } from './reshape.js';
 import { sliceKernel } from './slice.js';
 import { batchNormKernel } from './batch_norm.js';
 import { depthwiseConv2dKernel } from './depthwise_conv2d.js';
+import { fusedDepthwiseConv2dKernel } from './fused_depthwise_conv2d.js';
 import { avgPoolKernel } from './avg_pool.js';
 import { meanKernel } from './mean.js';
 import { softmaxKernel } from './softmax.js';
@@ -32,6 +33,7 @@ export const WEBGL_KERNELS: readonly WebGLKernel[] = [
   sliceKernel,
   batchNormKernel,
   depthwiseConv2dKernel,
+  fusedDepthwiseConv2dKernel,
   avgPoolKernel,
   meanKernel,
   softmaxKernel,

@@ -14,3 +14,4 @@ export {
 export { wasmSimdSupported, sharedWasmMemorySupported } from './module.js';
 export { type WasmArena, createWasmArena, type WasmThreadScratch, type SharedWasmArena, createSharedWasmArena } from './arena.js';
 export { buildGemmModule, simdProbe, type GemmModuleConfig } from './gemm-module.js';
+export { WasmDepthwise, wasmDepthwiseModule, loadWasmDepthwiseModule } from './depthwise.js';
