@@ -89,6 +89,8 @@ export interface BinaryChoice {
    * exists and this is true (1 in 2), else weights of the form chosen by `form`.
    */
   readonly partner: boolean;
+  /** The partner is the latest such value (after a fork, the other branch), not the earliest (a residual's shortcut). */
+  readonly latest: boolean;
   /** Weights: 0 the operand's shape, 1 its channels ([C]), 2 a scalar, 3 the operand's shape with its leading dimensions 1. */
   readonly form: number;
   /** The weights are operand 0 and the computed value operand 1 (1 in 4). */
@@ -197,7 +199,7 @@ const reshapeArb: fc.Arbitrary<ReshapeChoice> = fc.record({ form: fc.nat(3), wil
 
 const sliceAxisArb: fc.Arbitrary<SliceAxisChoice> = fc.record({ stride: int(1, 2), begin: fc.nat(1000), size: fc.nat(1000) });
 
-const binaryArb: fc.Arbitrary<BinaryChoice> = fc.record({ partner: fc.boolean(), form: fc.nat(3), swap: oneIn(1, 4) });
+const binaryArb: fc.Arbitrary<BinaryChoice> = fc.record({ partner: fc.boolean(), latest: fc.boolean(), form: fc.nat(3), swap: oneIn(1, 4) });
 
 const padArb: fc.Arbitrary<PadChoice> = fc.record({
   pads: fc.array(pair(0, 2), { minLength: 4, maxLength: 4 }),

@@ -177,9 +177,8 @@ class GraphInterpreter {
   private binary(src: Val, step: GraphStep, op: 'add' | 'mul'): Built {
     const choice = step.binary;
     const fitsMagnitude = (maxAbs: number) => (op === 'add' ? src.maxAbs + maxAbs : src.maxAbs * maxAbs) < 10 ** MAX_LOG10;
-    const partner = choice.partner
-      ? this.pool.find((v) => v !== src && v.shape.length === src.shape.length && v.shape.every((d, i) => d === src.shape[i]) && fitsMagnitude(v.maxAbs))
-      : undefined;
+    const fits = (v: Val) => v !== src && v.shape.length === src.shape.length && v.shape.every((d, i) => d === src.shape[i]) && fitsMagnitude(v.maxAbs);
+    const partner = !choice.partner ? undefined : (choice.latest ? [...this.pool].reverse() : this.pool).find(fits);
     let other: Built;
     if (partner) {
       partner.consumers++;
