@@ -44,7 +44,7 @@ export class AgreementCollector {
         rec = { bound: boundsOf(outcome.reference), actual: new Map() };
         this.cases.set(key, rec);
       }
-      rec.actual.set(backend, outcome.actual);
+      rec.actual.set(backend, snapshot(outcome.actual));
     };
   }
 
@@ -52,6 +52,16 @@ export class AgreementCollector {
   matrix(): AgreementCell[] {
     return agreementMatrix(this.backends, this.cases);
   }
+}
+
+/**
+ * Copies of a case's outputs. With bound IO they are the session's own arrays (views of its
+ * arena), and a backend may hand that memory to a later session (the workers backend keeps
+ * disposed shared memories for the next compile): kept as they are, they would read that later
+ * case's values by the time the matrix is computed.
+ */
+function snapshot(actual: Readonly<Record<string, Float32Array>>): Record<string, Float32Array> {
+  return Object.fromEntries(Object.entries(actual).map(([k, v]) => [k, v.slice()]));
 }
 
 function boundsOf(ref: Readonly<Record<string, RefTensor>>): Record<string, Float64Array> {
@@ -90,6 +100,7 @@ export function agreementMatrix(backends: readonly string[], cases: ReadonlyMap<
   return cells;
 }
 
+/** As core's `checkElement`: a difference where the reference is exact (bound 0) is infinitely far. */
 function pairRatio(x: number, y: number, bound: number): number {
   if (x === y || (Number.isNaN(x) && Number.isNaN(y))) return 0;
   if (!Number.isFinite(x) || !Number.isFinite(y)) return Infinity;

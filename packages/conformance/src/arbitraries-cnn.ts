@@ -113,7 +113,7 @@ export function softmaxCase(): fc.Arbitrary<ConformanceCase> {
 // batch_norm
 
 /** Variances near zero, which epsilon keeps the reciprocal root of finite (0 and a subnormal among them). */
-const NEAR_ZERO_VARIANCES = [0, 1e-40, 1e-30, 1e-12, 1e-7, 1e-4];
+export const NEAR_ZERO_VARIANCES = [0, 1e-40, 1e-30, 1e-12, 1e-7, 1e-4];
 
 export function batchNormCase(): fc.Arbitrary<ConformanceCase> {
   // Data up to 1e10: (x - mean) * scale / sqrt(epsilon) stays far below float32's range.

@@ -6,7 +6,7 @@ import { dataSpecArbitrary } from './data.js';
 import { fitBudget, sizeArb } from './sizes.js';
 
 export type { ConformanceCase } from './case.js';
-export { buildGraphCase, graphArbitrary, graphRecipeArbitrary, type GraphArbitraryOptions, type GraphRecipe, type GraphStep } from './graphs.js';
+export { GRAPH_OPS, GRAPH_OPS_EXCLUDED, buildGraphCase, graphArbitrary, graphRecipeArbitrary, type GraphArbitraryOptions, type GraphRecipe, type GraphStep } from './graphs.js';
 
 /** The ops `opCaseArbitrary` has cases for, in the order the runner checks them. */
 export const OP_NAMES_UNDER_TEST = [

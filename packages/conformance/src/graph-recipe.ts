@@ -1,12 +1,26 @@
+import type { Activation, OpName } from '@tessera/core';
 import fc from 'fast-check';
 import { dataSpecArbitrary, type DataSpec } from './data.js';
 
 /*
  * The recipe of a random graph (see graphs.ts): an input shape and a list of steps, each with its
  * own named choices for every op it might become. Every choice shrinks towards the simplest
- * (relu, kernel 1, stride 1, SAME, no transposes, no partner), and the interpreter clamps each to what the
+ * (relu, kernel 1, stride 1, SAME, no activation, no transposes, no partner), and the interpreter clamps each to what the
  * shape at hand allows, so any recipe yields a valid graph.
  */
+
+/**
+ * The ops random graphs draw: every op of core's table but those in GRAPH_OPS_EXCLUDED (a test
+ * checks the two partition the table). To draw an excluded op, move it from there to here.
+ */
+export const GRAPH_OPS: readonly OpName[] = [
+  'relu', 'conv2d', 'bias_add', 'fused_conv2d', 'maxpool', 'reshape', 'slice', 'matmul', 'fused_matmul',
+  'add', 'mul', 'relu6', 'pad', 'concat', 'avg_pool', 'mean', 'softmax', 'batch_norm', 'depthwise_conv2d',
+  'fused_depthwise_conv2d',
+];
+
+/** Ops of core's table the random graphs leave out, each with why. */
+export const GRAPH_OPS_EXCLUDED: Readonly<Partial<Record<OpName, string>>> = {};
 
 export interface ConvChoice {
   /** Wanted kernel height and width (1..5), shrunk to fit a VALID or explicitly padded input. */
@@ -20,8 +34,10 @@ export interface ConvChoice {
   readonly pads: readonly [number, number, number, number];
   /** Output channels (1..8), fewer if the budget requires. */
   readonly channels: number;
-  /** For fused_conv2d. */
-  readonly relu: boolean;
+  /** depthwise_conv2d's channel multiplier (1..3), lower if the budget requires. */
+  readonly multiplier: number;
+  /** For fused_conv2d and fused_depthwise_conv2d. */
+  readonly activation: Activation;
 }
 
 export interface PoolChoice {
@@ -43,7 +59,7 @@ export interface MatmulChoice {
   /** For a rank-3 operand: weights with the batch dimension too. */
   readonly batchedWeights: boolean;
   /** For fused_matmul. */
-  readonly relu: boolean;
+  readonly activation: Activation;
 }
 
 export interface ReshapeChoice {
@@ -72,6 +88,8 @@ export interface BinaryChoice {
    * exists and this is true (1 in 2), else weights of the form chosen by `form`.
    */
   readonly partner: boolean;
+  /** The partner is the latest such value (after a fork, the other branch), not the earliest (a residual's shortcut). */
+  readonly latest: boolean;
   /** Weights: 0 the operand's shape, 1 its channels ([C]), 2 a scalar, 3 the operand's shape with its leading dimensions 1. */
   readonly form: number;
   /** The weights are operand 0 and the computed value operand 1 (1 in 4). */
@@ -98,13 +116,31 @@ export interface ConcatChoice {
   readonly width: number;
 }
 
+export interface MeanChoice {
+  readonly keepdims: boolean;
+  /** Axes written as negative numbers. */
+  readonly negative: boolean;
+}
+
+export interface BatchNormChoice {
+  /** Which epsilon (modulo their count): TensorFlow's default 1e-3, Keras ResNet50's 1.001e-5, ONNX's 1e-5. */
+  readonly epsilon: number;
+  /** Fraction of channels whose variance is tiny (epsilon then dominates). */
+  readonly tinyVariances: number;
+}
+
 export interface GraphStep {
   /** Which op, among those that apply to the operand's rank (modulo their count). */
   readonly op: number;
   /** 0: the latest value; k > 0: the value k places before it (a second consumer). */
   readonly from: number;
-  /** After an unfused conv2d / matmul, a bias_add instead of `op` (2 in 3). */
-  readonly biasAfterLinear: boolean;
+  /**
+   * After an op with usual successors (a linear op: bias_add or batch_norm; batch_norm: relu6 or
+   * relu; pad: a conv or a pool; a global mean: a matmul), one of them instead of `op` (2 in 3).
+   */
+  readonly follow: boolean;
+  /** Which successor (modulo their count). */
+  readonly successor: number;
   readonly conv: ConvChoice;
   readonly pool: PoolChoice;
   readonly matmul: MatmulChoice;
@@ -114,6 +150,8 @@ export interface GraphStep {
   readonly binary: BinaryChoice;
   readonly pad: PadChoice;
   readonly concat: ConcatChoice;
+  readonly mean: MeanChoice;
+  readonly batchNorm: BatchNormChoice;
   /** Data of the step's weights and bias. */
   readonly data: DataSpec;
   readonly weightsAsInput: boolean;
@@ -132,6 +170,8 @@ const pair = (min: number, max: number) => fc.tuple(int(min, max), int(min, max)
 /** True in `ones` of `outOf` draws; shrinks to false. */
 const oneIn = (ones: number, outOf: number) => fc.constantFrom(...Array.from({ length: outOf }, (_, i) => i >= outOf - ones));
 
+const activationArb = fc.constantFrom<Activation>('none', 'relu', 'relu6');
+
 const convArb: fc.Arbitrary<ConvChoice> = fc.record({
   kernel: pair(1, 5),
   strides: pair(1, 3),
@@ -139,7 +179,8 @@ const convArb: fc.Arbitrary<ConvChoice> = fc.record({
   padding: fc.constantFrom('SAME', 'VALID', 'explicit'),
   pads: fc.tuple(int(0, 2), int(0, 2), int(0, 2), int(0, 2)),
   channels: int(1, 8),
-  relu: fc.boolean(),
+  multiplier: int(1, 3),
+  activation: activationArb,
 });
 
 const poolArb: fc.Arbitrary<PoolChoice> = fc.record({ window: pair(1, 4), strides: pair(1, 3), padding: fc.constantFrom('SAME', 'VALID') });
@@ -150,14 +191,14 @@ const matmulArb: fc.Arbitrary<MatmulChoice> = fc.record({
   partner: oneIn(1, 3),
   columns: int(1, 16),
   batchedWeights: fc.boolean(),
-  relu: fc.boolean(),
+  activation: activationArb,
 });
 
 const reshapeArb: fc.Arbitrary<ReshapeChoice> = fc.record({ form: fc.nat(3), wildcard: fc.boolean(), wildcardAt: fc.nat(3), divisor: fc.nat(1000) });
 
 const sliceAxisArb: fc.Arbitrary<SliceAxisChoice> = fc.record({ stride: int(1, 2), begin: fc.nat(1000), size: fc.nat(1000) });
 
-const binaryArb: fc.Arbitrary<BinaryChoice> = fc.record({ partner: fc.boolean(), form: fc.nat(3), swap: oneIn(1, 4) });
+const binaryArb: fc.Arbitrary<BinaryChoice> = fc.record({ partner: fc.boolean(), latest: fc.boolean(), form: fc.nat(3), swap: oneIn(1, 4) });
 
 const padArb: fc.Arbitrary<PadChoice> = fc.record({
   pads: fc.array(pair(0, 2), { minLength: 4, maxLength: 4 }),
@@ -173,10 +214,15 @@ const concatArb: fc.Arbitrary<ConcatChoice> = fc.record({
   width: int(1, 4),
 });
 
+const meanArb: fc.Arbitrary<MeanChoice> = fc.record({ keepdims: fc.boolean(), negative: oneIn(1, 4) });
+
+const batchNormArb: fc.Arbitrary<BatchNormChoice> = fc.record({ epsilon: fc.nat(2), tinyVariances: fc.constantFrom(0, 0.25, 0.5, 1) });
+
 const stepArb: fc.Arbitrary<GraphStep> = fc.record({
-  op: fc.nat(60),
+  op: fc.nat(1000),
   from: fc.oneof({ arbitrary: fc.constant(0), weight: 3 }, { arbitrary: int(1, 4), weight: 1 }),
-  biasAfterLinear: oneIn(2, 3),
+  follow: oneIn(2, 3),
+  successor: fc.nat(3),
   conv: convArb,
   pool: poolArb,
   matmul: matmulArb,
@@ -185,6 +231,8 @@ const stepArb: fc.Arbitrary<GraphStep> = fc.record({
   binary: binaryArb,
   pad: padArb,
   concat: concatArb,
+  mean: meanArb,
+  batchNorm: batchNormArb,
   data: dataSpecArbitrary({ maxExp: 2, minExp: -6 }),
   weightsAsInput: oneIn(1, 4),
   alsoOutput: oneIn(1, 5),

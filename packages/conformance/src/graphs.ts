@@ -1,17 +1,19 @@
-import { numel, type Padding, type Shape, type SymbolicValue } from '@tessera/core';
+import { numel, prng, type Activation, type OpName, type Shape, type SymbolicValue } from '@tessera/core';
 import type fc from 'fast-check';
-import { CaseBuilder, divisors, type ConformanceCase } from './case.js';
-import { capSpec, dataMaxAbs } from './data.js';
-import { graphRecipeArbitrary, type ConvChoice, type GraphRecipe, type GraphStep, type ReshapeChoice, type SliceAxisChoice } from './graph-recipe.js';
+import { NEAR_ZERO_VARIANCES } from './arbitraries-cnn.js';
+import { CaseBuilder, type ConformanceCase } from './case.js';
+import { capSpec, dataMaxAbs, fillData } from './data.js';
+import { convGeometry, meanAttrsFor, poolAttrsFor, reshapeFor, sliceFor } from './graph-geometry.js';
+import { GRAPH_OPS, graphRecipeArbitrary, type GraphRecipe, type GraphStep } from './graph-recipe.js';
 
-export { graphRecipeArbitrary, type GraphRecipe, type GraphStep } from './graph-recipe.js';
+export { GRAPH_OPS, GRAPH_OPS_EXCLUDED, graphRecipeArbitrary, type GraphRecipe, type GraphStep } from './graph-recipe.js';
 
 /**
  * Random valid graphs. fast-check draws a *recipe* (an input shape and a list of steps, each with
  * named choices for every op it might become: graph-recipe.ts); `buildGraphCase` interprets it,
  * choosing each step's op among those that apply to the shape at hand and clamping each choice
- * to what that shape allows. Any recipe yields a valid graph, and shrinking a recipe (fewer
- * steps, simpler choices) yields a simpler valid graph.
+ * to what that shape allows (graph-geometry.ts). Any recipe yields a valid graph, and shrinking a
+ * recipe (fewer steps, simpler choices) yields a simpler valid graph.
  */
 export interface GraphArbitraryOptions {
   /** Fewest ops (nodes). Default 1. */
@@ -20,6 +22,8 @@ export interface GraphArbitraryOptions {
   readonly maxOps?: number;
   /** Budget of multiply-accumulates for the whole graph. Default 200_000. */
   readonly maxMacs?: number;
+  /** The ops steps draw from (default GRAPH_OPS); relu stands in wherever the drawn op does not fit. */
+  readonly ops?: readonly OpName[];
 }
 
 /** Largest element count of any value. */
@@ -29,9 +33,9 @@ const MAX_LOG10 = 30;
 
 /**
  * Random valid graphs of `minOps`..`maxOps` ops over one NHWC input: chains and small DAGs of
- * conv2d, bias_add, relu, relu6, maxpool, reshape, slice, matmul, the fused ops, add / mul
- * (residual connections of two computed values, broadcast weights), pad and concat (of computed
- * values, of a value with itself, with weights), with values consumed twice, several outputs,
+ * every op of GRAPH_OPS (convs, depthwise convs and matmuls, usually followed by a bias or a
+ * batch_norm and an activation; pools; a global mean before a matmul head; softmax; residual add /
+ * mul of computed values or broadcast weights; pad before a conv or a pool; concat), with values consumed twice, several outputs,
  * intermediates that are also outputs, flatten + matmul tails and matmuls of two computed values. Total MACs stay under `maxMacs` (default 2e5).
  */
 export function graphArbitrary(options: GraphArbitraryOptions = {}): fc.Arbitrary<ConformanceCase> {
@@ -45,8 +49,8 @@ interface Val {
   readonly maxAbs: number;
   consumers: number;
   alsoOutput: boolean;
-  /** The result of an unfused conv2d / matmul: what a fusion pass looks for under a bias_add. */
-  readonly linear: boolean;
+  /** The op that computed it (relu where the drawn op did not fit); undefined for the input. */
+  readonly producer?: OpName;
 }
 
 /** A step's result: its value and a conservative upper bound of |element|. */
@@ -55,30 +59,46 @@ interface Built {
   readonly maxAbs: number;
 }
 
-type StepOp =
-  | 'relu' | 'bias_add' | 'conv2d' | 'fused_conv2d' | 'maxpool' | 'reshape' | 'slice' | 'matmul' | 'fused_matmul'
-  | 'add' | 'mul' | 'relu6' | 'pad' | 'concat';
 // Repeated entries weight the choice; relu first, so a shrunk choice is the simplest op.
-const RANK4_OPS: readonly StepOp[] = [
+const RANK4_OPS: readonly OpName[] = [
   'relu', 'conv2d', 'bias_add', 'fused_conv2d', 'maxpool', 'conv2d', 'reshape', 'fused_conv2d', 'maxpool', 'slice', 'conv2d', 'reshape',
-  'add', 'mul', 'relu6', 'pad', 'concat', 'add',
+  'add', 'mul', 'relu6', 'pad', 'concat', 'add', 'avg_pool', 'mean', 'softmax', 'batch_norm', 'depthwise_conv2d', 'fused_depthwise_conv2d',
+  'depthwise_conv2d', 'avg_pool', 'mean', 'batch_norm',
 ];
-const RANK23_OPS: readonly StepOp[] = ['relu', 'matmul', 'bias_add', 'fused_matmul', 'reshape', 'matmul', 'slice', 'fused_matmul', 'add', 'mul', 'relu6', 'pad', 'concat'];
+const RANK23_OPS: readonly OpName[] = [
+  'relu', 'matmul', 'bias_add', 'fused_matmul', 'reshape', 'matmul', 'slice', 'fused_matmul', 'add', 'mul', 'relu6', 'pad', 'concat',
+  'softmax', 'batch_norm', 'mean', 'softmax',
+];
+/** What usually follows an op in a CNN: one of these replaces the drawn op when a step says `follow`. */
+const SUCCESSORS: Partial<Record<OpName, readonly OpName[]>> = {
+  conv2d: ['bias_add', 'batch_norm'],
+  matmul: ['bias_add', 'batch_norm'],
+  depthwise_conv2d: ['batch_norm', 'bias_add'],
+  batch_norm: ['relu6', 'relu'],
+  pad: ['conv2d', 'depthwise_conv2d', 'maxpool', 'avg_pool'],
+  // A global average pool's head (rank 2), or a 1x1 conv over its [N, 1, 1, C] (keepdims).
+  mean: ['matmul', 'fused_matmul', 'conv2d'],
+};
+
+/** The op of a step on `src`: a usual successor of its producer (if the step follows one), else the drawn op, among those `ops` allows for its rank. */
+function chooseOp(src: Val, step: GraphStep, ops: readonly OpName[]): OpName {
+  const table = (src.shape.length === 4 ? RANK4_OPS : RANK23_OPS).filter((op) => ops.includes(op));
+  const successors = (src.producer ? (SUCCESSORS[src.producer] ?? []) : []).filter((op) => table.includes(op));
+  if (step.follow && successors.length > 0) return successors[step.successor % successors.length];
+  return table.length > 0 ? table[step.op % table.length] : 'relu';
+}
 
 /** Interprets a recipe as a graph and feeds (deterministic; see `graphArbitrary`). */
-export function buildGraphCase(recipe: GraphRecipe, { maxMacs = 200_000 }: GraphArbitraryOptions = {}): ConformanceCase {
+export function buildGraphCase(recipe: GraphRecipe, { maxMacs = 200_000, ops = GRAPH_OPS }: GraphArbitraryOptions = {}): ConformanceCase {
   const g = new GraphInterpreter(maxMacs);
   g.add(g.c.input('x', recipe.input, recipe.inputData), dataMaxAbs(recipe.inputData));
   recipe.steps.forEach((step, s) => {
     const src = g.pool[Math.max(0, g.pool.length - 1 - step.from)];
-    const rank = src.shape.length;
-    // After an unfused conv2d / matmul, usually a bias_add (the conv -> bias -> relu chains users write and passes fuse).
-    const op = src.linear && step.biasAfterLinear ? 'bias_add' : rank === 4 ? RANK4_OPS[step.op % RANK4_OPS.length] : RANK23_OPS[step.op % RANK23_OPS.length];
+    const op = chooseOp(src, step, ops);
     const built = g.apply(op, src, step);
-    const linear = built !== undefined && (op === 'conv2d' || op === 'matmul');
     const out = built ?? { sym: g.c.b.relu(src.sym), maxAbs: src.maxAbs };
     src.consumers++;
-    g.add(out.sym, out.maxAbs, step.alsoOutput && s < recipe.steps.length - 1, linear);
+    g.add(out.sym, out.maxAbs, step.alsoOutput && s < recipe.steps.length - 1, built ? op : 'relu');
   });
   // Outputs: every computed value nobody consumes, and those marked to be outputs as well.
   const outputs: Record<string, SymbolicValue> = {};
@@ -96,12 +116,12 @@ class GraphInterpreter {
   private weightCount = 0;
   constructor(private readonly maxMacs: number) {}
 
-  add(sym: SymbolicValue, maxAbs: number, alsoOutput = false, linear = false): void {
-    this.pool.push({ sym, shape: sym.shape, maxAbs, consumers: 0, alsoOutput, linear });
+  add(sym: SymbolicValue, maxAbs: number, alsoOutput = false, producer?: OpName): void {
+    this.pool.push({ sym, shape: sym.shape, maxAbs, consumers: 0, alsoOutput, ...(producer ? { producer } : {}) });
   }
 
   /** The op's nodes for this step, or undefined for relu or when nothing fits (relu is then used). */
-  apply(op: StepOp, src: Val, step: GraphStep): Built | undefined {
+  apply(op: OpName, src: Val, step: GraphStep): Built | undefined {
     switch (op) {
       case 'relu':
         return undefined;
@@ -109,9 +129,19 @@ class GraphInterpreter {
         return this.biasAdd(src, step);
       case 'conv2d':
       case 'fused_conv2d':
-        return this.conv(src, step, op === 'fused_conv2d');
+      case 'depthwise_conv2d':
+      case 'fused_depthwise_conv2d':
+        return this.conv(src, step, op);
       case 'maxpool':
-        return this.maxpool(src, step);
+        return { sym: this.c.b.maxpool(src.sym, poolAttrsFor(src.shape, step.pool)), maxAbs: src.maxAbs };
+      case 'avg_pool':
+        return { sym: this.c.b.avgPool(src.sym, poolAttrsFor(src.shape, step.pool)), maxAbs: src.maxAbs };
+      case 'mean':
+        return { sym: this.c.b.mean(src.sym, meanAttrsFor(src.shape, step.mean)), maxAbs: src.maxAbs };
+      case 'softmax':
+        return { sym: this.c.b.softmax(src.sym), maxAbs: 1 };
+      case 'batch_norm':
+        return this.batchNorm(src, step);
       case 'reshape':
         return { sym: this.c.b.reshape(src.sym, reshapeFor(src.shape, step.reshape)), maxAbs: src.maxAbs };
       case 'slice':
@@ -139,9 +169,8 @@ class GraphInterpreter {
   private binary(src: Val, step: GraphStep, op: 'add' | 'mul'): Built {
     const choice = step.binary;
     const fitsMagnitude = (maxAbs: number) => (op === 'add' ? src.maxAbs + maxAbs : src.maxAbs * maxAbs) < 10 ** MAX_LOG10;
-    const partner = choice.partner
-      ? this.pool.find((v) => v !== src && v.shape.length === src.shape.length && v.shape.every((d, i) => d === src.shape[i]) && fitsMagnitude(v.maxAbs))
-      : undefined;
+    const fits = (v: Val) => v !== src && v.shape.length === src.shape.length && v.shape.every((d, i) => d === src.shape[i]) && fitsMagnitude(v.maxAbs);
+    const partner = !choice.partner ? undefined : (choice.latest ? [...this.pool].reverse() : this.pool).find(fits);
     let other: Built;
     if (partner) {
       partner.consumers++;
@@ -215,18 +244,49 @@ class GraphInterpreter {
     return { sym: this.c.b.biasAdd(src.sym, bias.sym), maxAbs: src.maxAbs + bias.maxAbs };
   }
 
-  private conv(src: Val, step: GraphStep, fused: boolean): Built | undefined {
-    const cin = src.shape[3];
-    const geometry = convGeometry(src.shape, step.conv, (shape, macs) => this.fits(shape, macs));
+  /** conv2d, depthwise_conv2d and their fused forms (bias and activation). */
+  private conv(src: Val, step: GraphStep, op: 'conv2d' | 'fused_conv2d' | 'depthwise_conv2d' | 'fused_depthwise_conv2d'): Built | undefined {
+    const depthwise = op === 'depthwise_conv2d' || op === 'fused_depthwise_conv2d';
+    const geometry = convGeometry(src.shape, step.conv, depthwise, (shape, macs) => this.fits(shape, macs));
     if (!geometry) return undefined;
-    const { kh, kw, cout, attrs, macs } = geometry;
-    const k = kh * kw * cin;
-    const filter = this.operand(step, 'filter', [kh, kw, cin, cout], weightLog10(src.maxAbs, k));
+    const { filter: filterShape, channels, terms, attrs, macs } = geometry;
+    const filter = this.operand(step, 'filter', filterShape, weightLog10(src.maxAbs, terms));
+    const { activation } = step.conv;
     this.macs += macs;
-    return this.product(step, fused, src.maxAbs * filter.maxAbs * k, cout, {
-      plain: () => this.c.b.conv2d(src.sym, filter.sym, attrs),
-      withBias: (bias) => this.c.b.fusedConv2d(src.sym, filter.sym, bias, { ...attrs, activation: step.conv.relu ? 'relu' : 'none' }),
+    const x = src.sym;
+    const f = filter.sym;
+    return this.product(step, op.startsWith('fused_'), src.maxAbs * filter.maxAbs * terms, channels, {
+      plain: () => (depthwise ? this.c.b.depthwiseConv2d(x, f, attrs) : this.c.b.conv2d(x, f, attrs)),
+      withBias: (bias) =>
+        depthwise
+          ? this.c.b.op('fused_depthwise_conv2d', [x, f, bias], { ...attrs, activation })
+          : this.c.b.fusedConv2d(x, f, bias, { ...attrs, activation }),
     });
+  }
+
+  /**
+   * Inference batch_norm over the last axis with per-channel statistics: positive variances (a
+   * fraction of them tiny, where epsilon dominates), the mean of the value's magnitude, and a
+   * scale that keeps (|x| + |mean|) / sqrt(epsilon) * scale within the magnitude budget.
+   */
+  private batchNorm(src: Val, step: GraphStep): Built {
+    const channels = src.shape[src.shape.length - 1];
+    const epsilon = BATCH_NORM_EPSILONS[step.batchNorm.epsilon % BATCH_NORM_EPSILONS.length];
+    const mean = this.operand(step, 'mean', [channels], Math.log10(src.maxAbs) + 1);
+    const variance = this.c.operandData(`variance${++this.weightCount}`, [channels], this.variances(step, channels), step.weightsAsInput ? 'input' : 'constant');
+    const normalized = (src.maxAbs + mean.maxAbs) / Math.sqrt(epsilon);
+    const scale = this.operand(step, 'scale', [channels], weightLog10(normalized, 1));
+    const offset = this.operand(step, 'offset', [channels], Math.log10(normalized * scale.maxAbs) + 1);
+    const sym = this.c.b.batchNorm(src.sym, mean.sym, variance, offset.sym, scale.sym, { epsilon });
+    return { sym, maxAbs: normalized * scale.maxAbs + offset.maxAbs };
+  }
+
+  /** Positive variances from the step's data (below 1e3), `tinyVariances` of them tiny. */
+  private variances(step: GraphStep, channels: number): Float32Array {
+    const spec = capSpec({ ...step.data, seed: step.data.seed + this.weightCount }, 2);
+    const next = prng(spec.seed ^ 0x2545f491);
+    const tiny = NEAR_ZERO_VARIANCES.filter((v) => v > 0);
+    return fillData(channels, spec).map((v) => (v !== 0 && next() >= step.batchNorm.tinyVariances ? Math.abs(v) : tiny[Math.floor(next() * tiny.length)]));
   }
 
   /** A conv / matmul of magnitude `maxAbs`, or its fused form with a bias of `channels` (made here). */
@@ -234,14 +294,6 @@ class GraphInterpreter {
     if (!fused) return { sym: make.plain(), maxAbs };
     const bias = this.operand(step, 'bias', [channels], Math.log10(maxAbs) + 1);
     return { sym: make.withBias(bias.sym), maxAbs: maxAbs + bias.maxAbs };
-  }
-
-  private maxpool(src: Val, step: GraphStep): Built {
-    const [, h, w] = src.shape;
-    const { window, strides, padding } = step.pool;
-    const kh = padding === 'VALID' ? Math.min(window[0], h) : window[0];
-    const kw = padding === 'VALID' ? Math.min(window[1], w) : window[1];
-    return { sym: this.c.b.maxpool(src.sym, { ksize: [kh, kw], strides: [strides[0], strides[1]], padding }), maxAbs: src.maxAbs };
   }
 
   private matmul(src: Val, step: GraphStep, fused: boolean): Built | undefined {
@@ -276,89 +328,15 @@ class GraphInterpreter {
     this.macs += batch * m * n * k;
     return this.product(step, fused, src.maxAbs * b.maxAbs * k, n, {
       plain: () => this.c.b.matmul(src.sym, b.sym, attrs),
-      withBias: (bias) => this.c.b.fusedMatmul(src.sym, b.sym, bias, { ...attrs, activation: choice.relu ? 'relu' : 'none' }),
+      withBias: (bias) => this.c.b.fusedMatmul(src.sym, b.sym, bias, { ...attrs, activation: choice.activation }),
     });
   }
 }
 
+/** TensorFlow's default 1e-3, Keras ResNet50's 1.001e-5, ONNX's 1e-5. */
+const BATCH_NORM_EPSILONS = [1e-3, 1.001e-5, 1e-5];
+
 /** Weight scale budget for a dot product of `k` terms with operand magnitude `maxAbs`. */
 function weightLog10(maxAbs: number, k: number): number {
   return Math.min(3, MAX_LOG10 - Math.log10(maxAbs * k + 1));
-}
-
-interface ConvGeometryChoice {
-  readonly kh: number;
-  readonly kw: number;
-  readonly cout: number;
-  readonly attrs: { strides: [number, number]; dilations: [number, number]; padding: Padding };
-  readonly macs: number;
-}
-
-/** The conv's kernel, channels and attributes for an NHWC input, within the budget; undefined if even 1x1x1 does not fit. */
-function convGeometry(input: Shape, choice: ConvChoice, fits: (shape: Shape, macs: number) => boolean): ConvGeometryChoice | undefined {
-  const [n, h, w, cin] = input;
-  let cout = choice.channels;
-  const dil = choice.dilated ? 2 : 1;
-  const strides: [number, number] = dil > 1 ? [1, 1] : [choice.strides[0], choice.strides[1]];
-  const same = choice.padding === 'SAME';
-  const pads = choice.padding === 'explicit' ? choice.pads : ([0, 0, 0, 0] as const);
-  const padding: Padding = choice.padding === 'explicit' ? [[pads[0], pads[1]], [pads[2], pads[3]]] : choice.padding;
-  // Largest kernel whose dilated window fits the (padded) input; SAME fits any.
-  const room = (size: number, before: number, after: number) => (same ? Infinity : Math.floor((size + before + after - 1) / dil) + 1);
-  let kh = Math.min(choice.kernel[0], room(h, pads[0], pads[1]));
-  let kw = Math.min(choice.kernel[1], room(w, pads[2], pads[3]));
-  const outHW = (size: number, k: number, stride: number, before: number, after: number) =>
-    same ? Math.ceil(size / stride) : Math.floor((size + before + after - ((k - 1) * dil + 1)) / stride) + 1;
-  const shapeOf = (): Shape => [n, outHW(h, kh, strides[0], pads[0], pads[1]), outHW(w, kw, strides[1], pads[2], pads[3]), cout];
-  const macsOf = () => numel(shapeOf()) * kh * kw * cin;
-  while (cout > 1 && !fits(shapeOf(), macsOf())) cout--;
-  if (!fits(shapeOf(), macsOf())) kh = kw = 1;
-  if (!fits(shapeOf(), macsOf())) return undefined;
-  return { kh, kw, cout, attrs: { strides, dilations: [dil, dil], padding }, macs: macsOf() };
-}
-
-/** A strided slice of `shape`: each axis's start, stride and size as its choice says, clamped to the axis. */
-function sliceFor(shape: Shape, axes: readonly SliceAxisChoice[]): { begin: number[]; size: number[]; strides: number[] } {
-  const begin: number[] = [];
-  const size: number[] = [];
-  const strides: number[] = [];
-  shape.forEach((d, a) => {
-    const { stride } = axes[a];
-    const b0 = axes[a].begin % d;
-    begin.push(b0);
-    size.push(1 + (axes[a].size % (Math.floor((d - 1 - b0) / stride) + 1)));
-    strides.push(stride);
-  });
-  return { begin, size, strides };
-}
-
-/** A reshape target for `shape`: the choice's form for that rank, perhaps with one dimension -1. */
-function reshapeFor(shape: Shape, choice: ReshapeChoice): number[] {
-  const infer = (dims: number[]) => {
-    if (!choice.wildcard) return dims;
-    const at = choice.wildcardAt % dims.length;
-    return dims.map((d, i) => (i === at ? -1 : d));
-  };
-  if (shape.length === 4) {
-    const [n, h, w, c] = shape;
-    switch (choice.form % 4) {
-      case 0:
-        return infer([n, h * w * c]); // flatten for a matmul tail
-      case 1:
-        return infer([n * h * w, c]); // pixels as rows: what a 1x1 conv is as a GEMM
-      case 2:
-        return infer([n, h * w, c]);
-      default:
-        return infer([n, w, h, c]); // same data, other spatial factorization
-    }
-  }
-  if (shape.length === 2) {
-    const [m, k] = shape;
-    if (choice.form % 2 === 0) return infer([m, 1, 1, k]); // back to NHWC: rows as a batch of 1x1 images
-    const ds = divisors(m);
-    const d = ds[choice.divisor % ds.length];
-    return infer([d, m / d, k]);
-  }
-  const [b, m, k] = shape;
-  return infer(choice.form % 2 === 0 ? [b * m, k] : [b, m * k]);
 }

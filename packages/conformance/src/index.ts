@@ -4,6 +4,8 @@ export {
   graphArbitrary,
   graphRecipeArbitrary,
   buildGraphCase,
+  GRAPH_OPS,
+  GRAPH_OPS_EXCLUDED,
   reshapeTarget,
   repairConv,
   type ConformanceCase,

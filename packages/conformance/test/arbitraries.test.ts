@@ -1,25 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { Graph, convGeometry, evaluate, matmulGeometry, poolGeometry, summarize, type Conv2dAttrs, type MaxpoolAttrs, type MatmulAttrs } from '@tessera/core';
-import { OP_NAMES_UNDER_TEST, graphArbitrary, opCaseArbitrary, type ConformanceCase } from '../src/index.js';
+import { convGeometry, matmulGeometry, poolGeometry, summarize, type Conv2dAttrs, type MaxpoolAttrs, type MatmulAttrs } from '@tessera/core';
+import { OP_NAMES_UNDER_TEST, opCaseArbitrary, type ConformanceCase } from '../src/index.js';
+import { checkWellFormed } from './well-formed.js';
 import { CASE_MACS } from '../src/arbitraries.js';
 
 const SAMPLES = 200;
-
-/** The case is well formed: the graph re-verifies, feeds match its inputs, and the reference is finite everywhere. */
-function checkWellFormed(c: ConformanceCase): void {
-  const again = new Graph(c.graph.parts());
-  expect(again.nodes.length).toBe(c.graph.nodes.length);
-  expect(Object.keys(c.feeds).sort()).toEqual(c.graph.inputs.map((v) => v.name).sort());
-  const ref = evaluate(c.graph, c.feeds);
-  for (const [name, r] of Object.entries(ref)) {
-    for (let i = 0; i < r.value.length; i++) {
-      if (!Number.isFinite(r.value[i]) || !Number.isFinite(r.bound[i]) || Math.abs(r.value[i]) > 1e35) {
-        throw new Error(`output ${name}[${i}] = ${r.value[i]} ± ${r.bound[i]} is not comfortably finite in float32`);
-      }
-    }
-  }
-}
 
 const sample = (arb: fc.Arbitrary<ConformanceCase>) => fc.sample(arb, { numRuns: SAMPLES, seed: 20240601 });
 const allData = (c: ConformanceCase) => [...Object.values(c.feeds), ...[...c.graph.constants.values()].map((t) => t.data)];
@@ -147,14 +133,6 @@ describe('opCaseArbitrary', () => {
     for (const [k, v] of Object.entries(seen)) expect(v, k).toBeGreaterThan(10);
   });
 
-  it('the fused cases draw every activation, and fused_conv2d cases both with and without a residual', () => {
-    for (const op of ['fused_conv2d', 'fused_matmul']) {
-      const nodes = sample(opCaseArbitrary(op)).map((c) => c.graph.nodes[0]);
-      expect(new Set(nodes.map((n) => n.attrs.activation)), op).toEqual(new Set(['none', 'relu', 'relu6']));
-      if (op === 'fused_conv2d') expect(new Set(nodes.map((n) => n.inputs.length))).toEqual(new Set([3, 4]));
-    }
-  });
-
   it('relu6 reaches past 6 with exact ties at 6; pad covers every rank, zero and non-zero values and pads on every side', () => {
     const values = sample(opCaseArbitrary('relu6')).flatMap((c) => Array.from(c.feeds.x));
     expect(values.filter((v) => v === 6).length).toBeGreaterThan(10);
@@ -248,50 +226,5 @@ describe('opCaseArbitrary', () => {
     }
     expect(nearZero).toBeGreaterThan(SAMPLES / 4);
     expect(channels).toBeGreaterThan(5);
-  });
-});
-
-describe('graphArbitrary', () => {
-  it(`yields graphs of 1..12 ops that verify, with a finite reference and under 2e5 MACs (${SAMPLES} samples)`, () => {
-    fc.assert(
-      fc.property(graphArbitrary(), (c) => {
-        expect(c.graph.nodes.length).toBeGreaterThanOrEqual(1);
-        expect(c.graph.nodes.length).toBeLessThanOrEqual(12);
-        expect(summarize(c.graph).totalMacs).toBeLessThan(2e5);
-        checkWellFormed(c);
-      }),
-      { numRuns: SAMPLES, seed: 2 },
-    );
-  });
-
-  it('honours minOps / maxOps', () => {
-    for (const c of fc.sample(graphArbitrary({ minOps: 3, maxOps: 4 }), { numRuns: 50, seed: 3 })) {
-      expect(c.graph.nodes.length).toBeGreaterThanOrEqual(3);
-      expect(c.graph.nodes.length).toBeLessThanOrEqual(4);
-    }
-  });
-
-  it('covers every op, two consumers, intermediates that are outputs, several outputs, flatten + matmul tails, matmuls, residual adds, products and concats of computed values', () => {
-    const seen = new Set<string>();
-    for (const c of sample(graphArbitrary())) {
-      const g = c.graph;
-      for (const n of g.nodes) {
-        seen.add(n.op);
-        if (g.consumers(n.name).length > 1) seen.add('two-consumers');
-        if (g.consumers(n.name).length > 0 && g.isOutput(n.name)) seen.add('intermediate-output');
-        if (n.op.includes('matmul') && g.producer(n.inputs[0])?.op === 'reshape' && g.value(n.inputs[0]).shape.length === 2) seen.add('flatten-matmul');
-        if (n.op.includes('matmul') && g.kind(n.inputs[1]) === 'node') seen.add('matmul-of-computed');
-        if (n.op.includes('conv2d') && g.kind(n.inputs[1]) === 'input') seen.add('filter-input');
-        if ((n.op === 'add' || n.op === 'mul') && n.inputs.every((v) => g.kind(v) === 'node')) seen.add(`${n.op}-of-computed`);
-        if (n.op === 'concat' && n.inputs.every((v) => g.kind(v) === 'node') && new Set(n.inputs).size > 1) seen.add('concat-of-computed');
-      }
-      if (Object.keys(g.outputs).length > 1) seen.add('several-outputs');
-    }
-    // Random graphs do not compose the CNN ops of arbitraries-cnn.ts (yet): those have single-op cases only.
-    const cnnOnly: readonly string[] = ['avg_pool', 'mean', 'softmax', 'batch_norm', 'depthwise_conv2d', 'fused_depthwise_conv2d'];
-    const graphOps = OP_NAMES_UNDER_TEST.filter((op) => !cnnOnly.includes(op));
-    for (const k of [...graphOps, 'two-consumers', 'intermediate-output', 'several-outputs', 'flatten-matmul', 'matmul-of-computed', 'filter-input', 'add-of-computed', 'mul-of-computed', 'concat-of-computed']) {
-      expect(seen, k).toContain(k);
-    }
   });
 });
