@@ -198,16 +198,11 @@ const relu6: LoopKernel = ({ inputs: [x], out }) => {
 };
 
 /** An activation of a fused op ('none' | 'relu' | 'relu6'), NaN kept, +0 for y <= 0. */
-function activate(y: number, activation: string): number {
-  if (activation === 'none') return y;
-  return y <= 0 ? 0 : activation === 'relu6' && y > 6 ? 6 : y;
-}
-
 /**
  * depthwise_conv2d: output channel c * multiplier + m is input channel c convolved with filter[:, :, c, m];
  * fused_depthwise_conv2d then adds the bias and applies its activation.
  */
-function depthwiseConv(a: Args, bias: Float32Array | null = null, activation = 'none'): void {
+function depthwiseConv(a: Args, e: Epilogue): void {
   const g: ConvGeometry = convGeometry(shapeOf(a, 0), shapeOf(a, 1), a.node.attrs as Conv2dAttrs, true);
   const [x, w] = a.inputs;
   const mult = g.outC / g.inC;
@@ -226,7 +221,7 @@ function depthwiseConv(a: Args, bias: Float32Array | null = null, activation = '
               acc = f(acc + f(xv * w[(ky * g.kW + kx) * g.outC + co]));
             }
           }
-          a.out[o] = activate(epilogue(acc, bias, co, false), activation);
+          a.out[o] = epilogue(acc, e, co, o);
         }
 }
 
@@ -293,10 +288,8 @@ loopsKernels.register<LoopKernel>(BACKEND, 'mul', (a) => binary(a, (x, y) => x *
 loopsKernels.register<LoopKernel>(BACKEND, 'relu6', relu6);
 loopsKernels.register<LoopKernel>(BACKEND, 'pad', pad);
 loopsKernels.register<LoopKernel>(BACKEND, 'concat', concat);
-loopsKernels.register<LoopKernel>(BACKEND, 'depthwise_conv2d', (a) => depthwiseConv(a));
-loopsKernels.register<LoopKernel>(BACKEND, 'fused_depthwise_conv2d', (a) =>
-  depthwiseConv(a, a.inputs[2], (a.node.attrs as { activation?: string }).activation ?? 'none'),
-);
+loopsKernels.register<LoopKernel>(BACKEND, 'depthwise_conv2d', (a) => depthwiseConv(a, NONE));
+loopsKernels.register<LoopKernel>(BACKEND, 'fused_depthwise_conv2d', (a) => depthwiseConv(a, fusedEpilogue(a)));
 loopsKernels.register<LoopKernel>(BACKEND, 'avg_pool', avgPool);
 loopsKernels.register<LoopKernel>(BACKEND, 'mean', mean);
 loopsKernels.register<LoopKernel>(BACKEND, 'softmax', softmax);
