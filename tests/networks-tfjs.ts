@@ -51,7 +51,7 @@ class KerasInTfjs {
     return this.out(name, tf.mean(x, [1, 2]));
   }
   denseSoftmax(x: tf.Tensor2D, name: string): tf.Tensor2D {
-    return this.out(name, tf.softmax(tf.add(tf.matMul(x, this.w(`${name}/kernel`) as tf.Tensor2D), this.w(`${name}/bias`))));
+    return this.out(name, tf.softmax(tf.add(tf.matMul(x, this.w(`${name}/kernel`) as tf.Tensor2D), this.w(`${name}/bias`))) as tf.Tensor2D);
   }
 }
 

@@ -89,7 +89,7 @@ async function tfjsImpl(w: Workload, graph: Graph, backend: 'webgl' | 'wasm'): P
 const median = (a: number[]) => [...a].sort((p, q) => p - q)[Math.floor(a.length / 2)];
 const fmt = (n: number) => (n >= 100 ? n.toFixed(0) : n >= 10 ? n.toFixed(1) : n.toFixed(2));
 
-it('browser workloads: tessera webgl vs tfjs-webgl (and tessera cpu)', async () => {
+it('browser workloads: tessera webgl, cpu, workers vs tfjs-webgl, tfjs-wasm', async () => {
   const webgl = getBackend(defaultContainer, 'webgl') as unknown as { device: { renderer: string } };
   const rows: Record<string, unknown>[] = [];
   for (const id of IDS) {
