@@ -29,6 +29,8 @@ describe('passes on the example graphs', () => {
       'reshape:l2_conv2d/to_rows',
       'fused_matmul:l2_conv2d',
       'reshape:l2_conv2d/to_nhwc',
+      'add:l3_add_input',
+      'relu:l3_add_input/relu',
     ]);
     expect(r.graph.producer('l0_conv2d')!.attrs.activation).toBe('relu');
     expect(r.graph.producer('l1_conv2d')!.attrs.activation).toBe('relu');

@@ -1,26 +1,38 @@
 /**
- * Browser benchmark: the workloads of examples/src/workloads.json on Tessera `webgl` and `cpu` and on
- * TensorFlow.js `tfjs-backend-webgl` 4.22, in the same page (same SwiftShader device), interleaved
- * round-robin. Each call includes reading the result back. The first call (shader compilation)
- * is reported apart; then `WARMUP` calls, then `RUNS` timed calls: min and median ms.
+ * Browser benchmark: the workloads of examples/src/workloads.json on Tessera `webgl`, `cpu` and
+ * `workers` and on TensorFlow.js `tfjs-backend-webgl` and `tfjs-backend-wasm` 4.22, in the same
+ * page (same SwiftShader device), interleaved round-robin. Each call includes reading the result
+ * back. The first call (shader compilation) is reported apart; then `WARMUP` calls, then `RUNS`
+ * timed calls: min and median ms. The networks (W6 ResNet-50, W7 MobileNetV2) run their O1 graph
+ * (batch norm folded, fused), the peers the same graph (benchmarks/peers/tfjs-graph.ts); the
+ * other workloads the graph as built.
  * Results: a table on stdout and benchmarks/browser/results.json.
- * Environment: VITE_BENCH_WORKLOADS=W2,W4-1024 (default W1-b32,W2,W3,W4-512,W5), VITE_BENCH_RUNS=7.
+ * Environment: VITE_BENCH_WORKLOADS=W2,W6 (default W1-b32,W2,W3,W4-512,W5,W6,W7), VITE_BENCH_RUNS=7,
+ * VITE_BENCH_LEVEL=O0|O1|O2 (all workloads at that level).
  */
 import '@tessera/backend-cpu';
 import '@tessera/backend-webgl';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-webgl';
-import { numel } from '@tessera/core';
+import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import { registerWorkersBackend } from '@tessera/backend-workers';
+import { numel, type Graph } from '@tessera/core';
 import { workload, workloadGraph, type Workload } from '@tessera/examples';
+import { optimize } from '@tessera/passes';
 import { createSession, defaultContainer, getBackend } from '@tessera/runtime';
 import { expect, it } from 'vitest';
 import { commands } from 'vitest/browser';
+import { tfjsGraph } from '../peers/tfjs-graph.js';
 
 const env = (import.meta as unknown as { env: Record<string, string | undefined> }).env;
-const IDS = env.VITE_BENCH_WORKLOADS?.split(',') ?? ['W1-b32', 'W2', 'W3', 'W4-512', 'W5'];
+const IDS = env.VITE_BENCH_WORKLOADS?.split(',') ?? ['W1-b32', 'W2', 'W3', 'W4-512', 'W5', 'W6', 'W7'];
 const RUNS = Number(env.VITE_BENCH_RUNS ?? 7);
 const WARMUP = 2;
-const CPU_MAX_GFLOP = 0.5; // Tessera cpu in the page only where one call stays short
+const CPU_MAX_GFLOP = 0.5; // Tessera cpu / workers and tfjs-wasm in the page where one call stays short, and on the networks
+
+// The page serves the repository: tfjs' wasm binaries from its node_modules.
+setWasmPaths('/node_modules/@tensorflow/tfjs-backend-wasm/dist/');
+registerWorkersBackend(defaultContainer);
 
 interface Impl {
   name: string;
@@ -30,72 +42,46 @@ interface Impl {
   dispose: () => void;
 }
 
-async function tesseraImpl(w: Workload, backend: string): Promise<Impl> {
-  const graph = workloadGraph(w);
+const input = (w: Workload) => new Float32Array(numel(w.input)).map((_, i) => Math.sin(i * 0.37));
+
+/** The graph a workload is timed on: O1 for the networks, the graph as built for the others (or VITE_BENCH_LEVEL). */
+function benchGraph(w: Workload): Graph {
+  const level = env.VITE_BENCH_LEVEL ?? ('network' in w ? 'O1' : 'O0');
+  return optimize(workloadGraph(w), { level }).graph;
+}
+
+async function tesseraImpl(w: Workload, graph: Graph, backend: string): Promise<Impl> {
   const session = await createSession(graph, { backend });
-  const x = new Float32Array(numel(w.input)).map((_, i) => Math.sin(i * 0.37));
-  const impl: Impl = {
+  const x = input(w);
+  return {
     name: `tessera-${backend}`,
     first: 0,
     times: [],
-    call: async () => (await session.run({ x })).y,
+    call: async () => Object.values(await session.run({ x }))[0],
     dispose: () => session.dispose(),
   };
-  return impl;
 }
 
-/** The same layers with tfjs ops (conv2d, add, relu, maxPool, reshape, matMul), weights as tensors. */
-async function tfjsImpl(w: Workload): Promise<Impl> {
-  await tf.setBackend('webgl');
+/** The same graph in tfjs ops (peers/tfjs-graph.ts) on tfjs' `backend`, made current before each call. */
+async function tfjsImpl(w: Workload, graph: Graph, backend: 'webgl' | 'wasm'): Promise<Impl> {
+  await tf.setBackend(backend);
   await tf.ready();
-  const graph = workloadGraph(w);
-  const consts = new Map<string, tf.Tensor>();
-  for (const [name, t] of graph.constants) consts.set(name, tf.tensor(t.data, [...t.shape]));
-  const x = tf.tensor(new Float32Array(numel(w.input)).map((_, i) => Math.sin(i * 0.37)), w.input);
-  const forward = () =>
-    tf.tidy(() => {
-      let y: tf.Tensor = x;
-      for (const node of graph.nodes) {
-        const arg = (i: number) => consts.get(node.inputs[i]) ?? y;
-        const a = node.attrs as Record<string, unknown>;
-        switch (node.op) {
-          case 'conv2d':
-            y = tf.conv2d(y as tf.Tensor4D, arg(1) as tf.Tensor4D, a.strides as [number, number], (a.padding as string).toLowerCase() as 'same');
-            break;
-          case 'bias_add':
-            y = tf.add(y, arg(1));
-            break;
-          case 'relu':
-            y = tf.relu(y);
-            break;
-          case 'maxpool':
-            y = tf.maxPool(y as tf.Tensor4D, a.ksize as [number, number], a.strides as [number, number], (a.padding as string).toLowerCase() as 'same');
-            break;
-          case 'reshape':
-            y = tf.reshape(y, node.output.shape as number[]);
-            break;
-          case 'matmul':
-            y = tf.matMul(y as tf.Tensor2D, arg(1) as tf.Tensor2D);
-            break;
-          default:
-            throw new Error(`no tfjs mapping for ${node.op}`);
-        }
-      }
-      return y;
-    });
+  const peer = tfjsGraph(graph);
+  const x = tf.tensor(input(w), w.input);
   return {
-    name: 'tfjs-webgl',
+    name: `tfjs-${backend}`,
     first: 0,
     times: [],
     call: async () => {
-      const y = forward();
+      if (tf.getBackend() !== backend) await tf.setBackend(backend);
+      const y = tf.tidy(() => peer.forward(x));
       const d = (await y.data()) as Float32Array;
       y.dispose();
       return d;
     },
     dispose: () => {
       x.dispose();
-      for (const t of consts.values()) t.dispose();
+      peer.dispose();
     },
   };
 }
@@ -103,13 +89,16 @@ async function tfjsImpl(w: Workload): Promise<Impl> {
 const median = (a: number[]) => [...a].sort((p, q) => p - q)[Math.floor(a.length / 2)];
 const fmt = (n: number) => (n >= 100 ? n.toFixed(0) : n >= 10 ? n.toFixed(1) : n.toFixed(2));
 
-it('browser workloads: tessera webgl vs tfjs-webgl (and tessera cpu)', async () => {
+it('browser workloads: tessera webgl, cpu, workers vs tfjs-webgl, tfjs-wasm', async () => {
   const webgl = getBackend(defaultContainer, 'webgl') as unknown as { device: { renderer: string } };
   const rows: Record<string, unknown>[] = [];
   for (const id of IDS) {
     const w = workload(id);
-    const impls: Impl[] = [await tesseraImpl(w, 'webgl'), await tfjsImpl(w)];
-    if (w.gflop <= CPU_MAX_GFLOP) impls.push(await tesseraImpl(w, 'cpu'));
+    const graph = benchGraph(w);
+    const impls: Impl[] = [await tesseraImpl(w, graph, 'webgl'), await tfjsImpl(w, graph, 'webgl')];
+    if (w.gflop <= CPU_MAX_GFLOP || 'network' in w) {
+      impls.push(await tesseraImpl(w, graph, 'cpu'), await tesseraImpl(w, graph, 'workers'), await tfjsImpl(w, graph, 'wasm'));
+    }
     let reference: Float32Array | null = null;
     for (const impl of impls) {
       const t0 = performance.now();
@@ -144,10 +133,10 @@ it('browser workloads: tessera webgl vs tfjs-webgl (and tessera cpu)', async () 
       impl.dispose();
     }
   }
-  const ratio = (id: string) => {
-    const t = rows.find((r) => r.workload === id && r.impl === 'tessera-webgl')!.medianMs as number;
-    const p = rows.find((r) => r.workload === id && r.impl === 'tfjs-webgl')!.medianMs as number;
-    return p / t;
+  /** Speed-up of a Tessera implementation over a peer on a workload (medians); NaN where one of them did not run. */
+  const ratio = (id: string, tessera = 'tessera-webgl', peer = 'tfjs-webgl') => {
+    const ms = (impl: string) => (rows.find((r) => r.workload === id && r.impl === impl)?.medianMs as number | undefined) ?? NaN;
+    return ms(peer) / ms(tessera);
   };
   const lines = [
     `| workload | implementation | first call ms | min ms | median ms | GFLOP/s (median) |`,
@@ -158,6 +147,7 @@ it('browser workloads: tessera webgl vs tfjs-webgl (and tessera cpu)', async () 
     ),
     '',
     `speed-up of tessera-webgl over tfjs-webgl (median): ${IDS.map((id) => `${id} ${ratio(id).toFixed(2)}x`).join(', ')}`,
+    `speed-up of tessera-cpu / tessera-workers over tfjs-wasm (median): ${IDS.map((id) => `${id} ${ratio(id, 'tessera-cpu', 'tfjs-wasm').toFixed(2)}x / ${ratio(id, 'tessera-workers', 'tfjs-wasm').toFixed(2)}x`).join(', ')}`,
   ];
   console.log(`\nrenderer: ${webgl.device.renderer}; ${RUNS} timed calls after ${WARMUP} warm-ups, round-robin\n${lines.join('\n')}\n`);
   const report = {
@@ -168,6 +158,7 @@ it('browser workloads: tessera webgl vs tfjs-webgl (and tessera cpu)', async () 
     warmup: WARMUP,
     results: rows,
     speedup: Object.fromEntries(IDS.map((id) => [id, ratio(id)])),
+    speedupOverTfjsWasm: Object.fromEntries(IDS.map((id) => [id, { cpu: ratio(id, 'tessera-cpu', 'tfjs-wasm'), workers: ratio(id, 'tessera-workers', 'tfjs-wasm') }])),
   };
   await commands.writeFile('benchmarks/browser/results.json', JSON.stringify(report, null, 2));
 });

@@ -1,4 +1,6 @@
 import { GraphBuilder, randomTensor, type Graph, type Padding } from '@tessera/core';
+import { mobilenetV2 } from './mobilenet-v2.js';
+import { resnet50, type NetworkOptions } from './resnet50.js';
 import workloadFile from './workloads.json' with { type: 'json' };
 
 /** One layer of a benchmark workload (workloads.json beside this file). */
@@ -6,15 +8,22 @@ export type WorkloadLayer =
   | { op: 'conv2d'; filter: number[]; strides: [number, number]; padding: 'SAME' | 'VALID'; bias: boolean; relu: boolean }
   | { op: 'maxpool'; ksize: [number, number]; strides: [number, number]; padding: 'SAME' | 'VALID' }
   | { op: 'reshape'; shape: number[] }
-  | { op: 'matmul'; weights: number[]; bias: boolean };
+  | { op: 'matmul'; weights: number[]; bias: boolean }
+  /** The workload's input added to the current value (a residual block's identity shortcut), then relu if asked. */
+  | { op: 'add_input'; relu: boolean };
 
-export interface Workload {
+/** The networks a workload can name (examples/src): built at the workload's batch and image size. */
+export const NETWORKS = { resnet50, mobilenet_v2: mobilenetV2 } as const satisfies Record<string, (o: NetworkOptions) => Graph>;
+
+interface WorkloadBase {
   id: string;
   name: string;
   input: number[];
-  layers: WorkloadLayer[];
+  /** 2 x multiply-accumulates / 1e9 (core's summary). */
   gflop: number;
 }
+/** A workload given layer by layer, or a whole network by name (input [batch, size, size, 3]). */
+export type Workload = (WorkloadBase & { layers: WorkloadLayer[] }) | (WorkloadBase & { network: keyof typeof NETWORKS });
 
 export const WORKLOADS: readonly Workload[] = (workloadFile as { workloads: Workload[] }).workloads;
 
@@ -25,13 +34,15 @@ export function workload(id: string): Workload {
 }
 
 /**
- * A workload as a graph, layer by layer, unfused (conv2d -> bias_add -> relu), with the data
- * the workload file prescribes: filters scaled by 2/sqrt(kh*kw*cin), matmul weights by
+ * A workload as a graph: a network's builder, or layer by layer, unfused (conv2d -> bias_add ->
+ * relu), with the data the workload file prescribes: filters scaled by 2/sqrt(kh*kw*cin), matmul weights by
  * 2/sqrt(k), biases in [-0.1, 0.1].
  */
 export function workloadGraph(w: Workload, seed = 1): Graph {
+  if ('network' in w) return NETWORKS[w.network]({ batch: w.input[0], size: w.input[1], seed });
   const g = new GraphBuilder(w.id);
-  let x = g.input('x', w.input);
+  const input = g.input('x', w.input);
+  let x = input;
   w.layers.forEach((layer, i) => {
     const name = `l${i}_${layer.op}`;
     const s = seed + 10 * i;
@@ -56,6 +67,10 @@ export function workloadGraph(w: Workload, seed = 1): Graph {
         if (layer.bias) x = g.biasAdd(x, g.constant(`${name}/bias`, randomTensor([layer.weights[1]], s + 1, 0.1)), { name: `${name}/bias_add` });
         break;
       }
+      case 'add_input':
+        x = g.add(x, input, { name });
+        if (layer.relu) x = g.relu(x, { name: `${name}/relu` });
+        break;
     }
   });
   return g.build({ y: x });
