@@ -106,7 +106,7 @@ function renormalize(data: Float32Array, target: number): Float32Array {
   return Float32Array.from(data, (v) => v * s);
 }
 
-const DOT_OPS = new Set(['conv2d', 'fused_conv2d', 'matmul', 'fused_matmul', 'depthwise_conv2d']);
+const DOT_OPS = new Set(['conv2d', 'fused_conv2d', 'matmul', 'fused_matmul', 'depthwise_conv2d', 'fused_depthwise_conv2d']);
 /** 10^2.5 > the largest K of a one-op case (5 * 5 * 12 = 300): products below 10^31 keep every partial sum below 10^34. */
 const DOT_EXP_BUDGET = 31;
 /** Ops that sum up to CASE_MACS / 8 = 2^17 < 10^5.2 elements: inputs below 3.4e32 keep every partial sum below float32's max. */
