@@ -84,6 +84,19 @@ describe('webgl ops of group c agree with the float64 reference within its per-e
     });
   }
 
+  it('batch_norm of a tiny difference and a tiny scale keeps a normal result whose partial product d * scale is subnormal', async () => {
+    // The conformance failure of issue 21 (seed 1): channel 2 has d * scale = -1.05e-38, r = 31.6, y = -3.3e-37.
+    const bits = (...b: number[]) => new Tensor([3], new Float32Array(Uint32Array.from(b).buffer));
+    const g = new GraphBuilder('bn-subnormal-partial');
+    const stat = (name: string, ...b: number[]) => g.constant(name, bits(...b));
+    const y = g.batchNorm(g.input('x', [3]), stat('mean', 0xa109e038, 0xa1937a04, 0xa12359f3), stat('variance', 0x33d6bf95, 0x2b8cbccc, 0), stat('offset', 0, 0, 0), stat('scale', 0, 0x1e90b9a9, 0x9eb3b8cc), { epsilon: 1e-3 });
+    const graph = g.build({ y });
+    const { outputs, problems } = await checkAgainstReference(graph, { x: new Float32Array(3) });
+    expect(problems).toEqual([]);
+    expect(outputs.y[2]).toBeLessThan(-3.3e-37);
+    expect(outputs.y[2]).toBeGreaterThan(-3.4e-37);
+  });
+
   it('batch_norm after a depthwise_conv2d and before a relu (a MobileNet block), batch 2', async () => {
     const g = new GraphBuilder('dw-bn-relu');
     const x = g.input('x', [2, 8, 8, 6]);

@@ -39,3 +39,20 @@ describe('reproFromJson', () => {
     expect(Array.from(reproFromJson(valid()).feeds.x)).toEqual([-1, 2]);
   });
 });
+
+describe('a -0 attribute in a reproduction file', () => {
+  it('is -0 again after writing and reading, so the case reproduces', () => {
+    const g = new GraphBuilder('p');
+    const padded = g.build({ y: g.pad(g.input('x', [1]), { paddings: [[0, 1]], value: -0 }) });
+    const feeds = { x: Float32Array.of(-0.5) };
+    const reference = evaluate(padded, feeds);
+    const f: ConformanceFailure = {
+      ...failure,
+      property: 'pad', graph: padded.toString(), graphObject: padded, feeds,
+      outcome: { ...failure.outcome, reference, actual: { y: Float32Array.of(-0.5, 0) } },
+    };
+    const read = reproFromJson(JSON.parse(JSON.stringify(reproToJson(f), null, 1)));
+    expect(Object.is(read.graph.nodes[0].attrs.value, -0)).toBe(true);
+    expect(Object.is(evaluate(read.graph, read.feeds).y.value[1], -0)).toBe(true);
+  });
+});

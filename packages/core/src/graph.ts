@@ -155,12 +155,23 @@ export class Graph implements GraphParts {
     const lines = [`graph ${this.name}(${this.inputs.map((v) => `%${v.name}: ${shapeStr(v.shape)}`).join(', ')}) {`];
     for (const [name, t] of this.constants) lines.push(`  const %${name}: ${shapeStr(t.shape)}`);
     for (const n of this.nodes) {
-      const attrs = Object.entries(n.attrs).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(', ');
+      const attrs = Object.entries(n.attrs).map(([k, v]) => `${k}=${attrText(v)}`).join(', ');
       lines.push(`  %${n.name}: ${shapeStr(n.output.shape)} = ${n.op}(${n.inputs.map((i) => `%${i}`).join(', ')})${attrs ? ` {${attrs}}` : ''}`);
     }
     lines.push(`  return ${Object.entries(this.outputs).map(([k, v]) => `${k}=%${v}`).join(', ')}`, '}');
     return lines.join('\n');
   }
+}
+
+/** An attribute as JSON text, but -0 as `-0` (JSON.stringify writes 0), so a failure shows the sign it is about. */
+function attrText(v: unknown): string {
+  if (Object.is(v, -0)) return '-0';
+  if (Array.isArray(v)) return `[${v.map(attrText).join(',')}]`;
+  if (v !== null && typeof v === 'object') {
+    const entries = Object.entries(v).filter(([, x]) => x !== undefined);
+    return `{${entries.map(([k, x]) => `${JSON.stringify(k)}:${attrText(x)}`).join(',')}}`;
+  }
+  return String(JSON.stringify(v));
 }
 
 function pushTo<K, V>(map: Map<K, V[]>, key: K, value: V): void {

@@ -6,6 +6,7 @@ import { MAX_ELEMENTS, numel, shapeStr, type Shape } from '../shape.js';
 import { Tensor } from '../tensor.js';
 import { FormatError, jsonPath, preview } from './format-error.js';
 import { FORBIDDEN_NAMES, GRAPH_FILE_LIMITS, NAME_RULE, isPlainObject, scanJson } from './json-guard.js';
+import { decodeAttrs, encodeAttrs } from './signed-zero.js';
 import { checkWeightData, decodeWeights, encodeWeights, type WeightData } from './weights.js';
 import { describeIssue } from '../zod-issues.js';
 
@@ -76,7 +77,7 @@ export function graphToJson(graph: Graph, opts: GraphToJsonOptions = {}): GraphJ
     name: graph.name,
     inputs: graph.inputs.map((v) => ({ name: v.name, shape: [...v.shape] })),
     constants: constants.map(([name, t], i) => ({ name, shape: [...t.shape], data: data[i] })),
-    nodes: graph.nodes.map((n) => ({ name: n.name, op: n.op, attrs: cloneJson(n.attrs), inputs: [...n.inputs] })),
+    nodes: graph.nodes.map((n) => ({ name: n.name, op: n.op, attrs: encodeAttrs(n.attrs), inputs: [...n.inputs] })),
     outputs: Object.fromEntries(Object.entries(graph.outputs)),
   };
   return sidecar ? { json, sidecar } : { json };
@@ -107,10 +108,6 @@ function checkSavableName(s: string, what: string): void {
       `cannot save: ${what} ${preview(s)} is not allowed in a graph file (names have 1 to ${GRAPH_FILE_LIMITS.maxNameLength} characters and are not ${[...FORBIDDEN_NAMES].join(', ')})`,
     );
   }
-}
-
-function cloneJson(value: unknown): Record<string, unknown> {
-  return JSON.parse(JSON.stringify(value)) as Record<string, unknown>;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -205,7 +202,7 @@ function checkNode(n: NodeEntry, i: number, defined: ReadonlyMap<string, string>
   const at = `nodes[${i}]`;
   if (!isOpName(n.op)) throw new FormatError(`${at}.op`, `unknown op ${preview(n.op)} (known: ${Object.keys(OPS).join(', ')})`);
   const spec = opSpec(n.op);
-  const parsedAttrs = spec.attrs.safeParse(n.attrs);
+  const parsedAttrs = spec.attrs.safeParse(decodeAttrs(n.attrs));
   if (!parsedAttrs.success) {
     throw issueError(parsedAttrs.error.issues, ['nodes', i, 'attrs'], n.attrs, { name: n.name, op: n.op, schema: spec.attrs });
   }

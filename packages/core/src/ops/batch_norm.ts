@@ -38,11 +38,22 @@ function channel(v: number, bv: number, eps: number): Channel {
 }
 
 /**
+ * What flushing a subnormal product of two of |d|, |scale|, r loses: that product times the third
+ * factor, so all of |d| |scale| r, yet at most TINY times the third factor. d * scale (the
+ * difference-first order) loses TINY r, d * r TINY |scale|; scale * r (the folded order) loses
+ * TINY |d|, already in the bound's 4 TINY |d|.
+ */
+function flushTerm(ad: number, as: number, r: number): number {
+  return Math.min(ad * as * r, TINY32 * (r + as));
+}
+
+/**
  * Float64 batch norm with bounds. With d = x - mean, a = |scale| r, A = (|x| + |mean|) a + |offset|:
  * at most 5 roundings of terms no larger than A in any association (d, d*scale, *r, +offset; or
  * scale*r, x*a, mean*a, offset - mean*a, the sum: the folded form cancels, hence |x| + |mean|),
  * plus r's own relative error on |d| a; c = BOUND_C covers the order as for sums. TINY terms let
- * any operand, intermediate or result be flushed when subnormal (a subnormal scale: all of d a).
+ * any operand, intermediate or result be flushed when subnormal (a subnormal scale: all of d a),
+ * including the product of two of d, scale, r, whichever a backend forms (flushTerm).
  * Operand bounds propagate by interval arithmetic (r up to rHi).
  */
 export function batchNormReference(x: RefTensor, [m, v, o, s]: readonly RefTensor[], epsilon: number): RefTensor {
@@ -62,7 +73,7 @@ export function batchNormReference(x: RefTensor, [m, v, o, s]: readonly RefTenso
     const as = Math.abs(si);
     const ad = Math.abs(d);
     const A = (Math.abs(xi) + Math.abs(mi)) * as * r + Math.abs(o.value[c]);
-    let bound = BOUND_C * (5 * U32 * A + relR * ad * as * r) + 4 * TINY32 * (1 + as * r + ad);
+    let bound = BOUND_C * (5 * U32 * A + relR * ad * as * r) + 4 * TINY32 * (1 + as * r + ad) + flushTerm(ad, as, r);
     if (as < TINY32) bound += ad * as * r;
     const bx = x.bound[i] + m.bound[c];
     const bs = s.bound[c];
