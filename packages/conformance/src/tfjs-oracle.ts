@@ -17,6 +17,13 @@ interface Tf {
   maxPool(x: T, ksize: number[], strides: number[], pad: string): T;
   matMul(a: T, b: T, ta: boolean, tb: boolean): T;
   add(a: T, b: T): T;
+  mul(a: T, b: T): T;
+  batchNorm(x: T, mean: T, variance: T, offset: T, scale: T, epsilon: number): T;
+  avgPool(x: T, ksize: number[], strides: number[], pad: string): T;
+  mean(x: T, axes: number[], keepDims: boolean): T;
+  softmax(x: T): T;
+  pad(x: T, paddings: number[][], value: number): T;
+  concat(xs: T[], axis: number): T;
   relu(x: T): T;
   relu6(x: T): T;
   depthwiseConv2d(x: T, f: T, strides: number[], pad: unknown, format: string, dilations: number[]): T;
@@ -85,6 +92,24 @@ function runNode(tf: Tf, node: Node, xs: T[], shapeOf: (v: string) => readonly n
     }
     case 'maxpool':
       return tf.maxPool(xs[0], a.ksize as number[], pair(a.strides), a.padding === 'SAME' ? 'same' : 'valid');
+    case 'avg_pool':
+      return tf.avgPool(xs[0], a.ksize as number[], pair(a.strides), a.padding === 'SAME' ? 'same' : 'valid');
+    case 'mean':
+      return tf.mean(xs[0], a.axes as number[], a.keepdims === true);
+    case 'softmax':
+      return tf.softmax(xs[0]);
+    case 'batch_norm':
+      return tf.batchNorm(xs[0], xs[1], xs[2], xs[3], xs[4], a.epsilon as number);
+    case 'add':
+      return tf.add(xs[0], xs[1]);
+    case 'mul':
+      return tf.mul(xs[0], xs[1]);
+    case 'relu6':
+      return tf.relu6(xs[0]);
+    case 'pad':
+      return tf.pad(xs[0], a.paddings as number[][], a.value as number);
+    case 'concat':
+      return tf.concat(xs, a.axis as number);
     case 'matmul':
     case 'fused_matmul': {
       const [ra, rb] = [shapeOf(node.inputs[0]).length, shapeOf(node.inputs[1]).length];
