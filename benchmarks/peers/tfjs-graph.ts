@@ -22,7 +22,7 @@ function tfjsPadding(p: 'SAME' | 'VALID' | Explicit): TfPadding {
 
 /** A fused op's activation: `activation` ('none' | 'relu' | 'relu6'), or the older `relu` flag. */
 function activationOf(attrs: Record<string, unknown>): Activation {
-  return (attrs['activation'] as Activation | undefined) ?? (attrs['relu'] ? 'relu' : 'none');
+  return attrs['activation'] as Activation;
 }
 const tfActivation = (a: Activation): 'linear' | 'relu' | 'relu6' => (a === 'none' ? 'linear' : a);
 
