@@ -68,6 +68,13 @@ function tfPadding(p: unknown): unknown {
   return [[0, 0], [t, b], [l, r], [0, 0]];
 }
 
+/** TensorFlow's pooling has SAME and VALID only: explicit pads have no tfjs counterpart (the oracle skips the case). */
+function poolPadding(p: unknown): 'same' | 'valid' {
+  if (p === 'SAME') return 'same';
+  if (p === 'VALID') return 'valid';
+  throw new Error('the tfjs oracle has no pooling with explicit pads');
+}
+
 /** A fused op's activation in tfjs. */
 function activate(tf: Tf, y: T, activation: unknown): T {
   return activation === 'relu' ? tf.relu(y) : activation === 'relu6' ? tf.relu6(y) : y;
@@ -91,9 +98,9 @@ function runNode(tf: Tf, node: Node, xs: T[], shapeOf: (v: string) => readonly n
       return activate(tf, tf.add(y, xs[2]), a.activation);
     }
     case 'maxpool':
-      return tf.maxPool(xs[0], a.ksize as number[], pair(a.strides), a.padding === 'SAME' ? 'same' : 'valid');
+      return tf.maxPool(xs[0], a.ksize as number[], pair(a.strides), poolPadding(a.padding));
     case 'avg_pool':
-      return tf.avgPool(xs[0], a.ksize as number[], pair(a.strides), a.padding === 'SAME' ? 'same' : 'valid');
+      return tf.avgPool(xs[0], a.ksize as number[], pair(a.strides), poolPadding(a.padding));
     case 'mean':
       return tf.mean(xs[0], a.axes as number[], a.keepdims === true);
     case 'softmax':

@@ -1,8 +1,8 @@
 import { OpError } from '../errors.js';
 import { expectRank, sameShape, shapeStr, type Shape } from '../shape.js';
 import { conv2d, conv2dAttrs, conv2dReference, convGeometry } from './conv2d.js';
-import { activationAttr, activationValue, addBound, applyEpilogue, withSignedZeros, type Activation } from './numerics.js';
-import { defineOp, type RefTensor } from './spec.js';
+import { activationAttr, applyEpilogue } from './numerics.js';
+import { defineOp } from './spec.js';
 
 /**
  * conv2d, then bias_add, then (optionally) the add of an output-shaped `residual` (a ResNet
@@ -27,8 +27,7 @@ export const fusedConv2d = defineOp({
   },
   reference([x, f, b, residual], attrs) {
     const out = conv2dReference(x, f, convGeometry(x.shape, f.shape, attrs));
-    if (!residual) return applyEpilogue(out, b, attrs.activation);
-    return activate(addResidual(applyEpilogue(out, b, 'none'), residual), attrs.activation);
+    return applyEpilogue(out, b, attrs.activation, residual);
   },
 });
 
@@ -45,24 +44,4 @@ function checkResidual(residual: Shape, out: Shape): void {
   if (!sameShape(residual, out)) {
     throw new OpError(`residual ${shapeStr(residual)} must have the output's shape ${shapeStr(out)} (no broadcasting)`);
   }
-}
-
-/** `out += residual` in place, with one addition's bound (as the add op). */
-function addResidual(out: RefTensor, residual: RefTensor): RefTensor {
-  const { value, bound } = out;
-  for (let i = 0; i < value.length; i++) {
-    const r = residual.value[i];
-    bound[i] += residual.bound[i] + addBound(Math.abs(value[i]) + Math.abs(r));
-    value[i] = value[i] + r;
-    if (!Number.isFinite(value[i])) bound[i] = 0;
-  }
-  return out;
-}
-
-/** The activation in place (exact: bounds pass through); a clamping one specifies its zeros (+0). */
-function activate(out: RefTensor, activation: Activation): RefTensor {
-  const act = activationValue(activation);
-  if (!act) return out;
-  for (let i = 0; i < out.value.length; i++) out.value[i] = act(out.value[i]);
-  return withSignedZeros(out);
 }

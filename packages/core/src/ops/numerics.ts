@@ -135,28 +135,30 @@ export function activationValue(activation: Activation): ((x: number) => number)
 }
 
 /**
- * bias + activation epilogue shared by bias_add and the fused ops, applied in place to `out`'s
- * arrays; returns `out`, with its zeros' signs specified (all +0) when an activation clamps.
+ * The epilogue shared by bias_add and the fused ops, applied in place to `out`'s arrays: the
+ * per-channel `bias`, then the output-shaped `residual` (fused_conv2d's shortcut), each one
+ * addition with its bound (also added to the likely bound), then the activation. Returns `out`,
+ * with its zeros' signs specified (all +0) when the activation clamps.
  */
-export function applyEpilogue(out: RefTensor, bias: RefTensor | undefined, activation: Activation): RefTensor {
-  const { value, bound, likely } = out;
+export function applyEpilogue(out: RefTensor, bias: RefTensor | undefined, activation: Activation, residual?: RefTensor): RefTensor {
   const c = bias ? bias.value.length : 1;
   const act = activationValue(activation);
-  for (let i = 0; i < value.length; i++) {
-    if (bias) {
-      const b = bias.value[i % c];
-      const added = bias.bound[i % c] + addBound(Math.abs(value[i]) + Math.abs(b));
-      bound[i] += added;
-      if (likely) likely[i] += added;
-      value[i] = value[i] + b;
-      if (!Number.isFinite(value[i])) {
-        bound[i] = 0;
-        if (likely) likely[i] = 0;
-      }
-    }
-    if (act) value[i] = act(value[i]);
+  for (let i = 0; i < out.value.length; i++) {
+    if (bias) addInPlace(out, i, bias, i % c);
+    if (residual) addInPlace(out, i, residual, i);
+    if (act) out.value[i] = act(out.value[i]);
   }
   return act ? withSignedZeros(out) : out;
+}
+
+/** out[i] += operand[j], one rounded addition: its bound (and the operand's) added; a non-finite sum is exact. */
+function addInPlace({ value, bound, likely }: RefTensor, i: number, operand: RefTensor, j: number): void {
+  const v = operand.value[j];
+  const added = operand.bound[j] + addBound(Math.abs(value[i]) + Math.abs(v));
+  value[i] += v;
+  const finite = Number.isFinite(value[i]);
+  bound[i] = finite ? bound[i] + added : 0;
+  if (likely) likely[i] = finite ? likely[i] + added : 0;
 }
 
 /** relu with NaN propagated (Math.max would also propagate it, `x > 0 ? x : 0` would not); relu(-0) = +0. */
