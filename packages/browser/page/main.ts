@@ -9,7 +9,7 @@ import '@tessera/backend-webgl';
 import { graphFromJson, OPS, type Graph } from '@tessera/core';
 import { backendNames, defaultContainer, getBackend, planExecution, type ExecutionPlan, type Executable } from '@tessera/runtime';
 import { fromBase64, toBase64 } from '../src/base64.js';
-import { planFromData, planToData, type PageApi } from '../src/page-api.js';
+import { planFromData, planToData, type GraphSource, type PageApi } from '../src/page-api.js';
 
 const executables = new Map<number, Executable>();
 /** Graphs planned here and not compiled yet. */
@@ -18,10 +18,30 @@ let nextId = 1;
 
 const backend = (name: string) => getBackend(defaultContainer, name);
 
+/** The graph Node sent: its JSON, with the weights inline or fetched chunk by chunk from Node. */
+async function graphOf(source: GraphSource): Promise<Graph> {
+  return graphFromJson(source.json, source.sidecar && (await fetchSidecar(source.sidecar)));
+}
+
+async function fetchSidecar({ path, chunks, bytes }: NonNullable<GraphSource['sidecar']>): Promise<Uint8Array> {
+  const out = new Uint8Array(bytes);
+  let offset = 0;
+  for (let i = 0; i < chunks; i++) {
+    const response = await fetch(`${path}${i}`);
+    if (!response.ok) throw new Error(`weights chunk ${i} of ${chunks} (${path}${i}): HTTP ${response.status}`);
+    const chunk = new Uint8Array(await response.arrayBuffer());
+    if (offset + chunk.length > bytes) throw new Error(`weights chunk ${i} of ${chunks} overruns the ${bytes} bytes announced`);
+    out.set(chunk, offset);
+    offset += chunk.length;
+  }
+  if (offset !== bytes) throw new Error(`the weights' ${chunks} chunks hold ${offset} bytes, ${bytes} announced`);
+  return out;
+}
+
 /** The graph and plan to compile: one planned here (taken from `planned`), or one sent with its plan. */
-function jobOf(source: Parameters<PageApi['compile']>[0]): { graph: Graph; plan: ExecutionPlan } {
+async function jobOf(source: Parameters<PageApi['compile']>[0]): Promise<{ graph: Graph; plan: ExecutionPlan }> {
   if (typeof source !== 'number') {
-    const graph = graphFromJson(source.graph);
+    const graph = await graphOf(source.graph);
     return { graph, plan: planFromData(graph, source.plan) };
   }
   const job = planned.get(source);
@@ -33,8 +53,8 @@ function jobOf(source: Parameters<PageApi['compile']>[0]): { graph: Graph; plan:
 const api: PageApi = {
   backends: () => backendNames(),
   kernels: (name) => Object.keys(OPS).filter((op) => backend(name).hasKernel(op)),
-  async plan(graphJson, name, options) {
-    const graph = graphFromJson(graphJson);
+  async plan(source, name, options) {
+    const graph = await graphOf(source);
     const b = backend(name);
     const plan = b.plan ? await b.plan(graph, options) : planExecution(graph, options);
     const id = nextId++;
@@ -42,7 +62,7 @@ const api: PageApi = {
     return { id, plan: planToData(plan) };
   },
   async compile(source, name) {
-    const { graph, plan } = jobOf(source);
+    const { graph, plan } = await jobOf(source);
     const executable = await backend(name).compile(graph, plan);
     const id = nextId++;
     executables.set(id, executable);
@@ -61,6 +81,7 @@ const api: PageApi = {
     executables.delete(id);
     planned.delete(id);
   },
+  held: () => ({ planned: planned.size, executables: executables.size }),
 };
 
 (globalThis as { tessera?: PageApi }).tessera = api;

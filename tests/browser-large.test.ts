@@ -1,0 +1,56 @@
+import { RemoteBackend } from '@tessera/browser';
+import { evaluate, GraphBuilder, randomTensor, type Feeds, type Graph } from '@tessera/core';
+import { createContainer, createSession, registerBackend, type Session } from '@tessera/runtime';
+import { afterAll, describe, expect, it } from 'vitest';
+import { CHUNK_BYTES, weightBytes } from '../packages/browser/src/graph-upload.js';
+
+/** Node-side sessions on the page's webgl backend with graphs too large to cross in one message. */
+
+/** Three matmuls whose weights take 104 MiB (ResNet-50 has 98 MiB). */
+function heavy(): Graph {
+  const g = new GraphBuilder('heavy');
+  let h = g.input('x', [2, 4096]);
+  for (const [i, [k, n]] of [[4096, 4096], [4096, 2048], [2048, 1024]].entries()) h = g.matmul(h, g.constant(`w${i}`, randomTensor([k, n], 11 + i, 1 / Math.sqrt(k))));
+  return g.build({ y: h });
+}
+
+function feedsOf(graph: Graph, seed: number): Feeds {
+  return Object.fromEntries(graph.inputs.map((v, i) => [v.name, randomTensor(v.shape, seed + i).data]));
+}
+
+describe('webgl from Node, large graphs and a lost page', () => {
+  const remote = new RemoteBackend('webgl', 'webgl');
+  const container = createContainer();
+  registerBackend(container, 'webgl', () => remote);
+  afterAll(() => remote.dispose());
+
+  it('compiles and runs a graph with over 100 MiB of weights, sent once, and the page holds nothing after dispose', async () => {
+    const graph = heavy();
+    expect(weightBytes(graph)).toBeGreaterThanOrEqual(100 * 2 ** 20);
+    expect(weightBytes(graph)).toBeGreaterThan(10 * CHUNK_BYTES);
+    const session = await createSession(graph, { backend: 'webgl', container });
+    expect(await remote.held()).toEqual({ planned: 0, executables: 1 }); // compile took the planned graph
+    const feeds = feedsOf(graph, 3);
+    const y = (await session.run(feeds)).y;
+    const ref = evaluate(graph, feeds).y.value;
+    expect(y.length).toBe(ref.length);
+    for (let i = 0; i < y.length; i++) expect(Math.abs(y[i] - ref[i])).toBeLessThanOrEqual(1e-3 * (1 + Math.abs(ref[i])));
+    session.dispose();
+    await expect.poll(() => remote.held()).toEqual({ planned: 0, executables: 0 });
+  }, 120_000);
+
+  it('a crashed page makes run reject, naming the backend; the next session starts a new browser', async () => {
+    const g = new GraphBuilder('small');
+    const graph = g.build({ y: g.relu(g.input('x', [4])) });
+    const session: Session = await createSession(graph, { backend: 'webgl', container });
+    const { page } = (await (remote as unknown as { started: Promise<{ link: { page: import('playwright').Page } }> }).started).link;
+    const cdp = await page.context().newCDPSession(page);
+    void cdp.send('Page.crash').catch(() => undefined); // answers never: the page is gone
+    await expect(session.run({ x: new Float32Array([1, -2, 3, -4]) })).rejects.toThrow(/backend 'webgl': the browser page (crashed|is gone).*while running/);
+    await expect(session.run({ x: new Float32Array(4) })).rejects.toThrow(/backend 'webgl'/);
+    session.dispose();
+    const again = await createSession(graph, { backend: 'webgl', container });
+    expect(Array.from((await again.run({ x: new Float32Array([1, -2, 3, -4]) })).y)).toEqual([1, 0, 3, 0]);
+    again.dispose();
+  }, 120_000);
+});
