@@ -1,8 +1,10 @@
 import { RemoteBackend } from '@tessera/browser';
 import { evaluate, GraphBuilder, randomTensor, type Feeds, type Graph } from '@tessera/core';
 import { createContainer, createSession, registerBackend, type Session } from '@tessera/runtime';
+import type { Page } from 'playwright';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CHUNK_BYTES, weightBytes } from '../packages/browser/src/graph-upload.js';
+import { launchPage } from '../packages/browser/src/launcher.js';
 
 /** Node-side sessions on the page's webgl backend with graphs too large to cross in one message. */
 
@@ -19,7 +21,17 @@ function feedsOf(graph: Graph, seed: number): Feeds {
 }
 
 describe('webgl from Node, large graphs and a lost page', () => {
-  const remote = new RemoteBackend('webgl', 'webgl');
+  /** The pages the backend started, latest last, each with the weight chunks it fetched. */
+  const pages: { page: Page; chunks: number }[] = [];
+  const remote = new RemoteBackend('webgl', 'webgl', {
+    launch: async () => {
+      const browser = await launchPage();
+      const started = { page: browser.page, chunks: 0 };
+      browser.page.on('request', (r) => void (r.url().includes('/__tessera/weights/') && started.chunks++));
+      pages.push(started);
+      return browser;
+    },
+  });
   const container = createContainer();
   registerBackend(container, 'webgl', () => remote);
   afterAll(() => remote.dispose());
@@ -30,6 +42,7 @@ describe('webgl from Node, large graphs and a lost page', () => {
     expect(weightBytes(graph)).toBeGreaterThan(10 * CHUNK_BYTES);
     const session = await createSession(graph, { backend: 'webgl', container });
     expect(await remote.held()).toEqual({ planned: 0, executables: 1 }); // compile took the planned graph
+    expect(pages.at(-1)!.chunks).toBe(Math.ceil(weightBytes(graph) / CHUNK_BYTES)); // plan sent the weights, compile did not
     const feeds = feedsOf(graph, 3);
     const y = (await session.run(feeds)).y;
     const ref = evaluate(graph, feeds).y.value;
@@ -43,13 +56,15 @@ describe('webgl from Node, large graphs and a lost page', () => {
     const g = new GraphBuilder('small');
     const graph = g.build({ y: g.relu(g.input('x', [4])) });
     const session: Session = await createSession(graph, { backend: 'webgl', container });
-    const { page } = (await (remote as unknown as { started: Promise<{ link: { page: import('playwright').Page } }> }).started).link;
+    const { page } = pages.at(-1)!;
     const cdp = await page.context().newCDPSession(page);
     void cdp.send('Page.crash').catch(() => undefined); // answers never: the page is gone
     await expect(session.run({ x: new Float32Array([1, -2, 3, -4]) })).rejects.toThrow(/backend 'webgl': the browser page (crashed|is gone).*while running/);
     await expect(session.run({ x: new Float32Array(4) })).rejects.toThrow(/backend 'webgl'/);
+    await expect.poll(() => page.context().browser()?.isConnected()).toBe(false); // closed: it would keep Node alive
     session.dispose();
     const again = await createSession(graph, { backend: 'webgl', container });
+    expect(pages.at(-1)!.page).not.toBe(page);
     expect(Array.from((await again.run({ x: new Float32Array([1, -2, 3, -4]) })).y)).toEqual([1, 0, 3, 0]);
     again.dispose();
   }, 120_000);
