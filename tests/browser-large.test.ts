@@ -20,6 +20,12 @@ function feedsOf(graph: Graph, seed: number): Feeds {
   return Object.fromEntries(graph.inputs.map((v, i) => [v.name, randomTensor(v.shape, seed + i).data]));
 }
 
+/** Close to float64 `expected`, within the backends' per-element bound for these sizes. */
+function expectClose(actual: Float32Array, expected: Float64Array): void {
+  expect(actual.length).toBe(expected.length);
+  for (let i = 0; i < actual.length; i++) expect(Math.abs(actual[i] - expected[i])).toBeLessThanOrEqual(1e-3 * (1 + Math.abs(expected[i])));
+}
+
 describe('webgl from Node, large graphs and a lost page', () => {
   /** The pages the backend started, latest last, each with the weight chunks it fetched. */
   const pages: { page: Page; chunks: number }[] = [];
@@ -44,10 +50,7 @@ describe('webgl from Node, large graphs and a lost page', () => {
     expect(await remote.held()).toEqual({ planned: 0, executables: 1 }); // compile took the planned graph
     expect(pages.at(-1)!.chunks).toBe(Math.ceil(weightBytes(graph) / CHUNK_BYTES)); // plan sent the weights, compile did not
     const feeds = feedsOf(graph, 3);
-    const y = (await session.run(feeds)).y;
-    const ref = evaluate(graph, feeds).y.value;
-    expect(y.length).toBe(ref.length);
-    for (let i = 0; i < y.length; i++) expect(Math.abs(y[i] - ref[i])).toBeLessThanOrEqual(1e-3 * (1 + Math.abs(ref[i])));
+    expectClose((await session.run(feeds)).y, evaluate(graph, feeds).y.value);
     session.dispose();
     await expect.poll(() => remote.held()).toEqual({ planned: 0, executables: 0 });
   }, 120_000);
@@ -67,5 +70,29 @@ describe('webgl from Node, large graphs and a lost page', () => {
     expect(pages.at(-1)!.page).not.toBe(page);
     expect(Array.from((await again.run({ x: new Float32Array([1, -2, 3, -4]) })).y)).toEqual([1, 0, 3, 0]);
     again.dispose();
+  }, 120_000);
+
+  it('a page without its own server gets the weights through intercepted requests', async () => {
+    let fetched = 0;
+    const routed = new RemoteBackend('webgl', 'webgl', {
+      launch: async () => {
+        const { serve, ...browser } = await launchPage();
+        expect(serve).toBeDefined();
+        browser.page.on('request', (r) => void (r.url().includes('/__tessera/weights/') && fetched++));
+        return browser;
+      },
+    });
+    try {
+      const g = new GraphBuilder('two-chunks');
+      const graph = g.build({ y: g.matmul(g.input('x', [3, 1536]), g.constant('w', randomTensor([1536, 1024], 5, 0.03))) }); // 6 MiB
+      expect(weightBytes(graph)).toBeGreaterThan(CHUNK_BYTES);
+      const exe = await routed.compile(graph, await routed.plan(graph, {}));
+      expect(fetched).toBe(2);
+      const feeds = feedsOf(graph, 9);
+      expectClose((await exe.run(feeds)).y, evaluate(graph, feeds).y.value);
+      exe.dispose();
+    } finally {
+      await routed.dispose();
+    }
   }, 120_000);
 });

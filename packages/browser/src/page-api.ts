@@ -21,7 +21,7 @@ export interface PlanData {
  */
 export interface GraphSource {
   readonly json: unknown;
-  readonly sidecar?: { readonly path: string; readonly chunks: number; readonly bytes: number };
+  readonly sidecar?: { readonly path: string; readonly chunks: number; readonly chunkBytes: number; readonly bytes: number };
 }
 
 /** What the page holds for Node: graphs planned and not compiled yet, and compiled graphs. */

@@ -1,3 +1,4 @@
+import { routeChunks, type ServeChunks } from './graph-upload.js';
 import type { BrowserPage } from './launcher.js';
 
 /** Playwright's words for a page or browser that is gone. */
@@ -30,6 +31,11 @@ export class PageLink {
 
   get page(): BrowserPage['page'] {
     return this.browser.page;
+  }
+
+  /** How bytes reach the page: its server's, or its requests intercepted. */
+  get serve(): ServeChunks {
+    return this.browser.serve ?? routeChunks(this.page);
   }
 
   /** `page.evaluate(fn, arg)`, rejecting at once if the page is or goes away; `what` names the call in that error. */

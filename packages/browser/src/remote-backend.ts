@@ -56,7 +56,7 @@ export class RemoteBackend implements Backend {
 
   async plan(graph: Graph, options: PlanOptions): Promise<ExecutionPlan> {
     const link = await this.ready(graph);
-    const made = await withGraphSource(link.page, graph, (source) =>
+    const made = await withGraphSource(link.serve, graph, (source) =>
       link.call(`planning graph '${graph.name}'`, ([g, b, o]) => tessera.plan(g, b, o), [source, this.pageBackend, options] as const),
     );
     const plan = planFromData(graph, made.plan);
@@ -80,7 +80,7 @@ export class RemoteBackend implements Backend {
     if (held && planned === undefined) disposeOnPage(link, held.id);
     const what = `compiling graph '${graph.name}'`;
     const compile = (source: Parameters<PageApi['compile']>[0]) => link.call(what, ([s, b]) => tessera.compile(s, b), [source, this.pageBackend] as const);
-    const id = planned !== undefined ? await compile(planned) : await withGraphSource(link.page, graph, (source) => compile({ graph: source, plan: planToData(plan) }));
+    const id = planned !== undefined ? await compile(planned) : await withGraphSource(link.serve, graph, (source) => compile({ graph: source, plan: planToData(plan) }));
     return new RemoteExecutable(link, id);
   }
 
