@@ -119,7 +119,10 @@ export class RemoteBackend implements Backend {
           if (this.started === started) this.started = null;
           this.forget();
         });
-        const ops = await link.call('starting', (b) => tessera.kernels(b), this.pageBackend);
+        const ops = await link.call('starting', (b) => tessera.kernels(b), this.pageBackend).catch(async (e: unknown) => {
+          await link.close().catch(() => undefined); // a page that cannot answer must not keep its browser
+          throw e;
+        });
         this.kernels = new Set(ops);
         return { link, kernels: this.kernels };
       });
