@@ -5,6 +5,7 @@ import type { Page } from 'playwright';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CHUNK_BYTES, weightBytes } from '../packages/browser/src/graph-upload.js';
 import { launchPage } from '../packages/browser/src/launcher.js';
+import { PageLink } from '../packages/browser/src/page-link.js';
 
 /** Node-side sessions on the page's webgl backend with graphs too large to cross in one message. */
 
@@ -95,4 +96,17 @@ describe('webgl from Node, large graphs and a lost page', () => {
       await routed.dispose();
     }
   }, 120_000);
+
+  it('a call pending when the page crashes rejects at once, and the link closes the browser', async () => {
+    let lost = 0;
+    const link = new PageLink('webgl', await launchPage(), () => lost++);
+    const { page } = link;
+    const pending = link.call('waiting forever', () => new Promise<never>(() => {}), undefined);
+    const cdp = await page.context().newCDPSession(page);
+    void cdp.send('Page.crash').catch(() => undefined);
+    await expect(pending).rejects.toThrow(/^backend 'webgl': the browser page (crashed|is gone).*, while waiting forever;/);
+    expect(lost).toBe(1);
+    await expect.poll(() => page.context().browser()?.isConnected()).toBe(false);
+    await expect(link.call('running', () => 1, undefined)).rejects.toThrow(/backend 'webgl'.*while running/);
+  }, 60_000);
 });
