@@ -102,6 +102,8 @@ describe('remote backends (the page in headless Chromium)', () => {
     const exe = await remote.compile(graph, planExecution(graph));
     const feeds = feedsOf(graph, 3);
     expectClose((await exe.run(feeds)).y, evaluate(graph, feeds).y.value);
+    expect(await (remote as RemoteBackend).held()).toEqual({ planned: 0, executables: 1 });
     exe.dispose();
+    await expect.poll(() => (remote as RemoteBackend).held()).toEqual({ planned: 0, executables: 0 });
   });
 });

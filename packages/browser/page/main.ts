@@ -9,7 +9,7 @@ import '@tessera/backend-webgl';
 import { graphFromJson, OPS, type Graph } from '@tessera/core';
 import { backendNames, defaultContainer, getBackend, planExecution, type ExecutionPlan, type Executable } from '@tessera/runtime';
 import { fromBase64, toBase64 } from '../src/base64.js';
-import { planFromData, planToData, type PageApi } from '../src/page-api.js';
+import { planFromData, planToData, type GraphSource, type PageApi } from '../src/page-api.js';
 
 const executables = new Map<number, Executable>();
 /** Graphs planned here and not compiled yet. */
@@ -18,10 +18,36 @@ let nextId = 1;
 
 const backend = (name: string) => getBackend(defaultContainer, name);
 
+/** The graph Node sent: its JSON, with the weights inline or fetched chunk by chunk from Node. */
+async function graphOf(source: GraphSource): Promise<Graph> {
+  return graphFromJson(source.json, source.sidecar && (await fetchSidecar(source.sidecar)));
+}
+
+/** Chunks fetched at a time: faster than one by one, and a bounded part of the weights in flight. */
+const FETCHES_IN_FLIGHT = 4;
+
+async function fetchSidecar({ path, chunks, chunkBytes, bytes }: NonNullable<GraphSource['sidecar']>): Promise<Uint8Array> {
+  const out = new Uint8Array(bytes);
+  let next = 0;
+  const fetchChunks = async (): Promise<void> => {
+    for (let i = next++; i < chunks; i = next++) out.set(await fetchChunk(`${path}${i}`, Math.min(chunkBytes, bytes - i * chunkBytes)), i * chunkBytes);
+  };
+  await Promise.all(Array.from({ length: Math.min(FETCHES_IN_FLIGHT, chunks) }, fetchChunks));
+  return out;
+}
+
+async function fetchChunk(url: string, expected: number): Promise<Uint8Array> {
+  const response = await fetch(url);
+  if (!response.ok) throw new Error(`weights chunk ${url}: HTTP ${response.status}`);
+  const chunk = new Uint8Array(await response.arrayBuffer());
+  if (chunk.length !== expected) throw new Error(`weights chunk ${url}: ${chunk.length} bytes, ${expected} expected`);
+  return chunk;
+}
+
 /** The graph and plan to compile: one planned here (taken from `planned`), or one sent with its plan. */
-function jobOf(source: Parameters<PageApi['compile']>[0]): { graph: Graph; plan: ExecutionPlan } {
+async function jobOf(source: Parameters<PageApi['compile']>[0]): Promise<{ graph: Graph; plan: ExecutionPlan }> {
   if (typeof source !== 'number') {
-    const graph = graphFromJson(source.graph);
+    const graph = await graphOf(source.graph);
     return { graph, plan: planFromData(graph, source.plan) };
   }
   const job = planned.get(source);
@@ -33,8 +59,8 @@ function jobOf(source: Parameters<PageApi['compile']>[0]): { graph: Graph; plan:
 const api: PageApi = {
   backends: () => backendNames(),
   kernels: (name) => Object.keys(OPS).filter((op) => backend(name).hasKernel(op)),
-  async plan(graphJson, name, options) {
-    const graph = graphFromJson(graphJson);
+  async plan(source, name, options) {
+    const graph = await graphOf(source);
     const b = backend(name);
     const plan = b.plan ? await b.plan(graph, options) : planExecution(graph, options);
     const id = nextId++;
@@ -42,7 +68,7 @@ const api: PageApi = {
     return { id, plan: planToData(plan) };
   },
   async compile(source, name) {
-    const { graph, plan } = jobOf(source);
+    const { graph, plan } = await jobOf(source);
     const executable = await backend(name).compile(graph, plan);
     const id = nextId++;
     executables.set(id, executable);
@@ -61,6 +87,7 @@ const api: PageApi = {
     executables.delete(id);
     planned.delete(id);
   },
+  held: () => ({ planned: planned.size, executables: executables.size }),
 };
 
 (globalThis as { tessera?: PageApi }).tessera = api;

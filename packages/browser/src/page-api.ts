@@ -15,17 +15,33 @@ export interface PlanData {
   readonly locations: readonly (readonly [string, number | string])[];
 }
 
-/** What the page offers Node (`globalThis.tessera`); graphs cross as JSON, tensors as base64 float32. */
+/**
+ * A graph as it crosses to the page: its JSON, with the weights inline (small graphs, one call),
+ * or held apart in a sidecar the page fetches in chunks from `path` + chunk index (see graph-upload.ts).
+ */
+export interface GraphSource {
+  readonly json: unknown;
+  readonly sidecar?: { readonly path: string; readonly chunks: number; readonly chunkBytes: number; readonly bytes: number };
+}
+
+/** What the page holds for Node: graphs planned and not compiled yet, and compiled graphs. */
+export interface PageHeld {
+  readonly planned: number;
+  readonly executables: number;
+}
+
+/** What the page offers Node (`globalThis.tessera`); graphs cross as GraphSource, tensors as base64 float32. */
 export interface PageApi {
   backends(): string[];
   /** The ops the named backend of the page has kernels for. */
   kernels(backend: string): string[];
   /** Plans a graph with the page's backend; the graph stays on the page under `id` for `compile(id)`. */
-  plan(graphJson: unknown, backend: string, options: PlanOptions): Promise<{ id: number; plan: PlanData }>;
+  plan(graph: GraphSource, backend: string, options: PlanOptions): Promise<{ id: number; plan: PlanData }>;
   /** Compiles a graph planned on the page (by id), or a graph sent with the plan to use. */
-  compile(source: number | { readonly graph: unknown; readonly plan: PlanData }, backend: string): Promise<number>;
+  compile(source: number | { readonly graph: GraphSource; readonly plan: PlanData }, backend: string): Promise<number>;
   run(id: number, feeds: Record<string, string>): Promise<Record<string, string>>;
   dispose(id: number): void;
+  held(): PageHeld;
 }
 
 export function planToData(plan: ExecutionPlan): PlanData {

@@ -1,8 +1,10 @@
-import { graphToJson, TesseraError, type Feeds, type Graph } from '@tessera/core';
+import { TesseraError, type Feeds, type Graph } from '@tessera/core';
 import type { Backend, Executable, ExecutionPlan, Outputs, PlanOptions } from '@tessera/runtime';
 import { fromBase64, toBase64 } from './base64.js';
+import { withGraphSource } from './graph-upload.js';
 import type { BrowserPage } from './launcher.js';
-import { planFromData, planToData, type PageApi } from './page-api.js';
+import { PageLink } from './page-link.js';
+import { planFromData, planToData, type PageApi, type PageHeld } from './page-api.js';
 
 declare const tessera: PageApi;
 
@@ -19,7 +21,7 @@ export interface RemoteBackendOptions {
 
 /** The page, and the ops its backend has kernels for (asked once, when the page starts). */
 interface Started {
-  readonly browser: BrowserPage;
+  readonly link: PageLink;
   readonly kernels: ReadonlySet<string>;
 }
 
@@ -27,7 +29,8 @@ interface Started {
  * A backend of the browser page, reached from Node: the page's backend plans the graph (the
  * session's plan and stats are the page's), compile sends the graph to a headless Chromium
  * (started on first use, shared by the sessions of the container), run sends the feeds and
- * brings the outputs back.
+ * brings the outputs back. A graph crosses once (see graph-upload.ts): `plan` leaves it on the
+ * page for the `compile` that follows.
  */
 export class RemoteBackend implements Backend {
   private started: Promise<Started> | null = null;
@@ -52,14 +55,15 @@ export class RemoteBackend implements Backend {
   }
 
   async plan(graph: Graph, options: PlanOptions): Promise<ExecutionPlan> {
-    const { page } = await this.ready(graph);
-    const { json } = graphToJson(graph, { weights: 'inline' });
-    const made = await page.evaluate(([g, b, o]) => tessera.plan(g, b, o), [json, this.pageBackend, options] as const);
+    const link = await this.ready(graph);
+    const made = await withGraphSource(link.serve, graph, (source) =>
+      link.call(`planning graph '${graph.name}'`, ([g, b, o]) => tessera.plan(g, b, o), [source, this.pageBackend, options] as const),
+    );
     const plan = planFromData(graph, made.plan);
     // Released if no compile takes it in time: a plan that is never compiled must not keep its graph on the page.
     const timer = setTimeout(() => {
       this.onPage.delete(plan);
-      void page.evaluate((i) => tessera.dispose(i), made.id).catch(() => undefined);
+      disposeOnPage(link, made.id);
     }, this.options.planTimeoutMs ?? 60_000);
     (timer as { unref?: () => void }).unref?.();
     this.onPage.set(plan, { id: made.id, timer });
@@ -68,42 +72,64 @@ export class RemoteBackend implements Backend {
 
   /** Compiles with `plan`: the page's own (see `plan`), or any other, sent along with the graph. */
   async compile(graph: Graph, plan: ExecutionPlan): Promise<Executable> {
-    const { page } = await this.ready(graph);
+    const link = await this.ready(graph);
     const held = this.onPage.get(plan);
     if (held) clearTimeout(held.timer);
     this.onPage.delete(plan); // the page gives its copy to the first compile
     const planned = plan.graph === graph ? held?.id : undefined;
-    if (held && planned === undefined) void page.evaluate((i) => tessera.dispose(i), held.id).catch(() => undefined);
-    const source = planned ?? { graph: graphToJson(graph, { weights: 'inline' }).json, plan: planToData(plan) };
-    const id = await page.evaluate(([s, b]) => tessera.compile(s, b), [source, this.pageBackend] as const);
-    return new RemoteExecutable(this.name, page, id);
+    if (held && planned === undefined) disposeOnPage(link, held.id);
+    const what = `compiling graph '${graph.name}'`;
+    const compile = (source: Parameters<PageApi['compile']>[0]) => link.call(what, ([s, b]) => tessera.compile(s, b), [source, this.pageBackend] as const);
+    const id = planned !== undefined ? await compile(planned) : await withGraphSource(link.serve, graph, (source) => compile({ graph: source, plan: planToData(plan) }));
+    return new RemoteExecutable(link, id);
+  }
+
+  /** What the page holds (graphs planned, graphs compiled): none once every session is disposed. */
+  async held(): Promise<PageHeld> {
+    const { link } = await this.start();
+    return link.call('asking what the page holds', () => tessera.held(), undefined);
   }
 
   async dispose(): Promise<void> {
-    for (const { timer } of this.onPage.values()) clearTimeout(timer);
-    this.onPage.clear();
+    this.forget();
     const started = this.started;
     this.started = null;
-    if (started) await (await started.catch(() => null))?.browser.close();
+    if (started) await (await started.catch(() => null))?.link.close();
+  }
+
+  /** Drops the page's state kept here (its plans' timers), the page being closed or gone. */
+  private forget(): void {
+    for (const { timer } of this.onPage.values()) clearTimeout(timer);
+    this.onPage.clear();
   }
 
   /** The started page, after checking that its backend has a kernel for every op of `graph`. */
-  private async ready(graph: Graph): Promise<BrowserPage> {
-    const { browser, kernels } = await this.start();
+  private async ready(graph: Graph): Promise<PageLink> {
+    const { link, kernels } = await this.start();
     for (const node of graph.nodes) {
       if (!kernels.has(node.op)) throw new TesseraError(`backend '${this.name}' has no kernel for op '${node.op}'`, { node: node.name, op: node.op });
     }
-    return browser;
+    return link;
   }
 
   private start(): Promise<Started> {
     if (!this.started) {
-      this.started = this.launch().then(async (browser) => {
-        const ops = await browser.page.evaluate((b) => tessera.kernels(b), this.pageBackend);
+      const started = this.launch().then(async (browser) => {
+        const link: PageLink = new PageLink(this.name, browser, () => {
+          if (this.started === started) this.started = null;
+          this.forget();
+        });
+        const ops = await link.call('starting', (b) => tessera.kernels(b), this.pageBackend).catch(async (e: unknown) => {
+          await link.close().catch(() => undefined); // a page that cannot answer must not keep its browser
+          throw e;
+        });
         this.kernels = new Set(ops);
-        return { browser, kernels: this.kernels };
+        return { link, kernels: this.kernels };
       });
-      this.started.catch(() => (this.started = null));
+      this.started = started;
+      started.catch(() => {
+        if (this.started === started) this.started = null;
+      });
     }
     return this.started;
   }
@@ -114,26 +140,30 @@ export class RemoteBackend implements Backend {
   }
 }
 
+/** Frees a graph held by the page; nothing to do if the page is gone. */
+function disposeOnPage(link: PageLink, id: number): void {
+  void link.call('disposing', (i) => tessera.dispose(i), id).catch(() => undefined);
+}
+
 /** A graph compiled in the page, by id. */
 class RemoteExecutable implements Executable {
   private disposed = false;
 
   constructor(
-    private readonly backend: string,
-    private readonly page: BrowserPage['page'],
+    private readonly link: PageLink,
     private readonly id: number,
   ) {}
 
   async run(feeds: Feeds): Promise<Outputs> {
-    if (this.disposed) throw new Error(`${this.backend} executable is disposed`);
+    if (this.disposed) throw new Error(`${this.link.backend} executable is disposed`);
     const encoded = Object.fromEntries(Object.entries(feeds).map(([k, v]) => [k, toBase64(v)]));
-    const out = await this.page.evaluate(([i, f]) => tessera.run(i, f), [this.id, encoded] as const);
+    const out = await this.link.call('running', ([i, f]) => tessera.run(i, f), [this.id, encoded] as const);
     return Object.fromEntries(Object.entries(out).map(([k, v]) => [k, fromBase64(v)]));
   }
 
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
-    void this.page.evaluate((i) => tessera.dispose(i), this.id).catch(() => undefined);
+    disposeOnPage(this.link, this.id);
   }
 }
