@@ -22,12 +22,11 @@ function graphs(): Graph[] {
     const x = g.input('x', [1, 7, 7, 4]);
     const f = g.constant('f', randomTensor(op === 'fused_conv2d' ? [3, 3, 4, 5] : [3, 3, 4, 1], 2, 2));
     const b = g.constant('b', randomTensor([op === 'fused_conv2d' ? 5 : 4], 3, 2));
-    const attrs = { strides: [2, 2], padding, ...(op === 'fused_conv2d' ? { relu: activation === 'relu' } : { activation }) };
-    out.push(g.build({ y: g.op(op, [x, f, b], attrs as never) }));
+    out.push(g.build({ y: g.op(op, [x, f, b], { strides: [2, 2], padding, activation } as never) }));
   };
-  conv('fused_conv2d', 'relu', 'SAME');
-  conv('fused_conv2d', 'none', [[0, 1], [1, 1]]);
-  for (const a of ['none', 'relu', 'relu6']) conv('fused_depthwise_conv2d', a, a === 'relu6' ? [[0, 1], [0, 1]] : 'SAME');
+  for (const op of ['fused_conv2d', 'fused_depthwise_conv2d'] as const) {
+    for (const a of ['none', 'relu', 'relu6']) conv(op, a, a === 'relu6' ? [[0, 1], [0, 1]] : 'SAME');
+  }
 
   const g = new GraphBuilder('the other ops');
   const x = g.input('x', [2, 6, 6, 3]);
