@@ -2,13 +2,13 @@
  * Browser benchmark: the workloads of examples/src/workloads.json on Tessera `webgl`, `cpu` and
  * `workers` and on TensorFlow.js `tfjs-backend-webgl` and `tfjs-backend-wasm` 4.22, in the same
  * page (same SwiftShader device), interleaved round-robin. Each call includes reading the result
- * back. The first call (shader compilation) is reported apart; then `WARMUP` calls, then `RUNS`
+ * back. The first call (shader compilation) is reported apart; then warm-up calls (>= `WARMUP` and >= `WARMUP_MS`), then `RUNS`
  * timed calls: min and median ms. The networks (W6 ResNet-50, W7 MobileNetV2) run their O1 graph
  * (batch norm folded, fused), the peers the same graph (benchmarks/peers/tfjs-graph.ts); the
  * other workloads the graph as built.
  * Results: a table on stdout and benchmarks/browser/results.json.
  * Environment: VITE_BENCH_WORKLOADS=W2,W6 (default W1-b32,W2,W3,W4-512,W5,W6,W7), VITE_BENCH_RUNS=7,
- * VITE_BENCH_LEVEL=O0|O1|O2 (all workloads at that level).
+ * VITE_BENCH_LEVEL=O0|O1|O2 (all workloads at that level), VITE_BENCH_WARMUP_MS=1000.
  */
 import '@tessera/backend-cpu';
 import '@tessera/backend-webgl';
@@ -28,6 +28,8 @@ const env = (import.meta as unknown as { env: Record<string, string | undefined>
 const IDS = env.VITE_BENCH_WORKLOADS?.split(',') ?? ['W1-b32', 'W2', 'W3', 'W4-512', 'W5', 'W6', 'W7'];
 const RUNS = Number(env.VITE_BENCH_RUNS ?? 7);
 const WARMUP = 2;
+/** Warm-up lasts at least this long per implementation, as in Node (harness.ts): WebAssembly tiers up from its baseline compiler only after a function has run a while. */
+const WARMUP_MS = Number(env.VITE_BENCH_WARMUP_MS ?? 1000);
 const CPU_MAX_GFLOP = 0.5; // Tessera cpu / workers and tfjs-wasm in the page where one call stays short, and on the networks
 
 // The page serves the repository: tfjs' wasm binaries from its node_modules.
@@ -48,6 +50,12 @@ const input = (w: Workload) => new Float32Array(numel(w.input)).map((_, i) => Ma
 function benchGraph(w: Workload): Graph {
   const level = env.VITE_BENCH_LEVEL ?? ('network' in w ? 'O1' : 'O0');
   return optimize(workloadGraph(w), { level }).graph;
+}
+
+/** At least WARMUP calls and WARMUP_MS ms of calls. */
+async function warmUp(impl: Impl): Promise<void> {
+  const t0 = performance.now();
+  for (let n = 0; n < WARMUP || performance.now() - t0 < WARMUP_MS; n++) await impl.call();
 }
 
 async function tesseraImpl(w: Workload, graph: Graph, backend: string): Promise<Impl> {
@@ -112,11 +120,12 @@ it('browser workloads: tessera webgl, cpu, workers vs tfjs-webgl, tfjs-wasm', as
         expect(maxRel, `${impl.name} vs ${impls[0].name} on ${id}`).toBeLessThan(1e-3);
       }
     }
-    for (let r = 0; r < WARMUP + RUNS; r++) {
+    for (const impl of impls) await warmUp(impl);
+    for (let r = 0; r < RUNS; r++) {
       for (const impl of impls) {
         const t0 = performance.now();
         await impl.call();
-        if (r >= WARMUP) impl.times.push(performance.now() - t0);
+        impl.times.push(performance.now() - t0);
       }
     }
     for (const impl of impls) {
@@ -149,7 +158,7 @@ it('browser workloads: tessera webgl, cpu, workers vs tfjs-webgl, tfjs-wasm', as
     `speed-up of tessera-webgl over tfjs-webgl (median): ${IDS.map((id) => `${id} ${ratio(id).toFixed(2)}x`).join(', ')}`,
     `speed-up of tessera-cpu / tessera-workers over tfjs-wasm (median): ${IDS.map((id) => `${id} ${ratio(id, 'tessera-cpu', 'tfjs-wasm').toFixed(2)}x / ${ratio(id, 'tessera-workers', 'tfjs-wasm').toFixed(2)}x`).join(', ')}`,
   ];
-  console.log(`\nrenderer: ${webgl.device.renderer}; ${RUNS} timed calls after ${WARMUP} warm-ups, round-robin\n${lines.join('\n')}\n`);
+  console.log(`\nrenderer: ${webgl.device.renderer}; ${RUNS} timed calls, round-robin, after >= ${WARMUP} warm-up calls and >= ${WARMUP_MS} ms per implementation\n${lines.join('\n')}\n`);
   const report = {
     date: new Date().toISOString(),
     userAgent: navigator.userAgent,
