@@ -144,7 +144,8 @@ async function benchWorkload(w: Workload, peak: number): Promise<Row[]> {
   };
   await addSession('tessera-cpu', graph); // O0: the graph as built
   printArena(w.id, 'O0', impls.length - 1);
-  for (const v of extraVariants(graph)) {
+  const variants = extraVariants(graph);
+  for (const v of variants) {
     await addSession(v.name, v.graph);
     printArena(w.id, v.name.split(' ').at(-1)!, impls.length - 1);
   }
@@ -152,10 +153,13 @@ async function benchWorkload(w: Workload, peak: number): Promise<Row[]> {
   // A second session of tessera-cpu, timed in its own place of the rotation: the ratio between
   // two identical sessions is how far this run's ratios move by noise alone.
   await addSession('tessera-cpu again', graph);
-  // tfjs-cpu takes seconds per call on a whole network: the networks' peer is tfjs-wasm alone.
-  for (const backend of 'network' in w ? (['wasm'] as const) : (['cpu', 'wasm'] as const)) {
+  // tfjs-cpu takes seconds per call on a whole network: the networks' peer is tfjs-wasm alone, on
+  // the O1 graph (batch norm folded, fused), as tfjs' converter makes of a Keras model.
+  const network = 'network' in w;
+  const peerGraph = network ? (variants.find((v) => v.name.endsWith('O1'))?.graph ?? graph) : graph;
+  for (const backend of network ? (['wasm'] as const) : (['cpu', 'wasm'] as const)) {
     await useTfjsBackend(backend);
-    const peer = tfjsRunner(graph);
+    const peer = tfjsRunner(peerGraph);
     disposers.push(peer.dispose);
     const enter = () => useTfjsBackend(backend);
     const output = async () => peer.run(x);
