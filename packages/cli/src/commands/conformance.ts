@@ -373,8 +373,8 @@ function agreementTable(backends: readonly string[], cells: readonly AgreementCe
 async function replay(opts: ConformanceCliOptions, container: Container, env: ConformanceCliEnv, log: (line: string) => void): Promise<number> {
   const repro = await readRepro(opts.replay!);
   const backends = resolveBackends(list(opts.backends) ?? [repro.backend], opts.browser ?? false);
-  ensureBackends(backends.filter((b) => !b.startsWith('pass:')), container);
   registerBuiltinVariants(container);
+  ensureBackends(backends.filter((b) => !b.startsWith('pass:')), container);
   const transforms = env.transforms ?? { ...Object.fromEntries(passSubjects().map((t) => [t.name, t])), [convFusion.name]: convFusion, [bottleneckFactorization.name]: bottleneckFactorization };
   log(`replaying ${opts.replay}: property ${repro.property}, recorded on '${repro.backend}' (seed ${repro.seed}, path ${repro.path})`);
   log(`  recorded: ${repro.summary}`);
