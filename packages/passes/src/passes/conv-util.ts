@@ -24,3 +24,16 @@ export function is1x1(graph: Graph, n: Node): boolean {
   const [kh, kw] = filterShape(graph, n);
   return kh === 1 && kw === 1;
 }
+
+/** A product (output channels last, weights operand 1) and the fused op it becomes with a bias. */
+export interface Product {
+  readonly op: 'conv2d' | 'depthwise_conv2d' | 'matmul';
+  readonly fused: 'fused_conv2d' | 'fused_depthwise_conv2d' | 'fused_matmul';
+}
+
+/** The products the fusion and batch-norm folding passes rewrite. */
+export const PRODUCTS: readonly Product[] = [
+  { op: 'conv2d', fused: 'fused_conv2d' },
+  { op: 'depthwise_conv2d', fused: 'fused_depthwise_conv2d' },
+  { op: 'matmul', fused: 'fused_matmul' },
+];

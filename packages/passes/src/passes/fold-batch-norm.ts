@@ -2,6 +2,7 @@ import { Tensor, U32, attrsOf, batchNorm, evaluate, opSpec, type Activation, typ
 import { makeReport } from '../report.js';
 import { applyRules, constant, named, op, any, type Match, type OpPattern, type RewriteRule } from '../rewrite.js';
 import type { BoundAllowance, Pass, PassResult } from '../types.js';
+import { PRODUCTS, type Product } from './conv-util.js';
 
 /*
  * Batch-norm folding: y = (p - mean) * s + offset with s = scale / sqrt(variance + epsilon), per
@@ -19,19 +20,6 @@ import type { BoundAllowance, Pass, PassResult } from '../types.js';
  * float32 bound there: 2 (K + 2) u sum |x_k w'_k| for the products, 2 u (|p'| + |b'|) for the bias.)
  * A fold whose constants would not be finite (a variance below -epsilon, an overflow) is declined.
  */
-
-/** A product whose output channel is the last dimension and whose weights are a constant. */
-interface Product {
-  readonly op: 'conv2d' | 'depthwise_conv2d' | 'matmul';
-  /** Its fused forms (bias, no activation, no residual: 3 operands). */
-  readonly fused: 'fused_conv2d' | 'fused_depthwise_conv2d' | 'fused_matmul';
-}
-
-const PRODUCTS: readonly Product[] = [
-  { op: 'conv2d', fused: 'fused_conv2d' },
-  { op: 'depthwise_conv2d', fused: 'fused_depthwise_conv2d' },
-  { op: 'matmul', fused: 'fused_matmul' },
-];
 
 const bn = (input: OpPattern): OpPattern =>
   named('bn', op('batch_norm', input, constant('mean'), constant('variance'), constant('offset'), constant('scale')));

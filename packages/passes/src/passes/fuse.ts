@@ -1,5 +1,6 @@
 import { Tensor, sameShape, type Activation, type Graph, type Node } from '@tessera/core';
 import { any, named, op, type Match, type OpPattern, type RewriteRule } from '../rewrite.js';
+import { PRODUCTS } from './conv-util.js';
 import { rulePass } from './rule-pass.js';
 
 /*
@@ -10,22 +11,10 @@ import { rulePass } from './rule-pass.js';
  * relu6 in the same order ((product + bias) + residual, then the activation), so the rewrite is exact.
  */
 
-/** A product and the fused op it becomes; `main` is the product's node in the match. */
-interface Product {
-  readonly op: 'conv2d' | 'depthwise_conv2d' | 'matmul';
-  readonly into: 'fused_conv2d' | 'fused_depthwise_conv2d' | 'fused_matmul';
-}
-
-const PRODUCTS: readonly Product[] = [
-  { op: 'conv2d', into: 'fused_conv2d' },
-  { op: 'depthwise_conv2d', into: 'fused_depthwise_conv2d' },
-  { op: 'matmul', into: 'fused_matmul' },
-];
-
 /** The element-wise activations a fused op absorbs, by the op that applies them. */
 const ACTIVATIONS: readonly Exclude<Activation, 'none'>[] = ['relu', 'relu6'];
 
-const FUSED_OPS = PRODUCTS.map((p) => p.into);
+const FUSED_OPS = PRODUCTS.map((p) => p.fused);
 
 /** The product node of a match. */
 const main = (m: Match): Node => m.nodes.main;
@@ -50,7 +39,7 @@ const biasRules: RewriteRule[] = PRODUCTS.flatMap((p) =>
     (activation): RewriteRule => ({
       name: `${p.op}+bias_add${activation === 'none' ? '' : `+${activation}`}`,
       pattern: activated(activation, op('bias_add', named('main', op(p.op, any('x'), any('w'))), any('bias'))),
-      replace: fuseInto(p.into, activation, false),
+      replace: fuseInto(p.fused, activation, false),
     }),
   ),
 );
