@@ -1,5 +1,7 @@
 import { attrsOf, conv2d as conv2dSpec, convGeometry, type Activation, type Conv2dAttrs, type ConvGeometry, type Node } from '@tessera/core';
 import { conv2d, conv2dScratchSize, convCall, releaseConvCall } from '../kernels/index.js';
+import { relu6 } from '../kernels/elementwise.js';
+import { elementwiseFor } from '../kernels/wasm/elementwise.js';
 import { view, type CpuKernel, type Memory, type PrepareContext, type Ref, type Step } from '../program.js';
 import { gemmFor, gemmLayout, stepLayout } from './gemm-for.js';
 
@@ -76,10 +78,24 @@ export const conv2dKernel: CpuKernel<ConvStep> = {
     c.w = s.wPacked ? mem.weights : scratch; c.wOff = s.wPacked ? s.w.off : 0;
     c.y = view(mem, s.y); c.yOff = s.y.off;
     c.bias = s.bias ? view(mem, s.bias) : null; c.biasOff = s.bias ? s.bias.off : 0;
-    c.residual = s.residual ? view(mem, s.residual) : null; c.residualOff = s.residual ? s.residual.off : 0; c.activation = s.activation;
+    // A residual is added after the GEMM by the element-wise kernels (WebAssembly where the memory
+    // has it), then the activation: the same operations per element as the GEMM's own epilogue.
+    c.activation = s.residual ? 'none' : s.activation;
     c.scratch = scratch; c.scratchOff = filterSize(s); c.rowStart = start; c.rowEnd = end;
     // The same bits on either GEMM (cpu and workers backends agree bit for bit).
     conv2d(gemm, c);
     releaseConvCall(c);
+    if (s.residual) addResidual(s, s.residual, mem, start, end);
   },
 };
+
+/** Output rows [start, end) += the residual's, then the activation: one bias_add whose "bias" is as long as the rows. */
+function addResidual(s: ConvStep, residual: Ref, mem: Memory, start: number, end: number): void {
+  const len = (end - start) * s.g.outC;
+  if (len <= 0) return;
+  const y = view(mem, s.y);
+  const r = view(mem, residual);
+  const yOff = s.y.off + start * s.g.outC;
+  elementwiseFor(mem, y, r).biasAdd(y, yOff, r, residual.off + start * s.g.outC, len, y, yOff, 0, len, s.activation === 'relu');
+  if (s.activation === 'relu6') relu6(y, yOff, y, yOff, 0, len);
+}
