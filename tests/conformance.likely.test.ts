@@ -1,6 +1,9 @@
 import { jsGemm, type Gemm } from '@tessera/backend-cpu/kernels';
 import { runConformanceToReport } from '@tessera/conformance';
 import { U32 } from '@tessera/core';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runConformanceCli } from '../packages/cli/src/commands/conformance.js';
 import { mutantContainer } from './mutants/index.js';
@@ -57,7 +60,8 @@ describe('tessera conformance and the likely bound', () => {
   const cli = async (strict: boolean) => {
     const lines: string[] = [];
     const container = mutantContainer('truncating', { gemm: truncatingGemm });
-    const flags = { backends: 'truncating', ops: 'matmul', runs: '100', graphs: '0', special: 'none', seed: '7', progress: false, split: false };
+    const failuresDir = mkdtempSync(join(tmpdir(), 'tessera-likely-'));
+    const flags = { backends: 'truncating', ops: 'matmul', runs: '100', graphs: '0', special: 'none', seed: '7', progress: false, split: false, failuresDir };
     const status = await runConformanceCli({ ...flags, strict }, { container, log: (l) => void lines.push(l) });
     return { status, text: lines.join('\n') };
   };
