@@ -1,4 +1,5 @@
 import { attrsOf, convGeometry, depthwiseConv2d, type Activation, type Conv2dAttrs, type ConvGeometry, type Node } from '@tessera/core';
+import { epilogueExpr } from '../gemm.js';
 import { fragmentShader, LANES } from '../glsl.js';
 import type { PrepareContext, WebGLKernel } from '../program.js';
 import { windowTaps } from './conv2d.js';
@@ -24,8 +25,6 @@ function depthwiseBody(g: ConvGeometry, M: number, constantFilter: boolean, skip
   outColor = ${epilogue};`;
 }
 
-/** The activations' GLSL functions (device.ts: NaN kept, +0 for x <= 0). */
-const ACTIVATION_GLSL: Record<Activation, string> = { none: '', relu: 'relu4', relu6: 'relu6_4' };
 
 /** depthwise_conv2d and fused_depthwise_conv2d: `bias` names the fused op's bias operand (input T2), if any. */
 export function prepareDepthwise(node: Node, ctx: PrepareContext, attrs: Conv2dAttrs, bias: string | undefined, activation: Activation): void {
@@ -36,7 +35,7 @@ export function prepareDepthwise(node: Node, ctx: PrepareContext, attrs: Conv2dA
   const w = filter ? ctx.constant(fName, 'taps', [g.kH * g.kW, g.outC], () => filter.data) : ctx.operand(fName);
   const inputs = [ctx.operand(xName), w];
   if (bias !== undefined) inputs.push(ctx.operand(bias));
-  const epilogue = `${ACTIVATION_GLSL[activation]}(${bias !== undefined ? 'acc + T2_at(0, c4)' : 'acc'})`;
+  const epilogue = epilogueExpr('acc', { bias: bias !== undefined, residual: false, activation });
   const y = ctx.output(node);
   const body = depthwiseBody(g, filterShape[3], filter !== undefined, filter !== undefined && filter.data.every(Number.isFinite), epilogue);
   ctx.draw(fragmentShader(inputs.map((t) => t.layout), y.layout, body), inputs, y);
