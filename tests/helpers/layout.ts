@@ -54,7 +54,8 @@ export function insertTransposePairs(graph: Graph, seed: number, count: number):
   };
   for (let k = 0; k < count; k++) {
     const edges = nodes.flatMap((n, ni) =>
-      n.inputs.map((v, oi) => ({ ni, oi, v })).filter(({ v }) => graph.kind(v) !== 'constant' && !constants.has(v) && !v.startsWith('lt')),
+      // Original operands only (not the pairs' own values), and not constants.
+      n.inputs.map((v, oi) => ({ ni, oi, v })).filter(({ v }) => !v.startsWith('lt') && !v.startsWith('lc') && graph.kind(v) !== 'constant'),
     );
     const usable = edges.filter(({ v }) => (nodes.find((n) => n.name === v)?.output.shape ?? graph.value(v).shape).length >= 2);
     if (usable.length === 0) break;
