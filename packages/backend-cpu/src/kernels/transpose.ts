@@ -59,8 +59,16 @@ export function transposePlan(inShape: Shape, perm: readonly number[]): Transpos
   };
 }
 
-/** Runs units [start, end) of a transpose from x (at xOff) into y (at yOff); x and y must not overlap. */
-export function transposeUnits(p: TransposePlan, x: Float32Array, xOff: number, y: Float32Array, yOff: number, start: number, end: number): void {
+/** One tile: y[d + i * tq + j] = x[s + i + j * sj] for i < nq, j < nl (offsets and strides in elements). */
+export type TileFn = (x: Float32Array, s: number, y: Float32Array, d: number, nq: number, nl: number, tq: number, sj: number) => void;
+
+/**
+ * Runs units [start, end) of a transpose from x (at xOff) into y (at yOff); x and y must not
+ * overlap. `tileFn`: the tile's loop (default the TypeScript one; the wasm one moves the same bits).
+ */
+export function transposeUnits(
+  p: TransposePlan, x: Float32Array, xOff: number, y: Float32Array, yOff: number, start: number, end: number, tileFn: TileFn = tile,
+): void {
   if (end <= start) return;
   const { shape, grid, block, inStrides, outStrides, q } = p;
   const last = shape.length - 1;
@@ -83,7 +91,7 @@ export function transposeUnits(p: TransposePlan, x: Float32Array, xOff: number, 
       else for (let j = 0; j < nLast; j++) y[dst + j] = x[src + j];
     } else {
       const nq = Math.min(block[q], shape[q] - index[q] * block[q]);
-      tile(x, src, y, dst, nq, nLast, tq, sLast);
+      tileFn(x, src, y, dst, nq, nLast, tq, sLast);
     }
     for (let a = last; a >= 0; a--) {
       src += block[a] * inStrides[a];
@@ -101,7 +109,7 @@ export function transposeUnits(p: TransposePlan, x: Float32Array, xOff: number, 
  * tile has fewer than 4 rows, four columns) per pass: four times fewer loop steps, which in V8
  * made NHWC <-> NCHW of 56x56x256 about 2x faster than one element per step.
  */
-function tile(x: Float32Array, s: number, y: Float32Array, d: number, nq: number, nl: number, tq: number, sj: number): void {
+export function tile(x: Float32Array, s: number, y: Float32Array, d: number, nq: number, nl: number, tq: number, sj: number): void {
   let i = 0;
   if (nq >= 4) {
     for (; i + 4 <= nq; i += 4, s += 4, d += 4 * tq) {

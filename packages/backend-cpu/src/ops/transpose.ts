@@ -1,5 +1,6 @@
 import { attrsOf, transpose, transposePerm } from '@tessera/core';
 import { transposePlan, transposeUnits, type TransposePlan } from '../kernels/transpose.js';
+import { wasmTransposeFor } from '../kernels/wasm/transpose.js';
 import { view, type CpuKernel, type Ref, type Step } from '../program.js';
 
 export interface TransposeStep extends Step {
@@ -8,7 +9,7 @@ export interface TransposeStep extends Step {
   readonly plan: TransposePlan;
 }
 
-/** Transpose; the units are tiles of the output (kernels/transpose.ts), any range of them runs alone. */
+/** Transpose; the units are tiles of the output (kernels/transpose.ts), any range of them runs alone, each tile by wasm SIMD where the memory allows. */
 export const transposeKernel: CpuKernel<TransposeStep> = {
   op: 'transpose',
   prepare(node, ctx) {
@@ -25,6 +26,10 @@ export const transposeKernel: CpuKernel<TransposeStep> = {
     };
   },
   run(s, mem, start, end) {
-    transposeUnits(s.plan, view(mem, s.x), s.x.off, view(mem, s.y), s.y.off, start, end);
+    const x = view(mem, s.x);
+    const y = view(mem, s.y);
+    // The wasm SIMD tile where the memory has one (same bits), else the TypeScript loop.
+    const wasm = wasmTransposeFor(mem, x, y);
+    transposeUnits(s.plan, x, s.x.off, y, s.y.off, start, end, wasm ?? undefined);
   },
 };
