@@ -15,3 +15,4 @@ export { wasmSimdSupported, wasmRelaxedSimdSupported, sharedWasmMemorySupported 
 export { type WasmArena, createWasmArena, type WasmThreadScratch, type SharedWasmArena, createSharedWasmArena } from './arena.js';
 export { buildGemmModule, simdProbe, type GemmModuleConfig } from './gemm-module.js';
 export { WasmDepthwise, wasmDepthwiseModule, loadWasmDepthwiseModule } from './depthwise.js';
+export { WasmTranspose, wasmTransposeModule } from './transpose.js';
