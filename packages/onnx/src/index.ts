@@ -1,0 +1,5 @@
+export { importOnnx, IMPORTERS, type ImportOptions } from './import/import.js';
+export { OnnxImportError } from './import/context.js';
+export { decodeModel, decodeTensor, encodeModel, encodeTensor, type ModelProto, type TensorProto } from './proto/proto.js';
+export { readTensor, floatTensorProto, type OnnxTensor } from './tensors.js';
+export { ONNX_PROTO, ONNX_PROTO_VERSION } from './proto/onnx-proto.js';
