@@ -131,6 +131,11 @@ export class GraphBuilder {
     return this.op('concat', values, attrs);
   }
 
+  /** tf.transpose: output axis a is input axis perm[a]; without `perm`, the axes reversed. */
+  transpose(x: SymbolicValue, perm?: readonly number[], attrs: Named = {}): SymbolicValue {
+    return this.op('transpose', [x], { ...attrs, ...(perm ? { perm: [...perm] } : {}) });
+  }
+
   build(outputs: Record<string, SymbolicValue>): Graph {
     const out = Object.fromEntries(Object.entries(outputs).map(([k, v]) => [k, v.name]));
     return new Graph({ name: this.name, inputs: this.inputs, constants: this.constants, nodes: this.nodes, outputs: out });

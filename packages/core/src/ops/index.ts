@@ -19,6 +19,7 @@ import { fusedDepthwiseConv2d } from './fused_depthwise_conv2d.js';
 import { avgPool } from './avg_pool.js';
 import { mean } from './mean.js';
 import { softmax } from './softmax.js';
+import { transpose } from './transpose.js';
 
 /** The op table: every op Tessera knows, by name. */
 export const OPS = {
@@ -42,6 +43,7 @@ export const OPS = {
   relu6,
   pad,
   concat,
+  transpose,
 } as const satisfies Record<string, OpSpec>;
 
 export type OpName = keyof typeof OPS;
@@ -92,3 +94,4 @@ export { mul } from './mul.js';
 export { relu6 } from './relu6.js';
 export { pad, type PadAttrs } from './pad.js';
 export { concat, concatAxis, concatGeometry, type ConcatAttrs, type ConcatGeometry } from './concat.js';
+export { transpose, transposeAttrs, transposePerm, transposedShape, transposeStrides, transposeData, type TransposeAttrs } from './transpose.js';
