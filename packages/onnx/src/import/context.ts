@@ -1,4 +1,4 @@
-import { GraphBuilder, Tensor, TesseraError, isOpName, shapeStr, type OpName, type SymbolicValue } from '@tessera/core';
+import { GraphBuilder, Tensor, TesseraError, shapeStr, type OpName, type SymbolicValue } from '@tessera/core';
 import type { AttributeProto, NodeProto } from '../proto/proto.js';
 import { AttributeType } from '../proto/proto.js';
 import { TO_NCHW, TO_NHWC, isIdentity, permute, transposeData } from '../layout.js';
@@ -119,8 +119,7 @@ export class ImportContext {
   /** A transpose node (none for the identity permutation). */
   transpose(x: SymbolicValue, perm: readonly number[], base: string): SymbolicValue {
     if (isIdentity(perm)) return x;
-    if (!isOpName('transpose')) throw new TesseraError(`this build of Tessera has no transpose op: import with { layout: 'NHWC' }`, { node: base });
-    return this.g.op('transpose' as OpName, [x], { perm: [...perm], name: this.fresh(base) } as never);
+    return this.g.transpose(x, perm, { name: this.fresh(base) });
   }
 
   /** Adds a Tessera node with a fresh name from `base`. */
