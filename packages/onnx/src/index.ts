@@ -4,3 +4,5 @@ export { decodeModel, decodeTensor, encodeModel, encodeTensor, type ModelProto, 
 export { readTensor, floatTensorProto, type OnnxTensor } from './tensors.js';
 export { ONNX_PROTO, ONNX_PROTO_VERSION } from './proto/onnx-proto.js';
 export { transposeData, TO_NCHW, TO_NHWC } from './layout.js';
+export { exportOnnx, EXPORT_OPSET } from './export/export.js';
+export { EXPORTERS } from './export/ops.js';
