@@ -117,16 +117,20 @@ const batchNormalization: Importer = (n) => {
   const { ctx } = n;
   n.onlyFirstOutput(ctx.usedNames);
   if (n.attrs.int('training_mode', 0) !== 0) n.fail('training_mode 1 is not supported (inference only)');
-  if (n.opset < 7 && n.attrs.int('is_test', 0) === 0 && n.attrs.has('is_test')) n.fail('is_test 0 (training) is not supported');
+  if (n.opset < 7 && n.attrs.has('is_test') && n.attrs.int('is_test', 0) === 0) n.fail('is_test 0 (training) is not supported');
   const x = n.required(0, 'X');
   const rank = ctx.shape(x).length;
-  if (rank !== 4 && rank !== 2) n.fail(`X of rank ${rank}: only rank 4 (NCHW) and rank 2 ([N, C]) are supported`);
-  const epsilon = n.attrs.float('epsilon', 1e-5);
-  // Tessera's operand order: x, mean, variance, offset (B), scale.
-  const stats = [3, 4, 2, 1].map((i) => ctx.asis(n.required(i, ['', 'scale', 'B', 'mean', 'var'][i])));
-  const input = rank === 4 ? ctx.nhwc(x) : ctx.asis(x);
-  const [mean, variance, offset, scale] = stats;
-  ctx.setValue(n.output, ctx.g.batchNorm(input, mean, variance, offset, scale, { epsilon: Math.fround(epsilon), name: ctx.fresh(n.name) }), rank === 4 ? 'nhwc' : 'asis');
+  if (rank < 2) n.fail(`X of rank ${rank}: needs rank >= 2 (channels on axis 1)`);
+  const epsilon = Math.fround(n.attrs.float('epsilon', 1e-5));
+  // Tessera's operand order: x, mean, variance, offset (B), scale; its channels are the last axis.
+  const [mean, variance, offset, scale] = [3, 4, 2, 1].map((i) => ctx.asis(n.required(i, ['', 'scale', 'B', 'mean', 'var'][i])));
+  const bn = (input: SymbolicValue, name: string) => ctx.g.batchNorm(input, mean, variance, offset, scale, { epsilon, name: ctx.fresh(name) });
+  if (rank === 4 && (ctx.heldNhwc(x) || ctx.constant(x))) return ctx.setValue(n.output, bn(ctx.nhwc(x), n.name), 'nhwc');
+  if (rank === 2) return ctx.setValue(n.output, bn(ctx.asis(x), n.name), 'asis');
+  // Channels moved last and back.
+  const perm = [0, ...Array.from({ length: rank - 2 }, (_, i) => i + 2), 1];
+  const y = bn(ctx.transpose(ctx.asis(x), perm, `${n.name}/channels_last`), `${n.name}/bn`);
+  ctx.setValue(n.output, ctx.transpose(y, perm.map((_, i) => perm.indexOf(i)), n.name), 'asis');
 };
 
 /** Softmax over one axis: by opset 13 along `axis` (default -1), before it over the flattened trailing axes from `axis` (default 1). */

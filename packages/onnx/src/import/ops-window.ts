@@ -67,7 +67,8 @@ const conv: Importer = (n) => {
   const { ctx } = n;
   const { x, shape } = imageInput(n);
   const [, channels, inH, inW] = shape;
-  const w = n.constant(1, 'W');
+  const wName = n.required(1, 'W');
+  const w = ctx.constant(wName) ?? { shape: ctx.shape(wName), kind: 'float' as const, data: undefined };
   if (w.shape.length !== 4) n.fail(`W ${JSON.stringify(w.shape)} must be 4-D [M, C / group, kH, kW]`);
   const [outC, groupC, kH, kW] = w.shape;
   const group = n.attrs.int('group', 1);
@@ -84,21 +85,28 @@ const conv: Importer = (n) => {
   const split = strides.some((s) => s > 1) && dilations.some((d) => d > 1);
   const attrs = { strides: split ? [1, 1] : strides, dilations, padding: tesseraPadding(pads) };
 
+  /** The filter in Tessera's layout: constant data converted, or a run-time W transposed (read as `readAs` first). */
+  const filterOf = (perm: number[], readAs: number[], shape: number[]): SymbolicValue => {
+    if (w.data) return ctx.floatConstant(`${n.name}/filter`, shape, transposeData(w.data, readAs, perm));
+    const source = readAs.every((d, i) => d === w.shape[i]) ? ctx.asis(wName) : ctx.op('reshape', [ctx.asis(wName)], { shape: readAs }, `${n.name}/W`);
+    return ctx.transpose(source, perm, `${n.name}/filter`);
+  };
   let y: SymbolicValue;
   if (group === 1) {
-    const filter = ctx.floatConstant(`${n.name}/filter`, [kH, kW, channels, outC], transposeData(w.data, w.shape, [2, 3, 1, 0]));
+    const filter = filterOf([2, 3, 1, 0], [...w.shape], [kH, kW, channels, outC]);
     y = ctx.op('conv2d', [x, filter], attrs, split || n.input(2) ? `${n.name}/conv` : n.name);
   } else if (group === channels) {
     // W[c * mult + m, 0, h, w] is filter[h, w, c, m]: read W as [C, mult, kH, kW].
     const mult = outC / channels;
-    const filter = ctx.floatConstant(`${n.name}/filter`, [kH, kW, channels, mult], transposeData(w.data, [channels, mult, kH, kW], [2, 3, 0, 1]));
+    const filter = filterOf([2, 3, 0, 1], [channels, mult, kH, kW], [kH, kW, channels, mult]);
     y = ctx.op('depthwise_conv2d', [x, filter], attrs, split || n.input(2) ? `${n.name}/conv` : n.name);
   } else {
     // 1 < group < C: a conv per group over its slice of the channels, joined along channels.
     const perGroup = outC / group;
+    const data = w.data ?? n.fail(`W must be a constant for a grouped Conv (group ${group} of ${channels} channels)`);
     const parts = Array.from({ length: group }, (_, k) => {
       const part = ctx.op('slice', [x], { begin: [0, 0, 0, k * groupC], size: [x.shape[0], x.shape[1], x.shape[2], groupC], strides: [1, 1, 1, 1] }, `${n.name}/group${k}/in`);
-      const wk = w.data.subarray(k * perGroup * groupC * kH * kW, (k + 1) * perGroup * groupC * kH * kW);
+      const wk = data.subarray(k * perGroup * groupC * kH * kW, (k + 1) * perGroup * groupC * kH * kW);
       const filter = ctx.floatConstant(`${n.name}/group${k}/filter`, [kH, kW, groupC, perGroup], transposeData(wk, [perGroup, groupC, kH, kW], [2, 3, 1, 0]));
       return ctx.op('conv2d', [part, filter], attrs, `${n.name}/group${k}`);
     });
