@@ -56,6 +56,17 @@ const binary: Importer = (n) => {
   } else if (n.op === 'Sub' || n.op === 'Div') {
     n.fail(`${n.op} of values computed at run time is not supported (only folded on constants${n.op === 'Sub' ? ', or a constant subtrahend' : ''})`);
   }
+  // A constant per-channel (last axis) addend is a bias: bias_add, which the fusion passes fold into a product.
+  const [v, c] = ctx.constant(a) ? [bName, ctx.constant(a)] : [a, ctx.constant(bName)];
+  if (op === 'add' && c) {
+    const held = ctx.shape(v).length === 4 && ctx.heldNhwc(v) && c.shape.length <= 4;
+    const value = held ? ctx.nhwc(v) : ctx.asis(v);
+    const channels = value.shape[value.shape.length - 1];
+    const dims = held ? constantNhwc(c).shape : c.shape;
+    const perChannel = dims.length >= 1 && dims.length <= value.shape.length && dims[dims.length - 1] === channels && dims.slice(0, -1).every((d) => d === 1);
+    // All dims but the channels are 1, so the data is the channel vector in either layout.
+    if (perChannel) return ctx.setValue(n.output, ctx.op('bias_add', [value, ctx.floatConstant(`${n.name}/bias`, [channels], c.data)], {}, n.name), held ? 'nhwc' : 'asis');
+  }
   const { a: x, b: y, form } = operands(n, a, bName);
   ctx.setValue(n.output, ctx.op(op, [x, y], {}, n.name), form);
 };
