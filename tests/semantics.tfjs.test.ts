@@ -649,6 +649,41 @@ describe('concat', () => {
 // maxPool compares with `>`, so a NaN in a window is dropped (Tessera: NaN wins).
 // ---------------------------------------------------------------------------------------------
 
+describe('transpose', () => {
+  const transposeCase = fc
+    .array(fc.oneof(int(1, 5), fc.constantFrom(1, 31, 32, 33)), { minLength: 1, maxLength: 6 })
+    .filter((shape) => numelOf(shape) <= 1 << 14)
+    .chain((shape) =>
+      fc.record({
+        shape: fc.constant(shape),
+        perm: fc.shuffledSubarray([...shape.keys()], { minLength: shape.length, maxLength: shape.length }),
+        reversed: fc.boolean(),
+        x: dataSpec,
+      }),
+    );
+  test.prop([transposeCase], params)('transpose: shape and values equal tf.transpose exactly, ranks 1..6, any perm or the default', ({ shape, perm, reversed, x: xs }) => {
+    const x = floatData(numelOf(shape), xs);
+    const { inferred, ref } = tesseraOneNode('transpose', [{ shape, data: x }], reversed ? {} : { perm });
+    const t = runTf(() => tf.transpose(tf.tensor(x, [...shape]), reversed ? undefined : perm));
+    expect(inferred).toEqual(t.shape);
+    expect(ref.shape).toEqual(t.shape);
+    expect(ref.bound.every((b) => b === 0)).toBe(true);
+    expectWithinBound('transpose', t.data, ref);
+  });
+
+  test('transpose: a perm of the wrong length or with an axis out of range is rejected by both tfjs and the builder; a repeated axis by the builder (TensorFlow rejects it; tfjs does not check and returns a malformed tensor)', () => {
+    for (const [shape, perm] of [
+      [[2, 3], [0]],
+      [[2, 3], [0, 2]],
+    ] as [Shape, number[]][]) {
+      expect(tfRejection(() => tf.transpose(zeros(shape), perm))).toBeDefined();
+      expect(() => tesseraShape('transpose', [shape], { perm })).toThrow(/node 'y' \(transpose\): perm \[[\d,]*\] (has \d+ entries for an input of rank|is not a permutation)/);
+    }
+    expect(tf.tidy(() => [...tf.transpose(zeros([2, 3, 4]), [0, 1, 1]).shape])).toEqual([2, 3, 3]);
+    expect(() => tesseraShape('transpose', [[2, 3, 4]], { perm: [0, 1, 1] })).toThrow("node 'y' (transpose): perm [0,1,1] is not a permutation of 0..2");
+  });
+});
+
 describe('non-finite values', () => {
   const NaN32 = Number.NaN;
   const Inf = Number.POSITIVE_INFINITY;

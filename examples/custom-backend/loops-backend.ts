@@ -8,9 +8,9 @@
  *   const session = await createSession(graph, { backend: 'loops', container });
  */
 import {
-  broadcastStrides, concatGeometry, convGeometry, forEachPoolWindow, matmulGeometry, numel, offsetOf, poolGeometry, reduction, rowMajorStrides,
+  broadcastStrides, concatGeometry, convGeometry, forEachPoolWindow, matmulGeometry, numel, offsetOf, poolGeometry, reduction, rowMajorStrides, transposeData, transposePerm,
   type Activation, type AvgPoolAttrs, type BatchNormAttrs, type ConcatAttrs, type Conv2dAttrs, type ConvGeometry, type Feeds, type Graph, type MatmulAttrs,
-  type MaxpoolAttrs, type MeanAttrs, type Node, type PadAttrs, type SliceAttrs,
+  type MaxpoolAttrs, type MeanAttrs, type Node, type PadAttrs, type SliceAttrs, type TransposeAttrs,
 } from '@tessera/core';
 import {
   KernelRegistry, registerBackend,
@@ -193,6 +193,12 @@ function concat(a: Args): void {
   });
 }
 
+/** Transpose: core's index walk (output axis a reads input axis perm[a]). */
+function transpose(a: Args): void {
+  const inShape = shapeOf(a, 0);
+  transposeData(a.inputs[0], inShape, transposePerm((a.node.attrs as TransposeAttrs).perm, inShape.length), a.out);
+}
+
 const relu6: LoopKernel = ({ inputs: [x], out }) => {
   for (let i = 0; i < out.length; i++) out[i] = x[i] <= 0 ? 0 : x[i] > 6 ? 6 : x[i]; // NaN stays NaN
 };
@@ -288,6 +294,7 @@ loopsKernels.register<LoopKernel>(BACKEND, 'mul', (a) => binary(a, (x, y) => x *
 loopsKernels.register<LoopKernel>(BACKEND, 'relu6', relu6);
 loopsKernels.register<LoopKernel>(BACKEND, 'pad', pad);
 loopsKernels.register<LoopKernel>(BACKEND, 'concat', concat);
+loopsKernels.register<LoopKernel>(BACKEND, 'transpose', transpose);
 loopsKernels.register<LoopKernel>(BACKEND, 'depthwise_conv2d', (a) => depthwiseConv(a, NONE));
 loopsKernels.register<LoopKernel>(BACKEND, 'fused_depthwise_conv2d', (a) => depthwiseConv(a, fusedEpilogue(a)));
 loopsKernels.register<LoopKernel>(BACKEND, 'avg_pool', avgPool);

@@ -4,6 +4,7 @@ import { CaseBuilder, divisors, type ConformanceCase, type Holder } from './case
 import { avgPoolCase, batchNormCase, depthwiseConv2dCase, fusedDepthwiseConv2dCase, meanCase, softmaxCase } from './arbitraries-cnn.js';
 import { dataSpecArbitrary } from './data.js';
 import { fitBudget, sizeArb } from './sizes.js';
+import { permFromKeys } from './graph-geometry.js';
 
 export type { ConformanceCase } from './case.js';
 export { GRAPH_OPS, GRAPH_OPS_EXCLUDED, buildGraphCase, graphArbitrary, graphRecipeArbitrary, type GraphArbitraryOptions, type GraphRecipe, type GraphStep } from './graphs.js';
@@ -24,6 +25,7 @@ export const OP_NAMES_UNDER_TEST = [
   'relu6',
   'pad',
   'concat',
+  'transpose',
   'avg_pool',
   'mean',
   'softmax',
@@ -410,6 +412,33 @@ function concatCase() {
 }
 
 // ---------------------------------------------------------------------------------------------
+// transpose
+
+/** Elements of one transpose case at most: a few tiles of the cpu kernel along two axes. */
+const TRANSPOSE_ELEMENTS = 1 << 16;
+
+function transposeCase() {
+  return fc
+    .record({
+      // Ranks 1..6: small dimensions and 1s (axes kernels drop), some at and around block edges.
+      shape: fc.array(fc.oneof({ arbitrary: dim(5), weight: 3 }, { arbitrary: sizeArb(520, 4), weight: 1 }), { minLength: 1, maxLength: 6 }),
+      focus: fc.nat(5),
+      keys: fc.array(fc.nat(100), { minLength: 6, maxLength: 6 }),
+      // TF's default (axes reversed) 1 in 5.
+      reversed: fc.constantFrom(false, false, false, false, true),
+      x: opData(),
+    })
+    .map((p) => {
+      const keep = String(p.focus % p.shape.length);
+      const fit = fitBudget(Object.fromEntries(p.shape.map((d, i) => [String(i), d])), keep, TRANSPOSE_ELEMENTS);
+      const shape = p.shape.map((_, i) => fit[String(i)]);
+      const c = new CaseBuilder('transpose_case');
+      const x = c.input('x', shape, p.x);
+      return c.build({ y: c.b.transpose(x, p.reversed ? undefined : permFromKeys(p.keys, shape.length)) });
+    });
+}
+
+// ---------------------------------------------------------------------------------------------
 
 const OP_CASES: Record<OpUnderTest, () => fc.Arbitrary<ConformanceCase>> = {
   conv2d: () => convCase('conv2d'),
@@ -426,6 +455,7 @@ const OP_CASES: Record<OpUnderTest, () => fc.Arbitrary<ConformanceCase>> = {
   relu6: relu6Case,
   pad: padCase,
   concat: concatCase,
+  transpose: transposeCase,
   avg_pool: avgPoolCase,
   mean: meanCase,
   softmax: softmaxCase,

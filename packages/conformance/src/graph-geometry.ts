@@ -119,3 +119,8 @@ export function reshapeFor(shape: Shape, choice: ReshapeChoice): number[] {
   const [b, m, k] = shape;
   return infer(choice.form % 2 === 0 ? [b * m, k] : [b, m * k]);
 }
+
+/** A permutation of 0..rank-1 from `keys` (one per axis, the first `rank` read): axes sorted by key. */
+export function permFromKeys(keys: readonly number[], rank: number): number[] {
+  return [...Array(rank).keys()].sort((a, b) => keys[a] - keys[b] || a - b);
+}

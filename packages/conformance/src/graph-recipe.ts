@@ -16,13 +16,11 @@ import { dataSpecArbitrary, type DataSpec } from './data.js';
 export const GRAPH_OPS: readonly OpName[] = [
   'relu', 'conv2d', 'bias_add', 'fused_conv2d', 'maxpool', 'reshape', 'slice', 'matmul', 'fused_matmul',
   'add', 'mul', 'relu6', 'pad', 'concat', 'avg_pool', 'mean', 'softmax', 'batch_norm', 'depthwise_conv2d',
-  'fused_depthwise_conv2d',
+  'fused_depthwise_conv2d', 'transpose',
 ];
 
 /** Ops of core's table the random graphs leave out, each with why. */
-export const GRAPH_OPS_EXCLUDED: Readonly<Partial<Record<OpName, string>>> = {
-  transpose: 'the backends have no transpose kernel yet',
-};
+export const GRAPH_OPS_EXCLUDED: Readonly<Partial<Record<OpName, string>>> = {};
 
 export interface ConvChoice {
   /** Wanted kernel height and width (1..5), shrunk to fit a VALID or explicitly padded input. */
@@ -118,6 +116,13 @@ export interface ConcatChoice {
   readonly width: number;
 }
 
+export interface TransposeChoice {
+  /** 0: NHWC -> NCHW ([0,3,1,2]), 1: NCHW -> NHWC ([0,2,3,1]) (rank 4; other ranks read 2), 2: axes sorted by `keys`, 3: TF's default (reversed). */
+  readonly form: number;
+  /** One per axis (4 drawn; a lower rank reads the first ones). */
+  readonly keys: readonly number[];
+}
+
 export interface MeanChoice {
   readonly keepdims: boolean;
   /** Axes written as negative numbers. */
@@ -152,6 +157,7 @@ export interface GraphStep {
   readonly binary: BinaryChoice;
   readonly pad: PadChoice;
   readonly concat: ConcatChoice;
+  readonly transpose: TransposeChoice;
   readonly mean: MeanChoice;
   readonly batchNorm: BatchNormChoice;
   /** Data of the step's weights and bias. */
@@ -216,6 +222,8 @@ const concatArb: fc.Arbitrary<ConcatChoice> = fc.record({
   width: int(1, 4),
 });
 
+const transposeArb: fc.Arbitrary<TransposeChoice> = fc.record({ form: fc.nat(3), keys: fc.array(fc.nat(20), { minLength: 4, maxLength: 4 }) });
+
 const meanArb: fc.Arbitrary<MeanChoice> = fc.record({ keepdims: fc.boolean(), negative: oneIn(1, 4) });
 
 const batchNormArb: fc.Arbitrary<BatchNormChoice> = fc.record({ epsilon: fc.nat(2), tinyVariances: fc.constantFrom(0, 0.25, 0.5, 1) });
@@ -233,6 +241,7 @@ const stepArb: fc.Arbitrary<GraphStep> = fc.record({
   binary: binaryArb,
   pad: padArb,
   concat: concatArb,
+  transpose: transposeArb,
   mean: meanArb,
   batchNorm: batchNormArb,
   data: dataSpecArbitrary({ maxExp: 2, minExp: -6 }),

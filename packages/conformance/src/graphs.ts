@@ -3,8 +3,8 @@ import type fc from 'fast-check';
 import { NEAR_ZERO_VARIANCES } from './arbitraries-cnn.js';
 import { CaseBuilder, type ConformanceCase } from './case.js';
 import { capSpec, dataMaxAbs, fillData } from './data.js';
-import { convGeometry, meanAttrsFor, poolAttrsFor, reshapeFor, sliceFor } from './graph-geometry.js';
-import { GRAPH_OPS, graphRecipeArbitrary, type GraphRecipe, type GraphStep } from './graph-recipe.js';
+import { convGeometry, meanAttrsFor, permFromKeys, poolAttrsFor, reshapeFor, sliceFor } from './graph-geometry.js';
+import { GRAPH_OPS, graphRecipeArbitrary, type GraphRecipe, type GraphStep, type TransposeChoice } from './graph-recipe.js';
 
 export { GRAPH_OPS, GRAPH_OPS_EXCLUDED, graphRecipeArbitrary, type GraphRecipe, type GraphStep } from './graph-recipe.js';
 
@@ -63,11 +63,11 @@ interface Built {
 const RANK4_OPS: readonly OpName[] = [
   'relu', 'conv2d', 'bias_add', 'fused_conv2d', 'maxpool', 'conv2d', 'reshape', 'fused_conv2d', 'maxpool', 'slice', 'conv2d', 'reshape',
   'add', 'mul', 'relu6', 'pad', 'concat', 'add', 'avg_pool', 'mean', 'softmax', 'batch_norm', 'depthwise_conv2d', 'fused_depthwise_conv2d',
-  'depthwise_conv2d', 'avg_pool', 'mean', 'batch_norm',
+  'depthwise_conv2d', 'avg_pool', 'mean', 'batch_norm', 'transpose',
 ];
 const RANK23_OPS: readonly OpName[] = [
   'relu', 'matmul', 'bias_add', 'fused_matmul', 'reshape', 'matmul', 'slice', 'fused_matmul', 'add', 'mul', 'relu6', 'pad', 'concat',
-  'softmax', 'batch_norm', 'mean', 'softmax',
+  'softmax', 'batch_norm', 'mean', 'softmax', 'transpose',
 ];
 /** What usually follows an op in a CNN: one of these replaces the drawn op when a step says `follow`. */
 const SUCCESSORS: Partial<Record<OpName, readonly OpName[]>> = {
@@ -78,6 +78,8 @@ const SUCCESSORS: Partial<Record<OpName, readonly OpName[]>> = {
   pad: ['conv2d', 'depthwise_conv2d', 'maxpool', 'avg_pool'],
   // A global average pool's head (rank 2), or a 1x1 conv over its [N, 1, 1, C] (keepdims).
   mean: ['matmul', 'fused_matmul', 'conv2d'],
+  // An NCHW <-> NHWC pair (the layout pass's first rewrite) or a composition.
+  transpose: ['transpose', 'relu'],
 };
 
 /** The op of a step on `src`: a usual successor of its producer (if the step follows one), else the drawn op, among those `ops` allows for its rank. */
@@ -158,6 +160,8 @@ class GraphInterpreter {
         return this.pad(src, step);
       case 'concat':
         return this.concat(src, step);
+      case 'transpose':
+        return { sym: this.c.b.transpose(src.sym, transposeFor(src.shape, step.transpose)), maxAbs: src.maxAbs };
     }
   }
 
@@ -337,6 +341,16 @@ class GraphInterpreter {
 const BATCH_NORM_EPSILONS = [1e-3, 1.001e-5, 1e-5];
 
 /** Weight scale budget for a dot product of `k` terms with operand magnitude `maxAbs`. */
+/** The perm of a transpose step: NHWC <-> NCHW for rank 4, axes sorted by the drawn keys, or undefined (TF's default). */
+function transposeFor(shape: Shape, choice: TransposeChoice): number[] | undefined {
+  const rank = shape.length;
+  const fixed = rank === 4 ? [[0, 3, 1, 2], [0, 2, 3, 1]] : [];
+  const form = choice.form < 2 && fixed.length === 0 ? 2 : choice.form;
+  if (form < 2) return fixed[form];
+  if (form === 3) return undefined;
+  return permFromKeys(choice.keys, rank);
+}
+
 function weightLog10(maxAbs: number, k: number): number {
   return Math.min(3, MAX_LOG10 - Math.log10(maxAbs * k + 1));
 }

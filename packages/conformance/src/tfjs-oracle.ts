@@ -24,6 +24,7 @@ interface Tf {
   softmax(x: T): T;
   pad(x: T, paddings: number[][], value: number): T;
   concat(xs: T[], axis: number): T;
+  transpose(x: T, perm?: number[]): T;
   relu(x: T): T;
   relu6(x: T): T;
   depthwiseConv2d(x: T, f: T, strides: number[], pad: unknown, format: string, dilations: number[]): T;
@@ -117,6 +118,9 @@ function runNode(tf: Tf, node: Node, xs: T[], shapeOf: (v: string) => readonly n
       return tf.pad(xs[0], a.paddings as number[][], a.value as number);
     case 'concat':
       return tf.concat(xs, a.axis as number);
+    case 'transpose':
+      // Absent perm: tfjs' own default (the axes reversed).
+      return tf.transpose(xs[0], a.perm as number[] | undefined);
     case 'matmul':
     case 'fused_matmul': {
       const [ra, rb] = [shapeOf(node.inputs[0]).length, shapeOf(node.inputs[1]).length];

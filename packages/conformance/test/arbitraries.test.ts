@@ -47,6 +47,21 @@ describe('opCaseArbitrary', () => {
     );
   });
 
+  it('transpose covers ranks 1..6, the default perm, identity and non-identity perms, dimensions past a 32-wide tile', () => {
+    const seen = new Set<string>();
+    for (const c of sample(opCaseArbitrary('transpose'))) {
+      const n = c.graph.nodes[0];
+      const shape = c.graph.value(n.inputs[0]).shape;
+      const perm = (n.attrs as { perm?: number[] }).perm;
+      seen.add(`rank${shape.length}`);
+      if (!perm) seen.add('default');
+      else if (perm.every((p, i) => p === i)) seen.add('identity');
+      else seen.add('permuted');
+      if (shape.some((d) => d > 32)) seen.add('past-tile');
+    }
+    expect([...seen].sort()).toEqual(['default', 'identity', 'past-tile', 'permuted', 'rank1', 'rank2', 'rank3', 'rank4', 'rank5', 'rank6']);
+  });
+
   it('data mixes zeros, negatives and magnitudes from below 1e-15 to above 1e12', () => {
     let zeros = 0;
     let negatives = 0;

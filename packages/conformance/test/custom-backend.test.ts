@@ -15,7 +15,7 @@ describeConformance('loops', { container, seed: 20_240_611 });
 describe('conformanceProperties', () => {
   it('lists every op, the random graphs (plain and through bound IO) and the non-finite / extreme properties by default', () => {
     expect(conformanceProperties()).toEqual([
-      'conv2d', 'fused_conv2d', 'bias_add', 'relu', 'maxpool', 'reshape', 'matmul', 'fused_matmul', 'slice', 'add', 'mul', 'relu6', 'pad', 'concat',
+      'conv2d', 'fused_conv2d', 'bias_add', 'relu', 'maxpool', 'reshape', 'matmul', 'fused_matmul', 'slice', 'add', 'mul', 'relu6', 'pad', 'concat', 'transpose',
       'avg_pool', 'mean', 'softmax', 'batch_norm', 'depthwise_conv2d', 'fused_depthwise_conv2d',
       'graphs', 'bound-io', 'nonfinite', 'extreme',
     ]);

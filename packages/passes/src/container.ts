@@ -6,6 +6,7 @@ import { foldBatchNorm } from './passes/fold-batch-norm.js';
 import { foldPad } from './passes/fold-pad.js';
 import { bottleneckFactorization } from './passes/factorize.js';
 import { convFusion } from './passes/fuse.js';
+import { layout } from './passes/layout.js';
 import { lower1x1 } from './passes/lower-1x1.js';
 import { reshapeFolding } from './passes/reshape-fold.js';
 import type { Pass } from './types.js';
@@ -18,6 +19,7 @@ export const BUILTIN_PASSES: readonly Pass[] = [
   deadNodeElimination,
   constantFolding,
   reshapeFolding,
+  layout,
   foldBatchNorm,
   foldPad,
   linearComposition,

@@ -11,6 +11,7 @@ export { reshapeFolding, reshapeRules } from './passes/reshape-fold.js';
 export { convFusion, fusionRules } from './passes/fuse.js';
 export { foldBatchNorm, foldBatchNormRules } from './passes/fold-batch-norm.js';
 export { foldPad, foldPadRules } from './passes/fold-pad.js';
+export { layout, layoutRules } from './passes/layout.js';
 export { lower1x1, lower1x1Rules } from './passes/lower-1x1.js';
 export { linearComposition, composeRules } from './passes/compose.js';
 export { bottleneckFactorization, type FactorizationDetail } from './passes/factorize.js';

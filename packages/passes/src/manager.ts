@@ -7,7 +7,8 @@ import type { FactorizeOptions, Mismatch, Pass, PassOptions, PassReport, Verific
 export type OptLevel = 'O0' | 'O1' | 'O2';
 
 /**
- * The named pipelines. O1: exact cleanups, batch-norm and pad folding, then fusion (folding first,
+ * The named pipelines. O1: exact cleanups, the layout pass (an NCHW import's transposes cancelled or
+ * folded, its reshapes then folded), batch-norm and pad folding, then fusion (folding first,
  * so a conv -> batch_norm -> relu becomes conv -> bias_add -> relu and fuses into one node, and a
  * ResNet bottleneck into three fused convs, the last with its shortcut as residual). O2: O1 plus
  * linear conv composition and 1x1 conv -> matmul lowering (then the reshapes that lowering leaves
@@ -16,8 +17,8 @@ export type OptLevel = 'O0' | 'O1' | 'O2';
  */
 export const PIPELINES: Readonly<Record<OptLevel, readonly string[]>> = {
   O0: [],
-  O1: ['dce', 'constant-fold', 'reshape-fold', 'fold-batch-norm', 'fold-pad', 'fuse', 'dce'],
-  O2: ['dce', 'constant-fold', 'reshape-fold', 'fold-batch-norm', 'fold-pad', 'compose', 'fuse', 'lower-1x1', 'reshape-fold', 'dce'],
+  O1: ['dce', 'constant-fold', 'layout', 'reshape-fold', 'fold-batch-norm', 'fold-pad', 'fuse', 'dce'],
+  O2: ['dce', 'constant-fold', 'layout', 'reshape-fold', 'fold-batch-norm', 'fold-pad', 'compose', 'fuse', 'lower-1x1', 'reshape-fold', 'dce'],
 };
 
 export interface VerifyOptions {

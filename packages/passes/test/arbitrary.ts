@@ -41,6 +41,8 @@ export const STEP_KINDS = [
   'shared-intermediate',
   'fused-then-relu',
   'slice',
+  'transpose-pair',
+  'nchw-flatten',
   ...CNN_STEP_KINDS,
 ] as const;
 
@@ -222,6 +224,26 @@ export function buildGraph(p: { seed: number; n: number; h: number; w: number; c
         const [n, h, w, c] = x.shape;
         const sh = h > 2 ? 2 : 1;
         push(g.slice(x, { begin: [0, h > 1 ? s.b % 2 : 0, 0, 0], size: [n, Math.max(1, Math.floor((h - (h > 1 ? s.b % 2 : 0) - 1) / sh) + 1), w, c], strides: [1, sh, 1, 1] }));
+        break;
+      }
+      case 'transpose-pair': {
+        // NHWC -> NCHW, a layout-agnostic op, NCHW -> NHWC (or a random perm, left alone when nothing cancels it).
+        const x = pick4(s.a);
+        const perm = s.b % 3 === 2 ? [0, 2, 1, 3] : [0, 3, 1, 2];
+        let y = g.transpose(x, perm);
+        if (s.c % 3 === 0) y = g.relu(y);
+        else if (s.c % 3 === 1) y = g.add(y, tensor([y.shape[3]], 0.5));
+        push(s.d % 4 === 0 ? y : g.transpose(y, s.b % 3 === 2 ? [0, 2, 1, 3] : [0, 2, 3, 1]));
+        break;
+      }
+      case 'nchw-flatten': {
+        // An ONNX Flatten of an NCHW value before a dense layer.
+        const x = pick4(s.a);
+        const [n, h, w, c] = x.shape;
+        const m = 1 + (s.c % 5);
+        let y = g.matmul(g.reshape(g.transpose(x, [0, 3, 1, 2]), [n, -1]), tensor([c * h * w, m], 1 / Math.sqrt(c * h * w)));
+        if (s.d % 2 === 0) y = g.biasAdd(y, tensor([m], 0.5));
+        push(y);
         break;
       }
       default:

@@ -9,13 +9,14 @@ import {
   deadNodeElimination,
   foldBatchNorm,
   foldPad,
+  layout,
   linearComposition,
   lower1x1,
   reshapeFolding,
   type Pass,
 } from '../src/index.js';
 
-export const EXACT_PASSES: Pass[] = [deadNodeElimination, constantFolding, reshapeFolding, foldBatchNorm, foldPad, linearComposition, convFusion, lower1x1];
+export const EXACT_PASSES: Pass[] = [deadNodeElimination, constantFolding, reshapeFolding, layout, foldBatchNorm, foldPad, linearComposition, convFusion, lower1x1];
 
 function expectSameResults(before: ReturnType<typeof evaluate>, after: ReturnType<typeof evaluate>, what: string): void {
   const c = compareResults(before, after);

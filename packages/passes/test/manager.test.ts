@@ -40,7 +40,7 @@ describe('PassManager', () => {
     expect(pm.pipeline({ level: 'O1' }).indexOf('fold-batch-norm')).toBeLessThan(pm.pipeline({ level: 'O1' }).indexOf('fuse'));
     for (const level of ['O0', 'O1', 'O2']) expect(pm.pipeline({ level })).not.toContain('factorize');
     expect(pm.pipeline({ level: 'O2', factorize: { energy: 0.9 } })).toEqual([
-      'dce', 'constant-fold', 'reshape-fold', 'fold-batch-norm', 'fold-pad', 'compose', 'fuse', 'factorize', 'fuse', 'lower-1x1', 'reshape-fold', 'dce',
+      'dce', 'constant-fold', 'layout', 'reshape-fold', 'fold-batch-norm', 'fold-pad', 'compose', 'fuse', 'factorize', 'fuse', 'lower-1x1', 'reshape-fold', 'dce',
     ]);
     expect(pm.pipeline({ level: 'O0', factorize: { energy: 0.9 } })).toEqual(['factorize']);
     expect(() => pm.pipeline({ level: 'O3' })).toThrow(/unknown pipeline 'O3' \(known: O0, O1, O2\)/);

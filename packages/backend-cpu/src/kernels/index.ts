@@ -7,3 +7,4 @@ export { type ElementwiseKernels, jsElementwise, relu, relu6, copy, fill } from 
 export { avgPool } from './avg_pool.js';
 export { type DepthwiseCall, depthwise, jsDepthwise } from './depthwise.js';
 export { type BroadcastGeometry, type BinaryOp, broadcastGeometry, binaryBroadcast } from './broadcast.js';
+export { type TransposePlan, transposePlan, transposeUnits } from './transpose.js';

@@ -18,6 +18,7 @@ import { fusedDepthwiseConv2dKernel } from './fused_depthwise_conv2d.js';
 import { avgPoolKernel } from './avg_pool.js';
 import { meanKernel } from './mean.js';
 import { softmaxKernel } from './softmax.js';
+import { transposeKernel } from './transpose.js';
 
 /** Every cpu kernel, one per op (reshape is a view in the plan and needs none). */
 export const CPU_KERNELS: readonly CpuKernel[] = [
@@ -40,4 +41,5 @@ export const CPU_KERNELS: readonly CpuKernel[] = [
   relu6Kernel,
   padKernel,
   concatKernel,
+  transposeKernel,
 ] as unknown as CpuKernel[];

@@ -19,6 +19,7 @@ import { fusedDepthwiseConv2dKernel } from './fused_depthwise_conv2d.js';
 import { avgPoolKernel } from './avg_pool.js';
 import { meanKernel } from './mean.js';
 import { softmaxKernel } from './softmax.js';
+import { transposeKernel } from './transpose.js';
 
 /** Every webgl kernel, one per op (reshape is a view when the packing allows, a copy otherwise). */
 export const WEBGL_KERNELS: readonly WebGLKernel[] = [
@@ -42,4 +43,5 @@ export const WEBGL_KERNELS: readonly WebGLKernel[] = [
   relu6Kernel,
   padKernel,
   concatKernel,
+  transposeKernel,
 ];

@@ -94,4 +94,4 @@ export { mul } from './mul.js';
 export { relu6 } from './relu6.js';
 export { pad, type PadAttrs } from './pad.js';
 export { concat, concatAxis, concatGeometry, type ConcatAttrs, type ConcatGeometry } from './concat.js';
-export { transpose, transposeAttrs, transposePerm, transposedShape, transposeStrides, transposeData, type TransposeAttrs } from './transpose.js';
+export { transpose, transposeAttrs, transposePerm, transposedShape, transposeStrides, transposeData, transposeGeometry, transposeIsReshape, type TransposeAttrs, type TransposeGeometry } from './transpose.js';

@@ -65,6 +65,42 @@ export function transposeData<T extends { length: number; [i: number]: number }>
   return out;
 }
 
+/**
+ * The smallest equivalent of a transpose, for kernels: axes of size 1 dropped and output axes
+ * that read adjacent input axes in order merged. `shape` is the output's reduced shape and
+ * `strides[a]` the input stride of its axis a (row-major output). Rank 0 after reduction (a
+ * single element) or rank 1 (`strides` [1]) means the transpose moves no data: a copy, or a view.
+ */
+export interface TransposeGeometry {
+  readonly shape: readonly number[];
+  readonly strides: readonly number[];
+}
+
+export function transposeGeometry(inShape: Shape, perm: readonly number[]): TransposeGeometry {
+  const inStrides = rowMajorStrides(inShape);
+  const shape: number[] = [];
+  const strides: number[] = [];
+  for (const p of perm) {
+    const d = inShape[p];
+    if (d === 1) continue;
+    const last = shape.length - 1;
+    // The previous output axis reads the input axis just before this one: one axis.
+    if (last >= 0 && strides[last] === inStrides[p] * d) {
+      shape[last] *= d;
+      strides[last] = inStrides[p];
+    } else {
+      shape.push(d);
+      strides.push(inStrides[p]);
+    }
+  }
+  return { shape, strides };
+}
+
+/** True when transposing `inShape` by `perm` moves no element (only axes of size 1 move): a reshape. */
+export function transposeIsReshape(inShape: Shape, perm: readonly number[]): boolean {
+  return transposeGeometry(inShape, perm).shape.length <= 1;
+}
+
 export const transpose = defineOp({
   name: 'transpose',
   inputs: ['x'],
