@@ -1,4 +1,4 @@
-// ONNX's backend test data through importOnnx, the reference and the backends (packages/onnx/test/testdata-suite.ts).
+// ONNX's backend test data through importOnnx, the reference, cpu and workers (packages/onnx/test/testdata-suite.ts).
 import { testdataSuite } from '../packages/onnx/test/testdata-suite.js';
 
-testdataSuite({ heavy: false });
+testdataSuite({ heavy: false, backends: ['cpu', 'workers'] });

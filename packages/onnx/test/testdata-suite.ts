@@ -5,12 +5,13 @@
  *  - agree with its expected output (.pb, computed by PyTorch in float32) within the reference's
  *    bound: a correct float32 engine is within the bound of the exact result, whatever its
  *    summation order, so the expected output is too (factor 1, nothing tuned);
- *  - run on cpu and workers within the bound of core's reference (`compareToReference`, the
+ *  - run on cpu, workers and webgl (headless Chromium, driven from Node) within the bound of core's reference (`compareToReference`, the
  *    rule conformance uses).
  * Cases that import refuses are listed with the reason, and the ones the issue names must import.
  */
 import '@tessera/backend-cpu';
 import { registerWorkersBackend } from '@tessera/backend-workers';
+import { registerBrowserBackends } from '@tessera/browser';
 import { compareToReference, compareWithin, evaluate, TesseraError, type Graph, type RefTensor } from '@tessera/core';
 import { importOnnx, transposeData, type OnnxTensor } from '@tessera/onnx';
 import { backendNames, createSession, disposeBackends } from '@tessera/runtime';
@@ -54,8 +55,8 @@ interface Imported {
   readonly sets: { inputs: OnnxTensor[]; outputs: OnnxTensor[] }[];
 }
 
-/** The suite over the quick cases, or (heavy) over the large ones. */
-export function testdataSuite(options: { heavy: boolean }): void {
+/** The suite over the quick cases, or (heavy) over the large ones, on the backends named. */
+export function testdataSuite(options: { heavy: boolean; backends: readonly string[] }): void {
   const imported: Imported[] = [];
   const skipped: { name: string; reason: string }[] = [];
 
@@ -76,6 +77,7 @@ export function testdataSuite(options: { heavy: boolean }): void {
       }
     }
     if (!backendNames().includes('workers')) registerWorkersBackend();
+    if (options.backends.includes('webgl') && !backendNames().includes('webgl')) registerBrowserBackends();
     console.log(`ONNX test data: ${imported.length} cases imported, ${skipped.length} skipped:\n${skipped.map((s) => `  ${s.name}: ${s.reason}`).join('\n')}`);
   }, 120_000);
 
@@ -99,7 +101,7 @@ export function testdataSuite(options: { heavy: boolean }): void {
     );
   }
 
-  describe(`ONNX backend test data${options.heavy ? ' (the large cases)' : ''}`, () => {
+  describe(`ONNX backend test data${options.heavy ? ' (the large cases)' : ''} on ${options.backends.join(', ')}`, () => {
     it('imports every case the issue names, and refuses the others by name (node, op, opset)', () => {
       const names = new Set(imported.map((i) => i.c.name));
       if (!options.heavy) expect(REQUIRED.filter((r) => !names.has(r))).toEqual([]);
@@ -123,7 +125,7 @@ export function testdataSuite(options: { heavy: boolean }): void {
     });
 
     // The default import (NCHW interface, boundary transposes) and the NHWC one, both on the backend.
-    it.each(['cpu', 'workers'])('every imported case runs on %s within the reference bound', async (backend) => {
+    it.each([...options.backends])('every imported case runs on %s within the reference bound', async (backend) => {
       const failed: string[] = [];
       for (const { c, graph: nchw, nhwc, sets } of imported) {
         for (const [graph, layout] of [[nhwc, 'NHWC'], [nchw, 'NCHW']] as const) {
