@@ -25,9 +25,15 @@ export class ExportContext {
     for (const name of graph.constants.keys()) this.used.add(name);
     for (const n of graph.nodes) this.used.add(n.name);
     for (const key of Object.keys(graph.outputs)) this.used.add(key);
+    // A node's value output under another name takes that name in the model (an Identity would do,
+    // but ONNX Runtime 1.30's optimizer loses a value read both by a node and by such an Identity).
     for (const [key, value] of Object.entries(graph.outputs)) {
-      // Another value named like this output key (not an input: their names are the interface).
-      if (key !== value && hasValue(graph, key) && graph.kind(key) !== 'input') this.renamed.set(key, this.fresh(`${key}/value`));
+      if (key !== value && graph.kind(value) === 'node' && !this.renamed.has(value) && !Object.hasOwn(graph.outputs, value)) this.renamed.set(value, key);
+    }
+    // Another value named like an output key (not an input: their names are the interface) moves aside.
+    const taken = new Set(this.renamed.values());
+    for (const key of Object.keys(graph.outputs)) {
+      if (hasValue(graph, key) && graph.kind(key) !== 'input' && !this.renamed.has(key) && taken.has(key)) this.renamed.set(key, this.fresh(`${key}/value`));
     }
   }
 

@@ -11,6 +11,11 @@ function valueInfo(name: string, shape: readonly number[]): ValueInfoProto {
   return { name, type: { tensor_type: { elem_type: DataType.FLOAT, shape: { dim: shape.map((d) => ({ dim_value: d })) } } } };
 }
 
+/** True if some value of the graph carries `name` in the model. */
+function hasModelName(ctx: ExportContext, graph: Graph, name: string): boolean {
+  return [...graph.inputs.map((v) => v.name), ...graph.constants.keys(), ...graph.nodes.map((n) => n.name)].some((v) => ctx.name(v) === name);
+}
+
 /**
  * A Tessera graph as an ONNX model (opset 13, float32). Rank-4 values are NHWC in Tessera and NCHW
  * in the model, as ONNX models are: 4-D inputs and outputs are declared NCHW, filters become OIHW,
@@ -27,9 +32,10 @@ export function exportOnnx(graph: Graph): Uint8Array {
   // ONNX outputs are value names: an output named otherwise (or a value output twice) gets an Identity.
   const outputs = Object.entries(graph.outputs).map(([key, value]) => {
     const source = ctx.value(value);
-    if (key === value) return valueInfo(source, onnxShape(value));
-    // The key is free: the constructor renamed any other value of that name.
-    const name = graph.inputs.some((v) => v.name === key) ? ctx.fresh(key) : key;
+    if (source === key) return valueInfo(key, onnxShape(value));
+    // An input, a constant or a value output twice: an Identity, named by the key where it is free.
+    const free = !graph.inputs.some((v) => v.name === key) && !hasModelName(ctx, graph, key);
+    const name = free ? key : ctx.fresh(key);
     ctx.nodes.push({ op_type: 'Identity', name, input: [source], output: [name] });
     return valueInfo(name, onnxShape(value));
   });
