@@ -40,8 +40,7 @@ describe('every example network through ONNX', () => {
     const session = await createSession(everyNodeAnOutput(back), { backend: 'cpu' });
     try {
       const computed = await session.run(feeds);
-      // (A node named like an output key, as MobileNetV2's 'predictions', is '<name>/value' in the export.)
-      const values = new Map(g.nodes.map((n) => [n.name, computed[n.name] ?? computed[`${n.name}/value`]]));
+      const values = new Map(g.nodes.map((n) => [n.name, computed[n.name]]));
       const wrong = checkLayers(g, feeds, values).filter((c) => !c.ok);
       expect(wrong.map((c) => `${c.layer}: worst ${c.worstRatio.toExponential(2)}`)).toEqual([]);
     } finally {

@@ -114,7 +114,8 @@ export class ExportContext {
   }
   /** Adds a node writing `output` (a Tessera value's name). */
   write(op: string, inputs: readonly string[], output: string, attrs: Record<string, AttrValue> = {}, floatAttrs: readonly string[] = []): void {
-    this.nodes.push(makeNode(op, inputs, [this.name(output)], this.name(output), attrs, floatAttrs));
+    // The node keeps the Tessera name (importOnnx names nodes after it) where its value is renamed.
+    this.nodes.push(makeNode(op, inputs, [this.name(output)], output, attrs, floatAttrs));
   }
 
   /** Per-axis items in Tessera's order, in the order ONNX holds a value of that rank. */
