@@ -11,7 +11,8 @@ import { OrtBackend, type OrtRuntime } from './backend.js';
 
 export { OrtBackend, type OrtBackendOptions, type OrtRuntime } from './backend.js';
 
-const load = (pkg: string) => async (): Promise<OrtRuntime> => {
+/** Loads an ONNX Runtime package (its CommonJS default export, or the module itself). */
+export const loadOrt = (pkg: 'onnxruntime-node' | 'onnxruntime-web') => async (): Promise<OrtRuntime> => {
   try {
     const m = await import(pkg);
     return (m.default ?? m) as OrtRuntime;
@@ -22,11 +23,11 @@ const load = (pkg: string) => async (): Promise<OrtRuntime> => {
 
 /** onnxruntime-web's WebAssembly thread count is global to the package: set before its first session. */
 const web = async (): Promise<OrtRuntime> => {
-  const ort = (await load('onnxruntime-web')()) as OrtRuntime & { env: { wasm: { numThreads: number } } };
+  const ort = (await loadOrt('onnxruntime-web')()) as OrtRuntime & { env: { wasm: { numThreads: number } } };
   const threads = Number((typeof process === 'object' && process.env?.TESSERA_ORT_WEB_THREADS) || 1);
   ort.env.wasm.numThreads = Number.isInteger(threads) && threads > 0 ? threads : 1;
   return ort;
 };
 
-registerBackend(defaultContainer, 'ort', () => new OrtBackend('ort', load('onnxruntime-node')), 'ONNX Runtime native (onnxruntime-node), compiled by ONNX export');
+registerBackend(defaultContainer, 'ort', () => new OrtBackend('ort', loadOrt('onnxruntime-node')), 'ONNX Runtime native (onnxruntime-node), compiled by ONNX export');
 registerBackend(defaultContainer, 'ort-web', () => new OrtBackend('ort-web', web), 'ONNX Runtime WebAssembly (onnxruntime-web), compiled by ONNX export');
