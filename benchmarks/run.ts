@@ -26,7 +26,9 @@
  * (benchmarks/ceiling: the cpu backend on the main thread alone vs on the main thread and a
  * worker at once): two values far apart mean the machine changed phase during the timing.
  *
- *   pnpm bench [--workloads W2,W3] [--runs 9] [--warmup 2] [--warmup-ms 1000] [--block 3] [--min-ms 300] [--max-runs 300] [--io bound|buffers|fresh] [--no-ceiling] [--json benchmarks/results/cpu.json]
+ * With --ort, ONNX Runtime joins as peers (peers/ort.ts): native, and WebAssembly with 1 and 2 threads.
+ *
+ *   pnpm bench [--workloads W2,W3] [--ort] [--runs 9] [--warmup 2] [--warmup-ms 1000] [--block 3] [--min-ms 300] [--max-runs 300] [--io bound|buffers|fresh] [--no-ceiling] [--json benchmarks/results/cpu.json]
  */
 import { cpuSimdLevel } from '@tessera/backend-cpu';
 import { createWorkersBackend, type WorkersBackend } from '@tessera/backend-workers';
@@ -39,6 +41,7 @@ import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
 import { kernelCeiling } from './ceiling/index.js';
 import { ioMode, scalarPeakGflops, tesseraCall, timeInterleaved, type Impl } from './harness.js';
+import { ORT_PEERS, registerOrtPeers } from './peers/ort.js';
 import { tfjsRunner, useTfjsBackend } from './peers/tfjs.js';
 import { extraVariants } from './variants.js';
 
@@ -55,6 +58,7 @@ const { values: args } = parseArgs({
     io: { type: 'string', default: 'bound' },
     block: { type: 'string', default: '3' },
     'no-ceiling': { type: 'boolean', default: false },
+    ort: { type: 'boolean', default: false },
   },
 });
 
@@ -95,6 +99,8 @@ const pools: WorkersBackend[] = WORKERS.map(({ name, options }) => {
   registerBackend(defaultContainer, name, () => backend);
   return backend;
 });
+
+if (args.ort) registerOrtPeers();
 
 async function main(): Promise<void> {
   const wanted = args.workloads?.split(',').map((s) => s.toLowerCase());
@@ -151,6 +157,8 @@ async function benchWorkload(w: Workload, peak: number): Promise<Row[]> {
     printArena(w.id, v.name.split(' ').at(-1)!, impls.length - 1);
   }
   for (const { name } of WORKERS) await addSession(name, graph, name);
+  // ONNX Runtime (--ort) runs the graph as built: its own optimizer fuses and folds at load.
+  if (args.ort) for (const name of ORT_PEERS) await addSession(name, graph, name);
   // A second session of tessera-cpu, timed in its own place of the rotation: the ratio between
   // two identical sessions is how far this run's ratios move by noise alone.
   await addSession('tessera-cpu again', graph);
