@@ -45,6 +45,8 @@ export interface SessionStats {
   readonly kernels?: string;
   /** Why `kernels` is not the fastest path (e.g. the graph is too large for a WebAssembly memory), where it is not. */
   readonly kernelsReason?: string;
+  /** Node name -> algorithm where the backend runs one other than the op's direct one (e.g. 'winograd-f4x4'); empty elsewhere. */
+  readonly algorithms: ReadonlyMap<string, string>;
 }
 
 /** Compiles `graph` on the named backend and returns a session ready to run it. */
@@ -70,6 +72,7 @@ export async function createSession(graph: Graph, options: SessionOptions = {}):
 }
 
 const DEFAULT_TRACE_RUNS = 100;
+const NO_ALGORITHMS: ReadonlyMap<string, string> = new Map();
 
 /**
  * A graph compiled on a backend. Runs are serialized (one at a time, in call order); events
@@ -117,6 +120,7 @@ export class Session {
       runs: this.runCount,
       kernels: this.executable.gemmPath,
       kernelsReason: this.executable.gemmReason ?? undefined,
+      algorithms: this.executable.algorithms ?? NO_ALGORITHMS,
     };
   }
 
