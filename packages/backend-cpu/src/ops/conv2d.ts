@@ -129,18 +129,24 @@ function addResidual(s: ConvStep, residual: Ref, mem: Memory, start: number, end
 }
 
 /**
- * The cost rule of 'auto' (measured with benchmarks/kernels-micro.ts, docs/ARCHITECTURE.md):
- * Winograd where its GEMMs dominate. Per tile it does 36 C K multiply-adds (144 for the direct
- * conv) plus transforms of about 30 C + 20 K operations that run at a fraction of the GEMM's
- * rate, so it pays from a few dozen channels; it needs the wasm transforms (channels multiples
- * of 4); and enough tiles to reuse each position's C x K matrix, which a 7x7 image (4 tiles)
- * re-reads from memory for little work: 4x the weights of the direct conv's GEMM.
+ * The cost rule of 'auto': Winograd wherever it was measured faster (benchmarks/kernels-micro.ts
+ * `winograd`, same-run ratios on one core: 56x56x8 to 56x56x64 about 2-3x, 28x28x128 and
+ * 14x14x256 2-3x, 7x7x128 2x, 7x7x512 a tie). Per tile it does 36 C K multiply-adds where the
+ * direct conv does 144, plus transforms of about 30 (C + K) operations, so its GEMMs dominate
+ * from a few channels on (8 measured); it needs the wasm transforms (channels multiples of 4).
+ * What it loses is weight traffic: each position's C x K matrix is read once per chunk of tiles,
+ * 4x the direct filter, so with few tiles (a 7x7 image has 4) and a transformed filter far
+ * beyond the caches (7x7x512: 37 MB) it only ties, at 4x the weights memory: not taken there.
  */
-export const WINOGRAD_MIN_CHANNELS = 32;
+export const WINOGRAD_MIN_CHANNELS = 8;
+/** Tiles from which the transformed filter's reads are spread over enough work, whatever its size. */
 export const WINOGRAD_MIN_TILES = 16;
+/** Floats of transformed filter (36 C K) that stay cheap to re-read with fewer tiles (4 MiB). */
+export const WINOGRAD_SMALL_FILTER = 1 << 20;
 export function winogradPays(g: ConvGeometry, layout: GemmLayout): boolean {
-  return layout.path === 'wasm' && g.inC % 4 === 0 && g.outC % 4 === 0 && g.inC >= WINOGRAD_MIN_CHANNELS && g.outC >= WINOGRAD_MIN_CHANNELS &&
-    tileCounts(F4X4, g).total >= WINOGRAD_MIN_TILES;
+  const channels = g.inC % 4 === 0 && g.outC % 4 === 0 && g.inC >= WINOGRAD_MIN_CHANNELS && g.outC >= WINOGRAD_MIN_CHANNELS;
+  const reuse = tileCounts(F4X4, g).total >= WINOGRAD_MIN_TILES || F4X4.positions * g.inC * g.outC <= WINOGRAD_SMALL_FILTER;
+  return layout.path === 'wasm' && channels && reuse;
 }
 
 /** A conv run as Winograd F(4x4, 3x3) (kernels/winograd.ts): units are output tiles. */
