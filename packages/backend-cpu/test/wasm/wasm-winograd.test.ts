@@ -54,7 +54,7 @@ const caseArb = fc
     batch: int(1, 2), h: int(1, 13), w: int(1, 13), c4: int(1, 6), k4: int(1, 6),
     pads: fc.tuple(int(0, 3), int(0, 3), int(0, 3), int(0, 3)),
     activation: fc.constantFrom<Activation>('none', 'relu', 'relu6'), bias: fc.boolean(), residual: fc.boolean(),
-    special: fc.constantFrom(0, 0, 0, 0.02), seed: fc.integer(), cuts: fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { maxLength: 3 }),
+    special: fc.constantFrom<number>(0, 0, 0, 0.02), seed: fc.integer(), cuts: fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { maxLength: 3 }),
   })
   .filter((p) => p.h + p.pads[0] + p.pads[1] >= 3 && p.w + p.pads[2] + p.pads[3] >= 3)
   .map((p) => {
