@@ -93,6 +93,8 @@ export interface WinogradAllowance {
  * widened by its own bound (the backend rounds what it is given), c = BOUND_C. The (1 + 8u)
  * covers the fused epilogue's additions, which round a value already off by this much.
  * Added to the direct bound (which still carries the operands' own error and the epilogue's).
+ * A tile whose input holds a NaN or an Inf, or a conv whose filter does, is run directly by the
+ * backend (the direct conv's non-finite pattern is the definition): no allowance there.
  */
 export function winogradAllowance(x: RefTensor, f: RefTensor, attrs: Conv2dAttrs, t: WinogradTransform = WINOGRAD_F4X4_3X3): WinogradAllowance {
   const g = convGeometry(x.shape, f.shape, attrs);
@@ -131,7 +133,9 @@ export function winogradAllowance(x: RefTensor, f: RefTensor, attrs: Conv2dAttrs
   for (let nb = 0; nb < g.batch; nb++) {
     for (let ty = 0; ty < tilesH; ty++) {
       for (let tx = 0; tx < tilesW; tx++) {
-        // |BT| |d_c| |B| of this tile, per channel.
+        // |BT| |d_c| |B| of this tile, per channel. A tile whose input holds a NaN or an Inf runs
+        // directly (a Winograd sum would spread it over the whole tile): no allowance there.
+        let finite = Number.isFinite(maxU);
         for (let c = 0; c < C; c++) {
           for (let i = 0; i < a; i++) {
             for (let j = 0; j < a; j++) {
@@ -140,11 +144,12 @@ export function winogradAllowance(x: RefTensor, f: RefTensor, attrs: Conv2dAttrs
               const inside = iy >= 0 && iy < g.inH && ix >= 0 && ix < g.inW;
               const xi = ((nb * g.inH + iy) * g.inW + ix) * C + c;
               d[i * a + j] = inside ? Math.abs(x.value[xi]) + x.bound[xi] : 0;
+              finite &&= Number.isFinite(d[i * a + j]);
             }
           }
           absV.set(sandwich(absBT, d, a), c * P);
         }
-        for (let k = 0; k < K; k++) {
+        for (let k = 0; finite && k < K; k++) {
           sum.fill(0);
           for (let c = 0; c < C; c++) {
             const u = (c * K + k) * P;
