@@ -10,6 +10,10 @@ import {
   conv2d, conv2dScratchSize, convCall, createWasmArena, gemmCall, jsGemm, packB, packBWasmInto,
   WASM_MR, wasmPackedBSize, wasmSimdSupported, type Conv2dGeometry, type Gemm,
 } from '../packages/backend-cpu/src/kernels/index.js';
+import { wasmWinogradFor } from '../packages/backend-cpu/src/kernels/wasm/winograd.js';
+import {
+  F4X4, jsTransforms, packedFilterSize, packFilter, transformFilter, tileCounts, winograd, winogradScratchSize, type WinogradCall,
+} from '../packages/backend-cpu/src/kernels/winograd.js';
 
 // Warm up for at least WARMUP runs and WARMUP_MS, so the JIT has optimized the kernels.
 const WARMUP = 3;
@@ -99,6 +103,39 @@ function benchConv(name: string, g: Conv2dGeometry): void {
   measure(`conv2d ${name} wasm`, 2 * M * K * g.outC, call(arena.gemm, X, P, Y, Bias, S));
 }
 
+/**
+ * A 3x3 stride-1 conv as Winograd F(4x4, 3x3) next to the direct (im2col + GEMM) wasm conv on the
+ * same data: FLOPs are the direct conv's (2 x its MACs), so GFLOP/s is "effective" and the two
+ * lines' ratio is the speed-up. What `winogradPays` (ops/conv2d.ts) was set from.
+ */
+const arena0Layout = { path: 'wasm' as const, mr: WASM_MR, packedBSize: wasmPackedBSize, packB: packBWasmInto };
+
+function benchWinograd(name: string, g: Conv2dGeometry): void {
+  if (!`winograd ${name}`.includes(filter) || !wasmSimdSupported()) return;
+  const M = g.batch * g.outH * g.outW;
+  const K = g.kH * g.kW * g.inC;
+  const flops = 2 * M * K * g.outC;
+  const geometry = { ...g, padBottom: 0, padRight: 0 };
+  const wRaw = randomArray(K * g.outC);
+  const tiles = tileCounts(F4X4, geometry).total;
+  const sizes = [g.batch * g.inH * g.inW * g.inC, wasmPackedBSize(K, g.outC), M * g.outC, g.outC, conv2dScratchSize(g, 0, M, WASM_MR)];
+  const arena = createWasmArena([...sizes, packedFilterSize(F4X4, arena0Layout, g.inC, g.outC), wRaw.length, winogradScratchSize(F4X4, geometry, WASM_MR, 0, tiles)])!;
+  const [X, P, Y, Bias, S, U, W, WS] = arena.regions;
+  X.set(randomArray(X.length));
+  Bias.set(randomArray(g.outC));
+  W.set(wRaw);
+  packBWasmInto(P, 0, K, g.outC, wRaw, 0, g.outC, false);
+  packFilter(F4X4, arena0Layout, transformFilter(F4X4, wRaw, 0, g.inC, g.outC)!, g.inC, g.outC, U, 0);
+  const direct = Object.assign(convCall(), { g, x: X, w: P, y: Y, bias: Bias, activation: 'relu' as const, scratch: S, rowEnd: M });
+  measure(`winograd ${name}: direct wasm`, flops, () => conv2d(arena.gemm, direct));
+  const c: WinogradCall = {
+    plan: F4X4, g: geometry, x: X, xOff: 0, u: U, uOff: 0, w: W, wOff: 0, y: Y, yOff: 0, bias: Bias, biasOff: 0,
+    residual: null, residualOff: 0, activation: 'relu', scratch: WS, scratchOff: 0,
+  };
+  const transforms = wasmWinogradFor({ arena: X, weights: U, gemm: arena.gemm }, c) ?? jsTransforms;
+  measure(`winograd ${name}: F(4x4,3x3) wasm`, flops, () => winograd(arena.gemm, transforms, c, 0, tiles));
+}
+
 function geom(inHW: number, inC: number, k: number, outC: number, stride: number, padBefore: number, padAfter: number): Conv2dGeometry {
   const out = Math.floor((inHW + padBefore + padAfter - k) / stride) + 1;
   return {
@@ -114,3 +151,7 @@ benchConv('56x56x64 -> 64 3x3 s1 SAME (1/1)', geom(56, 64, 3, 64, 1, 1, 1));
 benchConv('57x57x32 -> 48 5x5 s2 SAME (2/2)', geom(57, 32, 5, 48, 2, 2, 2));
 benchConv('56x56x32 -> 48 5x5 s2 SAME (1/2)', geom(56, 32, 5, 48, 2, 1, 2));
 benchConv('56x56x64 -> 64 1x1 s1 (pointwise)', geom(56, 64, 1, 64, 1, 0, 0));
+// ResNet-50's 3x3 stride-1 convs, then fewer channels (where the transforms weigh more).
+for (const [hw, c] of [[56, 64], [28, 128], [14, 256], [7, 512], [56, 32], [56, 16], [56, 8], [28, 32], [14, 64], [7, 128]]) {
+  benchWinograd(`${hw}x${hw}x${c} -> ${c}`, geom(hw, c, 3, c, 1, 1, 1));
+}

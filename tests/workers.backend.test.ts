@@ -4,7 +4,7 @@
  * the run with an error naming the node and the worker, and the next run works; dispose leaves
  * no worker alive; sessions sharing one pool run concurrently.
  */
-import '@tessera/backend-cpu';
+import { CpuBackend } from '@tessera/backend-cpu';
 import { createWorkersBackend, liveWorkerCount, registerWorkersBackend, workersGemmPath, type WorkersBackend } from '@tessera/backend-workers';
 import { evaluate, GraphBuilder, randomTensor, type Graph } from '@tessera/core';
 import { seedCnn, workload, workloadGraph } from '@tessera/examples';
@@ -16,6 +16,9 @@ import { mobilenetBlock } from './helpers/mobilenet-block.js';
 
 /** Split every step worth a few hundred multiply-adds, so small graphs exercise the workers too. */
 const EAGER = { inlineCost: 500, minPartCost: 200, inlineGraphCost: 0 } as const;
+
+// The workers run every conv directly (they do not take Winograd): compared with the cpu backend's direct algorithm.
+registerBackend(defaultContainer, 'cpu', () => new CpuBackend({ winograd: 'off' }));
 
 const container = createContainer();
 const pools = new Map<number, WorkersBackend>();

@@ -7,7 +7,8 @@ import { loadWasmGemmModule, wasmGemmModule } from './kernels/wasm/gemm.js';
 import { wasmRelaxedSimdSupported, wasmSimdSupported } from './kernels/wasm/module.js';
 import { aliases } from './kernels/wasm/views.js';
 import { allocating, checkArrayLimits, noWasmReason, wasmMemoryReason } from './limits.js';
-import { compileProgram, Scratch, view, type CpuKernel, type Memory, type Program, type Ref } from './program.js';
+import { loadWasmWinogradModule } from './kernels/wasm/winograd.js';
+import { compileProgram, programAlgorithms, Scratch, view, type CpuKernel, type Memory, type Program, type Ref, type WinogradMode } from './program.js';
 
 export function cpuKernel(name: string): CpuKernel | undefined {
   return kernelRegistry.get<CpuKernel>('cpu', name);
@@ -96,6 +97,17 @@ export interface CpuBackendOptions {
    * TypeScript kernels; 'wasm': the wasm GEMM or an error from compile.
    */
   readonly gemm?: 'auto' | 'js' | 'wasm';
+  /**
+   * Winograd F(4x4, 3x3) for eligible 3x3 convs: 'auto' (default) where it pays, 'always', or
+   * 'off' (false) for the direct algorithm's rounding bit for bit. The nodes that run it are
+   * reported as `Executable.algorithms` (`session.stats.algorithms`).
+   */
+  readonly winograd?: WinogradMode | boolean;
+}
+
+/** The Winograd mode of a backend option (true: 'auto', false: 'off'). */
+export function winogradMode(option: CpuBackendOptions['winograd']): WinogradMode {
+  return option === undefined || option === true ? 'auto' : option === false ? 'off' : option;
 }
 
 /** Floats of scratch the largest step of a program needs (the whole step on one thread). */
@@ -133,8 +145,8 @@ export class CpuBackend implements Backend {
     if (module) {
       // relu / bias_add / maxpool / depthwise in wasm SIMD on the same memory (bound on first use through
       // `Memory.gemm`); compiled here, asynchronously, so that binding never compiles.
-      await Promise.all([loadWasmElementwiseModule(), loadWasmDepthwiseModule()]);
-      const program = compileProgram(plan, cpuKernel, this.name, { gemm: 'wasm' });
+      await Promise.all([loadWasmElementwiseModule(), loadWasmDepthwiseModule(), loadWasmWinogradModule()]);
+      const program = compileProgram(plan, cpuKernel, this.name, { gemm: 'wasm', winograd: winogradMode(this.options.winograd) });
       const sizes = [maxScratch(program), program.arenaSize, program.weightsSize];
       const wasm = createWasmArena(sizes, module);
       if (wasm) {
@@ -146,7 +158,8 @@ export class CpuBackend implements Backend {
       if (choice === 'wasm') throw new TesseraError(`graph '${graph.name}' on backend '${this.name}': ${reason}`);
       // Too large for one wasm32 memory: the JS kernels, and the executable says why.
     }
-    const program = compileProgram(plan, cpuKernel, this.name);
+    // On the TypeScript GEMM only when forced ('always': tests); the TypeScript transforms run then.
+    const program = compileProgram(plan, cpuKernel, this.name, { winograd: winogradMode(this.options.winograd) === 'always' ? 'always' : 'off' });
     checkArrayLimits(graph.name, this.name, program);
     const mem = allocating(graph.name, this.name, 4 * (program.arenaSize + program.weightsSize), () => ({
       arena: new Float32Array(program.arenaSize),
@@ -170,6 +183,8 @@ export function liveCpuExecutables(): number {
 class CpuExecutable implements Executable {
   private mem: Memory | null;
   private readonly scratch = new Scratch();
+  /** The nodes that run an algorithm other than their op's usual one (Winograd convs). */
+  readonly algorithms: ReadonlyMap<string, string>;
 
   constructor(
     private readonly plan: ExecutionPlan,
@@ -181,6 +196,7 @@ class CpuExecutable implements Executable {
     readonly gemmReason: string | null,
   ) {
     this.mem = mem;
+    this.algorithms = programAlgorithms(program);
     live++;
   }
 

@@ -33,7 +33,16 @@ export interface CompileOptions {
    * Which GEMM the conv2d / matmul steps are compiled for: it fixes the packed layout of
    * constant weights (JS: GEMM_NR-column panels; wasm: WASM_NR-column panels). Default 'js' (what the workers backend runs over SharedArrayBuffer memory). */
   readonly gemm?: GemmPath;
+  /** Whether eligible 3x3 convs run as Winograd F(4x4, 3x3) (`WinogradMode`). Default 'off'. */
+  readonly winograd?: WinogradMode;
 }
+
+/**
+ * 'auto': Winograd where its cost rule says it pays (ops/conv2d.ts `winogradPays`); 'always':
+ * for every eligible conv (3x3, stride 1, dilation 1, a constant finite filter), as tests force
+ * it; 'off': the direct algorithm everywhere (its rounding, bit for bit).
+ */
+export type WinogradMode = 'auto' | 'always' | 'off';
 
 export function view(mem: Memory, ref: Ref): Float32Array {
   return ref.mem === 0 ? mem.arena : mem.weights;
@@ -46,6 +55,8 @@ export interface Step {
   readonly units: number;
   /** Multiply-accumulates (or element operations) per unit, for partitioning. */
   readonly costPerUnit: number;
+  /** The algorithm when it is not the op's usual one (e.g. 'winograd-f4x4'), reported as `Executable.algorithms`. */
+  readonly algorithm?: string;
 }
 
 /** The Step part of a node whose units are its output's elements (`costPerUnit` operations each). */
@@ -62,6 +73,8 @@ export interface PrepareContext {
   reserveWeights(size: number, fill: (dst: Float32Array, off: number) => void): Ref;
   /** The GEMM the steps will run on (absent: 'js'). */
   readonly gemm?: GemmPath;
+  /** Where convs may run as Winograd (absent: 'off'). */
+  readonly winograd?: WinogradMode;
 }
 
 /** The cpu definition of one op: compile a node into a step, run a range of its units. */
@@ -83,6 +96,11 @@ export interface Program {
   fillWeights(dst: Float32Array): void;
   readonly inputs: readonly { readonly name: string; readonly ref: Ref; readonly size: number }[];
   readonly outputs: readonly { readonly name: string; readonly ref: Ref; readonly size: number }[];
+}
+
+/** Node name -> algorithm of the steps that run one other than their op's usual (Winograd convs). */
+export function programAlgorithms(program: Program): ReadonlyMap<string, string> {
+  return new Map(program.steps.flatMap((s) => (s.algorithm ? [[s.node, s.algorithm] as const] : [])));
 }
 
 /** Compiles a planned graph into a program of steps, with every kernel taken from `kernels`. */
@@ -107,7 +125,7 @@ export function compileProgram(
     const loc = plan.locate(value);
     return loc.kind === 'arena' ? { mem: 0, off: loc.buffer.offset } : constants.get(loc.name)!;
   };
-  const ctx: PrepareContext = { graph, operand: locate, output: (node) => locate(node.name), reserveWeights, gemm: options.gemm ?? 'js' };
+  const ctx: PrepareContext = { graph, operand: locate, output: (node) => locate(node.name), reserveWeights, gemm: options.gemm ?? 'js', winograd: options.winograd ?? 'off' };
   const nodeSteps = graph.nodes.map((node) => {
     if (plan.isView(node)) return null;
     const kernel = kernels(node.op);

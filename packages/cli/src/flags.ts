@@ -1,6 +1,8 @@
 import { access, stat } from 'node:fs/promises';
 import { constants } from 'node:fs';
 import { dirname, resolve } from 'node:path';
+import { CpuBackend } from '@tessera/backend-cpu';
+import { defaultContainer, registerBackend, type SessionOptions } from '@tessera/runtime';
 
 /*
  * Option values checked before any work: every numeric flag goes through intFlag, every output
@@ -52,4 +54,13 @@ export function splitPair(flag: string, spec: string, form: string, defaultName?
 /** A map's entry as an own property only: 'toString' or 'constructor' are names, not Object.prototype's members. */
 export function own<T>(map: Readonly<Record<string, T>>, key: string): T | undefined {
   return Object.hasOwn(map, key) ? map[key] : undefined;
+}
+
+/**
+ * `--no-winograd` (run, conformance): the container's `cpu` backend runs every conv with the
+ * direct algorithm, for its rounding bit for bit (docs/SEMANTICS.md "Winograd convolution").
+ */
+export function applyWinogradFlag(winograd: boolean | undefined, container: NonNullable<SessionOptions['container']> = defaultContainer): void {
+  if (winograd !== false) return;
+  registerBackend(container, 'cpu', () => new CpuBackend({ winograd: 'off' }), 'WebAssembly SIMD GEMM + TypeScript kernels on the calling thread; every conv direct (--no-winograd)');
 }

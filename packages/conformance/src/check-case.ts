@@ -1,11 +1,14 @@
-import { evaluate, type Feeds, type Graph, type LikelyComparison, type RefTensor } from '@tessera/core';
+import { evaluate, winogradWiden, type EvaluateOptions, type Feeds, type Graph, type LikelyComparison, type RefTensor } from '@tessera/core';
 import { createSession, type Session, type SessionOptions } from '@tessera/runtime';
 import type { ConformanceCase } from './case.js';
 import { compareToReference, describeComparison, formatRatio, type Comparison } from './compare.js';
 import { checkAgainstOracle, type Oracle } from './oracle.js';
 
-/** Computes a graph's reference outputs: core's `evaluate`, or a replacement (a test's faulty one). */
-export type ReferenceFn = (graph: Graph, feeds: Feeds) => Record<string, RefTensor>;
+/**
+ * Computes a graph's reference outputs: core's `evaluate`, or a replacement (a test's faulty one).
+ * `options.widen` widens the bounds of the nodes the backend ran with another algorithm (Winograd).
+ */
+export type ReferenceFn = (graph: Graph, feeds: Feeds, options?: EvaluateOptions) => Record<string, RefTensor>;
 
 /** How one case is checked on a backend. */
 export interface CheckOptions {
@@ -54,9 +57,38 @@ export interface CaseOutcome {
  * and agree with the reference (bound inputs must survive a run).
  */
 export async function checkCase(c: ConformanceCase, options: CheckOptions): Promise<CaseOutcome> {
+  // The backend gets copies: the recorded case must stay as generated even if a backend writes to its feeds.
+  const feeds = Object.fromEntries(Object.entries(c.feeds).map(([k, v]) => [k, v.slice()]));
+  let session: Session | undefined;
+  try {
+    session = await createSession(c.graph, { backend: options.backend, container: options.container, bindIO: options.bindIO });
+  } catch (e) {
+    // The reference first: a case it rejects is a bad case (or a reference bug), not the backend's fault.
+    try {
+      (options.reference ?? evaluate)(c.graph, c.feeds);
+    } catch (r) {
+      return failedOutcome('reference', errorMessage(r));
+    }
+    return failedOutcome('compile', errorMessage(e));
+  }
+  const outcome = await checkSession(c, session, feeds, options);
+  try {
+    session.dispose();
+  } catch (e) {
+    if (outcome.ok) return failedOutcome('dispose', errorMessage(e));
+  }
+  return options.strict ? strictOutcome(outcome) : outcome;
+}
+
+/**
+ * The reference (each node the backend ran with Winograd judged by its wider bound: core's
+ * `winogradWiden`; every other node by the direct one), then the runs against it.
+ */
+async function checkSession(c: ConformanceCase, session: Session, feeds: Feeds, options: CheckOptions): Promise<CaseOutcome> {
   let ref: Record<string, RefTensor>;
   try {
-    ref = (options.reference ?? evaluate)(c.graph, c.feeds);
+    const widen = winogradWiden(session.stats.algorithms);
+    ref = (options.reference ?? evaluate)(c.graph, c.feeds, widen ? { widen } : {});
   } catch (e) {
     return failedOutcome('reference', errorMessage(e)); // a bad case or a reference bug, not the backend's fault
   }
@@ -64,26 +96,11 @@ export async function checkCase(c: ConformanceCase, options: CheckOptions): Prom
     const wrongReference = await checkAgainstOracle(options.oracle, c.graph, c.feeds, ref);
     if (wrongReference) return wrongReference;
   }
-  // The backend gets copies: the recorded case must stay as generated even if a backend writes to its feeds.
-  const feeds = Object.fromEntries(Object.entries(c.feeds).map(([k, v]) => [k, v.slice()]));
-  let session: Session | undefined;
-  let outcome: CaseOutcome;
   try {
-    session = await createSession(c.graph, { backend: options.backend, container: options.container, bindIO: options.bindIO });
+    return options.bindIO ? await runBound(c.graph, session, feeds, ref) : await runPlain(c.graph, session, feeds, ref);
   } catch (e) {
-    return failedOutcome('compile', errorMessage(e));
+    return failedOutcome('run', errorMessage(e));
   }
-  try {
-    outcome = options.bindIO ? await runBound(c.graph, session, feeds, ref) : await runPlain(c.graph, session, feeds, ref);
-  } catch (e) {
-    outcome = failedOutcome('run', errorMessage(e));
-  }
-  try {
-    session.dispose();
-  } catch (e) {
-    if (outcome.ok) outcome = failedOutcome('dispose', errorMessage(e));
-  }
-  return options.strict ? strictOutcome(outcome) : outcome;
 }
 
 /** A passing outcome with errors beyond the likely bound, failed (`--strict`). */

@@ -3,6 +3,7 @@ export * from './shape.js';
 export * from './tensor.js';
 export * from './random.js';
 export * from './ops/index.js';
+export * from './ops/winograd-bound.js';
 export * from './graph.js';
 export * from './builder.js';
 export * from './batch.js';

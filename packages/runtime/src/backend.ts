@@ -38,6 +38,12 @@ export interface Executable {
   readonly gemmPath?: string;
   /** Optional: why this path and not a faster one (e.g. the graph is too large for a WebAssembly memory); null when nothing was given up. */
   readonly gemmReason?: string | null;
+  /**
+   * Optional: node name -> algorithm, for the nodes run with one whose rounding differs from the
+   * op's direct definition (e.g. 'winograd-f4x4'): conformance widens exactly those nodes' bounds
+   * (core's `winogradWiden`). Absent or empty: every node runs its direct algorithm.
+   */
+  readonly algorithms?: ReadonlyMap<string, string>;
   /** Frees everything the compile allocated (buffers, textures, packed weights). */
   dispose(): void;
 }

@@ -54,6 +54,8 @@ export interface SessionStats {
   /** The batch of the latest plan (the figures above are its), and how many batches are planned now. */
   readonly batch: number;
   readonly plans: number;
+  /** Node name -> algorithm where the backend runs one other than the op's direct one (e.g. 'winograd-f4x4'); empty elsewhere. */
+  readonly algorithms: ReadonlyMap<string, string>;
 }
 
 /** Compiles `graph` on the named backend and returns a session ready to run it. */
@@ -101,6 +103,8 @@ async function compileAt(backend: Backend, graph: Graph, batch: number, bindIO: 
   const nodeBytes = new Map(at.nodes.map((n) => [n, 4 * (numel(n.output.shape) + n.inputs.reduce((s, i) => s + numel(at.value(i).shape), 0))]));
   return { batch, graph: at, plan, executable, compileMs: performance.now() - start, nodeBytes };
 }
+
+const NO_ALGORITHMS: ReadonlyMap<string, string> = new Map();
 
 /**
  * A graph compiled on a backend. Runs are serialized (one at a time, in call order); events
@@ -161,6 +165,7 @@ export class Session {
       kernelsReason: executable.gemmReason ?? undefined,
       batch,
       plans: this.compiled.length,
+      algorithms: executable.algorithms ?? NO_ALGORITHMS,
     };
   }
 

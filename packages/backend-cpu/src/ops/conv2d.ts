@@ -1,7 +1,11 @@
-import { attrsOf, conv2d as conv2dSpec, convGeometry, type Activation, type Conv2dAttrs, type ConvGeometry, type Node } from '@tessera/core';
-import { conv2d, conv2dScratchSize, convCall, releaseConvCall } from '../kernels/index.js';
+import { attrsOf, conv2d as conv2dSpec, convGeometry, winogradEligible, type Activation, type Conv2dAttrs, type ConvGeometry, type Node } from '@tessera/core';
+import { conv2d, conv2dScratchSize, convCall, releaseConvCall, type GemmLayout } from '../kernels/index.js';
 import { relu6 } from '../kernels/elementwise.js';
 import { elementwiseFor } from '../kernels/wasm/elementwise.js';
+import { wasmWinogradFor } from '../kernels/wasm/winograd.js';
+import {
+  F4X4, jsTransforms, packedFilterSize, packFilter, tileCounts, transformFilter, winograd, winogradScratchSize, type WinogradCall,
+} from '../kernels/winograd.js';
 import { view, type CpuKernel, type Memory, type PrepareContext, type Ref, type Step } from '../program.js';
 import { gemmFor, gemmLayout, stepLayout } from './gemm-for.js';
 
@@ -30,12 +34,35 @@ export interface ConvEpilogue {
 
 const NO_EPILOGUE: ConvEpilogue = { bias: null, residual: null, activation: 'none' };
 
-export function prepareConv(node: Node, ctx: PrepareContext, attrs: Conv2dAttrs, epilogue: ConvEpilogue): ConvStep {
+export function prepareConv(node: Node, ctx: PrepareContext, attrs: Conv2dAttrs, epilogue: ConvEpilogue): ConvStep | WinogradStep {
   const [x, f] = node.inputs;
   const g = convGeometry(ctx.graph.value(x).shape, ctx.graph.value(f).shape, attrs);
   const K = g.kH * g.kW * g.inC;
   const layout = gemmLayout(ctx.gemm);
   const filter = ctx.graph.constants.get(f);
+  const mode = ctx.winograd ?? 'off';
+  if (filter && mode !== 'off' && winogradEligible(g) && (mode === 'always' || winogradPays(g, layout))) {
+    // Transformed once, here; a filter with a non-finite weight (or transform) runs directly.
+    const U = transformFilter(F4X4, filter.data, 0, g.inC, g.outC);
+    if (U) {
+      return {
+        kernel: 'conv2d_winograd',
+        node: node.name,
+        algorithm: 'winograd-f4x4',
+        units: tileCounts(F4X4, g).total,
+        costPerUnit: F4X4.positions * g.inC * g.outC,
+        g,
+        x: ctx.operand(x),
+        u: ctx.reserveWeights(packedFilterSize(F4X4, layout, g.inC, g.outC), (dst, off) => packFilter(F4X4, layout, U, g.inC, g.outC, dst, off)),
+        w: ctx.operand(f),
+        bias: epilogue.bias === null ? null : ctx.operand(epilogue.bias),
+        residual: epilogue.residual === null ? null : ctx.operand(epilogue.residual),
+        activation: epilogue.activation,
+        y: ctx.output(node),
+        wasm: layout.path === 'wasm',
+      };
+    }
+  }
   return {
     kernel: 'conv2d',
     node: node.name,
@@ -65,7 +92,8 @@ const call = convCall();
 
 export const conv2dKernel: CpuKernel<ConvStep> = {
   op: 'conv2d',
-  prepare: (node, ctx) => prepareConv(node, ctx, attrsOf(node, conv2dSpec), NO_EPILOGUE),
+  // A Winograd step names its own kernel (conv2d_winograd), which the program runs.
+  prepare: (node, ctx) => prepareConv(node, ctx, attrsOf(node, conv2dSpec), NO_EPILOGUE) as ConvStep,
   scratchSize: (s, start, end) => filterSize(s) + conv2dScratchSize(s.g, start, end, stepLayout(s).mr),
   run(s, mem, start, end, scratch) {
     const layout = stepLayout(s);
@@ -99,3 +127,67 @@ function addResidual(s: ConvStep, residual: Ref, mem: Memory, start: number, end
   elementwiseFor(mem, y, r).biasAdd(y, yOff, r, residual.off + start * s.g.outC, len, y, yOff, 0, len, s.activation === 'relu');
   if (s.activation === 'relu6') relu6(y, yOff, y, yOff, 0, len);
 }
+
+/**
+ * The cost rule of 'auto': Winograd wherever it was measured faster (benchmarks/kernels-micro.ts
+ * `winograd`, same-run ratios on one core: 56x56x8 to 56x56x64 about 2-3x, 28x28x128 and
+ * 14x14x256 2-3x, 7x7x128 2x, 7x7x512 a tie). Per tile it does 36 C K multiply-adds where the
+ * direct conv does 144, plus transforms of about 30 (C + K) operations, so its GEMMs dominate
+ * from a few channels on (8 measured); it needs the wasm transforms (channels multiples of 4).
+ * What it loses is weight traffic: each position's C x K matrix is read once per chunk of tiles,
+ * 4x the direct filter, so with few tiles (a 7x7 image has 4) and a transformed filter far
+ * beyond the caches (7x7x512: 37 MB) it only ties, at 4x the weights memory: not taken there.
+ */
+export const WINOGRAD_MIN_CHANNELS = 8;
+/** Tiles from which the transformed filter's reads are spread over enough work, whatever its size. */
+export const WINOGRAD_MIN_TILES = 16;
+/** Floats of transformed filter (36 C K) that stay cheap to re-read with fewer tiles (4 MiB). */
+export const WINOGRAD_SMALL_FILTER = 1 << 20;
+export function winogradPays(g: ConvGeometry, layout: GemmLayout): boolean {
+  const channels = g.inC % 4 === 0 && g.outC % 4 === 0 && g.inC >= WINOGRAD_MIN_CHANNELS && g.outC >= WINOGRAD_MIN_CHANNELS;
+  const reuse = tileCounts(F4X4, g).total >= WINOGRAD_MIN_TILES || F4X4.positions * g.inC * g.outC <= WINOGRAD_SMALL_FILTER;
+  return layout.path === 'wasm' && channels && reuse;
+}
+
+/** A conv run as Winograd F(4x4, 3x3) (kernels/winograd.ts): units are output tiles. */
+export interface WinogradStep extends Step {
+  readonly algorithm: 'winograd-f4x4';
+  readonly g: ConvGeometry;
+  readonly x: Ref;
+  /** The transformed filter, packed for the GEMM position by position (weights memory). */
+  readonly u: Ref;
+  /** The raw HWIO filter (a constant), for tiles recomputed directly. */
+  readonly w: Ref;
+  readonly bias: Ref | null;
+  readonly residual: Ref | null;
+  readonly activation: Activation;
+  readonly y: Ref;
+  readonly wasm: boolean;
+}
+
+// The Winograd call every run fills (kernels are synchronous: one per thread is enough).
+const wcall: WinogradCall = {
+  plan: F4X4, g: undefined as unknown as ConvGeometry, x: new Float32Array(0), xOff: 0, u: new Float32Array(0), uOff: 0, w: new Float32Array(0), wOff: 0,
+  y: new Float32Array(0), yOff: 0, bias: null, biasOff: 0, residual: null, residualOff: 0, activation: 'none', scratch: new Float32Array(0), scratchOff: 0,
+};
+
+/** The Winograd step's kernel: prepared by conv2d / fused_conv2d's `prepareConv` when chosen, never from a node of its own. */
+export const conv2dWinogradKernel: CpuKernel<WinogradStep> = {
+  op: 'conv2d_winograd',
+  prepare(node) {
+    throw new Error(`node '${node.name}' (${node.op}): conv2d_winograd steps are made by the conv2d / fused_conv2d kernels, not from a node`);
+  },
+  scratchSize: (s, start, end) => winogradScratchSize(F4X4, s.g, stepLayout(s).mr, start, end),
+  run(s, mem, start, end, scratch) {
+    const gemm = gemmFor(mem, stepLayout(s), s.node);
+    const c = wcall;
+    c.g = s.g; c.x = view(mem, s.x); c.xOff = s.x.off; c.u = mem.weights; c.uOff = s.u.off; c.w = view(mem, s.w); c.wOff = s.w.off;
+    c.y = view(mem, s.y); c.yOff = s.y.off;
+    c.bias = s.bias ? view(mem, s.bias) : null; c.biasOff = s.bias ? s.bias.off : 0;
+    c.residual = s.residual ? view(mem, s.residual) : null; c.residualOff = s.residual ? s.residual.off : 0;
+    c.activation = s.activation; c.scratch = scratch; c.scratchOff = 0;
+    winograd(gemm, wasmWinogradFor(mem, c) ?? jsTransforms, c, start, end);
+    c.x = c.u = c.w = c.y = c.scratch = new Float32Array(0);
+    c.bias = c.residual = null;
+  },
+};

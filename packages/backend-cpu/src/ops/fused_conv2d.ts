@@ -8,6 +8,6 @@ export const fusedConv2dKernel: CpuKernel<ConvStep> = {
   op: 'fused_conv2d',
   prepare(node, ctx) {
     const attrs = attrsOf(node, fusedConv2d);
-    return prepareConv(node, ctx, attrs, { bias: node.inputs[2], residual: node.inputs[3] ?? null, activation: attrs.activation });
+    return prepareConv(node, ctx, attrs, { bias: node.inputs[2], residual: node.inputs[3] ?? null, activation: attrs.activation }) as ConvStep;
   },
 };

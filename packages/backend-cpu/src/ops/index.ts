@@ -2,7 +2,7 @@ import type { CpuKernel } from '../program.js';
 import { addKernel } from './add.js';
 import { biasAddKernel } from './bias_add.js';
 import { concatKernel } from './concat.js';
-import { conv2dKernel } from './conv2d.js';
+import { conv2dKernel, conv2dWinogradKernel } from './conv2d.js';
 import { fusedConv2dKernel } from './fused_conv2d.js';
 import { fusedMatmulKernel } from './fused_matmul.js';
 import { matmulKernel } from './matmul.js';
@@ -24,6 +24,8 @@ import { transposeKernel } from './transpose.js';
 export const CPU_KERNELS: readonly CpuKernel[] = [
   conv2dKernel,
   fusedConv2dKernel,
+  // Not an op: the step a conv2d / fused_conv2d compiles to when it runs as Winograd.
+  conv2dWinogradKernel,
   biasAddKernel,
   reluKernel,
   maxpoolKernel,

@@ -1,11 +1,11 @@
-import { evaluate, numel, prng, shapeStr, type Feeds, type Graph, type Shape } from '@tessera/core';
+import { evaluate, numel, prng, shapeStr, winogradWiden, type Feeds, type Graph, type Shape } from '@tessera/core';
 import { readNpyFile, writeNpyFile } from '@tessera/core/node';
 import { backendNames, createSession, type ExecEvent, type Session } from '@tessera/runtime';
 import { Command, Option } from 'commander';
 import Table from 'cli-table3';
 import { resolveGraph, exampleNames } from '../graphs.js';
 import { agreement } from '../agreement.js';
-import { MAX_SEED, checkOutputPath, intFlag, own, splitPair } from '../flags.js';
+import { MAX_SEED, applyWinogradFlag, checkOutputPath, intFlag, own, splitPair } from '../flags.js';
 
 interface RunOptions {
   backend: string;
@@ -15,6 +15,8 @@ interface RunOptions {
   runs: string;
   profile?: boolean;
   check?: boolean;
+  /** false with --no-winograd. */
+  winograd?: boolean;
 }
 
 /** The most timed runs `--runs` takes. */
@@ -32,7 +34,9 @@ export function runCommand(program: Command): void {
     .option('--runs <n>', 'timed runs after one warm-up run', '5')
     .option('--profile', 'print time per node (median over as many extra, observed runs)')
     .option('--check', 'compare the outputs with the float64 reference (error as a fraction of its bound)')
+    .option('--no-winograd', 'cpu: run every conv with the direct algorithm (its rounding bit for bit), not Winograd F(4x4, 3x3)')
     .action(async (name: string, opts: RunOptions) => {
+      applyWinogradFlag(opts.winograd);
       const seed = intFlag('--seed', opts.seed, { min: 0, max: MAX_SEED });
       const runs = intFlag('--runs', opts.runs, { min: 1, max: MAX_RUNS });
       if (opts.backend !== 'reference' && !backendNames().includes(opts.backend)) {
@@ -43,13 +47,14 @@ export function runCommand(program: Command): void {
       const outputFiles = namedFiles('--output', opts.output, Object.keys(graph.outputs), 'output');
       for (const file of outputFiles.values()) await checkOutputPath('--output', file);
       const feeds = await readFeeds(graph, inputFiles, seed);
-      const outputs = opts.backend === 'reference' ? referenceOutputs(graph, feeds) : await runOnBackend(graph, feeds, opts.backend, runs, opts.profile ?? false);
+      const algorithms = new Map<string, string>();
+      const outputs = opts.backend === 'reference' ? referenceOutputs(graph, feeds) : await runOnBackend(graph, feeds, opts.backend, runs, opts.profile ?? false, algorithms);
       for (const [out, data] of Object.entries(outputs)) {
         const shape = graph.value(graph.outputs[out]).shape;
         const head = Array.from(data.slice(0, 6), (v) => v.toPrecision(5)).join(', ');
         console.log(`${out} ${shapeStr(shape)}: [${head}${data.length > 6 ? ', ...' : ''}]`);
       }
-      if (opts.check && opts.backend !== 'reference') checkOutputs(graph, feeds, outputs);
+      if (opts.check && opts.backend !== 'reference') checkOutputs(graph, feeds, outputs, algorithms);
       for (const [out, file] of outputFiles) {
         await writeNpyFile(file, graph.value(graph.outputs[out]).shape, outputs[out]);
         console.log(`wrote ${out} to ${file}`);
@@ -102,8 +107,9 @@ function referenceOutputs(graph: Graph, feeds: Feeds): Record<string, Float32Arr
   return Object.fromEntries(Object.entries(ref).map(([k, v]) => [k, Float32Array.from(v.value)]));
 }
 
-function checkOutputs(graph: Graph, feeds: Feeds, outputs: Readonly<Record<string, Float32Array>>): void {
-  const ref = evaluate(graph, feeds);
+/** `algorithms`: the nodes the backend ran with Winograd, judged by its wider bound (core's `winogradWiden`). */
+function checkOutputs(graph: Graph, feeds: Feeds, outputs: Readonly<Record<string, Float32Array>>, algorithms: ReadonlyMap<string, string>): void {
+  const ref = evaluate(graph, feeds, { widen: winogradWiden(algorithms) });
   for (const [out, data] of Object.entries(outputs)) {
     const a = agreement(data, own(ref, out)!);
     console.log(`${out}: ${a.ok ? 'agrees with' : 'DISAGREES with'} the float64 reference, worst error ${a.worst.toExponential(2)} of its bound`);
@@ -112,9 +118,10 @@ function checkOutputs(graph: Graph, feeds: Feeds, outputs: Readonly<Record<strin
 }
 
 /** Times `runs` unobserved runs after a warm-up; with `profile`, as many more observed runs give the per-node times. */
-async function runOnBackend(graph: Graph, feeds: Feeds, backend: string, runs: number, profile: boolean): Promise<Record<string, Float32Array>> {
+async function runOnBackend(graph: Graph, feeds: Feeds, backend: string, runs: number, profile: boolean, algorithms: Map<string, string>): Promise<Record<string, Float32Array>> {
   const session = await createSession(graph, { backend });
   try {
+    for (const [node, algorithm] of session.stats.algorithms) algorithms.set(node, algorithm);
     const t0 = performance.now();
     let outputs = await session.run(feeds);
     const first = performance.now() - t0;
@@ -126,7 +133,7 @@ async function runOnBackend(graph: Graph, feeds: Feeds, backend: string, runs: n
     }
     const sorted = [...times].sort((a, b) => a - b);
     const { peakBytes, noReuseBytes, compileMs, kernels, kernelsReason } = session.stats;
-    const kernelNote = kernels ? `; kernels ${kernels}${kernelsReason ? ` (${kernelsReason})` : ''}` : '';
+    const kernelNote = (kernels ? `; kernels ${kernels}${kernelsReason ? ` (${kernelsReason})` : ''}` : '') + (algorithms.size ? `; Winograd on ${algorithms.size} conv(s)` : '');
     console.log(
       `backend ${backend}: compile ${compileMs.toFixed(1)} ms, first run ${first.toFixed(2)} ms, median of ${runs} runs ${sorted[sorted.length >> 1].toFixed(2)} ms (min ${sorted[0].toFixed(2)}); arena ${(peakBytes / 1024).toFixed(0)} KiB (${(noReuseBytes / 1024).toFixed(0)} KiB without reuse)${kernelNote}`,
     );

@@ -1,0 +1,73 @@
+/**
+ * The conformance suite's conv2d and fused_conv2d properties (with their non-finite and extreme
+ * values) on the cpu backend with Winograd forced for every eligible conv (`winograd: 'always'`,
+ * on the wasm GEMM and on the TypeScript one) and with it off; and a property of conv cases that
+ * are all eligible (3x3, stride 1, dilation 1, a constant filter: the suite's own cases rarely
+ * are), checked by the suite's `checkCase`, which judges the nodes the session reports as
+ * Winograd by the widened bound. Small counts: the full suite runs under `tessera conformance`.
+ */
+import { CpuBackend } from '@tessera/backend-cpu';
+import { CaseBuilder, checkCase, dataSpecArbitrary, type ConformanceCase } from '@tessera/conformance';
+import { describeConformance } from '@tessera/conformance/vitest';
+import { convGeometry, type Activation, type Padding } from '@tessera/core';
+import { createContainer, createSession, registerBackend } from '@tessera/runtime';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+
+const SEED = process.env.TESSERA_SEED !== undefined ? Number(process.env.TESSERA_SEED) : 20_261_206;
+const container = createContainer();
+registerBackend(container, 'cpu-winograd', () => new CpuBackend({ winograd: 'always' }));
+registerBackend(container, 'cpu-winograd-js', () => new CpuBackend({ winograd: 'always', gemm: 'js' }));
+registerBackend(container, 'cpu-direct', () => new CpuBackend({ winograd: false }));
+
+for (const backend of ['cpu-winograd', 'cpu-winograd-js', 'cpu-direct']) {
+  describeConformance(backend, { container, seed: SEED, runs: 25, graphs: 0, ops: ['conv2d', 'fused_conv2d'] });
+}
+
+const data = dataSpecArbitrary({ maxExp: 14 });
+const dim = (max: number) => fc.integer({ min: 1, max });
+
+/** A conv2d or fused_conv2d that Winograd F(4x4, 3x3) can run: 3x3 filter (a constant), stride 1, dilation 1, any padding. */
+const eligibleCase: fc.Arbitrary<ConformanceCase> = fc
+  .record({
+    fused: fc.boolean(), batch: dim(2), h: dim(11), w: dim(11), cin: dim(20), cout: dim(20),
+    padding: fc.constantFrom('SAME', 'VALID', 'EXPLICIT'), pads: fc.tuple(fc.nat(3), fc.nat(3), fc.nat(3), fc.nat(3)),
+    activation: fc.constantFrom<Activation>('none', 'relu', 'relu6'), residual: fc.boolean(),
+    xd: data, wd: data, bd: data, rd: data,
+  })
+  .map((p) => {
+    const [pt, pb, pl, pr] = p.pads;
+    const padding: Padding = p.padding === 'SAME' ? 'SAME' : p.padding === 'VALID' ? 'VALID' : [[pt, pb], [pl, pr]];
+    const grow = p.padding === 'VALID' ? 0 : p.padding === 'SAME' ? 2 : Math.min(pt + pb, 2);
+    const h = Math.max(p.h, 3 - grow);
+    const w = Math.max(p.w, 3 - (p.padding === 'EXPLICIT' ? Math.min(pl + pr, 2) : grow));
+    const c = new CaseBuilder('winograd_case');
+    const x = c.input('x', [p.batch, h, w, p.cin], p.xd);
+    const f = c.operand('filter', [3, 3, p.cin, p.cout], p.wd, 'constant');
+    if (!p.fused) return c.build({ y: c.b.conv2d(x, f, { padding }) });
+    const g = convGeometry(x.shape, f.shape, { padding, strides: [1, 1], dilations: [1, 1] });
+    const bias = c.operand('bias', [p.cout], p.bd, 'constant');
+    const residual = p.residual ? c.operand('residual', [g.batch, g.outH, g.outW, g.outC], p.rd, 'input') : undefined;
+    return c.build({ y: c.b.fusedConv2d(x, f, bias, { padding, activation: p.activation }, residual) });
+  });
+
+describe('Winograd-eligible convs on the cpu backend', () => {
+  for (const backend of ['cpu-winograd', 'cpu-winograd-js']) {
+    it(`${backend} runs every one with Winograd and agrees with the reference within the widened bound (conformance checkCase)`, async () => {
+      let worst = 0;
+      await fc.assert(
+        fc.asyncProperty(eligibleCase, async (c) => {
+          const session = await createSession(c.graph, { backend, container });
+          const algorithms = [...session.stats.algorithms.values()];
+          session.dispose();
+          expect(algorithms).toEqual(['winograd-f4x4']);
+          const outcome = await checkCase(c, { backend, container });
+          expect(outcome.summary).toMatch(/^ok/);
+          worst = Math.max(worst, outcome.worstRatio);
+        }),
+        { numRuns: 60, seed: SEED },
+      );
+      console.log(`${backend}: worst error ${worst.toExponential(2)} of the widened bound over 60 eligible convs`);
+    });
+  }
+});
