@@ -47,12 +47,12 @@ import type { Part, TileRegion } from './types.js';
 /**
  * Kernels whose units [a, b) write exactly output elements [a*E, b*E) (E = output size / units):
  * units are output rows (conv2d, matmul: pixels or rows; depthwise_conv2d, its fused form (the
- * same kernel) and avg_pool: output pixels, all channels; softmax: rows of the last axis; pad:
+ * same kernel), maxpool and avg_pool: output pixels, all channels; softmax: rows of the last axis; pad:
  * runs along the last axis; concat: all of one outer index's runs) or output elements (the
  * element-wise ops, add, mul, mean).
  */
 const ROW_PRODUCERS = new Set([
-  'conv2d', 'matmul', 'bias_add', 'relu', 'relu6', 'add', 'mul', 'batch_norm', 'depthwise_conv2d', 'avg_pool', 'softmax', 'pad', 'concat', 'mean',
+  'conv2d', 'matmul', 'bias_add', 'relu', 'relu6', 'add', 'mul', 'batch_norm', 'depthwise_conv2d', 'maxpool', 'avg_pool', 'softmax', 'pad', 'concat', 'mean',
 ]);
 /**
  * Kernels whose units are item-major: with N the leading dimension of the output (and of
