@@ -23,7 +23,7 @@
  *   npx tsx --conditions=@tessera/source benchmarks/workers-scaling.ts --tracked 40 --configs 1w+c --workloads W1-b32,W2
  *
  * --calibrate measures what the cost model's thresholds rest on (partition.ts): the time of one
- * cost unit per kind of step on the main thread (wasm GEMM steps, element-wise / pooling steps),
+ * cost unit per kind of step on the main thread (wasm GEMM steps, depthwise steps (W7), element-wise / pooling steps),
  * and the dispatch overhead of one split step (2 workers, a chain of tiny steps, split vs inline).
  * It also prints the CPU time the process used, which shows how much of the machine it got.
  */
@@ -84,7 +84,7 @@ function cpuMs(from: NodeJS.CpuUsage): number {
 /** ns per cost unit (partition.ts stepCost) of each kind of step, on the main thread (cpu backend). */
 async function calibrateRates(): Promise<void> {
   const kinds = new Map<string, { ns: number; cost: number }>();
-  for (const id of ['W2', 'W3', 'W4-1024']) {
+  for (const id of ['W2', 'W3', 'W4-1024', 'W7']) {
     const graph = workloadGraph(workload(id));
     const program = compileProgram(planExecution(graph), cpuKernel, 'cpu', { gemm: 'wasm' });
     const session = await createSession(graph, { backend: 'cpu', profile: true });
@@ -98,11 +98,11 @@ async function calibrateRates(): Promise<void> {
       const kind = (step as { wasm?: boolean }).wasm ? `${step.kernel} (wasm GEMM)` : step.kernel;
       const k = kinds.get(kind) ?? kinds.set(kind, { ns: 0, cost: 0 }).get(kind)!;
       k.ns += d[d.length >> 1] * 1000;
-      k.cost += stepCost(step);
+      k.cost += stepCost(step, true); // the wasm path's prices (depthwise: its SIMD loop)
     }
     session.dispose();
   }
-  console.log('ns per cost unit on the main thread (W2, W3, W4-1024 steps; median of runs):');
+  console.log('ns per cost unit on the main thread (W2, W3, W4-1024, W7 steps; median of runs):');
   for (const [kind, k] of kinds) console.log(`  ${kind.padEnd(22)} ${(k.ns / k.cost).toFixed(4)} ns/unit over ${(k.cost / 1e6).toFixed(1)} M units`);
 }
 

@@ -18,7 +18,13 @@
  * other threads (V8's garbage collector and compiler threads) ran meanwhile. The workers time in
  * the first line then includes reading those clocks (about 0.5 ms per call here); the table does not.
  *
- *   npx tsx --conditions=@tessera/source benchmarks/workers-timeline.ts [--workload W1-b32] [--runs 60] [--block 3] [--warmup 2] [--warmup-ms 1000] [--sched] [--trace timeline.json]
+ * --steps adds, for the back-to-back runs, where the 2-thread share is lost step by step: each
+ * dispatched step (a split step with its chained followers, or an inline one), its wall time,
+ * the threads' kernel time in it against the cpu backend's time for the same nodes (profiled),
+ * and the time lost (2 x wall - kernel time: a thread idle in the step or at its barrier), the
+ * steps losing most first; plus the time between steps (barriers) and the run's lost share.
+ *
+ *   npx tsx --conditions=@tessera/source benchmarks/workers-timeline.ts [--workload W1-b32] [--level O0|O1|O2] [--runs 60] [--block 3] [--warmup 2] [--warmup-ms 1000] [--sched] [--steps 15] [--trace timeline.json]
  *
  * --trace writes the runs as a Chrome trace (chrome://tracing, ui.perfetto.dev): one lane per thread.
  */
@@ -26,7 +32,8 @@ import '@tessera/backend-cpu';
 import { createWorkersBackend, threadTotals, type TimelineRun } from '@tessera/backend-workers';
 import { randomTensor } from '@tessera/core';
 import { workload, workloadGraph } from '@tessera/examples';
-import { createContainer, registerBackend } from '@tessera/runtime';
+import { optimize } from '@tessera/passes';
+import { createContainer, createSession, registerBackend } from '@tessera/runtime';
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { median, tesseraCall, timeInterleaved } from './harness.js';
@@ -35,6 +42,8 @@ import { threadClock, threadDelta, type ThreadClock } from './thread-clock.js';
 const { values: args } = parseArgs({
   options: {
     workload: { type: 'string', default: 'W1-b32' },
+    level: { type: 'string', default: 'O0' },
+    steps: { type: 'string' },
     runs: { type: 'string', default: '60' },
     block: { type: 'string', default: '3' },
     warmup: { type: 'string', default: '2' },
@@ -113,9 +122,93 @@ function chromeTrace(runs: readonly TimelineRun[]): object {
   return { traceEvents: [...traceEvents, ...names.map(({ tid, name }) => ({ name: 'thread_name', ph: 'M', pid: 1, tid, args: { name } }))], displayTimeUnit: 'ms' };
 }
 
+/** One dispatched step of a run: spans whose windows overlap (a head and its chained followers). */
+interface StepSpan {
+  readonly nodes: Set<string>;
+  readonly start: number;
+  readonly end: number;
+  readonly busy: number;
+}
+
+/** The run's spans grouped into dispatched steps: nothing of step k+1 starts before step k's barrier, chained spans overlap. */
+function dispatchedSteps(run: TimelineRun): StepSpan[] {
+  const steps: { nodes: Set<string>; start: number; end: number; busy: number }[] = [];
+  for (const s of [...run.spans].sort((a, b) => a.start - b.start)) {
+    const last = steps[steps.length - 1];
+    if (last && s.start < last.end) {
+      last.nodes.add(s.node);
+      last.end = Math.max(last.end, s.end);
+      last.busy += s.end - s.start;
+    } else steps.push({ nodes: new Set([s.node]), start: s.start, end: s.end, busy: s.end - s.start });
+  }
+  return steps;
+}
+
+/** --steps: per dispatched step (keyed by its first node), means over `runs`: wall, kernel time, its cpu time, lost thread time. */
+function reportSteps(runs: readonly TimelineRun[], cpuNodeMs: ReadonlyMap<string, number>, opOf: (node: string) => string, top: number): void {
+  const byStep = new Map<string, { wall: number; busy: number; cpu: number; count: number; nodes: string[] }>();
+  let gaps = 0;
+  let lostTotal = 0;
+  let runMs = 0;
+  for (const run of runs) {
+    const steps = dispatchedSteps(run);
+    steps.forEach((st, k) => {
+      if (k > 0) gaps += st.start - steps[k - 1].end;
+      const key = [...st.nodes][0];
+      const e = byStep.get(key) ?? byStep.set(key, { wall: 0, busy: 0, cpu: 0, count: 0, nodes: [...st.nodes] }).get(key)!;
+      e.wall += st.end - st.start;
+      e.busy += st.busy;
+      e.count++;
+    });
+    runMs += run.end - run.start;
+    lostTotal += THREADS.length * (run.end - run.start) - steps.reduce((sum, st) => sum + st.busy, 0);
+  }
+  const n = runs.length;
+  const rows = [...byStep].map(([key, e]) => {
+    const cpu = e.nodes.reduce((sum, node) => sum + (cpuNodeMs.get(node) ?? 0), 0);
+    return { key, nodes: e.nodes, wall: e.wall / n, busy: e.busy / n, cpu, lost: (THREADS.length * e.wall - e.busy) / n };
+  });
+  const f = (v: number) => v.toFixed(3);
+  const cpuTotal = [...cpuNodeMs.values()].reduce((a, b) => a + b, 0);
+  console.log(`\nsteps (back to back, means of ${n} runs): run ${f(runMs / n)} ms, cpu (profiled, sum of nodes) ${f(cpuTotal)} ms, ${rows.length} dispatched steps;`);
+  console.log(`thread time lost ${f(lostTotal / n)} ms per run (${((100 * lostTotal) / (THREADS.length * runMs)).toFixed(1)}% of ${THREADS.length} x run), of which between steps ${f((THREADS.length * gaps) / n)} ms`);
+  const byOp = new Map<string, { lost: number; wall: number; busy: number; cpu: number; steps: number }>();
+  for (const r of rows) {
+    const op = r.nodes.map(opOf).join('>');
+    const e = byOp.get(op) ?? byOp.set(op, { lost: 0, wall: 0, busy: 0, cpu: 0, steps: 0 }).get(op)!;
+    e.lost += r.lost;
+    e.wall += r.wall;
+    e.busy += r.busy;
+    e.cpu += r.cpu;
+    e.steps++;
+  }
+  console.log('\nby kind of step (head > followers): | kind | steps | wall ms | kernel ms | cpu ms | kernel x cpu | cpu / wall | lost ms |');
+  for (const [op, e] of [...byOp].sort((a, b) => b[1].lost - a[1].lost)) {
+    console.log(`| ${op} | ${e.steps} | ${f(e.wall)} | ${f(e.busy)} | ${f(e.cpu)} | ${(e.busy / e.cpu).toFixed(2)} | ${(e.cpu / e.wall).toFixed(2)} | ${f(e.lost)} |`);
+  }
+  console.log(`\nthe ${top} steps losing most: | step (first node) | nodes | wall ms | kernel ms | cpu ms | cpu / wall | lost ms |`);
+  for (const r of [...rows].sort((a, b) => b.lost - a.lost).slice(0, top)) {
+    console.log(`| ${r.key} | ${r.nodes.map(opOf).join('>')} | ${f(r.wall)} | ${f(r.busy)} | ${f(r.cpu)} | ${(r.cpu / r.wall).toFixed(2)} | ${f(r.lost)} |`);
+  }
+}
+
+/** The cpu backend's median time of each node (ms), profiled. */
+async function cpuNodeTimes(graph: ReturnType<typeof workloadGraph>, x: Float32Array): Promise<Map<string, number>> {
+  const session = await createSession(graph, { backend: 'cpu', profile: true });
+  try {
+    for (let i = 0; i < 7; i++) await session.run({ x });
+    const durations = new Map<string, number[]>();
+    for (const e of session.trace().traceEvents) if (e.cat !== 'run') (durations.get(e.name) ?? durations.set(e.name, []).get(e.name)!).push(e.dur / 1000);
+    return new Map([...durations].map(([node, d]) => [node, median(d.slice(2))]));
+  } finally {
+    session.dispose();
+  }
+}
+
 async function main(): Promise<void> {
   const w = workload(args.workload!);
-  const graph = workloadGraph(w);
+  if (!['O0', 'O1', 'O2'].includes(args.level!)) throw new Error(`--level must be O0, O1 or O2, got '${args.level}'`);
+  const graph = optimize(workloadGraph(w), { level: args.level as 'O0' | 'O1' | 'O2' }).graph;
   const x = randomTensor(w.input, 42).data;
   const container = createContainer();
   const backend = createWorkersBackend({ threads: 1, mainShare: true, timeline: true });
@@ -138,6 +231,8 @@ async function main(): Promise<void> {
     // One whole run per call: the warm-up calls, then turns of `block` calls (the first after the pause).
     const timeline = (await backend.takeTimeline()).slice(-timed);
     if (timeline.length !== timed) throw new Error(`${w.id}: expected ${timed} recorded runs, got ${timeline.length} (does the graph run inline?)`);
+    const dropped = timeline.reduce((sum, r) => sum + r.dropped, 0);
+    if (dropped) console.log(`warning: ${dropped} spans did not fit in the timeline (SPANS_PER_RUN per thread and run)`);
     const cpuMs = timings.get('cpu')!.backToBackMedian;
     const timedClocks = clocks.slice(-timed); // empty without --sched
     const runs = timeline.map((run, i) => stats(run, timedClocks[i]));
@@ -146,6 +241,10 @@ async function main(): Promise<void> {
     console.log(`${w.id}: cpu backend ${cpuMs.toFixed(3)} ms (median back to back), workers 1 worker + caller ${timings.get('workers')!.backToBackMedian.toFixed(3)} ms`);
     if (later.length) report('back to back', later, cpuMs);
     report('first call of a turn', first, timings.get('cpu')!.firstMedian);
+    if (args.steps !== undefined) {
+      const ops = new Map(graph.nodes.map((n) => [n.name, n.op]));
+      reportSteps(timeline.filter((_, i) => i % block !== 0), await cpuNodeTimes(graph, x), (node) => ops.get(node) ?? '?', Number(args.steps));
+    }
     console.log(`\nmedian run: back to back ${median(later.map((r) => r.ms)).toFixed(3)} ms, first call ${median(first.map((r) => r.ms)).toFixed(3)} ms`);
     if (args.trace) {
       writeFileSync(args.trace, JSON.stringify(chromeTrace(timeline)));

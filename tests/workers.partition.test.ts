@@ -1,6 +1,8 @@
 /** The workers backend's cost model: which steps stay on the main thread and how the others split. */
 import { compileProgram, cpuKernel, type Step } from '@tessera/backend-cpu/kernels';
-import { MAIN, WASM_GEMM_WEIGHT, chainSpans, chainSteps, chainTiles, guidedChunks, LEAST_CHUNK_DIVISOR, partitionStep, stepCost, type PartitionOptions } from '@tessera/backend-workers';
+import {
+  MAIN, WASM_GEMM_WEIGHT, SIMD_DEPTHWISE_WEIGHT, chainSpans, chainSteps, chainTiles, chainWork, chunkBounds, evenChunks, guidedChunks, LEAST_CHUNK_DIVISOR, partitionStep, predictedWall, stepCost, type PartitionOptions,
+} from '@tessera/backend-workers';
 import { GraphBuilder, randomTensor, type Graph } from '@tessera/core';
 import { workload, workloadGraph } from '@tessera/examples';
 import { planExecution } from '@tessera/runtime';
@@ -61,7 +63,7 @@ describe('partitionStep', () => {
 });
 
 describe('guidedChunks', () => {
-  it('property: chunks cover the units in order, aligned, shrinking, none below 1/(LEAST_CHUNK_DIVISOR x participants) but the last', () => {
+  it('property: chunks cover the units in order, aligned, none but the last below 1/(LEAST_CHUNK_DIVISOR x participants), shrinking but the last, which takes a tail shorter than the alignment', () => {
     fc.assert(
       fc.property(fc.integer({ min: 1, max: 100_000 }), fc.integer({ min: 1, max: 800 }), fc.integer({ min: 1, max: 8 }), (units, align, participants) => {
         const b = guidedChunks(units, align, participants);
@@ -74,9 +76,11 @@ describe('guidedChunks', () => {
           if (i < sizes.length - 1) {
             expect(b[i + 1] % align).toBe(0);
             expect(size).toBeGreaterThanOrEqual(least);
-            expect(size).toBeGreaterThanOrEqual(sizes[i + 1]);
           }
+          if (i < sizes.length - 2) expect(size).toBeGreaterThanOrEqual(sizes[i + 1]);
         });
+        // The last: a tail shorter than `align` was merged into it, so it exceeds the one before by less than `align`.
+        if (sizes.length >= 2) expect(sizes[sizes.length - 1]).toBeLessThan(sizes[sizes.length - 2] + align);
         // Few claims: the sizes halve towards `least`, so their count grows with log(participants), not with units.
         expect(sizes.length).toBeLessThanOrEqual(Math.ceil(units / least));
         expect(sizes.length).toBeLessThanOrEqual(LEAST_CHUNK_DIVISOR * participants + 1);
@@ -85,13 +89,66 @@ describe('guidedChunks', () => {
   });
 
   it('a chunk that re-reads weights is at least atLeast units, as long as every participant still gets one', () => {
-    // W1-b32's matmul (32 rows, 5-row tiles) asking for 24: capped at an aligned half, 15.
-    expect(guidedChunks(32, 5, 2, 24)).toEqual([0, 15, 30, 32]);
+    // W1-b32's matmul (32 rows, 5-row tiles) asking for 24: capped at an aligned half, 15 (the last 2 rows join the last chunk).
+    expect(guidedChunks(32, 5, 2, 24)).toEqual([0, 15, 32]);
     expect(guidedChunks(1000, 10, 2, 100)).toEqual([0, 250, 440, 580, 690, 790, 890, 990, 1000]);
   });
 
   it('W1-b32 on two threads: each chunk is half an even share of what is left (32/4, 24/4, 18/4 up, ...) down to 1 image', () => {
     expect(guidedChunks(32, 1, 2)).toEqual([0, 8, 14, 19, 23, 26, 28, 29, 30, 31, 32]);
+  });
+});
+
+describe('stepCost on the wasm path', () => {
+  it('weighs a depthwise step of multiplier 1 by SIMD_DEPTHWISE_WEIGHT where the program runs on the wasm path (its SIMD loop), not elsewhere', () => {
+    const dw = (multiplier: number) => ({ kernel: 'depthwise_conv2d', node: 'd', units: 196, costPerUnit: 9 * 576, multiplier }) as Step;
+    expect(stepCost(dw(1), true)).toBeCloseTo(196 * (9 * 576 * SIMD_DEPTHWISE_WEIGHT + 3));
+    expect(stepCost(dw(1), false)).toBe(196 * (9 * 576 + 3));
+    expect(stepCost(dw(2), true)).toBe(196 * (9 * 576 + 3)); // the TypeScript loop
+    expect(stepCost(step(196, 1000), true)).toBe(stepCost(step(196, 1000), false)); // not a depthwise step
+  });
+});
+
+describe('chunkBounds', () => {
+  const work = (units: number, align: number, cost: number, reread = 0) => ({ units, align, cost, reread });
+
+  it('property: predictedWall is at least an even share plus one re-read, and at most the whole step plus the lag', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 5000 }), fc.integer({ min: 1, max: 20 }), fc.integer({ min: 2, max: 4 }), fc.double({ min: 0, max: 1, noNaN: true }), (units, align, participants, late) => {
+        const w = work(units, align, units * 100, 50);
+        const bounds = guidedChunks(units, align, participants);
+        const wall = predictedWall(bounds, w, participants, late * w.cost);
+        const chunks = bounds.length - 1;
+        expect(wall).toBeGreaterThanOrEqual(Math.min(w.cost / participants, w.cost / chunks) + w.reread - 1e-6);
+        expect(wall).toBeLessThanOrEqual(w.cost + chunks * w.reread + late * w.cost + 1e-6);
+      }),
+    );
+  });
+
+  it('a 7x7 layer (49 rows, 5-row tiles) that guided chunking cuts into 20, 20 and 9 rows is cut evenly into 25 and 24: both threads end together', () => {
+    const w = work(49, 5, 49 * 30_000, 200_000); // ResNet-50's conv5 1x1 conv: re-reads 200k of weights per chunk
+    expect(guidedChunks(49, 5, 2, 200_000 / (0.1 * 30_000))).toEqual([0, 20, 40, 49]);
+    expect(chunkBounds(w, 2)).toEqual({ bounds: [0, 25, 49], even: true });
+    expect(predictedWall([0, 25, 49], w, 2, 0)).toBeLessThan(predictedWall([0, 20, 40, 49], w, 2, 0));
+  });
+
+  it('a step guided chunking cuts finely keeps its guided chunks (they adapt to a late thread and keep tiles in cache)', () => {
+    const w = work(3136, 5, 3136 * 4000);
+    expect(chunkBounds(w, 2)).toEqual({ bounds: guidedChunks(3136, 5, 2), even: false });
+  });
+
+  it('evenChunks: n aligned chunks of about the same size, or null when some would be empty', () => {
+    expect(evenChunks(49, 5, 2)).toEqual([0, 25, 49]);
+    expect(evenChunks(49, 5, 4)).toEqual([0, 10, 25, 35, 49]);
+    expect(evenChunks(8, 5, 4)).toBeNull();
+  });
+
+  it('a depthwise step heading 1x1 convs cuts on their 5-row wasm tiles', () => {
+    const dw = { kernel: 'depthwise_conv2d', node: 'd', units: 196, costPerUnit: 9 * 576, multiplier: 1 } as Step;
+    const pw = { kernel: 'conv2d', node: 'p', units: 196, costPerUnit: 576 * 96, wasm: true, g: { kH: 1, kW: 1, strideH: 1, strideW: 1 } } as unknown as Step;
+    expect(chainWork([dw], true, null).align).toBe(4);
+    expect(chainWork([dw, pw], true, null).align).toBe(5);
+    expect(chainWork([dw, pw], true, 49).align).toBe(49); // item-wise: whole items
   });
 });
 
@@ -118,7 +175,7 @@ describe('chainSteps', () => {
     const plan = planExecution(graph);
     const program = compileProgram(plan, cpuKernel, 'cpu', { gemm: 'wasm' });
     const parts = program.nodeSteps.map((s) => s && partitionStep(s, split));
-    return { graph, plan, ...chainSteps(graph, program.nodeSteps, parts, plan) };
+    return { graph, plan, ...chainSteps(graph, program.nodeSteps, parts, plan, true) };
   }
   const region = (plan: ReturnType<typeof planExecution>, v: string) => {
     const loc = plan.locate(v);
@@ -158,10 +215,10 @@ describe('chainSteps', () => {
   /** As the backend plans it: chains by kernels and shapes first, then a plan keeping each item-wise chain's values apart. */
   function itemChainsOf(graph: Graph, o = opts({ inlineCost: 100_000, minPartCost: 50_000, threads: 1, mainShare: true })) {
     const first = compileProgram(planExecution(graph), cpuKernel, 'cpu', { gemm: 'wasm' });
-    const spans = chainSpans(chainSteps(graph, first.nodeSteps, first.nodeSteps.map((st) => st && partitionStep(st, o)), null));
+    const spans = chainSpans(chainSteps(graph, first.nodeSteps, first.nodeSteps.map((st) => st && partitionStep(st, o)), null, true));
     const plan = planExecution(graph, { together: spans });
     const program = compileProgram(plan, cpuKernel, 'cpu', { gemm: 'wasm' });
-    return { spans, plan, ...chainSteps(graph, program.nodeSteps, program.nodeSteps.map((st) => st && partitionStep(st, o)), plan) };
+    return { spans, plan, ...chainSteps(graph, program.nodeSteps, program.nodeSteps.map((st) => st && partitionStep(st, o)), plan, true) };
   }
 
   /** Ops chained after the graph's first node when every step splits. */

@@ -154,8 +154,9 @@ export class WorkersBackend implements Backend {
     const plan = planExecution(graph, options);
     const module = this.options.gemm === 'js' ? null : await loadSharedWasmGemmModule();
     const facts = compileProgram(plan, cpuKernel, this.name, module ? { gemm: 'wasm' } : {});
-    if (this.runsInline(facts)) return plan;
-    const spans = chainSpans(chainSteps(graph, facts.nodeSteps, this.partition(facts, pool.threads, false), null));
+    const simd = module !== null;
+    if (this.runsInline(facts, simd)) return plan;
+    const spans = chainSpans(chainSteps(graph, facts.nodeSteps, this.partition(facts, pool.threads, false, simd), null, simd));
     return spans.length ? planExecution(graph, { ...options, together: spans }) : plan;
   }
 
@@ -167,10 +168,12 @@ export class WorkersBackend implements Backend {
   async compile(graph: Graph, plan: ExecutionPlan): Promise<Executable> {
     const pool = await this.livePool();
     const { program, mem, scratch, memory, reason } = await this.allocate(graph, plan, pool.threads);
-    const parts = this.partition(program, pool.threads, memory === null);
-    const chains = chainSteps(graph, program.nodeSteps, parts, plan);
-    this.splitOnItems(program, parts, pool.threads, chains.grains);
-    const schedule = makeSchedule(program.nodeSteps, parts, chains, participantsOf({ threads: pool.threads, mainShare: this.options.mainShare }));
+    // The wasm path (its memory has the wasm GEMM): depthwise steps run the SIMD loop (the cost model's prices).
+    const simd = mem.gemm !== undefined;
+    const parts = this.partition(program, pool.threads, memory === null, simd);
+    const chains = chainSteps(graph, program.nodeSteps, parts, plan, simd);
+    this.splitOnItems(program, parts, pool.threads, chains.grains, simd);
+    const schedule = makeSchedule(program.nodeSteps, parts, chains, participantsOf({ threads: pool.threads, mainShare: this.options.mainShare }), simd);
     const id = nextProgramId++;
     if (parts.some((p) => p && p.some((q) => q.worker !== MAIN))) {
       await pool.load({ type: 'load', id, schedule, memory: memory! });
@@ -186,13 +189,13 @@ export class WorkersBackend implements Backend {
     return this.pool;
   }
 
-  private partitionOptions(threads: number): PartitionOptions {
-    return { threads, mainShare: this.options.mainShare, inlineCost: this.options.inlineCost, minPartCost: this.options.minPartCost };
+  private partitionOptions(threads: number, simd: boolean): PartitionOptions {
+    return { threads, mainShare: this.options.mainShare, inlineCost: this.options.inlineCost, minPartCost: this.options.minPartCost, simd };
   }
 
   /** Parts of every step. */
-  private partition(program: Program, threads: number, inline: boolean): (Part[] | null)[] {
-    const o = this.partitionOptions(threads);
+  private partition(program: Program, threads: number, inline: boolean, simd: boolean): (Part[] | null)[] {
+    const o = this.partitionOptions(threads, simd);
     return program.nodeSteps.map((step) => {
       if (!step) return null;
       if (inline) return [{ worker: MAIN, start: 0, end: step.units }];
@@ -201,8 +204,8 @@ export class WorkersBackend implements Backend {
   }
 
   /** The heads of item-wise chains split again on whole items, their grain (whether a step splits stays the same). */
-  private splitOnItems(program: Program, parts: (Part[] | null)[], threads: number, grains: readonly (number | null)[]): void {
-    const o = this.partitionOptions(threads);
+  private splitOnItems(program: Program, parts: (Part[] | null)[], threads: number, grains: readonly (number | null)[], simd: boolean): void {
+    const o = this.partitionOptions(threads, simd);
     grains.forEach((grain, i) => {
       if (grain !== null) parts[i] = partitionStep(program.nodeSteps[i]!, o, grain);
     });
@@ -230,7 +233,7 @@ export class WorkersBackend implements Backend {
     }
     const program = compileProgram(plan, cpuKernel, this.name);
     checkArrayLimits(graph.name, this.name, program);
-    const inline = this.runsInline(program);
+    const inline = this.runsInline(program, false);
     const mem: Memory = allocating(graph.name, this.name, 4 * (program.arenaSize + program.weightsSize), () => ({
       arena: new Float32Array(inline ? new ArrayBuffer(4 * program.arenaSize) : new SharedArrayBuffer(4 * Math.max(1, program.arenaSize))),
       weights: new Float32Array(inline ? new ArrayBuffer(4 * program.weightsSize) : new SharedArrayBuffer(4 * Math.max(1, program.weightsSize))),
@@ -246,7 +249,7 @@ export class WorkersBackend implements Backend {
   private async allocateWasm(plan: ExecutionPlan, threads: number, module: WebAssembly.Module): Promise<Allocation | { bytes: number }> {
     const program = compileProgram(plan, cpuKernel, this.name, { gemm: 'wasm' });
     const scratchSize = maxScratch(program);
-    if (this.runsInline(program)) {
+    if (this.runsInline(program, true)) {
       // Runs on the main thread only: unshared memory, exactly like the cpu backend (a shared
       // memory is not backed by transparent huge pages: streaming large weights was slower).
       const own = createWasmArena([scratchSize, program.arenaSize, program.weightsSize], await loadWasmGemmModule());
@@ -277,8 +280,8 @@ export class WorkersBackend implements Backend {
   }
 
   /** Graphs whose steps cost less than `inlineGraphCost` in total run entirely on the main thread. */
-  private runsInline(program: Program): boolean {
-    return program.steps.reduce((sum, step) => sum + stepCost(step), 0) < this.options.inlineGraphCost;
+  private runsInline(program: Program, simd: boolean): boolean {
+    return program.steps.reduce((sum, step) => sum + stepCost(step, simd), 0) < this.options.inlineGraphCost;
   }
 
   /** Terminates the pool's workers. Sessions of this backend cannot run afterwards. */

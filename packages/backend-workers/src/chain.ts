@@ -1,6 +1,7 @@
 import { kernels, type ConvStep, type Step } from '@tessera/backend-cpu/kernels';
 import { attrsOf, isElementwise, mean, numel, type Graph, type Node } from '@tessera/core';
 import type { ExecutionPlan } from '@tessera/runtime';
+import { chainWork, chunkBounds } from './chunks.js';
 import { MAIN, rereadCost, smallestChunk, stepCost } from './partition.js';
 import type { Part, TileRegion } from './types.js';
 
@@ -33,20 +34,25 @@ import type { Part, TileRegion } from './types.js';
  * in that core's cache, and no two threads write the same memory from one run to the next.
  *
  * A GEMM follower (matmul, pointwise conv) re-reads all of its weights for every range it runs
- * (`rereadCost`); it joins only if that costs no more than it computes on the head's smallest
- * chunk. The seed CNN's 12544 x 10 matmul on a batch (one row per image) does not: it runs as a
- * step of its own, in a few large chunks.
+ * (`rereadCost`); it joins only if that costs no more than it computes on the smallest chunk
+ * the chain with it would be cut into (chunks.ts `chunkBounds`): guided chunks shrink to
+ * 1/(LEAST_CHUNK_DIVISOR x participants) of the units, an even cut of a coarse step (few rows) is
+ * what it is. The seed CNN's 12544 x 10
+ * matmul on a batch (one row per image) does not join: it runs as a step of its own, in a few
+ * large chunks. ResNet-50's and MobileNet's 7x7 layers (49 rows) do: cut into two even chunks,
+ * a 3x3 conv and the 1x1 conv after it run without the barrier at which one thread waited
+ * while the other ran the last chunk.
  */
 
 /**
  * Kernels whose units [a, b) write exactly output elements [a*E, b*E) (E = output size / units):
  * units are output rows (conv2d, matmul: pixels or rows; depthwise_conv2d, its fused form (the
- * same kernel) and avg_pool: output pixels, all channels; softmax: rows of the last axis; pad:
+ * same kernel), maxpool and avg_pool: output pixels, all channels; softmax: rows of the last axis; pad:
  * runs along the last axis; concat: all of one outer index's runs) or output elements (the
  * element-wise ops, add, mul, mean).
  */
 const ROW_PRODUCERS = new Set([
-  'conv2d', 'matmul', 'bias_add', 'relu', 'relu6', 'add', 'mul', 'batch_norm', 'depthwise_conv2d', 'avg_pool', 'softmax', 'pad', 'concat', 'mean',
+  'conv2d', 'matmul', 'bias_add', 'relu', 'relu6', 'add', 'mul', 'batch_norm', 'depthwise_conv2d', 'maxpool', 'avg_pool', 'softmax', 'pad', 'concat', 'mean',
 ]);
 /**
  * Kernels whose units are item-major: with N the leading dimension of the output (and of
@@ -167,6 +173,8 @@ export function chainSteps(
   steps: readonly (Step | null)[],
   parts: readonly (readonly Part[] | null)[],
   plan: ExecutionPlan | null,
+  /** The program runs on the wasm path (the cost model's prices, partition.ts). */
+  simd: boolean,
 ): Chains {
   const nodes = graph.nodes;
   const followers: (number[] | null)[] = nodes.map(() => null);
@@ -214,10 +222,13 @@ export function chainSteps(
       const rows = !elementwise && whole && rowWise(node, f);
       const byItem = !elementwise && !rows && byItems && itemMajor(graph, node, f, items);
       if (!elementwise && !rows && !byItem) break;
-      // Chained, a follower runs on each chunk of the head, down to the smallest: a GEMM that
-      // re-reads more weights per chunk than such a chunk computes (W1-b32's 12544 x 10 matmul
-      // on one row per image) runs as a step of its own, in fewer, larger chunks.
-      if (pp.length > 1 && rereadCost(f) > smallestChunk(stepCost(f), pp.length)) break;
+      // Chained, a GEMM follower re-reads its weights on each chunk of the chain (header).
+      if (pp.length > 1 && rereadCost(f) > 0) {
+        const members = [i, ...list, j].map((k) => steps[k]!);
+        const cut = chunkBounds(chainWork(members, simd, itemwise || byItem ? p.units / items : null), pp.length);
+        const smallest = cut.even ? Math.min(...cut.bounds.slice(1).map((b, k) => b - cut.bounds[k])) : smallestChunk(p.units, pp.length);
+        if (rereadCost(f) > (stepCost(f, simd) * smallest) / p.units) break;
+      }
       const input = region(node.inputs[0]);
       const y = region(node.name);
       if (!input || !y) break;

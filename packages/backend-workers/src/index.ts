@@ -29,8 +29,8 @@ registerWorkersBackend(defaultContainer);
 
 export { WorkersBackend, workersGemmPath, type WorkersBackendOptions, type WorkersGemmPath } from './backend.js';
 export { liveWorkerCount } from './host.js';
-export { partitionStep, stepCost, MAIN, WASM_GEMM_WEIGHT, LEAST_CHUNK_DIVISOR, type PartitionOptions } from './partition.js';
-export { guidedChunks } from './schedule.js';
+export { partitionStep, stepCost, rereadCost, MAIN, WASM_GEMM_WEIGHT, SIMD_DEPTHWISE_WEIGHT, LEAST_CHUNK_DIVISOR, type PartitionOptions } from './partition.js';
+export { chainWork, chunkBounds, evenChunks, guidedChunks, predictedWall, type ChunkWork } from './chunks.js';
 export { chainSpans, chainSteps } from './chain.js';
 export { chainTiles } from './tile.js';
 export type { ChainTiles, Part, TileRegion } from './types.js';

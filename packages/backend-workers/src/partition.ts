@@ -13,6 +13,8 @@ export interface PartitionOptions {
   readonly inlineCost: number;
   /** No part of a split step costs less than this. */
   readonly minPartCost: number;
+  /** The program runs on the wasm path: its depthwise steps run the SIMD loop (stepCost). Default false. */
+  readonly simd?: boolean;
 }
 
 /**
@@ -32,12 +34,29 @@ export const UNIT_OVERHEAD = 3;
 export const WASM_GEMM_WEIGHT = 1 / 12;
 
 /**
- * The cost model: units x (work per unit + per-unit memory overhead), in cost units (about a
- * nanosecond of one thread each); the work of a wasm GEMM step is weighted by WASM_GEMM_WEIGHT.
+ * Weight of the work of a depthwise_conv2d step that runs backend-cpu's WebAssembly SIMD loop
+ * (kernels/depthwise.ts: multiplier 1 on a memory with the wasm GEMM), on the same scale: per
+ * cost unit it takes about a sixth of a wasm GEMM step's time on the main thread
+ * (`benchmarks/workers-scaling.ts --calibrate`, W7's depthwise steps; docs/BENCHMARKS.md). Priced
+ * at TypeScript speed, MobileNet's depthwise steps weighed about 6x what they cost, which cut
+ * the chunks of the chains they head too small for the 1x1 convs chained after them.
  */
-export function stepCost(step: Step): number {
-  const work = (step as { readonly wasm?: boolean }).wasm === true ? step.costPerUnit * WASM_GEMM_WEIGHT : step.costPerUnit;
-  return step.units * (work + UNIT_OVERHEAD);
+export const SIMD_DEPTHWISE_WEIGHT = 1 / 6;
+
+/** The weight of a step's work: wasm GEMM steps, SIMD depthwise steps (`simd`: the program runs on the wasm path), else 1. */
+function workWeight(step: Step, simd: boolean): number {
+  if ((step as { readonly wasm?: boolean }).wasm === true) return WASM_GEMM_WEIGHT;
+  if (simd && step.kernel === 'depthwise_conv2d' && (step as { readonly multiplier?: number }).multiplier === 1) return SIMD_DEPTHWISE_WEIGHT;
+  return 1;
+}
+
+/**
+ * The cost model: units x (work per unit + per-unit memory overhead), in cost units (about a
+ * nanosecond of one thread each); the work of a wasm GEMM step is weighted by WASM_GEMM_WEIGHT,
+ * that of a depthwise step on the wasm path (`simd`) by SIMD_DEPTHWISE_WEIGHT.
+ */
+export function stepCost(step: Step, simd = false): number {
+  return step.units * (step.costPerUnit * workWeight(step, simd) + UNIT_OVERHEAD);
 }
 
 /**
@@ -93,7 +112,7 @@ export const participantsOf = (o: Pick<PartitionOptions, 'threads' | 'mainShare'
  */
 export function partitionStep(step: Step, o: PartitionOptions, align = alignment(step)): Part[] {
   const units = step.units;
-  const cost = stepCost(step);
+  const cost = stepCost(step, o.simd);
   const inline: Part[] = [{ worker: MAIN, start: 0, end: units }];
   if (units === 0 || o.threads === 0 || cost < o.inlineCost) return inline;
   const participants = participantsOf(o);

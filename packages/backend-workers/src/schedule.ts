@@ -1,6 +1,7 @@
 import type { Step } from '@tessera/backend-cpu/kernels';
 import { followerUnit, type Chains } from './chain.js';
-import { alignment, MAIN, MAX_REREAD_SHARE, rereadCost, smallestChunk, stepCost } from './partition.js';
+import { chainWork, chunkBounds } from './chunks.js';
+import { MAIN } from './partition.js';
 import { BARRIER, CLAIM, RUN_WORKERS } from './protocol.js';
 import { chainTiles, tiledMembers } from './tile.js';
 import type { Part, Schedule } from './types.js';
@@ -18,45 +19,21 @@ import type { Part, Schedule } from './types.js';
 /**
  * The schedule of a compiled program: what runs in which order, the chunks of its split steps,
  * and the tiles of their chains for `participants` threads (the workers, and the calling thread
- * when it shares the work).
+ * when it shares the work); `simd`: the program runs on the wasm path (the cost model's prices).
  */
-export function makeSchedule(steps: readonly (Step | null)[], parts: readonly (readonly Part[] | null)[], chains: Chains, participants: number): Schedule {
+export function makeSchedule(steps: readonly (Step | null)[], parts: readonly (readonly Part[] | null)[], chains: Chains, participants: number, simd: boolean): Schedule {
   const order: number[] = [];
   const chunks = steps.map((step, i) => {
     const p = parts[i];
     if (!step || !p || chains.chained[i]) return null;
     order.push(i);
     if (p.length < 2) return null;
-    // A chunk runs the head and its followers on its units; what it re-reads whole (weights)
-    // bounds how small it may be.
+    // A chunk runs the head and its followers on its units; ranges of an item-wise chain's head are whole items (its grain).
     const members = [step, ...(chains.followers[i] ?? []).map((f) => steps[f]!)];
-    const reread = members.reduce((sum, m) => sum + rereadCost(m), 0);
-    const unitCost = members.reduce((sum, m) => sum + stepCost(m), 0) / step.units;
-    // Ranges of an item-wise chain's head are whole items (its grain).
-    return guidedChunks(step.units, chains.grains[i] ?? alignment(step), p.length, reread / (MAX_REREAD_SHARE * unitCost));
+    return chunkBounds(chainWork(members, simd, chains.grains[i]), p.length).bounds;
   });
   const tiles = chunks.map((bounds, i) => (bounds ? chainTiles(chains.tiles[i], bounds, participants) : null));
   return { steps, parts, chains: chains.followers, order, chunks, tiles };
-}
-
-/**
- * Chunk boundaries of a split step (guided self-scheduling): each chunk takes half of an even
- * share of what remains, so the first chunks are large (few claims) and the last ones small
- * (participants finish within a small chunk of each other, and one that started late or was
- * preempted hands work to the others), but never smaller than 1/(LEAST_CHUNK_DIVISOR x
- * participants) of the step, nor than `atLeast` units unless that would leave fewer chunks than
- * participants. Multiples of `align` but the last boundary.
- */
-export function guidedChunks(units: number, align: number, participants: number, atLeast = 0): number[] {
-  const share = Math.max(align, Math.floor(units / participants / align) * align);
-  const least = Math.max(align, Math.ceil(smallestChunk(units, participants) / align) * align, Math.min(share, Math.ceil(atLeast / align) * align));
-  const bounds = [0];
-  for (let at = 0; at < units; ) {
-    const size = Math.max(least, Math.ceil((units - at) / (2 * participants) / align) * align);
-    at = Math.min(units, at + size);
-    bounds.push(at);
-  }
-  return bounds;
 }
 
 /** Runs units [start, end) of a step; `node` is its node index (what the timeline records). */

@@ -20,14 +20,17 @@ const isRef = (v: unknown): v is Ref => typeof v === 'object' && v !== null && '
  * `step` with its references to the tiled values moved so that units [start, ...) of the head
  * land in `slot`'s tile: offsets shift by (slot x chunk - start) x floats / units. The kernels
  * compute every address as offset + f(unit), so they run the same units on the tile unchanged.
+ * References in arrays move too (concat's operands): a member left reading the value's whole
+ * memory would read what some other chunk, or an earlier run, left there.
  */
 function rebase(step: Step, tiles: ChainTiles, start: number, slot: number): Step {
-  const moved: Record<string, unknown> = { ...step };
-  for (const [key, ref] of Object.entries(step)) {
-    if (!isRef(ref) || ref.mem !== 0) continue;
-    const region = tiles.regions.find((r) => r.offset === ref.off);
-    if (region) moved[key] = { ...ref, off: ref.off + ((slot * tiles.chunk - start) * region.floats) / tiles.units };
-  }
+  const move = (v: unknown): unknown => {
+    if (!isRef(v) || v.mem !== 0) return v;
+    const region = tiles.regions.find((r) => r.offset === v.off);
+    return region ? { ...v, off: v.off + ((slot * tiles.chunk - start) * region.floats) / tiles.units } : v;
+  };
+  const moved: Record<string, unknown> = {};
+  for (const [key, v] of Object.entries(step)) moved[key] = Array.isArray(v) ? v.map(move) : move(v);
   return moved as unknown as Step;
 }
 

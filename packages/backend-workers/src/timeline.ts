@@ -13,7 +13,7 @@
 import type { RunRange } from './schedule.js';
 
 /** Spans one participant can record per run (a step's chunks times its chained followers). */
-export const SPANS_PER_RUN = 1024;
+export const SPANS_PER_RUN = 4096;
 const FIELDS = 5;
 
 /** One kernel call of a whole run: which thread ran which node, when (ms, the calling thread's performance.now()). */
