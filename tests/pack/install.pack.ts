@@ -74,7 +74,7 @@ describe('the packed packages, installed in a fresh project', () => {
     expect(r.code).toBe(0);
   });
 
-  it('npx tessera --version, summary (an example and a relative path) and run on webgl with --check', async () => {
+  it('npx tessera --version, summary (an example and a relative path), run on workers and on webgl with --check', async () => {
     const { version } = JSON.parse(readFileSync(join(ROOT, 'packages/cli/package.json'), 'utf8'));
     expect((await inProject('npx', ['tessera', '--version'])).out.trim()).toBe(version);
 
@@ -87,6 +87,11 @@ describe('the packed packages, installed in a fresh project', () => {
     const fromFile = await inProject('npx', ['tessera', 'summary', './seed.json', '--json']);
     expect(fromFile.code).toBe(0);
     expect(JSON.parse(fromFile.out).totalParams).toBe(126_090);
+
+    // Node worker threads start dist/worker.js (no tsx).
+    const workers = await inProject('npx', ['tessera', 'run', 'seed-cnn', '--backend', 'workers', '--check', '--json']);
+    expect(workers.code, workers.err).toBe(0);
+    expect(JSON.parse(workers.out).check).toEqual([expect.objectContaining({ output: 'logits', ok: true })]);
 
     const webgl = await inProject('npx', ['tessera', 'run', 'seed-cnn', '--backend', 'webgl', '--check']);
     expect(webgl.err).not.toMatch(/error/i);
