@@ -9,9 +9,12 @@ export interface Status {
 
 const SILENT: Status = { update: () => undefined, done: () => undefined };
 
-/** A spinner on stderr when it is a terminal and `enabled`; else nothing (pipes, --json, tests). */
+/**
+ * A spinner on stderr when it is a terminal and `enabled`; else nothing (pipes, --json, tests).
+ * A terminal that reports no width gets none either: the spinner's line count would divide by it.
+ */
 export function statusLine(text: string, enabled = true): Status {
-  if (!enabled || !process.stderr.isTTY) return SILENT;
+  if (!enabled || !process.stderr.isTTY || !(process.stderr.columns > 0)) return SILENT;
   const spinner = createSpinner(text, { stream: process.stderr }).start();
   return {
     update: (t) => void spinner.update({ text: t }),

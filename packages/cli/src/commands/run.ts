@@ -46,7 +46,7 @@ export function runCommand(program: Command): void {
       const outputFiles = namedFiles('--output', opts.output, Object.keys(graph.outputs), 'output');
       for (const file of outputFiles.values()) await checkOutputPath('--output', file);
       const feeds = await readFeeds(graph, inputFiles, seed);
-      const status = statusLine(`${opts.backend}: starting`, !opts.json);
+      const status = statusLine(`${opts.backend}: starting the backend and compiling`, !opts.json);
       let result: BackendResult;
       try {
         result = opts.backend === 'reference' ? { outputs: referenceOutputs(graph, feeds) } : await runOnBackend(graph, feeds, opts.backend, runs, opts.profile ?? false, status);
