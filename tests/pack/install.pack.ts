@@ -43,8 +43,16 @@ function readmeExample(): string {
   return block[1];
 }
 
+/** The range the workspace uses for a tool, so that the store has it. */
+const rangeOf = (manifest: string, section: string, name: string): string => JSON.parse(readFileSync(join(ROOT, manifest), 'utf8'))[section][name];
+
 beforeAll(() => {
-  packAndInstall(project, { build: !process.env.TESSERA_PACK_NO_BUILD, extra: { vite: JSON.parse(readFileSync(join(ROOT, 'packages/browser/package.json'), 'utf8')).devDependencies.vite } });
+  const extra = {
+    vite: rangeOf('packages/browser/package.json', 'devDependencies', 'vite'),
+    typescript: rangeOf('package.json', 'devDependencies', 'typescript'),
+    '@types/node': rangeOf('package.json', 'devDependencies', '@types/node'),
+  };
+  packAndInstall(project, { build: !process.env.TESSERA_PACK_NO_BUILD, extra });
 }, 900_000);
 
 afterAll(() => rmSync(project, { recursive: true, force: true }));
@@ -73,6 +81,24 @@ describe('the packed packages, installed in a fresh project', () => {
     expect(r.err).toBe('');
     expect(r.code).toBe(0);
   });
+
+  it("typechecks a TypeScript program using every package's types (NodeNext resolution)", async () => {
+    const imports = (publishedPackages() as { pkg: { name: string; exports: Record<string, unknown> } }[])
+      .flatMap(({ pkg }) => Object.keys(pkg.exports).filter((e) => e !== './package.json').map((e) => `${pkg.name}${e.slice(1)}`))
+      // The vitest entry needs vitest, an optional peer this project does not install.
+      .filter((spec) => spec !== '@tessera/conformance/vitest');
+    const program = [
+      ...imports.map((spec, i) => `import * as m${i} from '${spec}';`),
+      `export const loaded = [${imports.map((_, i) => `m${i}`).join(', ')}].length;`,
+      readmeExample(),
+    ].join('\n');
+    writeFileSync(join(project, 'types.ts'), program);
+    const tsconfig = { compilerOptions: { module: 'nodenext', moduleResolution: 'nodenext', target: 'es2022', lib: ['es2022', 'dom'], strict: true, noEmit: true, skipLibCheck: true, types: ['node'] }, files: ['types.ts'] };
+    writeFileSync(join(project, 'tsconfig.json'), JSON.stringify(tsconfig));
+    const r = await inProject('npx', ['tsc', '-p', 'tsconfig.json']);
+    expect(r.out + r.err).toBe('');
+    expect(r.code).toBe(0);
+  }, 120_000);
 
   it('npx tessera --version, summary (an example and a relative path), run on workers and on webgl with --check', async () => {
     const { version } = JSON.parse(readFileSync(join(ROOT, 'packages/cli/package.json'), 'utf8'));
