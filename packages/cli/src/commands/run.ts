@@ -46,15 +46,20 @@ export function runCommand(program: Command): void {
       const outputFiles = namedFiles('--output', opts.output, Object.keys(graph.outputs), 'output');
       for (const file of outputFiles.values()) await checkOutputPath('--output', file);
       const feeds = await readFeeds(graph, inputFiles, seed);
-      const status = statusLine(`${opts.backend}: starting the backend and compiling`, !opts.json);
+      const reference = opts.backend === 'reference';
+      const status = statusLine(reference ? 'reference: evaluating in float64' : `${opts.backend}: starting the backend and compiling`, !opts.json);
       let result: BackendResult;
+      let checks: OutputCheck[] | undefined;
       try {
-        result = opts.backend === 'reference' ? { outputs: referenceOutputs(graph, feeds) } : await runOnBackend(graph, feeds, opts.backend, runs, opts.profile ?? false, status);
+        result = reference ? { outputs: referenceOutputs(graph, feeds) } : await runOnBackend(graph, feeds, opts.backend, runs, opts.profile ?? false, status);
+        if (opts.check && !reference) {
+          status.update('checking against the float64 reference');
+          checks = checkOutputs(graph, feeds, result.outputs);
+        }
       } finally {
         status.done();
       }
       const { outputs } = result;
-      const checks = opts.check && opts.backend !== 'reference' ? checkOutputs(graph, feeds, outputs) : undefined;
       for (const [out, file] of outputFiles) await writeNpyFile(file, graph.value(graph.outputs[out]).shape, outputs[out]);
       if (checks?.some((c) => !c.ok)) process.exitCode = 1;
       if (opts.json) {
