@@ -56,6 +56,20 @@ describe.each(packages)('$pkg.name', ({ dir, pkg }) => {
     for (const peer of Object.keys(pkg.peerDependencies ?? {})) expect(pkg.peerDependenciesMeta?.[peer]?.optional, `peer ${peer}`).toBe(true);
   });
 
+  it('starts workers only as `new Worker(new URL(<literal>, import.meta.url))` naming a module of the package (what bundlers follow)', () => {
+    const src = join(ROOT, dir, 'src');
+    if (!existsSync(src)) return;
+    for (const file of readdirSync(src, { recursive: true, encoding: 'utf8' }).filter((f) => /\.(ts|mjs)$/.test(f))) {
+      const text = readFileSync(join(src, file), 'utf8');
+      for (const m of text.matchAll(/new Worker\(\s*new URL\(\s*'([^']+)',\s*import\.meta\.url/g)) {
+        // Built, ./worker.js is tsc's output of ./worker.ts next to it.
+        const target = resolve(src, dirname(file), m[1].replace(/\.js$/, '.ts'));
+        expect(existsSync(target), `${file}: ${m[1]}`).toBe(true);
+        expect(m[1], `${file}: a bundler would look for the source-only bootstrap`).not.toMatch(/bootstrap/);
+      }
+    }
+  });
+
   it('imports nothing by a relative path from outside the package', () => {
     const root = join(ROOT, dir);
     const escaping: string[] = [];
