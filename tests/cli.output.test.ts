@@ -7,6 +7,7 @@ import '@tessera/backend-cpu';
 import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { userDirectory } from '../packages/cli/src/cwd.js';
+import { statusLine } from '../packages/cli/src/progress.js';
 import { runCli } from '../packages/cli/src/program.js';
 
 async function cli(argv: string[], loadBackends = async () => {}): Promise<{ code: number; out: string; err: string }> {
@@ -115,5 +116,29 @@ describe('userDirectory', () => {
     expect(userDirectory({ ...repo, npm_lifecycle_event: 'npx' }, '/home/u/app')).toBe('/home/u/app');
     expect(userDirectory({ INIT_CWD: '/elsewhere' }, '/home/u/app')).toBe('/home/u/app');
     expect(userDirectory({}, '/home/u/app')).toBe('/home/u/app');
+  });
+});
+
+describe('statusLine', () => {
+  const tty = { isTTY: process.stderr.isTTY, columns: process.stderr.columns };
+  afterEach(() => Object.assign(process.stderr, tty));
+
+  /** What a status line writes to stderr from start to done. */
+  function written(isTTY: boolean, columns: number, enabled = true): string {
+    Object.assign(process.stderr, { isTTY, columns });
+    const chunks: string[] = [];
+    const spy = vi.spyOn(process.stderr, 'write').mockImplementation((c: string | Uint8Array) => chunks.push(String(c)) > 0);
+    const status = statusLine('webgl: starting', enabled);
+    status.update('webgl: run 1 of 5');
+    status.done();
+    spy.mockRestore();
+    return chunks.join('');
+  }
+
+  it('shows on a terminal only: nothing on a pipe, with --json, or on a terminal reporting no width', () => {
+    expect(written(true, 80)).toContain('webgl: starting');
+    expect(written(false, 80)).toBe('');
+    expect(written(true, 80, false)).toBe('');
+    expect(written(true, 0)).toBe('');
   });
 });
