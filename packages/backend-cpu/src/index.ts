@@ -4,4 +4,4 @@
  */
 import './register.js';
 
-export { CpuBackend, type CpuBackendOptions, type CpuGemmPath, cpuGemmPath, cpuWasmSimdSupported, liveCpuExecutables } from './backend.js';
+export { CpuBackend, type CpuBackendOptions, type CpuGemmPath, cpuGemmPath, cpuSimdLevel, cpuWasmSimdSupported, liveCpuExecutables } from './backend.js';

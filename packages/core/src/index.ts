@@ -5,6 +5,7 @@ export * from './random.js';
 export * from './ops/index.js';
 export * from './graph.js';
 export * from './builder.js';
+export * from './batch.js';
 export * from './feeds.js';
 export * from './reference.js';
 export * from './summary.js';
