@@ -1,4 +1,4 @@
-import { shapeStr, summarize, type Graph } from '@tessera/core';
+import { shapeStr, summarize, valueShapeStr, type Graph } from '@tessera/core';
 import { Option, type Command } from 'commander';
 import { resolveGraph, exampleNames } from '../graphs.js';
 import { cliTable, count } from '../tables.js';
@@ -38,11 +38,14 @@ export function summaryJson(graph: Graph) {
   const s = summarize(graph);
   return {
     graph: graph.name,
-    inputs: graph.inputs.map((v) => ({ name: v.name, shape: [...v.shape] })),
+    // An open batch is null (the graph takes any batch).
+    inputs: graph.inputs.map((v) => ({ name: v.name, shape: v.openBatch ? [null, ...v.shape.slice(1)] : [...v.shape] })),
     outputs: Object.entries(graph.outputs).map(([name, value]) => ({ name, value, shape: [...graph.value(value).shape] })),
     nodes: s.rows.map((r) => ({ name: r.node, op: r.op, shape: [...r.shape], params: r.params, macs: r.macs })),
     totalParams: s.totalParams,
     totalMacs: s.totalMacs,
+    /** The batch is open: shapes and MACs are per item (batch 1). */
+    perItem: s.perItem,
   };
 }
 
@@ -50,8 +53,8 @@ export function summaryJson(graph: Graph) {
 export function summaryText(graph: Graph): string {
   const s = summarize(graph);
   const table = cliTable(['node', 'op', 'output shape', 'params', 'MACs'], [3, 4]);
-  for (const v of graph.inputs) table.push([v.name, 'input', shapeStr(v.shape), '0', '0']);
+  for (const v of graph.inputs) table.push([v.name, 'input', valueShapeStr(v), '0', '0']);
   for (const r of s.rows) table.push([r.node, r.op, shapeStr(r.shape), count(r.params), count(r.macs)]);
   const outputs = Object.entries(graph.outputs).map(([k, v]) => `${k} = ${v} ${shapeStr(graph.value(v).shape)}`);
-  return [`graph '${graph.name}'`, table.toString(), `total params: ${count(s.totalParams)}    total MACs: ${count(s.totalMacs)}`, `outputs: ${outputs.join(', ')}`].join('\n');
+  return [`graph '${graph.name}'`, table.toString(), `total params: ${count(s.totalParams)}    total MACs: ${count(s.totalMacs)}${s.perItem ? ' per item (the batch is open)' : ''}`, `outputs: ${outputs.join(', ')}`].join('\n');
 }
