@@ -44,6 +44,9 @@ export function isNode(): boolean {
 /** True when this module runs from TypeScript sources (tests, tsx) rather than from dist. */
 const fromSources = import.meta.url.endsWith('.ts');
 
+/** The module a Node worker thread starts (see nodeHost's spawn). */
+const NODE_WORKER_ENTRY = fromSources ? './worker-bootstrap.mjs' : './worker.js';
+
 export async function detectHost(): Promise<Host> {
   return isNode() ? nodeHost() : browserHost();
 }
@@ -57,10 +60,10 @@ async function nodeHost(): Promise<Host> {
     defaultThreads: () => (typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length),
     spawn(): HostWorker {
       // From sources, Node 20 cannot start a .ts worker: a small .mjs registers tsx and imports
-      // worker.ts, and the worker resolves workspace packages to their sources as well.
-      const worker = fromSources
-        ? new Worker(new URL('./worker-bootstrap.mjs', import.meta.url), { execArgv: ['--conditions=@tessera/source'] })
-        : new Worker(new URL('./worker.js', import.meta.url));
+      // worker.ts, and the worker resolves workspace packages to their sources as well. The file
+      // name is a variable so that bundlers, which see this Node branch too, look for neither file
+      // here: the browser branch below is the one they should bundle.
+      const worker = new Worker(new URL(NODE_WORKER_ENTRY, import.meta.url), fromSources ? { execArgv: ['--conditions=@tessera/source'] } : {});
       live++;
       let dead = false;
       const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
@@ -116,10 +119,9 @@ async function browserHost(): Promise<Host> {
     mainCanBlock: false,
     defaultThreads: () => Math.max(1, g.navigator?.hardwareConcurrency ?? 1),
     spawn(): HostWorker {
-      // Bundlers (vite) recognize `new Worker(new URL('./x', import.meta.url))` and serve or emit the file.
-      const worker = fromSources
-        ? new Worker(new URL('./worker.ts', import.meta.url), { type: 'module' })
-        : new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
+      // Bundlers (vite, webpack; esbuild with a plugin) recognize this literal pattern and emit the
+      // worker; from sources, vite serves worker.ts for './worker.js' as for any import.
+      const worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
       live++;
       const threadId = ++browserIds;
       let dead = false;

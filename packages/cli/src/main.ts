@@ -1,16 +1,23 @@
 #!/usr/bin/env node
-import '@tessera/backend-cpu';
-import '@tessera/backend-workers';
-import { registerBrowserBackends } from '@tessera/browser';
-import { disposeBackends } from '@tessera/runtime';
 import { runCli } from './program.js';
+import { userDirectory } from './cwd.js';
 
-// webgl (and cpu / workers inside a browser) run in headless Chromium, started on first use.
-registerBrowserBackends();
+// `pnpm tessera ...` in the repository runs in its root: paths are the user's, so go back there.
+process.chdir(userDirectory(process.env, process.cwd()));
+
+/** Whether a command registered the backends (their workers and browsers keep the process alive). */
+let backendsLoaded = false;
+
+async function loadBackends(): Promise<void> {
+  await Promise.all([import('@tessera/backend-cpu'), import('@tessera/backend-workers')]);
+  // webgl (and cpu / workers inside a browser) run in headless Chromium, started on first use.
+  (await import('@tessera/browser')).registerBrowserBackends();
+  backendsLoaded = true;
+}
 
 try {
-  process.exitCode = await runCli(process.argv.slice(2));
+  process.exitCode = await runCli(process.argv.slice(2), undefined, { loadBackends });
 } finally {
-  // Worker pools and browsers keep the process alive: release whatever the command started.
-  await disposeBackends();
+  // Release whatever the command started: worker pools, browsers.
+  if (backendsLoaded) await (await import('@tessera/runtime')).disposeBackends();
 }

@@ -24,11 +24,11 @@ import { backendNames, defaultContainer, disposeBackends, registerBackend } from
 import { createWorkersBackend } from '@tessera/backend-workers';
 import { passSubjects, runPassChecks } from './conformance-passes.js';
 import { bottleneckFactorization, convFusion } from '@tessera/passes';
-import Table from 'cli-table3';
 import { Command, Option } from 'commander';
 import { createRequire } from 'node:module';
 import { writeFile } from 'node:fs/promises';
 import { MAX_SEED, applyWinogradFlag, checkOutputPath, intFlag } from '../flags.js';
+import { cliTable } from '../tables.js';
 
 type Container = typeof defaultContainer;
 
@@ -105,9 +105,6 @@ export interface ConformanceCliEnv {
   readonly transforms?: Readonly<Record<string, GraphTransform>>;
   readonly log?: (line: string) => void;
 }
-
-/** Table borders without a rule between rows. */
-const COMPACT = { mid: '', 'left-mid': '', 'mid-mid': '', 'right-mid': '' };
 
 
 export function conformanceCommand(program: Command): void {
@@ -348,7 +345,7 @@ function likelyWarnings(reports: readonly ConformanceReport[]): string[] {
 }
 
 function resultsTable(reports: readonly ConformanceReport[]): string {
-  const table = new Table({ style: { head: [], border: [] }, chars: COMPACT, head: ['backend', 'property', 'cases', 'passed', 'worst error / bound', 'error / likely', 'time (s)', ''] });
+  const table = cliTable(['backend', 'property', 'cases', 'passed', 'worst error / bound', 'error / likely', 'time (s)', '']);
   for (const r of reports) {
     for (const p of r.properties) {
       table.push([r.backend, p.property, p.casesRun, p.passed, formatRatio(p.worstRatio), formatRatio(p.likely.worstRatio), (p.durationMs / 1000).toFixed(2), p.failure ? 'FAIL' : 'ok']);
@@ -358,7 +355,7 @@ function resultsTable(reports: readonly ConformanceReport[]): string {
 }
 
 function agreementTable(backends: readonly string[], cells: readonly AgreementCell[]): string {
-  const table = new Table({ style: { head: [], border: [] }, chars: COMPACT, head: ['agreement: worst |a - b| / (bound_a + bound_b)', ...backends] });
+  const table = cliTable(['agreement: worst |a - b| / (bound_a + bound_b)', ...backends]);
   for (const a of backends) {
     table.push([
       a,
@@ -388,7 +385,7 @@ async function replay(opts: ConformanceCliOptions, container: Container, env: Co
   } finally {
     if (container === defaultContainer) await disposeBackends(container);
   }
-  const table = new Table({ style: { head: [], border: [] }, chars: COMPACT, head: ['backend', 'result', 'same failure as recorded', 'outcome'] });
+  const table = cliTable(['backend', 'result', 'same failure as recorded', 'outcome']);
   for (const r of results) {
     table.push([r.backend, r.ok ? 'pass' : 'FAIL', r.ok ? '-' : r.reproduced ? 'yes' : 'no', r.outcome.summary.length > 140 ? `${r.outcome.summary.slice(0, 137)}...` : r.outcome.summary]);
   }

@@ -2,10 +2,11 @@ import { evaluate, numel, prng, shapeStr, winogradWiden, type Feeds, type Graph,
 import { readNpyFile, writeNpyFile } from '@tessera/core/node';
 import { backendNames, createSession, type ExecEvent, type Session } from '@tessera/runtime';
 import { Command, Option } from 'commander';
-import Table from 'cli-table3';
 import { resolveGraph, exampleNames } from '../graphs.js';
 import { agreement } from '../agreement.js';
 import { MAX_SEED, applyWinogradFlag, checkOutputPath, intFlag, own, splitPair } from '../flags.js';
+import { statusLine, type Status } from '../progress.js';
+import { cliTable } from '../tables.js';
 
 interface RunOptions {
   backend: string;
@@ -17,6 +18,7 @@ interface RunOptions {
   check?: boolean;
   /** false with --no-winograd. */
   winograd?: boolean;
+  json?: boolean;
 }
 
 /** The most timed runs `--runs` takes. */
@@ -35,6 +37,7 @@ export function runCommand(program: Command): void {
     .option('--profile', 'print time per node (median over as many extra, observed runs)')
     .option('--check', 'compare the outputs with the float64 reference (error as a fraction of its bound)')
     .option('--no-winograd', 'cpu: run every conv with the direct algorithm (its rounding bit for bit), not Winograd F(4x4, 3x3)')
+    .option('--json', 'print the timings, outputs and checks as JSON (packages/cli/README.md)')
     .action(async (name: string, opts: RunOptions) => {
       applyWinogradFlag(opts.winograd);
       const seed = intFlag('--seed', opts.seed, { min: 0, max: MAX_SEED });
@@ -48,17 +51,36 @@ export function runCommand(program: Command): void {
       for (const file of outputFiles.values()) await checkOutputPath('--output', file);
       const feeds = await readFeeds(graph, inputFiles, seed);
       const algorithms = new Map<string, string>();
-      const outputs = opts.backend === 'reference' ? referenceOutputs(graph, feeds) : await runOnBackend(graph, feeds, opts.backend, runs, opts.profile ?? false, algorithms);
+      const reference = opts.backend === 'reference';
+      const status = statusLine(reference ? 'reference: evaluating in float64' : `${opts.backend}: starting the backend and compiling`, !opts.json);
+      let result: BackendResult;
+      let checks: OutputCheck[] | undefined;
+      try {
+        result = reference ? { outputs: referenceOutputs(graph, feeds) } : await runOnBackend(graph, feeds, opts.backend, runs, opts.profile ?? false, status, algorithms);
+        if (opts.check && !reference) {
+          status.update('checking against the float64 reference');
+          checks = checkOutputs(graph, feeds, result.outputs, algorithms);
+        }
+      } finally {
+        status.done();
+      }
+      const { outputs } = result;
+      for (const [out, file] of outputFiles) await writeNpyFile(file, graph.value(graph.outputs[out]).shape, outputs[out]);
+      if (checks?.some((c) => !c.ok)) process.exitCode = 1;
+      if (opts.json) {
+        console.log(JSON.stringify(runJson(graph, opts.backend, seed, result, checks, outputFiles), null, 2));
+        return;
+      }
+      if (result.timing) console.log(timingLine(opts.backend, result.timing));
+      if (result.nodeTimes?.size === 0) console.log(`(backend ${opts.backend} reports no per-node times: it runs in another process)`);
+      else if (result.nodeTimes) printProfile(graph, result.nodeTimes);
       for (const [out, data] of Object.entries(outputs)) {
         const shape = graph.value(graph.outputs[out]).shape;
         const head = Array.from(data.slice(0, 6), (v) => v.toPrecision(5)).join(', ');
         console.log(`${out} ${shapeStr(shape)}: [${head}${data.length > 6 ? ', ...' : ''}]`);
       }
-      if (opts.check && opts.backend !== 'reference') checkOutputs(graph, feeds, outputs, algorithms);
-      for (const [out, file] of outputFiles) {
-        await writeNpyFile(file, graph.value(graph.outputs[out]).shape, outputs[out]);
-        console.log(`wrote ${out} to ${file}`);
-      }
+      for (const c of checks ?? []) console.log(`${c.output}: ${c.ok ? 'agrees with' : 'DISAGREES with'} the float64 reference, worst error ${c.worst.toExponential(2)} of its bound`);
+      for (const [out, file] of outputFiles) console.log(`wrote ${out} to ${file}`);
     });
 }
 
@@ -107,41 +129,88 @@ function referenceOutputs(graph: Graph, feeds: Feeds): Record<string, Float32Arr
   return Object.fromEntries(Object.entries(ref).map(([k, v]) => [k, Float32Array.from(v.value)]));
 }
 
+interface OutputCheck {
+  readonly output: string;
+  readonly ok: boolean;
+  /** The largest error as a fraction of its bound. */
+  readonly worst: number;
+}
+
 /** `algorithms`: the nodes the backend ran with Winograd, judged by its wider bound (core's `winogradWiden`). */
-function checkOutputs(graph: Graph, feeds: Feeds, outputs: Readonly<Record<string, Float32Array>>, algorithms: ReadonlyMap<string, string>): void {
+function checkOutputs(graph: Graph, feeds: Feeds, outputs: Readonly<Record<string, Float32Array>>, algorithms: ReadonlyMap<string, string>): OutputCheck[] {
   const ref = evaluate(graph, feeds, { widen: winogradWiden(algorithms) });
-  for (const [out, data] of Object.entries(outputs)) {
-    const a = agreement(data, own(ref, out)!);
-    console.log(`${out}: ${a.ok ? 'agrees with' : 'DISAGREES with'} the float64 reference, worst error ${a.worst.toExponential(2)} of its bound`);
-    if (!a.ok) process.exitCode = 1;
-  }
+  return Object.entries(outputs).map(([output, data]) => ({ output, ...agreement(data, own(ref, output)!) }));
+}
+
+interface Timing {
+  readonly compileMs: number;
+  readonly firstRunMs: number;
+  readonly runs: number;
+  readonly medianMs: number;
+  readonly minMs: number;
+  readonly peakBytes: number;
+  readonly noReuseBytes: number;
+  readonly kernels?: string;
+  readonly kernelsReason?: string;
+  /** Convs the backend ran with Winograd. */
+  readonly winogradConvs: number;
+}
+
+interface BackendResult {
+  readonly outputs: Record<string, Float32Array>;
+  /** Absent for the reference. */
+  readonly timing?: Timing;
+  /** Per node, the durations of the observed runs (--profile); empty when the backend reports none. */
+  readonly nodeTimes?: Map<string, number[]>;
+}
+
+function timingLine(backend: string, t: Timing): string {
+  const kernelNote = (t.kernels ? `; kernels ${t.kernels}${t.kernelsReason ? ` (${t.kernelsReason})` : ''}` : '') + (t.winogradConvs ? `; Winograd on ${t.winogradConvs} conv(s)` : '');
+  return `backend ${backend}: compile ${t.compileMs.toFixed(1)} ms, first run ${t.firstRunMs.toFixed(2)} ms, median of ${t.runs} runs ${t.medianMs.toFixed(2)} ms (min ${t.minMs.toFixed(2)}); arena ${(t.peakBytes / 1024).toFixed(0)} KiB (${(t.noReuseBytes / 1024).toFixed(0)} KiB without reuse)${kernelNote}`;
+}
+
+/** `tessera run --json`'s shape (documented in packages/cli/README.md). */
+function runJson(graph: Graph, backend: string, seed: number, r: BackendResult, checks: readonly OutputCheck[] | undefined, files: ReadonlyMap<string, string>) {
+  return {
+    graph: graph.name,
+    backend,
+    seed,
+    timing: r.timing ?? null,
+    outputs: Object.entries(r.outputs).map(([name, data]) => ({ name, shape: [...graph.value(graph.outputs[name]).shape], head: Array.from(data.slice(0, 6)), file: files.get(name) ?? null })),
+    // Infinity is not JSON: a non-finite mismatch is written as the string "Infinity".
+    check: checks?.map((c) => ({ output: c.output, ok: c.ok, worstRatio: Number.isFinite(c.worst) ? c.worst : String(c.worst) })) ?? null,
+    profile: r.nodeTimes ? graph.nodes.map((n) => ({ node: n.name, op: n.op, medianMs: median(r.nodeTimes!.get(n.name)) })) : null,
+  };
+}
+
+function median(times: readonly number[] | undefined): number | null {
+  if (!times?.length) return null;
+  return [...times].sort((a, b) => a - b)[times.length >> 1];
 }
 
 /** Times `runs` unobserved runs after a warm-up; with `profile`, as many more observed runs give the per-node times. */
-async function runOnBackend(graph: Graph, feeds: Feeds, backend: string, runs: number, profile: boolean, algorithms: Map<string, string>): Promise<Record<string, Float32Array>> {
+async function runOnBackend(graph: Graph, feeds: Feeds, backend: string, runs: number, profile: boolean, status: Status, algorithms: Map<string, string>): Promise<BackendResult> {
+  // A browser backend starts Chromium here: the slow step a user would otherwise watch in silence.
   const session = await createSession(graph, { backend });
   try {
     for (const [node, algorithm] of session.stats.algorithms) algorithms.set(node, algorithm);
+    status.update(`${backend}: first run`);
     const t0 = performance.now();
     let outputs = await session.run(feeds);
     const first = performance.now() - t0;
     const times: number[] = [];
     for (let r = 0; r < runs; r++) {
+      status.update(`${backend}: run ${r + 1} of ${runs}`);
       const t = performance.now();
       outputs = await session.run(feeds);
       times.push(performance.now() - t);
     }
     const sorted = [...times].sort((a, b) => a - b);
     const { peakBytes, noReuseBytes, compileMs, kernels, kernelsReason } = session.stats;
-    const kernelNote = (kernels ? `; kernels ${kernels}${kernelsReason ? ` (${kernelsReason})` : ''}` : '') + (algorithms.size ? `; Winograd on ${algorithms.size} conv(s)` : '');
-    console.log(
-      `backend ${backend}: compile ${compileMs.toFixed(1)} ms, first run ${first.toFixed(2)} ms, median of ${runs} runs ${sorted[sorted.length >> 1].toFixed(2)} ms (min ${sorted[0].toFixed(2)}); arena ${(peakBytes / 1024).toFixed(0)} KiB (${(noReuseBytes / 1024).toFixed(0)} KiB without reuse)${kernelNote}`,
-    );
-    if (!profile) return outputs;
-    const nodeTimes = await profileRuns(session, feeds, runs);
-    if (nodeTimes.size === 0) console.log(`(backend ${backend} reports no per-node times: it runs in another process)`);
-    else printProfile(graph, nodeTimes);
-    return outputs;
+    const timing: Timing = { compileMs, firstRunMs: first, runs, medianMs: sorted[sorted.length >> 1], minMs: sorted[0], peakBytes, noReuseBytes, kernels, kernelsReason, winogradConvs: algorithms.size };
+    if (!profile) return { outputs, timing };
+    status.update(`${backend}: ${runs} observed runs (--profile)`);
+    return { outputs, timing, nodeTimes: await profileRuns(session, feeds, runs) };
   } finally {
     session.dispose();
   }
@@ -162,11 +231,8 @@ async function profileRuns(session: Session, feeds: Feeds, runs: number): Promis
 }
 
 function printProfile(graph: Graph, nodeTimes: Map<string, number[]>): void {
-  const table = new Table({ style: { head: [], border: [] }, head: ['node', 'op', 'output shape', 'median ms', 'share'] });
-  const medians = graph.nodes.map((n) => {
-    const t = [...(nodeTimes.get(n.name) ?? [0])].sort((a, b) => a - b);
-    return t[t.length >> 1];
-  });
+  const table = cliTable(['node', 'op', 'output shape', 'median ms', 'share'], [3, 4]);
+  const medians = graph.nodes.map((n) => median(nodeTimes.get(n.name)) ?? 0);
   const total = medians.reduce((a, b) => a + b, 0) || 1;
   graph.nodes.forEach((n, i) => table.push([n.name, n.op, shapeStr(n.output.shape), medians[i].toFixed(3), `${((100 * medians[i]) / total).toFixed(1)}%`]));
   console.log(table.toString());
