@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { conformanceCommand } from './commands/conformance.js';
+import { drawCommand } from './commands/draw.js';
 import { exportCommand } from './commands/export.js';
 import { optimizeCommand } from './commands/optimize.js';
 import { runCommand } from './commands/run.js';
@@ -21,7 +22,7 @@ export function createProgram(output: CliOutput = STDIO): Command {
     // Set before the subcommands are added, which inherit both.
     .exitOverride()
     .configureOutput({ writeOut: output.out, writeErr: output.err });
-  for (const add of [summaryCommand, runCommand, optimizeCommand, exportCommand, conformanceCommand]) add(program);
+  for (const add of [summaryCommand, runCommand, optimizeCommand, exportCommand, conformanceCommand, drawCommand]) add(program);
   return program;
 }
 
