@@ -115,7 +115,7 @@ async function pick(load: () => Promise<{ graph: Graph; label: string }>): Promi
 
 ui.example.addEventListener('change', () => void pick(async () => ({ graph: exampleGraph(ui.example.value), label: ui.example.value })));
 ui.file.addEventListener('change', () => {
-  const files = [...(ui.file.files ?? [])];
+  const files = Array.from(ui.file.files ?? []);
   if (files.length > 0) void pick(async () => ({ graph: await graphFromFiles(files), label: files.map((f) => f.name).join(' + ') }));
 });
 ui.level.addEventListener('change', () => void busy(ui.status, async () => showPicture()));
@@ -167,7 +167,7 @@ ui.run.addEventListener('click', () =>
 
 ui.confRun.addEventListener('click', () =>
   void busy(ui.confStatus, async () => {
-    const backends = [...ui.confBackends.querySelectorAll<HTMLInputElement>('input:checked')].map((b) => b.value);
+    const backends = Array.from(ui.confBackends.querySelectorAll<HTMLInputElement>('input:checked'), (b) => b.value);
     if (backends.length === 0) throw new Error('pick at least one backend');
     const count = (el: HTMLInputElement, min: number) => Math.min(200, Math.max(min, Math.round(Number(el.value)) || min));
     ui.confSummary.replaceChildren();
