@@ -103,7 +103,8 @@ const SHOWN_ATTRS: Readonly<Record<string, (value: unknown) => string>> = {
 };
 
 function detailOf(graph: Graph, n: Node): string {
-  const parts = Object.entries(n.attrs).flatMap(([k, v]) => SHOWN_ATTRS[k]?.(v) || []);
+  // In the table's order: what was fused (the activation) first, geometry after.
+  const parts = Object.entries(SHOWN_ATTRS).flatMap(([k, show]) => (Object.hasOwn(n.attrs, k) && show(n.attrs[k])) || []);
   // A fused node's optional operands are what it fused beyond the op (fused_conv2d's residual add).
   const spec = opSpec(n.op);
   const required = spec.variadic ? n.inputs.length : spec.inputs.length - (spec.optional ?? 0);

@@ -20,10 +20,10 @@ describe('picture model', () => {
     expect(bnNode.constants).toBe('mean, variance, offset, scale 3');
     expect(conv.role).toBe('fused');
     expect(conv.constants).toBe('filter 1×1×3×3 · bias 3');
-    expect(conv.detail).toBe('VALID · relu · + residual');
+    expect(conv.detail).toBe('relu · VALID · + residual');
     // 4 * 4 outputs per channel, 3 channels, 3 taps each.
     expect(conv.macs).toBe(144);
-    expect(textOf(conv)).toEqual(['conv', 'fused_conv2d · VALID · relu · + residual', '1×4×4×3 · 144 MACs', 'filter 1×1×3×3 · bias 3', '⇒ output y']);
+    expect(textOf(conv)).toEqual(['conv', 'fused_conv2d · relu · VALID · + residual', '1×4×4×3 · 144 MACs', 'filter 1×1×3×3 · bias 3', '⇒ output y']);
     expect(picture.edges).toEqual([
       { from: 'x', to: 'bn' },
       { from: 'bn', to: 'conv' },
