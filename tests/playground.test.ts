@@ -132,6 +132,44 @@ describe('the playground in Chromium', () => {
     expect(pixelsNear(png, table, hex('#1e8a4c'))).toBeGreaterThan(300);
   });
 
+  it('runs the conformance suite live: the progress bar climbs to 1, a report per backend, the agreement matrix of every pair', async () => {
+    await page.fill('#conformance-runs', '1');
+    await page.fill('#conformance-graphs', '1');
+    // Samples the progress bar while the suite runs (the page's own timer, so no sample is missed between test calls).
+    await page.evaluate(() => {
+      const w = window as unknown as { progressSeen: number[] };
+      w.progressSeen = [];
+      const bar = document.getElementById('conformance-progress') as HTMLProgressElement;
+      const timer = setInterval(() => {
+        if (w.progressSeen.at(-1) !== bar.value) w.progressSeen.push(bar.value);
+        if (bar.value === 1) clearInterval(timer);
+      }, 20);
+    });
+    await page.click('#conformance-run');
+    await page.waitForFunction(() => /passed on|FAILED/.test(document.getElementById('conformance-status')!.textContent ?? ''), undefined, { timeout: 60_000 });
+    expect(await page.textContent('#conformance-status')).toMatch(/^passed on cpu, workers, webgl/);
+    const seen = await page.evaluate(() => (window as unknown as { progressSeen: number[] }).progressSeen);
+    expect(seen.at(-1)).toBe(1);
+    expect(seen.filter((v) => v > 0 && v < 1).length).toBeGreaterThan(2);
+    for (let i = 1; i < seen.length; i++) expect(seen[i]).toBeGreaterThanOrEqual(seen[i - 1]);
+    const rows = await page.$$eval('#conformance-summary tr[data-backend]', (trs) => trs.map((tr) => [tr.getAttribute('data-backend'), tr.getAttribute('data-ok')]));
+    expect(rows).toEqual([
+      ['cpu', 'true'],
+      ['workers', 'true'],
+      ['webgl', 'true'],
+    ]);
+    // 3 x 3 matrix with a header row and column: the 6 off-diagonal cells each name a ratio within 1 and a case count.
+    const cells = await page.$$eval('#agreement td', (tds) => tds.map((td) => td.textContent ?? ''));
+    const pairs = cells.filter((c) => c !== '—');
+    expect(pairs).toHaveLength(6);
+    for (const c of pairs) {
+      const m = /^([\d.e+-]+) \((\d+) cases\)$/.exec(c);
+      expect(m, c).not.toBeNull();
+      expect(Number(m![1])).toBeLessThanOrEqual(1);
+      expect(Number(m![2])).toBeGreaterThan(0);
+    }
+  });
+
   it('opens a graph file (JSON) and draws it; an ONNX file gets a clear message', async () => {
     const json = stringifyGraphJson(graphToJson(seedCnn({ batch: 2 })).json);
     await page.setInputFiles('#file', { name: 'seed2.json', mimeType: 'application/json', buffer: Buffer.from(json) });

@@ -12,6 +12,7 @@ import { optimize, PIPELINES } from '@tessera/passes';
 import { backendNames } from '@tessera/runtime';
 import { runSuite } from './conformance.js';
 import { EXAMPLE_NAMES, exampleGraph, graphFromFiles, loaderExtensions } from './graph-source.js';
+import { yieldToPage } from './page-yield.js';
 import { runGraph, type RunResult } from './run.js';
 import { timelineSvg } from './timeline.js';
 
@@ -105,7 +106,7 @@ function showPicture(): void {
 async function pick(load: () => Promise<{ graph: Graph; label: string }>): Promise<void> {
   await busy(ui.status, async () => {
     setStatus(ui.status, 'loading the graph…');
-    await new Promise((r) => setTimeout(r, 0));
+    await yieldToPage();
     source = await load();
     optimized.clear();
     showPicture();

@@ -1,5 +1,6 @@
 import { compareToReference, evaluate, randomTensor, type Feeds, type Graph } from '@tessera/core';
 import { createSession, type ExecEvent } from '@tessera/runtime';
+import { yieldToPage } from './page-yield.js';
 
 /** One node's span in the observed run, in ms from the run's start. */
 export interface NodeSpan {
@@ -44,15 +45,20 @@ export function median(xs: readonly number[]): number {
  * session then emits nothing), one observed run for the per-node timeline, and checks the
  * outputs against the float64 reference. The session is disposed whatever happens.
  */
-export async function runGraph(graph: Graph, backend: string, runs: number, status: (text: string) => void = () => {}): Promise<RunResult> {
+export async function runGraph(graph: Graph, backend: string, runs: number, report: (text: string) => void = () => {}): Promise<RunResult> {
+  // Each status line gets a chance to paint (outside the timed runs).
+  const status = (text: string) => {
+    report(text);
+    return yieldToPage();
+  };
   const feeds = feedsFor(graph);
-  status(`compiling on ${backend}…`);
+  await status(`compiling on ${backend}…`);
   const session = await createSession(graph, { backend });
   try {
     const outputs = await session.run(feeds);
     const times: number[] = [];
     for (let r = 0; r < runs; r++) {
-      status(`run ${r + 1} / ${runs} on ${backend}…`);
+      await status(`run ${r + 1} / ${runs} on ${backend}…`);
       const t0 = performance.now();
       await session.run(feeds);
       times.push(performance.now() - t0);
@@ -64,9 +70,7 @@ export async function runGraph(graph: Graph, backend: string, runs: number, stat
     } finally {
       sub.unsubscribe();
     }
-    status('checking against the float64 reference…');
-    // Let the status paint before the (synchronous) reference runs.
-    await new Promise((r) => setTimeout(r, 0));
+    await status('checking against the float64 reference…');
     const reference = evaluate(graph, feeds);
     const agreement = Object.entries(reference).map(([output, ref]) => {
       const c = compareToReference(outputs[output], ref);
