@@ -1,6 +1,6 @@
 import { writeFile } from 'node:fs/promises';
 import { extname } from 'node:path';
-import { drawComparison, drawGraph, isFusedOp, type DrawFormat } from '@tessera/draw';
+import type { DrawFormat } from '@tessera/draw';
 import { optimize } from '@tessera/passes';
 import { Option, type Command } from 'commander';
 import { checkOutputPath } from '../flags.js';
@@ -31,6 +31,8 @@ export function drawCommand(program: Command): void {
     .action(async (name: string, opts: DrawOptions) => {
       if (opts.output) await checkOutputPath('--output', opts.output);
       const format = opts.format ?? formatOf(opts.output);
+      // Loaded here, not with the program: other commands' start-up does not pay for the layout library.
+      const { drawComparison, drawGraph, isFusedOp } = await import('@tessera/draw');
       const graph = await resolveGraph(name);
       const level = opts.level ?? (opts.compare ? 'O1' : undefined);
       const result = level ? optimize(graph, { level }) : undefined;
