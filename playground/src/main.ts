@@ -154,14 +154,16 @@ function addResultRow(label: string, level: string, r: RunResult): void {
 ui.run.addEventListener('click', () =>
   void busy(ui.status, async () => {
     if (!source) throw new Error('pick a graph first');
+    // Taken now: the user may pick another graph while this one runs.
+    const { label } = source;
     const level = ui.level.value;
     const backend = ui.backend.value;
     const runs = Math.min(100, Math.max(1, Math.round(Number(ui.runs.value)) || 1));
     const graph = optimizedAt(level).graph;
     const result = await runGraph(graph, backend, runs, (t) => setStatus(ui.status, t));
-    addResultRow(source.label, level, result);
+    addResultRow(label, level, result);
     ui.timeline.innerHTML = timelineSvg(result.timeline, result.runMs);
-    ui.timelineCaption.textContent = `${source.label} at ${level} on ${backend}: one observed run, ${result.runMs.toFixed(2)} ms`;
+    ui.timelineCaption.textContent = `${label} at ${level} on ${backend}: one observed run, ${result.runMs.toFixed(2)} ms`;
     setStatus(ui.status, `done: ${backend}, ${result.medianMs.toFixed(2)} ms per run (median of ${runs})`);
   }),
 );

@@ -39,6 +39,8 @@ export const COLORS = {
 export const FONT = {
   family: "ui-monospace, 'DejaVu Sans Mono', Menlo, Consolas, monospace",
   size: 11,
+  /** A character's advance as a fraction of the font size. */
+  advance: 0.6,
   charWidth: 11 * 0.6,
   lineHeight: 14,
   padding: 6,

@@ -55,7 +55,7 @@ export function renderSvg(panels: readonly Panel[]): string {
 }
 
 function headingWidth(panel: Panel): number {
-  return Math.max(...panel.heading.map((l) => l.length)) * HEADING.size * 0.6;
+  return Math.max(...panel.heading.map((l) => l.length)) * HEADING.size * FONT.advance;
 }
 
 function panelSvg(panel: Panel, layout: Layout, x: number, y: number, headingHeight: number): string {
