@@ -9,7 +9,8 @@ process.chdir(userDirectory(process.env, process.cwd()));
 let backendsLoaded = false;
 
 async function loadBackends(): Promise<void> {
-  await Promise.all([import('@tessera/backend-cpu'), import('@tessera/backend-workers')]);
+  // ONNX Runtime ('ort', 'ort-web') loads its runtime package only when a session uses it.
+  await Promise.all([import('@tessera/backend-cpu'), import('@tessera/backend-workers'), import('@tessera/backend-ort')]);
   // webgl (and cpu / workers inside a browser) run in headless Chromium, started on first use.
   (await import('@tessera/browser')).registerBrowserBackends();
   backendsLoaded = true;

@@ -26,6 +26,7 @@ const COMMANDS: readonly { name: string; backends?: boolean; load: () => Promise
   { name: 'optimize', load: async () => (await import('./commands/optimize.js')).optimizeCommand },
   { name: 'export', load: async () => (await import('./commands/export.js')).exportCommand },
   { name: 'conformance', backends: true, load: async () => (await import('./commands/conformance.js')).conformanceCommand },
+  { name: 'draw', load: async () => (await import('./commands/draw.js')).drawCommand },
 ];
 
 const STDIO: CliOutput = { out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t) };
