@@ -13,7 +13,9 @@ import '@tessera/backend-cpu';
 import { registerWorkersBackend } from '@tessera/backend-workers';
 import { registerBrowserBackends } from '@tessera/browser';
 import { compareToReference, compareWithin, evaluate, TesseraError, type Graph, type RefTensor } from '@tessera/core';
-import { importOnnx, transposeData, type OnnxTensor } from '@tessera/onnx';
+import { importOnnx, ONNX_PROTO, transposeData, type OnnxTensor } from '@tessera/onnx';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { backendNames, createSession, disposeBackends } from '@tessera/runtime';
 import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -60,8 +62,9 @@ export function testdataSuite(options: { heavy: boolean; backends: readonly stri
   const imported: Imported[] = [];
   const skipped: { name: string; reason: string }[] = [];
 
+  let dir = '';
   beforeAll(() => {
-    const dir = execFileSync(process.execPath, ['scripts/fetch-onnx-testdata.mjs'], { encoding: 'utf8' }).trim().split('\n').pop()!;
+    dir = execFileSync(process.execPath, ['scripts/fetch-onnx-testdata.mjs'], { encoding: 'utf8' }).trim().split('\n').pop()!;
     for (const suite of SUITES) {
       for (const c of onnxCases(dir, suite).filter((k) => options.heavy === HEAVY.has(k.name))) {
         const name = `${suite}/${c.name}`;
@@ -102,6 +105,10 @@ export function testdataSuite(options: { heavy: boolean; backends: readonly stri
   }
 
   describe(`ONNX backend test data${options.heavy ? ' (the large cases)' : ''} on ${options.backends.join(', ')}`, () => {
+    it("the vendored schema is the package's onnx.proto, verbatim", () => {
+      expect(ONNX_PROTO).toBe(readFileSync(join(dir, 'onnx', 'onnx.proto'), 'utf8'));
+    });
+
     it('imports every case the issue names, and refuses the others by name (node, op, opset)', () => {
       const names = new Set(imported.map((i) => i.c.name));
       if (!options.heavy) expect(REQUIRED.filter((r) => !names.has(r))).toEqual([]);

@@ -11,7 +11,7 @@ import { readTensor, type OnnxTensor } from '../tensors.js';
  * first asked for.
  */
 export type Entry =
-  | { readonly kind: 'const'; readonly tensor: OnnxTensor; sym?: SymbolicValue }
+  | { readonly kind: 'const'; readonly tensor: OnnxTensor; sym?: SymbolicValue; nhwcSym?: SymbolicValue }
   | { readonly kind: 'value'; readonly shape: readonly number[]; asis?: SymbolicValue; nhwc?: SymbolicValue };
 
 /** Refused by the importer: names the node, the op and the opset. */
@@ -109,7 +109,8 @@ export class ImportContext {
     const e = this.entry(name);
     if (e.kind === 'const') {
       const t = e.tensor;
-      return this.floatConstant(`${name}/nhwc`, permute(t.shape, TO_NHWC), transposeData(t.data, t.shape, TO_NHWC));
+      e.nhwcSym ??= this.floatConstant(`${name}/nhwc`, permute(t.shape, TO_NHWC), transposeData(t.data, t.shape, TO_NHWC));
+      return e.nhwcSym;
     }
     if (e.shape.length !== 4) throw new Error(`value '${name}' ${shapeStr(e.shape)} is not 4-D`);
     e.nhwc ??= this.transpose(e.asis!, TO_NHWC, `${e.asis!.name}/to_nhwc`);

@@ -1,8 +1,8 @@
 /*
  * ONNX's schema: onnx/onnx.proto of the onnx 1.23.1 Python package, verbatim, one string per line
  * (Apache-2.0: see ../../LICENSE-onnx-proto). Kept as text so that protobufjs parses it at run
- * time in Node and in browsers alike; tests/onnx.testdata.test.ts checks it against the fetched
- * package's file.
+ * time in Node and in browsers alike; the test-data suite checks it against the fetched
+ * package's file (packages/onnx/test/testdata-suite.ts).
  */
 export const ONNX_PROTO_VERSION = '1.23.1';
 
