@@ -28,7 +28,7 @@
  *
  *   pnpm bench [--workloads W2,W3] [--runs 9] [--warmup 2] [--warmup-ms 1000] [--block 3] [--min-ms 300] [--max-runs 300] [--io bound|buffers|fresh] [--no-ceiling] [--json benchmarks/results/cpu.json]
  */
-import '@tessera/backend-cpu';
+import { cpuSimdLevel } from '@tessera/backend-cpu';
 import { createWorkersBackend, type WorkersBackend } from '@tessera/backend-workers';
 import { evaluate, randomTensor, type Graph } from '@tessera/core';
 import { WORKLOADS, workloadGraph, type Workload } from '@tessera/examples';
@@ -100,7 +100,8 @@ async function main(): Promise<void> {
   const wanted = args.workloads?.split(',').map((s) => s.toLowerCase());
   const workloads = WORKLOADS.filter((w) => !wanted || wanted.includes(w.id.toLowerCase()));
   const peak = scalarPeakGflops();
-  console.log(`plain JavaScript register-only multiply-add peak: ${peak.toFixed(2)} GFLOP/s (1 core)\n`);
+  console.log(`plain JavaScript register-only multiply-add peak: ${peak.toFixed(2)} GFLOP/s (1 core)`);
+  console.log(`cpu GEMM: WebAssembly ${cpuSimdLevel() === 'relaxed' ? 'relaxed SIMD (fused multiply-add)' : cpuSimdLevel() === 'simd' ? 'SIMD (multiply, then add)' : 'unavailable (TypeScript kernels)'}\n`);
   const rows: Row[] = [];
   const ceilings: Record<string, number[]> = {};
   // What 2 threads can get on a workload right now (benchmarks/ceiling): the workers rows can

@@ -4,7 +4,7 @@ import { loadWasmDepthwiseModule } from './kernels/wasm/depthwise.js';
 import { loadWasmElementwiseModule } from './kernels/wasm/elementwise.js';
 import { createWasmArena } from './kernels/wasm/arena.js';
 import { loadWasmGemmModule, wasmGemmModule } from './kernels/wasm/gemm.js';
-import { wasmSimdSupported } from './kernels/wasm/module.js';
+import { wasmRelaxedSimdSupported, wasmSimdSupported } from './kernels/wasm/module.js';
 import { aliases } from './kernels/wasm/views.js';
 import { allocating, checkArrayLimits, noWasmReason, wasmMemoryReason } from './limits.js';
 import { loadWasmWinogradModule } from './kernels/wasm/winograd.js';
@@ -76,6 +76,14 @@ export type CpuGemmPath = 'wasm-simd' | 'js';
  */
 export function cpuGemmPath(): CpuGemmPath {
   return wasmGemmModule() ? 'wasm-simd' : 'js';
+}
+
+/**
+ * The WebAssembly SIMD level the wasm GEMM uses here: 'relaxed' (f32x4.relaxed_madd, a fused
+ * multiply-add), 'simd' (multiply, then add), or 'none' (the TypeScript kernels).
+ */
+export function cpuSimdLevel(): 'relaxed' | 'simd' | 'none' {
+  return !wasmGemmModule() ? 'none' : wasmRelaxedSimdSupported() ? 'relaxed' : 'simd';
 }
 
 /** Cheap start-up check (validates a tiny SIMD module, compiles nothing). */

@@ -5,6 +5,7 @@ import { OPS, type OpName } from './ops/index.js';
 import { checkArity, parseAttrs } from './ops/spec.js';
 import { checkShape, type Shape } from './shape.js';
 import { Tensor } from './tensor.js';
+import { STORED_BATCH } from './batch.js';
 
 /** A value under construction: its name in the graph and its (already inferred) shape. */
 export interface SymbolicValue {
@@ -31,10 +32,16 @@ export class GraphBuilder {
 
   constructor(readonly name: string) {}
 
-  input(name: string, shape: Shape): SymbolicValue {
+  /**
+   * A graph input. A first dimension of `null` leaves the batch open: the graph then runs at any
+   * batch its feeds give (shapes here, costs and the summary are per item, at batch 1).
+   */
+  input(name: string, shape: readonly (number | null)[]): SymbolicValue {
     this.claim(name);
-    atNode(name, 'input', () => checkShape(shape, 'input shape'));
-    const v = { name, shape: Object.freeze([...shape]), dtype: 'float32' as const };
+    const openBatch = shape.length > 0 && shape[0] === null;
+    const fixed = openBatch ? [STORED_BATCH, ...shape.slice(1)] : shape;
+    atNode(name, 'input', () => checkShape(fixed as Shape, 'input shape'));
+    const v = { name, shape: Object.freeze([...fixed]) as Shape, dtype: 'float32' as const, ...(openBatch && { openBatch }) };
     this.inputs.push(v);
     return v;
   }

@@ -3,11 +3,14 @@ import { opSpec, isOpName } from './ops/index.js';
 import { checkArity, parseAttrs } from './ops/spec.js';
 import { checkShape, sameShape, shapeStr, type DType, type Shape } from './shape.js';
 import type { Tensor } from './tensor.js';
+import { STORED_BATCH, atBatch, valueShapeStr } from './batch.js';
 
 export interface ValueInfo {
   readonly name: string;
   readonly shape: Shape;
   readonly dtype: DType;
+  /** An input whose first dimension (the batch) is open: `shape` holds it at batch 1 (batch.ts). */
+  readonly openBatch?: boolean;
 }
 
 export interface Node {
@@ -60,6 +63,13 @@ export class Graph implements GraphParts {
       if (!this.values.has(value)) throw new TesseraError(`output '${out}' refers to undefined value '${value}'`);
     }
     if (Object.keys(this.outputs).length === 0) throw new TesseraError(`graph '${this.name}' has no outputs`);
+    // An open batch must infer at another batch too: a node that fixes it is named here.
+    if (this.openBatch) atBatch(this, 2);
+  }
+
+  /** True if some input leaves its batch open (see batch.ts). */
+  get openBatch(): boolean {
+    return this.inputs.some((v) => v.openBatch);
   }
 
   private define(info: ValueInfo, kind: ValueKind, producer?: Node): void {
@@ -67,6 +77,9 @@ export class Graph implements GraphParts {
       throw new TesseraError(`value '${info.name}' is defined more than once`);
     }
     if (info.dtype !== 'float32') throw new TesseraError(`value '${info.name}' has dtype '${info.dtype}'; only float32 is supported`);
+    if (info.openBatch && (kind !== 'input' || info.shape.length === 0 || info.shape[0] !== STORED_BATCH)) {
+      throw new TesseraError(`value '${info.name}': only an input of rank >= 1 may leave its batch open, stored at batch ${STORED_BATCH}`);
+    }
     this.values.set(info.name, { info, kind, producer });
   }
 
@@ -152,7 +165,7 @@ export class Graph implements GraphParts {
   }
 
   toString(): string {
-    const lines = [`graph ${this.name}(${this.inputs.map((v) => `%${v.name}: ${shapeStr(v.shape)}`).join(', ')}) {`];
+    const lines = [`graph ${this.name}(${this.inputs.map((v) => `%${v.name}: ${valueShapeStr(v)}`).join(', ')}) {`];
     for (const [name, t] of this.constants) lines.push(`  const %${name}: ${shapeStr(t.shape)}`);
     for (const n of this.nodes) {
       const attrs = Object.entries(n.attrs).map(([k, v]) => `${k}=${attrText(v)}`).join(', ');

@@ -6,6 +6,7 @@ export * from './ops/index.js';
 export * from './ops/winograd-bound.js';
 export * from './graph.js';
 export * from './builder.js';
+export * from './batch.js';
 export * from './feeds.js';
 export * from './reference.js';
 export * from './summary.js';

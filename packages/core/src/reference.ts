@@ -1,5 +1,6 @@
 import { atNode } from './errors.js';
 import { validateFeeds, type Feeds } from './feeds.js';
+import { graphForFeeds } from './batch.js';
 import type { Graph, Node } from './graph.js';
 import { TINY32, exactRef, opSpec, type RefTensor } from './ops/index.js';
 
@@ -18,6 +19,7 @@ export interface EvaluateOptions {
  * Returns every value by name; `evaluate` returns just the graph's outputs.
  */
 export function evaluateAll(graph: Graph, feeds: Feeds, options: EvaluateOptions = {}): Map<string, RefTensor> {
+  graph = graphForFeeds(graph, feeds);
   validateFeeds(graph, feeds);
   const values = new Map<string, RefTensor>();
   for (const v of graph.inputs) values.set(v.name, exactRef(v.shape, feeds[v.name]));

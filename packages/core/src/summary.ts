@@ -1,6 +1,7 @@
 import type { Graph } from './graph.js';
 import { opSpec } from './ops/index.js';
 import { numel, shapeStr, type Shape } from './shape.js';
+import { valueShapeStr } from './batch.js';
 
 export interface SummaryRow {
   readonly node: string;
@@ -17,6 +18,8 @@ export interface Summary {
   readonly rows: readonly SummaryRow[];
   readonly totalParams: number;
   readonly totalMacs: number;
+  /** The graph's batch is open: shapes and MACs are per item (batch 1). */
+  readonly perItem: boolean;
 }
 
 /** Per node its op, output shape, parameters and MACs (Keras' model.summary()). */
@@ -32,6 +35,7 @@ export function summarize(graph: Graph): Summary {
     rows,
     totalParams: rows.reduce((s, r) => s + r.params, 0),
     totalMacs: rows.reduce((s, r) => s + r.macs, 0),
+    perItem: graph.openBatch,
   };
 }
 
@@ -39,7 +43,7 @@ export function summarize(graph: Graph): Summary {
 export function formatSummary(graph: Graph, summary = summarize(graph)): string {
   const head = ['node', 'op', 'output shape', 'params', 'MACs'];
   const body = summary.rows.map((r) => [r.node, r.op, shapeStr(r.shape), fmt(r.params), fmt(r.macs)]);
-  const inputs = graph.inputs.map((v) => [v.name, 'input', shapeStr(v.shape), '0', '0']);
+  const inputs = graph.inputs.map((v) => [v.name, 'input', valueShapeStr(v), '0', '0']);
   const all = [head, ...inputs, ...body];
   const widths = head.map((_, c) => Math.max(...all.map((r) => r[c].length)));
   const line = (r: string[]) => r.map((cell, c) => (c >= 3 ? cell.padStart(widths[c]) : cell.padEnd(widths[c]))).join('  ');
@@ -51,7 +55,7 @@ export function formatSummary(graph: Graph, summary = summarize(graph)): string 
     rule,
     ...[...inputs, ...body].map(line),
     rule,
-    `total params: ${fmt(summary.totalParams)}    total MACs: ${fmt(summary.totalMacs)}`,
+    `total params: ${fmt(summary.totalParams)}    total MACs: ${fmt(summary.totalMacs)}${summary.perItem ? ' per item (the batch is open)' : ''}`,
     `outputs: ${Object.entries(graph.outputs).map(([k, v]) => `${k} = ${v} ${shapeStr(graph.value(v).shape)}`).join(', ')}`,
   ].join('\n');
 }

@@ -1,4 +1,4 @@
-import { TesseraError, numel, validateFeeds, type Feeds, type Graph, type Node } from '@tessera/core';
+import { STORED_BATCH, TesseraError, atBatch, batchOfFeeds, numel, validateFeeds, type Feeds, type Graph, type Node } from '@tessera/core';
 import type { Container } from 'inversify';
 import { Observable, Subject, concatMap, from, type OperatorFunction } from 'rxjs';
 import type { Backend, Executable, IOBuffers, NodeObserver, Outputs } from './backend.js';
@@ -22,6 +22,12 @@ export interface SessionOptions {
    * plan then reuses less memory). Default false.
    */
   readonly bindIO?: boolean;
+  /**
+   * A graph whose batch is open (`g.input('x', [null, ...])`) is planned and compiled once per
+   * batch size its feeds bring; the session keeps the latest `maxPlans` of them (default 4) and
+   * disposes older ones.
+   */
+  readonly maxPlans?: number;
 }
 
 export interface RunOptions {
@@ -47,6 +53,9 @@ export interface SessionStats {
   readonly kernelsReason?: string;
   /** Node name -> algorithm where the backend runs one other than the op's direct one (e.g. 'winograd-f4x4'); empty elsewhere. */
   readonly algorithms: ReadonlyMap<string, string>;
+  /** The batch of the latest plan (the figures above are its), and how many batches are planned now. */
+  readonly batch: number;
+  readonly plans: number;
 }
 
 /** Compiles `graph` on the named backend and returns a session ready to run it. */
@@ -59,19 +68,41 @@ export async function createSession(graph: Graph, options: SessionOptions = {}):
     }
   }
   const bindIO = options.bindIO ?? false;
-  const start = performance.now();
-  const planOptions = { keepInputs: bindIO };
-  const plan = backend.plan ? await backend.plan(graph, planOptions) : planExecution(graph, planOptions);
-  const executable = await backend.compile(graph, plan);
-  const traceRuns = options.traceRuns ?? DEFAULT_TRACE_RUNS;
-  if (!(Number.isInteger(traceRuns) && traceRuns >= 0)) {
-    executable.dispose();
-    throw new TesseraError(`session option 'traceRuns' must be a non-negative integer, got ${traceRuns}`);
+  if (bindIO && graph.openBatch) {
+    throw new TesseraError(`session option 'bindIO' needs a fixed batch, but graph '${graph.name}' leaves it open (input ${graph.inputs.find((v) => v.openBatch)!.name})`);
   }
-  return new Session(graph, backend, plan, executable, performance.now() - start, { profile: options.profile ?? false, bindIO, traceRuns });
+  const traceRuns = options.traceRuns ?? DEFAULT_TRACE_RUNS;
+  if (!(Number.isInteger(traceRuns) && traceRuns >= 0)) throw new TesseraError(`session option 'traceRuns' must be a non-negative integer, got ${traceRuns}`);
+  const maxPlans = options.maxPlans ?? DEFAULT_MAX_PLANS;
+  if (!(Number.isInteger(maxPlans) && maxPlans >= 1)) throw new TesseraError(`session option 'maxPlans' must be a positive integer, got ${maxPlans}`);
+  const first = await compileAt(backend, graph, STORED_BATCH, bindIO);
+  return new Session(graph, backend, first, { profile: options.profile ?? false, bindIO, traceRuns, maxPlans });
 }
 
 const DEFAULT_TRACE_RUNS = 100;
+const DEFAULT_MAX_PLANS = 4;
+
+/** A graph planned and compiled at one batch. */
+interface Compiled {
+  readonly batch: number;
+  /** The graph at this batch (static). */
+  readonly graph: Graph;
+  readonly plan: ExecutionPlan;
+  readonly executable: Executable;
+  readonly compileMs: number;
+  /** Bytes each node reads and writes, for its events. */
+  readonly nodeBytes: ReadonlyMap<Node, number>;
+}
+
+async function compileAt(backend: Backend, graph: Graph, batch: number, bindIO: boolean): Promise<Compiled> {
+  const start = performance.now();
+  const at = atBatch(graph, batch);
+  const planOptions = { keepInputs: bindIO };
+  const plan = backend.plan ? await backend.plan(at, planOptions) : planExecution(at, planOptions);
+  const executable = await backend.compile(at, plan);
+  const nodeBytes = new Map(at.nodes.map((n) => [n, 4 * (numel(n.output.shape) + n.inputs.reduce((s, i) => s + numel(at.value(i).shape), 0))]));
+  return { batch, graph: at, plan, executable, compileMs: performance.now() - start, nodeBytes };
+}
 const NO_ALGORITHMS: ReadonlyMap<string, string> = new Map();
 
 /**
@@ -91,36 +122,49 @@ export class Session {
   private readonly bindIO: boolean;
   private readonly traceRuns: number;
   private queue: Promise<unknown> = Promise.resolve();
+  private readonly maxPlans: number;
   private runCount = 0;
   private disposed = false;
-  private readonly nodeBytes: Map<Node, number>;
+  /** Compiled batches, least recently run first; `latest` is the last one. */
+  private readonly compiled: Compiled[];
 
+  /** Sessions are made by `createSession`. */
   constructor(
+    /** The graph as given (its batch may be open). */
     readonly graph: Graph,
     private readonly backend: Backend,
-    readonly plan: ExecutionPlan,
-    private executable: Executable,
-    private readonly compileMs: number,
-    options: { readonly profile: boolean; readonly bindIO: boolean; readonly traceRuns: number } = { profile: false, bindIO: false, traceRuns: DEFAULT_TRACE_RUNS },
+    first: Compiled,
+    options: { readonly profile: boolean; readonly bindIO: boolean; readonly traceRuns: number; readonly maxPlans: number },
   ) {
     this.profile = options.profile;
     this.bindIO = options.bindIO;
     this.traceRuns = options.traceRuns;
-    this.nodeBytes = new Map(
-      graph.nodes.map((n) => [n, 4 * (numel(n.output.shape) + n.inputs.reduce((s, i) => s + numel(graph.value(i).shape), 0))]),
-    );
+    this.maxPlans = options.maxPlans;
+    this.compiled = [first];
+  }
+
+  private get latest(): Compiled {
+    return this.compiled[this.compiled.length - 1];
+  }
+
+  /** The plan of the latest batch run (the only one for a graph whose batch is fixed). */
+  get plan(): ExecutionPlan {
+    return this.latest.plan;
   }
 
   get stats(): SessionStats {
+    const { plan, executable, compileMs, batch } = this.latest;
     return {
       backend: this.backend.name,
-      peakBytes: this.plan.arenaSize * 4,
-      noReuseBytes: this.plan.noReuseSize * 4,
-      compileMs: this.compileMs,
+      peakBytes: plan.arenaSize * 4,
+      noReuseBytes: plan.noReuseSize * 4,
+      compileMs,
       runs: this.runCount,
-      kernels: this.executable.gemmPath,
-      kernelsReason: this.executable.gemmReason ?? undefined,
-      algorithms: this.executable.algorithms ?? NO_ALGORITHMS,
+      kernels: executable.gemmPath,
+      kernelsReason: executable.gemmReason ?? undefined,
+      batch,
+      plans: this.compiled.length,
+      algorithms: executable.algorithms ?? NO_ALGORITHMS,
     };
   }
 
@@ -134,7 +178,7 @@ export class Session {
    */
   get io(): IOBuffers {
     if (!this.bindIO) throw new TesseraError(`session of graph '${this.graph.name}' was created without bindIO: it has no bound input / output arrays`);
-    this.bound ??= this.executable.ioBuffers?.() ?? {
+    this.bound ??= this.latest.executable.ioBuffers?.() ?? {
       inputs: Object.fromEntries(this.graph.inputs.map((v) => [v.name, new Float32Array(numel(v.shape))])),
       outputs: Object.fromEntries(Object.entries(this.graph.outputs).map(([name, v]) => [name, new Float32Array(numel(this.graph.value(v).shape))])),
     };
@@ -162,7 +206,7 @@ export class Session {
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
-    this.executable.dispose();
+    for (const c of this.compiled.splice(0)) c.executable.dispose();
     this.subject.complete();
   }
 
@@ -172,9 +216,10 @@ export class Session {
 
   private async runNow(feeds: Feeds, into?: Outputs): Promise<Outputs> {
     if (this.disposed) throw new TesseraError(`session of graph '${this.graph.name}' on backend '${this.backend.name}' is disposed; create a new session`);
-    validateFeeds(this.graph, feeds);
-    if (into) validateOutputBuffers(this.graph, into);
-    const outputs = await this.runObserved(feeds, into);
+    const compiled = await this.compiledFor(feeds);
+    validateFeeds(compiled.graph, feeds);
+    if (into) validateOutputBuffers(compiled.graph, into);
+    const outputs = await this.runObserved(compiled, feeds, into);
     // Backends may ignore `into`: then the outputs are copied there.
     for (const name of Object.keys(into ?? {})) {
       if (outputs[name] !== into![name]) into![name].set(outputs[name]);
@@ -183,10 +228,21 @@ export class Session {
     return outputs;
   }
 
-  private async runObserved(feeds: Feeds, into: Outputs | undefined): Promise<Outputs> {
+  /** The compiled graph for the feeds' batch: planned and compiled on first sight, the oldest disposed beyond `maxPlans`. */
+  private async compiledFor(feeds: Feeds): Promise<Compiled> {
+    const batch = this.graph.openBatch ? batchOfFeeds(this.graph, feeds) : STORED_BATCH;
+    const at = this.compiled.findIndex((c) => c.batch === batch);
+    const compiled = at >= 0 ? this.compiled.splice(at, 1)[0] : await compileAt(this.backend, this.graph, batch, this.bindIO);
+    this.compiled.push(compiled);
+    if (this.compiled.length > this.maxPlans) this.compiled.shift()!.executable.dispose();
+    return compiled;
+  }
+
+  private async runObserved(compiled: Compiled, feeds: Feeds, into: Outputs | undefined): Promise<Outputs> {
+    const { executable, nodeBytes } = compiled;
     const run = ++this.runCount;
     const listening = this.profile || this.subject.observed;
-    if (!listening) return this.executable.run(feeds, undefined, into);
+    if (!listening) return executable.run(feeds, undefined, into);
     const backend = this.backend.name;
     const events: ExecEvent[] = [];
     if (this.traceRuns > 0) this.recorded.push(events);
@@ -205,12 +261,12 @@ export class Session {
       nodeEnd: (node) => {
         const time = performance.now();
         const duration = time - (starts.get(node) ?? time);
-        emit({ type: 'node-end', run, backend, node: node.name, op: node.op, time, duration, bytes: this.nodeBytes.get(node) ?? 0 });
+        emit({ type: 'node-end', run, backend, node: node.name, op: node.op, time, duration, bytes: nodeBytes.get(node) ?? 0 });
       },
     };
     const t0 = performance.now();
     emit({ type: 'run-start', run, backend, time: t0 });
-    const outputs = await this.executable.run(feeds, observer, into);
+    const outputs = await executable.run(feeds, observer, into);
     const t1 = performance.now();
     emit({ type: 'run-end', run, backend, time: t1, duration: t1 - t0 });
     return outputs;

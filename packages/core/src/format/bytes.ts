@@ -104,3 +104,21 @@ export function swap32InPlace(bytes: Uint8Array): void {
     bytes[i + 3] = a;
   }
 }
+
+/** An IEEE half-precision value (its 16 bits) as a number: exact, subnormals, infinities and NaN included. */
+export function float16ToNumber(bits: number): number {
+  const sign = bits & 0x8000 ? -1 : 1;
+  const exponent = (bits >> 10) & 0x1f;
+  const fraction = bits & 0x3ff;
+  if (exponent === 0) return sign * fraction * 2 ** -24;
+  if (exponent === 0x1f) return fraction ? NaN : sign * Infinity;
+  return sign * (1 + fraction / 1024) * 2 ** (exponent - 15);
+}
+
+const bf16Scratch = new DataView(new ArrayBuffer(4));
+
+/** A bfloat16 value (its 16 bits): the upper half of a float32, so exact. */
+export function bfloat16ToNumber(bits: number): number {
+  bf16Scratch.setUint32(0, bits << 16);
+  return bf16Scratch.getFloat32(0);
+}

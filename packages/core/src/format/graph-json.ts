@@ -3,6 +3,7 @@ import { OpError, TesseraError } from '../errors.js';
 import { Graph, type Node, type ValueInfo } from '../graph.js';
 import { OPS, acceptsArity, arityText, isOpName, opSpec, operandName } from '../ops/index.js';
 import { MAX_ELEMENTS, numel, shapeStr, type Shape } from '../shape.js';
+import { STORED_BATCH } from '../batch.js';
 import { Tensor } from '../tensor.js';
 import { FormatError, jsonPath, preview } from './format-error.js';
 import { FORBIDDEN_NAMES, GRAPH_FILE_LIMITS, NAME_RULE, isPlainObject, scanJson } from './json-guard.js';
@@ -32,7 +33,8 @@ export interface GraphJson {
   format: typeof GRAPH_FORMAT;
   version: typeof GRAPH_FORMAT_VERSION;
   name: string;
-  inputs: { name: string; shape: number[] }[];
+  /** A first dimension of null: the batch is open (docs/FORMAT.md). */
+  inputs: { name: string; shape: (number | null)[] }[];
   constants: { name: string; shape: number[]; data: WeightData }[];
   nodes: { name: string; op: string; attrs: Record<string, unknown>; inputs: string[] }[];
   /** Output name -> value name. */
@@ -75,7 +77,7 @@ export function graphToJson(graph: Graph, opts: GraphToJsonOptions = {}): GraphJ
     format: GRAPH_FORMAT,
     version: GRAPH_FORMAT_VERSION,
     name: graph.name,
-    inputs: graph.inputs.map((v) => ({ name: v.name, shape: [...v.shape] })),
+    inputs: graph.inputs.map((v) => ({ name: v.name, shape: v.openBatch ? [null, ...v.shape.slice(1)] : [...v.shape] })),
     constants: constants.map(([name, t], i) => ({ name, shape: [...t.shape], data: data[i] })),
     nodes: graph.nodes.map((n) => ({ name: n.name, op: n.op, attrs: encodeAttrs(n.attrs), inputs: [...n.inputs] })),
     outputs: Object.fromEntries(Object.entries(graph.outputs)),
@@ -242,7 +244,7 @@ function inferShapes(doc: GraphDocument, attrs: readonly Record<string, unknown>
 function assemble(doc: GraphDocument, attrs: readonly Record<string, unknown>[], shapes: ReadonlyMap<string, Shape>, sidecar: Uint8Array | undefined): Graph {
   const constants = new Map<string, Tensor>();
   doc.constants.forEach((c, i) => constants.set(c.name, new Tensor(c.shape, decodeWeights(c.data, c.shape, sidecar, `constants[${i}].data`))));
-  const inputs: ValueInfo[] = doc.inputs.map((v) => ({ name: v.name, shape: Object.freeze([...v.shape]), dtype: 'float32' }));
+  const inputs: ValueInfo[] = doc.inputs.map((v) => ({ name: v.name, shape: Object.freeze([...v.shape]), dtype: 'float32', ...(v.openBatch && { openBatch: true }) }));
   const nodes: Node[] = doc.nodes.map((n, i) => ({
     name: n.name,
     op: n.op,
@@ -268,6 +270,11 @@ const name = z
   .max(GRAPH_FILE_LIMITS.maxNameLength)
   .refine((s) => !FORBIDDEN_NAMES.has(s), { message: `reserved name: ${NAME_RULE}` });
 const shape = z.array(z.number().int().min(1).max(MAX_ELEMENTS)).max(GRAPH_FILE_LIMITS.maxRank);
+/** An input's shape may leave its first dimension (the batch) open: null. */
+const inputShape = z
+  .array(z.number().int().min(1).max(MAX_ELEMENTS).nullable())
+  .max(GRAPH_FILE_LIMITS.maxRank)
+  .refine((s) => s.every((d, i) => d !== null || i === 0), { message: 'only the first dimension (the batch) may be null' });
 const weightData = z.strictObject({
   base64: z.string().optional(),
   offset: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
@@ -278,7 +285,7 @@ const documentSchema = z.strictObject({
   format: z.literal(GRAPH_FORMAT),
   version: z.literal(GRAPH_FORMAT_VERSION),
   name,
-  inputs: z.array(z.strictObject({ name, shape })),
+  inputs: z.array(z.strictObject({ name, shape: inputShape }).transform((v) => ({ name: v.name, shape: v.shape.map((d) => d ?? STORED_BATCH), openBatch: v.shape[0] === null }))),
   constants: z.array(z.strictObject({ name, shape, data: weightData })),
   nodes: z.array(
     z.strictObject({

@@ -1,10 +1,11 @@
 import { writeFile } from 'node:fs/promises';
 import type { Graph } from '../graph.js';
 import { FormatError } from './format-error.js';
-import { BoundedFile, concatBytes, readTextBounded, withBoundedFile } from './bounded-read.js';
+import { BoundedFile, concatBytes, readFileBounded, readTextBounded, withBoundedFile } from './bounded-read.js';
 import { GRAPH_FILE_LIMITS } from './json-guard.js';
 import { graphFromJson, graphToJson, sidecarBytesNeeded, stringifyGraphJson, usesSidecar, type GraphToJsonOptions } from './graph-json.js';
 import { decodeNpyData, npyDataLengthError, readNpyHeader, readNpyPrelude, writeNpy, type NpyArray } from './npy.js';
+import { readWeights, type WeightFile } from './weight-file.js';
 
 /**
  * Node-only file helpers for graph files and .npy arrays. Core's main entry does not export
@@ -116,3 +117,10 @@ export async function writeNpyFile(path: string, shape: readonly number[], data:
   await writeFile(path, writeNpy(shape, data));
 }
 
+/** Largest weight file read whole (a float32 ResNet-50 is 100 MB; a few GB is beyond a WebAssembly memory anyway). */
+export const WEIGHT_FILE_LIMIT = 2 ** 31 - 1;
+
+/** Reads an .npz or .safetensors file of named tensors (see `readWeights`). */
+export async function readWeightsFile(path: string): Promise<WeightFile> {
+  return readWeights(await readFileBounded(path, WEIGHT_FILE_LIMIT, 'weight file'), path);
+}

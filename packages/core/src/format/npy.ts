@@ -1,11 +1,11 @@
 import { TesseraError } from '../errors.js';
 import { FormatError } from './format-error.js';
 import { MAX_ELEMENTS } from '../shape.js';
-import { float32FromLittleEndian, float32ToLittleEndian } from './bytes.js';
+import { float16ToNumber, float32FromLittleEndian, float32ToLittleEndian } from './bytes.js';
 
 /**
  * NumPy `.npy` arrays (format versions 1.0, 2.0 and 3.0). Reads little-endian float32, float64,
- * int32 and int64 in C order, converting to float32; writes float32. Pure and browser-safe.
+ * float16, int32 and int64 in C order, converting to float32; writes float32. Pure and browser-safe.
  *
  * The file: the magic `\x93NUMPY`, a major and a minor version byte, the header length
  * (uint16 little-endian in 1.0, uint32 in 2.0 / 3.0), then the header: a Python dict literal
@@ -27,8 +27,8 @@ export const NPY_MAX_HEADER = 1 << 16;
 const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY
 const ALIGN = 64;
 
-export type NpyDescr = '<f4' | '<f8' | '<i4' | '<i8';
-const ITEM_SIZE: Record<NpyDescr, number> = { '<f4': 4, '<f8': 8, '<i4': 4, '<i8': 8 };
+export type NpyDescr = '<f4' | '<f8' | '<f2' | '<i4' | '<i8';
+const ITEM_SIZE: Record<NpyDescr, number> = { '<f4': 4, '<f8': 8, '<f2': 2, '<i4': 4, '<i8': 8 };
 
 function fail(where: string, problem: string): never {
   throw new FormatError(`npy ${where}`, problem);
@@ -122,6 +122,7 @@ function convert(bytes: Uint8Array, start: number, count: number, descr: NpyDesc
   const out = new Float32Array(count);
   const view = new DataView(bytes.buffer, bytes.byteOffset + start, count * ITEM_SIZE[descr]);
   if (descr === '<f8') for (let i = 0; i < count; i++) out[i] = view.getFloat64(i * 8, true);
+  else if (descr === '<f2') for (let i = 0; i < count; i++) out[i] = float16ToNumber(view.getUint16(i * 2, true));
   else if (descr === '<i4') for (let i = 0; i < count; i++) out[i] = view.getInt32(i * 4, true);
   else for (let i = 0; i < count; i++) out[i] = Number(view.getBigInt64(i * 8, true));
   return out;

@@ -168,6 +168,8 @@ export class Func {
   f32x4Splat(): this { return this.simd(0x13); }
   f32x4Add(): this { return this.simd(0xe4); }
   f32x4Mul(): this { return this.simd(0xe6); }
+  /** Relaxed SIMD: a*b + c, fused or not as the hardware prefers (operands a, b, c on the stack). */
+  f32x4RelaxedMadd(): this { return this.simd(0x105); }
   f32x4Le(): this { return this.simd(0x45); }
   f32x4Gt(): this { return this.simd(0x44); }
   v128Bitselect(): this { return this.simd(0x52); }

@@ -38,6 +38,8 @@ export interface GemmModuleConfig {
   readonly NC: number;
   /** k-loop unrolling in the micro-kernel. */
   readonly UNROLL: number;
+  /** Relaxed SIMD: each step is one f32x4.relaxed_madd (a fused multiply-add where the hardware has one). */
+  readonly relaxed?: boolean;
 }
 
 export const EPI_BIAS = 2;
@@ -80,7 +82,8 @@ function emitKLoop(f: Func, l: KernelLocals, cfg: GemmModuleConfig): void {
     for (let r = 0; r < ar.length; r++) {
       f.get(ar[r]).v128Load32Splat(4 * u).set(av);
       for (let v = 0; v < bv.length; v++) {
-        f.get(acc[r][v]).get(av).get(bv[v]).f32x4Mul().f32x4Add().set(acc[r][v]);
+        if (cfg.relaxed) f.get(av).get(bv[v]).get(acc[r][v]).f32x4RelaxedMadd().set(acc[r][v]);
+        else f.get(acc[r][v]).get(av).get(bv[v]).f32x4Mul().f32x4Add().set(acc[r][v]);
       }
     }
   };
@@ -370,9 +373,10 @@ export function buildGemmModule(cfg: GemmModuleConfig, memory: MemoryImport): Ui
   return encodeModule(memory, funcs);
 }
 
-/** A tiny module using v128: validates only where WebAssembly SIMD is supported. */
-export function simdProbe(): Uint8Array<ArrayBuffer> {
+/** A tiny module using v128 (with `relaxed`, f32x4.relaxed_madd): validates only where the runtime has it. */
+export function simdProbe(relaxed = false): Uint8Array<ArrayBuffer> {
   const f = new Func('probe', [], [V128], true);
   f.v128Zero().f32(1).f32x4Splat().f32x4Add();
+  if (relaxed) f.v128Zero().v128Zero().f32x4RelaxedMadd();
   return encodeModule({ module: 'env', name: 'memory', minPages: 0 }, [f]);
 }

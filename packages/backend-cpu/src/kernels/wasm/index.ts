@@ -11,7 +11,7 @@ export {
   WasmGemm,
   wasmGemmLayout,
 } from './gemm.js';
-export { wasmSimdSupported, sharedWasmMemorySupported } from './module.js';
+export { wasmSimdSupported, wasmRelaxedSimdSupported, sharedWasmMemorySupported } from './module.js';
 export { type WasmArena, createWasmArena, type WasmThreadScratch, type SharedWasmArena, createSharedWasmArena } from './arena.js';
 export { buildGemmModule, simdProbe, type GemmModuleConfig } from './gemm-module.js';
 export { WasmDepthwise, wasmDepthwiseModule, loadWasmDepthwiseModule } from './depthwise.js';

@@ -5,6 +5,7 @@
 import { simdProbe } from './gemm-module.js';
 
 let simd: boolean | undefined;
+let relaxed: boolean | undefined;
 
 /** True when this runtime validates WebAssembly SIMD (f32x4) modules. */
 export function wasmSimdSupported(): boolean {
@@ -16,6 +17,23 @@ export function wasmSimdSupported(): boolean {
     }
   }
   return simd;
+}
+
+/**
+ * True when this runtime validates relaxed SIMD (f32x4.relaxed_madd): Chromium 114+ and Node 22+
+ * by default, Node 20 with --experimental-wasm-relaxed-simd. TESSERA_RELAXED_SIMD=0 in the
+ * environment turns it off (the plain SIMD kernels, whose bits the TypeScript ones match).
+ */
+export function wasmRelaxedSimdSupported(): boolean {
+  if (relaxed === undefined) {
+    const off = typeof process === 'object' && process.env?.TESSERA_RELAXED_SIMD === '0';
+    try {
+      relaxed = !off && wasmSimdSupported() && WebAssembly.validate(simdProbe(true));
+    } catch {
+      relaxed = false;
+    }
+  }
+  return relaxed;
 }
 
 /** True when this runtime can create a shared WebAssembly.Memory (its buffer a SharedArrayBuffer). */
