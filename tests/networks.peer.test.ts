@@ -35,7 +35,7 @@ function graphs(): Graph[] {
   y = g.relu6(g.batchNorm(y, c('m', [8], 3), g.constant('v', new Tensor([8], randomTensor([8], 4, 0.5).data.map((v) => v + 1))), c('o', [8], 5), c('s', [8], 6), { epsilon: 1e-3 }));
   y = g.concat([g.mul(y, c('k', [8], 7)), g.add(y, y)], { axis: 3 });
   y = g.avgPool(g.pad(g.maxpool(y, { ksize: [2, 2], strides: [1, 1], padding: 'SAME' }), { paddings: [[0, 0], [1, 1], [0, 1], [0, 0]] }), { ksize: [3, 3], strides: [2, 2], padding: 'VALID' });
-  y = g.slice(g.relu(y), { begin: [0, 0, 0, 0], size: [2, 2, 2, 8], strides: [1, 1, 1, 2] });
+  y = g.slice(g.relu(g.transpose(y, [0, 2, 1, 3])), { begin: [0, 0, 0, 0], size: [2, 2, 2, 8], strides: [1, 1, 1, 2] });
   const flat = g.reshape(g.mean(y, { axes: [1], keepdims: false }), [2, 16]);
   const logits = g.fusedMatmul(flat, c('fw', [16, 5], 8), c('fb', [5], 9), { activation: 'none' });
   out.push(g.build({ y: g.softmax(g.biasAdd(g.matmul(logits, c('m2', [5, 5], 10)), c('b2', [5], 11))) }));

@@ -6,7 +6,8 @@ import { defaultContainer, registerBackend } from '@tessera/runtime';
  * (onnxruntime-node, its default threads: the native ceiling) and WebAssembly (onnxruntime-web in
  * this process) with 1 and 2 intra-op threads. onnxruntime-web sizes its thread pool once per
  * process, so the pool gets 2 threads and each session takes 1 or 2 of them. ONNX Runtime applies
- * its own graph optimizations (fusion, batch-norm folding) at session creation.
+ * its own graph optimizations (fusion, batch-norm folding) at session creation. Relu is exported
+ * plain (ONNX Runtime's, keeping -0), as a converted model has it.
  */
 export const ORT_PEERS = ['ort-node', 'ort-web 1 thread', 'ort-web 2 threads'] as const;
 
@@ -16,7 +17,7 @@ export function registerOrtPeers(): void {
     ort.env.wasm.numThreads = 2;
     return ort;
   };
-  registerBackend(defaultContainer, 'ort-node', () => new OrtBackend('ort-node', loadOrt('onnxruntime-node')));
-  registerBackend(defaultContainer, 'ort-web 1 thread', () => new OrtBackend('ort-web 1 thread', web, { threads: 1 }));
-  registerBackend(defaultContainer, 'ort-web 2 threads', () => new OrtBackend('ort-web 2 threads', web, { threads: 2 }));
+  registerBackend(defaultContainer, 'ort-node', () => new OrtBackend('ort-node', loadOrt('onnxruntime-node'), { exactZeroSigns: false }));
+  registerBackend(defaultContainer, 'ort-web 1 thread', () => new OrtBackend('ort-web 1 thread', web, { threads: 1, exactZeroSigns: false }));
+  registerBackend(defaultContainer, 'ort-web 2 threads', () => new OrtBackend('ort-web 2 threads', web, { threads: 2, exactZeroSigns: false }));
 }

@@ -85,6 +85,8 @@ function runNode(n: Node, a: tf.Tensor[]): tf.Tensor {
       return tf.concat(a, at['axis']);
     case 'reshape':
       return tf.reshape(a[0], at['shape']);
+    case 'transpose':
+      return tf.transpose(a[0], at['perm']);
     case 'slice':
       return tf.stridedSlice(a[0], at['begin'], (at['begin'] as number[]).map((b, i) => b + (at['size'] as number[])[i] * (at['strides'] as number[])[i]), at['strides']);
     case 'matmul':

@@ -1,10 +1,11 @@
 import { parseGraphJson, type Graph } from '@tessera/core';
 import { EXAMPLES } from '@tessera/examples';
+import { importOnnx } from '@tessera/onnx';
 
 /*
  * Where the page's graphs come from: the examples by name (the CLI's list), or files the user
- * opens, read by a loader chosen by the file's extension. ONNX has a place in that table and
- * fills it when the importer exists: `registerGraphLoader('.onnx', loader)`.
+ * opens, read by a loader chosen by the file's extension (Tessera JSON, ONNX; more with
+ * `registerGraphLoader`).
  */
 
 export const EXAMPLE_NAMES: readonly string[] = Object.keys(EXAMPLES);
@@ -20,12 +21,8 @@ export type GraphLoader = (file: File, others: readonly File[]) => Promise<Graph
 
 const LOADERS = new Map<string, GraphLoader>([
   ['.json', loadJson],
-  [
-    '.onnx',
-    async (file) => {
-      throw new Error(`${file.name}: ONNX import is not in this build yet (it plugs in with registerGraphLoader('.onnx', ...))`);
-    },
-  ],
+  // An ONNX model keeps its NCHW interface (transposes at the boundary, removed inside by O1's layout pass).
+  ['.onnx', loadOnnx],
 ]);
 
 /** Adds or replaces the loader of an extension ('.onnx'). */
@@ -59,5 +56,13 @@ async function loadJson(file: File, others: readonly File[]): Promise<Graph> {
   } catch (e) {
     const hint = sidecar ? '' : ` (if its weights are in ${sidecarName}, pick both files)`;
     throw new Error(`${file.name}: ${e instanceof Error ? e.message : String(e)}${hint}`);
+  }
+}
+
+async function loadOnnx(file: File): Promise<Graph> {
+  try {
+    return importOnnx(new Uint8Array(await file.arrayBuffer()), { name: file.name.replace(/\.onnx$/i, '') });
+  } catch (e) {
+    throw new Error(`${file.name}: ${e instanceof Error ? e.message : String(e)}`);
   }
 }

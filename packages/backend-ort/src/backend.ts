@@ -14,6 +14,11 @@ export interface OrtBackendOptions {
   readonly threads?: number;
   /** Extra ONNX Runtime session options (execution providers, graph optimization level, ...). */
   readonly session?: InferenceSession.SessionOptions;
+  /**
+   * Export relu / relu6 with TensorFlow's zero signs (an Abs after ONNX Runtime's Relu / Clip, which
+   * keep -0), as the conformance suite demands. Default true; benchmark peers turn it off.
+   */
+  readonly exactZeroSigns?: boolean;
 }
 
 const nchwShape = (shape: readonly number[]) => TO_NCHW.map((a) => shape[a]);
@@ -37,8 +42,8 @@ export class OrtBackend implements Backend {
 
   async compile(graph: Graph, _plan: ExecutionPlan): Promise<Executable> {
     const ort = await this.runtime();
-    const { threads, session } = this.options;
-    const created = await ort.InferenceSession.create(exportOnnx(graph), {
+    const { threads, session, exactZeroSigns = true } = this.options;
+    const created = await ort.InferenceSession.create(exportOnnx(graph, { exactZeroSigns }), {
       logSeverityLevel: 3,
       ...(threads !== undefined && { intraOpNumThreads: threads, interOpNumThreads: 1 }),
       ...session,

@@ -148,6 +148,11 @@ export class Session {
     return this.compiled[this.compiled.length - 1];
   }
 
+  /** The executable of the latest batch run (backends' own tests and tools look inside it). */
+  get executable(): Executable {
+    return this.latest.executable;
+  }
+
   /** The plan of the latest batch run (the only one for a graph whose batch is fixed). */
   get plan(): ExecutionPlan {
     return this.latest.plan;

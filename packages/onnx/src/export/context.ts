@@ -11,6 +11,15 @@ export type AttrValue = number | readonly number[] | string;
  * held there in NCHW, so Conv, pools and BatchNormalization read it directly and the model's
  * interface is ONNX's usual one. Ops that need Tessera's order get it through `tessera()`.
  */
+/** How `exportOnnx` writes a graph. */
+export interface ExportOptions {
+  /**
+   * Relu and relu6 give +0 for -0 as TensorFlow and Tessera's reference do (an Abs after them):
+   * ONNX Runtime's Relu / Clip keep -0. Off by default (a plain Relu fuses into the Conv).
+   */
+  readonly exactZeroSigns?: boolean;
+}
+
 export class ExportContext {
   readonly nodes: NodeProto[] = [];
   readonly initializers: TensorProto[] = [];
@@ -20,7 +29,10 @@ export class ExportContext {
   /** Values renamed in the model so that every graph output can carry its Tessera output name. */
   private readonly renamed = new Map<string, string>();
 
-  constructor(readonly graph: Graph) {
+  constructor(
+    readonly graph: Graph,
+    readonly options: ExportOptions = {},
+  ) {
     for (const v of graph.inputs) this.used.add(v.name);
     for (const name of graph.constants.keys()) this.used.add(name);
     for (const n of graph.nodes) this.used.add(n.name);

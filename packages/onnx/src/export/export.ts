@@ -1,7 +1,7 @@
 import { TesseraError, type Graph } from '@tessera/core';
 import { TO_NCHW, permute } from '../layout.js';
 import { DataType, encodeModel, type ValueInfoProto } from '../proto/proto.js';
-import { ExportContext } from './context.js';
+import { ExportContext, type ExportOptions } from './context.js';
 import { EXPORTERS } from './ops.js';
 
 /** The opset exportOnnx writes (Softmax over one axis, Clip's bounds as inputs, Slice / Pad with inputs). */
@@ -21,8 +21,8 @@ function hasModelName(ctx: ExportContext, graph: Graph, name: string): boolean {
  * in the model, as ONNX models are: 4-D inputs and outputs are declared NCHW, filters become OIHW,
  * and `importOnnx(exportOnnx(g), { layout: 'NHWC' })` has g's interface again.
  */
-export function exportOnnx(graph: Graph): Uint8Array {
-  const ctx = new ExportContext(graph);
+export function exportOnnx(graph: Graph, options: ExportOptions = {}): Uint8Array {
+  const ctx = new ExportContext(graph, options);
   for (const node of graph.nodes) {
     const exporter = EXPORTERS[node.op];
     if (!exporter) throw new TesseraError(`exportOnnx has no exporter for this op`, { node: node.name, op: node.op });

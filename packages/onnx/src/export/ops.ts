@@ -17,11 +17,17 @@ function windowPads(input: readonly number[], kernel: readonly number[], strides
   return [h.padBefore, w.padBefore, h.padAfter, w.padAfter];
 }
 
-/** Relu or Clip(0, 6) after a fused op; `raw` is the ONNX name of the value before it. */
+/** Relu or Clip(0, 6) (alone or after a fused op); `raw` is the ONNX name of the value before it. */
 function activation(ctx: ExportContext, kind: unknown, raw: string, output: string): void {
-  if (kind === 'relu') ctx.write('Relu', [raw], output);
-  else if (kind === 'relu6') ctx.write('Clip', [raw, ctx.floats(`${output}/min`, [], [0]), ctx.floats(`${output}/max`, [], [6])], output);
-  else ctx.write('Identity', [raw], output);
+  if (kind !== 'relu' && kind !== 'relu6') {
+    ctx.write('Identity', [raw], output);
+    return;
+  }
+  // With exactZeroSigns, an Abs turns the -0 ONNX Runtime keeps into TensorFlow's +0 (NaN stays NaN).
+  const to = ctx.options.exactZeroSigns ? ctx.fresh(`${output}/${kind}`) : output;
+  if (kind === 'relu') ctx.write('Relu', [raw], to);
+  else ctx.write('Clip', [raw, ctx.floats(`${output}/min`, [], [0]), ctx.floats(`${output}/max`, [], [6])], to);
+  if (to !== output) ctx.write('Abs', [to], output);
 }
 
 /** The Conv weight [M, C / group, kH, kW] of a Tessera filter: constant data converted, else a Transpose (and Reshape) node. */
@@ -198,6 +204,8 @@ const slice: Exporter = (ctx, node) => {
 
 const pad: Exporter = (ctx, node) => {
   const a = attrs(node);
+  // A scalar has nothing to pad (ONNX Runtime's Pad refuses rank 0).
+  if ((a.paddings as unknown[]).length === 0) return ctx.write('Identity', [ctx.value(node.inputs[0])], node.name);
   const pairs = ctx.onnxOrder(a.paddings as [number, number][]);
   const pads = [...pairs.map((p) => p[0]), ...pairs.map((p) => p[1])];
   const inputs = [ctx.value(node.inputs[0]), ctx.int64s(`${node.name}/pads`, pads), ctx.floats(`${node.name}/value`, [], [a.value as number])];
@@ -213,7 +221,7 @@ const biasAdd: Exporter = (ctx, node) => {
   ctx.write('Add', [ctx.value(node.inputs[0]), perChannel(ctx, node.inputs[1], node.inputs[0], node.name)], node.name);
 };
 
-const unary = (op: 'Relu'): Exporter => (ctx, node) => ctx.write(op, [ctx.value(node.inputs[0])], node.name);
+const relu: Exporter = (ctx, node) => activation(ctx, 'relu', ctx.value(node.inputs[0]), node.name);
 const relu6: Exporter = (ctx, node) => activation(ctx, 'relu6', ctx.value(node.inputs[0]), node.name);
 
 /** Every Tessera op, by name: a test checks this covers core's op table. */
@@ -225,7 +233,7 @@ export const EXPORTERS: Readonly<Record<string, Exporter>> = {
   matmul: matmul(false),
   fused_matmul: matmul(true),
   bias_add: biasAdd,
-  relu: unary('Relu'),
+  relu,
   relu6,
   maxpool: pool('MaxPool'),
   avg_pool: pool('AveragePool'),
