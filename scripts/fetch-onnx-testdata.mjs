@@ -3,6 +3,8 @@
 // pytorch-operator, simple, light; Apache-2.0) into .cache/onnx-testdata/onnx-<version>/, once.
 // The wheel comes from the Python package registry through pip (a wheel is a zip); Python's
 // zipfile extracts only the test data, onnx.proto and the license. Prints the folder.
+// The data is vendored under packages/onnx/test/data (a CI machine may have no Python registry);
+// this script refreshes a cache only where that folder is missing.
 // Usage: node scripts/fetch-onnx-testdata.mjs
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -12,7 +14,9 @@ import { fileURLToPath } from 'node:url';
 
 export const ONNX_VERSION = '1.23.1';
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-export const TESTDATA_DIR = join(root, '.cache', 'onnx-testdata', `onnx-${ONNX_VERSION}`);
+/** The test data vendored in the repository (its Apache-2.0 LICENSE inside), else the cache this script fills. */
+const VENDORED = join(root, 'packages', 'onnx', 'test', 'data', `onnx-${ONNX_VERSION}`);
+export const TESTDATA_DIR = existsSync(join(VENDORED, '.complete')) ? VENDORED : join(root, '.cache', 'onnx-testdata', `onnx-${ONNX_VERSION}`);
 const done = join(TESTDATA_DIR, '.complete');
 
 const EXTRACT = `

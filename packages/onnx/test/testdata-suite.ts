@@ -1,7 +1,7 @@
 /*
  * Acceptance on ONNX's own backend test data (the onnx Python package's
- * onnx/backend/test/data: pytorch-converted, pytorch-operator, simple), fetched once by
- * scripts/fetch-onnx-testdata.mjs into .cache/. Every case Tessera imports must
+ * onnx/backend/test/data: pytorch-converted, pytorch-operator, simple), vendored in
+ * packages/onnx/test/data with its Apache-2.0 license. Every case Tessera imports must
  *  - agree with its expected output (.pb, computed by PyTorch in float32) within the reference's
  *    bound: a correct float32 engine is within the bound of the exact result, whatever its
  *    summation order, so the expected output is too (factor 1, nothing tuned);
