@@ -11,7 +11,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
-import { runCli } from '../packages/cli/src/program.js';
+import { captureCli } from './helpers/cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tessera-cli-flags-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -49,14 +49,7 @@ registerBackend(defaultContainer, 'spy', (): Backend => {
   };
 });
 
-async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void out.push(`${a.join(' ')}\n`));
-  vi.spyOn(console, 'error').mockImplementation((...a: unknown[]) => void err.push(`${a.join(' ')}\n`));
-  const code = await runCli(argv, { out: (t) => void out.push(t), err: (t) => void err.push(t) });
-  return { code, out: out.join(''), err: err.join('') };
-}
+const cli = (...argv: string[]) => captureCli(argv);
 
 afterEach(() => {
   vi.restoreAllMocks();

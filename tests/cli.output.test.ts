@@ -8,16 +8,9 @@ import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { userDirectory } from '../packages/cli/src/cwd.js';
 import { statusLine } from '../packages/cli/src/progress.js';
-import { runCli } from '../packages/cli/src/program.js';
+import { captureCli } from './helpers/cli.js';
 
-async function cli(argv: string[], loadBackends = async () => {}): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void out.push(`${a.join(' ')}\n`));
-  vi.spyOn(console, 'error').mockImplementation((...a: unknown[]) => void err.push(`${a.join(' ')}\n`));
-  const code = await runCli(argv, { out: (t) => void out.push(t), err: (t) => void err.push(t) }, { loadBackends });
-  return { code, out: out.join(''), err: err.join('') };
-}
+const cli = (argv: string[], loadBackends = async () => {}) => captureCli(argv, { loadBackends });
 
 afterEach(() => {
   vi.restoreAllMocks();

@@ -13,7 +13,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
-import { runCli } from '../packages/cli/src/program.js';
+import { captureCli } from './helpers/cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tessera-draw-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -21,19 +21,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 /** The fused ops the fusion pass creates, listed here independently of @tessera/draw's rule. */
 const FUSED_OPS = new Set(['fused_conv2d', 'fused_matmul', 'fused_depthwise_conv2d']);
 
-async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const log = vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void out.push(`${a.join(' ')}\n`));
-  const error = vi.spyOn(console, 'error').mockImplementation((...a: unknown[]) => void err.push(`${a.join(' ')}\n`));
-  try {
-    const code = await runCli(argv, { out: (t) => void out.push(t), err: (t) => void err.push(t) });
-    return { code, out: out.join(''), err: err.join('') };
-  } finally {
-    log.mockRestore();
-    error.mockRestore();
-  }
-}
+const cli = (...argv: string[]) => captureCli(argv);
 
 /** Parses SVG text; any XML error (even a recoverable one) throws. */
 function parseSvg(text: string): Element {

@@ -1,5 +1,5 @@
 import { TesseraError, numel, type Feeds, type Graph } from '@tessera/core';
-import { EXPORTERS, TO_NCHW, TO_NHWC, exportOnnx, transposeData } from '@tessera/onnx';
+import { EXPORTERS, TO_NCHW, TO_NHWC, exportOnnx, permute, transposeData } from '@tessera/onnx';
 import type { Backend, Executable, ExecutionPlan, Outputs } from '@tessera/runtime';
 import type { InferenceSession, Tensor } from 'onnxruntime-common';
 
@@ -20,8 +20,6 @@ export interface OrtBackendOptions {
    */
   readonly exactZeroSigns?: boolean;
 }
-
-const nchwShape = (shape: readonly number[]) => TO_NCHW.map((a) => shape[a]);
 
 /**
  * ONNX Runtime as a Tessera backend: compile exports the graph to ONNX (`@tessera/onnx`) and
@@ -69,7 +67,7 @@ class OrtExecutable implements Executable {
     const inputs: Record<string, Tensor> = {};
     for (const v of this.graph.inputs) {
       const data = feeds[v.name];
-      inputs[v.name] = v.shape.length === 4 ? new this.ort.Tensor('float32', transposeData(data, v.shape, TO_NCHW), nchwShape(v.shape)) : new this.ort.Tensor('float32', data, v.shape);
+      inputs[v.name] = v.shape.length === 4 ? new this.ort.Tensor('float32', transposeData(data, v.shape, TO_NCHW), permute(v.shape, TO_NCHW)) : new this.ort.Tensor('float32', data, v.shape);
     }
     const results = await this.session.run(inputs);
     const outputs: Outputs = {};
@@ -80,7 +78,7 @@ class OrtExecutable implements Executable {
         throw new TesseraError(`backend '${this.backend}': ONNX Runtime returned no float32 [${shape.join(', ')}] for output '${name}'`);
       }
       const data = t.data as Float32Array;
-      outputs[name] = shape.length === 4 ? transposeData(data, nchwShape(shape), TO_NHWC) : data.slice();
+      outputs[name] = shape.length === 4 ? transposeData(data, permute(shape, TO_NCHW), TO_NHWC) : data.slice();
       t.dispose();
     }
     return outputs;

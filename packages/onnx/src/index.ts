@@ -3,7 +3,7 @@ export { OnnxImportError } from './import/context.js';
 export { decodeModel, decodeTensor, encodeModel, encodeTensor, type ModelProto, type TensorProto } from './proto/proto.js';
 export { readTensor, floatTensorProto, type OnnxTensor } from './tensors.js';
 export { ONNX_PROTO, ONNX_PROTO_VERSION } from './proto/onnx-proto.js';
-export { transposeData, TO_NCHW, TO_NHWC } from './layout.js';
+export { permute, transposeData, TO_NCHW, TO_NHWC } from './layout.js';
 export { exportOnnx, EXPORT_OPSET } from './export/export.js';
 export type { ExportOptions } from './export/context.js';
 export { EXPORTERS } from './export/ops.js';

@@ -237,6 +237,8 @@ export class Session {
   /** The compiled graph for the feeds' batch: planned and compiled on first sight, the oldest disposed beyond `maxPlans`. */
   private async compiledFor(feeds: Feeds): Promise<Compiled> {
     const batch = this.graph.openBatch ? batchOfFeeds(this.graph, feeds) : STORED_BATCH;
+    // The common case (a fixed batch, or the batch of the last run) allocates nothing.
+    if (this.latest.batch === batch) return this.latest;
     const at = this.compiled.findIndex((c) => c.batch === batch);
     const compiled = at >= 0 ? this.compiled.splice(at, 1)[0] : await compileAt(this.backend, this.graph, batch, this.bindIO);
     this.compiled.push(compiled);

@@ -90,8 +90,14 @@ export function conv2dScratchSize(g: Conv2dGeometry, rowStart: number, rowEnd: n
  * conv2dScratchSize(g, rowStart, rowEnd, gemm.mr) floats at scratchOff. A parameter object a
  * caller fills and reuses, like GemmCall.
  */
-export interface ConvCall {
+export interface ConvCall extends ConvOperands {
   g: Conv2dGeometry;
+  rowStart: number;
+  rowEnd: number;
+}
+
+/** A convolution's arrays (with element offsets) and epilogue: what ConvCall and WinogradCall share. */
+export interface ConvOperands {
   x: Float32Array;
   xOff: number;
   w: Float32Array;
@@ -105,8 +111,6 @@ export interface ConvCall {
   activation: Activation;
   scratch: Float32Array;
   scratchOff: number;
-  rowStart: number;
-  rowEnd: number;
 }
 
 const NO_GEOMETRY: Conv2dGeometry = {

@@ -19,6 +19,7 @@
  * `winogradAllowance` bound it.
  */
 import { WINOGRAD_F4X4_3X3, type Activation, type ConvGeometry, type WinogradTransform } from '@tessera/core';
+import type { ConvOperands } from './conv2d.js';
 import { EMPTY, gemmCall, releaseGemmCall, type Gemm, type GemmLayout } from './gemm-call.js';
 
 /** One term of a transformed element: coefficient times element `k` of the row or column. */
@@ -168,24 +169,11 @@ export function winogradScratchSize(plan: WinogradPlan, g: ConvGeometry, mr: num
  * transformed filter packed at `u` (`packFilter`), the raw HWIO filter at `w` (for tiles
  * recomputed directly). Arrays plus element offsets, like ConvCall.
  */
-export interface WinogradCall {
+export interface WinogradCall extends ConvOperands {
   plan: WinogradPlan;
   g: ConvGeometry;
-  x: Float32Array;
-  xOff: number;
   u: Float32Array;
   uOff: number;
-  w: Float32Array;
-  wOff: number;
-  y: Float32Array;
-  yOff: number;
-  bias: Float32Array | null;
-  biasOff: number;
-  residual: Float32Array | null;
-  residualOff: number;
-  activation: Activation;
-  scratch: Float32Array;
-  scratchOff: number;
 }
 
 /** The transforms of a chunk: the wasm ones (./wasm/winograd.ts) or the TypeScript ones below. */
