@@ -1,10 +1,11 @@
 /**
  * ONNX Runtime behind Tessera's API: 'ort' (native) and 'ort-web' (WebAssembly) run example
  * graphs within the float64 reference's bound, with Tessera's NHWC feeds and results (the
- * exported model is NCHW inside), and a disposed session refuses to run.
+ * exported model is NCHW inside), and a disposed session refuses to run. Where ONNX Runtime's own
+ * behaviour differs from TensorFlow's, the backend exports around it (`exactEdgeCases`): checked here.
  */
 import '@tessera/backend-ort';
-import { evaluate, randomTensor } from '@tessera/core';
+import { evaluate, GraphBuilder, randomTensor } from '@tessera/core';
 import { bottleneckBlock, seedCnn } from '@tessera/examples';
 import { createSession } from '@tessera/runtime';
 import { describe, expect, it } from 'vitest';
@@ -29,4 +30,41 @@ describe('backend-ort', () => {
       }
     }, 60_000);
   }
+
+  it("ort: a NaN weight over a conv's padding gives NaN at the border, as TensorFlow (ONNX Runtime's depthwise kernel skips padded taps)", async () => {
+    const g = new GraphBuilder('nan-weight');
+    const x = g.input('x', [1, 3, 3, 4]);
+    const w = randomTensor([3, 3, 4, 1], 2);
+    w.data[0] = NaN; // tap (0, 0) of channel 0: over the padding for the top-left output pixel only
+    const graph = g.build({ y: g.depthwiseConv2d(x, g.constant('w', w), { strides: [1, 1], padding: 'SAME' }) });
+    const session = await createSession(graph, { backend: 'ort' });
+    const feeds = { x: randomTensor([1, 3, 3, 4], 3).data };
+    const y = (await session.run(feeds)).y;
+    const ref = evaluate(graph, feeds).y.value;
+    // Channel 0 is NaN wherever tap (0, 0) lands (every pixel); the other channels are finite.
+    for (let i = 0; i < y.length; i++) expect(Number.isNaN(y[i]), `element ${i}`).toBe(Number.isNaN(ref[i]));
+    expect(Number.isNaN(y[0])).toBe(true);
+    session.dispose();
+  });
+
+  it('ort: pad then a 1x1 average pool runs (ONNX Runtime would fold the pad into the pool and refuse it)', async () => {
+    const g = new GraphBuilder('pad-avg');
+    const x = g.input('x', [1, 2, 2, 3]);
+    const p = g.pad(x, { paddings: [[0, 0], [1, 1], [1, 1], [0, 0]] });
+    const graph = g.build({ y: g.avgPool(p, { ksize: [1, 1], strides: [1, 1], padding: 'VALID' }) });
+    const session = await createSession(graph, { backend: 'ort' });
+    const feeds = { x: Float32Array.from({ length: 12 }, (_, i) => i + 1) };
+    const y = (await session.run(feeds)).y;
+    expect(Array.from(y)).toEqual(Array.from(evaluate(graph, feeds).y.value));
+    session.dispose();
+  });
+
+  it('ort: a max pool window holding a NaN gives NaN, as TensorFlow (ONNX Runtime skips NaN)', async () => {
+    const g = new GraphBuilder('nan-max');
+    const graph = g.build({ y: g.maxpool(g.input('x', [1, 2, 4, 1]), { ksize: [2, 2], strides: [2, 2], padding: 'VALID' }) });
+    const session = await createSession(graph, { backend: 'ort' });
+    const y = (await session.run({ x: Float32Array.from([1, NaN, 3, -4, 5, 6, 7, Infinity]) })).y;
+    expect(Array.from(y)).toEqual([NaN, Infinity]);
+    session.dispose();
+  });
 });

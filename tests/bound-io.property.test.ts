@@ -5,17 +5,15 @@
  * runs in a row, and both give the bits of a plain session on the cpu backend.
  * TESSERA_SEED=<n> replays another seed.
  */
-import { CpuBackend } from '@tessera/backend-cpu';
+import '@tessera/backend-cpu';
 import { createWorkersBackend } from '@tessera/backend-workers';
 import { graphArbitrary } from '@tessera/conformance';
-import { createContainer, createSession, defaultContainer, registerBackend } from '@tessera/runtime';
+import { createContainer, createSession, registerBackend } from '@tessera/runtime';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { expectBitIdentical } from './helpers/bits.js';
 
 const SEED = process.env.TESSERA_SEED !== undefined ? Number(process.env.TESSERA_SEED) : 20_261_128;
-// The workers run every conv directly (they do not take Winograd): compared with the cpu backend's direct algorithm.
-registerBackend(defaultContainer, 'cpu', () => new CpuBackend({ winograd: 'off' }));
 const container = createContainer();
 // Split every step worth a few dozen multiply-adds, so that the small graphs run on the pool.
 const workers = createWorkersBackend({ threads: 1, inlineCost: 64, minPartCost: 32, inlineGraphCost: 0 });

@@ -6,10 +6,10 @@
  * values also graph outputs), the workers backend gives the cpu backend's bits.
  * TESSERA_SEED=<n> replays another seed.
  */
-import { CpuBackend } from '@tessera/backend-cpu';
+import '@tessera/backend-cpu';
 import { createWorkersBackend, type WorkersBackend } from '@tessera/backend-workers';
 import { GraphBuilder, randomTensor, type Graph } from '@tessera/core';
-import { createContainer, createSession, defaultContainer, registerBackend } from '@tessera/runtime';
+import { createContainer, createSession, registerBackend } from '@tessera/runtime';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import { expectBitIdentical } from './helpers/bits.js';
@@ -25,8 +25,6 @@ const POOLS = {
   '1+caller, JS kernels': { threads: 1, gemm: 'js' },
 } as const;
 
-// The workers run every conv directly (they do not take Winograd): compared with the cpu backend's direct algorithm.
-registerBackend(defaultContainer, 'cpu', () => new CpuBackend({ winograd: 'off' }));
 const container = createContainer();
 const pools: WorkersBackend[] = [];
 

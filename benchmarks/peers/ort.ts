@@ -17,7 +17,7 @@ export function registerOrtPeers(): void {
     ort.env.wasm.numThreads = 2;
     return ort;
   };
-  registerBackend(defaultContainer, 'ort-node', () => new OrtBackend('ort-node', loadOrt('onnxruntime-node'), { exactZeroSigns: false }));
-  registerBackend(defaultContainer, 'ort-web 1 thread', () => new OrtBackend('ort-web 1 thread', web, { threads: 1, exactZeroSigns: false }));
-  registerBackend(defaultContainer, 'ort-web 2 threads', () => new OrtBackend('ort-web 2 threads', web, { threads: 2, exactZeroSigns: false }));
+  registerBackend(defaultContainer, 'ort-node', () => new OrtBackend('ort-node', loadOrt('onnxruntime-node'), { exactEdgeCases: false }));
+  registerBackend(defaultContainer, 'ort-web 1 thread', () => new OrtBackend('ort-web 1 thread', web, { threads: 1, exactEdgeCases: false }));
+  registerBackend(defaultContainer, 'ort-web 2 threads', () => new OrtBackend('ort-web 2 threads', web, { threads: 2, exactEdgeCases: false }));
 }

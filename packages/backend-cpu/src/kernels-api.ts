@@ -8,10 +8,11 @@ import './register.js';
 
 // Programs: compile a plan into steps, move feeds and outputs, size the scratch.
 export {
-  compileProgram, view, Scratch,
-  type Program, type Step, type Ref, type Memory, type CpuKernel, type PrepareContext, type CompileOptions, type GemmPath,
+  compileProgram, programAlgorithms, view, Scratch,
+  type Program, type Step, type Ref, type Memory, type CpuKernel, type PrepareContext, type CompileOptions, type GemmPath, type WinogradMode,
 } from './program.js';
-export { cpuKernel, writeInputs, readOutputs, ioBuffers, maxScratch } from './backend.js';
+export { cpuKernel, writeInputs, readOutputs, ioBuffers, maxScratch, winogradMode } from './backend.js';
+export { loadWasmWinogradModule } from './kernels/wasm/winograd.js';
 export { CPU_KERNELS } from './ops/index.js';
 export { allocating, checkArrayLimits, noWasmReason, wasmMemoryReason, MAX_ARRAY_FLOATS } from './limits.js';
 export type { ConvStep } from './ops/conv2d.js';

@@ -15,11 +15,22 @@ export interface OrtBackendOptions {
   /** Extra ONNX Runtime session options (execution providers, graph optimization level, ...). */
   readonly session?: InferenceSession.SessionOptions;
   /**
-   * Export relu / relu6 with TensorFlow's zero signs (an Abs after ONNX Runtime's Relu / Clip, which
-   * keep -0), as the conformance suite demands. Default true; benchmark peers turn it off.
+   * Export so that ONNX Runtime computes TensorFlow's values where its kernels differ at the edges
+   * (zero signs after relu, NaN weights over padding, NaN in max pool windows: `@tessera/onnx`'s
+   * `exactEdgeCases`), with its rewrite rule 'Pad_Fusion' off (`SESSION_CONFIG`), as the
+   * conformance suite demands. Default true; benchmark peers turn it off.
    */
-  readonly exactZeroSigns?: boolean;
+  readonly exactEdgeCases?: boolean;
 }
+
+/**
+ * ONNX Runtime's PadFusion (the rewrite rule 'Pad_Fusion') folds a Pad into the next Conv / pool:
+ * it would undo `exactEdgeCases`' explicit pads, and into an AveragePool it makes pads its kernel then refuses
+ * ("Pad should be smaller than kernel"). ConvAddActivationFusion adds a residual inside the Conv's
+ * sums, before its last products, where TensorFlow adds it to the finished conv (and bias);
+ * MatMulAddFusion makes MatMul + Add a Gemm whose C (the bias) starts the sums.
+ */
+const SESSION_CONFIG = { optimization: { disable_specified_optimizers: 'Pad_Fusion;ConvAddActivationFusion;MatMulAddFusion' } };
 
 /**
  * ONNX Runtime as a Tessera backend: compile exports the graph to ONNX (`@tessera/onnx`) and
@@ -40,9 +51,10 @@ export class OrtBackend implements Backend {
 
   async compile(graph: Graph, _plan: ExecutionPlan): Promise<Executable> {
     const ort = await this.runtime();
-    const { threads, session, exactZeroSigns = true } = this.options;
-    const created = await ort.InferenceSession.create(exportOnnx(graph, { exactZeroSigns }), {
+    const { threads, session, exactEdgeCases = true } = this.options;
+    const created = await ort.InferenceSession.create(exportOnnx(graph, { exactEdgeCases }), {
       logSeverityLevel: 3,
+      ...(exactEdgeCases && { extra: SESSION_CONFIG }),
       ...(threads !== undefined && { intraOpNumThreads: threads, interOpNumThreads: 1 }),
       ...session,
     });

@@ -1,7 +1,7 @@
 import { cpuWasmSimdSupported } from '@tessera/backend-cpu';
 import {
-  allocating, checkArrayLimits, compileProgram, cpuKernel, createSharedWasmArena, noWasmReason, wasmMemoryReason, createWasmArena, loadSharedWasmGemmModule, loadWasmGemmModule, maxScratch,
-  sharedWasmMemorySupported, WasmGemm, type Memory, type Program,
+  allocating, checkArrayLimits, compileProgram, cpuKernel, createSharedWasmArena, noWasmReason, wasmMemoryReason, createWasmArena, loadSharedWasmGemmModule, loadWasmGemmModule,
+  loadWasmWinogradModule, maxScratch, sharedWasmMemorySupported, WasmGemm, winogradMode, type CompileOptions, type Memory, type Program, type WinogradMode,
 } from '@tessera/backend-cpu/kernels';
 import { isView, TesseraError, type Graph } from '@tessera/core';
 import { kernelRegistry, planExecution, type Backend, type Executable, type ExecutionPlan, type PlanOptions } from '@tessera/runtime';
@@ -73,6 +73,12 @@ export interface WorkersBackendOptions {
    * observer (profiling: step by step, timed per node) and graphs that run inline are not recorded.
    */
   readonly timeline?: boolean;
+  /**
+   * Winograd F(4x4, 3x3) for eligible 3x3 convs, as on the cpu backend: 'auto' (default) where
+   * it pays, 'always', or 'off' (false) for the direct algorithm's rounding bit for bit. A tile's
+   * result does not depend on the range that computes it, so workers and cpu give the same bits.
+   */
+  readonly winograd?: WinogradMode | boolean;
 }
 
 
@@ -89,6 +95,7 @@ const DEFAULTS = {
   timeoutMs: 60_000, startTimeoutMs: 60_000, mainShare: true, inlineCost: 100_000, minPartCost: 50_000, inlineGraphCost: 2_000_000,
   gemm: 'auto' as 'auto' | 'js' | 'wasm',
   timeline: false,
+  winograd: 'auto' as WinogradMode | boolean,
 };
 
 let nextProgramId = 1;
@@ -153,7 +160,7 @@ export class WorkersBackend implements Backend {
     const pool = await this.livePool();
     const plan = planExecution(graph, options);
     const module = this.options.gemm === 'js' ? null : await loadSharedWasmGemmModule();
-    const facts = compileProgram(plan, cpuKernel, this.name, module ? { gemm: 'wasm' } : {});
+    const facts = compileProgram(plan, cpuKernel, this.name, this.compileOptions(module !== null));
     const simd = module !== null;
     if (this.runsInline(facts, simd)) return plan;
     const spans = chainSpans(chainSteps(graph, facts.nodeSteps, this.partition(facts, pool.threads, false, simd), null, simd));
@@ -181,6 +188,12 @@ export class WorkersBackend implements Backend {
     const shared = memory?.kind === 'wasm' ? memory.memory : null;
     const release = shared && (() => (this.disposed ? undefined : this.memories.give(shared)));
     return new WorkersExecutable(graph.nodes, program, mem, scratch, schedule, this.options.mainShare, id, pool, this.callerFaults, release, reason);
+  }
+
+  /** How programs compile: the wasm GEMM or not; Winograd as the option says (on the TypeScript GEMM only when forced, as on cpu). */
+  private compileOptions(wasm: boolean): CompileOptions {
+    const mode = winogradMode(this.options.winograd);
+    return wasm ? { gemm: 'wasm', winograd: mode } : { winograd: mode === 'always' ? 'always' : 'off' };
   }
 
   /** The started pool, or the reason there is none. */
@@ -231,7 +244,7 @@ export class WorkersBackend implements Backend {
       reason = wasmMemoryReason(wasm.bytes);
       if (choice === 'wasm') throw new TesseraError(`graph '${graph.name}' on backend '${this.name}': ${reason}`);
     }
-    const program = compileProgram(plan, cpuKernel, this.name);
+    const program = compileProgram(plan, cpuKernel, this.name, this.compileOptions(false));
     checkArrayLimits(graph.name, this.name, program);
     const inline = this.runsInline(program, false);
     const mem: Memory = allocating(graph.name, this.name, 4 * (program.arenaSize + program.weightsSize), () => ({
@@ -247,7 +260,9 @@ export class WorkersBackend implements Backend {
 
   /** The wasm path's program and memory, or the bytes one WebAssembly memory would have needed. */
   private async allocateWasm(plan: ExecutionPlan, threads: number, module: WebAssembly.Module): Promise<Allocation | { bytes: number }> {
-    const program = compileProgram(plan, cpuKernel, this.name, { gemm: 'wasm' });
+    // Compiled asynchronously here so that binding never compiles on a browser's main thread.
+    await Promise.all([loadWasmWinogradModule(true), loadWasmWinogradModule(false)]);
+    const program = compileProgram(plan, cpuKernel, this.name, this.compileOptions(true));
     const scratchSize = maxScratch(program);
     if (this.runsInline(program, true)) {
       // Runs on the main thread only: unshared memory, exactly like the cpu backend (a shared

@@ -22,7 +22,7 @@ import type { Part, TileRegion } from './types.js';
  *   (its channels, its k values), so a range of the head maps to the follower's rows of the same
  *   elements. A ResNet bottleneck's 3x3 conv -> 1x1 conv, or an MLP's layers, run as one chain,
  *   and so does MobileNet's depthwise -> batch_norm -> relu6 -> 1x1 conv;
- * - item-wise (conv2d, depthwise, maxpool, avg_pool, matmul, the element-wise ones, and pad, concat,
+ * - item-wise (conv2d (Winograd's too: its units are tiles, item-major), depthwise, maxpool, avg_pool, matmul, the element-wise ones, and pad, concat,
  *   mean, softmax where they keep the items apart: `keepsItems`) when the chain's values share a
  *   leading (batch) dimension N >= 2: ranges then cover whole items, and item n of a follower reads
  *   item n of the previous output only. conv -> bias -> relu -> maxpool on a batch runs as one
@@ -61,7 +61,7 @@ const ROW_PRODUCERS = new Set([
  * columns of the operand; the others in `keepsItems`' cases only.)
  */
 const ITEM_MAJOR = new Set([
-  'conv2d', 'maxpool', 'matmul', 'bias_add', 'relu', 'relu6', 'batch_norm', 'depthwise_conv2d', 'avg_pool', 'add', 'mul', 'pad', 'concat', 'mean', 'softmax',
+  'conv2d', 'conv2d_winograd', 'maxpool', 'matmul', 'bias_add', 'relu', 'relu6', 'batch_norm', 'depthwise_conv2d', 'avg_pool', 'add', 'mul', 'pad', 'concat', 'mean', 'softmax',
 ]);
 
 export interface Chains {

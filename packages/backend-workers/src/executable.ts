@@ -1,4 +1,4 @@
-import { cpuKernel, ioBuffers, readOutputs, Scratch, writeInputs, type Memory, type Program, type Step } from '@tessera/backend-cpu/kernels';
+import { cpuKernel, ioBuffers, programAlgorithms, readOutputs, Scratch, writeInputs, type Memory, type Program, type Step } from '@tessera/backend-cpu/kernels';
 import type { Feeds, Node } from '@tessera/core';
 import type { Executable, IOBuffers, NodeObserver, Outputs } from '@tessera/runtime';
 import { MAIN } from './partition.js';
@@ -18,6 +18,8 @@ export class WorkersExecutable implements Executable {
   private readonly inlineOnly: boolean;
   /** The calling thread's side of a whole run, when it takes part (made once: it only depends on the schedule). */
   private readonly main: MainShare | undefined;
+  /** The nodes that run an algorithm other than their op's usual one (Winograd convs). */
+  readonly algorithms: ReadonlyMap<string, string>;
 
   constructor(
     private readonly nodes: readonly Node[],
@@ -38,6 +40,7 @@ export class WorkersExecutable implements Executable {
     readonly gemmReason: string | null,
   ) {
     this.program = program;
+    this.algorithms = programAlgorithms(program);
     this.inlineOnly = schedule.parts.every((p) => !p || p.every((q) => q.worker === MAIN));
     this.main = mainShare
       ? {

@@ -83,16 +83,19 @@ export const REREAD_COST = 0.2;
 
 /**
  * What every range of `step` pays once, whatever its size: re-reading the packed right-hand
- * matrix of a matmul or a pointwise conv (cost units). 0 for other steps (a 3x3 conv re-reads
- * its filter per im2col block of its own, however its units are split).
+ * matrix of a matmul or a pointwise conv, or a Winograd conv's 36 transformed filter matrices
+ * (cost units). 0 for other steps (a direct 3x3 conv re-reads its filter per im2col block of
+ * its own, however its units are split).
  */
 export function rereadCost(step: Step): number {
   if (step.kernel === 'matmul') {
     const { k, n } = (step as MatmulStep).g;
     return k * n * REREAD_COST;
   }
-  const g = step.kernel === 'conv2d' ? (step as ConvStep).g : null;
-  return g && kernels.isPointwise(g) ? g.inC * g.outC * REREAD_COST : 0;
+  const g = (step as ConvStep).g;
+  // A Winograd tile costs positions x C x K: as many floats as its transformed filters hold.
+  if (step.kernel === 'conv2d_winograd') return step.costPerUnit * REREAD_COST;
+  return step.kernel === 'conv2d' && kernels.isPointwise(g) ? g.inC * g.outC * REREAD_COST : 0;
 }
 
 /** Units of every part but the last are a multiple of this: whole GEMM row tiles, whole cache lines. */

@@ -57,10 +57,12 @@ export function own<T>(map: Readonly<Record<string, T>>, key: string): T | undef
 }
 
 /**
- * `--no-winograd` (run, conformance): the container's `cpu` backend runs every conv with the
- * direct algorithm, for its rounding bit for bit (docs/SEMANTICS.md "Winograd convolution").
+ * `--no-winograd` (run, conformance): the container's `cpu` and `workers` backends run every
+ * conv with the direct algorithm, for its rounding bit for bit (docs/SEMANTICS.md "Winograd convolution").
  */
-export function applyWinogradFlag(winograd: boolean | undefined, container: NonNullable<SessionOptions['container']> = defaultContainer): void {
+export async function applyWinogradFlag(winograd: boolean | undefined, container: NonNullable<SessionOptions['container']> = defaultContainer): Promise<void> {
   if (winograd !== false) return;
   registerBackend(container, 'cpu', () => new CpuBackend({ winograd: 'off' }), 'WebAssembly SIMD GEMM + TypeScript kernels on the calling thread; every conv direct (--no-winograd)');
+  const { registerWorkersBackend } = await import('@tessera/backend-workers');
+  registerWorkersBackend(container, { winograd: 'off' });
 }

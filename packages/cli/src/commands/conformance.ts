@@ -63,7 +63,7 @@ export interface ConformanceCliOptions {
   passes?: boolean;
   oracle?: string;
   strict?: boolean;
-  /** false with --no-winograd: the cpu backend runs every conv directly. */
+  /** false with --no-winograd: the cpu and workers backends run every conv directly. */
   winograd?: boolean;
 }
 
@@ -126,7 +126,7 @@ export function conformanceCommand(program: Command): void {
     .option('--no-split', 'do not also check the forced-split variants of the backends (workers-split)')
     .option('--passes', 'also check the optimization passes (O1, O2, O2 after O1, each pass alone) on random and pass-shaped graphs, the rewritten graphs run on --backends')
     .option('--oracle <name>', "check each case's reference against an independent oracle: 'tfjs' (needs @tensorflow/tfjs-core and @tensorflow/tfjs-backend-cpu)")
-    .option('--no-winograd', 'cpu: every conv with the direct algorithm, not Winograd F(4x4, 3x3) (whose nodes are otherwise judged by its wider bound)')
+    .option('--no-winograd', 'cpu, workers: every conv with the direct algorithm, not Winograd F(4x4, 3x3) (whose nodes are otherwise judged by its wider bound)')
     .option('--strict', 'fail a case whose error exceeds the likely bound (probabilistic, growing with sqrt(K)); without it such cases pass with a warning')
     .action(async (opts: ConformanceCliOptions, cmd: Command) => {
       const backendsGiven = cmd.getOptionValueSource('backends') === 'cli';
@@ -162,7 +162,7 @@ function ensureBackends(names: readonly string[], container: Container): void {
 /** Runs the command; resolves with the exit status (0: everything passed). */
 export async function runConformanceCli(opts: ConformanceCliOptions, env: ConformanceCliEnv = {}): Promise<number> {
   const container = env.container ?? defaultContainer;
-  applyWinogradFlag(opts.winograd, container);
+  await applyWinogradFlag(opts.winograd, container);
   const log = env.log ?? ((line: string) => console.log(line));
   if (opts.replay) return replay(opts, container, env, log);
 

@@ -36,10 +36,10 @@ export function runCommand(program: Command): void {
     .option('--runs <n>', 'timed runs after one warm-up run', '5')
     .option('--profile', 'print time per node (median over as many extra, observed runs)')
     .option('--check', 'compare the outputs with the float64 reference (error as a fraction of its bound)')
-    .option('--no-winograd', 'cpu: run every conv with the direct algorithm (its rounding bit for bit), not Winograd F(4x4, 3x3)')
+    .option('--no-winograd', 'cpu, workers: run every conv with the direct algorithm (its rounding bit for bit), not Winograd F(4x4, 3x3)')
     .option('--json', 'print the timings, outputs and checks as JSON (packages/cli/README.md)')
     .action(async (name: string, opts: RunOptions) => {
-      applyWinogradFlag(opts.winograd);
+      await applyWinogradFlag(opts.winograd);
       const seed = intFlag('--seed', opts.seed, { min: 0, max: MAX_SEED });
       const runs = intFlag('--runs', opts.runs, { min: 1, max: MAX_RUNS });
       if (opts.backend !== 'reference' && !backendNames().includes(opts.backend)) {

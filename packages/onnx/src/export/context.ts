@@ -6,19 +6,31 @@ import { floatTensorProto, int64TensorProto } from '../tensors.js';
 /** An attribute value as exportOnnx writes it: a number (int or float by `floats`), a list, a string. */
 export type AttrValue = number | readonly number[] | string;
 
+/** How `exportOnnx` writes a graph. */
+export interface ExportOptions {
+  /**
+   * Export so that ONNX Runtime gives TensorFlow's values (those of Tessera's reference) where its
+   * kernels differ from TensorFlow's at the edges, at some cost in speed. Off by default.
+   * - Relu / relu6 of -0 give +0 (an Abs after ONNX Runtime's Relu / Clip, which keep -0).
+   * - A conv over padding multiplies the padding's zeros by every weight (a NaN or Inf weight
+   *   there gives NaN): a padded conv whose filter is not a finite constant exports as an explicit
+   *   Pad, then an unpadded Conv (ONNX Runtime's depthwise kernel skips padded taps; its rewrite
+   *   rule 'Pad_Fusion' folds such a Pad back unless disabled).
+   * - A max pool window holding a NaN gives NaN (ONNX Runtime's MaxPool skips NaN): a Where on a
+   *   max pool of IsNaN.
+   * - fused_matmul adds its bias to the finished product (MatMul, then Add), not as Gemm's C,
+   *   which ONNX Runtime adds before the products (its MatMulAddFusion, off, would make it one).
+   * - batch_norm is (x - mean) * a + offset as Tessera defines it, not BatchNormalization's
+   *   x * a + (offset - mean * a) (which is NaN where a is infinite and x is 0).
+   */
+  readonly exactEdgeCases?: boolean;
+}
+
 /**
  * Export state. Every Tessera value keeps its name in the ONNX model; a rank-4 value (NHWC) is
  * held there in NCHW, so Conv, pools and BatchNormalization read it directly and the model's
  * interface is ONNX's usual one. Ops that need Tessera's order get it through `tessera()`.
  */
-/** How `exportOnnx` writes a graph. */
-export interface ExportOptions {
-  /**
-   * Relu and relu6 give +0 for -0 as TensorFlow and Tessera's reference do (an Abs after them):
-   * ONNX Runtime's Relu / Clip keep -0. Off by default (a plain Relu fuses into the Conv).
-   */
-  readonly exactZeroSigns?: boolean;
-}
 
 export class ExportContext {
   readonly nodes: NodeProto[] = [];

@@ -1,5 +1,6 @@
 import { windowAxis, type Node, type Padding } from '@tessera/core';
 import { TO_NCHW, permute, transposeData } from '../layout.js';
+import { DataType } from '../proto/proto.js';
 import type { ExportContext, Exporter } from './context.js';
 
 /*
@@ -23,8 +24,8 @@ function activation(ctx: ExportContext, kind: unknown, raw: string, output: stri
     ctx.write('Identity', [raw], output);
     return;
   }
-  // With exactZeroSigns, an Abs turns the -0 ONNX Runtime keeps into TensorFlow's +0 (NaN stays NaN).
-  const to = ctx.options.exactZeroSigns ? ctx.fresh(`${output}/${kind}`) : output;
+  // With exactEdgeCases, an Abs turns the -0 ONNX Runtime keeps into TensorFlow's +0 (NaN stays NaN).
+  const to = ctx.options.exactEdgeCases ? ctx.fresh(`${output}/${kind}`) : output;
   if (kind === 'relu') ctx.write('Relu', [raw], to);
   else ctx.write('Clip', [raw, ctx.floats(`${output}/min`, [], [0]), ctx.floats(`${output}/max`, [], [6])], to);
   if (to !== output) ctx.write('Abs', [to], output);
@@ -43,6 +44,8 @@ function convWeight(ctx: ExportContext, node: Node, depthwise: boolean): string 
   return depthwise ? ctx.node('Reshape', [t, ctx.int64s(`${node.name}/W_shape`, shape)], `${node.name}/W_grouped`) : t;
 }
 
+const finite = (data: Float32Array | undefined): boolean => data !== undefined && data.every(Number.isFinite);
+
 /** Conv (with its bias, for the fused forms), then the residual and the activation. */
 function conv(depthwise: boolean, fused: boolean): Exporter {
   return (ctx, node) => {
@@ -51,14 +54,15 @@ function conv(depthwise: boolean, fused: boolean): Exporter {
     const [kH, kW, c] = ctx.shape(node.inputs[1]);
     const strides = a.strides as number[];
     const dilations = a.dilations as number[];
-    const convAttrs = {
-      kernel_shape: [kH, kW],
-      strides,
-      dilations,
-      pads: windowPads(ctx.shape(x), [kH, kW], strides, dilations, a.padding as Padding),
-      group: depthwise ? c : 1,
-    };
-    const inputs = [ctx.value(x), convWeight(ctx, node, depthwise), ...(fused ? [ctx.value(node.inputs[2])] : [])];
+    let pads = windowPads(ctx.shape(x), [kH, kW], strides, dilations, a.padding as Padding);
+    let input = ctx.value(x);
+    if (ctx.options.exactEdgeCases && pads.some((p) => p > 0) && !finite(ctx.constantData(node.inputs[1]))) {
+      // NCHW: no padding of N and C; [top, left] before, [bottom, right] after.
+      input = ctx.node('Pad', [input, ctx.int64s(`${node.name}/pads`, [0, 0, pads[0], pads[1], 0, 0, pads[2], pads[3]])], `${node.name}/padded`, { mode: 'constant' });
+      pads = [0, 0, 0, 0];
+    }
+    const convAttrs = { kernel_shape: [kH, kW], strides, dilations, pads, group: depthwise ? c : 1 };
+    const inputs = [input, convWeight(ctx, node, depthwise), ...(fused ? [ctx.value(node.inputs[2])] : [])];
     const residual = fused ? node.inputs[3] : undefined;
     const act = fused ? a.activation : 'none';
     if (!residual && act === 'none') return ctx.write('Conv', inputs, node.name, convAttrs);
@@ -75,13 +79,14 @@ function matmul(fused: boolean): Exporter {
     const [x, w] = node.inputs;
     const act = fused ? a.activation : 'none';
     const final = act === 'none';
-    if (ctx.rank(x) === 2) {
+    // Gemm's C starts ONNX Runtime's sums, where TensorFlow adds the bias to the finished product: a separate Add with exactEdgeCases.
+    if (ctx.rank(x) === 2 && !(fused && ctx.options.exactEdgeCases)) {
       const inputs = [ctx.value(x), ctx.value(w), ...(fused ? [ctx.value(node.inputs[2])] : [])];
       const gemm = { transA: a.transposeA ? 1 : 0, transB: a.transposeB ? 1 : 0 };
       if (final) return ctx.write('Gemm', inputs, node.name, gemm);
       return activation(ctx, act, ctx.node('Gemm', inputs, `${node.name}/gemm`, gemm), node.name);
     }
-    // Rank 3: transposes of the last two axes as Transpose nodes.
+    // Rank 3 (and exact rank 2): transposes of the last two axes as Transpose nodes.
     const last2 = (v: string, t: unknown): string => (t ? ctx.node('Transpose', [ctx.value(v)], `${node.name}/${v}_t`, { perm: ctx.rank(v) === 3 ? [0, 2, 1] : [1, 0] }) : ctx.value(v));
     const inputs = [last2(x, a.transposeA), last2(w, a.transposeB)];
     if (!fused) return ctx.write('MatMul', inputs, node.name);
@@ -128,12 +133,40 @@ function pool(op: 'MaxPool' | 'AveragePool'): Exporter {
     const ksize = a.ksize as number[];
     const strides = a.strides as number[];
     const pads = windowPads(ctx.shape(node.inputs[0]), ksize, strides, [1, 1], a.padding as Padding);
-    const extra: Record<string, number> = op === 'AveragePool' ? { count_include_pad: 0 } : {};
-    ctx.write(op, [ctx.value(node.inputs[0])], node.name, { kernel_shape: ksize, strides, pads, ...extra });
+    const window = { kernel_shape: ksize, strides, pads, ...(op === 'AveragePool' && { count_include_pad: 0 }) };
+    const x = ctx.value(node.inputs[0]);
+    if (op === 'AveragePool' || !ctx.options.exactEdgeCases) return ctx.write(op, [x], node.name, window);
+    // A window holding a NaN gives NaN, as in TensorFlow (ONNX Runtime's MaxPool skips NaN).
+    const nans = ctx.node('Cast', [ctx.node('IsNaN', [x], `${node.name}/is_nan`)], `${node.name}/nans`, { to: DataType.FLOAT });
+    const hasNan = ctx.node('Cast', [ctx.node('MaxPool', [nans], `${node.name}/window_nans`, window)], `${node.name}/has_nan`, { to: DataType.BOOL });
+    const max = ctx.node('MaxPool', [x], `${node.name}/max`, window);
+    ctx.write('Where', [hasNan, ctx.floats(`${node.name}/nan`, [], [NaN]), max], node.name);
   };
 }
 
+/**
+ * batch_norm as Tessera defines it, (x - mean) * a + offset with a = scale / sqrt(variance +
+ * epsilon) (a in float64, rounded once, where the statistics are constants, as the cpu backend
+ * does): ONNX Runtime's BatchNormalization computes x * a + (offset - mean * a), which gives
+ * NaN instead of an infinity where a is infinite and x is 0 (`exactEdgeCases`).
+ */
+function exactBatchNorm(ctx: ExportContext, node: Node): void {
+  const [x, mean, variance, offset, scale] = node.inputs;
+  const epsilon = attrs(node).epsilon as number;
+  const c = ctx.shape(mean)[0];
+  // Per channel: the last axis in Tessera's order, axis 1 of a rank-4 value held in NCHW.
+  const shape = ctx.rank(x) === 4 ? [c, 1, 1] : [c];
+  const stat = (v: string) => ctx.node('Reshape', [ctx.value(v), ctx.int64s(`${node.name}/${v}_shape`, shape)], `${node.name}/${v}`);
+  const [sc, va] = [ctx.constantData(scale), ctx.constantData(variance)];
+  const a = sc && va
+    ? ctx.floats(`${node.name}/a`, shape, Float32Array.from(sc, (s, i) => s / Math.sqrt(va[i] + epsilon)))
+    : ctx.node('Div', [stat(scale), ctx.node('Sqrt', [ctx.node('Add', [stat(variance), ctx.floats(`${node.name}/epsilon`, [], [epsilon])], `${node.name}/var_eps`)], `${node.name}/std`)], `${node.name}/a`);
+  const centred = ctx.node('Sub', [ctx.value(x), stat(mean)], `${node.name}/centred`);
+  ctx.write('Add', [ctx.node('Mul', [centred, a], `${node.name}/scaled`), stat(offset)], node.name);
+}
+
 const batchNorm: Exporter = (ctx, node) => {
+  if (ctx.options.exactEdgeCases) return exactBatchNorm(ctx, node);
   const [x, mean, variance, offset, scale] = node.inputs;
   const epsilon = attrs(node).epsilon as number;
   const rank = ctx.rank(x);
