@@ -5,7 +5,7 @@
  * behaviour differs from TensorFlow's, the backend exports around it (`exactEdgeCases`): checked here.
  */
 import '@tessera/backend-ort';
-import { evaluate, GraphBuilder, randomTensor } from '@tessera/core';
+import { evaluate, GraphBuilder, randomTensor, Tensor } from '@tessera/core';
 import { bottleneckBlock, seedCnn } from '@tessera/examples';
 import { createSession } from '@tessera/runtime';
 import { describe, expect, it } from 'vitest';
@@ -65,6 +65,16 @@ describe('backend-ort', () => {
     const session = await createSession(graph, { backend: 'ort' });
     const y = (await session.run({ x: Float32Array.from([1, NaN, 3, -4, 5, 6, 7, Infinity]) })).y;
     expect(Array.from(y)).toEqual([NaN, Infinity]);
+    session.dispose();
+  });
+
+  it('ort: batch_norm is (x - mean) * a + offset: an infinite scale gives an infinity where x is 0, not NaN', async () => {
+    const g = new GraphBuilder('bn-inf');
+    const c = (name: string, values: number[]) => g.constant(name, new Tensor([2], values));
+    const bn = g.batchNorm(g.input('x', [1, 2]), c('mean', [-0.5, 0.5]), c('variance', [1, 1]), c('offset', [0, 0]), c('scale', [-Infinity, 2]));
+    const session = await createSession(g.build({ y: bn }), { backend: 'ort' });
+    const y = (await session.run({ x: Float32Array.from([0, 0]) })).y;
+    expect(y[0]).toBe(-Infinity);
     session.dispose();
   });
 });
