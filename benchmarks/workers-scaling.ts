@@ -13,7 +13,7 @@
  *
  * A config is a pool size and who computes: `1w` one worker (the caller waits), `1w+c` one worker
  * plus the calling thread (the default on a 2-core machine), `2w` two workers (the caller waits);
- * `@ms` sets the pool's spinMs (e.g. `1w+c@0.05`).
+ * `@ms` sets the pool's spinMs (e.g. `1w+c@0.05`), `~N` its inlineCost (and minPartCost N / 2: `1w+c~30000`).
  *   npx tsx --conditions=@tessera/source benchmarks/workers-scaling.ts --calibrate
  *
  * --tracked N measures instead N rounds of: the 2-thread ceiling (the cpu backend alone, then paired),
@@ -171,10 +171,12 @@ async function main(): Promise<void> {
   const pools: WorkersBackend[] = [];
   const threads = args.configs!.split(',');
   for (const t of threads) {
-    const m = /^(\d+)w(\+c)?(?:@([\d.]+))?$/.exec(t);
-    if (!m) throw new Error(`--configs: '${t}' is not like 1w, 1w+c, 2w or 1w+c@0.05 (spinMs)`);
+    const m = /^(\d+)w(\+c)?(?:@([\d.]+))?(?:~(\d+))?$/.exec(t);
+    if (!m) throw new Error(`--configs: '${t}' is not like 1w, 1w+c, 2w, 1w+c@0.05 (spinMs) or 1w+c~30000 (inlineCost)`);
     const spinMs = m[3] === undefined ? undefined : Number(m[3]);
-    const backend = createWorkersBackend({ threads: Number(m[1]), mainShare: m[2] !== undefined, spinMs, gemm: args.gemm as 'auto' | 'js' });
+    // ~N: steps cheaper than N cost units inline, parts no cheaper than N / 2 (the defaults' ratio).
+    const inline = m[4] === undefined ? {} : { inlineCost: Number(m[4]), minPartCost: Number(m[4]) / 2 };
+    const backend = createWorkersBackend({ threads: Number(m[1]), mainShare: m[2] !== undefined, spinMs, gemm: args.gemm as 'auto' | 'js', ...inline });
     pools.push(backend);
     registerBackend(container, `workers-${t}`, () => backend);
   }

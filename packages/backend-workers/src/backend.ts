@@ -39,11 +39,11 @@ export interface WorkersBackendOptions {
   readonly mainShare?: boolean;
   /**
    * Steps cheaper than this (cost units of `stepCost`, about a nanosecond of one thread each) run
-   * inline on the main thread. Default 100 000: splitting a step of time T over two threads takes
+   * inline on the main thread. Default 30 000: splitting a step of time T over two threads takes
    * T/2 + d, with d the overhead of a split step, which pays off from T = 2d. Within a whole run
    * of polling participants d is a few microseconds (`benchmarks/workers-scaling.ts
-   * --calibrate`), so this default is conservative: a step that stays inline still runs while the
-   * others wait at the next barrier.
+   * --calibrate`), so this default is still conservative; 100 000 left MobileNet v2's small
+   * depthwise steps on one thread (docs/BENCHMARKS.md).
    */
   readonly inlineCost?: number;
   /**
@@ -53,7 +53,7 @@ export interface WorkersBackendOptions {
    * takes no core another needs, and back-to-back runs never pay a wake-up), else 0.05 ms.
    */
   readonly spinMs?: number;
-  /** No part of a split step is cheaper than this (about d). Default 50 000. */
+  /** No part of a split step is cheaper than this (about d). Default 15 000. */
   readonly minPartCost?: number;
   /**
    * A graph whose steps cost less than this in total runs entirely on the main thread, like the
@@ -92,7 +92,7 @@ export function workersGemmPath(): WorkersGemmPath {
 }
 
 const DEFAULTS = {
-  timeoutMs: 60_000, startTimeoutMs: 60_000, mainShare: true, inlineCost: 100_000, minPartCost: 50_000, inlineGraphCost: 2_000_000,
+  timeoutMs: 60_000, startTimeoutMs: 60_000, mainShare: true, inlineCost: 30_000, minPartCost: 15_000, inlineGraphCost: 2_000_000,
   gemm: 'auto' as 'auto' | 'js' | 'wasm',
   timeline: false,
   winograd: 'auto' as WinogradMode | boolean,
