@@ -157,6 +157,9 @@ async function benchWorkload(w: Workload, peak: number): Promise<Row[]> {
     printArena(w.id, v.name.split(' ').at(-1)!, impls.length - 1);
   }
   for (const { name } of WORKERS) await addSession(name, graph, name);
+  // Two threads on the O1 graph too, where it differs (the networks: batch norm folded, fused).
+  const o1 = variants.find((v) => v.name.endsWith('O1'));
+  if (o1) await addSession(`${WORKERS[1].name} O1`, o1.graph, WORKERS[1].name);
   // ONNX Runtime (--ort) runs the graph as built: its own optimizer fuses and folds at load.
   if (args.ort) for (const name of ORT_PEERS) await addSession(name, graph, name);
   // A second session of tessera-cpu, timed in its own place of the rotation: the ratio between
