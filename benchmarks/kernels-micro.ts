@@ -8,7 +8,7 @@
  */
 import {
   conv2d, conv2dScratchSize, convCall, createWasmArena, gemmCall, jsGemm, packB, packBWasmInto,
-  WASM_MR, wasmPackedBSize, wasmSimdSupported, type Conv2dGeometry, type Gemm,
+  WASM_MR, wasmGemmLayout, wasmPackedBSize, wasmSimdSupported, type Conv2dGeometry, type Gemm,
 } from '../packages/backend-cpu/src/kernels/index.js';
 import { wasmWinogradFor } from '../packages/backend-cpu/src/kernels/wasm/winograd.js';
 import {
@@ -108,7 +108,6 @@ function benchConv(name: string, g: Conv2dGeometry): void {
  * same data: FLOPs are the direct conv's (2 x its MACs), so GFLOP/s is "effective" and the two
  * lines' ratio is the speed-up. What `winogradPays` (ops/conv2d.ts) was set from.
  */
-const arena0Layout = { path: 'wasm' as const, mr: WASM_MR, packedBSize: wasmPackedBSize, packB: packBWasmInto };
 
 function benchWinograd(name: string, g: Conv2dGeometry): void {
   if (!`winograd ${name}`.includes(filter) || !wasmSimdSupported()) return;
@@ -119,13 +118,13 @@ function benchWinograd(name: string, g: Conv2dGeometry): void {
   const wRaw = randomArray(K * g.outC);
   const tiles = tileCounts(F4X4, geometry).total;
   const sizes = [g.batch * g.inH * g.inW * g.inC, wasmPackedBSize(K, g.outC), M * g.outC, g.outC, conv2dScratchSize(g, 0, M, WASM_MR)];
-  const arena = createWasmArena([...sizes, packedFilterSize(F4X4, arena0Layout, g.inC, g.outC), wRaw.length, winogradScratchSize(F4X4, geometry, WASM_MR, 0, tiles)])!;
+  const arena = createWasmArena([...sizes, packedFilterSize(F4X4, wasmGemmLayout, g.inC, g.outC), wRaw.length, winogradScratchSize(F4X4, geometry, WASM_MR, 0, tiles)])!;
   const [X, P, Y, Bias, S, U, W, WS] = arena.regions;
   X.set(randomArray(X.length));
   Bias.set(randomArray(g.outC));
   W.set(wRaw);
   packBWasmInto(P, 0, K, g.outC, wRaw, 0, g.outC, false);
-  packFilter(F4X4, arena0Layout, transformFilter(F4X4, wRaw, 0, g.inC, g.outC)!, g.inC, g.outC, U, 0);
+  packFilter(F4X4, wasmGemmLayout, transformFilter(F4X4, wRaw, 0, g.inC, g.outC)!, g.inC, g.outC, U, 0);
   const direct = Object.assign(convCall(), { g, x: X, w: P, y: Y, bias: Bias, activation: 'relu' as const, scratch: S, rowEnd: M });
   measure(`winograd ${name}: direct wasm`, flops, () => conv2d(arena.gemm, direct));
   const c: WinogradCall = {

@@ -56,6 +56,11 @@ const GRAPHS: [string, () => Graph][] = [
     const h = g.relu(g.biasAdd(g.matmul(g.input('x', [96, 40]), g.constant('w1', randomTensor([40, 72], 1))), g.constant('b1', randomTensor([72], 2))));
     return g.build({ y: g.biasAdd(g.matmul(h, g.constant('w2', randomTensor([72, 24], 3))), g.constant('b2', randomTensor([24], 4))) });
   }],
+  ['a dense layer on one row, relu (its units are column blocks, split between threads)', () => {
+    const g = new GraphBuilder('dense-row');
+    const y = g.matmul(g.input('x', [1, 300]), g.constant('w', randomTensor([300, 1000], 1)));
+    return g.build({ y: g.relu(g.biasAdd(y, g.constant('b', randomTensor([1000], 2)))) });
+  }],
   // MobileNet v2 inverted-residual blocks: depthwise heading a row-wise chain to the residual add
   // (batch 1), one item-wise chain through the depthwise step (batch 3); channels not multiples of 4.
   ['MobileNet block, batch 1 (conv -> bn -> relu6 -> depthwise -> bn -> relu6 -> conv -> bn -> add)', () => mobilenetBlock({ batch: 1, size: 14, channels: 10, expansion: 6 })],

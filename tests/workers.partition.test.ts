@@ -62,6 +62,23 @@ describe('partitionStep', () => {
   });
 });
 
+describe('a dense layer on a few rows', () => {
+  it('compiles to column blocks of whole packed panels, which split between the threads (a batch of 8 rows stays row-wise)', () => {
+    const dense = (rows: number) => {
+      const g = new GraphBuilder('dense');
+      return g.build({ y: g.matmul(g.input('x', [rows, 2048]), g.constant('w', randomTensor([2048, 1000], 1))) });
+    };
+    const [one] = compileProgram(planExecution(dense(1)), cpuKernel, 'cpu', { gemm: 'wasm' }).steps;
+    expect(one.kernel).toBe('matmul_columns');
+    expect(((one as Step & { columns: number }).columns) % 8).toBe(0); // whole 8-column wasm panels
+    expect(one.units * (one as Step & { columns: number }).columns).toBeGreaterThanOrEqual(1000);
+    const parts = partitionStep(one, opts({ threads: 1, mainShare: true, inlineCost: 30_000, minPartCost: 15_000, simd: true }));
+    expect(parts.map((p) => p.worker)).toEqual([0, MAIN]);
+    expect(covers(parts, one.units)).toBe(true);
+    expect(compileProgram(planExecution(dense(8)), cpuKernel, 'cpu', { gemm: 'wasm' }).steps[0].kernel).toBe('matmul');
+  });
+});
+
 describe('guidedChunks', () => {
   it('property: chunks cover the units in order, aligned, none but the last below 1/(LEAST_CHUNK_DIVISOR x participants), shrinking but the last, which takes a tail shorter than the alignment', () => {
     fc.assert(

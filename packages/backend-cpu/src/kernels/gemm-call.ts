@@ -65,6 +65,8 @@ export interface GemmLayout {
   readonly path: GemmPath;
   /** Rows per register tile: im2col chunks are a multiple of it, so only the last has an edge tile. */
   readonly mr: number;
+  /** Columns per packed panel: a panel holds K x nr floats, panels back to back, so columns [j nr, N) start at float j nr K. */
+  readonly nr: number;
   /** Floats `packB` writes for a K x N matrix. */
   packedBSize(K: number, N: number): number;
   /**

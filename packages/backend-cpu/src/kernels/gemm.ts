@@ -228,6 +228,7 @@ function storeEdgeTile(c: Float32Array, cOff: number, ldc: number, mr: number, n
 export const jsGemm: Gemm = {
   path: 'js',
   mr: GEMM_MR,
+  nr: GEMM_NR,
   packedBSize,
   packB: packBInto,
   run: gemm,

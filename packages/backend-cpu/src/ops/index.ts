@@ -5,7 +5,7 @@ import { concatKernel } from './concat.js';
 import { conv2dKernel, conv2dWinogradKernel } from './conv2d.js';
 import { fusedConv2dKernel } from './fused_conv2d.js';
 import { fusedMatmulKernel } from './fused_matmul.js';
-import { matmulKernel } from './matmul.js';
+import { matmulColumnsKernel, matmulKernel } from './matmul.js';
 import { maxpoolKernel } from './maxpool.js';
 import { mulKernel } from './mul.js';
 import { padKernel } from './pad.js';
@@ -31,6 +31,8 @@ export const CPU_KERNELS: readonly CpuKernel[] = [
   maxpoolKernel,
   matmulKernel,
   fusedMatmulKernel,
+  // Not an op: the step a matmul / fused_matmul on a few rows compiles to (units: column blocks).
+  matmulColumnsKernel,
   sliceKernel,
   batchNormKernel,
   depthwiseConv2dKernel,

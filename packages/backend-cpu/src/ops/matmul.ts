@@ -35,7 +35,7 @@ export function prepareMatmul(node: Node, ctx: PrepareContext, attrs: MatmulAttr
         for (let t = 0; t < bBatches; t++) layout.packB(dst, off + t * one, g.k, g.n, constB.data, t * g.k * g.n, ldb, g.transposeB);
       })
     : ctx.operand(b);
-  return {
+  const step: MatmulStep = {
     kernel: 'matmul',
     node: node.name,
     units: g.batch * g.m,
@@ -49,6 +49,32 @@ export function prepareMatmul(node: Node, ctx: PrepareContext, attrs: MatmulAttr
     y: ctx.output(node),
     wasm: layout.path === 'wasm',
   };
+  return byColumns(step, layout) ?? step;
+}
+
+/** At most this many rows (all batches) and at least COLUMN_BLOCKS blocks of columns: units are column blocks. */
+const FEW_ROWS = 4;
+const COLUMN_BLOCKS = 8;
+/** Packed panels per column block. */
+const PANELS_PER_BLOCK = 4;
+
+/**
+ * A matmul on a few rows with a constant b shared by its batches (a dense layer at batch 1) as
+ * blocks of columns, so that a scheduler can split it (its rows are too few). Every row of a's
+ * contiguous [batch x m, k] is one row of the product; a block runs its packed panels. Each
+ * element's sum is the one the row-wise step computes (the GEMM's order depends on K only).
+ */
+function byColumns(step: MatmulStep, layout: GemmLayout): MatmulColumnsStep | null {
+  const { batch, m, k, n, sharedB, transposeA } = step.g;
+  const columns = PANELS_PER_BLOCK * layout.nr;
+  const units = Math.ceil(n / columns);
+  if (!step.bPacked || !sharedB || transposeA || batch * m > FEW_ROWS || units < COLUMN_BLOCKS) return null;
+  return { ...step, kernel: 'matmul_columns', units, costPerUnit: batch * m * k * columns, columns };
+}
+
+/** A matmul step whose units are blocks of `columns` columns (the last one narrower). */
+export interface MatmulColumnsStep extends MatmulStep {
+  readonly columns: number;
 }
 
 // The GEMM call every run fills (kernels are synchronous: one per thread is enough).
@@ -80,6 +106,28 @@ export const matmulKernel: CpuKernel<MatmulStep> = {
       c.rowEnd = Math.min(end - t * m, m);
       gemm.run(c);
     }
+    releaseGemmCall(c);
+  },
+};
+
+export const matmulColumnsKernel: CpuKernel<MatmulColumnsStep> = {
+  op: 'matmul_columns',
+  prepare(node) {
+    throw new Error(`node '${node.name}' (${node.op}): matmul_columns steps are made by the matmul / fused_matmul kernels, not from a node`);
+  },
+  run(s, mem, start, end) {
+    const { batch, m, k, n } = s.g;
+    const layout = stepLayout(s);
+    const n0 = start * s.columns;
+    const c = call;
+    c.M = batch * m; c.N = Math.min(n, end * s.columns) - n0; c.K = k;
+    c.a = view(mem, s.a); c.aOff = s.a.off; c.lda = k; c.transA = false;
+    // Panels of nr columns, K x nr floats each, back to back: column n0 (a panel's first) starts at n0 x K.
+    c.b = mem.weights; c.bOff = s.b.off + n0 * k;
+    c.c = view(mem, s.y); c.cOff = s.y.off + n0; c.ldc = n;
+    c.bias = s.bias ? view(mem, s.bias) : null; c.biasOff = s.bias ? s.bias.off + n0 : 0; c.activation = s.activation;
+    c.rowStart = 0; c.rowEnd = batch * m;
+    gemmFor(mem, layout, s.node).run(c);
     releaseGemmCall(c);
   },
 };

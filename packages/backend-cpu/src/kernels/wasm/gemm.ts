@@ -81,7 +81,7 @@ export const wasmPackedBSize = wasmPanels.packedBSize;
 export const packBWasmInto = wasmPanels.packB;
 
 /** The wasm GEMM's packed layout (what a program compiled for it packs at compile time). */
-export const wasmGemmLayout: GemmLayout = { path: 'wasm', mr: WASM_MR, packedBSize: wasmPackedBSize, packB: packBWasmInto };
+export const wasmGemmLayout: GemmLayout = { path: 'wasm', mr: WASM_MR, nr: WASM_NR, packedBSize: wasmPackedBSize, packB: packBWasmInto };
 
 /** The module's epilogue flags of each activation (relu6 is relu, then the clamp at 6). */
 const ACTIVATION_FLAGS: Readonly<Record<GemmCall['activation'], number>> = { none: 0, relu: EPI_RELU, relu6: EPI_RELU | EPI_RELU6 };
@@ -103,6 +103,7 @@ type Im2colExport = (
 export class WasmGemm implements Gemm {
   readonly path = 'wasm' as const;
   readonly mr = WASM_MR;
+  readonly nr = WASM_NR;
   readonly packedBSize = wasmPackedBSize;
   readonly packB = packBWasmInto;
   /** Recognizes views of the memory (probing in this thread's scratch when a shared buffer object changed). */
