@@ -15,6 +15,7 @@ import '@tessera/backend-webgl';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-webgl';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import { OrtBackend, type OrtRuntime } from '@tessera/backend-ort';
 import { registerWorkersBackend } from '@tessera/backend-workers';
 import { numel, type Graph } from '@tessera/core';
 import { workload, workloadGraph, type Workload } from '@tessera/examples';
@@ -70,6 +71,23 @@ async function tesseraImpl(w: Workload, graph: Graph, backend: string): Promise<
   };
 }
 
+/**
+ * ONNX Runtime web on the graph Tessera exports, with `threads` intra-op threads. Its thread pool
+ * is sized once per page (2: the page is cross-origin isolated, so its threads are real ones).
+ */
+async function ortImpl(w: Workload, graph: Graph, threads: number): Promise<Impl> {
+  const runtime = async (): Promise<OrtRuntime> => {
+    const ort = await import('onnxruntime-web');
+    ort.env.wasm.numThreads = 2;
+    return ort as unknown as OrtRuntime;
+  };
+  const name = `ort-web ${threads} thread${threads > 1 ? 's' : ''}`;
+  const executable = await new OrtBackend(name, runtime, { threads, exactEdgeCases: false }).compile(graph, null as never);
+  const x = input(w);
+  const feed = { [graph.inputs[0].name]: x };
+  return { name, first: 0, times: [], call: async () => Object.values(await executable.run(feed))[0], dispose: () => executable.dispose() };
+}
+
 /** The same graph in tfjs ops (peers/tfjs-graph.ts) on tfjs' `backend`, made current before each call. */
 async function tfjsImpl(w: Workload, graph: Graph, backend: 'webgl' | 'wasm'): Promise<Impl> {
   await tf.setBackend(backend);
@@ -97,7 +115,7 @@ async function tfjsImpl(w: Workload, graph: Graph, backend: 'webgl' | 'wasm'): P
 const median = (a: number[]) => [...a].sort((p, q) => p - q)[Math.floor(a.length / 2)];
 const fmt = (n: number) => (n >= 100 ? n.toFixed(0) : n >= 10 ? n.toFixed(1) : n.toFixed(2));
 
-it('browser workloads: tessera webgl, cpu, workers vs tfjs-webgl, tfjs-wasm', async () => {
+it('browser workloads: tessera webgl, cpu, workers vs tfjs-webgl, tfjs-wasm, ONNX Runtime web', async () => {
   const webgl = getBackend(defaultContainer, 'webgl') as unknown as { device: { renderer: string } };
   const rows: Record<string, unknown>[] = [];
   for (const id of IDS) {
@@ -106,6 +124,7 @@ it('browser workloads: tessera webgl, cpu, workers vs tfjs-webgl, tfjs-wasm', as
     const impls: Impl[] = [await tesseraImpl(w, graph, 'webgl'), await tfjsImpl(w, graph, 'webgl')];
     if (w.gflop <= CPU_MAX_GFLOP || 'network' in w) {
       impls.push(await tesseraImpl(w, graph, 'cpu'), await tesseraImpl(w, graph, 'workers'), await tfjsImpl(w, graph, 'wasm'));
+      if (env.VITE_BENCH_ORT !== '0') impls.push(await ortImpl(w, graph, 1), await ortImpl(w, graph, 2));
     }
     let reference: Float32Array | null = null;
     for (const impl of impls) {
@@ -157,6 +176,7 @@ it('browser workloads: tessera webgl, cpu, workers vs tfjs-webgl, tfjs-wasm', as
     '',
     `speed-up of tessera-webgl over tfjs-webgl (median): ${IDS.map((id) => `${id} ${ratio(id).toFixed(2)}x`).join(', ')}`,
     `speed-up of tessera-cpu / tessera-workers over tfjs-wasm (median): ${IDS.map((id) => `${id} ${ratio(id, 'tessera-cpu', 'tfjs-wasm').toFixed(2)}x / ${ratio(id, 'tessera-workers', 'tfjs-wasm').toFixed(2)}x`).join(', ')}`,
+    `speed-up of tessera-cpu over ort-web 1 thread / tessera-workers over ort-web 2 threads (median): ${IDS.map((id) => `${id} ${ratio(id, 'tessera-cpu', 'ort-web 1 thread').toFixed(2)}x / ${ratio(id, 'tessera-workers', 'ort-web 2 threads').toFixed(2)}x`).join(', ')}`,
   ];
   console.log(`\nrenderer: ${webgl.device.renderer}; ${RUNS} timed calls, round-robin, after >= ${WARMUP} warm-up calls and >= ${WARMUP_MS} ms per implementation\n${lines.join('\n')}\n`);
   const report = {

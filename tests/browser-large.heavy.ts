@@ -7,7 +7,7 @@ import { CHUNK_BYTES, weightBytes } from '../packages/browser/src/graph-upload.j
 import { launchPage } from '../packages/browser/src/launcher.js';
 import { PageLink } from '../packages/browser/src/page-link.js';
 
-/** Node-side sessions on the page's webgl backend with graphs too large to cross in one message. */
+/** Node-side sessions on the page's webgl backend with graphs too large to cross in one message (in `pnpm test:heavy`: 30-50 s with a browser of its own). */
 
 /** Three matmuls whose weights take 104 MiB (ResNet-50 has 98 MiB). */
 function heavy(): Graph {
