@@ -178,7 +178,7 @@ it('browser workloads: tessera webgl, cpu, workers vs tfjs-webgl, tfjs-wasm, ONN
     `speed-up of tessera-cpu / tessera-workers over tfjs-wasm (median): ${IDS.map((id) => `${id} ${ratio(id, 'tessera-cpu', 'tfjs-wasm').toFixed(2)}x / ${ratio(id, 'tessera-workers', 'tfjs-wasm').toFixed(2)}x`).join(', ')}`,
     `speed-up of tessera-cpu over ort-web 1 thread / tessera-workers over ort-web 2 threads (median): ${IDS.map((id) => `${id} ${ratio(id, 'tessera-cpu', 'ort-web 1 thread').toFixed(2)}x / ${ratio(id, 'tessera-workers', 'ort-web 2 threads').toFixed(2)}x`).join(', ')}`,
   ];
-  console.log(`\nrenderer: ${webgl.device.renderer}; ${RUNS} timed calls, round-robin, after >= ${WARMUP} warm-up calls and >= ${WARMUP_MS} ms per implementation\n${lines.join('\n')}\n`);
+  console.log(`\nrenderer: ${webgl.device.renderer}; cross-origin isolated: ${globalThis.crossOriginIsolated}; ${RUNS} timed calls, round-robin, after >= ${WARMUP} warm-up calls and >= ${WARMUP_MS} ms per implementation\n${lines.join('\n')}\n`);
   const report = {
     date: new Date().toISOString(),
     userAgent: navigator.userAgent,
