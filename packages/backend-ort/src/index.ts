@@ -11,10 +11,20 @@ import { OrtBackend, type OrtRuntime } from './backend.js';
 
 export { OrtBackend, type OrtBackendOptions, type OrtRuntime } from './backend.js';
 
+/**
+ * The import of each package: onnxruntime-web's written out, so that a bundler (vite, webpack,
+ * esbuild) bundles it into a web app; onnxruntime-node's left to Node (no bundler resolves a
+ * native addon for a page).
+ */
+const IMPORTS = {
+  'onnxruntime-node': (pkg: string) => import(/* @vite-ignore */ pkg),
+  'onnxruntime-web': () => import('onnxruntime-web'),
+} as const;
+
 /** Loads an ONNX Runtime package (its CommonJS default export, or the module itself). */
 export const loadOrt = (pkg: 'onnxruntime-node' | 'onnxruntime-web') => async (): Promise<OrtRuntime> => {
   try {
-    const m = await import(pkg);
+    const m = (await IMPORTS[pkg](pkg)) as { default?: unknown };
     return (m.default ?? m) as OrtRuntime;
   } catch (e) {
     throw new Error(`backend needs the package '${pkg}' (npm i ${pkg}): ${e instanceof Error ? e.message : String(e)}`);
