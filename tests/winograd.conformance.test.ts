@@ -3,22 +3,27 @@
  * values) on the cpu backend with Winograd forced for every eligible conv (`winograd: 'always'`,
  * on the wasm GEMM and on the TypeScript one) and with it off; and a property of conv cases that
  * are all eligible (3x3, stride 1, dilation 1, a constant filter: the suite's own cases rarely
- * are), checked by the suite's `checkCase`, which judges the nodes the session reports as
+ * are), on cpu and on workers with every step split, checked by the suite's `checkCase`, which judges the nodes the session reports as
  * Winograd by the widened bound. Small counts: the full suite runs under `tessera conformance`.
  */
 import { CpuBackend } from '@tessera/backend-cpu';
+import { createWorkersBackend } from '@tessera/backend-workers';
 import { CaseBuilder, checkCase, dataSpecArbitrary, type ConformanceCase } from '@tessera/conformance';
 import { describeConformance } from '@tessera/conformance/vitest';
 import { convGeometry, type Activation, type Padding } from '@tessera/core';
 import { createContainer, createSession, registerBackend } from '@tessera/runtime';
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 
 const SEED = process.env.TESSERA_SEED !== undefined ? Number(process.env.TESSERA_SEED) : 20_261_206;
 const container = createContainer();
 registerBackend(container, 'cpu-winograd', () => new CpuBackend({ winograd: 'always' }));
 registerBackend(container, 'cpu-winograd-js', () => new CpuBackend({ winograd: 'always', gemm: 'js' }));
 registerBackend(container, 'cpu-direct', () => new CpuBackend({ winograd: false }));
+// One worker and the calling thread, every step split (tiles at any boundary): the workers' Winograd.
+const workers = createWorkersBackend({ threads: 1, winograd: 'always', inlineCost: 0, minPartCost: 0, inlineGraphCost: 0 });
+registerBackend(container, 'workers-winograd', () => workers);
+afterAll(() => workers.dispose());
 
 for (const backend of ['cpu-winograd', 'cpu-winograd-js', 'cpu-direct']) {
   describeConformance(backend, { container, seed: SEED, runs: 25, graphs: 0, ops: ['conv2d', 'fused_conv2d'] });
@@ -51,8 +56,8 @@ const eligibleCase: fc.Arbitrary<ConformanceCase> = fc
     return c.build({ y: c.b.fusedConv2d(x, f, bias, { padding, activation: p.activation }, residual) });
   });
 
-describe('Winograd-eligible convs on the cpu backend', () => {
-  for (const backend of ['cpu-winograd', 'cpu-winograd-js']) {
+describe('Winograd-eligible convs on the cpu and workers backends', () => {
+  for (const backend of ['cpu-winograd', 'cpu-winograd-js', 'workers-winograd']) {
     it(`${backend} runs every one with Winograd and agrees with the reference within the widened bound (conformance checkCase)`, async () => {
       let worst = 0;
       await fc.assert(

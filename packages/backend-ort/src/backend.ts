@@ -16,18 +16,19 @@ export interface OrtBackendOptions {
   readonly session?: InferenceSession.SessionOptions;
   /**
    * Export so that ONNX Runtime computes TensorFlow's values where its kernels differ at the edges
-   * (zero signs after relu, NaN weights over padding, NaN in max pool windows: `@tessera/onnx`'s
-   * `exactEdgeCases`), with its rewrite rule 'Pad_Fusion' off (`SESSION_CONFIG`), as the
-   * conformance suite demands. Default true; benchmark peers turn it off.
+   * (`@tessera/onnx`'s `exactEdgeCases`: zero signs after relu, NaN weights over padding, NaN in
+   * max pool windows, batch_norm's form, the bias after the product), with the rewrites that would
+   * undo it off (`SESSION_CONFIG`), as the conformance suite demands. Default true; benchmark
+   * peers turn it off.
    */
   readonly exactEdgeCases?: boolean;
 }
 
 /**
- * ONNX Runtime's PadFusion (the rewrite rule 'Pad_Fusion') folds a Pad into the next Conv / pool:
- * it would undo `exactEdgeCases`' explicit pads, and into an AveragePool it makes pads its kernel then refuses
- * ("Pad should be smaller than kernel"). ConvAddActivationFusion adds a residual inside the Conv's
- * sums, before its last products, where TensorFlow adds it to the finished conv (and bias);
+ * ONNX Runtime rewrites turned off. Its rule 'Pad_Fusion' folds a Pad into the next Conv / pool:
+ * it would undo `exactEdgeCases`' explicit pads, and into an AveragePool it makes pads its kernel
+ * then refuses ("Pad should be smaller than kernel"). ConvAddActivationFusion adds a residual
+ * inside the Conv's sums, where TensorFlow adds it to the finished conv (and bias);
  * MatMulAddFusion makes MatMul + Add a Gemm whose C (the bias) starts the sums.
  */
 const SESSION_CONFIG = { optimization: { disable_specified_optimizers: 'Pad_Fusion;ConvAddActivationFusion;MatMulAddFusion' } };
