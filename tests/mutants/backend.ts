@@ -53,7 +53,8 @@ export class MutantBackend implements Backend {
     const program = compileProgram(p, (op) => this.table.get(op), this.name);
     const mem: Memory = { arena: new Float32Array(program.arenaSize), weights: new Float32Array(program.weightsSize), ...(this.spec.gemm ? { gemm: this.spec.gemm } : {}) };
     program.fillWeights(mem.weights);
-    const kernels = graph.nodes.map((n) => this.table.get(n.op));
+    // By the step's kernel, not the node's op: a step may compile to another (matmul_columns).
+    const kernels = program.nodeSteps.map((step) => step && this.table.get(step.kernel));
     const scratch = new Scratch();
     const runStep = this.spec.runStep ?? runAll;
     let disposed = false;
