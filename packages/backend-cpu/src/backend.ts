@@ -8,7 +8,7 @@ import { wasmRelaxedSimdSupported, wasmSimdSupported } from './kernels/wasm/modu
 import { aliases } from './kernels/wasm/views.js';
 import { allocating, checkArrayLimits, noWasmReason, wasmMemoryReason } from './limits.js';
 import { loadWasmWinogradModule } from './kernels/wasm/winograd.js';
-import { compileProgram, programAlgorithms, Scratch, view, type CpuKernel, type Memory, type Program, type Ref, type WinogradMode } from './program.js';
+import { compileProgram, programAlgorithms, Scratch, view, type CompileOptions, type CpuKernel, type Memory, type Program, type Ref, type WinogradMode } from './program.js';
 
 export function cpuKernel(name: string): CpuKernel | undefined {
   return kernelRegistry.get<CpuKernel>('cpu', name);
@@ -110,6 +110,15 @@ export function winogradMode(option: CpuBackendOptions['winograd']): WinogradMod
   return option === undefined || option === true ? 'auto' : option === false ? 'off' : option;
 }
 
+/**
+ * How a backend of the cpu kernels compiles: for the wasm GEMM or the TypeScript one, Winograd as
+ * `option` says, on the TypeScript GEMM only when forced ('always': tests).
+ */
+export function compileOptionsFor(wasm: boolean, option: CpuBackendOptions['winograd']): CompileOptions {
+  const mode = winogradMode(option);
+  return wasm ? { gemm: 'wasm', winograd: mode } : { winograd: mode === 'always' ? 'always' : 'off' };
+}
+
 /** Floats of scratch the largest step of a program needs (the whole step on one thread). */
 export function maxScratch(program: Program): number {
   let size = 0;
@@ -146,7 +155,7 @@ export class CpuBackend implements Backend {
       // relu / bias_add / maxpool / depthwise in wasm SIMD on the same memory (bound on first use through
       // `Memory.gemm`); compiled here, asynchronously, so that binding never compiles.
       await Promise.all([loadWasmElementwiseModule(), loadWasmDepthwiseModule(), loadWasmWinogradModule()]);
-      const program = compileProgram(plan, cpuKernel, this.name, { gemm: 'wasm', winograd: winogradMode(this.options.winograd) });
+      const program = compileProgram(plan, cpuKernel, this.name, compileOptionsFor(true, this.options.winograd));
       const sizes = [maxScratch(program), program.arenaSize, program.weightsSize];
       const wasm = createWasmArena(sizes, module);
       if (wasm) {
@@ -158,8 +167,8 @@ export class CpuBackend implements Backend {
       if (choice === 'wasm') throw new TesseraError(`graph '${graph.name}' on backend '${this.name}': ${reason}`);
       // Too large for one wasm32 memory: the JS kernels, and the executable says why.
     }
-    // On the TypeScript GEMM only when forced ('always': tests); the TypeScript transforms run then.
-    const program = compileProgram(plan, cpuKernel, this.name, { winograd: winogradMode(this.options.winograd) === 'always' ? 'always' : 'off' });
+    // Winograd on the TypeScript GEMM only when forced; the TypeScript transforms run then.
+    const program = compileProgram(plan, cpuKernel, this.name, compileOptionsFor(false, this.options.winograd));
     checkArrayLimits(graph.name, this.name, program);
     const mem = allocating(graph.name, this.name, 4 * (program.arenaSize + program.weightsSize), () => ({
       arena: new Float32Array(program.arenaSize),

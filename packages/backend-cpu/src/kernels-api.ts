@@ -11,7 +11,7 @@ export {
   compileProgram, programAlgorithms, view, Scratch,
   type Program, type Step, type Ref, type Memory, type CpuKernel, type PrepareContext, type CompileOptions, type GemmPath, type WinogradMode,
 } from './program.js';
-export { cpuKernel, writeInputs, readOutputs, ioBuffers, maxScratch, winogradMode } from './backend.js';
+export { cpuKernel, writeInputs, readOutputs, ioBuffers, maxScratch, compileOptionsFor } from './backend.js';
 export { loadWasmWinogradModule } from './kernels/wasm/winograd.js';
 export { CPU_KERNELS } from './ops/index.js';
 export { allocating, checkArrayLimits, noWasmReason, wasmMemoryReason, MAX_ARRAY_FLOATS } from './limits.js';

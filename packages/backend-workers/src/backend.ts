@@ -1,7 +1,7 @@
 import { cpuWasmSimdSupported } from '@tessera/backend-cpu';
 import {
   allocating, checkArrayLimits, compileProgram, cpuKernel, createSharedWasmArena, noWasmReason, wasmMemoryReason, createWasmArena, loadSharedWasmGemmModule, loadWasmGemmModule,
-  loadWasmWinogradModule, maxScratch, sharedWasmMemorySupported, WasmGemm, winogradMode, type CompileOptions, type Memory, type Program, type WinogradMode,
+  compileOptionsFor, loadWasmWinogradModule, maxScratch, sharedWasmMemorySupported, WasmGemm, type Memory, type Program, type WinogradMode,
 } from '@tessera/backend-cpu/kernels';
 import { isView, TesseraError, type Graph } from '@tessera/core';
 import { kernelRegistry, planExecution, type Backend, type Executable, type ExecutionPlan, type PlanOptions } from '@tessera/runtime';
@@ -160,7 +160,7 @@ export class WorkersBackend implements Backend {
     const pool = await this.livePool();
     const plan = planExecution(graph, options);
     const module = this.options.gemm === 'js' ? null : await loadSharedWasmGemmModule();
-    const facts = compileProgram(plan, cpuKernel, this.name, this.compileOptions(module !== null));
+    const facts = compileProgram(plan, cpuKernel, this.name, compileOptionsFor(module !== null, this.options.winograd));
     const simd = module !== null;
     if (this.runsInline(facts, simd)) return plan;
     const spans = chainSpans(chainSteps(graph, facts.nodeSteps, this.partition(facts, pool.threads, false, simd), null, simd));
@@ -188,12 +188,6 @@ export class WorkersBackend implements Backend {
     const shared = memory?.kind === 'wasm' ? memory.memory : null;
     const release = shared && (() => (this.disposed ? undefined : this.memories.give(shared)));
     return new WorkersExecutable(graph.nodes, program, mem, scratch, schedule, this.options.mainShare, id, pool, this.callerFaults, release, reason);
-  }
-
-  /** How programs compile: the wasm GEMM or not; Winograd as the option says (on the TypeScript GEMM only when forced, as on cpu). */
-  private compileOptions(wasm: boolean): CompileOptions {
-    const mode = winogradMode(this.options.winograd);
-    return wasm ? { gemm: 'wasm', winograd: mode } : { winograd: mode === 'always' ? 'always' : 'off' };
   }
 
   /** The started pool, or the reason there is none. */
@@ -244,7 +238,7 @@ export class WorkersBackend implements Backend {
       reason = wasmMemoryReason(wasm.bytes);
       if (choice === 'wasm') throw new TesseraError(`graph '${graph.name}' on backend '${this.name}': ${reason}`);
     }
-    const program = compileProgram(plan, cpuKernel, this.name, this.compileOptions(false));
+    const program = compileProgram(plan, cpuKernel, this.name, compileOptionsFor(false, this.options.winograd));
     checkArrayLimits(graph.name, this.name, program);
     const inline = this.runsInline(program, false);
     const mem: Memory = allocating(graph.name, this.name, 4 * (program.arenaSize + program.weightsSize), () => ({
@@ -262,7 +256,7 @@ export class WorkersBackend implements Backend {
   private async allocateWasm(plan: ExecutionPlan, threads: number, module: WebAssembly.Module): Promise<Allocation | { bytes: number }> {
     // Compiled asynchronously here so that binding never compiles on a browser's main thread.
     await Promise.all([loadWasmWinogradModule(true), loadWasmWinogradModule(false)]);
-    const program = compileProgram(plan, cpuKernel, this.name, this.compileOptions(true));
+    const program = compileProgram(plan, cpuKernel, this.name, compileOptionsFor(true, this.options.winograd));
     const scratchSize = maxScratch(program);
     if (this.runsInline(program, true)) {
       // Runs on the main thread only: unshared memory, exactly like the cpu backend (a shared
