@@ -23,6 +23,7 @@ import { optimize } from '@tessera/passes';
 import { createSession, defaultContainer, getBackend } from '@tessera/runtime';
 import { expect, it } from 'vitest';
 import { commands } from 'vitest/browser';
+import { proxyRuntime } from '../peers/ort-web-proxy.js';
 import { tfjsGraph } from '../peers/tfjs-graph.js';
 
 const env = (import.meta as unknown as { env: Record<string, string | undefined> }).env;
@@ -71,18 +72,22 @@ async function tesseraImpl(w: Workload, graph: Graph, backend: string): Promise<
   };
 }
 
-/**
- * ONNX Runtime web on the graph Tessera exports, with `threads` intra-op threads. Its thread pool
- * is sized once per page (2: the page is cross-origin isolated, so its threads are real ones).
- */
+/** onnxruntime-web with `threads` threads, each in a worker of its own (../peers/ort-web-proxy.ts says why), started once per page. */
+const ortRuntimes = new Map<number, OrtRuntime>();
+function ortRuntime(threads: number): OrtRuntime {
+  let runtime = ortRuntimes.get(threads);
+  if (!runtime) {
+    const worker = new Worker(new URL('./ort-web-worker.ts', import.meta.url), { type: 'module', name: `ort-web:${threads}` });
+    runtime = proxyRuntime({ postMessage: (m) => worker.postMessage(m), listen: (f) => worker.addEventListener('message', (e) => f(e.data)) });
+    ortRuntimes.set(threads, runtime);
+  }
+  return runtime;
+}
+
+/** ONNX Runtime web on the graph Tessera exports, with `threads` threads (the page is cross-origin isolated, so they are real ones). */
 async function ortImpl(w: Workload, graph: Graph, threads: number): Promise<Impl> {
-  const runtime = async (): Promise<OrtRuntime> => {
-    const ort = await import('onnxruntime-web');
-    ort.env.wasm.numThreads = 2;
-    return ort as unknown as OrtRuntime;
-  };
   const name = `ort-web ${threads} thread${threads > 1 ? 's' : ''}`;
-  const executable = await new OrtBackend(name, runtime, { threads, exactEdgeCases: false }).compile(graph, null as never);
+  const executable = await new OrtBackend(name, async () => ortRuntime(threads), { threads, exactEdgeCases: false }).compile(graph, null as never);
   const x = input(w);
   const feed = { [graph.inputs[0].name]: x };
   return { name, first: 0, times: [], call: async () => Object.values(await executable.run(feed))[0], dispose: () => executable.dispose() };

@@ -1,23 +1,36 @@
-import { OrtBackend, loadOrt, type OrtRuntime } from '@tessera/backend-ort';
+import { OrtBackend, loadOrt } from '@tessera/backend-ort';
 import { defaultContainer, registerBackend } from '@tessera/runtime';
+import { Worker } from 'node:worker_threads';
+import { proxyRuntime } from './ort-web-proxy.js';
 
 /**
  * ONNX Runtime as benchmark peers, on the graph Tessera exports (`@tessera/backend-ort`): native
- * (onnxruntime-node, its default threads: the native ceiling) and WebAssembly (onnxruntime-web in
- * this process) with 1 and 2 intra-op threads. onnxruntime-web sizes its thread pool once per
- * process, so the pool gets 2 threads and each session takes 1 or 2 of them. ONNX Runtime applies
- * its own graph optimizations (fusion, batch-norm folding) at session creation. Relu is exported
- * plain (ONNX Runtime's, keeping -0), as a converted model has it.
+ * (onnxruntime-node, its default threads: the native ceiling) and WebAssembly (onnxruntime-web)
+ * with 1 and 2 threads, each in a worker thread of its own with a pool of that size
+ * (./ort-web-proxy.ts says why). ONNX Runtime applies its own graph optimizations (fusion,
+ * batch-norm folding) at session creation. Relu is exported plain (ONNX Runtime's, keeping -0),
+ * as a converted model has it.
  */
 export const ORT_PEERS = ['ort-node', 'ort-web 1 thread', 'ort-web 2 threads'] as const;
 
-export function registerOrtPeers(): void {
-  const web = async (): Promise<OrtRuntime> => {
-    const ort = (await loadOrt('onnxruntime-web')()) as OrtRuntime & { env: { wasm: { numThreads: number } } };
-    ort.env.wasm.numThreads = 2;
-    return ort;
+/** onnxruntime-web with `threads` threads in a worker thread of its own (started on first use; it does not keep the process alive). */
+function webThread(threads: number) {
+  let runtime: ReturnType<typeof proxyRuntime> | undefined;
+  return async () => {
+    if (!runtime) {
+      const worker = new Worker(new URL('./ort-web-thread.mjs', import.meta.url), { workerData: { threads } });
+      worker.unref();
+      runtime = proxyRuntime({ postMessage: (m) => worker.postMessage(m), listen: (f) => worker.on('message', f) });
+    }
+    return runtime;
   };
+}
+
+export function registerOrtPeers(): void {
   registerBackend(defaultContainer, 'ort-node', () => new OrtBackend('ort-node', loadOrt('onnxruntime-node'), { exactEdgeCases: false }));
-  registerBackend(defaultContainer, 'ort-web 1 thread', () => new OrtBackend('ort-web 1 thread', web, { threads: 1, exactEdgeCases: false }));
-  registerBackend(defaultContainer, 'ort-web 2 threads', () => new OrtBackend('ort-web 2 threads', web, { threads: 2, exactEdgeCases: false }));
+  for (const threads of [1, 2]) {
+    const name = `ort-web ${threads} thread${threads > 1 ? 's' : ''}`;
+    const runtime = webThread(threads);
+    registerBackend(defaultContainer, name, () => new OrtBackend(name, runtime, { threads, exactEdgeCases: false }));
+  }
 }

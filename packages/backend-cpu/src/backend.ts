@@ -1,5 +1,5 @@
 import { isView, TesseraError, type Feeds, type Graph } from '@tessera/core';
-import { kernelRegistry, type Backend, type Executable, type ExecutionPlan, type IOBuffers, type NodeObserver, type Outputs } from '@tessera/runtime';
+import { kernelRegistry, planExecution, type Backend, type PlanOptions, type Executable, type ExecutionPlan, type IOBuffers, type NodeObserver, type Outputs } from '@tessera/runtime';
 import { loadWasmDepthwiseModule } from './kernels/wasm/depthwise.js';
 import { loadWasmElementwiseModule } from './kernels/wasm/elementwise.js';
 import { createWasmArena } from './kernels/wasm/arena.js';
@@ -8,6 +8,7 @@ import { wasmRelaxedSimdSupported, wasmSimdSupported } from './kernels/wasm/modu
 import { aliases } from './kernels/wasm/views.js';
 import { allocating, checkArrayLimits, noWasmReason, wasmMemoryReason } from './limits.js';
 import { loadWasmWinogradModule } from './kernels/wasm/winograd.js';
+import { itemRuns, ITEM_BLOCK_BYTES, runSpans, type ItemRun } from './item-runs.js';
 import { compileProgram, programAlgorithms, Scratch, view, type CompileOptions, type CpuKernel, type Memory, type Program, type Ref, type WinogradMode } from './program.js';
 
 export function cpuKernel(name: string): CpuKernel | undefined {
@@ -103,6 +104,11 @@ export interface CpuBackendOptions {
    * reported as `Executable.algorithms` (`session.stats.algorithms`).
    */
   readonly winograd?: WinogradMode | boolean;
+  /**
+   * Item runs on a batch (item-runs.ts): the outputs of a block of items stay within this many
+   * bytes per step. Default ITEM_BLOCK_BYTES (512 KiB); 0 runs every step whole.
+   */
+  readonly itemBlockBytes?: number;
 }
 
 /** The Winograd mode of a backend option (true: 'auto', false: 'off'). */
@@ -146,6 +152,18 @@ export class CpuBackend implements Backend {
     return isView(op) || kernelRegistry.has('cpu', op);
   }
 
+  /**
+   * The default plan, or, where item runs are possible (item-runs.ts), one that keeps each run's
+   * values apart so that its members can run block by block. Which runs are possible depends on
+   * step facts alone (kernels, units, shapes): read from a program compiled over the default plan.
+   */
+  async plan(graph: Graph, options: PlanOptions): Promise<ExecutionPlan> {
+    const plan = planExecution(graph, options);
+    const facts = compileProgram(plan, cpuKernel, this.name, compileOptionsFor(this.gemmPath === 'wasm-simd', this.options.winograd));
+    const spans = runSpans(graph, itemRuns(graph, facts.nodeSteps, null, this.itemBlockBytes));
+    return spans.length ? planExecution(graph, { ...options, together: spans }) : plan;
+  }
+
   async compile(graph: Graph, plan: ExecutionPlan): Promise<Executable> {
     const choice = this.options.gemm ?? 'auto';
     const module = choice === 'js' ? null : await loadWasmGemmModule();
@@ -161,7 +179,7 @@ export class CpuBackend implements Backend {
       if (wasm) {
         const [scratch, arena, weights] = wasm.regions;
         program.fillWeights(weights);
-        return new CpuExecutable(plan, program, { arena, weights, gemm: wasm.gemm }, scratch, null);
+        return new CpuExecutable(plan, program, { arena, weights, gemm: wasm.gemm }, scratch, null, this.itemBlockBytes);
       }
       reason = wasmMemoryReason(4 * (sizes[0] + sizes[1] + sizes[2]));
       if (choice === 'wasm') throw new TesseraError(`graph '${graph.name}' on backend '${this.name}': ${reason}`);
@@ -175,7 +193,11 @@ export class CpuBackend implements Backend {
       weights: new Float32Array(program.weightsSize),
     }));
     program.fillWeights(mem.weights);
-    return new CpuExecutable(plan, program, mem, null, reason);
+    return new CpuExecutable(plan, program, mem, null, reason, this.itemBlockBytes);
+  }
+
+  private get itemBlockBytes(): number {
+    return this.options.itemBlockBytes ?? ITEM_BLOCK_BYTES;
   }
 
   async dispose(): Promise<void> {}
@@ -192,6 +214,8 @@ export function liveCpuExecutables(): number {
 class CpuExecutable implements Executable {
   private mem: Memory | null;
   private readonly scratch = new Scratch();
+  /** By node index of a run's head: its item run (item-runs.ts). */
+  private readonly runs: readonly (ItemRun | null)[];
   /** The nodes that run an algorithm other than their op's usual one (Winograd convs). */
   readonly algorithms: ReadonlyMap<string, string>;
 
@@ -203,8 +227,10 @@ class CpuExecutable implements Executable {
     private readonly fixedScratch: Float32Array | null,
     /** Why it runs the JS GEMM (null on the wasm path). */
     readonly gemmReason: string | null,
+    itemBlockBytes: number,
   ) {
     this.mem = mem;
+    this.runs = itemRuns(plan.graph, program.nodeSteps, plan, itemBlockBytes);
     this.algorithms = programAlgorithms(program);
     live++;
   }
@@ -222,13 +248,36 @@ class CpuExecutable implements Executable {
     for (let i = 0; i < nodes.length; i++) {
       const step = this.program.nodeSteps[i];
       if (!step) continue;
-      const kernel = cpuKernel(step.kernel)!;
-      const scratch = this.fixedScratch ?? this.scratch.get(kernel.scratchSize?.(step, 0, step.units) ?? 0);
+      const run = this.runs[i];
       observer?.nodeStart(nodes[i]);
-      kernel.run(step, mem, 0, step.units, scratch);
+      if (run) this.runItems(run, mem);
+      else this.runSteps([i], mem, 0, 1, 1);
       observer?.nodeEnd(nodes[i]);
+      if (!run) continue;
+      // A run's time is its head's; its followers' events are empty (as the workers backend's chains).
+      for (const f of run.members.slice(1)) {
+        observer?.nodeStart(nodes[f]);
+        observer?.nodeEnd(nodes[f]);
+      }
+      i = run.members[run.members.length - 1];
     }
     return readOutputs(this.program, mem, into);
+  }
+
+  /** The members of an item run, block of items by block of items. */
+  private runItems(run: ItemRun, mem: Memory): void {
+    for (let n = 0; n < run.items; n += run.itemsPerBlock) this.runSteps(run.members, mem, n, Math.min(n + run.itemsPerBlock, run.items), run.items);
+  }
+
+  /** Each node's step on the units of items [from, to) of `items` (a member's units are a multiple of its items). */
+  private runSteps(members: readonly number[], mem: Memory, from: number, to: number, items: number): void {
+    for (const i of members) {
+      const step = this.program.nodeSteps[i]!;
+      const kernel = cpuKernel(step.kernel)!;
+      const start = (from * step.units) / items;
+      const end = (to * step.units) / items;
+      kernel.run(step, mem, start, end, this.fixedScratch ?? this.scratch.get(kernel.scratchSize?.(step, start, end) ?? 0));
+    }
   }
 
   ioBuffers(): IOBuffers | null {

@@ -27,3 +27,7 @@ export {
 
 /** Every kernel function, for tests and micro-benchmarks. */
 export * as kernels from './kernels/index.js';
+
+// Chains and item runs: when a step may run on a range right after the step before it.
+export { arenaRegion, barrierFree, elementwiseFollower, itemMajor, overlaps, same, transposesA, type FollowerMemory, type Interval } from './chain-rules.js';
+export { itemRuns, runSpans, ITEM_BLOCK_BYTES, type ItemRun } from './item-runs.js';

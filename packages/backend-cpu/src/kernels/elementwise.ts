@@ -5,9 +5,15 @@
 import type { Conv2dGeometry } from './conv2d.js';
 import { maxpool } from './maxpool.js';
 
-/** relu, bias_add (+ relu) and maxpool, as the TypeScript kernels and the wasm ones (same bits) offer them. */
+/** relu, relu6, bias_add (+ relu), batch_norm and maxpool, as the TypeScript kernels and the wasm ones (same bits) offer them. */
 export interface ElementwiseKernels {
   relu(x: Float32Array, xOff: number, y: Float32Array, yOff: number, start: number, end: number): void;
+  relu6(x: Float32Array, xOff: number, y: Float32Array, yOff: number, start: number, end: number): void;
+  /** y = (x - mean[c]) * a[c] + offset[c] over elements [start, end) (c: the element's channel); a: `channels` floats at offset 0. */
+  batchNorm(
+    x: Float32Array, xOff: number, y: Float32Array, yOff: number, a: Float32Array,
+    mean: Float32Array, meanOff: number, offset: Float32Array, offsetOff: number, channels: number, start: number, end: number,
+  ): void;
   biasAdd(
     x: Float32Array, xOff: number, bias: Float32Array, biasOff: number, channels: number,
     y: Float32Array, yOff: number, start: number, end: number, relu?: boolean,
@@ -18,6 +24,8 @@ export interface ElementwiseKernels {
 /** The TypeScript element-wise kernels (any Float32Array). */
 export const jsElementwise: ElementwiseKernels = {
   relu: (x, xOff, y, yOff, start, end) => relu(x, xOff, y, yOff, start, end),
+  relu6: (x, xOff, y, yOff, start, end) => relu6(x, xOff, y, yOff, start, end),
+  batchNorm,
   biasAdd: (x, xOff, bias, biasOff, channels, y, yOff, start, end, relu = false) =>
     biasAddMaybeRelu(x, xOff, bias, biasOff, channels, y, yOff, start, end, relu),
   maxpool,
@@ -50,6 +58,21 @@ export function relu(x: Float32Array, xOff: number, y: Float32Array, yOff: numbe
   for (let i = start; i < end; i++) {
     const v = x[xi++];
     y[yi++] = v <= 0 ? 0 : v;
+  }
+}
+
+/**
+ * y = (x - mean[c]) * a[c] + offset[c], each operation rounded to float32 (Math.fround: the
+ * values of the wasm kernel's f32 operations; a double result rounded once could differ).
+ */
+function batchNorm(
+  x: Float32Array, xOff: number, y: Float32Array, yOff: number, a: Float32Array,
+  mean: Float32Array, meanOff: number, offset: Float32Array, offsetOff: number, channels: number, start: number, end: number,
+): void {
+  let c = start % channels;
+  for (let i = start; i < end; i++) {
+    y[yOff + i] = Math.fround(Math.fround(x[xOff + i] - mean[meanOff + c]) * a[c]) + offset[offsetOff + c];
+    if (++c === channels) c = 0;
   }
 }
 

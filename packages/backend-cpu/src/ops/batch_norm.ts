@@ -1,4 +1,5 @@
 import { attrsOf, batchNorm } from '@tessera/core';
+import { elementwiseFor } from '../kernels/wasm/elementwise.js';
 import { elementUnits, view, type CpuKernel, type Ref, type Step } from '../program.js';
 
 export interface BatchNormStep extends Step {
@@ -14,7 +15,8 @@ export interface BatchNormStep extends Step {
 
 /**
  * y = (x - mean) * a + offset with a = scale / sqrt(variance + epsilon) per channel, computed
- * once per range into scratch (the difference first, as the reference: the same NaN / Inf).
+ * once per range into scratch (the difference first, as the reference: the same NaN / Inf), each
+ * operation in float32 (wasm SIMD where the memory has it).
  * The units are elements, so the op chains element-wise, in place on x included.
  */
 export const batchNormKernel: CpuKernel<BatchNormStep> = {
@@ -43,12 +45,7 @@ export const batchNormKernel: CpuKernel<BatchNormStep> = {
     const o = view(mem, s.offset);
     const v = view(mem, s.variance);
     const sc = view(mem, s.scale);
-    const { mean: mr, offset: or } = s;
     for (let c = 0; c < C; c++) a[c] = sc[s.scale.off + c] / Math.sqrt(v[s.variance.off + c] + s.epsilon);
-    let c = start % C;
-    for (let i = start; i < end; i++) {
-      y[s.y.off + i] = (x[s.x.off + i] - m[mr.off + c]) * a[c] + o[or.off + c];
-      if (++c === C) c = 0;
-    }
+    elementwiseFor(mem, x, y, a).batchNorm(x, s.x.off, y, s.y.off, a, m, s.mean.off, o, s.offset.off, C, start, end);
   },
 };

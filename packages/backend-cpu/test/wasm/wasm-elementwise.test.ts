@@ -1,5 +1,5 @@
 /**
- * The wasm SIMD relu / bias_add / maxpool (kernels/wasm/elementwise.ts): bit-identical to the JS
+ * The wasm SIMD relu / relu6 / bias_add / batch_norm / maxpool (kernels/wasm/elementwise.ts): bit-identical to the JS
  * kernels (NaN payloads aside) on random shapes, channels 1..70, special values (NaN, ±Inf, ±0),
  * unaligned offsets and split ranges, on plain and shared memories (one instance per thread),
  * and equal to Math.max / float32 add references; through the cpu backend, the same bits as the
@@ -10,7 +10,7 @@ import { test, fc } from '@fast-check/vitest';
 import { GraphBuilder, evaluate, poolGeometry, randomTensor } from '@tessera/core';
 import { planExecution } from '@tessera/runtime';
 import { maxpool } from '../../src/kernels/maxpool.js';
-import { relu } from '../../src/kernels/elementwise.js';
+import { jsElementwise, relu } from '../../src/kernels/elementwise.js';
 import type { Conv2dGeometry } from '../../src/kernels/conv2d.js';
 import { WasmElementwise, loadWasmElementwiseModule, wasmElementwiseFor, wasmElementwiseModule } from '../../src/kernels/wasm/elementwise.js';
 import { createSharedWasmArena, createWasmArena } from '../../src/kernels/wasm/arena.js';
@@ -172,7 +172,7 @@ describe.skipIf(!simd)('wasm elementwise kernels', () => {
   });
 
   test.prop([ewArb], { numRuns: 300 })(
-    'relu / bias_add / bias_add+relu: same bits as the JS kernels on split ranges, in place or not',
+    'relu / relu6 / bias_add / bias_add+relu / batch_norm: same bits as the JS kernels on split ranges, in place or not, and as float32 references',
     (p) => {
       const x = data(p.n, p.seed, p.special);
       const bias = data(p.channels, p.seed + 1, p.special);
@@ -187,9 +187,19 @@ describe.skipIf(!simd)('wasm elementwise kernels', () => {
           wasm: (r0: number, r1: number) => wasm.biasAdd(f32, xBase, f32, bBase, p.channels, f32, yBase, r0, r1) },
         { name: 'bias_add_relu', js: (y: Float32Array, r0: number, r1: number) => biasAddRelu(x, 0, bias, 0, p.channels, y, 0, r0, r1),
           wasm: (r0: number, r1: number) => wasm.biasAdd(f32, xBase, f32, bBase, p.channels, f32, yBase, r0, r1, true) },
+        { name: 'relu6', js: (y: Float32Array, r0: number, r1: number) => jsElementwise.relu6(x, 0, y, 0, r0, r1),
+          wasm: (r0: number, r1: number) => wasm.relu6(f32, xBase, f32, yBase, r0, r1) },
+        // batch_norm with mean = bias, a = bias scaled, offset = bias reversed (in the memory after y).
+        { name: 'batch_norm', js: (y: Float32Array, r0: number, r1: number) => jsElementwise.batchNorm(x, 0, y, 0, bnA, bias, 0, bnOffset, 0, p.channels, r0, r1),
+          wasm: (r0: number, r1: number) => wasm.batchNorm(f32, xBase, f32, yBase, f32.subarray(aBase), f32, bBase, f32, aBase + p.channels, p.channels, r0, r1) },
       ];
+      const bnA = bias.map((v) => v * 3);
+      const bnOffset = bias.slice().reverse();
+      const aBase = bBase + p.channels + p.n + 16; // after y and the sentinel after it
+      f32.set(bnA, aBase);
+      f32.set(bnOffset, aBase + p.channels);
       for (const k of kernels) {
-        f32.fill(SENTINEL, 0, yBase + p.n + 8);
+        f32.fill(SENTINEL, 0, yBase + p.n + 1);
         f32.set(x, xBase);
         f32.set(bias, bBase);
         for (const [r0, r1] of ranges) k.wasm(r0, r1);
@@ -198,10 +208,18 @@ describe.skipIf(!simd)('wasm elementwise kernels', () => {
         expect(firstBitDifference(f32.slice(yBase, yBase + p.n), want), k.name).toBe(-1);
         if (!p.inPlace) expect(f32[yBase - 1]).toBe(SENTINEL);
         expect(f32[yBase + p.n]).toBe(SENTINEL);
-        // Independent reference: float32 sum, relu(NaN) = NaN, relu(-0) = +0.
+        // Independent reference: float32 operations (stored one by one), relu(NaN) = NaN, relu(-0) = +0, relu6 as Math.min / Math.max.
+        const f = new Float32Array(1);
         for (let i = 0; i < p.n; i++) {
-          let v = k.name === 'relu' ? x[i] : Math.fround(x[i] + bias[i % p.channels]);
-          if (k.name !== 'bias_add' && v <= 0) v = 0;
+          const c = i % p.channels;
+          let v = k.name === 'relu' || k.name === 'relu6' ? x[i] : Math.fround(x[i] + bias[c]);
+          if (k.name === 'batch_norm') {
+            f[0] = x[i] - bias[c];
+            f[0] *= bnA[c];
+            f[0] += bnOffset[c];
+            v = f[0];
+          } else if (k.name === 'relu6') v = Math.min(Math.max(v, 0), 6);
+          else if (k.name !== 'bias_add' && v <= 0) v = 0;
           const got = f32[yBase + i];
           if (!(Object.is(got, v) || (Number.isNaN(got) && Number.isNaN(v)))) throw new Error(`${k.name}[${i}] = ${got}, expected ${v}`);
         }

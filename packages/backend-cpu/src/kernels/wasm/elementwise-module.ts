@@ -1,12 +1,16 @@
 /**
- * Generates the WebAssembly SIMD (f32x4) module of the memory-bound kernels: relu, bias_add,
- * bias_add + relu and max pooling, over byte addresses in the imported memory (the same memory
+ * Generates the WebAssembly SIMD (f32x4) module of the memory-bound kernels: relu, relu6,
+ * bias_add, bias_add + relu, batch_norm and max pooling, over byte addresses in the imported memory (the same memory
  * the GEMM uses). See ./elementwise.ts for the JavaScript side and the contract.
  *
  * Exports (all parameters i32; addresses are byte addresses, any multiple of 4: vector loads
  * and stores need no 16-byte alignment, the alignment in the memarg is only a hint):
  *   relu(x, y, n)
  *       y[i] = x[i] <= 0 ? +0 : x[i] for i in [0, n)         (NaN stays, -0 becomes +0)
+ *   relu6(x, y, n)
+ *       y[i] = x[i] <= 0 ? +0 : x[i] > 6 ? 6 : x[i]
+ *   batch_norm(x, y, a, mean, offset, C, ch, n)
+ *       y[i] = (x[i] - mean[c]) * a[c] + offset[c], c = (ch + i) mod C, each operation rounded to float32
  *   bias_add(x, y, bias, C, ch, n) / bias_add_relu(...)
  *       y[i] = x[i] + bias[(ch + i) mod C] (then relu) for i in [0, n), 0 <= ch < C
  *   maxpool(x, y, C, inH, inW, kH, kW, sH, sW, dH, dW, padT, padL, outH, outW, n, oh, ow, rows)
@@ -16,6 +20,8 @@
  * Semantics are those of the JS kernels (../elementwise.ts, ../maxpool.ts), bit for bit:
  *   - relu: compare + bitselect (x <= 0 -> +0, so relu(-0) = +0 as docs/SEMANTICS.md says), as
  *     the GEMM epilogue; not f32x4.max (also +0 for -0), which may change a NaN's payload.
+ *   - relu6: relu's compare + bitselect after a second one for x > 6.
+ *   - batch_norm: f32 sub, mul, add; the JS kernel rounds each (Math.fround) to the same values.
  *   - bias_add: one f32.add. The JS kernel adds in double and rounds once to float32 on the
  *     store, which is the same value (double rounding of a sum of two floats is innocuous:
  *     53 >= 2*24 + 2); only NaN payloads may differ.
@@ -43,23 +49,28 @@ function raw(f: Func, ...bytes: number[]): void {
   f.code.push(...bytes);
 }
 
-/** relu(x, y, n). */
-function reluFunc(): Func {
-  const f = new Func('relu', [I32, I32, I32], [], true);
+/** relu(x, y, n), or relu6(x, y, n) with `six`. */
+function clampFunc(six: boolean): Func {
+  const f = new Func(six ? 'relu6' : 'relu', [I32, I32, I32], [], true);
   const [x, y, n] = [0, 1, 2];
   const zero = f.local(V128);
+  const top = f.local(V128);
   const v = Array.from({ length: 4 }, () => f.local(V128));
   const s = f.local(F32);
-  const vrelu = (l: Local): void => {
-    // bitselect(zero, v, v <= 0)
-    f.get(zero).get(l).get(l).get(zero).f32x4Le().v128Bitselect();
+  if (six) f.f32(6).f32x4Splat().set(top);
+  const vclamp = (l: Local): void => {
+    // bitselect(zero, six ? bitselect(top, v, v > 6) : v, v <= 0)
+    f.get(zero);
+    if (six) f.get(top).get(l).get(l).get(top).f32x4Gt().v128Bitselect();
+    else f.get(l);
+    f.get(l).get(zero).f32x4Le().v128Bitselect();
   };
   // 16 floats per iteration, then 4, then scalar.
   f.whileNot(() => f.get(n).i32(16).ltS(), () => {
     for (let k = 0; k < 4; k++) f.get(x).v128Load(16 * k).set(v[k]);
     for (let k = 0; k < 4; k++) {
       f.get(y);
-      vrelu(v[k]);
+      vclamp(v[k]);
       f.v128Store(16 * k);
     }
     f.inc(x, 64).inc(y, 64).inc(n, -16);
@@ -67,14 +78,17 @@ function reluFunc(): Func {
   f.whileNot(() => f.get(n).i32(4).ltS(), () => {
     f.get(x).v128Load().set(v[0]);
     f.get(y);
-    vrelu(v[0]);
+    vclamp(v[0]);
     f.v128Store();
     f.inc(x, 16).inc(y, 16).inc(n, -4);
   });
   f.whileNot(() => f.get(n).eqz(), () => {
     f.get(x).f32Load().set(s);
-    // select(+0, s, s <= 0)
-    f.get(y).f32(0).get(s).get(s).f32(0).f32Le().select().f32Store();
+    // select(+0, six ? select(6, s, s > 6) : s, s <= 0)
+    f.get(y).f32(0);
+    if (six) f.f32(6).get(s).get(s).f32(6).f32Gt().select();
+    else f.get(s);
+    f.get(s).f32(0).f32Le().select().f32Store();
     f.inc(x, 4).inc(y, 4).inc(n, -1);
   });
   return f;
@@ -111,6 +125,32 @@ function biasAddFunc(relu: boolean): Func {
       else f.get(s);
       f.f32Store();
       f.inc(x, 4).inc(y, 4).inc(b, 4).inc(seg, -1);
+    });
+    f.get(rest).set(n);
+    f.i32(0).set(ch);
+  });
+  return f;
+}
+
+/** batch_norm(x, y, a, mean, offset, C, ch, n): y[i] = (x[i] - mean[c]) * a[c] + offset[c], c = (ch + i) mod C. */
+function batchNormFunc(): Func {
+  const f = new Func('batch_norm', [I32, I32, I32, I32, I32, I32, I32, I32], [], true);
+  const [x, y, a, mean, offset, C, ch, n] = [0, 1, 2, 3, 4, 5, 6, 7];
+  const [pa, pm, po] = [f.local(I32), f.local(I32), f.local(I32)];
+  const seg = f.local(I32);
+  const rest = f.local(I32);
+  f.whileNot(() => f.get(n).eqz(), () => {
+    // One run of channels [ch, min(C, ch + n)) within a row.
+    f.minS(() => f.get(C).get(ch).sub(), () => f.get(n)).set(seg);
+    f.get(n).get(seg).sub().set(rest);
+    for (const [p, base] of [[pa, a], [pm, mean], [po, offset]] as const) f.get(base).get(ch).i32(2).shl().add().set(p);
+    f.whileNot(() => f.get(seg).i32(4).ltS(), () => {
+      f.get(y).get(x).v128Load().get(pm).v128Load().f32x4Sub().get(pa).v128Load().f32x4Mul().get(po).v128Load().f32x4Add().v128Store();
+      f.inc(x, 16).inc(y, 16).inc(pa, 16).inc(pm, 16).inc(po, 16).inc(seg, -4);
+    });
+    f.whileNot(() => f.get(seg).eqz(), () => {
+      f.get(y).get(x).f32Load().get(pm).f32Load().f32Sub().get(pa).f32Load().f32Mul().get(po).f32Load().f32Add().f32Store();
+      f.inc(x, 4).inc(y, 4).inc(pa, 4).inc(pm, 4).inc(po, 4).inc(seg, -1);
     });
     f.get(rest).set(n);
     f.i32(0).set(ch);
@@ -287,7 +327,7 @@ function maxpoolFunc(): Func {
   return f;
 }
 
-/** The module: relu, bias_add, bias_add_relu, maxpool over the imported memory. */
+/** The module: relu, relu6, bias_add, bias_add_relu, batch_norm, maxpool over the imported memory. */
 export function buildElementwiseModule(memory: MemoryImport): Uint8Array<ArrayBuffer> {
-  return encodeModule(memory, [reluFunc(), biasAddFunc(false), biasAddFunc(true), maxpoolFunc()]);
+  return encodeModule(memory, [clampFunc(false), clampFunc(true), biasAddFunc(false), biasAddFunc(true), batchNormFunc(), maxpoolFunc()]);
 }

@@ -1,5 +1,5 @@
 /**
- * WebAssembly SIMD relu / bias_add / bias_add + relu / maxpool over a WebAssembly.Memory: the
+ * WebAssembly SIMD relu / relu6 / bias_add / bias_add + relu / batch_norm / maxpool over a WebAssembly.Memory: the
  * JavaScript side of ./elementwise-module.ts.
  *
  * Same arguments and the same bits as the JS kernels (../elementwise.ts, ../maxpool.ts; NaN
@@ -47,6 +47,7 @@ export function loadWasmElementwiseModule(shared = false): Promise<WebAssembly.M
 
 type Fn3 = (x: number, y: number, n: number) => void;
 type BiasFn = (x: number, y: number, bias: number, C: number, ch: number, n: number) => void;
+type BatchNormFn = (x: number, y: number, a: number, mean: number, offset: number, C: number, ch: number, n: number) => void;
 type PoolFn = (
   x: number, y: number, C: number, inH: number, inW: number, kH: number, kW: number,
   sH: number, sW: number, dH: number, dW: number, padT: number, padL: number, outH: number, outW: number,
@@ -66,6 +67,8 @@ function checkRange(what: string, arr: Float32Array, off: number, start: number,
 /** The kernels bound to one memory (one instance; use one per thread). */
 export class WasmElementwise implements ElementwiseKernels {
   private readonly reluFn: Fn3;
+  private readonly relu6Fn: Fn3;
+  private readonly batchNormFn: BatchNormFn;
   private readonly biasFn: BiasFn;
   private readonly biasReluFn: BiasFn;
   private readonly poolFn: PoolFn;
@@ -82,6 +85,8 @@ export class WasmElementwise implements ElementwiseKernels {
     if (!module) throw new Error('WebAssembly SIMD is not available');
     const e = new WebAssembly.Instance(module, { env: { memory } }).exports;
     this.reluFn = e.relu as Fn3;
+    this.relu6Fn = e.relu6 as Fn3;
+    this.batchNormFn = e.batch_norm as BatchNormFn;
     this.biasFn = e.bias_add as BiasFn;
     this.biasReluFn = e.bias_add_relu as BiasFn;
     this.poolFn = e.maxpool as PoolFn;
@@ -99,10 +104,35 @@ export class WasmElementwise implements ElementwiseKernels {
 
   /** y[yOff+i] = relu(x[xOff+i]) for i in [start, end); x and y equal or disjoint. */
   relu(x: Float32Array, xOff: number, y: Float32Array, yOff: number, start: number, end: number): void {
+    this.clamp('relu', this.reluFn, x, xOff, y, yOff, start, end);
+  }
+
+  /** y[yOff+i] = relu6(x[xOff+i]) for i in [start, end); x and y equal or disjoint. */
+  relu6(x: Float32Array, xOff: number, y: Float32Array, yOff: number, start: number, end: number): void {
+    this.clamp('relu6', this.relu6Fn, x, xOff, y, yOff, start, end);
+  }
+
+  private clamp(what: string, fn: Fn3, x: Float32Array, xOff: number, y: Float32Array, yOff: number, start: number, end: number): void {
     if (end <= start) return;
-    checkRange('relu x', x, xOff, start, end);
-    checkRange('relu y', y, yOff, start, end);
-    this.reluFn(this.address(x, xOff + start), this.address(y, yOff + start), end - start);
+    checkRange(`${what} x`, x, xOff, start, end);
+    checkRange(`${what} y`, y, yOff, start, end);
+    fn(this.address(x, xOff + start), this.address(y, yOff + start), end - start);
+  }
+
+  /** As the JS `batchNorm` (../elementwise.ts); every array a view of this memory. */
+  batchNorm(
+    x: Float32Array, xOff: number, y: Float32Array, yOff: number, a: Float32Array,
+    mean: Float32Array, meanOff: number, offset: Float32Array, offsetOff: number, channels: number, start: number, end: number,
+  ): void {
+    if (end <= start) return;
+    if (!(channels > 0)) throw new RangeError(`batchNorm: channels must be positive, got ${channels}`);
+    checkRange('batchNorm x', x, xOff, start, end);
+    checkRange('batchNorm y', y, yOff, start, end);
+    for (const [what, arr, off] of [['a', a, 0], ['mean', mean, meanOff], ['offset', offset, offsetOff]] as const) checkRange(`batchNorm ${what}`, arr, off, 0, channels);
+    this.batchNormFn(
+      this.address(x, xOff + start), this.address(y, yOff + start), this.address(a, 0), this.address(mean, meanOff), this.address(offset, offsetOff),
+      channels, start % channels, end - start,
+    );
   }
 
   /** y[yOff+i] = x[xOff+i] + bias[biasOff + i mod channels] (then relu) for i in [start, end). */

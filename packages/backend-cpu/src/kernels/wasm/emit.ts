@@ -158,6 +158,8 @@ export class Func {
   f32Load(offset = 0): this { return this.op(0x2a).memarg(2, offset); }
   f32Store(offset = 0): this { return this.op(0x38).memarg(2, offset); }
   f32Add(): this { return this.op(0x92); }
+  f32Sub(): this { return this.op(0x93); }
+  f32Mul(): this { return this.op(0x94); }
   f32Le(): this { return this.op(0x5f); }
   f32Gt(): this { return this.op(0x5e); }
 
@@ -167,6 +169,7 @@ export class Func {
   v128Load32Splat(offset = 0): this { return this.simd(0x09).memarg(2, offset); }
   f32x4Splat(): this { return this.simd(0x13); }
   f32x4Add(): this { return this.simd(0xe4); }
+  f32x4Sub(): this { return this.simd(0xe5); }
   f32x4Mul(): this { return this.simd(0xe6); }
   /** Relaxed SIMD: a*b + c, fused or not as the hardware prefers (operands a, b, c on the stack). */
   f32x4RelaxedMadd(): this { return this.simd(0x105); }

@@ -1,0 +1,95 @@
+import { isElementwise, numel, type Graph } from '@tessera/core';
+import type { ExecutionPlan } from '@tessera/runtime';
+import { arenaRegion, barrierFree, itemMajor, type Interval } from './chain-rules.js';
+import type { Step } from './program.js';
+
+/**
+ * Item runs: on a batch, a step and the item-wise steps after it (each reading the one before,
+ * `itemMajor`) run block of items by block of items instead of step by step, so that what one
+ * member writes is read by the next while it is still in cache. The seed CNN at batch 32 writes
+ * 6.4 MB of conv output that max pool reads back; in blocks of 2 images, 400 KB. The same kernels
+ * on the same units, so the same bits. The workers backend makes chains by the same rules
+ * (chain-rules.ts) to cut barriers; this is the one-thread counterpart.
+ */
+
+/** Items per block: as many as keep each member's output of a block within this many bytes (L2-sized). */
+export const ITEM_BLOCK_BYTES = 512 * 1024;
+/**
+ * A GEMM follower (matmul, conv2d) joins only with at least this many rows per item: on fewer (a
+ * dense layer after a flatten: one row per item) it would stream all its weights for a handful
+ * of rows in every block.
+ */
+const MIN_GEMM_ROWS = 16;
+const GEMM_KERNELS = new Set(['matmul', 'conv2d']);
+
+export interface ItemRun {
+  /** Node indices of the members, head first. */
+  readonly members: readonly number[];
+  /** The leading dimension every member shares. */
+  readonly items: number;
+  readonly itemsPerBlock: number;
+}
+
+/**
+ * The item runs of a program's steps (`nodeSteps`), by node index of their head (null elsewhere):
+ * runs of >= 2 steps on a leading dimension >= 2 whose members' outputs per block of
+ * `itemsPerBlock` items fit in `blockBytes`, where a whole step would not (0: no runs). Followers
+ * need memory that is safe without a barrier (`barrierFree`); with `plan` null, by kernels and
+ * shapes alone (what could run if memory allowed: `CpuBackend.plan` then keeps each run's values
+ * apart, `runSpans`). Views of a member's output are followed when they keep the items.
+ */
+export function itemRuns(graph: Graph, nodeSteps: readonly (Step | null)[], plan: ExecutionPlan | null, blockBytes = ITEM_BLOCK_BYTES): (ItemRun | null)[] {
+  const nodes = graph.nodes;
+  const runs: (ItemRun | null)[] = nodes.map(() => null);
+  const region = (value: string): Interval | null => {
+    if (!plan) return graph.kind(value) === 'constant' ? null : { start: 0, end: 0 };
+    return arenaRegion(plan, value);
+  };
+  const regions = (values: readonly string[]): Interval[] => values.map(region).filter((r): r is Interval => r !== null);
+  for (let i = 0; i < nodes.length && blockBytes > 0; i++) {
+    const head = nodeSteps[i];
+    const items = nodes[i].output.shape[0];
+    let out = region(nodes[i].name);
+    if (!head || !out || !(items >= 2) || !itemMajor(graph, nodes[i], head, items)) continue;
+    const reads = regions(nodes[i].inputs);
+    const writes = [out];
+    const members = [i];
+    // The values the run computes (members, views of them).
+    const computed = new Set([nodes[i].name]);
+    let last = nodes[i].name;
+    let j = i + 1;
+    for (; j < nodes.length && nodes[j].inputs[0] === last; j++) {
+      const f = nodeSteps[j];
+      const node = nodes[j];
+      if (!f) {
+        if (node.output.shape[0] !== items) break;
+        last = node.name;
+        computed.add(last);
+        continue;
+      }
+      const input = region(node.inputs[0]);
+      const y = region(node.name);
+      const others = regions(node.inputs.slice(1));
+      if (!input || !y || !itemMajor(graph, node, f, items) || (GEMM_KERNELS.has(f.kernel) && f.units / items < MIN_GEMM_ROWS)) break;
+      // Without a plan, an operand the run computes keeps it simple: the run ends (with a plan, barrierFree checks every operand's memory).
+      if (plan ? !barrierFree(node, f, false, { input, y, out, others }, reads, writes) : node.inputs.slice(1).some((v) => computed.has(v))) break;
+      reads.push(...others);
+      writes.push(y);
+      members.push(j);
+      last = node.name;
+      computed.add(last);
+      out = y;
+    }
+    if (members.length < 2) continue;
+    const itemBytes = Math.max(...members.map((m) => (4 * numel(nodes[m].output.shape)) / items));
+    const itemsPerBlock = Math.max(1, Math.floor(blockBytes / itemBytes));
+    if (itemsPerBlock < items) runs[i] = { members, items, itemsPerBlock };
+    i = j - 1;
+  }
+  return runs;
+}
+
+/** Node index ranges [head, last member] of the runs whose members write memory of their own (not all in place): the plan keeps their values apart. */
+export function runSpans(graph: Graph, runs: readonly (ItemRun | null)[]): [number, number][] {
+  return runs.flatMap((r) => (r && r.members.slice(1).some((m) => !isElementwise(graph.nodes[m].op)) ? [[r.members[0], r.members[r.members.length - 1]] as [number, number]] : []));
+}
