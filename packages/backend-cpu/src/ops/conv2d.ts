@@ -1,6 +1,5 @@
 import { attrsOf, conv2d as conv2dSpec, convGeometry, winogradEligible, type Activation, type Conv2dAttrs, type ConvGeometry, type Node } from '@tessera/core';
 import { conv2d, conv2dScratchSize, convCall, releaseConvCall, type GemmLayout } from '../kernels/index.js';
-import { relu6 } from '../kernels/elementwise.js';
 import { elementwiseFor } from '../kernels/wasm/elementwise.js';
 import { wasmWinogradFor } from '../kernels/wasm/winograd.js';
 import {
@@ -124,8 +123,9 @@ function addResidual(s: ConvStep, residual: Ref, mem: Memory, start: number, end
   const y = view(mem, s.y);
   const r = view(mem, residual);
   const yOff = s.y.off + start * s.g.outC;
-  elementwiseFor(mem, y, r).biasAdd(y, yOff, r, residual.off + start * s.g.outC, len, y, yOff, 0, len, s.activation === 'relu');
-  if (s.activation === 'relu6') relu6(y, yOff, y, yOff, 0, len);
+  const kernels = elementwiseFor(mem, y, r);
+  kernels.biasAdd(y, yOff, r, residual.off + start * s.g.outC, len, y, yOff, 0, len, s.activation === 'relu');
+  if (s.activation === 'relu6') kernels.relu6(y, yOff, y, yOff, 0, len);
 }
 
 /**
