@@ -12,7 +12,7 @@ import { workload, workloadGraph } from '@tessera/examples';
 import { createContainer, createSession, planExecution, registerBackend } from '@tessera/runtime';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { expectBitIdentical } from './helpers/bits.js';
+import { expectBackendsBitIdentical } from './helpers/bits.js';
 import { propertySeed } from './helpers/tfjs.js';
 
 const SEED = propertySeed(20_261_207);
@@ -70,12 +70,7 @@ describe('cpu item runs', () => {
         const whole = await createSession(graph, { backend: 'whole', container });
         const expected = await whole.run({ x });
         whole.dispose();
-        for (const name of Object.keys(BACKENDS).slice(1)) {
-          const session = await createSession(graph, { backend: name, container });
-          const actual = await session.run({ x });
-          for (const out of Object.keys(graph.outputs)) expectBitIdentical(actual[out], expected[out], `${name}, output '${out}'\n${graph.toString()}`);
-          session.dispose();
-        }
+        await expectBackendsBitIdentical(graph, { x }, expected, Object.keys(BACKENDS).slice(1), container);
       }),
       { seed: SEED, numRuns: 40 },
     );

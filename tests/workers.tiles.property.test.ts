@@ -12,7 +12,7 @@ import { GraphBuilder, randomTensor, type Graph } from '@tessera/core';
 import { createContainer, createSession, registerBackend } from '@tessera/runtime';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, it } from 'vitest';
-import { expectBitIdentical } from './helpers/bits.js';
+import { expectBackendsBitIdentical } from './helpers/bits.js';
 import { propertySeed } from './helpers/tfjs.js';
 
 const SEED = propertySeed(20_261_128);
@@ -84,12 +84,7 @@ describe('workers tiles', () => {
         const cpu = await createSession(graph, { backend: 'cpu' });
         const expected = await cpu.run({ x });
         cpu.dispose();
-        for (const name of Object.keys(POOLS)) {
-          const session = await createSession(graph, { backend: name, container });
-          const actual = await session.run({ x });
-          for (const out of Object.keys(graph.outputs)) expectBitIdentical(actual[out], expected[out], `${name}, output '${out}'\n${graph.toString()}`);
-          session.dispose();
-        }
+        await expectBackendsBitIdentical(graph, { x }, expected, Object.keys(POOLS), container);
       }),
       { seed: SEED, numRuns: 30 },
     );
