@@ -9,6 +9,7 @@ import { CpuBackend } from '@tessera/backend-cpu';
 import { compileProgram, cpuKernel, itemRuns } from '@tessera/backend-cpu/kernels';
 import { GraphBuilder, randomTensor, type Graph } from '@tessera/core';
 import { workload, workloadGraph } from '@tessera/examples';
+import { optimize } from '@tessera/passes';
 import { createContainer, createSession, planExecution, registerBackend } from '@tessera/runtime';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -76,13 +77,17 @@ describe('cpu item runs', () => {
     );
   }, 120_000);
 
-  it('the seed CNN at batch 32 runs conv -> bias_add -> relu -> maxpool in blocks of 2 images (a 28x28x64 conv output is 200,704 bytes)', async () => {
+  it('the seed CNN at batch 32 runs conv -> bias_add -> relu -> maxpool image by image (per image, its outputs take 3 x 200,704 + 50,176 bytes), at O1 in blocks of 2 images', async () => {
     const plan = await new CpuBackend().plan(workloadGraph(workload('W1-b32')), {});
     const program = compileProgram(plan, cpuKernel, 'cpu', { gemm: 'wasm' });
     const runs = itemRuns(plan.graph, program.nodeSteps, plan).filter((r) => r !== null);
     expect(runs.map((r) => ({ ops: r.members.map((m) => plan.graph.nodes[m].op), items: r.items, itemsPerBlock: r.itemsPerBlock }))).toEqual([
-      { ops: ['conv2d', 'bias_add', 'relu', 'maxpool'], items: 32, itemsPerBlock: Math.floor((512 * 1024) / (28 * 28 * 64 * 4)) },
+      { ops: ['conv2d', 'bias_add', 'relu', 'maxpool'], items: 32, itemsPerBlock: 1 },
     ]);
+    // fused_conv2d -> maxpool: 200,704 + 50,176 bytes per image.
+    const o1 = await new CpuBackend().plan(optimize(workloadGraph(workload('W1-b32')), { level: 'O1' }).graph, {});
+    const o1Runs = itemRuns(o1.graph, compileProgram(o1, cpuKernel, 'cpu', { gemm: 'wasm' }).nodeSteps, o1).filter((r) => r !== null);
+    expect(o1Runs.map((r) => r.itemsPerBlock)).toEqual([Math.floor((512 * 1024) / (200_704 + 50_176))]);
     // Batch 1: nothing to block.
     const one = planExecution(workloadGraph(workload('W1-b1')));
     expect(itemRuns(one.graph, compileProgram(one, cpuKernel, 'cpu', { gemm: 'wasm' }).nodeSteps, one).every((r) => r === null)).toBe(true);

@@ -105,8 +105,8 @@ export interface CpuBackendOptions {
    */
   readonly winograd?: WinogradMode | boolean;
   /**
-   * Item runs on a batch (item-runs.ts): the outputs of a block of items stay within this many
-   * bytes per step. Default ITEM_BLOCK_BYTES (512 KiB); 0 runs every step whole.
+   * Item runs on a batch (item-runs.ts): the members' outputs of a block of items stay within
+   * this many bytes together. Default ITEM_BLOCK_BYTES (512 KiB); 0 runs every step whole.
    */
   readonly itemBlockBytes?: number;
 }

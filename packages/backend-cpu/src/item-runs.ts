@@ -7,12 +7,12 @@ import type { Step } from './program.js';
  * Item runs: on a batch, a step and the item-wise steps after it (each reading the one before,
  * `itemMajor`) run block of items by block of items instead of step by step, so that what one
  * member writes is read by the next while it is still in cache. The seed CNN at batch 32 writes
- * 6.4 MB of conv output that max pool reads back; in blocks of 2 images, 400 KB. The same kernels
+ * 6.4 MB of conv output that max pool reads back; in blocks of one image, 200 KB. The same kernels
  * on the same units, so the same bits. The workers backend makes chains by the same rules
  * (chain-rules.ts) to cut barriers; this is the one-thread counterpart.
  */
 
-/** Items per block: as many as keep each member's output of a block within this many bytes (L2-sized). */
+/** Items per block: as many as keep the members' outputs of a block, together, within this many bytes (L2-sized). */
 export const ITEM_BLOCK_BYTES = 512 * 1024;
 /**
  * A GEMM follower (matmul, conv2d) joins only with at least this many rows per item: on fewer (a
@@ -81,7 +81,7 @@ export function itemRuns(graph: Graph, nodeSteps: readonly (Step | null)[], plan
       out = y;
     }
     if (members.length < 2) continue;
-    const itemBytes = Math.max(...members.map((m) => (4 * numel(nodes[m].output.shape)) / items));
+    const itemBytes = members.reduce((sum, m) => sum + (4 * numel(nodes[m].output.shape)) / items, 0);
     const itemsPerBlock = Math.max(1, Math.floor(blockBytes / itemBytes));
     if (itemsPerBlock < items) runs[i] = { members, items, itemsPerBlock };
     i = j - 1;
