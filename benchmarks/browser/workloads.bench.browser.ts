@@ -23,7 +23,7 @@ import { optimize } from '@tessera/passes';
 import { createSession, defaultContainer, getBackend } from '@tessera/runtime';
 import { expect, it } from 'vitest';
 import { commands } from 'vitest/browser';
-import { proxyRuntime } from '../peers/ort-web-proxy.js';
+import { ortWebName, proxyRuntime } from '../peers/ort-web-proxy.js';
 import { tfjsGraph } from '../peers/tfjs-graph.js';
 
 const env = (import.meta as unknown as { env: Record<string, string | undefined> }).env;
@@ -86,7 +86,7 @@ function ortRuntime(threads: number): OrtRuntime {
 
 /** ONNX Runtime web on the graph Tessera exports, with `threads` threads (the page is cross-origin isolated, so they are real ones). */
 async function ortImpl(w: Workload, graph: Graph, threads: number): Promise<Impl> {
-  const name = `ort-web ${threads} thread${threads > 1 ? 's' : ''}`;
+  const name = ortWebName(threads);
   const executable = await new OrtBackend(name, async () => ortRuntime(threads), { threads, exactEdgeCases: false }).compile(graph, null as never);
   const x = input(w);
   const feed = { [graph.inputs[0].name]: x };
@@ -186,7 +186,7 @@ it('browser workloads: tessera webgl, cpu, workers vs tfjs-webgl, tfjs-wasm, ONN
     '',
     `speed-up of tessera-webgl over tfjs-webgl (median): ${IDS.map((id) => `${id} ${ratio(id).toFixed(2)}x`).join(', ')}`,
     `speed-up of tessera-cpu / tessera-workers over tfjs-wasm (median): ${IDS.map((id) => `${id} ${ratio(id, 'tessera-cpu', 'tfjs-wasm').toFixed(2)}x / ${ratio(id, 'tessera-workers', 'tfjs-wasm').toFixed(2)}x`).join(', ')}`,
-    `speed-up of tessera-cpu over ort-web 1 thread / tessera-workers over ort-web 2 threads (median): ${IDS.map((id) => `${id} ${ratio(id, 'tessera-cpu', 'ort-web 1 thread').toFixed(2)}x / ${ratio(id, 'tessera-workers', 'ort-web 2 threads').toFixed(2)}x`).join(', ')}`,
+    `speed-up of tessera-cpu over ort-web 1 thread / tessera-workers over ort-web 2 threads (median): ${IDS.map((id) => `${id} ${ratio(id, 'tessera-cpu', ortWebName(1)).toFixed(2)}x / ${ratio(id, 'tessera-workers', ortWebName(2)).toFixed(2)}x`).join(', ')}`,
   ];
   console.log(`\nrenderer: ${webgl.device.renderer}; cross-origin isolated: ${globalThis.crossOriginIsolated}; ${RUNS} timed calls, round-robin, after >= ${WARMUP} warm-up calls and >= ${WARMUP_MS} ms per implementation\n${lines.join('\n')}\n`);
   const report = {

@@ -8,6 +8,9 @@ import type { OrtRuntime } from '@tessera/backend-ort';
  * used ~1.9 cores), so each thread count gets an instance of its own. A call pays a message
  * round trip (tens of microseconds) and a copy of its input.
  */
+/** The peer's name in tables: 'ort-web 1 thread', 'ort-web 2 threads'. */
+export const ortWebName = (threads: number): string => `ort-web ${threads} thread${threads > 1 ? 's' : ''}`;
+
 export interface Port {
   postMessage(message: unknown): void;
   /** Calls `listener` with each message's data. */

@@ -1,7 +1,7 @@
 import { OrtBackend, loadOrt } from '@tessera/backend-ort';
 import { defaultContainer, registerBackend } from '@tessera/runtime';
 import { Worker } from 'node:worker_threads';
-import { proxyRuntime } from './ort-web-proxy.js';
+import { ortWebName, proxyRuntime } from './ort-web-proxy.js';
 
 /**
  * ONNX Runtime as benchmark peers, on the graph Tessera exports (`@tessera/backend-ort`): native
@@ -11,7 +11,7 @@ import { proxyRuntime } from './ort-web-proxy.js';
  * batch-norm folding) at session creation. Relu is exported plain (ONNX Runtime's, keeping -0),
  * as a converted model has it.
  */
-export const ORT_PEERS = ['ort-node', 'ort-web 1 thread', 'ort-web 2 threads'] as const;
+export const ORT_PEERS = ['ort-node', ortWebName(1), ortWebName(2)];
 
 /** onnxruntime-web with `threads` threads in a worker thread of its own (started on first use; it does not keep the process alive). */
 function webThread(threads: number) {
@@ -29,7 +29,7 @@ function webThread(threads: number) {
 export function registerOrtPeers(): void {
   registerBackend(defaultContainer, 'ort-node', () => new OrtBackend('ort-node', loadOrt('onnxruntime-node'), { exactEdgeCases: false }));
   for (const threads of [1, 2]) {
-    const name = `ort-web ${threads} thread${threads > 1 ? 's' : ''}`;
+    const name = ortWebName(threads);
     const runtime = webThread(threads);
     registerBackend(defaultContainer, name, () => new OrtBackend(name, runtime, { threads, exactEdgeCases: false }));
   }

@@ -8,7 +8,7 @@ import { wasmRelaxedSimdSupported, wasmSimdSupported } from './kernels/wasm/modu
 import { aliases } from './kernels/wasm/views.js';
 import { allocating, checkArrayLimits, noWasmReason, wasmMemoryReason } from './limits.js';
 import { loadWasmWinogradModule } from './kernels/wasm/winograd.js';
-import { itemRuns, ITEM_BLOCK_BYTES, runSpans, type ItemRun } from './item-runs.js';
+import { itemRuns, ITEM_BLOCK_BYTES, runOrder, runSpans, type ItemRun } from './item-runs.js';
 import { compileProgram, programAlgorithms, Scratch, view, type CompileOptions, type CpuKernel, type Memory, type Program, type Ref, type WinogradMode } from './program.js';
 
 export function cpuKernel(name: string): CpuKernel | undefined {
@@ -214,8 +214,10 @@ export function liveCpuExecutables(): number {
 class CpuExecutable implements Executable {
   private mem: Memory | null;
   private readonly scratch = new Scratch();
-  /** By node index of a run's head: its item run (item-runs.ts). */
-  private readonly runs: readonly (ItemRun | null)[];
+  /** What a run runs, in order: each step alone or in an item run (item-runs.ts `runOrder`). */
+  private readonly order: readonly ItemRun[];
+  /** Each node's step's kernel, looked up once. */
+  private readonly kernels: readonly (CpuKernel | null)[];
   /** The nodes that run an algorithm other than their op's usual one (Winograd convs). */
   readonly algorithms: ReadonlyMap<string, string>;
 
@@ -230,7 +232,8 @@ class CpuExecutable implements Executable {
     itemBlockBytes: number,
   ) {
     this.mem = mem;
-    this.runs = itemRuns(plan.graph, program.nodeSteps, plan, itemBlockBytes);
+    this.order = runOrder(program.nodeSteps, itemRuns(plan.graph, program.nodeSteps, plan, itemBlockBytes));
+    this.kernels = program.nodeSteps.map((step) => step && cpuKernel(step.kernel)!);
     this.algorithms = programAlgorithms(program);
     live++;
   }
@@ -245,37 +248,27 @@ class CpuExecutable implements Executable {
     if (!mem) throw new Error('cpu executable is disposed');
     writeInputs(this.program, mem, feeds);
     const nodes = this.plan.graph.nodes;
-    for (let i = 0; i < nodes.length; i++) {
-      const step = this.program.nodeSteps[i];
-      if (!step) continue;
-      const run = this.runs[i];
-      observer?.nodeStart(nodes[i]);
-      if (run) this.runItems(run, mem);
-      else this.runSteps([i], mem, 0, 1, 1);
-      observer?.nodeEnd(nodes[i]);
-      if (!run) continue;
+    for (const run of this.order) {
+      const head = nodes[run.members[0]];
+      observer?.nodeStart(head);
+      for (let n = 0; n < run.items; n += run.itemsPerBlock) this.runBlock(run, mem, n, Math.min(n + run.itemsPerBlock, run.items));
+      observer?.nodeEnd(head);
       // A run's time is its head's; its followers' events are empty (as the workers backend's chains).
-      for (const f of run.members.slice(1)) {
-        observer?.nodeStart(nodes[f]);
-        observer?.nodeEnd(nodes[f]);
+      for (let k = 1; k < run.members.length; k++) {
+        observer?.nodeStart(nodes[run.members[k]]);
+        observer?.nodeEnd(nodes[run.members[k]]);
       }
-      i = run.members[run.members.length - 1];
     }
     return readOutputs(this.program, mem, into);
   }
 
-  /** The members of an item run, block of items by block of items. */
-  private runItems(run: ItemRun, mem: Memory): void {
-    for (let n = 0; n < run.items; n += run.itemsPerBlock) this.runSteps(run.members, mem, n, Math.min(n + run.itemsPerBlock, run.items), run.items);
-  }
-
-  /** Each node's step on the units of items [from, to) of `items` (a member's units are a multiple of its items). */
-  private runSteps(members: readonly number[], mem: Memory, from: number, to: number, items: number): void {
-    for (const i of members) {
+  /** Each member's step on the units of items [from, to) of the run's (a member's units are a multiple of its items). */
+  private runBlock(run: ItemRun, mem: Memory, from: number, to: number): void {
+    for (const i of run.members) {
       const step = this.program.nodeSteps[i]!;
-      const kernel = cpuKernel(step.kernel)!;
-      const start = (from * step.units) / items;
-      const end = (to * step.units) / items;
+      const kernel = this.kernels[i]!;
+      const start = (from * step.units) / run.items;
+      const end = (to * step.units) / run.items;
       kernel.run(step, mem, start, end, this.fixedScratch ?? this.scratch.get(kernel.scratchSize?.(step, start, end) ?? 0));
     }
   }

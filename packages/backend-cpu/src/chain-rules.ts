@@ -74,28 +74,76 @@ export function arenaRegion(plan: ExecutionPlan, value: string): Interval | null
 }
 
 export const overlaps = (a: Interval, b: Interval): boolean => a.start < b.end && b.start < a.end;
-export const same = (a: Interval, b: Interval): boolean => a.start === b.start && a.end === b.end;
 
-/** The memory of a follower: its input (the chain's last output `out`), its output y, its other operands. */
-export interface FollowerMemory {
-  readonly input: Interval;
-  readonly y: Interval;
-  readonly out: Interval;
-  readonly others: readonly Interval[];
-}
+const same = (a: Interval, b: Interval): boolean => a.start === b.start && a.end === b.end;
 
 /**
- * With a plan: the follower may run right after the chain's members on each range, with no
- * barrier: what it writes is its input in place (element-wise kernels) or memory no member reads
- * or writes (`reads`, `writes`), and its other operands are not written by the chain (the arena
- * planner reuses memory of values dead after a step, which is only safe with a barrier). With
- * `elementwise`, its units must also be the elements of its input.
+ * The memory a chain (or an item run) has read and written so far, against which each follower
+ * is checked. With a plan, a follower joins where it is safe with no barrier: what it writes is
+ * its input in place (element-wise kernels) or memory no member reads or writes, and its other
+ * operands are not written by the chain (the arena planner reuses memory of values dead after a
+ * step, which is only safe with a barrier). Without a plan (by kernels and shapes alone: what could
+ * chain if memory allowed), it joins unless an operand other than its first is a value the chain
+ * computes.
  */
-export function barrierFree(node: Node, f: Step, elementwise: boolean, m: FollowerMemory, reads: readonly Interval[], writes: readonly Interval[]): boolean {
-  const { input, y, out, others } = m;
-  if (!same(input, out) || (elementwise && f.units !== out.end - out.start)) return false;
-  if (others.some((r) => writes.some((w) => overlaps(r, w)))) return false;
-  const inPlace = isElementwise(node.op) && same(y, input);
-  if (!inPlace && [...reads, ...writes, ...others].some((r) => overlaps(r, y))) return false;
-  return !others.some((r) => overlaps(r, y));
+export class ChainMemory {
+  private constructor(
+    private readonly graph: Graph,
+    private readonly plan: ExecutionPlan | null,
+    /** The chain's last output. */
+    private out: Interval,
+    private readonly reads: Interval[],
+    private readonly writes: Interval[],
+    /** The values the chain computes (members, views of them). */
+    private readonly computed: Set<string>,
+  ) {}
+
+  /** The memory of a chain headed by `head`; null where its output has no arena memory. */
+  static of(graph: Graph, plan: ExecutionPlan | null, head: Node): ChainMemory | null {
+    const m = new ChainMemory(graph, plan, { start: 0, end: 0 }, [], [], new Set([head.name]));
+    const out = m.region(head.name);
+    if (!out) return null;
+    m.out = out;
+    m.reads.push(...m.regions(head.inputs));
+    m.writes.push(out);
+    return m;
+  }
+
+  /** A view (reshape) of the chain's last output: the same memory under another name. */
+  addView(node: Node): void {
+    this.computed.add(node.name);
+  }
+
+  /** Whether `node` (its step `f`) may run after the members on each range; if so it joins. `elementwise`: its units must be its input's elements. */
+  join(node: Node, f: Step, elementwise: boolean): boolean {
+    const input = this.region(node.inputs[0]);
+    const y = this.region(node.name);
+    if (!input || !y) return false;
+    const others = this.regions(node.inputs.slice(1));
+    if (this.plan ? !this.barrierFree(node, f, elementwise, input, y, others) : node.inputs.slice(1).some((v) => this.computed.has(v))) return false;
+    this.reads.push(input, ...others);
+    this.writes.push(y);
+    this.computed.add(node.name);
+    this.out = y;
+    return true;
+  }
+
+  private barrierFree(node: Node, f: Step, elementwise: boolean, input: Interval, y: Interval, others: readonly Interval[]): boolean {
+    const out = this.out;
+    if (!same(input, out) || (elementwise && f.units !== out.end - out.start)) return false;
+    if (others.some((r) => this.writes.some((w) => overlaps(r, w)))) return false;
+    const inPlace = isElementwise(node.op) && same(y, input);
+    if (!inPlace && [...this.reads, ...this.writes, ...others].some((r) => overlaps(r, y))) return false;
+    return !others.some((r) => overlaps(r, y));
+  }
+
+  /** A value's memory; without a plan, a placeholder for any value not a constant. */
+  private region(value: string): Interval | null {
+    if (!this.plan) return this.graph.kind(value) === 'constant' ? null : { start: 0, end: 0 };
+    return arenaRegion(this.plan, value);
+  }
+
+  private regions(values: readonly string[]): Interval[] {
+    return values.map((v) => this.region(v)).filter((r): r is Interval => r !== null);
+  }
 }

@@ -1,6 +1,6 @@
 import { isElementwise, numel, type Graph } from '@tessera/core';
 import type { ExecutionPlan } from '@tessera/runtime';
-import { arenaRegion, barrierFree, itemMajor, type Interval } from './chain-rules.js';
+import { ChainMemory, itemMajor } from './chain-rules.js';
 import type { Step } from './program.js';
 
 /**
@@ -34,28 +34,20 @@ export interface ItemRun {
  * The item runs of a program's steps (`nodeSteps`), by node index of their head (null elsewhere):
  * runs of >= 2 steps on a leading dimension >= 2 whose members' outputs per block of
  * `itemsPerBlock` items fit in `blockBytes`, where a whole step would not (0: no runs). Followers
- * need memory that is safe without a barrier (`barrierFree`); with `plan` null, by kernels and
+ * need memory that is safe without a barrier (`ChainMemory`); with `plan` null, by kernels and
  * shapes alone (what could run if memory allowed: `CpuBackend.plan` then keeps each run's values
  * apart, `runSpans`). Views of a member's output are followed when they keep the items.
  */
 export function itemRuns(graph: Graph, nodeSteps: readonly (Step | null)[], plan: ExecutionPlan | null, blockBytes = ITEM_BLOCK_BYTES): (ItemRun | null)[] {
   const nodes = graph.nodes;
   const runs: (ItemRun | null)[] = nodes.map(() => null);
-  const region = (value: string): Interval | null => {
-    if (!plan) return graph.kind(value) === 'constant' ? null : { start: 0, end: 0 };
-    return arenaRegion(plan, value);
-  };
-  const regions = (values: readonly string[]): Interval[] => values.map(region).filter((r): r is Interval => r !== null);
   for (let i = 0; i < nodes.length && blockBytes > 0; i++) {
     const head = nodeSteps[i];
     const items = nodes[i].output.shape[0];
-    let out = region(nodes[i].name);
-    if (!head || !out || !(items >= 2) || !itemMajor(graph, nodes[i], head, items)) continue;
-    const reads = regions(nodes[i].inputs);
-    const writes = [out];
+    if (!head || !(items >= 2) || !itemMajor(graph, nodes[i], head, items)) continue;
+    const memory = ChainMemory.of(graph, plan, nodes[i]);
+    if (!memory) continue;
     const members = [i];
-    // The values the run computes (members, views of them).
-    const computed = new Set([nodes[i].name]);
     let last = nodes[i].name;
     let j = i + 1;
     for (; j < nodes.length && nodes[j].inputs[0] === last; j++) {
@@ -63,22 +55,12 @@ export function itemRuns(graph: Graph, nodeSteps: readonly (Step | null)[], plan
       const node = nodes[j];
       if (!f) {
         if (node.output.shape[0] !== items) break;
-        last = node.name;
-        computed.add(last);
-        continue;
+        memory.addView(node);
+      } else {
+        if (!itemMajor(graph, node, f, items) || (GEMM_KERNELS.has(f.kernel) && f.units / items < MIN_GEMM_ROWS) || !memory.join(node, f, false)) break;
+        members.push(j);
       }
-      const input = region(node.inputs[0]);
-      const y = region(node.name);
-      const others = regions(node.inputs.slice(1));
-      if (!input || !y || !itemMajor(graph, node, f, items) || (GEMM_KERNELS.has(f.kernel) && f.units / items < MIN_GEMM_ROWS)) break;
-      // Without a plan, an operand the run computes keeps it simple: the run ends (with a plan, barrierFree checks every operand's memory).
-      if (plan ? !barrierFree(node, f, false, { input, y, out, others }, reads, writes) : node.inputs.slice(1).some((v) => computed.has(v))) break;
-      reads.push(...others);
-      writes.push(y);
-      members.push(j);
       last = node.name;
-      computed.add(last);
-      out = y;
     }
     if (members.length < 2) continue;
     const itemBytes = members.reduce((sum, m) => sum + (4 * numel(nodes[m].output.shape)) / items, 0);
@@ -92,4 +74,16 @@ export function itemRuns(graph: Graph, nodeSteps: readonly (Step | null)[], plan
 /** Node index ranges [head, last member] of the runs whose members write memory of their own (not all in place): the plan keeps their values apart. */
 export function runSpans(graph: Graph, runs: readonly (ItemRun | null)[]): [number, number][] {
   return runs.flatMap((r) => (r && r.members.slice(1).some((m) => !isElementwise(graph.nodes[m].op)) ? [[r.members[0], r.members[r.members.length - 1]] as [number, number]] : []));
+}
+
+/** The order a program's steps run in: each step alone (one block of one item), or as an item run with its followers. */
+export function runOrder(nodeSteps: readonly (Step | null)[], runs: readonly (ItemRun | null)[]): ItemRun[] {
+  const order: ItemRun[] = [];
+  for (let i = 0; i < nodeSteps.length; i++) {
+    if (!nodeSteps[i]) continue;
+    const run = runs[i] ?? { members: [i], items: 1, itemsPerBlock: 1 };
+    order.push(run);
+    i = run.members[run.members.length - 1];
+  }
+  return order;
 }

@@ -29,5 +29,5 @@ export {
 export * as kernels from './kernels/index.js';
 
 // Chains and item runs: when a step may run on a range right after the step before it.
-export { arenaRegion, barrierFree, elementwiseFollower, itemMajor, overlaps, same, transposesA, type FollowerMemory, type Interval } from './chain-rules.js';
-export { itemRuns, runSpans, ITEM_BLOCK_BYTES, type ItemRun } from './item-runs.js';
+export { arenaRegion, ChainMemory, elementwiseFollower, itemMajor, overlaps, transposesA, type Interval } from './chain-rules.js';
+export { itemRuns, type ItemRun } from './item-runs.js';

@@ -1,5 +1,5 @@
 import {
-  arenaRegion, barrierFree, elementwiseFollower, itemMajor, kernels, overlaps, same, transposesA, type ConvStep, type Interval, type Step,
+  arenaRegion, ChainMemory, elementwiseFollower, itemMajor, kernels, overlaps, transposesA, type ConvStep, type Interval, type Step,
 } from '@tessera/backend-cpu/kernels';
 import { isElementwise, numel, type Graph, type Node } from '@tessera/core';
 import type { ExecutionPlan } from '@tessera/runtime';
@@ -99,12 +99,6 @@ export function chainSteps(
   const grains: (number | null)[] = nodes.map(() => null);
   const apart = nodes.map(() => false);
   const tiles: (readonly TileRegion[] | null)[] = nodes.map(() => null);
-  const region = (value: string): Interval | null => {
-    if (!plan) return graph.kind(value) === 'constant' ? null : { start: 0, end: 0 };
-    return arenaRegion(plan, value);
-  };
-  /** Arena regions of the values (constants have none). */
-  const regions = (values: readonly string[]): Interval[] => values.map(region).filter((r): r is Interval => r !== null);
   for (let i = 0; i < nodes.length; i++) {
     const p = steps[i];
     const pp = parts[i];
@@ -112,14 +106,9 @@ export function chainSteps(
     if (pp.length < 2 && !(pp.length === 1 && pp[0].worker !== MAIN)) continue; // inline steps need no chain
     const items = nodes[i].output.shape[0];
     const byItems = items >= 2 && itemMajor(graph, nodes[i], p, items);
-    const reads = regions(nodes[i].inputs);
-    const writes: Interval[] = [];
-    let out = region(nodes[i].name);
-    if (!out) continue;
-    writes.push(out);
+    const memory = ChainMemory.of(graph, plan, nodes[i]);
+    if (!memory) continue;
     let last = nodes[i].name;
-    // The values the chain computes (head, followers, views of them).
-    const members = new Set([last]);
     let itemwise = false;
     const list: number[] = [];
     for (let j = i + 1; j < nodes.length; j++) {
@@ -129,8 +118,8 @@ export function chainSteps(
       if (!f) {
         // A view (reshape) of the previous output: follow it when it keeps the items.
         if (!byItems || node.output.shape[0] !== items) break;
+        memory.addView(node);
         last = node.name;
-        members.add(last);
         continue;
       }
       // Whole units of the follower for every range of the head.
@@ -146,23 +135,13 @@ export function chainSteps(
         const smallest = cut.even ? Math.min(...cut.bounds.slice(1).map((b, k) => b - cut.bounds[k])) : smallestChunk(p.units, pp.length);
         if (rereadCost(f) > (stepCost(f, simd) * smallest) / p.units) break;
       }
-      const input = region(node.inputs[0]);
-      const y = region(node.name);
-      if (!input || !y) break;
-      const others = regions(node.inputs.slice(1));
-      // Without a plan, an operand the chain computes keeps it simple: no chain (with a plan,
-      // barrierFree checks every operand's memory).
-      if (plan ? !barrierFree(node, f, elementwise, { input, y, out, others }, reads, writes) : node.inputs.slice(1).some((v) => members.has(v))) break;
-      reads.push(input, ...others);
-      writes.push(y);
+      if (!memory.join(node, f, elementwise)) break;
       list.push(j);
       chained[j] = true;
       itemwise ||= byItem;
       // Followers that do not run in place (spec element-wise ops do) write memory of their own.
       apart[i] ||= !(elementwise && isElementwise(node.op));
       last = node.name;
-      members.add(last);
-      out = y;
     }
     if (!list.length) continue;
     followers[i] = list;

@@ -23,8 +23,8 @@ export interface ElementwiseKernels {
 
 /** The TypeScript element-wise kernels (any Float32Array). */
 export const jsElementwise: ElementwiseKernels = {
-  relu: (x, xOff, y, yOff, start, end) => relu(x, xOff, y, yOff, start, end),
-  relu6: (x, xOff, y, yOff, start, end) => relu6(x, xOff, y, yOff, start, end),
+  relu,
+  relu6,
   batchNorm,
   biasAdd: (x, xOff, bias, biasOff, channels, y, yOff, start, end, relu = false) =>
     biasAddMaybeRelu(x, xOff, bias, biasOff, channels, y, yOff, start, end, relu),

@@ -1,5 +1,6 @@
 import { numel } from '@tessera/core';
-import { view, type CpuKernel, type Memory, type Ref, type Step } from '../program.js';
+import { elementwiseFor } from '../kernels/wasm/elementwise.js';
+import { view, type CpuKernel, type Ref, type Step } from '../program.js';
 
 /** relu and relu6: one operand, the units are elements (the plan may run them in place). */
 export interface ClampStep extends Step {
@@ -7,10 +8,8 @@ export interface ClampStep extends Step {
   readonly y: Ref;
 }
 
-type ClampRun = (x: Float32Array, xOff: number, y: Float32Array, yOff: number, start: number, end: number, mem: Memory) => void;
-
-/** The cpu kernel of a clamping op whose loop over elements [start, end) is `run`. */
-export function clampKernel(op: string, run: ClampRun): CpuKernel<ClampStep> {
+/** The cpu kernel of a clamping op: the element-wise kernel of that name (wasm SIMD where the memory has it). */
+export function clampKernel(op: 'relu' | 'relu6'): CpuKernel<ClampStep> {
   return {
     op,
     prepare: (node, ctx) => ({
@@ -22,7 +21,9 @@ export function clampKernel(op: string, run: ClampRun): CpuKernel<ClampStep> {
       y: ctx.output(node),
     }),
     run(s, mem, start, end) {
-      run(view(mem, s.x), s.x.off, view(mem, s.y), s.y.off, start, end, mem);
+      const x = view(mem, s.x);
+      const y = view(mem, s.y);
+      elementwiseFor(mem, x, y)[op](x, s.x.off, y, s.y.off, start, end);
     },
   };
 }

@@ -94,6 +94,36 @@ function clampFunc(six: boolean): Func {
   return f;
 }
 
+/**
+ * The loop of a per-channel kernel over n elements of x from channel ch of C into y: runs of
+ * channels within a row ([ch, min(C, ch + n))), 4 lanes at a time, then one. `operands` pairs each
+ * per-channel parameter (an address) with a local that points at its element of the current
+ * channel; `value(lanes)` pushes the result for x's next 4 (f32x4) or 1 (f32) elements.
+ */
+function emitPerChannel(f: Func, p: { x: Local; y: Local; C: Local; ch: Local; n: Local }, operands: readonly (readonly [Local, Local])[], value: (lanes: 4 | 1) => void): void {
+  const { x, y, C, ch, n } = p;
+  const seg = f.local(I32);
+  const rest = f.local(I32);
+  f.whileNot(() => f.get(n).eqz(), () => {
+    f.minS(() => f.get(C).get(ch).sub(), () => f.get(n)).set(seg);
+    f.get(n).get(seg).sub().set(rest);
+    for (const [base, ptr] of operands) f.get(base).get(ch).i32(2).shl().add().set(ptr);
+    for (const lanes of [4, 1] as const) {
+      f.whileNot(() => (lanes === 4 ? f.get(seg).i32(4).ltS() : f.get(seg).eqz()), () => {
+        f.get(y);
+        value(lanes);
+        if (lanes === 4) f.v128Store();
+        else f.f32Store();
+        f.inc(x, 4 * lanes).inc(y, 4 * lanes);
+        for (const [, ptr] of operands) f.inc(ptr, 4 * lanes);
+        f.inc(seg, -lanes);
+      });
+    }
+    f.get(rest).set(n);
+    f.i32(0).set(ch);
+  });
+}
+
 /** bias_add(x, y, bias, C, ch, n), optionally with relu. */
 function biasAddFunc(relu: boolean): Func {
   const f = new Func(relu ? 'bias_add_relu' : 'bias_add', [I32, I32, I32, I32, I32, I32], [], true);
@@ -101,33 +131,17 @@ function biasAddFunc(relu: boolean): Func {
   const zero = f.local(V128);
   const v = f.local(V128);
   const s = f.local(F32);
-  const seg = f.local(I32);
   const b = f.local(I32);
-  const rest = f.local(I32);
-  const vrelu = (): void => {
-    if (relu) f.get(zero).get(v).get(v).get(zero).f32x4Le().v128Bitselect().set(v);
-  };
-  f.whileNot(() => f.get(n).eqz(), () => {
-    // One run of channels [ch, min(C, ch + n)) within a row.
-    f.minS(() => f.get(C).get(ch).sub(), () => f.get(n)).set(seg);
-    f.get(n).get(seg).sub().set(rest);
-    f.get(bias).get(ch).i32(2).shl().add().set(b);
-    f.whileNot(() => f.get(seg).i32(4).ltS(), () => {
-      f.get(x).v128Load().get(b).v128Load().f32x4Add().set(v);
-      vrelu();
-      f.get(y).get(v).v128Store();
-      f.inc(x, 16).inc(y, 16).inc(b, 16).inc(seg, -4);
-    });
-    f.whileNot(() => f.get(seg).eqz(), () => {
-      f.get(x).f32Load().get(b).f32Load().f32Add().set(s);
-      f.get(y);
-      if (relu) f.f32(0).get(s).get(s).f32(0).f32Le().select();
-      else f.get(s);
-      f.f32Store();
-      f.inc(x, 4).inc(y, 4).inc(b, 4).inc(seg, -1);
-    });
-    f.get(rest).set(n);
-    f.i32(0).set(ch);
+  emitPerChannel(f, { x, y, C, ch, n }, [[bias, b]], (lanes) => {
+    if (lanes === 4) {
+      f.get(x).v128Load().get(b).v128Load().f32x4Add();
+      // bitselect(zero, v, v <= 0)
+      if (relu) f.set(v).get(zero).get(v).get(v).get(zero).f32x4Le().v128Bitselect();
+    } else {
+      f.get(x).f32Load().get(b).f32Load().f32Add();
+      // select(+0, s, s <= 0)
+      if (relu) f.set(s).f32(0).get(s).get(s).f32(0).f32Le().select();
+    }
   });
   return f;
 }
@@ -137,23 +151,9 @@ function batchNormFunc(): Func {
   const f = new Func('batch_norm', [I32, I32, I32, I32, I32, I32, I32, I32], [], true);
   const [x, y, a, mean, offset, C, ch, n] = [0, 1, 2, 3, 4, 5, 6, 7];
   const [pa, pm, po] = [f.local(I32), f.local(I32), f.local(I32)];
-  const seg = f.local(I32);
-  const rest = f.local(I32);
-  f.whileNot(() => f.get(n).eqz(), () => {
-    // One run of channels [ch, min(C, ch + n)) within a row.
-    f.minS(() => f.get(C).get(ch).sub(), () => f.get(n)).set(seg);
-    f.get(n).get(seg).sub().set(rest);
-    for (const [p, base] of [[pa, a], [pm, mean], [po, offset]] as const) f.get(base).get(ch).i32(2).shl().add().set(p);
-    f.whileNot(() => f.get(seg).i32(4).ltS(), () => {
-      f.get(y).get(x).v128Load().get(pm).v128Load().f32x4Sub().get(pa).v128Load().f32x4Mul().get(po).v128Load().f32x4Add().v128Store();
-      f.inc(x, 16).inc(y, 16).inc(pa, 16).inc(pm, 16).inc(po, 16).inc(seg, -4);
-    });
-    f.whileNot(() => f.get(seg).eqz(), () => {
-      f.get(y).get(x).f32Load().get(pm).f32Load().f32Sub().get(pa).f32Load().f32Mul().get(po).f32Load().f32Add().f32Store();
-      f.inc(x, 4).inc(y, 4).inc(pa, 4).inc(pm, 4).inc(po, 4).inc(seg, -1);
-    });
-    f.get(rest).set(n);
-    f.i32(0).set(ch);
+  emitPerChannel(f, { x, y, C, ch, n }, [[a, pa], [mean, pm], [offset, po]], (lanes) => {
+    if (lanes === 4) f.get(x).v128Load().get(pm).v128Load().f32x4Sub().get(pa).v128Load().f32x4Mul().get(po).v128Load().f32x4Add();
+    else f.get(x).f32Load().get(pm).f32Load().f32Sub().get(pa).f32Load().f32Mul().get(po).f32Load().f32Add();
   });
   return f;
 }
