@@ -2,8 +2,8 @@
  * The conformance suite's conv2d and fused_conv2d properties (with their non-finite and extreme
  * values) on the cpu backend with Winograd forced for every eligible conv (`winograd: 'always'`,
  * on the wasm GEMM and on the TypeScript one) and with it off; and a property of conv cases that
- * are all eligible (3x3, stride 1, dilation 1, a constant filter: the suite's own cases rarely
- * are), on cpu and on workers with every step split, checked by the suite's `checkCase`, which judges the nodes the session reports as
+ * are all eligible (3x3, stride 1, or 5x5 / 6x6, stride 2; dilation 1, a constant filter: the
+ * suite's own cases rarely are), on cpu and on workers with every step split, checked by the suite's `checkCase`, which judges the nodes the session reports as
  * Winograd by the widened bound. Small counts: the full suite runs under `tessera conformance`.
  */
 import { CpuBackend } from '@tessera/backend-cpu';
@@ -32,10 +32,14 @@ for (const backend of ['cpu-winograd', 'cpu-winograd-js', 'cpu-direct']) {
 const data = dataSpecArbitrary({ maxExp: 14 });
 const dim = (max: number) => fc.integer({ min: 1, max });
 
-/** A conv2d or fused_conv2d that Winograd F(4x4, 3x3) can run: 3x3 filter (a constant), stride 1, dilation 1, any padding. */
-const eligibleCase: fc.Arbitrary<ConformanceCase> = fc
+/**
+ * A conv2d or fused_conv2d that Winograd F(4x4, 3x3) can run, with a constant filter and any
+ * padding: 3x3, stride 1, dilation 1 ('winograd-f4x4'), or 5x5 / 6x6, stride 2 (on its phase
+ * conv: 'winograd-f4x4-s2').
+ */
+const eligibleCase: fc.Arbitrary<{ readonly c: ConformanceCase; readonly algorithm: string }> = fc
   .record({
-    fused: fc.boolean(), batch: dim(2), h: dim(11), w: dim(11), cin: dim(20), cout: dim(20),
+    k: fc.constantFrom(3, 5, 6), fused: fc.boolean(), batch: dim(2), h: dim(11), w: dim(11), cin: dim(20), cout: dim(20),
     padding: fc.constantFrom('SAME', 'VALID', 'EXPLICIT'), pads: fc.tuple(fc.nat(3), fc.nat(3), fc.nat(3), fc.nat(3)),
     activation: fc.constantFrom<Activation>('none', 'relu', 'relu6'), residual: fc.boolean(),
     xd: data, wd: data, bd: data, rd: data,
@@ -43,17 +47,20 @@ const eligibleCase: fc.Arbitrary<ConformanceCase> = fc
   .map((p) => {
     const [pt, pb, pl, pr] = p.pads;
     const padding: Padding = p.padding === 'SAME' ? 'SAME' : p.padding === 'VALID' ? 'VALID' : [[pt, pb], [pl, pr]];
-    const grow = p.padding === 'VALID' ? 0 : p.padding === 'SAME' ? 2 : Math.min(pt + pb, 2);
-    const h = Math.max(p.h, 3 - grow);
-    const w = Math.max(p.w, 3 - (p.padding === 'EXPLICIT' ? Math.min(pl + pr, 2) : grow));
+    const stride = p.k === 3 ? 1 : 2;
+    // At least one window (SAME always has one): the window less the explicit padding.
+    const h = p.padding === 'SAME' ? p.h * stride : Math.max(p.h * stride, p.k - (p.padding === 'EXPLICIT' ? Math.min(pt + pb, p.k - 1) : 0));
+    const w = p.padding === 'SAME' ? p.w * stride : Math.max(p.w * stride, p.k - (p.padding === 'EXPLICIT' ? Math.min(pl + pr, p.k - 1) : 0));
+    const strides: [number, number] = [stride, stride];
     const c = new CaseBuilder('winograd_case');
     const x = c.input('x', [p.batch, h, w, p.cin], p.xd);
-    const f = c.operand('filter', [3, 3, p.cin, p.cout], p.wd, 'constant');
-    if (!p.fused) return c.build({ y: c.b.conv2d(x, f, { padding }) });
-    const g = convGeometry(x.shape, f.shape, { padding, strides: [1, 1], dilations: [1, 1] });
+    const f = c.operand('filter', [p.k, p.k, p.cin, p.cout], p.wd, 'constant');
+    const algorithm = stride === 1 ? 'winograd-f4x4' : 'winograd-f4x4-s2';
+    if (!p.fused) return { c: c.build({ y: c.b.conv2d(x, f, { padding, strides }) }), algorithm };
+    const g = convGeometry(x.shape, f.shape, { padding, strides, dilations: [1, 1] });
     const bias = c.operand('bias', [p.cout], p.bd, 'constant');
     const residual = p.residual ? c.operand('residual', [g.batch, g.outH, g.outW, g.outC], p.rd, 'input') : undefined;
-    return c.build({ y: c.b.fusedConv2d(x, f, bias, { padding, activation: p.activation }, residual) });
+    return { c: c.build({ y: c.b.fusedConv2d(x, f, bias, { padding, strides, activation: p.activation }, residual) }), algorithm };
   });
 
 describe('Winograd-eligible convs on the cpu and workers backends', () => {
@@ -61,11 +68,11 @@ describe('Winograd-eligible convs on the cpu and workers backends', () => {
     it(`${backend} runs every one with Winograd and agrees with the reference within the widened bound (conformance checkCase)`, async () => {
       let worst = 0;
       await fc.assert(
-        fc.asyncProperty(eligibleCase, async (c) => {
+        fc.asyncProperty(eligibleCase, async ({ c, algorithm }) => {
           const session = await createSession(c.graph, { backend, container });
           const algorithms = [...session.stats.algorithms.values()];
           session.dispose();
-          expect(algorithms).toEqual(['winograd-f4x4']);
+          expect(algorithms).toEqual([algorithm]);
           const outcome = await checkCase(c, { backend, container });
           expect(outcome.summary).toMatch(/^ok/);
           worst = Math.max(worst, outcome.worstRatio);

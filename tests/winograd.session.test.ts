@@ -84,16 +84,24 @@ describe('Winograd on the cpu backend', () => {
     session.dispose();
   });
 
-  it("gives the direct conv's non-finite outputs for a NaN / Inf in the input (tiles recomputed directly), finite ones within the widened bound", async () => {
+  // A 3x3 stride-1 conv, and stride-2 ones run on their phase conv (5x5: the phase filter has zeros, 6x6: none).
+  const CASES = [
+    { k: 3, stride: 1, algorithm: 'winograd-f4x4' },
+    { k: 5, stride: 2, algorithm: 'winograd-f4x4-s2' },
+    { k: 6, stride: 2, algorithm: 'winograd-f4x4-s2' },
+  ] as const;
+
+  it.each(CASES)("gives the direct conv's non-finite outputs for a NaN / Inf in the input (tiles recomputed directly), finite ones within the widened bound ($algorithm, $k x $k)", async ({ k, stride, algorithm }) => {
     const b = new GraphBuilder('nonfinite');
-    const x = b.input('x', [1, 12, 12, 8]);
-    const w = b.constant('w', new Tensor([3, 3, 8, 8], random(3 * 3 * 8 * 8, 3)));
-    const graph = b.build({ y: b.conv2d(x, w, { name: 'conv', padding: 'SAME' }) });
-    const data = random(12 * 12 * 8, 4);
-    data[(5 * 12 + 6) * 8 + 2] = Infinity;
-    data[(10 * 12 + 1) * 8 + 5] = NaN;
+    const x = b.input('x', [1, 12 * stride, 12 * stride, 8]);
+    const w = b.constant('w', new Tensor([k, k, 8, 8], random(k * k * 8 * 8, 3)));
+    const graph = b.build({ y: b.conv2d(x, w, { name: 'conv', padding: 'SAME', strides: [stride, stride] }) });
+    const data = random(144 * stride * stride * 8, 4);
+    // With stride 2 and a 5x5 filter, row 2 oh + 5 - 2 of the input is in no window of output row oh but in its tile's phase rows.
+    data[((5 * stride) * 12 * stride + 6 * stride) * 8 + 2] = Infinity;
+    data[((10 * stride + stride - 1) * 12 * stride + 1) * 8 + 5] = NaN;
     const { outputs, algorithms } = await runOn('cpu-always', graph, { x: data });
-    expect(algorithms.get('conv')).toBe('winograd-f4x4');
+    expect(algorithms.get('conv')).toBe(algorithm);
     const direct = (await runOn('cpu-off', graph, { x: data })).outputs.y;
     const ref = evaluate(graph, { x: data }, { widen: winogradWiden(algorithms) }).y;
     let nonFinite = 0;
@@ -106,22 +114,24 @@ describe('Winograd on the cpu backend', () => {
     expect(nonFinite).toBeGreaterThan(0);
   });
 
-  it('split over tile ranges (each with its own scratch, as a scheduler runs it) gives the whole step its bits, on the wasm and the TypeScript GEMM', async () => {
+  it.each(CASES)('split over tile ranges (each with its own scratch, as a scheduler runs it) gives the whole step its bits, on the wasm and the TypeScript GEMM, the same on both ($algorithm, $k x $k)', async ({ k, stride, algorithm }) => {
     const b = new GraphBuilder('split');
-    const x = b.input('x', [2, 11, 9, 8]);
+    const x = b.input('x', [2, 11 * stride, 9 * stride, 8]);
     const padding: Padding = [[2, 1], [0, 3]];
-    const y = b.fusedConv2d(x, b.constant('w', new Tensor([3, 3, 8, 12], random(3 * 3 * 8 * 12, 5))), b.constant('b', new Tensor([12], random(12, 6))), {
-      name: 'conv', padding, activation: 'relu',
+    const y = b.fusedConv2d(x, b.constant('w', new Tensor([k, k, 8, 12], random(k * k * 8 * 12, 5))), b.constant('b', new Tensor([12], random(12, 6))), {
+      name: 'conv', padding, activation: 'relu', strides: [stride, stride],
     });
     const graph = b.build({ y });
     const feeds = feedsOf(graph);
     const kernels = new Map(CPU_KERNELS.map((k) => [k.op, k as CpuKernel]));
     const plan = planExecution(graph);
     const module = await loadWasmGemmModule();
+    const results: Float32Array[] = [];
     for (const gemm of ['wasm', 'js'] as const) {
       const program = compileProgram(plan, (op) => kernels.get(op), 'cpu', { gemm, winograd: 'always' });
       const [step] = program.steps;
       expect(step.kernel).toBe('conv2d_winograd');
+      expect(step.algorithm).toBe(algorithm);
       const kernel = kernels.get(step.kernel)!;
       const memory = (): { mem: Memory; scratch: Float32Array } => {
         if (gemm === 'js') return { mem: { arena: new Float32Array(program.arenaSize), weights: new Float32Array(program.weightsSize) }, scratch: new Float32Array(maxScratch(program)) };
@@ -139,8 +149,10 @@ describe('Winograd on the cpu backend', () => {
       const whole = outputsOf([[0, step.units]]);
       const u = step.units;
       expect(bits(outputsOf([[0, 1], [1, 5], [5, u - 2], [u - 2, u]]))).toEqual(bits(whole));
-      const ref = evaluate(graph, feeds, { widen: winogradWiden(new Map([['conv', 'winograd-f4x4']])) }).y;
+      const ref = evaluate(graph, feeds, { widen: winogradWiden(new Map([['conv', algorithm]])) }).y;
       for (let i = 0; i < ref.value.length; i++) expect(Math.abs(whole[i] - ref.value[i])).toBeLessThanOrEqual(ref.bound[i]);
+      results.push(whole);
     }
+    expect(bits(results[1])).toEqual(bits(results[0]));
   });
 });

@@ -57,7 +57,7 @@ export interface WorkersBackendOptions {
   readonly minPartCost?: number;
   /**
    * A graph whose steps cost less than this in total runs entirely on the main thread, like the
-   * cpu backend: a handful of dispatches would cost more than the threads save. Default 2 000 000.
+   * cpu backend: a handful of dispatches would cost more than the threads save. Default 500 000 (about half a millisecond).
    */
   readonly inlineGraphCost?: number;
   /**
@@ -92,7 +92,7 @@ export function workersGemmPath(): WorkersGemmPath {
 }
 
 const DEFAULTS = {
-  timeoutMs: 60_000, startTimeoutMs: 60_000, mainShare: true, inlineCost: 30_000, minPartCost: 15_000, inlineGraphCost: 2_000_000,
+  timeoutMs: 60_000, startTimeoutMs: 60_000, mainShare: true, inlineCost: 30_000, minPartCost: 15_000, inlineGraphCost: 500_000,
   gemm: 'auto' as 'auto' | 'js' | 'wasm',
   timeline: false,
   winograd: 'auto' as WinogradMode | boolean,

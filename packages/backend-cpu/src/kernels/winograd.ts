@@ -18,7 +18,7 @@
  * Rounding differs from the direct conv's: docs/SEMANTICS.md "Winograd convolution" and core's
  * `winogradAllowance` bound it.
  */
-import { WINOGRAD_F4X4_3X3, type Activation, type ConvGeometry, type WinogradTransform } from '@tessera/core';
+import { phaseGeometry, phaseSource, WINOGRAD_F4X4_3X3, type Activation, type ConvGeometry, type WinogradTransform } from '@tessera/core';
 import type { ConvOperands } from './conv2d.js';
 import { EMPTY, gemmCall, releaseGemmCall, type Gemm, type GemmLayout } from './gemm-call.js';
 
@@ -178,6 +178,11 @@ export interface WinogradCall extends ConvOperands {
 
 /** The transforms of a chunk: the wasm ones (./wasm/winograd.ts) or the TypeScript ones below. */
 export interface WinogradTransforms {
+  /**
+   * Rows [r0, r1) of image n's phase image (core's `phaseGeometry`) of the stride-2 conv `c.g`,
+   * from `c.x`, into `c.scratch` from `c.scratchOff` (phase pixel after phase pixel, 4C floats each).
+   */
+  phaseRows(c: WinogradCall, n: number, r0: number, r1: number): void;
   /** V[p][j][c] (j < count) of tiles t0 + j, in the chunk's scratch (positions T x C apart). */
   input(c: WinogradCall, t0: number, count: number, T: number): void;
   /** y of tiles t0 + j from M[p][j][k], epilogue included; flags[j] = 1 (and counted) where the tile's conv part is not finite. */
@@ -187,8 +192,11 @@ export interface WinogradTransforms {
 // The GEMM call every chunk fills (kernels are synchronous: one per thread is enough).
 const mm = gemmCall();
 
-/** Runs tiles [start, end) of the call on `gemm` with `transforms`. */
-export function winograd(gemm: Gemm, transforms: WinogradTransforms, c: WinogradCall, start: number, end: number): void {
+/**
+ * Runs tiles [start, end) of the call on `gemm` with `transforms`; a tile whose result is not
+ * finite is recomputed by `direct` (default: the conv directly, `directTile`).
+ */
+export function winograd(gemm: Gemm, transforms: WinogradTransforms, c: WinogradCall, start: number, end: number, direct = (t: number) => directTile(c, t)): void {
   const { plan, g } = c;
   const tiles = tileCounts(plan, g).total;
   if (!(0 <= start && start <= end && end <= tiles)) throw new RangeError(`winograd: bad tile range [${start}, ${end}) for ${tiles} tiles`);
@@ -215,11 +223,57 @@ export function winograd(gemm: Gemm, transforms: WinogradTransforms, c: Winograd
       gemm.run(call);
     }
     if (transforms.output(c, t0, T, T) > 0) {
-      for (let j = 0; j < T; j++) if (c.scratch[c.scratchOff + l.flags + j] !== 0) directTile(c, t0 + j);
+      for (let j = 0; j < T; j++) if (c.scratch[c.scratchOff + l.flags + j] !== 0) direct(t0 + j);
     }
   }
   call.a = call.b = call.c = EMPTY;
   releaseGemmCall(call);
+}
+
+/** Phase rows tiles [start, end) of one image read at most: those of their tile rows and the r - 1 after. */
+function phaseBandRows(plan: WinogradPlan, pg: ConvGeometry, start: number, end: number): number {
+  const tileRows = Math.ceil((end - start) / tileCounts(plan, pg).tilesW) + 1;
+  return Math.min(pg.inH, tileRows * plan.m + plan.transform.r - 1);
+}
+
+/** Floats of scratch `winogradPhases` needs for tiles [start, end): a band of phase rows, then `winograd`'s own. */
+export function winogradPhasesScratchSize(plan: WinogradPlan, g: ConvGeometry, mr: number, start: number, end: number): number {
+  if (end <= start) return 0;
+  const pg = phaseGeometry(g);
+  return align16(phaseBandRows(plan, pg, start, end) * pg.inW * pg.inC) + winogradScratchSize(plan, pg, mr, start, end);
+}
+
+/**
+ * Tiles [start, end) of a stride-2 conv `c.g` (5x5 or 6x6 filter) run as Winograd over its phases
+ * (core's `phaseGeometry`; `c.u`: the phase filter transformed). Image by image, the phase rows
+ * the tiles read are gathered into the scratch, and `winograd` runs on them as on a stride-1 conv
+ * of one image that starts at those rows (tile rows start at multiples of m, so the tiles are the
+ * same). A tile whose result is not finite is recomputed by the strided conv itself (`directTile`
+ * on `c`): products with the phase filter's zeros must not turn an Inf into a NaN.
+ */
+export function winogradPhases(gemm: Gemm, transforms: WinogradTransforms, c: WinogradCall, start: number, end: number): void {
+  const { plan, g } = c;
+  const pg = phaseGeometry(g);
+  const { tilesW, total } = tileCounts(plan, pg);
+  if (!(0 <= start && start <= end && end <= total)) throw new RangeError(`winograd: bad tile range [${start}, ${end}) for ${total} tiles`);
+  const perImage = total / g.batch;
+  const bandFloats = align16(phaseBandRows(plan, pg, start, end) * pg.inW * pg.inC);
+  for (let t = start; t < end; ) {
+    const n = Math.floor(t / perImage);
+    const stop = Math.min(end, (n + 1) * perImage);
+    // The band: phase rows [r0, r1) of image n, tile row ty0 on.
+    const ty0 = Math.floor((t - n * perImage) / tilesW);
+    const r0 = ty0 * plan.m;
+    const first = n * perImage + ty0 * tilesW;
+    transforms.phaseRows(c, n, r0, r0 + phaseBandRows(plan, pg, t - first, stop - first));
+    const rows = (n * pg.outH + r0) * pg.outW * pg.outC;
+    const band: WinogradCall = {
+      ...c, g: { ...pg, batch: 1, inH: pg.inH - r0, outH: pg.outH - r0 }, x: c.scratch, xOff: c.scratchOff,
+      yOff: c.yOff + rows, residualOff: c.residualOff + rows, scratchOff: c.scratchOff + bandFloats,
+    };
+    winograd(gemm, transforms, band, t - first, stop - first, (bt) => directTile(c, first + bt));
+    t = stop;
+  }
 }
 
 /** Tile t as (image, first output row, first output column). */
@@ -233,6 +287,18 @@ export function tileOrigin(plan: WinogradPlan, g: ConvGeometry, t: number): { re
 
 /** The TypeScript transforms (any channel counts, any Float32Array). */
 export const jsTransforms: WinogradTransforms = {
+  phaseRows(c, n, r0, r1) {
+    const pg = phaseGeometry(c.g);
+    let o = c.scratchOff;
+    for (let i = r0; i < r1; i++) {
+      for (let j = 0; j < pg.inW; j++) {
+        for (let ch = 0; ch < pg.inC; ch++) {
+          const s = phaseSource(c.g, n, i, j, ch);
+          c.scratch[o++] = s < 0 ? 0 : c.x[c.xOff + s];
+        }
+      }
+    }
+  },
   input(c, t0, count, T) {
     const { plan, g, x, scratch } = c;
     const a = plan.alpha;
@@ -299,7 +365,7 @@ function activate(v: number, activation: Activation): number {
   return activation === 'relu6' && v > 6 ? 6 : v;
 }
 
-/** Tile t's outputs by the direct conv (sums of products in window order from +0), then the epilogue: for tiles whose Winograd result is not finite. */
+/** Tile t's outputs by the direct conv (any stride; sums of products in window order from +0), then the epilogue: for tiles whose Winograd result is not finite. */
 export function directTile(c: WinogradCall, t: number): void {
   const { plan, g, x, w, y, bias, residual } = c;
   const { n, oy, ox } = tileOrigin(plan, g, t);
@@ -312,8 +378,8 @@ export function directTile(c: WinogradCall, t: number): void {
         let acc = 0;
         for (let ky = 0; ky < g.kH; ky++) {
           for (let kx = 0; kx < g.kW; kx++) {
-            const iy = oy + i + ky - g.padTop;
-            const ix = ox + q + kx - g.padLeft;
+            const iy = (oy + i) * g.strideH + ky * g.dilationH - g.padTop;
+            const ix = (ox + q) * g.strideW + kx * g.dilationW - g.padLeft;
             const inside = iy >= 0 && iy < g.inH && ix >= 0 && ix < g.inW;
             const xb = c.xOff + ((n * g.inH + iy) * g.inW + ix) * C;
             const wb = c.wOff + (ky * g.kW + kx) * C * K + k;

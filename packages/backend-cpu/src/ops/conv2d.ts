@@ -1,9 +1,13 @@
-import { attrsOf, conv2d as conv2dSpec, convGeometry, winogradEligible, type Activation, type Conv2dAttrs, type ConvGeometry, type Node } from '@tessera/core';
+import {
+  attrsOf, conv2d as conv2dSpec, convGeometry, phaseFilter, phaseGeometry, winogradEligible, winogradPhasesEligible,
+  type Activation, type Conv2dAttrs, type ConvGeometry, type Node,
+} from '@tessera/core';
 import { conv2d, conv2dScratchSize, convCall, releaseConvCall, type GemmLayout } from '../kernels/index.js';
 import { elementwiseFor } from '../kernels/wasm/elementwise.js';
 import { wasmWinogradFor } from '../kernels/wasm/winograd.js';
 import {
-  F4X4, jsTransforms, packedFilterSize, packFilter, tileCounts, transformFilter, winograd, winogradScratchSize, type WinogradCall,
+  F4X4, jsTransforms, packedFilterSize, packFilter, tileCounts, transformFilter, winograd, winogradPhases, winogradPhasesScratchSize, winogradScratchSize,
+  type WinogradCall,
 } from '../kernels/winograd.js';
 import { view, type CpuKernel, type Memory, type PrepareContext, type Ref, type Step } from '../program.js';
 import { gemmFor, gemmLayout, stepLayout } from './gemm-for.js';
@@ -40,19 +44,23 @@ export function prepareConv(node: Node, ctx: PrepareContext, attrs: Conv2dAttrs,
   const layout = gemmLayout(ctx.gemm);
   const filter = ctx.graph.constants.get(f);
   const mode = ctx.winograd ?? 'off';
-  if (filter && mode !== 'off' && winogradEligible(g) && (mode === 'always' || winogradPays(g, layout))) {
+  // A stride-2 5x5 / 6x6 conv runs as Winograd on its phase conv (core's `phaseGeometry`), a 3x3 stride-1 one on itself.
+  const phases = winogradPhasesEligible(g);
+  const wg = phases ? phaseGeometry(g) : g;
+  if (filter && mode !== 'off' && (phases || winogradEligible(g)) && (mode === 'always' || winogradPays(wg, layout))) {
     // Transformed once, here; a filter with a non-finite weight (or transform) runs directly.
-    const U = transformFilter(F4X4, filter.data, 0, g.inC, g.outC);
+    const wf = phases ? phaseFilter(g, filter.data, 0, new Float32Array(9 * wg.inC * wg.outC)) : filter.data;
+    const U = transformFilter(F4X4, wf, 0, wg.inC, wg.outC);
     if (U) {
       return {
         kernel: 'conv2d_winograd',
         node: node.name,
-        algorithm: 'winograd-f4x4',
-        units: tileCounts(F4X4, g).total,
-        costPerUnit: F4X4.positions * g.inC * g.outC,
+        algorithm: phases ? 'winograd-f4x4-s2' : 'winograd-f4x4',
+        units: tileCounts(F4X4, wg).total,
+        costPerUnit: F4X4.positions * wg.inC * wg.outC,
         g,
         x: ctx.operand(x),
-        u: ctx.reserveWeights(packedFilterSize(F4X4, layout, g.inC, g.outC), (dst, off) => packFilter(F4X4, layout, U, g.inC, g.outC, dst, off)),
+        u: ctx.reserveWeights(packedFilterSize(F4X4, layout, wg.inC, wg.outC), (dst, off) => packFilter(F4X4, layout, U, wg.inC, wg.outC, dst, off)),
         w: ctx.operand(f),
         bias: epilogue.bias === null ? null : ctx.operand(epilogue.bias),
         residual: epilogue.residual === null ? null : ctx.operand(epilogue.residual),
@@ -149,9 +157,12 @@ export function winogradPays(g: ConvGeometry, layout: GemmLayout): boolean {
   return layout.path === 'wasm' && channels && reuse;
 }
 
-/** A conv run as Winograd F(4x4, 3x3) (kernels/winograd.ts): units are output tiles. */
+/**
+ * A conv run as Winograd F(4x4, 3x3) (kernels/winograd.ts): units are output tiles. A stride-2
+ * conv ('winograd-f4x4-s2') runs it on its phase conv (`winogradPhases`).
+ */
 export interface WinogradStep extends Step {
-  readonly algorithm: 'winograd-f4x4';
+  readonly algorithm: 'winograd-f4x4' | 'winograd-f4x4-s2';
   readonly g: ConvGeometry;
   readonly x: Ref;
   /** The transformed filter, packed for the GEMM position by position (weights memory). */
@@ -165,6 +176,8 @@ export interface WinogradStep extends Step {
   readonly wasm: boolean;
 }
 
+const isPhases = (s: WinogradStep): boolean => s.algorithm === 'winograd-f4x4-s2';
+
 // The Winograd call every run fills (kernels are synchronous: one per thread is enough).
 const wcall: WinogradCall = {
   plan: F4X4, g: undefined as unknown as ConvGeometry, x: new Float32Array(0), xOff: 0, u: new Float32Array(0), uOff: 0, w: new Float32Array(0), wOff: 0,
@@ -177,7 +190,7 @@ export const conv2dWinogradKernel: CpuKernel<WinogradStep> = {
   prepare(node) {
     throw new Error(`node '${node.name}' (${node.op}): conv2d_winograd steps are made by the conv2d / fused_conv2d kernels, not from a node`);
   },
-  scratchSize: (s, start, end) => winogradScratchSize(F4X4, s.g, stepLayout(s).mr, start, end),
+  scratchSize: (s, start, end) => (isPhases(s) ? winogradPhasesScratchSize : winogradScratchSize)(F4X4, s.g, stepLayout(s).mr, start, end),
   run(s, mem, start, end, scratch) {
     const gemm = gemmFor(mem, stepLayout(s), s.node);
     const c = wcall;
@@ -186,7 +199,7 @@ export const conv2dWinogradKernel: CpuKernel<WinogradStep> = {
     c.bias = s.bias ? view(mem, s.bias) : null; c.biasOff = s.bias ? s.bias.off : 0;
     c.residual = s.residual ? view(mem, s.residual) : null; c.residualOff = s.residual ? s.residual.off : 0;
     c.activation = s.activation; c.scratch = scratch; c.scratchOff = 0;
-    winograd(gemm, wasmWinogradFor(mem, c) ?? jsTransforms, c, start, end);
+    (isPhases(s) ? winogradPhases : winograd)(gemm, wasmWinogradFor(mem, c) ?? jsTransforms, c, start, end);
     c.x = c.u = c.w = c.y = c.scratch = new Float32Array(0);
     c.bias = c.residual = null;
   },

@@ -76,6 +76,77 @@ export function winogradEligible(g: ConvGeometry, t: WinogradTransform = WINOGRA
   return g.kH === t.r && g.kW === t.r && g.strideH === 1 && g.strideW === 1 && g.dilationH === 1 && g.dilationW === 1;
 }
 
+/**
+ * Whether a conv can run as Winograd F(4x4, 3x3) over its input's phases: stride 2, dilation 1,
+ * a 5x5 or 6x6 filter (`phaseGeometry`).
+ */
+export function winogradPhasesEligible(g: ConvGeometry): boolean {
+  const side = (k: number) => k === 5 || k === 6;
+  return g.strideH === 2 && g.strideW === 2 && g.dilationH === 1 && g.dilationW === 1 && side(g.kH) && side(g.kW);
+}
+
+/**
+ * A stride-2 conv with a filter of at most 6x6 is a stride-1 3x3 VALID conv over the four phases
+ * of its padded input side by side as channels: phase channel (2p + q) C + c of phase pixel (i, j)
+ * holds x[2i + p - padTop][2j + q - padLeft][c] (`phaseSource`; 0 outside x), and the phase filter
+ * holds g[2di + p][2dj + q][c][k] at [di][dj][(2p + q) C + c][k] (0 past g: `phaseFilter`). Every
+ * product of the strided conv appears once, plus products with those zeros: the same sum. This
+ * is the geometry of that conv, which Winograd F(4x4, 3x3) then runs ('winograd-f4x4-s2').
+ */
+export function phaseGeometry(g: ConvGeometry): ConvGeometry {
+  return {
+    batch: g.batch, inH: g.outH + 2, inW: g.outW + 2, inC: 4 * g.inC, kH: 3, kW: 3, outC: g.outC, outH: g.outH, outW: g.outW,
+    strideH: 1, strideW: 1, dilationH: 1, dilationW: 1, padTop: 0, padLeft: 0, padBottom: 0, padRight: 0,
+  };
+}
+
+/** The NHWC index into x of element (n, i, j, ch) of the phase image of a stride-2 conv `g`, or -1 where it is 0. */
+export function phaseSource(g: ConvGeometry, n: number, i: number, j: number, ch: number): number {
+  const c = ch % g.inC;
+  const phase = (ch - c) / g.inC;
+  const iy = 2 * i + (phase >> 1) - g.padTop;
+  const ix = 2 * j + (phase & 1) - g.padLeft;
+  return iy >= 0 && iy < g.inH && ix >= 0 && ix < g.inW ? ((n * g.inH + iy) * g.inW + ix) * g.inC + c : -1;
+}
+
+/** The phase filter [3, 3, 4C, K] of a stride-2 conv's HWIO filter `src` (at `off`), into `dst` (zeros past the filter). */
+export function phaseFilter<T extends Float32Array | Float64Array>(g: ConvGeometry, src: ArrayLike<number>, off: number, dst: T): T {
+  const { inC: C, outC: K } = g;
+  dst.fill(0);
+  for (let ky = 0; ky < g.kH; ky++) {
+    for (let kx = 0; kx < g.kW; kx++) {
+      const phase = 2 * (ky & 1) + (kx & 1);
+      const at = (((ky >> 1) * 3 + (kx >> 1)) * 4 * C + phase * C) * K;
+      for (let i = 0; i < C * K; i++) dst[at + i] = src[off + (ky * g.kW + kx) * C * K + i];
+    }
+  }
+  return dst;
+}
+
+/** The phase image and filter of a stride-2 conv's operands, values and bounds (`phaseGeometry`). */
+function phaseOperands(g: ConvGeometry, x: RefTensor, f: RefTensor): [RefTensor, RefTensor] {
+  const p = phaseGeometry(g);
+  const size = p.batch * p.inH * p.inW * p.inC;
+  const value = new Float64Array(size);
+  const bound = new Float64Array(size);
+  for (let n = 0, o = 0; n < p.batch; n++) {
+    for (let i = 0; i < p.inH; i++) {
+      for (let j = 0; j < p.inW; j++) {
+        for (let ch = 0; ch < p.inC; ch++, o++) {
+          const s = phaseSource(g, n, i, j, ch);
+          if (s >= 0) {
+            value[o] = x.value[s];
+            bound[o] = x.bound[s];
+          }
+        }
+      }
+    }
+  }
+  const fSize = 9 * p.inC * p.outC;
+  const filter = { shape: [3, 3, p.inC, p.outC], value: phaseFilter(g, f.value, 0, new Float64Array(fSize)), bound: phaseFilter(g, f.bound, 0, new Float64Array(fSize)) };
+  return [{ shape: [p.batch, p.inH, p.inW, p.inC], value, bound }, filter];
+}
+
 /** What a backend's Winograd adds to a conv output's bound: rigorous (`bound`) and probabilistic (`likely`), per output element. */
 export interface WinogradAllowance {
   readonly bound: Float64Array;
@@ -95,10 +166,23 @@ export interface WinogradAllowance {
  * Added to the direct bound (which still carries the operands' own error and the epilogue's).
  * A tile whose input holds a NaN or an Inf, or a conv whose filter does, is run directly by the
  * backend (the direct conv's non-finite pattern is the definition): no allowance there.
+ * A stride-2 conv with a 5x5 or 6x6 filter gets the allowance of its phase conv (`phaseGeometry`:
+ * the same outputs, with 4C channels and the phase image as `d`).
  */
 export function winogradAllowance(x: RefTensor, f: RefTensor, attrs: Conv2dAttrs, t: WinogradTransform = WINOGRAD_F4X4_3X3): WinogradAllowance {
   const g = convGeometry(x.shape, f.shape, attrs);
+  if (t === WINOGRAD_F4X4_3X3 && winogradPhasesEligible(g)) return phasesAllowance(g, x, f);
   if (!winogradEligible(g, t)) throw new Error(`winogradAllowance: the conv is not F(${t.m}x${t.m}, ${t.r}x${t.r}) eligible`);
+  return directAllowance(x, f, g, t);
+}
+
+/** The allowance of a stride-2 conv run as Winograd over its phases: that of the phase conv, whose outputs are the conv's. */
+function phasesAllowance(g: ConvGeometry, x: RefTensor, f: RefTensor): WinogradAllowance {
+  const [px, pf] = phaseOperands(g, x, f);
+  return directAllowance(px, pf, phaseGeometry(g), WINOGRAD_F4X4_3X3);
+}
+
+function directAllowance(x: RefTensor, f: RefTensor, g: ConvGeometry, t: WinogradTransform): WinogradAllowance {
   const a = t.m + t.r - 1;
   const P = a * a;
   const { inC: C, outC: K } = g;
@@ -197,7 +281,7 @@ function sandwich(M: readonly (readonly number[])[], X: Float64Array, cols: numb
 }
 
 /** Algorithm names a backend reports (`Executable.algorithms`) for a Winograd conv. */
-export const WINOGRAD_ALGORITHMS: Readonly<Record<string, WinogradTransform>> = { 'winograd-f4x4': WINOGRAD_F4X4_3X3 };
+export const WINOGRAD_ALGORITHMS: Readonly<Record<string, WinogradTransform>> = { 'winograd-f4x4': WINOGRAD_F4X4_3X3, 'winograd-f4x4-s2': WINOGRAD_F4X4_3X3 };
 
 /**
  * The `evaluate` option `widen` for a backend that ran some convs with Winograd (`algorithms`:

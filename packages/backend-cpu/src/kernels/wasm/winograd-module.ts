@@ -13,6 +13,8 @@
  *       y of tiles t0 + j = act(AT m A (+ bias) (+ residual)) from M[p][j][k], cells past the output
  *       skipped; y (and res) the address of the image of tile 0. flags[j] (f32) = 1 where the sum of
  *       the tile's conv values is not finite, else 0; returns how many.
+ *   phase_rows(x, dst, C, inH, inW, padT, padL, n, r0, r1, phaseW)
+ *       rows [r0, r1) of image n's phase image of a stride-2 conv into dst (`phaseRowsFunc`).
  */
 import type { TermRows } from '../winograd.js';
 import { encodeModule, Func, I32, V128, type Local, type MemoryImport } from './emit.js';
@@ -258,7 +260,49 @@ function outputFunc(cfg: WinogradModuleConfig): Func {
   return f;
 }
 
-/** The module: input and output over the imported memory. */
+/**
+ * phase_rows: rows [r0, r1) of image n's phase image of a stride-2 conv (core's `phaseGeometry`:
+ * pixel (i, j) holds, phase p q after phase, the C floats of x[2i + p - padT][2j + q - padL], or
+ * zeros outside x), one pixel of C floats copied at a time.
+ */
+function phaseRowsFunc(): Func {
+  const names = ['x', 'dst', 'C', 'inH', 'inW', 'padT', 'padL', 'n', 'r0', 'r1', 'phaseW'] as const;
+  const f = new Func('phase_rows', names.map(() => I32), [], true);
+  const p = Object.fromEntries(names.map((n, i) => [n, f.param(i)])) as Record<(typeof names)[number], Local>;
+  const [pix, i, j, phase, iy, ix, dst] = Array.from({ length: 7 }, () => f.local(I32));
+  f.get(p.C).i32(2).shl().set(pix);
+  f.get(p.dst).set(dst);
+  f.get(p.r0).set(i);
+  f.whileNot(() => f.get(i).get(p.r1).geS(), () => {
+    f.i32(0).set(j);
+    f.whileNot(() => f.get(j).get(p.phaseW).geS(), () => {
+      f.i32(0).set(phase);
+      f.whileNot(() => f.get(phase).i32(4).geS(), () => {
+        f.get(i).get(i).add().get(phase).i32(1).code.push(0x76); // i32.shr_u
+        f.add().get(p.padT).sub().set(iy);
+        f.get(j).get(j).add().get(phase).i32(1).and().add().get(p.padL).sub().set(ix);
+        f.get(iy).get(p.inH).code.push(I32_LT_U);
+        f.get(ix).get(p.inW).code.push(I32_LT_U);
+        f.and().if(
+          () => {
+            f.get(dst);
+            f.get(p.x).get(p.n).get(p.inH).mul().get(iy).add().get(p.inW).mul().get(ix).add().get(pix).mul().add();
+            f.get(pix);
+            f.code.push(MISC, MEMORY_COPY, 0x00, 0x00);
+          },
+          () => memoryFill(f, () => f.get(dst), () => f.get(pix)),
+        );
+        f.incBy(dst, pix);
+        f.inc(phase, 1);
+      });
+      f.inc(j, 1);
+    });
+    f.inc(i, 1);
+  });
+  return f;
+}
+
+/** The module: input, output and phase_rows over the imported memory. */
 export function buildWinogradModule(cfg: WinogradModuleConfig, memory: MemoryImport): Uint8Array<ArrayBuffer> {
-  return encodeModule(memory, [inputFunc(cfg), outputFunc(cfg)]);
+  return encodeModule(memory, [inputFunc(cfg), outputFunc(cfg), phaseRowsFunc()]);
 }

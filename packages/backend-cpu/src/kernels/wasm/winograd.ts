@@ -5,6 +5,7 @@
  * is not a wasm one or SIMD is missing. Channel counts must be multiples of 4 (the vector width);
  * the TypeScript transforms (../winograd.ts) take the rest, with the same bits.
  */
+import { phaseGeometry, winogradPhasesEligible } from '@tessera/core';
 import { imagesOfRows } from '../conv2d.js';
 import type { Gemm } from '../gemm-call.js';
 import { F4X4, scratchLayout, tileCounts, type WinogradCall, type WinogradPlan, type WinogradTransforms } from '../winograd.js';
@@ -43,6 +44,7 @@ const ACTIVATION_CODE = { none: 0, relu: 1, relu6: 2 } as const;
 export class WasmWinograd implements WinogradTransforms {
   private readonly inputFn: InputExport;
   private readonly outputFn: OutputExport;
+  private readonly phaseRowsFn: InputExport;
 
   constructor(
     module: WebAssembly.Module,
@@ -54,12 +56,21 @@ export class WasmWinograd implements WinogradTransforms {
     const exports = new WebAssembly.Instance(module, { env: { memory } }).exports;
     this.inputFn = exports.input as InputExport;
     this.outputFn = exports.output as OutputExport;
+    this.phaseRowsFn = exports.phase_rows as InputExport;
   }
 
-  /** True when the call's channel counts suit the vectors and every operand is a view of this memory. */
+  /**
+   * True when the channel counts of the call's Winograd conv (a stride-2 conv's phase conv has 4C
+   * input channels) suit the vectors and every operand is a view of this memory.
+   */
   owns(c: WinogradCall): boolean {
     const v = this.views;
-    return c.plan === this.plan && c.g.inC % 4 === 0 && c.g.outC % 4 === 0 && v.has(c.x) && v.has(c.y) && v.has(c.scratch) && (c.bias === null || v.has(c.bias)) && (c.residual === null || v.has(c.residual));
+    return c.plan === this.plan && (winogradPhasesEligible(c.g) || c.g.inC % 4 === 0) && c.g.outC % 4 === 0 && v.has(c.x) && v.has(c.y) && v.has(c.scratch) && (c.bias === null || v.has(c.bias)) && (c.residual === null || v.has(c.residual));
+  }
+
+  phaseRows(c: WinogradCall, n: number, r0: number, r1: number): void {
+    const { g } = c;
+    this.phaseRowsFn(c.x.byteOffset + 4 * c.xOff, c.scratch.byteOffset + 4 * c.scratchOff, g.inC, g.inH, g.inW, g.padTop, g.padLeft, n, r0, r1, phaseGeometry(g).inW);
   }
 
   input(c: WinogradCall, t0: number, count: number, T: number): void {
