@@ -148,13 +148,26 @@ export function tileCounts(plan: WinogradPlan, g: ConvGeometry): { readonly tile
 
 const align16 = (n: number): number => Math.ceil(n / 16) * 16;
 
-/** The scratch regions (floats from the scratch's start) of a chunk of T tiles. */
+/**
+ * Floats between two positions' matrices of `size` floats: an odd number of 64-byte lines, so that
+ * the 36 streams the transforms write (V) and read (M) fall in 36 different sets of the L1 cache.
+ * At a multiple of 4 KiB apart they would share one set and evict each other: W5's input
+ * transform (T = 40 tiles of 128 channels, 20 KiB a position) ran 6x slower.
+ */
+function setSpreadStride(size: number): number {
+  const lines = Math.ceil(size / 16);
+  return 16 * (lines % 2 === 0 ? lines + 1 : lines);
+}
+
+/** The scratch regions (floats from the scratch's start) of a chunk of T tiles, and the floats between positions in V and M. */
 export function scratchLayout(plan: WinogradPlan, C: number, K: number, T: number) {
+  const vStride = setSpreadStride(T * C);
+  const mStride = setSpreadStride(T * K);
   const V = 0;
-  const M = V + align16(plan.positions * T * C);
-  const stage = M + align16(plan.positions * T * K);
+  const M = V + plan.positions * vStride;
+  const stage = M + plan.positions * mStride;
   const flags = stage + align16(plan.positions * C);
-  return { V, M, stage, flags, size: flags + align16(T) };
+  return { V, M, vStride, mStride, stage, flags, size: flags + align16(T) };
 }
 
 /** Floats of scratch a run of tiles [start, end) needs. */
@@ -183,7 +196,7 @@ export interface WinogradTransforms {
    * from `c.x`, into `c.scratch` from `c.scratchOff` (phase pixel after phase pixel, 4C floats each).
    */
   phaseRows(c: WinogradCall, n: number, r0: number, r1: number): void;
-  /** V[p][j][c] (j < count) of tiles t0 + j, in the chunk's scratch (positions T x C apart). */
+  /** V[p][j][c] (j < count) of tiles t0 + j, in the chunk's scratch (positions `scratchLayout`'s vStride apart). */
   input(c: WinogradCall, t0: number, count: number, T: number): void;
   /** y of tiles t0 + j from M[p][j][k], epilogue included; flags[j] = 1 (and counted) where the tile's conv part is not finite. */
   output(c: WinogradCall, t0: number, count: number, T: number): number;
@@ -217,9 +230,9 @@ export function winograd(gemm: Gemm, transforms: WinogradTransforms, c: Winograd
     transforms.input(c, t0, T, T);
     call.M = T; call.rowEnd = T;
     for (let p = 0; p < plan.positions; p++) {
-      call.aOff = c.scratchOff + l.V + p * T * C;
+      call.aOff = c.scratchOff + l.V + p * l.vStride;
       call.bOff = c.uOff + p * stride;
-      call.cOff = c.scratchOff + l.M + p * T * K;
+      call.cOff = c.scratchOff + l.M + p * l.mStride;
       gemm.run(call);
     }
     if (transforms.output(c, t0, T, T) > 0) {
@@ -303,7 +316,7 @@ export const jsTransforms: WinogradTransforms = {
     const { plan, g, x, scratch } = c;
     const a = plan.alpha;
     const C = g.inC;
-    const V = c.scratchOff + scratchLayout(plan, C, g.outC, T).V;
+    const { V, vStride } = scratchLayout(plan, C, g.outC, T);
     const d = new Float32Array(a * a);
     const v = new Float32Array(a * a);
     for (let j = 0; j < count; j++) {
@@ -318,7 +331,7 @@ export const jsTransforms: WinogradTransforms = {
           }
         }
         sandwich32(plan.inputRows, d, a, v);
-        for (let p = 0; p < plan.positions; p++) scratch[V + (p * T + j) * C + ch] = v[p];
+        for (let p = 0; p < plan.positions; p++) scratch[c.scratchOff + V + p * vStride + j * C + ch] = v[p];
       }
     }
   },
@@ -336,7 +349,7 @@ export const jsTransforms: WinogradTransforms = {
       // The sum of the tile's conv values (before the epilogue), as the wasm kernel adds them up: not finite if any is not (or it overflows).
       let sum = 0;
       for (let k = 0; k < K; k++) {
-        for (let p = 0; p < plan.positions; p++) mv[p] = scratch[c.scratchOff + lay.M + (p * T + j) * K + k];
+        for (let p = 0; p < plan.positions; p++) mv[p] = scratch[c.scratchOff + lay.M + p * lay.mStride + j * K + k];
         sandwich32(plan.outputRows, mv, a, out);
         for (let i = 0; i < m; i++) {
           for (let q = 0; q < m; q++) {

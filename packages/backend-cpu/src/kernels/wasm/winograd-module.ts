@@ -5,11 +5,11 @@
  * TypeScript kernel's `combine` evaluates them (the same float32 operations, so the same bits).
  *
  * Exports (all parameters i32; addresses are byte addresses):
- *   input(x, V, stage, C, inH, inW, padT, padL, tilesH, tilesW, t0, count, T)
- *       V[p][j][c] = (BT d B)[p] of tiles t0 + j (j < count), positions T * C floats apart; x is the
+ *   input(x, V, stage, C, inH, inW, padT, padL, tilesH, tilesW, t0, count, stride)
+ *       V[p][j][c] = (BT d B)[p] of tiles t0 + j (j < count), positions `stride` floats apart; x is the
  *       address of the image of tile 0. A tile wholly inside the input is read in place; another
  *       is first copied into `stage` (6 x 6 pixels of C floats) with zeros for padded cells.
- *   output(M, y, bias, res, K, outH, outW, tilesH, tilesW, t0, count, T, act, hasBias, hasRes, flags) -> flagged
+ *   output(M, y, bias, res, K, outH, outW, tilesH, tilesW, t0, count, stride, act, hasBias, hasRes, flags) -> flagged
  *       y of tiles t0 + j = act(AT m A (+ bias) (+ residual)) from M[p][j][k], cells past the output
  *       skipped; y (and res) the address of the image of tile 0. flags[j] (f32) = 1 where the sum of
  *       the tile's conv values is not finite, else 0; returns how many.
@@ -97,7 +97,7 @@ function memoryFill(f: Func, dst: () => void, bytes: () => void): void {
 }
 
 function inputFunc(cfg: WinogradModuleConfig): Func {
-  const names = ['x', 'V', 'stage', 'C', 'inH', 'inW', 'padT', 'padL', 'tilesH', 'tilesW', 't0', 'count', 'T'] as const;
+  const names = ['x', 'V', 'stage', 'C', 'inH', 'inW', 'padT', 'padL', 'tilesH', 'tilesW', 't0', 'count', 'stride'] as const;
   const f = new Func('input', names.map(() => I32), [], true);
   const p = Object.fromEntries(names.map((n, i) => [n, f.param(i)])) as Record<(typeof names)[number], Local>;
   const a = cfg.alpha;
@@ -110,7 +110,7 @@ function inputFunc(cfg: WinogradModuleConfig): Func {
   f.get(p.C).i32(2).shl().set(pix);
   f.get(p.inW).get(pix).mul().set(rowBytes);
   f.get(p.inH).get(rowBytes).mul().set(image);
-  f.get(p.T).get(pix).mul().set(posBytes);
+  f.get(p.stride).i32(2).shl().set(posBytes);
   f.i32(0).set(j);
   f.whileNot(() => f.get(j).get(p.count).geS(), () => {
     f.get(p.t0).get(j).add().set(r);
@@ -183,7 +183,7 @@ function inputFunc(cfg: WinogradModuleConfig): Func {
 }
 
 function outputFunc(cfg: WinogradModuleConfig): Func {
-  const names = ['M', 'y', 'bias', 'res', 'K', 'outH', 'outW', 'tilesH', 'tilesW', 't0', 'count', 'T', 'act', 'hasBias', 'hasRes', 'flags'] as const;
+  const names = ['M', 'y', 'bias', 'res', 'K', 'outH', 'outW', 'tilesH', 'tilesW', 't0', 'count', 'stride', 'act', 'hasBias', 'hasRes', 'flags'] as const;
   const f = new Func('output', names.map(() => I32), [I32], true);
   const p = Object.fromEntries(names.map((n, i) => [n, f.param(i)])) as Record<(typeof names)[number], Local>;
   const a = cfg.alpha;
@@ -199,7 +199,7 @@ function outputFunc(cfg: WinogradModuleConfig): Func {
   f.get(p.K).i32(2).shl().set(pix);
   f.get(p.outW).get(pix).mul().set(rowBytes);
   f.get(p.outH).get(rowBytes).mul().set(image);
-  f.get(p.T).get(pix).mul().set(posBytes);
+  f.get(p.stride).i32(2).shl().set(posBytes);
   f.get(p.res).get(p.y).sub().set(delta);
   for (let i = 0; i < m; i++) f.get(rowBytes).i32(i).mul().set(rowOff[i]);
   f.i32(0).set(flagged);

@@ -83,7 +83,7 @@ export class WasmWinograd implements WinogradTransforms {
     const at = (arr: Float32Array, off: number) => arr.byteOffset + 4 * off;
     this.inputFn(
       at(c.x, c.xOff + first * floats), at(c.scratch, c.scratchOff + lay.V), at(c.scratch, c.scratchOff + lay.stage),
-      g.inC, g.inH, g.inW, g.padTop, g.padLeft, tilesH, tilesW, t0 - first * tilesH * tilesW, count, T,
+      g.inC, g.inH, g.inW, g.padTop, g.padLeft, tilesH, tilesW, t0 - first * tilesH * tilesW, count, lay.vStride,
     );
   }
 
@@ -97,7 +97,7 @@ export class WasmWinograd implements WinogradTransforms {
     return this.outputFn(
       at(c.scratch, c.scratchOff + lay.M), at(c.y, c.yOff + first * image), c.bias ? at(c.bias, c.biasOff) : 0,
       c.residual ? at(c.residual, c.residualOff + first * image) : 0,
-      g.outC, g.outH, g.outW, tilesH, tilesW, t0 - first * tilesH * tilesW, count, T,
+      g.outC, g.outH, g.outW, tilesH, tilesW, t0 - first * tilesH * tilesW, count, lay.mStride,
       ACTIVATION_CODE[c.activation], c.bias ? 1 : 0, c.residual ? 1 : 0, at(c.scratch, c.scratchOff + lay.flags),
     );
   }
