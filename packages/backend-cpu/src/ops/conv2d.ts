@@ -138,8 +138,8 @@ function addResidual(s: ConvStep, residual: Ref, mem: Memory, start: number, end
 
 /**
  * The cost rule of 'auto': Winograd wherever it was measured faster (benchmarks/kernels-micro.ts
- * `winograd`, same-run ratios on one core: 56x56x8 to 56x56x64 about 2-3x, 28x28x128 and
- * 14x14x256 2-3x, 7x7x128 2x, 7x7x512 a tie). Per tile it does 36 C K multiply-adds where the
+ * `winograd`, same-run ratios on one core: 56x56x8 to 56x56x64 2.1-3.3x, 28x28x128 3.7x,
+ * 14x14x256 2.7x, 7x7x128 2.3x, 7x7x512 1.1x). Per tile it does 36 C K multiply-adds where the
  * direct conv does 144, plus transforms of about 30 (C + K) operations, so its GEMMs dominate
  * from a few channels on (8 measured); it needs the wasm transforms (channels multiples of 4).
  * What it loses is weight traffic: each position's C x K matrix is read once per chunk of tiles,
