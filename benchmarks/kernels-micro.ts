@@ -154,3 +154,8 @@ benchConv('56x56x64 -> 64 1x1 s1 (pointwise)', geom(56, 64, 1, 64, 1, 0, 0));
 for (const [hw, c] of [[56, 64], [28, 128], [14, 256], [7, 512], [56, 32], [56, 16], [56, 8], [28, 32], [14, 64], [7, 128]]) {
   benchWinograd(`${hw}x${hw}x${c} -> ${c}`, geom(hw, c, 3, c, 1, 1, 1));
 }
+// Small K: the seed CNN's conv (one input channel, K = 9; one image of W1-b32) and MobileNet's first (K = 27, stride 2).
+benchConv('28x28x1 -> 64 3x3 s1 SAME (small K)', geom(28, 1, 3, 64, 1, 1, 1));
+benchConv('224x224x3 -> 32 3x3 s2 SAME (small K)', geom(224, 3, 3, 32, 2, 0, 1));
+benchGemm(784, 64, 9);
+benchGemm(12544, 32, 27);
