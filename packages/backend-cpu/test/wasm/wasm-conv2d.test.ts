@@ -2,7 +2,7 @@
 import type { Activation } from '@tessera/core';
 import { describe, expect } from 'vitest';
 import { test, fc } from '@fast-check/vitest';
-import { conv2d, conv2dScratchSize, convCall, type Conv2dGeometry } from '../../src/kernels/conv2d.js';
+import { conv2d, conv2dScratchSize, convCall, im2col, type Conv2dGeometry } from '../../src/kernels/conv2d.js';
 import { WASM_MR, createWasmArena, packBWasmInto, wasmPackedBSize } from '../../src/kernels/wasm/index.js';
 import { activationArb, convReference, firstBitDifference, firstViolation, randomArray, splitRanges } from '../kernels/helpers.js';
 
@@ -59,6 +59,20 @@ describe('conv2d on the wasm gemm', () => {
   test.prop([convArb([40, 90], 14)], { numRuns: 25 })('deep convolutions (several im2col chunks, k-blocks) are within the bound', (t) => {
     const { ref, absSum } = convReference(t.g, t.x, 0, t.w, t.bias, t.activation, t.residual);
     expect(firstViolation(run(t, [[0, t.g.batch * t.g.outH * t.g.outW]]), ref, absSum, t.g.kH * t.g.kW * t.g.inC)).toBeUndefined();
+  });
+
+  test.prop([convArb([1, 9], 12)], { numRuns: 100 })('the wasm im2col writes the rows the TypeScript im2col writes (windows inside the input copied row by row, others tap by tap)', (t) => {
+    const g = t.g;
+    const M = g.batch * g.outH * g.outW;
+    const K = g.kH * g.kW * g.inC;
+    const w = createWasmArena([t.x.length, M * K])!;
+    const [X, D] = w.regions;
+    X.set(t.x);
+    D.fill(NaN);
+    w.gemm.im2col(g, X, 0, D, 0, 0, M);
+    const expected = new Float32Array(M * K);
+    im2col(g, t.x, 0, expected, 0, 0, M);
+    expect(firstBitDifference(D, expected)).toBe(-1);
   });
 
   test.prop([convArb([1, 70], 12), fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { minLength: 1, maxLength: 3 })], { numRuns: 60 })(
