@@ -27,10 +27,21 @@ export const padKernel: CpuKernel<PadStep> = {
     const inShape = ctx.graph.value(node.inputs[0]).shape;
     const out = node.output.shape;
     // A rank-0 pad is a copy of one float: one row of one element.
-    const rank = Math.max(out.length, 1);
-    const outShape = out.length ? out : [1];
-    const xShape = inShape.length ? inShape : [1];
-    const pads = paddings.length ? paddings : [[0, 0] as const];
+    const outShape = out.length ? [...out] : [1];
+    const xShape = inShape.length ? [...inShape] : [1];
+    const pads: (readonly [number, number])[] = paddings.length ? paddings.map(([b, a]) => [b, a] as const) : [[0, 0]];
+    // Trailing axes without padding join the axis before them (NHWC padded in H and W: rows of
+    // W x C floats, not of C): fewer, longer rows.
+    while (pads.length > 1 && pads[pads.length - 1][0] === 0 && pads[pads.length - 1][1] === 0) {
+      const size = xShape.pop()!;
+      outShape.pop();
+      pads.pop();
+      const last = pads.length - 1;
+      xShape[last] *= size;
+      outShape[last] *= size;
+      pads[last] = [pads[last][0] * size, pads[last][1] * size];
+    }
+    const rank = outShape.length;
     return {
       kernel: 'pad',
       node: node.name,
