@@ -132,9 +132,10 @@ export class ChainMemory {
     const out = this.out;
     if (!same(input, out) || (elementwise && f.units !== out.end - out.start)) return false;
     if (others.some((r) => this.writes.some((w) => overlaps(r, w)))) return false;
+    // y: its input in place (element-wise kernels), or memory no member reads or writes; never its other operands'.
     const inPlace = isElementwise(node.op) && same(y, input);
-    if (!inPlace && [...this.reads, ...this.writes, ...others].some((r) => overlaps(r, y))) return false;
-    return !others.some((r) => overlaps(r, y));
+    const untouched = inPlace ? others : [...this.reads, ...this.writes, ...others];
+    return !untouched.some((r) => overlaps(r, y));
   }
 
   /** A value's memory; without a plan, a placeholder for any value not a constant. */

@@ -9,9 +9,9 @@ import { maxpool } from './maxpool.js';
 export interface ElementwiseKernels {
   relu(x: Float32Array, xOff: number, y: Float32Array, yOff: number, start: number, end: number): void;
   relu6(x: Float32Array, xOff: number, y: Float32Array, yOff: number, start: number, end: number): void;
-  /** y = (x - mean[c]) * a[c] + offset[c] over elements [start, end) (c: the element's channel); a: `channels` floats at offset 0. */
+  /** y = (x - mean[c]) * a[c] + offset[c] over elements [start, end) (c: the element's channel). */
   batchNorm(
-    x: Float32Array, xOff: number, y: Float32Array, yOff: number, a: Float32Array,
+    x: Float32Array, xOff: number, y: Float32Array, yOff: number, a: Float32Array, aOff: number,
     mean: Float32Array, meanOff: number, offset: Float32Array, offsetOff: number, channels: number, start: number, end: number,
   ): void;
   biasAdd(
@@ -66,12 +66,12 @@ export function relu(x: Float32Array, xOff: number, y: Float32Array, yOff: numbe
  * values of the wasm kernel's f32 operations; a double result rounded once could differ).
  */
 function batchNorm(
-  x: Float32Array, xOff: number, y: Float32Array, yOff: number, a: Float32Array,
+  x: Float32Array, xOff: number, y: Float32Array, yOff: number, a: Float32Array, aOff: number,
   mean: Float32Array, meanOff: number, offset: Float32Array, offsetOff: number, channels: number, start: number, end: number,
 ): void {
   let c = start % channels;
   for (let i = start; i < end; i++) {
-    y[yOff + i] = Math.fround(Math.fround(x[xOff + i] - mean[meanOff + c]) * a[c]) + offset[offsetOff + c];
+    y[yOff + i] = Math.fround(Math.fround(x[xOff + i] - mean[meanOff + c]) * a[aOff + c]) + offset[offsetOff + c];
     if (++c === channels) c = 0;
   }
 }

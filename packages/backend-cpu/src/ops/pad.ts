@@ -29,17 +29,17 @@ export const padKernel: CpuKernel<PadStep> = {
     // A rank-0 pad is a copy of one float: one row of one element.
     const outShape = out.length ? [...out] : [1];
     const xShape = inShape.length ? [...inShape] : [1];
-    const pads: (readonly [number, number])[] = paddings.length ? paddings.map(([b, a]) => [b, a] as const) : [[0, 0]];
+    const pads = paddings.length ? paddings : [[0, 0] as const];
+    const before = pads.map(([b]) => b);
     // Trailing axes without padding join the axis before them (NHWC padded in H and W: rows of
-    // W x C floats, not of C): fewer, longer rows.
-    while (pads.length > 1 && pads[pads.length - 1][0] === 0 && pads[pads.length - 1][1] === 0) {
+    // W x C floats, not of C): fewer, longer rows. (The cells after the input are what the row leaves.)
+    for (let axis = pads.length - 1; axis > 0 && pads[axis][0] === 0 && pads[axis][1] === 0; axis--) {
       const size = xShape.pop()!;
       outShape.pop();
-      pads.pop();
-      const last = pads.length - 1;
-      xShape[last] *= size;
-      outShape[last] *= size;
-      pads[last] = [pads[last][0] * size, pads[last][1] * size];
+      before.pop();
+      xShape[axis - 1] *= size;
+      outShape[axis - 1] *= size;
+      before[axis - 1] *= size;
     }
     const rank = outShape.length;
     return {
@@ -52,7 +52,7 @@ export const padKernel: CpuKernel<PadStep> = {
       outer: outShape.slice(0, -1),
       inOuter: xShape.slice(0, -1),
       inRowStrides: rowMajorStrides(xShape.slice(0, -1)),
-      before: pads.map(([b]) => b),
+      before,
       inInner: xShape[rank - 1],
       inner: outShape[rank - 1],
       value: Math.fround(value),

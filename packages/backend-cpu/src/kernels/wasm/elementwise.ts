@@ -121,16 +121,16 @@ export class WasmElementwise implements ElementwiseKernels {
 
   /** As the JS `batchNorm` (../elementwise.ts); every array a view of this memory. */
   batchNorm(
-    x: Float32Array, xOff: number, y: Float32Array, yOff: number, a: Float32Array,
+    x: Float32Array, xOff: number, y: Float32Array, yOff: number, a: Float32Array, aOff: number,
     mean: Float32Array, meanOff: number, offset: Float32Array, offsetOff: number, channels: number, start: number, end: number,
   ): void {
     if (end <= start) return;
     if (!(channels > 0)) throw new RangeError(`batchNorm: channels must be positive, got ${channels}`);
     checkRange('batchNorm x', x, xOff, start, end);
     checkRange('batchNorm y', y, yOff, start, end);
-    for (const [what, arr, off] of [['a', a, 0], ['mean', mean, meanOff], ['offset', offset, offsetOff]] as const) checkRange(`batchNorm ${what}`, arr, off, 0, channels);
+    for (const [what, arr, off] of [['a', a, aOff], ['mean', mean, meanOff], ['offset', offset, offsetOff]] as const) checkRange(`batchNorm ${what}`, arr, off, 0, channels);
     this.batchNormFn(
-      this.address(x, xOff + start), this.address(y, yOff + start), this.address(a, 0), this.address(mean, meanOff), this.address(offset, offsetOff),
+      this.address(x, xOff + start), this.address(y, yOff + start), this.address(a, aOff), this.address(mean, meanOff), this.address(offset, offsetOff),
       channels, start % channels, end - start,
     );
   }

@@ -271,6 +271,18 @@ function driver(cfg: GemmModuleConfig, kernelIndex: (m: number) => number, packI
   return f;
 }
 
+/** Copies n bytes (a multiple of 4) from src to dst, 16-byte vector moves then 4-byte ones, advancing all three locals. */
+function emitCopy(f: Func, dst: Local, src: Local, n: Local): void {
+  f.whileNot(() => f.get(n).i32(16).ltS(), () => {
+    f.get(dst).get(src).v128Load().v128Store();
+    f.inc(dst, 16).inc(src, 16).inc(n, -16);
+  });
+  f.whileNot(() => f.get(n).i32(4).ltS(), () => {
+    f.get(dst).get(src).f32Load().f32Store();
+    f.inc(dst, 4).inc(src, 4).inc(n, -4);
+  });
+}
+
 /**
  * copyOrZero(dst, src, bytes): copies `bytes` (a multiple of 4) from src to dst, or writes +0
  * floats when src is -1. 16-byte vector moves, then 4-byte ones.
@@ -287,16 +299,7 @@ function copyOrZero(): Func {
       f.get(dst).f32(0).f32Store();
       f.inc(dst, 4).inc(n, -4);
     });
-  }, () => {
-    f.whileNot(() => f.get(n).i32(16).ltS(), () => {
-      f.get(dst).get(src).v128Load().v128Store();
-      f.inc(dst, 16).inc(src, 16).inc(n, -16);
-    });
-    f.whileNot(() => f.get(n).i32(4).ltS(), () => {
-      f.get(dst).get(src).f32Load().f32Store();
-      f.inc(dst, 4).inc(src, 4).inc(n, -4);
-    });
-  });
+  }, () => emitCopy(f, dst, src, n));
   return f;
 }
 
@@ -328,54 +331,50 @@ function im2colFunc(copyIndex: number): Func {
     f.get(oh).get(strideH).mul().get(padTop).sub().set(ih);
     f.get(ow).get(strideW).mul().get(padLeft).sub().set(iw0);
     // A window wholly inside the input with contiguous kernel rows (most of them): each row
-    // copied inline, 16 bytes then 4 at a time (a call per row cost more than the copy for
-    // few channels: the seed CNN's 3-float rows).
-    f.get(dilW).i32(1).eq().get(ih).i32(0).geS().and().get(iw0).i32(0).geS().and();
-    f.get(ih).get(kH).i32(1).sub().get(dilH).mul().add().get(inH).ltS().and();
-    f.get(iw0).get(kW).add().get(inW).gtS().eqz().and();
-    f.if(() => {
+    // copied inline (a call per row cost more than the copy for few channels: the seed CNN's
+    // 3-float rows).
+    const rowByRow = (): void => {
       f.get(n).get(inH).mul().get(ih).add().get(inW).mul().get(iw0).add().get(inC4).mul().get(x).add().set(rowBase);
       f.i32(0).set(kh);
       f.whileNot(() => f.get(kh).get(kH).geS(), () => {
         f.get(rowBase).set(src);
         f.get(rowLen4).set(left);
-        f.whileNot(() => f.get(left).i32(16).ltS(), () => {
-          f.get(o).get(src).v128Load().v128Store();
-          f.inc(o, 16).inc(src, 16).inc(left, -16);
-        });
-        f.whileNot(() => f.get(left).eqz(), () => {
-          f.get(o).get(src).f32Load().f32Store();
-          f.inc(o, 4).inc(src, 4).inc(left, -4);
-        });
+        emitCopy(f, o, src, left);
         f.incBy(rowBase, rowJump4).inc(kh, 1);
       });
-    }, () => {
-    f.i32(0).set(kh);
-    f.whileNot(() => f.get(kh).get(kH).geS(), () => {
-      f.get(ih).i32(0).ltS().get(ih).get(inH).geS().or().if(() => {
-        f.get(o).i32(-1).get(rowLen4).call(copyIndex);
-        f.incBy(o, rowLen4);
-      }, () => {
-        // rowBase = x + ((n*inH + ih)*inW)*inC*4
-        f.get(n).get(inH).mul().get(ih).add().get(inW).mul().get(inC4).mul().get(x).add().set(rowBase);
-        // Whole kernel row inside the input and contiguous: one copy.
-        f.get(dilW).i32(1).eq().get(iw0).i32(0).geS().and().get(iw0).get(kW).add().get(inW).gtS().eqz().and().if(() => {
-          f.get(o).get(iw0).get(inC4).mul().get(rowBase).add().get(rowLen4).call(copyIndex);
+    };
+    // Any other window: row by row, a row in the padding zeroed, a row partly outside tap by tap.
+    const tapByTap = (): void => {
+      f.i32(0).set(kh);
+      f.whileNot(() => f.get(kh).get(kH).geS(), () => {
+        f.get(ih).i32(0).ltS().get(ih).get(inH).geS().or().if(() => {
+          f.get(o).i32(-1).get(rowLen4).call(copyIndex);
           f.incBy(o, rowLen4);
         }, () => {
-          f.get(iw0).set(iw);
-          f.i32(0).set(kw);
-          f.whileNot(() => f.get(kw).get(kW).geS(), () => {
-            // select(-1, address, out of range): the tap is padding (zeros) or a copy.
-            f.get(o).i32(-1).get(iw).get(inC4).mul().get(rowBase).add().get(iw).i32(0).ltS().get(iw).get(inW).geS().or().select();
-            f.get(inC4).call(copyIndex);
-            f.incBy(o, inC4).incBy(iw, dilW).inc(kw, 1);
+          // rowBase = x + ((n*inH + ih)*inW)*inC*4
+          f.get(n).get(inH).mul().get(ih).add().get(inW).mul().get(inC4).mul().get(x).add().set(rowBase);
+          // Whole kernel row inside the input and contiguous: one copy.
+          f.get(dilW).i32(1).eq().get(iw0).i32(0).geS().and().get(iw0).get(kW).add().get(inW).gtS().eqz().and().if(() => {
+            f.get(o).get(iw0).get(inC4).mul().get(rowBase).add().get(rowLen4).call(copyIndex);
+            f.incBy(o, rowLen4);
+          }, () => {
+            f.get(iw0).set(iw);
+            f.i32(0).set(kw);
+            f.whileNot(() => f.get(kw).get(kW).geS(), () => {
+              // select(-1, address, out of range): the tap is padding (zeros) or a copy.
+              f.get(o).i32(-1).get(iw).get(inC4).mul().get(rowBase).add().get(iw).i32(0).ltS().get(iw).get(inW).geS().or().select();
+              f.get(inC4).call(copyIndex);
+              f.incBy(o, inC4).incBy(iw, dilW).inc(kw, 1);
+            });
           });
         });
+        f.incBy(ih, dilH).inc(kh, 1);
       });
-      f.incBy(ih, dilH).inc(kh, 1);
-    });
-    });
+    };
+    f.get(dilW).i32(1).eq().get(ih).i32(0).geS().and().get(iw0).i32(0).geS().and();
+    f.get(ih).get(kH).i32(1).sub().get(dilH).mul().add().get(inH).ltS().and();
+    f.get(iw0).get(kW).add().get(inW).gtS().eqz().and();
+    f.if(rowByRow, tapByTap);
     f.inc(ow, 1);
     f.get(ow).get(outW).eq().if(() => {
       f.i32(0).set(ow).inc(oh, 1);
