@@ -22,7 +22,9 @@
  * dispatched step (a split step with its chained followers, or an inline one), its wall time,
  * the threads' kernel time in it against the cpu backend's time for the same nodes (profiled),
  * and the time lost (2 x wall - kernel time: a thread idle in the step or at its barrier), the
- * steps losing most first; plus the time between steps (barriers) and the run's lost share.
+ * steps losing most first; plus the time between steps (barriers) and the run's lost share;
+ * and, by op, the threads' kernel time against the cpu backend's (how much slower each kind of
+ * kernel ran split over two threads than whole on one).
  *
  *   npx tsx --conditions=@tessera/source benchmarks/workers-timeline.ts [--workload W1-b32] [--level O0|O1|O2] [--runs 60] [--block 3] [--warmup 2] [--warmup-ms 1000] [--sched] [--steps 15] [--trace timeline.json]
  *
@@ -186,6 +188,20 @@ function reportSteps(runs: readonly TimelineRun[], cpuNodeMs: ReadonlyMap<string
   for (const [op, e] of [...byOp].sort((a, b) => b[1].lost - a[1].lost)) {
     console.log(`| ${op} | ${e.steps} | ${f(e.wall)} | ${f(e.busy)} | ${f(e.cpu)} | ${(e.busy / e.cpu).toFixed(2)} | ${(e.cpu / e.wall).toFixed(2)} | ${f(e.lost)} |`);
   }
+  // Kernel time per node (both threads, all chunks) against the cpu backend's time for the node, by op.
+  const byNodeOp = new Map<string, { busy: number; cpu: number }>();
+  for (const run of runs) {
+    for (const s of run.spans) {
+      const e = byNodeOp.get(opOf(s.node)) ?? byNodeOp.set(opOf(s.node), { busy: 0, cpu: 0 }).get(opOf(s.node))!;
+      e.busy += (s.end - s.start) / n;
+    }
+  }
+  for (const [node, ms] of cpuNodeMs) {
+    const e = byNodeOp.get(opOf(node));
+    if (e) e.cpu += ms;
+  }
+  console.log('\nkernel time by op (every chunk of every node of the op, both threads): | op | kernel ms | cpu ms | kernel x cpu |');
+  for (const [op, e] of [...byNodeOp].sort((a, b) => b[1].busy - a[1].busy)) console.log(`| ${op} | ${f(e.busy)} | ${f(e.cpu)} | ${(e.busy / e.cpu).toFixed(2)} |`);
   console.log(`\nthe ${top} steps losing most: | step (first node) | nodes | wall ms | kernel ms | cpu ms | cpu / wall | lost ms |`);
   for (const r of [...rows].sort((a, b) => b.lost - a.lost).slice(0, top)) {
     console.log(`| ${r.key} | ${r.nodes.map(opOf).join('>')} | ${f(r.wall)} | ${f(r.busy)} | ${f(r.cpu)} | ${(r.cpu / r.wall).toFixed(2)} | ${f(r.lost)} |`);

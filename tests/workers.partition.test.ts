@@ -72,6 +72,9 @@ describe('a dense layer on a few rows', () => {
     expect(one.kernel).toBe('matmul_columns');
     expect(((one as Step & { columns: number }).columns) % 8).toBe(0); // whole 8-column wasm panels
     expect(one.units * (one as Step & { columns: number }).columns).toBeGreaterThanOrEqual(1000);
+    // Its chunks are any number of blocks (the 5-row alignment of row-wise wasm steps does not apply).
+    expect(chainWork([one], true, null).align).toBe(1);
+    expect(chunkBounds(chainWork([one], true, null), 2).bounds.some((b) => b % 5 !== 0)).toBe(true);
     const parts = partitionStep(one, opts({ threads: 1, mainShare: true, inlineCost: 30_000, minPartCost: 15_000, simd: true }));
     expect(parts.map((p) => p.worker)).toEqual([0, MAIN]);
     expect(covers(parts, one.units)).toBe(true);

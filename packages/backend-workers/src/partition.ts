@@ -98,8 +98,9 @@ export function rereadCost(step: Step): number {
   return step.kernel === 'conv2d' && kernels.isPointwise(g) ? g.inC * g.outC * REREAD_COST : 0;
 }
 
-/** Units of every part but the last are a multiple of this: whole GEMM row tiles, whole cache lines. */
+/** Units of every part but the last are a multiple of this: whole GEMM row tiles, whole cache lines (column blocks: any). */
 export function alignment(step: Step): number {
+  if (step.kernel === 'matmul_columns') return 1; // its units are whole packed panels already
   return step.costPerUnit > 64 ? ((step as { readonly wasm?: boolean }).wasm === true ? 5 : 4) : 16;
 }
 
