@@ -4,7 +4,7 @@
  * are bit-identical to cpu's.
  *
  *   npx tsx --conditions=@tessera/source benchmarks/workers-scaling.ts [--workloads W1-b1,W2] [--runs 9] [--block 3] [--warmup 2]
- *       [--configs 1w,1w+c,2w] [--level O0|O1|O2] [--gemm auto|js] [--io bound|buffers|fresh] [--no-ceiling] [--tracked N] [--json benchmarks/results/workers-scaling.json]
+ *       [--configs 1w,1w+c,2w] [--level O0|O1|O2] [--gemm auto|js] [--io bound|buffers|fresh] [--no-ceiling] [--tracked N [--rounds]] [--json benchmarks/results/workers-scaling.json]
  *
  * Implementations take turns of --block calls after an idle pause (harness.ts); speed-ups are
  * given for the calls made back to back and for the first call of each turn. Before and after
@@ -19,7 +19,9 @@
  * --tracked N measures instead N rounds of: the 2-thread ceiling (the cpu backend alone, then paired),
  * then each configuration's calls after an idle pause; it prints each one's speed-up and its share
  * of the ceiling of the same round (ceiling/index.ts trackCeiling), which stays readable when the
- * machine changes phase within seconds.
+ * machine changes phase within seconds. --rounds also prints each round's timings (ms): the cpu
+ * backend alone on the main thread, each thread paired (a vCPU slower than the other shows there),
+ * and each configuration.
  *   npx tsx --conditions=@tessera/source benchmarks/workers-scaling.ts --tracked 40 --configs 1w+c --workloads W1-b32,W2
  *
  * --calibrate measures what the cost model's thresholds rest on (partition.ts): the time of one
@@ -47,6 +49,7 @@ const { values: args } = parseArgs({
     block: { type: 'string', default: '3' },
     'no-ceiling': { type: 'boolean', default: false },
     tracked: { type: 'string' },
+    rounds: { type: 'boolean', default: false },
     warmup: { type: 'string', default: '2' },
     configs: { type: 'string', default: '1w,1w+c,2w' },
     io: { type: 'string', default: 'bound' },
@@ -148,6 +151,12 @@ async function calibrate(): Promise<void> {
 
 /** Medians over the rounds of --tracked: each implementation's speed-up, the ceiling, and their ratio (with its quartiles). */
 function printTracked(id: string, rounds: readonly TrackedRound[]): void {
+  if (args.rounds) {
+    for (const { ms, ceiling } of rounds) {
+      const impls = Object.entries(ms.impls).map(([name, v]) => `${name} ${v.toFixed(2)}`).join(', ');
+      console.log(`  round: main alone ${ms.soloMain.toFixed(2)} ms, paired main / worker ${ms.pairMain.toFixed(2)} / ${ms.pairWorker.toFixed(2)} (ceiling x${ceiling.toFixed(2)}); ${impls}`);
+    }
+  }
   const q = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.round(p * (xs.length - 1))];
   const range = (xs: number[], f: (v: number) => string) => `${f(q(xs, 0.25))}-${f(q(xs, 0.75))}`;
   const ceilings = rounds.map((r) => r.ceiling);

@@ -88,6 +88,8 @@ export interface TrackedRound {
   readonly ceiling: number;
   /** By implementation: cpu-alone ms / its median ms of the calls after the first (back to back). */
   readonly speedups: Record<string, number>;
+  /** Median ms of the round's timings: the cpu backend on the main thread alone, each thread paired, each implementation. */
+  readonly ms: { readonly soloMain: number; readonly pairMain: number; readonly pairWorker: number; readonly impls: Record<string, number> };
 }
 
 /**
@@ -107,13 +109,16 @@ export function trackCeiling(id: string, level: 'O0' | 'O1' | 'O2', io: IOMode, 
       const r = await soloAndPair(run, ask, runs);
       const solo = median(r.soloMain);
       const speedups: Record<string, number> = {};
+      const ms: Record<string, number> = {};
       for (const impl of impls) {
         const call = async () => impl.run();
         await idle();
         await call();
-        speedups[impl.name] = solo / median(await overlappedRuns(call, runs, overlap.alone(), 0));
+        ms[impl.name] = median(await overlappedRuns(call, runs, overlap.alone(), 0));
+        speedups[impl.name] = solo / ms[impl.name];
       }
-      out.push({ ceiling: speedup(solo, median(r.pairMain), median(r.pairWorker)), speedups });
+      const [pairMain, pairWorker] = [median(r.pairMain), median(r.pairWorker)];
+      out.push({ ceiling: speedup(solo, pairMain, pairWorker), speedups, ms: { soloMain: solo, pairMain, pairWorker, impls: ms } });
     }
     return out;
   });
