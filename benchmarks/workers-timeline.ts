@@ -192,7 +192,8 @@ function reportSteps(runs: readonly TimelineRun[], cpuNodeMs: ReadonlyMap<string
   const byNodeOp = new Map<string, { busy: number; cpu: number }>();
   for (const run of runs) {
     for (const s of run.spans) {
-      const e = byNodeOp.get(opOf(s.node)) ?? byNodeOp.set(opOf(s.node), { busy: 0, cpu: 0 }).get(opOf(s.node))!;
+      const op = opOf(s.node);
+      const e = byNodeOp.get(op) ?? byNodeOp.set(op, { busy: 0, cpu: 0 }).get(op)!;
       e.busy += (s.end - s.start) / n;
     }
   }

@@ -49,8 +49,10 @@ const eligibleCase: fc.Arbitrary<{ readonly c: ConformanceCase; readonly algorit
     const padding: Padding = p.padding === 'SAME' ? 'SAME' : p.padding === 'VALID' ? 'VALID' : [[pt, pb], [pl, pr]];
     const stride = p.k === 3 ? 1 : 2;
     // At least one window (SAME always has one): the window less the explicit padding.
-    const h = p.padding === 'SAME' ? p.h * stride : Math.max(p.h * stride, p.k - (p.padding === 'EXPLICIT' ? Math.min(pt + pb, p.k - 1) : 0));
-    const w = p.padding === 'SAME' ? p.w * stride : Math.max(p.w * stride, p.k - (p.padding === 'EXPLICIT' ? Math.min(pl + pr, p.k - 1) : 0));
+    const extent = (n: number, before: number, after: number) =>
+      p.padding === 'SAME' ? n * stride : Math.max(n * stride, p.k - (p.padding === 'EXPLICIT' ? Math.min(before + after, p.k - 1) : 0));
+    const h = extent(p.h, pt, pb);
+    const w = extent(p.w, pl, pr);
     const strides: [number, number] = [stride, stride];
     const c = new CaseBuilder('winograd_case');
     const x = c.input('x', [p.batch, h, w, p.cin], p.xd);

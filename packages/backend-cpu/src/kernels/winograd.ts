@@ -18,7 +18,7 @@
  * Rounding differs from the direct conv's: docs/SEMANTICS.md "Winograd convolution" and core's
  * `winogradAllowance` bound it.
  */
-import { phaseGeometry, phaseSource, WINOGRAD_F4X4_3X3, type Activation, type ConvGeometry, type WinogradTransform } from '@tessera/core';
+import { phaseGeometry, phaseImageRows, WINOGRAD_F4X4_3X3, type Activation, type ConvGeometry, type WinogradTransform } from '@tessera/core';
 import type { ConvOperands } from './conv2d.js';
 import { EMPTY, gemmCall, releaseGemmCall, type Gemm, type GemmLayout } from './gemm-call.js';
 
@@ -301,16 +301,7 @@ export function tileOrigin(plan: WinogradPlan, g: ConvGeometry, t: number): { re
 /** The TypeScript transforms (any channel counts, any Float32Array). */
 export const jsTransforms: WinogradTransforms = {
   phaseRows(c, n, r0, r1) {
-    const pg = phaseGeometry(c.g);
-    let o = c.scratchOff;
-    for (let i = r0; i < r1; i++) {
-      for (let j = 0; j < pg.inW; j++) {
-        for (let ch = 0; ch < pg.inC; ch++) {
-          const s = phaseSource(c.g, n, i, j, ch);
-          c.scratch[o++] = s < 0 ? 0 : c.x[c.xOff + s];
-        }
-      }
-    }
+    phaseImageRows(c.g, c.x, c.xOff, n, r0, r1, c.scratch, c.scratchOff);
   },
   input(c, t0, count, T) {
     const { plan, g, x, scratch } = c;

@@ -45,12 +45,9 @@ export const batchNormKernel: CpuKernel<BatchNormStep> = {
     const C = s.channels;
     const x = view(mem, s.x);
     const y = view(mem, s.y);
-    let a = scratch;
-    let aOff = 0;
-    if (s.a) {
-      a = view(mem, s.a);
-      aOff = s.a.off;
-    } else fillA(scratch, 0, view(mem, s.scale), s.scale.off, view(mem, s.variance), s.variance.off, C, s.epsilon);
+    const a = s.a ? view(mem, s.a) : scratch;
+    const aOff = s.a ? s.a.off : 0;
+    if (!s.a) fillA(scratch, 0, view(mem, s.scale), s.scale.off, view(mem, s.variance), s.variance.off, C, s.epsilon);
     elementwiseFor(mem, x, y, a).batchNorm(x, s.x.off, y, s.y.off, a, aOff, view(mem, s.mean), s.mean.off, view(mem, s.offset), s.offset.off, C, start, end);
   },
 };

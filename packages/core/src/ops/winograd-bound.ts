@@ -109,6 +109,20 @@ export function phaseSource(g: ConvGeometry, n: number, i: number, j: number, ch
   return iy >= 0 && iy < g.inH && ix >= 0 && ix < g.inW ? ((n * g.inH + iy) * g.inW + ix) * g.inC + c : -1;
 }
 
+/** Rows [r0, r1) of image n's phase image of a stride-2 conv `g` (`phaseSource`), from the NHWC `src` at `srcOff` into `dst` from `dstOff`. */
+export function phaseImageRows(g: ConvGeometry, src: ArrayLike<number>, srcOff: number, n: number, r0: number, r1: number, dst: Float32Array | Float64Array, dstOff: number): void {
+  const { inW, inC } = phaseGeometry(g);
+  let o = dstOff;
+  for (let i = r0; i < r1; i++) {
+    for (let j = 0; j < inW; j++) {
+      for (let ch = 0; ch < inC; ch++) {
+        const s = phaseSource(g, n, i, j, ch);
+        dst[o++] = s < 0 ? 0 : src[srcOff + s];
+      }
+    }
+  }
+}
+
 /** The phase filter [3, 3, 4C, K] of a stride-2 conv's HWIO filter `src` (at `off`), into `dst` (zeros past the filter). */
 export function phaseFilter<T extends Float32Array | Float64Array>(g: ConvGeometry, src: ArrayLike<number>, off: number, dst: T): T {
   const { inC: C, outC: K } = g;
@@ -126,21 +140,12 @@ export function phaseFilter<T extends Float32Array | Float64Array>(g: ConvGeomet
 /** The phase image and filter of a stride-2 conv's operands, values and bounds (`phaseGeometry`). */
 function phaseOperands(g: ConvGeometry, x: RefTensor, f: RefTensor): [RefTensor, RefTensor] {
   const p = phaseGeometry(g);
-  const size = p.batch * p.inH * p.inW * p.inC;
-  const value = new Float64Array(size);
-  const bound = new Float64Array(size);
-  for (let n = 0, o = 0; n < p.batch; n++) {
-    for (let i = 0; i < p.inH; i++) {
-      for (let j = 0; j < p.inW; j++) {
-        for (let ch = 0; ch < p.inC; ch++, o++) {
-          const s = phaseSource(g, n, i, j, ch);
-          if (s >= 0) {
-            value[o] = x.value[s];
-            bound[o] = x.bound[s];
-          }
-        }
-      }
-    }
+  const image = p.inH * p.inW * p.inC;
+  const value = new Float64Array(p.batch * image);
+  const bound = new Float64Array(p.batch * image);
+  for (let n = 0; n < p.batch; n++) {
+    phaseImageRows(g, x.value, 0, n, 0, p.inH, value, n * image);
+    phaseImageRows(g, x.bound, 0, n, 0, p.inH, bound, n * image);
   }
   const fSize = 9 * p.inC * p.outC;
   const filter = { shape: [3, 3, p.inC, p.outC], value: phaseFilter(g, f.value, 0, new Float64Array(fSize)), bound: phaseFilter(g, f.bound, 0, new Float64Array(fSize)) };

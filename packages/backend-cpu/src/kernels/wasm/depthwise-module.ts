@@ -89,8 +89,8 @@ function emitCheckedTaps(f: Func, l: DwLocals, tap: (padded: boolean) => void): 
     f.i32(0).set(l.kx);
     f.whileNot(() => f.get(l.kx).get(l.kW).geS(), () => {
       // inside = 0 <= iy < inH and 0 <= ix < inW (unsigned compares: a negative index is huge)
-      f.get(l.iy).get(l.inH).code.push(0x49); // i32.lt_u
-      f.get(l.ix).get(l.inW).code.push(0x49, 0x71); // i32.lt_u, i32.and
+      f.get(l.iy).get(l.inH).ltU();
+      f.get(l.ix).get(l.inW).ltU().and();
       f.if(
         () => {
           f.get(l.x).get(l.iy).get(l.inW).mul().get(l.ix).add().get(l.pix).mul().add().get(l.c).i32(2).shl().add().set(l.p);

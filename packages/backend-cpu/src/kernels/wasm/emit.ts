@@ -132,6 +132,8 @@ export class Func {
   eq(): this { return this.op(0x46); }
   ne(): this { return this.op(0x47); }
   ltS(): this { return this.op(0x48); }
+  ltU(): this { return this.op(0x49); }
+  shrU(): this { return this.op(0x76); }
   gtS(): this { return this.op(0x4a); }
   geS(): this { return this.op(0x4e); }
   select(): this { return this.op(0x1b); }
@@ -153,6 +155,12 @@ export class Func {
     b();
     return this.ltS().select();
   }
+
+  // --- bulk memory (memory 0)
+  /** memory.copy: dst, src, bytes on the stack. */
+  memoryCopy(): this { return this.op(0xfc, 0x0a, 0x00, 0x00); }
+  /** memory.fill: dst, byte value, bytes on the stack. */
+  memoryFill(): this { return this.op(0xfc, 0x0b, 0x00); }
 
   // --- f32 scalar
   f32Load(offset = 0): this { return this.op(0x2a).memarg(2, offset); }

@@ -24,10 +24,6 @@ const F32X4_NEG = 0xe1;
 const F32X4_SUB = 0xe5;
 const F32X4_NE = 0x42;
 const V128_ANY_TRUE = 0x53;
-const I32_LT_U = 0x49;
-const MISC = 0xfc;
-const MEMORY_COPY = 0x0a;
-const MEMORY_FILL = 0x0b;
 
 function uleb(out: number[], n: number): void {
   do {
@@ -93,7 +89,7 @@ function memoryFill(f: Func, dst: () => void, bytes: () => void): void {
   dst();
   f.i32(0);
   bytes();
-  f.code.push(MISC, MEMORY_FILL, 0x00);
+  f.memoryFill();
 }
 
 function inputFunc(cfg: WinogradModuleConfig): Func {
@@ -134,14 +130,14 @@ function inputFunc(cfg: WinogradModuleConfig): Func {
         f.whileNot(() => f.get(r).i32(a).geS(), () => {
           f.get(iy0).get(r).add().set(iy);
           f.get(p.stage).get(r).i32(a).mul().get(pix).mul().add().set(dst);
-          f.get(iy).get(p.inH).code.push(I32_LT_U);
+          f.get(iy).get(p.inH).ltU();
           f.get(hi).get(lo).gtS().and();
           f.if(
             () => {
               memoryFill(f, () => f.get(dst), () => f.get(lo).get(pix).mul());
               f.get(p.x).get(n).get(image).mul().add().get(iy).get(rowBytes).mul().add().get(ix0).get(lo).add().get(pix).mul().add().set(src);
               f.get(dst).get(lo).get(pix).mul().add().get(src).get(hi).get(lo).sub().get(pix).mul();
-              f.code.push(MISC, MEMORY_COPY, 0x00, 0x00);
+              f.memoryCopy();
               memoryFill(f, () => f.get(dst).get(hi).get(pix).mul().add(), () => f.i32(a).get(hi).sub().get(pix).mul());
             },
             () => memoryFill(f, () => f.get(dst), () => f.i32(a).get(pix).mul()),
@@ -278,17 +274,16 @@ function phaseRowsFunc(): Func {
     f.whileNot(() => f.get(j).get(p.phaseW).geS(), () => {
       f.i32(0).set(phase);
       f.whileNot(() => f.get(phase).i32(4).geS(), () => {
-        f.get(i).get(i).add().get(phase).i32(1).code.push(0x76); // i32.shr_u
-        f.add().get(p.padT).sub().set(iy);
+        f.get(i).get(i).add().get(phase).i32(1).shrU().add().get(p.padT).sub().set(iy);
         f.get(j).get(j).add().get(phase).i32(1).and().add().get(p.padL).sub().set(ix);
-        f.get(iy).get(p.inH).code.push(I32_LT_U);
-        f.get(ix).get(p.inW).code.push(I32_LT_U);
+        f.get(iy).get(p.inH).ltU();
+        f.get(ix).get(p.inW).ltU();
         f.and().if(
           () => {
             f.get(dst);
             f.get(p.x).get(p.n).get(p.inH).mul().get(iy).add().get(p.inW).mul().get(ix).add().get(pix).mul().add();
             f.get(pix);
-            f.code.push(MISC, MEMORY_COPY, 0x00, 0x00);
+            f.memoryCopy();
           },
           () => memoryFill(f, () => f.get(dst), () => f.get(pix)),
         );
