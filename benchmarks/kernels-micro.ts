@@ -7,9 +7,10 @@
  * FLOPs count 2*M*N*K (for conv, padding taps included: the usual convention).
  */
 import {
-  conv2d, conv2dScratchSize, convCall, createWasmArena, gemmCall, jsGemm, packB, packBWasmInto,
-  WASM_MR, wasmGemmLayout, wasmPackedBSize, wasmSimdSupported, type Conv2dGeometry, type Gemm,
+  conv2d, conv2dScratchSize, convCall, createWasmArena, gemmCall, jsGemm, packB, packBWasmInto, packedLeavesSize, packStrassenB,
+  strassenPanel, strassenScratchSize, WASM_MR, wasmGemmLayout, wasmPackedBSize, wasmSimdSupported, type Conv2dGeometry, type Gemm,
 } from '../packages/backend-cpu/src/kernels/index.js';
+import { WasmElementwise } from '../packages/backend-cpu/src/kernels/wasm/elementwise.js';
 import { wasmWinogradFor } from '../packages/backend-cpu/src/kernels/wasm/winograd.js';
 import {
   F4X4, jsTransforms, packedFilterSize, packFilter, transformFilter, tileCounts, winograd, winogradScratchSize, type WinogradCall,
@@ -79,6 +80,28 @@ function benchGemm(M: number, N: number, K: number): void {
   measure(`gemm M=${M} N=${N} K=${K} wasm`, 2 * M * N * K, call(w.gemm, A, P, C, Bias));
 }
 
+/**
+ * Strassen-Winograd (kernels/strassen.ts) on one panel of M rows against the direct wasm GEMM of
+ * the same product, both on the same operands; FLOPs are the direct algorithm's (2 M N K), so
+ * GFLOP/s above the direct's are "effective".
+ */
+function benchStrassen(M: number, N: number, K: number, levels: number): void {
+  const name = `strassen M=${M} N=${N} K=${K} levels=${levels}`;
+  if (!name.includes(filter) || !wasmSimdSupported()) return;
+  const shape = { k: K, n: N, levels };
+  const b = randomArray(K * N);
+  const w = createWasmArena([M * K, wasmPackedBSize(K, N), packedLeavesSize(wasmGemmLayout, shape), M * N, strassenScratchSize(shape, M)])!;
+  const [A, P, L, C, S] = w.regions;
+  A.set(randomArray(M * K));
+  packBWasmInto(P, 0, K, N, b, 0, N, false);
+  packStrassenB(wasmGemmLayout, shape, b, 0, N, false, L, 0);
+  const ew = new WasmElementwise(w.memory);
+  const direct = Object.assign(gemmCall(), { M, N, K, a: A, lda: K, b: P, c: C, ldc: N, rowEnd: M });
+  measure(`${name}: direct wasm`, 2 * M * N * K, () => w.gemm.run(direct));
+  const panel = { gemm: w.gemm, ew, shape, a: A, aOff: 0, c: C, cOff: 0, rows: M, leaves: L, leavesOff: 0, scratch: S, scratchOff: 0 };
+  measure(`${name}: strassen wasm`, 2 * M * N * K, () => strassenPanel(panel));
+}
+
 function benchConv(name: string, g: Conv2dGeometry): void {
   if (!`conv2d ${name}`.includes(filter)) return;
   const M = g.batch * g.outH * g.outW;
@@ -146,6 +169,8 @@ function geom(inHW: number, inC: number, k: number, outC: number, stride: number
 benchGemm(1024, 1024, 1024);
 benchGemm(512, 512, 512);
 benchGemm(3136, 64, 576);
+// Strassen on the panels the cpu backend runs (512 rows): the 'auto' rule's cases and the ones next to them.
+for (const [n, levels] of [[1024, 2], [1024, 1], [1024, 3], [512, 1], [512, 2], [256, 1]]) benchStrassen(512, n, n, levels);
 benchConv('56x56x64 -> 64 3x3 s1 SAME (1/1)', geom(56, 64, 3, 64, 1, 1, 1));
 benchConv('57x57x32 -> 48 5x5 s2 SAME (2/2)', geom(57, 32, 5, 48, 2, 2, 2));
 benchConv('56x56x32 -> 48 5x5 s2 SAME (1/2)', geom(56, 32, 5, 48, 2, 1, 2));

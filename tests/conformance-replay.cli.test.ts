@@ -21,7 +21,7 @@ describe('tessera conformance --replay', () => {
   registerBackend(container, 'relu-abs', () => new MutantBackend('relu-abs', reluAbs.spec), 'mutant: relu as |x|');
   const dir = mkdtempSync(join(tmpdir(), 'tessera-replay-'));
 
-  it('a failing run exits 1, prints the tables and writes reproductions; --replay reproduces it and passes on cpu', async () => {
+  it('a failing run exits 1, prints the tables (cpu and its variant cpu-fast pass) and writes reproductions; --replay reproduces it and passes on cpu', async () => {
     expect(backendNames(container)).toEqual(expect.arrayContaining(['cpu', 'relu-abs']));
     const lines: string[] = [];
     const log = (l: string) => lines.push(l);
@@ -33,7 +33,7 @@ describe('tessera conformance --replay', () => {
     expect(out).toMatch(/relu-abs\s*│\s*relu\s*│/);
     expect(out).toContain('agreement');
     const report = JSON.parse(readFileSync(json, 'utf8'));
-    expect(report.reports.map((r: { backend: string; ok: boolean }) => [r.backend, r.ok])).toEqual([['cpu', true], ['relu-abs', false]]);
+    expect(report.reports.map((r: { backend: string; ok: boolean }) => [r.backend, r.ok])).toEqual([['cpu', true], ['cpu-fast', true], ['relu-abs', false]]);
     const cell = report.agreement.find((c: { a: string; b: string }) => c.a === 'cpu' && c.b === 'relu-abs');
     expect(cell.worstRatio).toBe('Infinity');
 

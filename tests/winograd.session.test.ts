@@ -7,10 +7,10 @@
  */
 import { CpuBackend } from '@tessera/backend-cpu';
 import { CPU_KERNELS, Scratch, compileProgram, createWasmArena, loadWasmGemmModule, maxScratch, readOutputs, writeInputs, type CpuKernel, type Memory } from '@tessera/backend-cpu/kernels';
-import { GraphBuilder, Tensor, evaluate, prng, winogradWiden, type Graph, type Padding } from '@tessera/core';
+import { GraphBuilder, Tensor, evaluate, prng, algorithmWiden, type Graph, type Padding } from '@tessera/core';
 import { createContainer, createSession, planExecution, registerBackend } from '@tessera/runtime';
 import { describe, expect, it } from 'vitest';
-import { applyWinogradFlag } from '../packages/cli/src/flags.js';
+import { applyAlgorithmFlags } from '../packages/cli/src/flags.js';
 
 const container = createContainer();
 registerBackend(container, 'cpu', () => new CpuBackend());
@@ -58,7 +58,7 @@ describe('Winograd on the cpu backend', () => {
     const feeds = feedsOf(graph);
     const { outputs, algorithms } = await runOn('cpu', graph, feeds);
     expect([...algorithms]).toEqual([['c1', 'winograd-f4x4']]);
-    const ref = evaluate(graph, feeds, { widen: winogradWiden(algorithms) });
+    const ref = evaluate(graph, feeds, { widen: algorithmWiden(algorithms) });
     for (const name of ['a', 'b']) {
       for (let i = 0; i < ref[name].value.length; i++) expect(Math.abs(outputs[name][i] - ref[name].value[i])).toBeLessThanOrEqual(ref[name].bound[i]);
     }
@@ -77,7 +77,7 @@ describe('Winograd on the cpu backend', () => {
     expect(bits((await runOn('cpu', graph, feeds)).outputs.a)).not.toEqual(bits(off.outputs.a));
     const cli = createContainer();
     registerBackend(cli, 'cpu', () => new CpuBackend());
-    applyWinogradFlag(false, cli);
+    applyAlgorithmFlags({ winograd: false }, cli);
     const session = await createSession(graph, { backend: 'cpu', container: cli });
     expect(session.stats.algorithms.size).toBe(0);
     expect(bits((await session.run(feeds)).a)).toEqual(bits(off.outputs.a));
@@ -103,7 +103,7 @@ describe('Winograd on the cpu backend', () => {
     const { outputs, algorithms } = await runOn('cpu-always', graph, { x: data });
     expect(algorithms.get('conv')).toBe(algorithm);
     const direct = (await runOn('cpu-off', graph, { x: data })).outputs.y;
-    const ref = evaluate(graph, { x: data }, { widen: winogradWiden(algorithms) }).y;
+    const ref = evaluate(graph, { x: data }, { widen: algorithmWiden(algorithms) }).y;
     let nonFinite = 0;
     for (let i = 0; i < direct.length; i++) {
       if (!Number.isFinite(direct[i])) {
@@ -149,7 +149,7 @@ describe('Winograd on the cpu backend', () => {
       const whole = outputsOf([[0, step.units]]);
       const u = step.units;
       expect(bits(outputsOf([[0, 1], [1, 5], [5, u - 2], [u - 2, u]]))).toEqual(bits(whole));
-      const ref = evaluate(graph, feeds, { widen: winogradWiden(new Map([['conv', algorithm]])) }).y;
+      const ref = evaluate(graph, feeds, { widen: algorithmWiden(new Map([['conv', algorithm]])) }).y;
       for (let i = 0; i < ref.value.length; i++) expect(Math.abs(whole[i] - ref.value[i])).toBeLessThanOrEqual(ref.bound[i]);
       results.push(whole);
     }

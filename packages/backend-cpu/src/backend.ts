@@ -9,7 +9,7 @@ import { aliases } from './kernels/wasm/views.js';
 import { allocating, checkArrayLimits, noWasmReason, wasmMemoryReason } from './limits.js';
 import { loadWasmWinogradModule } from './kernels/wasm/winograd.js';
 import { itemRuns, ITEM_BLOCK_BYTES, runOrder, runSpans, type ItemRun } from './item-runs.js';
-import { compileProgram, programAlgorithms, Scratch, view, type CompileOptions, type CpuKernel, type Memory, type Program, type Ref, type WinogradMode } from './program.js';
+import { compileProgram, programAlgorithms, Scratch, view, type CompileOptions, type CpuKernel, type Memory, type Program, type Ref, type AlgorithmMode } from './program.js';
 
 export function cpuKernel(name: string): CpuKernel | undefined {
   return kernelRegistry.get<CpuKernel>('cpu', name);
@@ -103,7 +103,14 @@ export interface CpuBackendOptions {
    * 'off' (false) for the direct algorithm's rounding bit for bit. The nodes that run it are
    * reported as `Executable.algorithms` (`session.stats.algorithms`).
    */
-  readonly winograd?: WinogradMode | boolean;
+  readonly winograd?: AlgorithmMode | boolean;
+  /**
+   * Strassen-Winograd for matmuls with a constant b (7 block products for 8, one or two levels):
+   * 'auto' (default) where it pays (large k and n), 'always' for every eligible matmul, or 'off'
+   * (false) for the direct algorithm's rounding bit for bit. Reported as `Executable.algorithms`
+   * too; it holds b's leaf operands besides b (up to 3.1x b's weights).
+   */
+  readonly strassen?: AlgorithmMode | boolean;
   /**
    * Item runs on a batch (item-runs.ts): the members' outputs of a block of items stay within
    * this many bytes together. Default ITEM_BLOCK_BYTES (512 KiB); 0 runs every step whole.
@@ -111,18 +118,19 @@ export interface CpuBackendOptions {
   readonly itemBlockBytes?: number;
 }
 
-/** The Winograd mode of a backend option (true: 'auto', false: 'off'). */
-export function winogradMode(option: CpuBackendOptions['winograd']): WinogradMode {
+/** The mode of an algorithm option (true: 'auto', false: 'off'). */
+export function algorithmMode(option: AlgorithmMode | boolean | undefined): AlgorithmMode {
   return option === undefined || option === true ? 'auto' : option === false ? 'off' : option;
 }
 
 /**
- * How a backend of the cpu kernels compiles: for the wasm GEMM or the TypeScript one, Winograd as
- * `option` says, on the TypeScript GEMM only when forced ('always': tests).
+ * How a backend of the cpu kernels compiles: for the wasm GEMM or the TypeScript one, Winograd
+ * and Strassen as `options` say; on the TypeScript GEMM Winograd only when forced ('always':
+ * tests) and Strassen never (its additions are wasm only).
  */
-export function compileOptionsFor(wasm: boolean, option: CpuBackendOptions['winograd']): CompileOptions {
-  const mode = winogradMode(option);
-  return wasm ? { gemm: 'wasm', winograd: mode } : { winograd: mode === 'always' ? 'always' : 'off' };
+export function compileOptionsFor(wasm: boolean, options: Pick<CpuBackendOptions, 'winograd' | 'strassen'>): CompileOptions {
+  const winograd = algorithmMode(options.winograd);
+  return wasm ? { gemm: 'wasm', winograd, strassen: algorithmMode(options.strassen) } : { winograd: winograd === 'always' ? 'always' : 'off' };
 }
 
 /** Floats of scratch the largest step of a program needs (the whole step on one thread). */
@@ -159,7 +167,7 @@ export class CpuBackend implements Backend {
    */
   async plan(graph: Graph, options: PlanOptions): Promise<ExecutionPlan> {
     const plan = planExecution(graph, options);
-    const facts = compileProgram(plan, cpuKernel, this.name, compileOptionsFor(this.gemmPath === 'wasm-simd', this.options.winograd));
+    const facts = compileProgram(plan, cpuKernel, this.name, compileOptionsFor(this.gemmPath === 'wasm-simd', this.options));
     const spans = runSpans(graph, itemRuns(graph, facts.nodeSteps, null, this.itemBlockBytes));
     return spans.length ? planExecution(graph, { ...options, together: spans }) : plan;
   }
@@ -173,7 +181,7 @@ export class CpuBackend implements Backend {
       // relu / bias_add / maxpool / depthwise in wasm SIMD on the same memory (bound on first use through
       // `Memory.gemm`); compiled here, asynchronously, so that binding never compiles.
       await Promise.all([loadWasmElementwiseModule(), loadWasmDepthwiseModule(), loadWasmWinogradModule()]);
-      const program = compileProgram(plan, cpuKernel, this.name, compileOptionsFor(true, this.options.winograd));
+      const program = compileProgram(plan, cpuKernel, this.name, compileOptionsFor(true, this.options));
       const sizes = [maxScratch(program), program.arenaSize, program.weightsSize];
       const wasm = createWasmArena(sizes, module);
       if (wasm) {
@@ -186,7 +194,7 @@ export class CpuBackend implements Backend {
       // Too large for one wasm32 memory: the JS kernels, and the executable says why.
     }
     // Winograd on the TypeScript GEMM only when forced; the TypeScript transforms run then.
-    const program = compileProgram(plan, cpuKernel, this.name, compileOptionsFor(false, this.options.winograd));
+    const program = compileProgram(plan, cpuKernel, this.name, compileOptionsFor(false, this.options));
     checkArrayLimits(graph.name, this.name, program);
     const mem = allocating(graph.name, this.name, 4 * (program.arenaSize + program.weightsSize), () => ({
       arena: new Float32Array(program.arenaSize),

@@ -4,5 +4,5 @@
  */
 import './register.js';
 
-export { CpuBackend, type CpuBackendOptions, type CpuGemmPath, cpuGemmPath, cpuSimdLevel, cpuWasmSimdSupported, liveCpuExecutables, winogradMode } from './backend.js';
-export type { WinogradMode } from './program.js';
+export { CpuBackend, type CpuBackendOptions, type CpuGemmPath, cpuGemmPath, cpuSimdLevel, cpuWasmSimdSupported, liveCpuExecutables, algorithmMode } from './backend.js';
+export type { AlgorithmMode } from './program.js';

@@ -9,14 +9,14 @@ import './register.js';
 // Programs: compile a plan into steps, move feeds and outputs, size the scratch.
 export {
   compileProgram, programAlgorithms, view, Scratch,
-  type Program, type Step, type Ref, type Memory, type CpuKernel, type PrepareContext, type CompileOptions, type GemmPath, type WinogradMode,
+  type Program, type Step, type Ref, type Memory, type CpuKernel, type PrepareContext, type CompileOptions, type GemmPath, type AlgorithmMode,
 } from './program.js';
 export { cpuKernel, writeInputs, readOutputs, ioBuffers, maxScratch, compileOptionsFor } from './backend.js';
 export { loadWasmWinogradModule } from './kernels/wasm/winograd.js';
 export { CPU_KERNELS } from './ops/index.js';
 export { allocating, checkArrayLimits, noWasmReason, wasmMemoryReason, MAX_ARRAY_FLOATS } from './limits.js';
 export type { ConvStep } from './ops/conv2d.js';
-export type { MatmulStep } from './ops/matmul.js';
+export type { MatmulStep, MatmulStrassenStep } from './ops/matmul.js';
 
 // Memories: the wasm GEMM on one shared WebAssembly.Memory (a scratch region per thread), or on
 // an unshared one for a program that runs on one thread.

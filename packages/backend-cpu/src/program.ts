@@ -33,16 +33,19 @@ export interface CompileOptions {
    * Which GEMM the conv2d / matmul steps are compiled for: it fixes the packed layout of
    * constant weights (JS: GEMM_NR-column panels; wasm: WASM_NR-column panels). Default 'js' (what the workers backend runs over SharedArrayBuffer memory). */
   readonly gemm?: GemmPath;
-  /** Whether eligible 3x3 convs run as Winograd F(4x4, 3x3) (`WinogradMode`). Default 'off'. */
-  readonly winograd?: WinogradMode;
+  /** Whether eligible 3x3 convs run as Winograd F(4x4, 3x3). Default 'off'. */
+  readonly winograd?: AlgorithmMode;
+  /** Whether eligible matmuls with a constant b run as Strassen (ops/matmul.ts). Default 'off'. */
+  readonly strassen?: AlgorithmMode;
 }
 
 /**
- * 'auto': Winograd where its cost rule says it pays (ops/conv2d.ts `winogradPays`); 'always':
- * for every eligible conv (3x3, stride 1, dilation 1, a constant finite filter), as tests force
- * it; 'off': the direct algorithm everywhere (its rounding, bit for bit).
+ * Where an op may run a faster algorithm than its direct one (Winograd convs, Strassen matmuls):
+ * 'auto' where its cost rule says it pays (ops/conv2d.ts `winogradPays`, ops/matmul.ts
+ * `strassenLevelsFor`); 'always' for every eligible node (a constant, finite right-hand operand;
+ * as tests force it); 'off': the direct algorithm everywhere (its rounding, bit for bit).
  */
-export type WinogradMode = 'auto' | 'always' | 'off';
+export type AlgorithmMode = 'auto' | 'always' | 'off';
 
 export function view(mem: Memory, ref: Ref): Float32Array {
   return ref.mem === 0 ? mem.arena : mem.weights;
@@ -74,7 +77,9 @@ export interface PrepareContext {
   /** The GEMM the steps will run on (absent: 'js'). */
   readonly gemm?: GemmPath;
   /** Where convs may run as Winograd (absent: 'off'). */
-  readonly winograd?: WinogradMode;
+  readonly winograd?: AlgorithmMode;
+  /** Where matmuls may run as Strassen (absent: 'off'). */
+  readonly strassen?: AlgorithmMode;
 }
 
 /** The cpu definition of one op: compile a node into a step, run a range of its units. */
@@ -125,7 +130,7 @@ export function compileProgram(
     const loc = plan.locate(value);
     return loc.kind === 'arena' ? { mem: 0, off: loc.buffer.offset } : constants.get(loc.name)!;
   };
-  const ctx: PrepareContext = { graph, operand: locate, output: (node) => locate(node.name), reserveWeights, gemm: options.gemm ?? 'js', winograd: options.winograd ?? 'off' };
+  const ctx: PrepareContext = { graph, operand: locate, output: (node) => locate(node.name), reserveWeights, gemm: options.gemm ?? 'js', winograd: options.winograd ?? 'off', strassen: options.strassen ?? 'off' };
   const nodeSteps = graph.nodes.map((node) => {
     if (plan.isView(node)) return null;
     const kernel = kernels(node.op);

@@ -1,7 +1,7 @@
 import { cpuWasmSimdSupported } from '@tessera/backend-cpu';
 import {
   allocating, checkArrayLimits, compileProgram, cpuKernel, createSharedWasmArena, noWasmReason, wasmMemoryReason, createWasmArena, loadSharedWasmGemmModule, loadWasmGemmModule,
-  compileOptionsFor, loadWasmWinogradModule, maxScratch, sharedWasmMemorySupported, WasmGemm, type Memory, type Program, type WinogradMode,
+  compileOptionsFor, loadWasmWinogradModule, maxScratch, sharedWasmMemorySupported, WasmGemm, type Memory, type Program, type AlgorithmMode,
 } from '@tessera/backend-cpu/kernels';
 import { isView, TesseraError, type Graph } from '@tessera/core';
 import { kernelRegistry, planExecution, type Backend, type Executable, type ExecutionPlan, type PlanOptions } from '@tessera/runtime';
@@ -78,7 +78,12 @@ export interface WorkersBackendOptions {
    * it pays, 'always', or 'off' (false) for the direct algorithm's rounding bit for bit. A tile's
    * result does not depend on the range that computes it, so workers and cpu give the same bits.
    */
-  readonly winograd?: WinogradMode | boolean;
+  readonly winograd?: AlgorithmMode | boolean;
+  /**
+   * Strassen-Winograd for matmuls with a constant b, as on the cpu backend ('auto' default,
+   * 'always', 'off' or false). Rows run in panels, each on its own, so workers and cpu give the same bits.
+   */
+  readonly strassen?: AlgorithmMode | boolean;
 }
 
 
@@ -95,7 +100,8 @@ const DEFAULTS = {
   timeoutMs: 60_000, startTimeoutMs: 60_000, mainShare: true, inlineCost: 30_000, minPartCost: 15_000, inlineGraphCost: 500_000,
   gemm: 'auto' as 'auto' | 'js' | 'wasm',
   timeline: false,
-  winograd: 'auto' as WinogradMode | boolean,
+  winograd: 'auto' as AlgorithmMode | boolean,
+  strassen: 'auto' as AlgorithmMode | boolean,
 };
 
 let nextProgramId = 1;
@@ -160,7 +166,7 @@ export class WorkersBackend implements Backend {
     const pool = await this.livePool();
     const plan = planExecution(graph, options);
     const module = this.options.gemm === 'js' ? null : await loadSharedWasmGemmModule();
-    const facts = compileProgram(plan, cpuKernel, this.name, compileOptionsFor(module !== null, this.options.winograd));
+    const facts = compileProgram(plan, cpuKernel, this.name, compileOptionsFor(module !== null, this.options));
     const simd = module !== null;
     if (this.runsInline(facts, simd)) return plan;
     const spans = chainSpans(chainSteps(graph, facts.nodeSteps, this.partition(facts, pool.threads, false, simd), null, simd));
@@ -238,7 +244,7 @@ export class WorkersBackend implements Backend {
       reason = wasmMemoryReason(wasm.bytes);
       if (choice === 'wasm') throw new TesseraError(`graph '${graph.name}' on backend '${this.name}': ${reason}`);
     }
-    const program = compileProgram(plan, cpuKernel, this.name, compileOptionsFor(false, this.options.winograd));
+    const program = compileProgram(plan, cpuKernel, this.name, compileOptionsFor(false, this.options));
     checkArrayLimits(graph.name, this.name, program);
     const inline = this.runsInline(program, false);
     const mem: Memory = allocating(graph.name, this.name, 4 * (program.arenaSize + program.weightsSize), () => ({
@@ -256,7 +262,7 @@ export class WorkersBackend implements Backend {
   private async allocateWasm(plan: ExecutionPlan, threads: number, module: WebAssembly.Module): Promise<Allocation | { bytes: number }> {
     // Compiled asynchronously here so that binding never compiles on a browser's main thread.
     await Promise.all([loadWasmWinogradModule(true), loadWasmWinogradModule(false)]);
-    const program = compileProgram(plan, cpuKernel, this.name, compileOptionsFor(true, this.options.winograd));
+    const program = compileProgram(plan, cpuKernel, this.name, compileOptionsFor(true, this.options));
     const scratchSize = maxScratch(program);
     if (this.runsInline(program, true)) {
       // Runs on the main thread only: unshared memory, exactly like the cpu backend (a shared

@@ -1,4 +1,4 @@
-import { kernels, type ConvStep, type MatmulStep, type Step } from '@tessera/backend-cpu/kernels';
+import { kernels, type ConvStep, type MatmulStep, type MatmulStrassenStep, type Step } from '@tessera/backend-cpu/kernels';
 import type { Part } from './types.js';
 
 /** Who runs a range of a step's units: a worker index, or MAIN for the calling thread. */
@@ -92,6 +92,11 @@ export function rereadCost(step: Step): number {
     const { k, n } = (step as MatmulStep).g;
     return k * n * REREAD_COST;
   }
+  // A Strassen panel reads its 7^levels leaf operands of k n / 4^levels floats each.
+  if (step.kernel === 'matmul_strassen') {
+    const { k, n, levels } = (step as MatmulStrassenStep).shape;
+    return k * n * (7 / 4) ** levels * REREAD_COST;
+  }
   const g = (step as ConvStep).g;
   // A Winograd tile costs positions x C x K: as many floats as its transformed filters hold.
   if (step.kernel === 'conv2d_winograd') return step.costPerUnit * REREAD_COST;
@@ -100,7 +105,7 @@ export function rereadCost(step: Step): number {
 
 /** Units of every part but the last are a multiple of this: whole GEMM row tiles, whole cache lines (column blocks: any). */
 export function alignment(step: Step): number {
-  if (step.kernel === 'matmul_columns') return 1; // its units are whole packed panels already
+  if (step.kernel === 'matmul_columns' || step.kernel === 'matmul_strassen') return 1; // its units are whole column blocks / row panels already
   return step.costPerUnit > 64 ? ((step as { readonly wasm?: boolean }).wasm === true ? 5 : 4) : 16;
 }
 

@@ -56,13 +56,23 @@ export function own<T>(map: Readonly<Record<string, T>>, key: string): T | undef
   return Object.hasOwn(map, key) ? map[key] : undefined;
 }
 
+/** The algorithm flags of `run` and `conformance`: false with `--no-winograd`, `--no-strassen`. */
+export interface AlgorithmFlags {
+  readonly winograd?: boolean;
+  readonly strassen?: boolean;
+}
+
 /**
- * `--no-winograd` (run, conformance): the container's `cpu` and `workers` backends run every
- * conv with the direct algorithm, for its rounding bit for bit (docs/SEMANTICS.md "Winograd convolution").
+ * `--no-winograd`, `--no-strassen` (run, conformance): the container's `cpu` and `workers`
+ * backends run every conv / matmul with the direct algorithm, for its rounding bit for bit
+ * (docs/SEMANTICS.md "Winograd convolution", "Strassen matmul").
  */
-export async function applyWinogradFlag(winograd: boolean | undefined, container: NonNullable<SessionOptions['container']> = defaultContainer): Promise<void> {
-  if (winograd !== false) return;
-  registerBackend(container, 'cpu', () => new CpuBackend({ winograd: 'off' }), 'WebAssembly SIMD GEMM + TypeScript kernels on the calling thread; every conv direct (--no-winograd)');
+export async function applyAlgorithmFlags(flags: AlgorithmFlags, container: NonNullable<SessionOptions['container']> = defaultContainer): Promise<void> {
+  const off = (['winograd', 'strassen'] as const).filter((a) => flags[a] === false);
+  if (off.length === 0) return;
+  const options = Object.fromEntries(off.map((a) => [a, 'off' as const]));
+  const direct = off.map((a) => `--no-${a}`).join(' ');
+  registerBackend(container, 'cpu', () => new CpuBackend(options), `WebAssembly SIMD GEMM + TypeScript kernels on the calling thread; direct algorithms (${direct})`);
   const { registerWorkersBackend } = await import('@tessera/backend-workers');
-  registerWorkersBackend(container, { winograd: 'off' });
+  registerWorkersBackend(container, options);
 }

@@ -215,6 +215,8 @@ function matmulCase(op: 'matmul' | 'fused_matmul') {
       focus: focusArb,
       transposeA: fc.boolean(),
       transposeB: fc.boolean(),
+      // k and n whole multiples of 16 (1 in 3): what blocked algorithms need (Strassen's halves of whole SIMD vectors).
+      aligned: fc.constantFrom(false, false, true),
       a: opData(),
       b: opData(),
       bias: opData(),
@@ -223,7 +225,9 @@ function matmulCase(op: 'matmul' | 'fused_matmul') {
       activation: activationArb,
     })
     .map((raw) => {
-      const p = { ...raw, ...fitBudget({ batch: raw.batch, m: raw.m, k: raw.k, n: raw.n }, raw.focus, CASE_MACS) };
+      const fit = fitBudget({ batch: raw.batch, m: raw.m, k: raw.k, n: raw.n }, raw.focus, CASE_MACS);
+      const align = (d: number) => (raw.aligned ? Math.ceil(d / 16) * 16 : d);
+      const p = { ...raw, ...fit, k: align(fit.k), n: align(fit.n) };
       const c = new CaseBuilder(`${op}_case`);
       const aMat = p.transposeA ? [p.k, p.m] : [p.m, p.k];
       const bMat = p.transposeB ? [p.n, p.k] : [p.k, p.n];

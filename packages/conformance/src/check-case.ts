@@ -1,4 +1,4 @@
-import { evaluate, winogradWiden, type EvaluateOptions, type Feeds, type Graph, type LikelyComparison, type RefTensor } from '@tessera/core';
+import { evaluate, algorithmWiden, type EvaluateOptions, type Feeds, type Graph, type LikelyComparison, type RefTensor } from '@tessera/core';
 import { createSession, type Session, type SessionOptions } from '@tessera/runtime';
 import type { ConformanceCase } from './case.js';
 import { compareToReference, describeComparison, formatRatio, type Comparison } from './compare.js';
@@ -82,12 +82,12 @@ export async function checkCase(c: ConformanceCase, options: CheckOptions): Prom
 
 /**
  * The reference (each node the backend ran with Winograd judged by its wider bound: core's
- * `winogradWiden`; every other node by the direct one), then the runs against it.
+ * `algorithmWiden`; every other node by the direct one), then the runs against it.
  */
 async function checkSession(c: ConformanceCase, session: Session, feeds: Feeds, options: CheckOptions): Promise<CaseOutcome> {
   let ref: Record<string, RefTensor>;
   try {
-    const widen = winogradWiden(session.stats.algorithms);
+    const widen = algorithmWiden(session.stats.algorithms);
     ref = (options.reference ?? evaluate)(c.graph, c.feeds, widen ? { widen } : {});
   } catch (e) {
     return failedOutcome('reference', errorMessage(e)); // a bad case or a reference bug, not the backend's fault

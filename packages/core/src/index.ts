@@ -4,6 +4,8 @@ export * from './tensor.js';
 export * from './random.js';
 export * from './ops/index.js';
 export * from './ops/winograd-bound.js';
+export * from './ops/strassen-bound.js';
+export * from './ops/algorithms.js';
 export * from './graph.js';
 export * from './builder.js';
 export * from './batch.js';

@@ -41,7 +41,7 @@ export interface Executable {
   /**
    * Optional: node name -> algorithm, for the nodes run with one whose rounding differs from the
    * op's direct definition (e.g. 'winograd-f4x4'): conformance widens exactly those nodes' bounds
-   * (core's `winogradWiden`). Absent or empty: every node runs its direct algorithm.
+   * (core's `algorithmWiden`). Absent or empty: every node runs its direct algorithm.
    */
   readonly algorithms?: ReadonlyMap<string, string>;
   /** Frees everything the compile allocated (buffers, textures, packed weights). */

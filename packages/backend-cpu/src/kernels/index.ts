@@ -7,4 +7,5 @@ export { type ElementwiseKernels, jsElementwise, relu, relu6, copy, fill } from 
 export { avgPool } from './avg_pool.js';
 export { type DepthwiseCall, depthwise, jsDepthwise } from './depthwise.js';
 export { type BroadcastGeometry, type BinaryOp, broadcastGeometry, binaryBroadcast } from './broadcast.js';
+export { type StrassenShape, type StrassenPanel, packedLeafSize, packedLeavesSize, packStrassenB, strassenScratchSize, strassenPanel } from './strassen.js';
 export { type TransposePlan, type TileFn, transposePlan, transposeUnits, tile as transposeTile } from './transpose.js';

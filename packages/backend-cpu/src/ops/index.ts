@@ -5,7 +5,7 @@ import { concatKernel } from './concat.js';
 import { conv2dKernel, conv2dWinogradKernel } from './conv2d.js';
 import { fusedConv2dKernel } from './fused_conv2d.js';
 import { fusedMatmulKernel } from './fused_matmul.js';
-import { matmulColumnsKernel, matmulKernel } from './matmul.js';
+import { matmulColumnsKernel, matmulKernel, matmulStrassenKernel } from './matmul.js';
 import { maxpoolKernel } from './maxpool.js';
 import { mulKernel } from './mul.js';
 import { padKernel } from './pad.js';
@@ -33,6 +33,8 @@ export const CPU_KERNELS: readonly CpuKernel[] = [
   fusedMatmulKernel,
   // Not an op: the step a matmul / fused_matmul on a few rows compiles to (units: column blocks).
   matmulColumnsKernel,
+  // Not an op: the step a matmul / fused_matmul with a large constant b compiles to as Strassen (units: row panels).
+  matmulStrassenKernel,
   sliceKernel,
   batchNormKernel,
   depthwiseConv2dKernel,

@@ -1,6 +1,11 @@
-import { attrsOf, matmul as matmulSpec, matmulGeometry, type Activation, type MatmulAttrs, type MatmulGeometry, type Node } from '@tessera/core';
+import {
+  attrsOf, matmul as matmulSpec, matmulGeometry, STRASSEN_PANEL_ROWS, strassenAlgorithm, strassenEligible, strassenRows,
+  type Activation, type MatmulAttrs, type MatmulGeometry, type Node,
+} from '@tessera/core';
 import { gemmCall, releaseGemmCall, type GemmLayout } from '../kernels/index.js';
-import { view, type CpuKernel, type PrepareContext, type Ref, type Step } from '../program.js';
+import { packedLeavesSize, packStrassenB, strassenPanel, strassenScratchSize, type StrassenShape } from '../kernels/strassen.js';
+import { elementwiseFor, wasmElementwiseFor } from '../kernels/wasm/elementwise.js';
+import { view, type AlgorithmMode, type CpuKernel, type Memory, type PrepareContext, type Ref, type Step } from '../program.js';
 import { gemmFor, gemmLayout, stepLayout } from './gemm-for.js';
 
 /** matmul and fused_matmul: rows of all batches are the units; b packed at compile when constant. */
@@ -49,7 +54,7 @@ export function prepareMatmul(node: Node, ctx: PrepareContext, attrs: MatmulAttr
     y: ctx.output(node),
     wasm: layout.path === 'wasm',
   };
-  return byColumns(step, layout) ?? step;
+  return byColumns(step, layout) ?? (constB && byStrassen(step, layout, constB.data, ctx)) ?? step;
 }
 
 /** At most this many rows (all batches) and at least COLUMN_BLOCKS blocks of columns: units are column blocks. */
@@ -75,6 +80,63 @@ function byColumns(step: MatmulStep, layout: GemmLayout): MatmulColumnsStep | nu
 /** A matmul step whose units are blocks of `columns` columns (the last one narrower). */
 export interface MatmulColumnsStep extends MatmulStep {
   readonly columns: number;
+}
+
+/**
+ * A matmul run as Strassen-Winograd (kernels/strassen.ts): units are panels of
+ * STRASSEN_PANEL_ROWS rows (all batches' rows: b is shared), each run on its own; b is packed
+ * twice, as the direct GEMM's operand (`b`: the rows past a multiple of 2^levels, and any panel
+ * with a result that is not finite) and as the leaf operands (`leaves`).
+ */
+export interface MatmulStrassenStep extends MatmulStep {
+  readonly shape: StrassenShape;
+  readonly leaves: Ref;
+}
+
+/**
+ * The levels a matmul runs with: 0 (direct) unless Strassen is eligible (core's
+ * `strassenEligible`) on the wasm GEMM with a constant b whose leaf sums stay finite. 'always':
+ * as many levels as are eligible, up to 2. 'auto': the levels measured faster
+ * (benchmarks/kernels-micro.ts `strassen`, same-run ratios on one core: 1024^3 two levels 1.19-1.25x,
+ * 512^3 one level 1.10x): leaf products of at least STRASSEN_MIN_LEAF in k and n (the GEMM is
+ * at its peak there and in cache) on panels of at least 64 rows per leaf, and b no larger than
+ * STRASSEN_MAX_B_FLOATS (its leaves take 3.1x b's memory at two levels).
+ */
+export function strassenLevelsFor(g: MatmulGeometry, mode: AlgorithmMode, layout: GemmLayout, b: Float32Array): number {
+  if (mode === 'off' || layout.path !== 'wasm') return 0;
+  const rows = Math.min(STRASSEN_PANEL_ROWS, g.batch * g.m);
+  let levels = 0;
+  for (let l = 1; l <= STRASSEN_MAX_LEVELS && strassenEligible(g, l) && rows >> l >= 1; l++) {
+    if (mode === 'always' || ((g.k >> l) >= STRASSEN_MIN_LEAF && (g.n >> l) >= STRASSEN_MIN_LEAF && rows >> l >= 64 && g.k * g.n <= STRASSEN_MAX_B_FLOATS)) levels = l;
+  }
+  // A leaf operand sums at most 4 blocks a level: with |b| below this, no leaf overflows.
+  let max = 0;
+  for (const v of b) max = Math.max(max, Math.abs(v));
+  return levels > 0 && max < 3.4e38 / 4 ** levels ? levels : 0;
+}
+
+export const STRASSEN_MAX_LEVELS = 2;
+export const STRASSEN_MIN_LEAF = 256;
+export const STRASSEN_MAX_B_FLOATS = 4 * 1024 * 1024;
+
+function byStrassen(step: MatmulStep, layout: GemmLayout, b: Float32Array, ctx: PrepareContext): MatmulStrassenStep | null {
+  const { g } = step;
+  const levels = strassenLevelsFor(g, ctx.strassen ?? 'off', layout, b);
+  if (levels === 0) return null;
+  const shape: StrassenShape = { k: g.k, n: g.n, levels };
+  const rows = g.batch * g.m;
+  const leaves = ctx.reserveWeights(packedLeavesSize(layout, shape), (dst, off) => {
+    if (!packStrassenB(layout, shape, b, 0, g.transposeB ? g.k : g.n, g.transposeB, dst, off)) throw new Error(`node '${step.node}': a Strassen leaf operand is not finite`);
+  });
+  return {
+    ...step,
+    kernel: 'matmul_strassen',
+    algorithm: strassenAlgorithm(levels),
+    units: Math.ceil(rows / STRASSEN_PANEL_ROWS),
+    costPerUnit: Math.min(STRASSEN_PANEL_ROWS, rows) * g.k * g.n * (7 / 8) ** levels,
+    shape,
+    leaves,
+  };
 }
 
 // The GEMM call every run fills (kernels are synchronous: one per thread is enough).
@@ -131,3 +193,46 @@ export const matmulColumnsKernel: CpuKernel<MatmulColumnsStep> = {
     releaseGemmCall(c);
   },
 };
+
+export const matmulStrassenKernel: CpuKernel<MatmulStrassenStep> = {
+  op: 'matmul_strassen',
+  prepare(node) {
+    throw new Error(`node '${node.name}' (${node.op}): matmul_strassen steps are made by the matmul / fused_matmul kernels, not from a node`);
+  },
+  scratchSize: (s) => strassenScratchSize(s.shape, Math.min(STRASSEN_PANEL_ROWS, s.g.batch * s.g.m)),
+  run(s, mem, start, end, scratch) {
+    const rows = s.g.batch * s.g.m;
+    const { k, n, levels } = s.shape;
+    const a = view(mem, s.a);
+    const y = view(mem, s.y);
+    const gemm = gemmFor(mem, stepLayout(s), s.node);
+    const ew = wasmElementwiseFor(mem, a, y, scratch);
+    if (!ew) throw new Error(`step '${s.node}' runs Strassen, whose additions need the wasm element-wise kernels on its memory`);
+    for (let panel = start; panel < end; panel++) {
+      const r0 = panel * STRASSEN_PANEL_ROWS;
+      const r1 = Math.min(rows, r0 + STRASSEN_PANEL_ROWS);
+      const sr = strassenRows(rows, r0, levels);
+      const ok = sr > 0 && strassenPanel({
+        gemm, ew, shape: s.shape, a, aOff: s.a.off + r0 * k, c: y, cOff: s.y.off + r0 * n, rows: sr,
+        leaves: mem.weights, leavesOff: s.leaves.off, scratch, scratchOff: 0,
+      });
+      if (ok) strassenEpilogue(s, mem, r0, r0 + sr);
+      // The rows past a multiple of 2^levels, or the whole panel if a result was not finite: directly.
+      const direct = ok ? r0 + sr : r0;
+      if (direct < r1) matmulKernel.run(s, mem, direct, r1, scratch);
+    }
+  },
+};
+
+/** Rows [r0, r1) of a Strassen step's output: + bias, then the activation, as the GEMM's own epilogue does. */
+function strassenEpilogue(s: MatmulStep, mem: Memory, r0: number, r1: number): void {
+  const { n } = s.g;
+  const y = view(mem, s.y);
+  const yOff = s.y.off + r0 * n;
+  const len = (r1 - r0) * n;
+  const bias = s.bias ? view(mem, s.bias) : null;
+  const kernels = elementwiseFor(mem, y, bias ?? y);
+  if (bias) kernels.biasAdd(y, yOff, bias, s.bias!.off, n, y, yOff, 0, len, s.activation === 'relu');
+  else if (s.activation === 'relu') kernels.relu(y, yOff, y, yOff, 0, len);
+  if (s.activation === 'relu6') kernels.relu6(y, yOff, y, yOff, 0, len);
+}

@@ -21,13 +21,14 @@ import {
   type SpecialProperty,
 } from '@tessera/conformance';
 import { backendNames, defaultContainer, disposeBackends, registerBackend } from '@tessera/runtime';
+import { CpuBackend } from '@tessera/backend-cpu';
 import { createWorkersBackend } from '@tessera/backend-workers';
 import { passSubjects, runPassChecks } from './conformance-passes.js';
 import { bottleneckFactorization, convFusion } from '@tessera/passes';
 import { Command, Option } from 'commander';
 import { createRequire } from 'node:module';
 import { writeFile } from 'node:fs/promises';
-import { MAX_SEED, applyWinogradFlag, checkOutputPath, intFlag } from '../flags.js';
+import { MAX_SEED, applyAlgorithmFlags, checkOutputPath, type AlgorithmFlags, intFlag } from '../flags.js';
 import { cliTable } from '../tables.js';
 
 type Container = typeof defaultContainer;
@@ -45,7 +46,7 @@ interface CliProgress {
   Presets: Record<string, unknown>;
 }
 
-export interface ConformanceCliOptions {
+export interface ConformanceCliOptions extends AlgorithmFlags {
   backends?: string;
   runs?: string;
   graphs?: string;
@@ -58,36 +59,48 @@ export interface ConformanceCliOptions {
   browser?: boolean;
   failuresDir?: string;
   progress?: boolean;
-  /** false with --no-split: skip the forced-split variants (workers-split). */
+  /** false with --no-split: skip the variants of the built-in backends (cpu-fast, workers-split). */
   split?: boolean;
   passes?: boolean;
   oracle?: string;
   strict?: boolean;
-  /** false with --no-winograd: the cpu and workers backends run every conv directly. */
-  winograd?: boolean;
 }
 
 /**
- * Variants of the built-in backends, checked after them: workers with splitting forced (every
- * step split over the pool, small graphs too), since at its defaults every suite case runs
- * inline on the calling thread and split ranges, chains and tiles would go unchecked.
+ * Variants of the built-in backends, checked after them: cpu with every eligible conv as
+ * Winograd and matmul as Strassen (`fast`: at their defaults only large ones are, which the
+ * suite's small cases never reach), and workers with every step split over the pool, small graphs
+ * too (at its defaults every suite case runs inline on the calling thread, so split ranges,
+ * chains and tiles would go unchecked), the algorithms forced there as well. An algorithm the
+ * flags turn off (--no-winograd, --no-strassen) stays off in the variants.
  */
-const BUILTIN_VARIANTS: Readonly<Record<string, readonly BackendVariant[]>> = {
-  workers: [
-    {
-      suffix: 'split',
-      description: 'workers with every step split (inlineCost 0, inlineGraphCost 0, minPartCost 0)',
-      create: (name) => createWorkersBackend({ name, inlineCost: 0, inlineGraphCost: 0, minPartCost: 0 }),
-    },
-  ],
-};
+function builtinVariants(flags: AlgorithmFlags): Readonly<Record<string, readonly BackendVariant[]>> {
+  const forced = (flag: boolean | undefined) => (flag === false ? ('off' as const) : ('always' as const));
+  const algorithms = { winograd: forced(flags.winograd), strassen: forced(flags.strassen) };
+  return {
+    cpu: [
+      {
+        suffix: 'fast',
+        description: `cpu with every eligible conv as Winograd, every eligible matmul as Strassen (winograd '${algorithms.winograd}', strassen '${algorithms.strassen}')`,
+        create: () => new CpuBackend(algorithms),
+      },
+    ],
+    workers: [
+      {
+        suffix: 'split',
+        description: `workers with every step split (inlineCost 0, inlineGraphCost 0, minPartCost 0; winograd '${algorithms.winograd}', strassen '${algorithms.strassen}')`,
+        create: (name) => createWorkersBackend({ name, inlineCost: 0, inlineGraphCost: 0, minPartCost: 0, ...algorithms }),
+      },
+    ],
+  };
+}
 
 /** Registers the built-in variants (lazily: nothing starts until a session asks), so their reproduction files replay. */
-function registerBuiltinVariants(container: Container): void {
+function registerBuiltinVariants(container: Container, variants: Readonly<Record<string, readonly BackendVariant[]>>): void {
   const known = backendNames(container);
-  for (const [base, variants] of Object.entries(BUILTIN_VARIANTS)) {
+  for (const [base, list] of Object.entries(variants)) {
     if (!known.includes(base)) continue;
-    for (const v of variants) if (!known.includes(`${base}-${v.suffix}`)) registerBackend(container, `${base}-${v.suffix}`, () => v.create(`${base}-${v.suffix}`), `${base}: ${v.description}`);
+    for (const v of list) if (!known.includes(`${base}-${v.suffix}`)) registerBackend(container, `${base}-${v.suffix}`, () => v.create(`${base}-${v.suffix}`), `${base}: ${v.description}`);
   }
 }
 
@@ -123,10 +136,11 @@ export function conformanceCommand(program: Command): void {
     .option('--browser', 'run cpu and workers inside headless Chromium (as browser-cpu, browser-workers); webgl always runs there')
     .addOption(new Option('--failures-dir <dir>', 'where failures are written as reproduction files').default(REPRO_DIR))
     .option('--no-progress', 'no progress bar')
-    .option('--no-split', 'do not also check the forced-split variants of the backends (workers-split)')
+    .option('--no-split', 'do not also check the variants of the built-in backends (cpu-fast: algorithms forced; workers-split: every step split)')
     .option('--passes', 'also check the optimization passes (O1, O2, O2 after O1, each pass alone) on random and pass-shaped graphs, the rewritten graphs run on --backends')
     .option('--oracle <name>', "check each case's reference against an independent oracle: 'tfjs' (needs @tensorflow/tfjs-core and @tensorflow/tfjs-backend-cpu)")
     .option('--no-winograd', 'cpu, workers: every conv with the direct algorithm, not Winograd F(4x4, 3x3) (whose nodes are otherwise judged by its wider bound)')
+    .option('--no-strassen', 'cpu, workers: every matmul with the direct algorithm, not Strassen (whose nodes are otherwise judged by its wider bound)')
     .option('--strict', 'fail a case whose error exceeds the likely bound (probabilistic, growing with sqrt(K)); without it such cases pass with a warning')
     .action(async (opts: ConformanceCliOptions, cmd: Command) => {
       const backendsGiven = cmd.getOptionValueSource('backends') === 'cli';
@@ -162,14 +176,15 @@ function ensureBackends(names: readonly string[], container: Container): void {
 /** Runs the command; resolves with the exit status (0: everything passed). */
 export async function runConformanceCli(opts: ConformanceCliOptions, env: ConformanceCliEnv = {}): Promise<number> {
   const container = env.container ?? defaultContainer;
-  await applyWinogradFlag(opts.winograd, container);
+  await applyAlgorithmFlags(opts, container);
   const log = env.log ?? ((line: string) => console.log(line));
   if (opts.replay) return replay(opts, container, env, log);
 
-  registerBuiltinVariants(container);
+  const variants = builtinVariants(opts);
+  registerBuiltinVariants(container, variants);
   const requested = suiteOptions(opts);
   ensureBackends(requested.backends, container);
-  const suite = { ...requested, backends: opts.split === false ? requested.backends : withVariants(requested.backends, container, BUILTIN_VARIANTS), oracle: await loadOracle(opts.oracle) };
+  const suite = { ...requested, backends: opts.split === false ? requested.backends : withVariants(requested.backends, container, variants), oracle: await loadOracle(opts.oracle) };
   const { backends, seed, runs, graphs, boundIO } = suite;
   if (opts.json) await checkOutputPath('--json', opts.json);
   log(`tessera conformance: seed ${seed} (pass --seed ${seed} to run the same cases again); backends ${backends.join(', ')}; ${runs} cases per op, ${graphs} random graphs, ${boundIO} with bound IO`);
@@ -374,7 +389,7 @@ function agreementTable(backends: readonly string[], cells: readonly AgreementCe
 async function replay(opts: ConformanceCliOptions, container: Container, env: ConformanceCliEnv, log: (line: string) => void): Promise<number> {
   const repro = await readRepro(opts.replay!);
   const backends = resolveBackends(list(opts.backends) ?? [repro.backend], opts.browser ?? false);
-  registerBuiltinVariants(container);
+  registerBuiltinVariants(container, builtinVariants(opts));
   ensureBackends(backends.filter((b) => !b.startsWith('pass:')), container);
   const transforms = env.transforms ?? { ...Object.fromEntries(passSubjects().map((t) => [t.name, t])), [convFusion.name]: convFusion, [bottleneckFactorization.name]: bottleneckFactorization };
   log(`replaying ${opts.replay}: property ${repro.property}, recorded on '${repro.backend}' (seed ${repro.seed}, path ${repro.path})`);

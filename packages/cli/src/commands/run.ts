@@ -1,14 +1,14 @@
-import { evaluate, numel, prng, shapeStr, winogradWiden, type Feeds, type Graph, type Shape } from '@tessera/core';
+import { evaluate, numel, prng, shapeStr, algorithmWiden, type Feeds, type Graph, type Shape } from '@tessera/core';
 import { readNpyFile, writeNpyFile } from '@tessera/core/node';
 import { backendNames, createSession, type ExecEvent, type Session } from '@tessera/runtime';
 import { Command, Option } from 'commander';
 import { resolveGraph, exampleNames } from '../graphs.js';
 import { agreement } from '../agreement.js';
-import { MAX_SEED, applyWinogradFlag, checkOutputPath, intFlag, own, splitPair } from '../flags.js';
+import { MAX_SEED, applyAlgorithmFlags, checkOutputPath, type AlgorithmFlags, intFlag, own, splitPair } from '../flags.js';
 import { statusLine, type Status } from '../progress.js';
 import { cliTable } from '../tables.js';
 
-interface RunOptions {
+interface RunOptions extends AlgorithmFlags {
   backend: string;
   input: string[];
   output: string[];
@@ -16,8 +16,6 @@ interface RunOptions {
   runs: string;
   profile?: boolean;
   check?: boolean;
-  /** false with --no-winograd. */
-  winograd?: boolean;
   json?: boolean;
 }
 
@@ -37,9 +35,10 @@ export function runCommand(program: Command): void {
     .option('--profile', 'print time per node (median over as many extra, observed runs)')
     .option('--check', 'compare the outputs with the float64 reference (error as a fraction of its bound)')
     .option('--no-winograd', 'cpu, workers: run every conv with the direct algorithm (its rounding bit for bit), not Winograd F(4x4, 3x3)')
+    .option('--no-strassen', 'cpu, workers: run every matmul with the direct algorithm (its rounding bit for bit), not Strassen')
     .option('--json', 'print the timings, outputs and checks as JSON (packages/cli/README.md)')
     .action(async (name: string, opts: RunOptions) => {
-      await applyWinogradFlag(opts.winograd);
+      await applyAlgorithmFlags(opts);
       const seed = intFlag('--seed', opts.seed, { min: 0, max: MAX_SEED });
       const runs = intFlag('--runs', opts.runs, { min: 1, max: MAX_RUNS });
       if (opts.backend !== 'reference' && !backendNames().includes(opts.backend)) {
@@ -136,9 +135,9 @@ interface OutputCheck {
   readonly worst: number;
 }
 
-/** `algorithms`: the nodes the backend ran with Winograd, judged by its wider bound (core's `winogradWiden`). */
+/** `algorithms`: the nodes the backend ran with Winograd, judged by its wider bound (core's `algorithmWiden`). */
 function checkOutputs(graph: Graph, feeds: Feeds, outputs: Readonly<Record<string, Float32Array>>, algorithms: ReadonlyMap<string, string>): OutputCheck[] {
-  const ref = evaluate(graph, feeds, { widen: winogradWiden(algorithms) });
+  const ref = evaluate(graph, feeds, { widen: algorithmWiden(algorithms) });
   return Object.entries(outputs).map(([output, data]) => ({ output, ...agreement(data, own(ref, output)!) }));
 }
 
@@ -152,8 +151,8 @@ interface Timing {
   readonly noReuseBytes: number;
   readonly kernels?: string;
   readonly kernelsReason?: string;
-  /** Convs the backend ran with Winograd. */
-  readonly winogradConvs: number;
+  /** Nodes by the algorithm the backend ran them with, where not their op's direct one (e.g. 'winograd-f4x4': 3). */
+  readonly algorithms: Readonly<Record<string, number>>;
 }
 
 interface BackendResult {
@@ -164,8 +163,20 @@ interface BackendResult {
   readonly nodeTimes?: Map<string, number[]>;
 }
 
+/** '; winograd-f4x4 on 3 nodes, strassen-2 on 1 node', or '' when every node ran its direct algorithm. */
+function algorithmNote(algorithms: Readonly<Record<string, number>>): string {
+  const parts = Object.entries(algorithms).map(([name, n]) => `${name} on ${n} node${n === 1 ? '' : 's'}`);
+  return parts.length ? `; ${parts.join(', ')}` : '';
+}
+
+function countAlgorithms(algorithms: ReadonlyMap<string, string>): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const name of algorithms.values()) counts[name] = (counts[name] ?? 0) + 1;
+  return counts;
+}
+
 function timingLine(backend: string, t: Timing): string {
-  const kernelNote = (t.kernels ? `; kernels ${t.kernels}${t.kernelsReason ? ` (${t.kernelsReason})` : ''}` : '') + (t.winogradConvs ? `; Winograd on ${t.winogradConvs} conv(s)` : '');
+  const kernelNote = (t.kernels ? `; kernels ${t.kernels}${t.kernelsReason ? ` (${t.kernelsReason})` : ''}` : '') + algorithmNote(t.algorithms);
   return `backend ${backend}: compile ${t.compileMs.toFixed(1)} ms, first run ${t.firstRunMs.toFixed(2)} ms, median of ${t.runs} runs ${t.medianMs.toFixed(2)} ms (min ${t.minMs.toFixed(2)}); arena ${(t.peakBytes / 1024).toFixed(0)} KiB (${(t.noReuseBytes / 1024).toFixed(0)} KiB without reuse)${kernelNote}`;
 }
 
@@ -207,7 +218,7 @@ async function runOnBackend(graph: Graph, feeds: Feeds, backend: string, runs: n
     }
     const sorted = [...times].sort((a, b) => a - b);
     const { peakBytes, noReuseBytes, compileMs, kernels, kernelsReason } = session.stats;
-    const timing: Timing = { compileMs, firstRunMs: first, runs, medianMs: sorted[sorted.length >> 1], minMs: sorted[0], peakBytes, noReuseBytes, kernels, kernelsReason, winogradConvs: algorithms.size };
+    const timing: Timing = { compileMs, firstRunMs: first, runs, medianMs: sorted[sorted.length >> 1], minMs: sorted[0], peakBytes, noReuseBytes, kernels, kernelsReason, algorithms: countAlgorithms(algorithms) };
     if (!profile) return { outputs, timing };
     status.update(`${backend}: ${runs} observed runs (--profile)`);
     return { outputs, timing, nodeTimes: await profileRuns(session, feeds, runs) };

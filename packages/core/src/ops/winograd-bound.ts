@@ -2,12 +2,9 @@
  * Winograd convolution F(4x4, 3x3): its transforms, and the float32 error bound of a conv that a
  * backend runs with them (docs/SEMANTICS.md, "Winograd convolution"). The reference stays the
  * direct float64 conv; a backend that reports a node as Winograd (`Executable.algorithms`) is
- * judged by the direct bound plus `winogradAllowance`, which `winogradWiden` adds at those nodes.
+ * judged by the direct bound plus `winogradAllowance`, which `algorithmWiden` (algorithms.ts) adds at those nodes.
  */
-import type { Node } from '../graph.js';
-import { attrsOf } from './spec.js';
-import { conv2d, convGeometry, type Conv2dAttrs, type ConvGeometry } from './conv2d.js';
-import { fusedConv2d } from './fused_conv2d.js';
+import { convGeometry, type Conv2dAttrs, type ConvGeometry } from './conv2d.js';
 import { BOUND_C, LIKELY_LAMBDA, TINY32, U32 } from './numerics.js';
 import type { RefTensor } from './spec.js';
 
@@ -287,25 +284,3 @@ function sandwich(M: readonly (readonly number[])[], X: Float64Array, cols: numb
 
 /** Algorithm names a backend reports (`Executable.algorithms`) for a Winograd conv. */
 export const WINOGRAD_ALGORITHMS: Readonly<Record<string, WinogradTransform>> = { 'winograd-f4x4': WINOGRAD_F4X4_3X3, 'winograd-f4x4-s2': WINOGRAD_F4X4_3X3 };
-
-/**
- * The `evaluate` option `widen` for a backend that ran some convs with Winograd (`algorithms`:
- * node name -> algorithm): each such conv2d / fused_conv2d's bound (and likely bound) grows by
- * `winogradAllowance`; every other node keeps the direct bound.
- */
-export function winogradWiden(algorithms: ReadonlyMap<string, string> | undefined): ((node: Node, inputs: readonly RefTensor[], out: RefTensor) => void) | undefined {
-  if (!algorithms || ![...algorithms.values()].some((a) => a in WINOGRAD_ALGORITHMS)) return undefined;
-  return (node, inputs, out) => {
-    const name = algorithms.get(node.name);
-    const transform = name === undefined ? undefined : WINOGRAD_ALGORITHMS[name];
-    if (!transform) return;
-    const attrs: Conv2dAttrs = node.op === 'fused_conv2d' ? attrsOf(node, fusedConv2d) : attrsOf(node, conv2d);
-    const extra = winogradAllowance(inputs[0], inputs[1], attrs, transform);
-    for (let i = 0; i < out.value.length; i++) {
-      // A non-finite result is matched exactly (bound 0), whatever the algorithm.
-      if (!Number.isFinite(out.value[i])) continue;
-      out.bound[i] += extra.bound[i];
-      if (out.likely) out.likely[i] += extra.likely[i];
-    }
-  };
-}

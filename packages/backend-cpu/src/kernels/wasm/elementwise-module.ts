@@ -16,6 +16,8 @@
  *   maxpool(x, y, C, inH, inW, kH, kW, sH, sW, dH, dW, padT, padL, outH, outW, n, oh, ow, rows)
  *       `rows` output pixels starting at pixel (n, oh, ow), written from y on (C floats each);
  *       x is the address of input element 0.
+ *   strassen_split(...), strassen_merge(...)
+ *       the additions of one level of a Strassen matmul (../strassen.ts), over strided blocks.
  *
  * Semantics are those of the JS kernels (../elementwise.ts, ../maxpool.ts), bit for bit:
  *   - relu: compare + bitselect (x <= 0 -> +0, so relu(-0) = +0 as docs/SEMANTICS.md says), as
@@ -328,6 +330,78 @@ function maxpoolFunc(): Func {
 }
 
 /** The module: relu, relu6, bias_add, bias_add_relu, batch_norm, maxpool over the imported memory. */
+/**
+ * A loop over `rows` rows of `cols` bytes (a multiple of 16) of several strided matrices: each
+ * pointer param advances by its row stride after a row; `body(j)` handles the vector at byte j of
+ * the row (pointers of the current row in their params).
+ */
+function rowsOfVectors(f: Func, rows: Local, cols: Local, strides: readonly (readonly [readonly Local[], Local])[], body: (j: Local) => void): void {
+  const j = f.local(I32);
+  f.whileNot(() => f.get(rows).eqz(), () => {
+    f.i32(0).set(j);
+    f.whileNot(() => f.get(j).get(cols).geS(), () => {
+      body(j);
+      f.inc(j, 16);
+    });
+    for (const [pointers, stride] of strides) for (const p of pointers) f.incBy(p, stride);
+    f.inc(rows, -1);
+  });
+}
+
+/**
+ * strassen_split(a11, a12, a21, a22, lda, s1, s2, s3, s4, lds, rows, cols): the operand sums of
+ * one Strassen-Winograd level (core's STRASSEN_PRODUCTS), S1 = A21 + A22, S2 = S1 - A11,
+ * S3 = A11 - A21, S4 = A12 - S2, each rounded to float32; strides and cols in bytes.
+ */
+function strassenSplitFunc(): Func {
+  const f = new Func('strassen_split', Array(12).fill(I32), [], true);
+  const [a11, a12, a21, a22, lda, s1, s2, s3, s4, lds, rows, cols] = Array.from({ length: 12 }, (_, i) => f.param(i));
+  const [v11, v12, v21, v22, t1, t2] = Array.from({ length: 6 }, () => f.local(V128));
+  rowsOfVectors(f, rows, cols, [[[a11, a12, a21, a22], lda], [[s1, s2, s3, s4], lds]], (j) => {
+    for (const [p, v] of [[a11, v11], [a12, v12], [a21, v21], [a22, v22]]) f.get(p).get(j).add().v128Load().set(v);
+    f.get(s1).get(j).add().get(v21).get(v22).f32x4Add().tee(t1).v128Store();
+    f.get(s2).get(j).add().get(t1).get(v11).f32x4Sub().tee(t2).v128Store();
+    f.get(s3).get(j).add().get(v11).get(v21).f32x4Sub().v128Store();
+    f.get(s4).get(j).add().get(v12).get(t2).f32x4Sub().v128Store();
+  });
+  return f;
+}
+
+/**
+ * strassen_merge(p1, .., p7, ldp, c11, c12, c21, c22, ldc, rows, cols) -> i32: the output blocks
+ * of one level from its products, C11 = P1 + P2, C12 = ((P1 + P6) + P5) + P3,
+ * C21 = ((P1 + P6) + P7) - P4, C22 = ((P1 + P6) + P7) + P5; returns 1 if any output is not
+ * finite (the caller then runs the rows directly). Strides and cols in bytes.
+ */
+function strassenMergeFunc(): Func {
+  const f = new Func('strassen_merge', Array(15).fill(I32), [I32], true);
+  const P = Array.from({ length: 7 }, (_, i) => f.param(i));
+  const [ldp, c11, c12, c21, c22, ldc, rows, cols] = Array.from({ length: 8 }, (_, i) => f.param(7 + i));
+  const v = P.map(() => f.local(V128));
+  const [u2, u3, out, nonFinite] = Array.from({ length: 4 }, () => f.local(V128));
+  // nonFinite accumulates out - out: 0 while every output is finite, NaN for good after one that is not.
+  const store = (c: Local, j: Local, value: () => void): void => {
+    f.get(c).get(j).add();
+    value();
+    f.tee(out).v128Store();
+    f.get(nonFinite).get(out).get(out).f32x4Sub().f32x4Add().set(nonFinite);
+  };
+  f.v128Zero().set(nonFinite);
+  rowsOfVectors(f, rows, cols, [[P, ldp], [[c11, c12, c21, c22], ldc]], (j) => {
+    P.forEach((p, k) => f.get(p).get(j).add().v128Load().set(v[k]));
+    f.get(v[0]).get(v[5]).f32x4Add().set(u2);
+    f.get(u2).get(v[6]).f32x4Add().set(u3);
+    store(c11, j, () => f.get(v[0]).get(v[1]).f32x4Add());
+    store(c12, j, () => f.get(u2).get(v[4]).f32x4Add().get(v[2]).f32x4Add());
+    store(c21, j, () => f.get(u3).get(v[3]).f32x4Sub());
+    store(c22, j, () => f.get(u3).get(v[4]).f32x4Add());
+  });
+  f.get(nonFinite).get(nonFinite).f32x4Ne().v128AnyTrue();
+  return f;
+}
+
 export function buildElementwiseModule(memory: MemoryImport): Uint8Array<ArrayBuffer> {
-  return encodeModule(memory, [clampFunc(false), clampFunc(true), biasAddFunc(false), biasAddFunc(true), batchNormFunc(), maxpoolFunc()]);
+  return encodeModule(memory, [
+    clampFunc(false), clampFunc(true), biasAddFunc(false), biasAddFunc(true), batchNormFunc(), maxpoolFunc(), strassenSplitFunc(), strassenMergeFunc(),
+  ]);
 }

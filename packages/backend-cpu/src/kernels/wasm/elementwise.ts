@@ -48,6 +48,7 @@ export function loadWasmElementwiseModule(shared = false): Promise<WebAssembly.M
 type Fn3 = (x: number, y: number, n: number) => void;
 type BiasFn = (x: number, y: number, bias: number, C: number, ch: number, n: number) => void;
 type BatchNormFn = (x: number, y: number, a: number, mean: number, offset: number, C: number, ch: number, n: number) => void;
+type StrassenFn = (...args: number[]) => number;
 type PoolFn = (
   x: number, y: number, C: number, inH: number, inW: number, kH: number, kW: number,
   sH: number, sW: number, dH: number, dW: number, padT: number, padL: number, outH: number, outW: number,
@@ -72,6 +73,8 @@ export class WasmElementwise implements ElementwiseKernels {
   private readonly biasFn: BiasFn;
   private readonly biasReluFn: BiasFn;
   private readonly poolFn: PoolFn;
+  private readonly splitFn: StrassenFn;
+  private readonly mergeFn: StrassenFn;
 
   /**
    * `views`: how to recognize views of the memory (the GEMM's, which can probe its scratch, when
@@ -90,6 +93,8 @@ export class WasmElementwise implements ElementwiseKernels {
     this.biasFn = e.bias_add as BiasFn;
     this.biasReluFn = e.bias_add_relu as BiasFn;
     this.poolFn = e.maxpool as PoolFn;
+    this.splitFn = e.strassen_split as StrassenFn;
+    this.mergeFn = e.strassen_merge as StrassenFn;
   }
 
   /** True if arr is a view of this memory (else use the JS kernels). */
@@ -151,6 +156,37 @@ export class WasmElementwise implements ElementwiseKernels {
       this.address(x, xOff + start), this.address(y, yOff + start), this.address(bias, biasOff),
       channels, start % channels, end - start,
     );
+  }
+
+  /**
+   * One Strassen level's operand sums (core's STRASSEN_PRODUCTS): from the blocks of `a` at
+   * offsets `blocks` (11, 12, 21, 22; row stride `lda`) into S1..S4 of `s` at `sums` (row stride
+   * `lds`), `rows` x `cols` floats each, `cols` a multiple of 4.
+   */
+  strassenSplit(a: Float32Array, blocks: readonly number[], lda: number, s: Float32Array, sums: readonly number[], lds: number, rows: number, cols: number): void {
+    if (rows === 0) return;
+    const addresses = [...this.blockAddresses('strassenSplit a', a, blocks, lda, rows, cols), ...this.blockAddresses('strassenSplit s', s, sums, lds, rows, cols)];
+    this.splitFn(...addresses.slice(0, 4), 4 * lda, ...addresses.slice(4), 4 * lds, rows, 4 * cols);
+  }
+
+  /**
+   * One Strassen level's output blocks (11, 12, 21, 22 of `c` at `blocks`, row stride `ldc`) from
+   * its seven products (of `p` at `products`, row stride `ldp`); true if any output is not finite.
+   */
+  strassenMerge(p: Float32Array, products: readonly number[], ldp: number, c: Float32Array, blocks: readonly number[], ldc: number, rows: number, cols: number): boolean {
+    if (rows === 0) return false;
+    const pa = this.blockAddresses('strassenMerge p', p, products, ldp, rows, cols);
+    const ca = this.blockAddresses('strassenMerge c', c, blocks, ldc, rows, cols);
+    return this.mergeFn(...pa, 4 * ldp, ...ca, 4 * ldc, rows, 4 * cols) !== 0;
+  }
+
+  /** Byte addresses of rows x cols blocks of `arr` at `offsets` (row stride `ld`), each checked inside it. */
+  private blockAddresses(what: string, arr: Float32Array, offsets: readonly number[], ld: number, rows: number, cols: number): number[] {
+    if (cols % 4 !== 0) throw new RangeError(`${what}: ${cols} columns, not a multiple of 4`);
+    return offsets.map((off) => {
+      checkRange(what, arr, off, 0, (rows - 1) * ld + cols);
+      return this.address(arr, off);
+    });
   }
 
   /** As the JS `maxpool`: output pixels [rowStart, rowEnd); y must not overlap x. */

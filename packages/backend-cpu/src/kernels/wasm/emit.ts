@@ -183,6 +183,9 @@ export class Func {
   f32x4RelaxedMadd(): this { return this.simd(0x105); }
   f32x4Le(): this { return this.simd(0x45); }
   f32x4Gt(): this { return this.simd(0x44); }
+  f32x4Ne(): this { return this.simd(0x42); }
+  /** i32 1 if any bit of the vector is set. */
+  v128AnyTrue(): this { return this.simd(0x53); }
   v128Bitselect(): this { return this.simd(0x52); }
 
   // --- calls and control

@@ -22,8 +22,6 @@ import { encodeModule, Func, I32, V128, type Local, type MemoryImport } from './
 const SIMD = 0xfd;
 const F32X4_NEG = 0xe1;
 const F32X4_SUB = 0xe5;
-const F32X4_NE = 0x42;
-const V128_ANY_TRUE = 0x53;
 
 function uleb(out: number[], n: number): void {
   do {
@@ -246,8 +244,7 @@ function outputFunc(cfg: WinogradModuleConfig): Func {
     f.get(bad).get(bad);
     simd(f, F32X4_SUB);
     f.tee(yv).get(yv);
-    simd(f, F32X4_NE);
-    simd(f, V128_ANY_TRUE).set(flag);
+    f.f32x4Ne().v128AnyTrue().set(flag);
     f.get(p.flags).get(j).i32(2).shl().add().f32(1).f32(0).get(flag).select().f32Store();
     f.get(flagged).get(flag).add().set(flagged);
     f.inc(j, 1);
