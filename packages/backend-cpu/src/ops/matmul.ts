@@ -93,31 +93,35 @@ export interface MatmulStrassenStep extends MatmulStep {
   readonly leaves: Ref;
 }
 
+/** Levels a Strassen matmul runs at most (a third was no faster than two, with a larger error). */
+export const STRASSEN_MAX_LEVELS = 2;
+/** 'auto': the least k and n of a leaf product, where the GEMM is at its peak and in cache. */
+export const STRASSEN_MIN_LEAF = 256;
+/** 'auto': the largest b (floats): its leaf operands take 3.1x its memory at two levels. */
+export const STRASSEN_MAX_B_FLOATS = 4 * 1024 * 1024;
+const FLOAT32_MAX = 3.4028234663852886e38;
+
 /**
  * The levels a matmul runs with: 0 (direct) unless Strassen is eligible (core's
- * `strassenEligible`) on the wasm GEMM with a constant b whose leaf sums stay finite. 'always':
- * as many levels as are eligible, up to 2. 'auto': the levels measured faster
- * (benchmarks/kernels-micro.ts `strassen`, same-run ratios on one core: 1024^3 two levels 1.19-1.25x,
- * 512^3 one level 1.10x): leaf products of at least STRASSEN_MIN_LEAF in k and n (the GEMM is
- * at its peak there and in cache) on panels of at least 64 rows per leaf, and b no larger than
- * STRASSEN_MAX_B_FLOATS (its leaves take 3.1x b's memory at two levels).
+ * `strassenEligible`) on the wasm GEMM with a constant b whose leaf sums stay finite (a leaf
+ * operand sums at most 4 blocks a level; a NaN or Inf in b: direct). 'always': as many levels as
+ * are eligible, up to STRASSEN_MAX_LEVELS. 'auto': the levels measured faster
+ * (benchmarks/kernels-micro.ts `strassen`, panels of 512 rows, same-run ratios on one core:
+ * 1024 x 1024 two levels 1.19-1.23x, 512 x 512 one level 1.13x, 256 x 256 one level 1.06x):
+ * leaf products of at least STRASSEN_MIN_LEAF in k and n, at least 64 rows per leaf, and b no
+ * larger than STRASSEN_MAX_B_FLOATS.
  */
 export function strassenLevelsFor(g: MatmulGeometry, mode: AlgorithmMode, layout: GemmLayout, b: Float32Array): number {
   if (mode === 'off' || layout.path !== 'wasm') return 0;
   const rows = Math.min(STRASSEN_PANEL_ROWS, g.batch * g.m);
+  const pays = (l: number) => (g.k >> l) >= STRASSEN_MIN_LEAF && (g.n >> l) >= STRASSEN_MIN_LEAF && rows >> l >= 64 && g.k * g.n <= STRASSEN_MAX_B_FLOATS;
   let levels = 0;
-  for (let l = 1; l <= STRASSEN_MAX_LEVELS && strassenEligible(g, l) && rows >> l >= 1; l++) {
-    if (mode === 'always' || ((g.k >> l) >= STRASSEN_MIN_LEAF && (g.n >> l) >= STRASSEN_MIN_LEAF && rows >> l >= 64 && g.k * g.n <= STRASSEN_MAX_B_FLOATS)) levels = l;
-  }
-  // A leaf operand sums at most 4 blocks a level: with |b| below this, no leaf overflows.
+  for (let l = 1; l <= STRASSEN_MAX_LEVELS && strassenEligible(g, l) && rows >> l >= 1; l++) if (mode === 'always' || pays(l)) levels = l;
+  if (levels === 0) return 0;
   let max = 0;
   for (const v of b) max = Math.max(max, Math.abs(v));
-  return levels > 0 && max < 3.4e38 / 4 ** levels ? levels : 0;
+  return max < FLOAT32_MAX / 4 ** levels ? levels : 0;
 }
-
-export const STRASSEN_MAX_LEVELS = 2;
-export const STRASSEN_MIN_LEAF = 256;
-export const STRASSEN_MAX_B_FLOATS = 4 * 1024 * 1024;
 
 function byStrassen(step: MatmulStep, layout: GemmLayout, b: Float32Array, ctx: PrepareContext): MatmulStrassenStep | null {
   const { g } = step;
