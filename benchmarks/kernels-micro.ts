@@ -171,6 +171,7 @@ benchGemm(512, 512, 512);
 benchGemm(3136, 64, 576);
 // Strassen on the panels the cpu backend runs (512 rows): the 'auto' rule's cases and the ones next to them.
 for (const [n, levels] of [[1024, 2], [1024, 1], [1024, 3], [512, 1], [512, 2], [256, 1]]) benchStrassen(512, n, n, levels);
+for (const m of [480, 520, 1024]) benchStrassen(m, 1024, 1024, 2);
 benchConv('56x56x64 -> 64 3x3 s1 SAME (1/1)', geom(56, 64, 3, 64, 1, 1, 1));
 benchConv('57x57x32 -> 48 5x5 s2 SAME (2/2)', geom(57, 32, 5, 48, 2, 2, 2));
 benchConv('56x56x32 -> 48 5x5 s2 SAME (1/2)', geom(56, 32, 5, 48, 2, 1, 2));

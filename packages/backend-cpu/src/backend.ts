@@ -112,6 +112,12 @@ export interface CpuBackendOptions {
    */
   readonly strassen?: AlgorithmMode | boolean;
   /**
+   * A conv / matmul runs the bias_add and relu / relu6 after it in its epilogue where the plan
+   * runs them in place (epilogues.ts: the same bits, without their passes over the output).
+   * Default true; false runs every node's own kernel (a profile then times each of them).
+   */
+  readonly epilogues?: boolean;
+  /**
    * Item runs on a batch (item-runs.ts): the members' outputs of a block of items stay within
    * this many bytes together. Default ITEM_BLOCK_BYTES (512 KiB); 0 runs every step whole.
    */
@@ -126,11 +132,15 @@ export function algorithmMode(option: AlgorithmMode | boolean | undefined): Algo
 /**
  * How a backend of the cpu kernels compiles: for the wasm GEMM or the TypeScript one, Winograd
  * and Strassen as `options` say; on the TypeScript GEMM Winograd only when forced ('always':
- * tests) and Strassen never (its additions are wasm only).
+ * tests) and Strassen never (its additions are wasm only); bias_add and activations after GEMM
+ * steps in their epilogues.
  */
-export function compileOptionsFor(wasm: boolean, options: Pick<CpuBackendOptions, 'winograd' | 'strassen'>): CompileOptions {
+export function compileOptionsFor(wasm: boolean, options: Pick<CpuBackendOptions, 'winograd' | 'strassen' | 'epilogues'>): CompileOptions {
   const winograd = algorithmMode(options.winograd);
-  return wasm ? { gemm: 'wasm', winograd, strassen: algorithmMode(options.strassen) } : { winograd: winograd === 'always' ? 'always' : 'off' };
+  const epilogues = options.epilogues ?? true;
+  return wasm
+    ? { gemm: 'wasm', winograd, strassen: algorithmMode(options.strassen), epilogues }
+    : { winograd: winograd === 'always' ? 'always' : 'off', epilogues };
 }
 
 /** Floats of scratch the largest step of a program needs (the whole step on one thread). */

@@ -1,5 +1,6 @@
 import { TesseraError, numel, type Graph, type Node } from '@tessera/core';
 import type { ExecutionPlan } from '@tessera/runtime';
+import { takeEpilogues } from './epilogues.js';
 import type { Gemm, GemmPath } from './kernels/gemm-call.js';
 
 export type { GemmPath };
@@ -37,6 +38,8 @@ export interface CompileOptions {
   readonly winograd?: AlgorithmMode;
   /** Whether eligible matmuls with a constant b run as Strassen (ops/matmul.ts). Default 'off'. */
   readonly strassen?: AlgorithmMode;
+  /** GEMM steps take a bias_add and activation after them into their epilogue (epilogues.ts). Default false. */
+  readonly epilogues?: boolean;
 }
 
 /**
@@ -131,12 +134,13 @@ export function compileProgram(
     return loc.kind === 'arena' ? { mem: 0, off: loc.buffer.offset } : constants.get(loc.name)!;
   };
   const ctx: PrepareContext = { graph, operand: locate, output: (node) => locate(node.name), reserveWeights, gemm: options.gemm ?? 'js', winograd: options.winograd ?? 'off', strassen: options.strassen ?? 'off' };
-  const nodeSteps = graph.nodes.map((node) => {
+  const prepared = graph.nodes.map((node) => {
     if (plan.isView(node)) return null;
     const kernel = kernels(node.op);
     if (!kernel) throw new TesseraError(`backend '${backend}' has no kernel for op '${node.op}'`, { node: node.name, op: node.op });
     return kernel.prepare(node, ctx);
   });
+  const nodeSteps = options.epilogues ? takeEpilogues(graph, prepared) : prepared;
   return {
     steps: nodeSteps.filter((s): s is Step => s !== null),
     nodeSteps,
