@@ -200,7 +200,8 @@ describe('workers backend: the plan', () => {
       const session = await createSession(graph, { backend: 'workers-2', container });
       expect(session.stats.peakBytes, label).toBe(4 * arenaOf(session));
       const spans = session.plan.options.together ?? [];
-      if (/W3|item-wise/.test(label)) expect(spans.length, label).toBeGreaterThan(0);
+      // (W3's conv > bias_add > relu chains are epilogues now: its convs take them at compile.)
+      if (/item-wise/.test(label)) expect(spans.length, label).toBeGreaterThan(0);
       if (session.plan.arenaSize !== planExecution(graph).arenaSize) grown++;
       session.dispose();
     }

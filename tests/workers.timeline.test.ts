@@ -4,6 +4,7 @@
  * each span inside its run and on the thread that really ran it, and record nothing unless asked.
  */
 import '@tessera/backend-cpu';
+import { compileOptionsFor, compileProgram, cpuKernel } from '@tessera/backend-cpu/kernels';
 import { createWorkersBackend, type TimelineRun, type WorkersBackend } from '@tessera/backend-workers';
 import { GraphBuilder, isElementwise, numel, randomTensor, type Graph } from '@tessera/core';
 import { seedCnn } from '@tessera/examples';
@@ -46,10 +47,12 @@ async function recordRuns(backend: string, graph: Graph, runs: number): Promise<
   await backends[backend].takeTimeline(); // nothing from earlier tests
   for (let r = 0; r < runs; r++) await session.run(feeds);
   const timeline = await backends[backend].takeTimeline();
+  // The nodes a conv / matmul took into its epilogue run no step of their own (epilogues.ts).
+  const taken = new Set(compileProgram(session.plan, cpuKernel, backend, compileOptionsFor(true, {})).steps.flatMap((s) => s.takes ?? []).map((i) => graph.nodes[i].name));
   session.dispose();
-  // Units of every node that runs a kernel (not the views: reshape): elements for element-wise
-  // ops, output rows (matmul) or pixels (conv2d, maxpool) for the others.
-  const units = new Map(graph.nodes.filter((n) => n.op !== 'reshape').map((n) => {
+  // Units of every node that runs a kernel (not the views: reshape, nor the nodes taken): elements
+  // for element-wise ops, output rows (matmul) or pixels (conv2d, maxpool) for the others.
+  const units = new Map(graph.nodes.filter((n) => n.op !== 'reshape' && !taken.has(n.name)).map((n) => {
     const size = numel(n.output.shape);
     return [n.name, isElementwise(n.op) ? size : size / n.output.shape[n.output.shape.length - 1]];
   }));

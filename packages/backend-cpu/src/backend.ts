@@ -9,7 +9,7 @@ import { aliases } from './kernels/wasm/views.js';
 import { allocating, checkArrayLimits, noWasmReason, wasmMemoryReason } from './limits.js';
 import { loadWasmWinogradModule } from './kernels/wasm/winograd.js';
 import { itemRuns, ITEM_BLOCK_BYTES, runOrder, runSpans, type ItemRun } from './item-runs.js';
-import { compileProgram, programAlgorithms, Scratch, view, type CompileOptions, type CpuKernel, type Memory, type Program, type Ref, type AlgorithmMode } from './program.js';
+import { compileProgram, programAlgorithms, Scratch, takenEvents, view, type CompileOptions, type CpuKernel, type Memory, type Program, type Ref, type AlgorithmMode } from './program.js';
 
 export function cpuKernel(name: string): CpuKernel | undefined {
   return kernelRegistry.get<CpuKernel>('cpu', name);
@@ -266,15 +266,18 @@ class CpuExecutable implements Executable {
     if (!mem) throw new Error('cpu executable is disposed');
     writeInputs(this.program, mem, feeds);
     const nodes = this.plan.graph.nodes;
+    const steps = this.program.nodeSteps;
     for (const run of this.order) {
-      const head = nodes[run.members[0]];
-      observer?.nodeStart(head);
+      const head = run.members[0];
+      observer?.nodeStart(nodes[head]);
       for (let n = 0; n < run.items; n += run.itemsPerBlock) this.runBlock(run, mem, n, Math.min(n + run.itemsPerBlock, run.items));
-      observer?.nodeEnd(head);
+      observer?.nodeEnd(nodes[head]);
+      takenEvents(observer, nodes, steps[head]);
       // A run's time is its head's; its followers' events are empty (as the workers backend's chains).
       for (let k = 1; k < run.members.length; k++) {
         observer?.nodeStart(nodes[run.members[k]]);
         observer?.nodeEnd(nodes[run.members[k]]);
+        takenEvents(observer, nodes, steps[run.members[k]]);
       }
     }
     return readOutputs(this.program, mem, into);

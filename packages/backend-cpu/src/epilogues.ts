@@ -43,7 +43,8 @@ export function takeEpilogues(graph: Graph, nodeSteps: readonly (Step | null)[])
     const bias = b === null ? undefined : graph.nodes[b].inputs[1];
     if (b === null || bias === undefined || graph.kind(bias) === 'node') return;
     const a = soleInPlaceReader(graph.nodes[b].name, step.y, ['relu', 'relu6']);
-    out[i] = { ...step, bias: (out[b] as EpilogueStep).bias, activation: a === null ? 'none' : (graph.nodes[a].op as Activation) } as EpilogueStep;
+    const activation = a === null ? 'none' : (graph.nodes[a].op as Activation);
+    out[i] = { ...step, bias: (out[b] as EpilogueStep).bias, activation, takes: a === null ? [b] : [b, a] } as EpilogueStep;
     out[b] = null;
     if (a !== null) out[a] = null;
   });

@@ -1,5 +1,5 @@
 import { TesseraError, numel, type Graph, type Node } from '@tessera/core';
-import type { ExecutionPlan } from '@tessera/runtime';
+import type { ExecutionPlan, NodeObserver } from '@tessera/runtime';
 import { takeEpilogues } from './epilogues.js';
 import type { Gemm, GemmPath } from './kernels/gemm-call.js';
 
@@ -63,6 +63,19 @@ export interface Step {
   readonly costPerUnit: number;
   /** The algorithm when it is not the op's usual one (e.g. 'winograd-f4x4'), reported as `Executable.algorithms`. */
   readonly algorithm?: string;
+  /** Nodes (by index) whose work this step does in its epilogue (epilogues.ts); their own steps are null. */
+  readonly takes?: readonly number[];
+}
+
+/**
+ * The events of the nodes a step took into its epilogue: empty, right after the step's own (whose
+ * time is theirs), so that every node that is not a view gets its events.
+ */
+export function takenEvents(observer: NodeObserver | undefined, nodes: readonly Node[], step: Step | null): void {
+  for (const t of step?.takes ?? []) {
+    observer?.nodeStart(nodes[t]);
+    observer?.nodeEnd(nodes[t]);
+  }
 }
 
 /** The Step part of a node whose units are its output's elements (`costPerUnit` operations each). */

@@ -1,4 +1,4 @@
-import { cpuKernel, ioBuffers, programAlgorithms, readOutputs, Scratch, writeInputs, type Memory, type Program, type Step } from '@tessera/backend-cpu/kernels';
+import { cpuKernel, ioBuffers, programAlgorithms, readOutputs, Scratch, takenEvents, writeInputs, type Memory, type Program, type Step } from '@tessera/backend-cpu/kernels';
 import type { Feeds, Node } from '@tessera/core';
 import type { Executable, IOBuffers, NodeObserver, Outputs } from '@tessera/runtime';
 import { MAIN } from './partition.js';
@@ -69,10 +69,12 @@ export class WorkersExecutable implements Executable {
     if (this.inlineOnly) {
       writeInputs(program, this.mem, feeds);
       for (let i = 0; i < this.nodes.length; i++) {
-        if (!program.nodeSteps[i]) continue;
+        const step = program.nodeSteps[i];
+        if (!step) continue;
         observer?.nodeStart(this.nodes[i]);
-        this.runKernel(program.nodeSteps[i]!, 0, program.nodeSteps[i]!.units);
+        this.runKernel(step, 0, step.units);
         observer?.nodeEnd(this.nodes[i]);
+        takenEvents(observer, this.nodes, step);
       }
       return readOutputs(program, this.mem, into);
     }
@@ -100,10 +102,12 @@ export class WorkersExecutable implements Executable {
           await this.pool.dispatch.runStep(info, parts, (start, end) => runWithFollowers(this.schedule, i, start, end, (s, a, b) => this.runKernel(s, a, b)));
         }
         observer?.nodeEnd(node);
+        takenEvents(observer, this.nodes, step);
         // A chain runs as one dispatch: its time is the producer's; the followers' events are empty.
         for (const f of followers ?? []) {
           observer?.nodeStart(this.nodes[f]);
           observer?.nodeEnd(this.nodes[f]);
+          takenEvents(observer, this.nodes, program.nodeSteps[f]);
         }
       }
       return readOutputs(program, this.mem, into);
