@@ -60,10 +60,13 @@ export function packStrassenB(
   return true;
 }
 
-/** Floats of scratch one panel of `rows` rows needs: per level l, S1..S4 (rows/2^l x k/2^l) and P1..P7 (rows/2^l x n/2^l). */
+/** Floats of a panel's scratch for level l (1..levels): S1..S4 (rows/2^l x k/2^l), then P1..P7 (rows/2^l x n/2^l). */
+const levelSize = (s: StrassenShape, rows: number, l: number): number => (rows >> l) * (4 * (s.k >> l) + 7 * (s.n >> l));
+
+/** Floats of scratch one panel of `rows` rows needs: every level's, one after the other. */
 export function strassenScratchSize(s: StrassenShape, rows: number): number {
   let size = 0;
-  for (let l = 1; l <= s.levels; l++) size += (rows >> l) * (4 * (s.k >> l) + 7 * (s.n >> l));
+  for (let l = 1; l <= s.levels; l++) size += levelSize(s, rows, l);
   return size;
 }
 
@@ -97,7 +100,7 @@ export function strassenPanel(p: StrassenPanel): boolean {
   const levelOff: number[] = [];
   for (let l = 1, off = p.scratchOff; l <= shape.levels; l++) {
     levelOff[l] = off;
-    off += (p.rows >> l) * (4 * (shape.k >> l) + 7 * (shape.n >> l));
+    off += levelSize(shape, p.rows, l);
   }
   // C (rows x n at level `level`, row stride ldc) = X (rows x k, row stride ldx) times the next leaves' operand.
   const multiply = (x: Float32Array, xOff: number, ldx: number, rows: number, c: Float32Array, cOff: number, ldc: number, level: number): boolean => {
