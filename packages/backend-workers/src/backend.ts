@@ -84,6 +84,8 @@ export interface WorkersBackendOptions {
    * 'always', 'off' or false). Rows run in panels, each on its own, so workers and cpu give the same bits.
    */
   readonly strassen?: AlgorithmMode | boolean;
+  /** A conv / matmul takes the bias_add and relu after it into its epilogue, as on the cpu backend (default true). */
+  readonly epilogues?: boolean;
 }
 
 
@@ -102,6 +104,7 @@ const DEFAULTS = {
   timeline: false,
   winograd: 'auto' as AlgorithmMode | boolean,
   strassen: 'auto' as AlgorithmMode | boolean,
+  epilogues: true,
 };
 
 let nextProgramId = 1;
