@@ -20,7 +20,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { FULL_RANK_FACTORIZE, MUTANTS, factorize, gemmCopy, mutantContainer, type Mutant } from './mutants/index.js';
+import { FULL_RANK_FACTORIZE, MUTANTS, factorize, gemmCopy, mutantContainer, strassenCopy, type Mutant } from './mutants/index.js';
 
 const SEED = process.env.TESSERA_SEED !== undefined ? Number(process.env.TESSERA_SEED) : 20_240_611;
 const dir = mkdtempSync(join(tmpdir(), 'tessera-mutants-'));
@@ -64,6 +64,11 @@ describe(`mutation test: every faulty kernel is caught with the default run coun
 
   it('the GEMM copy the blocking mutants are made from passes without its bug (the control)', async () => {
     const r = await runConformanceToReport({ backend: 'gemm-copy', container: mutantContainer('gemm-copy', gemmCopy), seed: SEED, ops: ['conv2d', 'fused_conv2d', 'matmul', 'fused_matmul'], graphs: 0, special: [] });
+    expect(r.ok, r.properties.find((p) => p.failure)?.failure?.message).toBe(true);
+  });
+
+  it('one level of Strassen as the cpu backend runs it, reported as such, passes by its widened bound (the control of strassen-sign-flipped)', async () => {
+    const r = await runConformanceToReport({ backend: 'strassen-copy', container: mutantContainer('strassen-copy', strassenCopy), seed: SEED, ops: ['matmul', 'fused_matmul'], graphs: 0 });
     expect(r.ok, r.properties.find((p) => p.failure)?.failure?.message).toBe(true);
   });
 

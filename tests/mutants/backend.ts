@@ -3,7 +3,7 @@
  * (or the step scheduler) swapped for a deliberately faulty one, each registered in its own
  * container. Nothing here touches production code: the cpu kernel table is copied, not edited.
  */
-import { CPU_KERNELS, Scratch, compileProgram, readOutputs, writeInputs, type CpuKernel, type Gemm, type Memory, type Step } from '@tessera/backend-cpu/kernels';
+import { CPU_KERNELS, Scratch, compileProgram, programAlgorithms, readOutputs, writeInputs, type CpuKernel, type Gemm, type Memory, type Step } from '@tessera/backend-cpu/kernels';
 import type { BackendVariant } from '@tessera/conformance';
 import type { Feeds, Graph } from '@tessera/core';
 import { createContainer, registerBackend, type Backend, type Executable, type ExecutionPlan, type NodeObserver, type Outputs } from '@tessera/runtime';
@@ -59,6 +59,8 @@ export class MutantBackend implements Backend {
     const runStep = this.spec.runStep ?? runAll;
     let disposed = false;
     return {
+      // The nodes its kernels ran with another algorithm (a Strassen mutant's), judged by that algorithm's bound.
+      algorithms: programAlgorithms(program),
       async run(feeds: Feeds, observer?: NodeObserver): Promise<Outputs> {
         if (disposed) throw new Error('mutant executable is disposed');
         writeInputs(program, mem, feeds);

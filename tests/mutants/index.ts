@@ -3,10 +3,12 @@ import type { MutantSpec } from './backend.js';
 import * as bl from './blocking.js';
 import * as k from './kernels.js';
 import * as p from './passes.js';
+import * as st from './strassen.js';
 
 export { mutantContainer, MutantBackend, cpuKernelTable } from './backend.js';
 export { FULL_RANK_FACTORIZE, factorize } from './passes.js';
 export { gemmCopy } from './blocking.js';
+export { strassenCopy } from './strassen.js';
 
 /** One deliberately faulty kernel / scheduler / rewrite: a single realistic bug. */
 /** What a mutant needs from the suite beyond its defaults: the tfjs oracle (`--oracle tfjs`). */
@@ -36,6 +38,7 @@ export const MUTANTS: readonly Mutant[] = [
   { name: 'gemm-bias-block-local', bug: '(b) GEMM bias pointer from the block-local column when N > 512', kind: 'backend', spec: bl.gemmBiasBlockLocal },
   { name: 'gemm-epilogue-every-k', bug: '(c) GEMM bias / residual / activation epilogue after every k-block instead of the last (K > 256)', kind: 'backend', spec: bl.gemmEpilogueEveryK },
   { name: 'gemm-transA-row-block', bug: '(d) transposed-A packing drops the row-block offset when M > 60', kind: 'backend', spec: bl.gemmTransARowBlock },
+  { name: 'strassen-sign-flipped', bug: 'Strassen matmul (reported as strassen-1): C21 adds P4 instead of subtracting it', kind: 'backend', spec: st.strassenSignFlipped },
   { name: 'bias-add-range-channel0', bug: '(e) bias_add range starting mid-row assumes channel 0 (only split ranges start there)', kind: 'backend', spec: bl.biasAddRangeChannel0 },
   {
     name: 'same-pad-swapped-shared',
