@@ -44,6 +44,12 @@ function denseGraph(m: number, k: number, n: number): Graph {
   return b.build({ y: b.relu(b.biasAdd(b.matmul(x, w, { name: 'dense' }), bias)) });
 }
 
+/** y = x w for a constant w (the data given), no epilogue. */
+function denseLess(m: number, k: number, n: number, w: Float32Array): Graph {
+  const b = new GraphBuilder('plain');
+  return b.build({ y: b.matmul(b.input('x', [m, k]), b.constant('w', new Tensor([k, n], w))) });
+}
+
 async function runOn(backend: string, graph: Graph, feeds: Record<string, Float32Array>, on = container) {
   const session = await createSession(graph, { backend, container: on });
   try {
@@ -111,12 +117,6 @@ describe("core's Strassen scheme and bound", () => {
     expect(extra.bound.subarray(STRASSEN_PANEL_ROWS * 16).every((v) => v > 0 && Number.isFinite(v))).toBe(true);
   });
 });
-
-/** y = x w for a constant w (the data given), no epilogue. */
-function denseLess(m: number, k: number, n: number, w: Float32Array): Graph {
-  const b = new GraphBuilder('plain');
-  return b.build({ y: b.matmul(b.input('x', [m, k]), b.constant('w', new Tensor([k, n], w))) });
-}
 
 describe('Strassen on the cpu backend', () => {
   it("'auto' runs a 512 x 512 x 512 dense layer with one level, reports it, and stays within the widened bound; small matmuls stay direct", async () => {

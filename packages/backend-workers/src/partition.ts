@@ -92,11 +92,8 @@ export function rereadCost(step: Step): number {
     const { k, n } = (step as MatmulStep).g;
     return k * n * REREAD_COST;
   }
-  // A Strassen panel reads its 7^levels leaf operands of k n / 4^levels floats each.
-  if (step.kernel === 'matmul_strassen') {
-    const { k, n, levels } = (step as MatmulStrassenStep).shape;
-    return k * n * (7 / 4) ** levels * REREAD_COST;
-  }
+  // A Strassen panel reads all of b's packed leaf operands (Strassen runs on the wasm GEMM only).
+  if (step.kernel === 'matmul_strassen') return kernels.packedLeavesSize(kernels.wasmGemmLayout, (step as MatmulStrassenStep).shape) * REREAD_COST;
   const g = (step as ConvStep).g;
   // A Winograd tile costs positions x C x K: as many floats as its transformed filters hold.
   if (step.kernel === 'conv2d_winograd') return step.costPerUnit * REREAD_COST;

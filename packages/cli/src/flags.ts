@@ -56,11 +56,11 @@ export function own<T>(map: Readonly<Record<string, T>>, key: string): T | undef
   return Object.hasOwn(map, key) ? map[key] : undefined;
 }
 
+/** The algorithms the cpu and workers backends may run instead of the direct ones, each with a `--no-<name>` flag. */
+export const ALGORITHMS = ['winograd', 'strassen'] as const;
+
 /** The algorithm flags of `run` and `conformance`: false with `--no-winograd`, `--no-strassen`. */
-export interface AlgorithmFlags {
-  readonly winograd?: boolean;
-  readonly strassen?: boolean;
-}
+export type AlgorithmFlags = { readonly [A in (typeof ALGORITHMS)[number]]?: boolean };
 
 /**
  * `--no-winograd`, `--no-strassen` (run, conformance): the container's `cpu` and `workers`
@@ -68,7 +68,7 @@ export interface AlgorithmFlags {
  * (docs/SEMANTICS.md "Winograd convolution", "Strassen matmul").
  */
 export async function applyAlgorithmFlags(flags: AlgorithmFlags, container: NonNullable<SessionOptions['container']> = defaultContainer): Promise<void> {
-  const off = (['winograd', 'strassen'] as const).filter((a) => flags[a] === false);
+  const off = ALGORITHMS.filter((a) => flags[a] === false);
   if (off.length === 0) return;
   const options = Object.fromEntries(off.map((a) => [a, 'off' as const]));
   const direct = off.map((a) => `--no-${a}`).join(' ');

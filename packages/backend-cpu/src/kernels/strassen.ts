@@ -28,11 +28,11 @@ export const packedLeavesSize = (layout: GemmLayout, s: StrassenShape): number =
  * Packs b's leaf operands, depth first in product order, into dst[off..]: each is a signed sum of
  * b's blocks at the leaf size (the coefficients of its products' operands multiplied along its
  * path), summed in float64 and rounded once. b[p][j] = transB ? b[bOff + j ldb + p] : b[bOff + p ldb + j].
- * False (nothing usable written) if a leaf has a value that is not finite.
+ * The caller makes sure every leaf is finite (ops/matmul.ts `strassenLevelsFor`: |b| < FLOAT32_MAX / 4^levels).
  */
 export function packStrassenB(
   layout: GemmLayout, s: StrassenShape, b: Float32Array, bOff: number, ldb: number, transB: boolean, dst: Float32Array, off: number,
-): boolean {
+): void {
   const [kl, nl] = [s.k >> s.levels, s.n >> s.levels];
   const sum = new Float64Array(kl * nl);
   const leaf = new Float32Array(kl * nl);
@@ -53,11 +53,9 @@ export function packStrassenB(
     const path = Array.from({ length: s.levels }, (_, l) => Math.floor(index / 7 ** (s.levels - 1 - l)) % 7);
     sum.fill(0);
     addBlocks(path, 0, 1, 0, 0);
-    for (let i = 0; i < leaf.length; i++) leaf[i] = sum[i];
-    if (!leaf.every(Number.isFinite)) return false;
+    leaf.set(sum);
     layout.packB(dst, off + index * stride, kl, nl, leaf, 0, nl, false);
   }
-  return true;
 }
 
 /** Floats of a panel's scratch for level l (1..levels): S1..S4 (rows/2^l x k/2^l), then P1..P7 (rows/2^l x n/2^l). */

@@ -1,5 +1,5 @@
 import {
-  attrsOf, matmul as matmulSpec, matmulGeometry, STRASSEN_PANEL_ROWS, strassenAlgorithm, strassenEligible, strassenRows,
+  attrsOf, FLOAT32_MAX, matmul as matmulSpec, matmulGeometry, STRASSEN_PANEL_ROWS, strassenAlgorithm, strassenEligible, strassenRows,
   type Activation, type MatmulAttrs, type MatmulGeometry, type Node,
 } from '@tessera/core';
 import { gemmCall, releaseGemmCall, type GemmLayout } from '../kernels/index.js';
@@ -99,7 +99,6 @@ export const STRASSEN_MAX_LEVELS = 2;
 export const STRASSEN_MIN_LEAF = 256;
 /** 'auto': the largest b (floats): its leaf operands take 3.1x its memory at two levels. */
 export const STRASSEN_MAX_B_FLOATS = 4 * 1024 * 1024;
-const FLOAT32_MAX = 3.4028234663852886e38;
 
 /**
  * The levels a matmul runs with: 0 (direct) unless Strassen is eligible (core's
@@ -129,9 +128,7 @@ function byStrassen(step: MatmulStep, layout: GemmLayout, b: Float32Array, ctx: 
   if (levels === 0) return null;
   const shape: StrassenShape = { k: g.k, n: g.n, levels };
   const rows = g.batch * g.m;
-  const leaves = ctx.reserveWeights(packedLeavesSize(layout, shape), (dst, off) => {
-    if (!packStrassenB(layout, shape, b, 0, g.transposeB ? g.k : g.n, g.transposeB, dst, off)) throw new Error(`node '${step.node}': a Strassen leaf operand is not finite`);
-  });
+  const leaves = ctx.reserveWeights(packedLeavesSize(layout, shape), (dst, off) => packStrassenB(layout, shape, b, 0, g.transposeB ? g.k : g.n, g.transposeB, dst, off));
   return {
     ...step,
     kernel: 'matmul_strassen',

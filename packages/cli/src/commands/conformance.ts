@@ -28,7 +28,7 @@ import { bottleneckFactorization, convFusion } from '@tessera/passes';
 import { Command, Option } from 'commander';
 import { createRequire } from 'node:module';
 import { writeFile } from 'node:fs/promises';
-import { MAX_SEED, applyAlgorithmFlags, checkOutputPath, type AlgorithmFlags, intFlag } from '../flags.js';
+import { MAX_SEED, ALGORITHMS, applyAlgorithmFlags, checkOutputPath, type AlgorithmFlags, intFlag } from '../flags.js';
 import { cliTable } from '../tables.js';
 
 type Container = typeof defaultContainer;
@@ -75,8 +75,7 @@ export interface ConformanceCliOptions extends AlgorithmFlags {
  * flags turn off (--no-winograd, --no-strassen) stays off in the variants.
  */
 function builtinVariants(flags: AlgorithmFlags): Readonly<Record<string, readonly BackendVariant[]>> {
-  const forced = (flag: boolean | undefined) => (flag === false ? ('off' as const) : ('always' as const));
-  const algorithms = { winograd: forced(flags.winograd), strassen: forced(flags.strassen) };
+  const algorithms = Object.fromEntries(ALGORITHMS.map((a) => [a, flags[a] === false ? ('off' as const) : ('always' as const)]));
   return {
     cpu: [
       {

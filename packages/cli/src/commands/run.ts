@@ -135,7 +135,7 @@ interface OutputCheck {
   readonly worst: number;
 }
 
-/** `algorithms`: the nodes the backend ran with Winograd, judged by its wider bound (core's `algorithmWiden`). */
+/** `algorithms`: the nodes the backend ran with another algorithm (Winograd, Strassen), each judged by its wider bound (core's `algorithmWiden`). */
 function checkOutputs(graph: Graph, feeds: Feeds, outputs: Readonly<Record<string, Float32Array>>, algorithms: ReadonlyMap<string, string>): OutputCheck[] {
   const ref = evaluate(graph, feeds, { widen: algorithmWiden(algorithms) });
   return Object.entries(outputs).map(([output, data]) => ({ output, ...agreement(data, own(ref, output)!) }));

@@ -8,12 +8,13 @@ import { conv2d, type Conv2dAttrs } from './conv2d.js';
 import { fusedConv2d } from './fused_conv2d.js';
 import { fusedMatmul } from './fused_matmul.js';
 import { matmul, type MatmulAttrs } from './matmul.js';
+import type { AlgorithmAllowance } from './numerics.js';
 import { attrsOf, type RefTensor } from './spec.js';
 import { strassenAllowance, strassenLevels } from './strassen-bound.js';
 import { winogradAllowance, WINOGRAD_ALGORITHMS } from './winograd-bound.js';
 
-/** What an algorithm adds to an output's bound and likely bound, per element. */
-type Allowance = (node: Node, inputs: readonly RefTensor[]) => { readonly bound: Float64Array; readonly likely: Float64Array };
+/** What an algorithm adds to a node's output bound, from the node and its operands. */
+type Allowance = (node: Node, inputs: readonly RefTensor[]) => AlgorithmAllowance;
 
 /** The allowance of a node run with `algorithm`, or null for a name this table does not know. */
 function allowanceOf(algorithm: string): Allowance | null {

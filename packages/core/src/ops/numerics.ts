@@ -10,6 +10,15 @@ export const TINY32 = 2 ** -126;
 /** Slack for a change of summation order, fused multiply-add and the final rounding (DESIGN.md section 5). */
 export const BOUND_C = 2;
 
+/**
+ * What a backend's other algorithm (Winograd, Strassen: algorithms.ts) adds to an output's bound:
+ * rigorous (`bound`) and probabilistic (`likely`), per output element.
+ */
+export interface AlgorithmAllowance {
+  readonly bound: Float64Array;
+  readonly likely: Float64Array;
+}
+
 /** Float32 error bound of a sum of `k` products whose absolute values add up to `absSum`. */
 export function dotBound(k: number, absSum: number): number {
   return BOUND_C * (k + 2) * U32 * absSum + (k + 2) * TINY32;

@@ -6,7 +6,7 @@
  * `strassenAllowance`.
  */
 import { matmulGeometry, type MatmulAttrs, type MatmulGeometry } from './matmul.js';
-import { BOUND_C, LIKELY_LAMBDA, TINY32, U32 } from './numerics.js';
+import { BOUND_C, LIKELY_LAMBDA, TINY32, U32, type AlgorithmAllowance } from './numerics.js';
 import type { RefTensor } from './spec.js';
 
 /**
@@ -60,12 +60,6 @@ export function strassenRows(rows: number, start: number, levels: number): numbe
   return r - (r % 2 ** levels);
 }
 
-/** What a backend's Strassen adds to a matmul output's bound: rigorous and probabilistic, per output element. */
-export interface StrassenAllowance {
-  readonly bound: Float64Array;
-  readonly likely: Float64Array;
-}
-
 /**
  * The allowance of a matmul run with `levels` levels of Strassen-Winograd over panels of
  * STRASSEN_PANEL_ROWS rows, per output element:
@@ -81,7 +75,7 @@ export interface StrassenAllowance {
  * bring). Rows a panel runs directly get none; nor does a panel whose operands are not finite
  * (the backend runs it directly: the direct non-finite pattern is the definition).
  */
-export function strassenAllowance(a: RefTensor, b: RefTensor, attrs: MatmulAttrs, levels: number): StrassenAllowance {
+export function strassenAllowance(a: RefTensor, b: RefTensor, attrs: MatmulAttrs, levels: number): AlgorithmAllowance {
   const g = matmulGeometry(a.shape, b.shape, attrs);
   if (!strassenEligible(g, levels)) throw new Error(`strassenAllowance: the matmul is not eligible for ${levels} level(s)`);
   const { k, n } = g;

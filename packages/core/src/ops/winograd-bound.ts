@@ -5,7 +5,7 @@
  * judged by the direct bound plus `winogradAllowance`, which `algorithmWiden` (algorithms.ts) adds at those nodes.
  */
 import { convGeometry, type Conv2dAttrs, type ConvGeometry } from './conv2d.js';
-import { BOUND_C, LIKELY_LAMBDA, TINY32, U32 } from './numerics.js';
+import { BOUND_C, LIKELY_LAMBDA, TINY32, U32, type AlgorithmAllowance } from './numerics.js';
 import type { RefTensor } from './spec.js';
 
 /** A 1-D Winograd algorithm F(m, r): y = AT [(G g) .* (BT d)], nested for 2-D: Y = AT [(G g GT) .* (BT d B)] A. */
@@ -149,12 +149,6 @@ function phaseOperands(g: ConvGeometry, x: RefTensor, f: RefTensor): [RefTensor,
   return [{ shape: [p.batch, p.inH, p.inW, p.inC], value, bound }, filter];
 }
 
-/** What a backend's Winograd adds to a conv output's bound: rigorous (`bound`) and probabilistic (`likely`), per output element. */
-export interface WinogradAllowance {
-  readonly bound: Float64Array;
-  readonly likely: Float64Array;
-}
-
 /**
  * The allowance of a conv run as Winograd, per output element [N, OH, OW, CO]:
  *
@@ -171,7 +165,7 @@ export interface WinogradAllowance {
  * A stride-2 conv with a 5x5 or 6x6 filter gets the allowance of its phase conv (`phaseGeometry`:
  * the same outputs, with 4C channels and the phase image as `d`).
  */
-export function winogradAllowance(x: RefTensor, f: RefTensor, attrs: Conv2dAttrs, t: WinogradTransform = WINOGRAD_F4X4_3X3): WinogradAllowance {
+export function winogradAllowance(x: RefTensor, f: RefTensor, attrs: Conv2dAttrs, t: WinogradTransform = WINOGRAD_F4X4_3X3): AlgorithmAllowance {
   const g = convGeometry(x.shape, f.shape, attrs);
   if (t === WINOGRAD_F4X4_3X3 && winogradPhasesEligible(g)) return phasesAllowance(g, x, f);
   if (!winogradEligible(g, t)) throw new Error(`winogradAllowance: the conv is not F(${t.m}x${t.m}, ${t.r}x${t.r}) eligible`);
@@ -179,12 +173,12 @@ export function winogradAllowance(x: RefTensor, f: RefTensor, attrs: Conv2dAttrs
 }
 
 /** The allowance of a stride-2 conv run as Winograd over its phases: that of the phase conv, whose outputs are the conv's. */
-function phasesAllowance(g: ConvGeometry, x: RefTensor, f: RefTensor): WinogradAllowance {
+function phasesAllowance(g: ConvGeometry, x: RefTensor, f: RefTensor): AlgorithmAllowance {
   const [px, pf] = phaseOperands(g, x, f);
   return directAllowance(px, pf, phaseGeometry(g), WINOGRAD_F4X4_3X3);
 }
 
-function directAllowance(x: RefTensor, f: RefTensor, g: ConvGeometry, t: WinogradTransform): WinogradAllowance {
+function directAllowance(x: RefTensor, f: RefTensor, g: ConvGeometry, t: WinogradTransform): AlgorithmAllowance {
   const a = t.m + t.r - 1;
   const P = a * a;
   const { inC: C, outC: K } = g;

@@ -329,7 +329,6 @@ function maxpoolFunc(): Func {
   return f;
 }
 
-/** The module: relu, relu6, bias_add, bias_add_relu, batch_norm, maxpool over the imported memory. */
 /**
  * A loop over `rows` rows of `cols` bytes (a multiple of 16) of several strided matrices: each
  * pointer param advances by its row stride after a row; `body(j)` handles the vector at byte j of
@@ -400,6 +399,7 @@ function strassenMergeFunc(): Func {
   return f;
 }
 
+/** The module: relu, relu6, bias_add, bias_add_relu, batch_norm, maxpool, strassen_split, strassen_merge over the imported memory. */
 export function buildElementwiseModule(memory: MemoryImport): Uint8Array<ArrayBuffer> {
   return encodeModule(memory, [
     clampFunc(false), clampFunc(true), biasAddFunc(false), biasAddFunc(true), batchNormFunc(), maxpoolFunc(), strassenSplitFunc(), strassenMergeFunc(),
