@@ -61,6 +61,17 @@ describe('--json', () => {
     j.outputs[0].head.forEach((v: number, i: number) => expect(v).toBeCloseTo(ref.outputs[0].head[i], 4));
   });
 
+  it('run --json --profile: the bias_add and relu the conv runs in its epilogue name it, and their time is not counted twice', async () => {
+    const r = await cli(['run', 'seed-cnn', '--json', '--profile', '--runs', '2']);
+    expect(r.code).toBe(0);
+    const profile: { node: string; inEpilogueOf: string | null; medianMs: number | null }[] = JSON.parse(r.out).profile;
+    const hosts = Object.fromEntries(profile.map((p) => [p.node, p.inEpilogueOf]));
+    expect(hosts).toEqual({ conv1: null, 'conv1/bias_add': 'conv1', 'conv1/relu': 'conv1', pool1: null, flatten: null, fc: null, 'fc/bias_add': 'fc' });
+    expect(profile.find((p) => p.node === 'conv1')!.medianMs).toBeGreaterThan(0);
+    const table = await cli(['run', 'seed-cnn', '--runs', '1', '--profile']);
+    expect(table.out).toMatch(/conv1\/relu\s+│ relu\s+│ \[1,28,28,64\]\s+│\s+in conv1/);
+  });
+
   it('optimize --json: one entry per pass; fusion rewrites the two conv / matmul chains', async () => {
     const r = await cli(['optimize', 'seed-cnn', '--json', '--summary']);
     expect(r.code).toBe(0);

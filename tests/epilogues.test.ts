@@ -50,12 +50,16 @@ describe('epilogues taken at compile', () => {
     b.conv2d(x, b.constant('w', new Tensor([3, 3, 4, 8], random(288, 1))), { name: 'conv', padding: 'SAME' });
   const bias = (b: GraphBuilder) => b.constant('bias', new Tensor([8], random(8, 2)));
 
-  it('a conv takes the bias_add and relu / relu6 that only read it; a matmul its bias_add', () => {
+  it('a conv takes the bias_add and relu / relu6 that only read it; a depthwise conv the same; a matmul its bias_add', () => {
     for (const act of ['relu', 'relu6'] as const) {
       const b = new GraphBuilder('taken');
       const y = b.biasAdd(conv(b, b.input('x', [1, 6, 6, 4])), bias(b));
       expect(stepKernels(b.build({ y: act === 'relu' ? b.relu(y) : b.relu6(y) }))).toEqual(['conv2d']);
     }
+    const dw = new GraphBuilder('depthwise');
+    const w = dw.constant('w', new Tensor([3, 3, 8, 1], random(72, 4)));
+    const z = dw.biasAdd(dw.depthwiseConv2d(dw.input('x', [1, 6, 6, 8]), w, { strides: [1, 1], padding: 'SAME' }), bias(dw));
+    expect(stepKernels(dw.build({ y: dw.relu6(z) }))).toEqual(['depthwise_conv2d']);
     const m = new GraphBuilder('dense');
     const d = m.biasAdd(m.matmul(m.input('x', [5, 16]), m.constant('w', new Tensor([16, 8], random(128, 3)))), bias(m));
     expect(stepKernels(m.build({ y: m.relu(d) }))).toEqual(['matmul']);
@@ -87,10 +91,24 @@ describe('epilogues taken at compile', () => {
     }
   });
 
-  it('random conformance graphs of convs, matmuls, biases and activations give the same bits with epilogues taken (cpu, workers with every step split) as with every node on its own kernel', async () => {
+  it('sessions report which node runs each taken node (cpu and workers), and none without epilogues', async () => {
+    const graph = seedCnn({ batch: 2 });
+    const expected = new Map([['conv1/bias_add', 'conv1'], ['conv1/relu', 'conv1'], ['fc/bias_add', 'fc']]);
+    for (const [backend, taken] of [['cpu', expected], ['workers', expected], ['cpu-each', new Map()]] as const) {
+      const session = await createSession(graph, { backend, container });
+      try {
+        await session.run({ x: random(2 * 28 * 28, 5) });
+        expect(new Map(session.stats.epilogues), backend).toEqual(taken);
+      } finally {
+        session.dispose();
+      }
+    }
+  });
+
+  it('random conformance graphs of convs, depthwise convs, matmuls, biases and activations give the same bits with epilogues taken (cpu, workers with every step split) as with every node on its own kernel', async () => {
     let taken = 0;
     await fc.assert(
-      fc.asyncProperty(graphArbitrary({ ops: ['conv2d', 'matmul', 'bias_add', 'relu', 'relu6', 'maxpool', 'add', 'reshape'] }), async (c) => {
+      fc.asyncProperty(graphArbitrary({ ops: ['conv2d', 'depthwise_conv2d', 'matmul', 'bias_add', 'relu', 'relu6', 'maxpool', 'add', 'reshape'] }), async (c) => {
         if (stepKernels(c.graph).length < c.graph.nodes.filter((n) => n.op !== 'reshape').length) taken++;
         const each = await outputsOn('cpu-each', c.graph, c.feeds);
         for (const backend of ['cpu', 'workers']) {

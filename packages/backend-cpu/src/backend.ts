@@ -9,7 +9,7 @@ import { aliases } from './kernels/wasm/views.js';
 import { allocating, checkArrayLimits, noWasmReason, wasmMemoryReason } from './limits.js';
 import { loadWasmWinogradModule } from './kernels/wasm/winograd.js';
 import { itemRuns, ITEM_BLOCK_BYTES, runOrder, runSpans, type ItemRun } from './item-runs.js';
-import { compileProgram, programAlgorithms, Scratch, takenEvents, view, type CompileOptions, type CpuKernel, type Memory, type Program, type Ref, type AlgorithmMode } from './program.js';
+import { compileProgram, programAlgorithms, programEpilogues, Scratch, takenEvents, view, type CompileOptions, type CpuKernel, type Memory, type Program, type Ref, type AlgorithmMode } from './program.js';
 
 export function cpuKernel(name: string): CpuKernel | undefined {
   return kernelRegistry.get<CpuKernel>('cpu', name);
@@ -238,6 +238,8 @@ class CpuExecutable implements Executable {
   private readonly kernels: readonly (CpuKernel | null)[];
   /** The nodes that run an algorithm other than their op's usual one (Winograd convs). */
   readonly algorithms: ReadonlyMap<string, string>;
+  /** The bias_add / relu nodes a conv or matmul runs in its epilogue, by the node that runs them. */
+  readonly epilogues: ReadonlyMap<string, string>;
 
   constructor(
     private readonly plan: ExecutionPlan,
@@ -253,6 +255,7 @@ class CpuExecutable implements Executable {
     this.order = runOrder(program.nodeSteps, itemRuns(plan.graph, program.nodeSteps, plan, itemBlockBytes));
     this.kernels = program.nodeSteps.map((step) => step && cpuKernel(step.kernel)!);
     this.algorithms = programAlgorithms(program);
+    this.epilogues = programEpilogues(program, plan.graph.nodes);
     live++;
   }
 

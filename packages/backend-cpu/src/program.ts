@@ -124,6 +124,11 @@ export function programAlgorithms(program: Program): ReadonlyMap<string, string>
   return new Map(program.steps.flatMap((s) => (s.algorithm ? [[s.node, s.algorithm] as const] : [])));
 }
 
+/** Node name -> the node whose step does its work in its epilogue (epilogues.ts), for `Executable.epilogues`. */
+export function programEpilogues(program: Program, nodes: readonly Node[]): ReadonlyMap<string, string> {
+  return new Map(program.nodeSteps.flatMap((s) => (s?.takes ?? []).map((t) => [nodes[t].name, s!.node] as const)));
+}
+
 /** Compiles a planned graph into a program of steps, with every kernel taken from `kernels`. */
 export function compileProgram(
   plan: ExecutionPlan,

@@ -1,4 +1,4 @@
-import { cpuKernel, ioBuffers, programAlgorithms, readOutputs, Scratch, takenEvents, writeInputs, type Memory, type Program, type Step } from '@tessera/backend-cpu/kernels';
+import { cpuKernel, ioBuffers, programAlgorithms, programEpilogues, readOutputs, Scratch, takenEvents, writeInputs, type Memory, type Program, type Step } from '@tessera/backend-cpu/kernels';
 import type { Feeds, Node } from '@tessera/core';
 import type { Executable, IOBuffers, NodeObserver, Outputs } from '@tessera/runtime';
 import { MAIN } from './partition.js';
@@ -20,6 +20,8 @@ export class WorkersExecutable implements Executable {
   private readonly main: MainShare | undefined;
   /** The nodes that run an algorithm other than their op's usual one (Winograd convs). */
   readonly algorithms: ReadonlyMap<string, string>;
+  /** The bias_add / relu nodes a conv or matmul runs in its epilogue, by the node that runs them. */
+  readonly epilogues: ReadonlyMap<string, string>;
 
   constructor(
     private readonly nodes: readonly Node[],
@@ -41,6 +43,7 @@ export class WorkersExecutable implements Executable {
   ) {
     this.program = program;
     this.algorithms = programAlgorithms(program);
+    this.epilogues = programEpilogues(program, nodes);
     this.inlineOnly = schedule.parts.every((p) => !p || p.every((q) => q.worker === MAIN));
     this.main = mainShare
       ? {

@@ -44,6 +44,11 @@ export interface Executable {
    * (core's `algorithmWiden`). Absent or empty: every node runs its direct algorithm.
    */
   readonly algorithms?: ReadonlyMap<string, string>;
+  /**
+   * Optional: node name -> the node whose kernel does its work in an epilogue (a bias_add or relu
+   * run by the conv before it). Such a node's events are empty: its time is its host's.
+   */
+  readonly epilogues?: ReadonlyMap<string, string>;
   /** Frees everything the compile allocated (buffers, textures, packed weights). */
   dispose(): void;
 }

@@ -56,6 +56,8 @@ export interface SessionStats {
   readonly plans: number;
   /** Node name -> algorithm where the backend runs one other than the op's direct one (e.g. 'winograd-f4x4'); empty elsewhere. */
   readonly algorithms: ReadonlyMap<string, string>;
+  /** Node name -> the node that runs it in its epilogue (a bias_add or relu taken by a conv); empty elsewhere. */
+  readonly epilogues: ReadonlyMap<string, string>;
 }
 
 /** Compiles `graph` on the named backend and returns a session ready to run it. */
@@ -104,7 +106,7 @@ async function compileAt(backend: Backend, graph: Graph, batch: number, bindIO: 
   return { batch, graph: at, plan, executable, compileMs: performance.now() - start, nodeBytes };
 }
 
-const NO_ALGORITHMS: ReadonlyMap<string, string> = new Map();
+const NONE: ReadonlyMap<string, string> = new Map();
 
 /**
  * A graph compiled on a backend. Runs are serialized (one at a time, in call order); events
@@ -170,7 +172,8 @@ export class Session {
       kernelsReason: executable.gemmReason ?? undefined,
       batch,
       plans: this.compiled.length,
-      algorithms: executable.algorithms ?? NO_ALGORITHMS,
+      algorithms: executable.algorithms ?? NONE,
+      epilogues: executable.epilogues ?? NONE,
     };
   }
 

@@ -72,7 +72,7 @@ export function runCommand(program: Command): void {
       }
       if (result.timing) console.log(timingLine(opts.backend, result.timing));
       if (result.nodeTimes?.size === 0) console.log(`(backend ${opts.backend} reports no per-node times: it runs in another process)`);
-      else if (result.nodeTimes) printProfile(graph, result.nodeTimes);
+      else if (result.nodeTimes) printProfile(graph, result.nodeTimes, result.epilogues);
       for (const [out, data] of Object.entries(outputs)) {
         const shape = graph.value(graph.outputs[out]).shape;
         const head = Array.from(data.slice(0, 6), (v) => v.toPrecision(5)).join(', ');
@@ -161,6 +161,8 @@ interface BackendResult {
   readonly timing?: Timing;
   /** Per node, the durations of the observed runs (--profile); empty when the backend reports none. */
   readonly nodeTimes?: Map<string, number[]>;
+  /** Node -> the node that runs it in its epilogue (its time is that node's). */
+  readonly epilogues?: ReadonlyMap<string, string>;
 }
 
 /** '; winograd-f4x4 on 3 nodes, strassen-2 on 1 node', or '' when every node ran its direct algorithm. */
@@ -190,7 +192,7 @@ function runJson(graph: Graph, backend: string, seed: number, r: BackendResult, 
     outputs: Object.entries(r.outputs).map(([name, data]) => ({ name, shape: [...graph.value(graph.outputs[name]).shape], head: Array.from(data.slice(0, 6)), file: files.get(name) ?? null })),
     // Infinity is not JSON: a non-finite mismatch is written as the string "Infinity".
     check: checks?.map((c) => ({ output: c.output, ok: c.ok, worstRatio: Number.isFinite(c.worst) ? c.worst : String(c.worst) })) ?? null,
-    profile: r.nodeTimes ? graph.nodes.map((n) => ({ node: n.name, op: n.op, medianMs: median(r.nodeTimes!.get(n.name)) })) : null,
+    profile: r.nodeTimes ? graph.nodes.map((n) => ({ node: n.name, op: n.op, medianMs: median(r.nodeTimes!.get(n.name)), inEpilogueOf: r.epilogues?.get(n.name) ?? null })) : null,
   };
 }
 
@@ -221,7 +223,7 @@ async function runOnBackend(graph: Graph, feeds: Feeds, backend: string, runs: n
     const timing: Timing = { compileMs, firstRunMs: first, runs, medianMs: sorted[sorted.length >> 1], minMs: sorted[0], peakBytes, noReuseBytes, kernels, kernelsReason, algorithms: countAlgorithms(algorithms) };
     if (!profile) return { outputs, timing };
     status.update(`${backend}: ${runs} observed runs (--profile)`);
-    return { outputs, timing, nodeTimes: await profileRuns(session, feeds, runs) };
+    return { outputs, timing, nodeTimes: await profileRuns(session, feeds, runs), epilogues: session.stats.epilogues };
   } finally {
     session.dispose();
   }
@@ -241,10 +243,15 @@ async function profileRuns(session: Session, feeds: Feeds, runs: number): Promis
   return nodeTimes;
 }
 
-function printProfile(graph: Graph, nodeTimes: Map<string, number[]>): void {
+/** The per-node table; a node run in another's epilogue shows where its time is counted. */
+function printProfile(graph: Graph, nodeTimes: Map<string, number[]>, epilogues: ReadonlyMap<string, string> = new Map()): void {
   const table = cliTable(['node', 'op', 'output shape', 'median ms', 'share'], [3, 4]);
   const medians = graph.nodes.map((n) => median(nodeTimes.get(n.name)) ?? 0);
   const total = medians.reduce((a, b) => a + b, 0) || 1;
-  graph.nodes.forEach((n, i) => table.push([n.name, n.op, shapeStr(n.output.shape), medians[i].toFixed(3), `${((100 * medians[i]) / total).toFixed(1)}%`]));
+  graph.nodes.forEach((n, i) => {
+    const host = epilogues.get(n.name);
+    const time = host ? [`in ${host}`, ''] : [medians[i].toFixed(3), `${((100 * medians[i]) / total).toFixed(1)}%`];
+    table.push([n.name, n.op, shapeStr(n.output.shape), ...time]);
+  });
   console.log(table.toString());
 }
