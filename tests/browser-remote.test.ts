@@ -67,6 +67,25 @@ describe('remote backends (the page in headless Chromium)', () => {
     expect(remote.hasKernel('no_such_op')).toBe(false);
   });
 
+  it('browser-cpu and browser-workers report what the page\'s executable reports: its Winograd convs (whose bounds conformance widens), its epilogues, its GEMM path', async () => {
+    const container = createContainer();
+    registerBrowserBackends(container);
+    disposals.push(() => disposeBackends(container));
+    const g = new GraphBuilder('winograd-conv');
+    const conv = g.conv2d(g.input('x', [1, 14, 14, 32]), g.constant('w', randomTensor([3, 3, 32, 32], 1, 0.1)), { strides: [1, 1], padding: 'SAME', name: 'conv' });
+    const graph = g.build({ y: g.relu(g.biasAdd(conv, g.constant('b', randomTensor([32], 2, 0.1)), { name: 'bias' }), { name: 'relu' }) });
+    for (const backend of ['browser-cpu', 'browser-workers']) {
+      const session = await createSession(graph, { backend, container });
+      try {
+        expect(new Map(session.stats.algorithms), backend).toEqual(new Map([['conv', 'winograd-f4x4']]));
+        expect(new Map(session.stats.epilogues), backend).toEqual(new Map([['bias', 'conv'], ['relu', 'conv']]));
+        expect(session.stats.kernels, backend).toBe('wasm-simd');
+      } finally {
+        session.dispose();
+      }
+    }
+  });
+
   it('refuses at createSession an op the page lacks, and reports the page backend\'s plan in stats', async () => {
     const remote = new RemoteBackend('webgl', 'webgl', {
       launch: async () => {

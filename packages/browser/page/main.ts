@@ -72,7 +72,8 @@ const api: PageApi = {
     const executable = await backend(name).compile(graph, plan);
     const id = nextId++;
     executables.set(id, executable);
-    return id;
+    const { gemmPath, gemmReason, algorithms, epilogues } = executable;
+    return { id, gemmPath, gemmReason, algorithms: [...(algorithms ?? [])], epilogues: [...(epilogues ?? [])] };
   },
   async run(id, feeds) {
     const executable = executables.get(id);

@@ -30,6 +30,15 @@ export interface PageHeld {
   readonly executables: number;
 }
 
+/** What a graph compiled on the page is known by, and what its executable reports (runtime's `Executable`). */
+export interface PageCompiled {
+  readonly id: number;
+  readonly gemmPath?: string;
+  readonly gemmReason?: string | null;
+  readonly algorithms: readonly (readonly [string, string])[];
+  readonly epilogues: readonly (readonly [string, string])[];
+}
+
 /** What the page offers Node (`globalThis.tessera`); graphs cross as GraphSource, tensors as base64 float32. */
 export interface PageApi {
   backends(): string[];
@@ -38,7 +47,7 @@ export interface PageApi {
   /** Plans a graph with the page's backend; the graph stays on the page under `id` for `compile(id)`. */
   plan(graph: GraphSource, backend: string, options: PlanOptions): Promise<{ id: number; plan: PlanData }>;
   /** Compiles a graph planned on the page (by id), or a graph sent with the plan to use. */
-  compile(source: number | { readonly graph: GraphSource; readonly plan: PlanData }, backend: string): Promise<number>;
+  compile(source: number | { readonly graph: GraphSource; readonly plan: PlanData }, backend: string): Promise<PageCompiled>;
   run(id: number, feeds: Record<string, string>): Promise<Record<string, string>>;
   dispose(id: number): void;
   held(): PageHeld;

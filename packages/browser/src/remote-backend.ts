@@ -4,7 +4,7 @@ import { fromBase64, toBase64 } from './base64.js';
 import { withGraphSource } from './graph-upload.js';
 import type { BrowserPage } from './launcher.js';
 import { PageLink } from './page-link.js';
-import { planFromData, planToData, type PageApi, type PageHeld } from './page-api.js';
+import { planFromData, planToData, type PageApi, type PageCompiled, type PageHeld } from './page-api.js';
 
 declare const tessera: PageApi;
 
@@ -80,8 +80,8 @@ export class RemoteBackend implements Backend {
     if (held && planned === undefined) disposeOnPage(link, held.id);
     const what = `compiling graph '${graph.name}'`;
     const compile = (source: Parameters<PageApi['compile']>[0]) => link.call(what, ([s, b]) => tessera.compile(s, b), [source, this.pageBackend] as const);
-    const id = planned !== undefined ? await compile(planned) : await withGraphSource(link.serve, graph, (source) => compile({ graph: source, plan: planToData(plan) }));
-    return new RemoteExecutable(link, id);
+    const compiled = planned !== undefined ? await compile(planned) : await withGraphSource(link.serve, graph, (source) => compile({ graph: source, plan: planToData(plan) }));
+    return new RemoteExecutable(link, compiled);
   }
 
   /** What the page holds (graphs planned, graphs compiled): none once every session is disposed. */
@@ -145,14 +145,25 @@ function disposeOnPage(link: PageLink, id: number): void {
   void link.call('disposing', (i) => tessera.dispose(i), id).catch(() => undefined);
 }
 
-/** A graph compiled in the page, by id. */
+/** A graph compiled in the page, by id; it reports what the page's executable reports (algorithms above all: conformance widens those nodes' bounds). */
 class RemoteExecutable implements Executable {
   private disposed = false;
+  private readonly id: number;
+  readonly gemmPath?: string;
+  readonly gemmReason?: string | null;
+  readonly algorithms: ReadonlyMap<string, string>;
+  readonly epilogues: ReadonlyMap<string, string>;
 
   constructor(
     private readonly link: PageLink,
-    private readonly id: number,
-  ) {}
+    compiled: PageCompiled,
+  ) {
+    this.id = compiled.id;
+    this.gemmPath = compiled.gemmPath;
+    this.gemmReason = compiled.gemmReason;
+    this.algorithms = new Map(compiled.algorithms);
+    this.epilogues = new Map(compiled.epilogues);
+  }
 
   async run(feeds: Feeds): Promise<Outputs> {
     if (this.disposed) throw new Error(`${this.link.backend} executable is disposed`);
