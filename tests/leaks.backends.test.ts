@@ -109,7 +109,7 @@ describe('remote backend', () => {
     const api: Partial<PageApi> = {
       kernels: () => ['relu'],
       plan: async () => ({ id: ++id, plan: { steps: ['act'], views: [], arenaSize: 4, noReuseSize: 4, buffers: [{ id: 0, offset: 0, size: 4 }], options: {}, locations: [['x', 0], ['act', 0]] } as never }),
-      compile: async (source) => (calls.push(`compile ${typeof source === 'number' ? source : 'sent'}`), ++id),
+      compile: async (source) => (calls.push(`compile ${typeof source === 'number' ? source : 'sent'}`), { id: ++id, algorithms: [], epilogues: [] }),
       dispose: (i) => void calls.push(`dispose ${i}`),
     };
     (globalThis as { tessera?: unknown }).tessera = api;
