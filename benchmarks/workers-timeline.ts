@@ -8,10 +8,15 @@
  *   - lag: when each thread started its first kernel, after the run began;
  *   - busy: each thread's time inside kernels; `x cpu` = the sum over threads / cpu's median
  *     (1.00 = the split costs no more kernel time than one thread doing it all);
- *   - tail: from the last kernel's end (any thread) to the end of the run.
+ *   - tail: from the last kernel's end (any thread) to the end of the run;
+ *   - stall / spread: the time kernels took beyond their node's usual speed (its median ms per
+ *     unit over all the runs), in the one kernel call that lost most (stall) and in all the others
+ *     (spread). A stall of milliseconds in one call is a thread that did not run (the virtual
+ *     machine's host took its vCPU: the guest sees no other thread run meanwhile); a spread over
+ *     every call is kernels running uniformly slower.
  *
  * So slow runs can be told apart: late threads (lag), kernels that ran slower than usual (busy,
- * e.g. a vCPU shared with another tenant), or waiting (run - busy - lag).
+ * stall, spread), or waiting (run - busy - lag).
  *
  * --sched (Linux) adds, from the kernel's per-thread clocks (thread-clock.ts): how long the caller
  * and the worker waited runnable for a CPU during the run (preempted), and how long the process's
@@ -70,7 +75,28 @@ interface RunStats {
   readonly lag: Record<number, number>;
   readonly busy: Record<number, number>;
   readonly tail: number;
+  readonly stall: number;
+  readonly spread: number;
   readonly sched?: Sched;
+}
+
+/** By node: the median ms per unit of its kernel calls over `runs` (what a call of it usually takes). */
+function usualSpeed(runs: readonly TimelineRun[]): Map<string, number> {
+  const perUnit = new Map<string, number[]>();
+  for (const run of runs) {
+    for (const s of run.spans) {
+      const units = s.units[1] - s.units[0];
+      if (units > 0) (perUnit.get(s.node) ?? perUnit.set(s.node, []).get(s.node)!).push((s.end - s.start) / units);
+    }
+  }
+  return new Map([...perUnit].map(([node, v]) => [node, median(v)]));
+}
+
+/** The run's kernel time beyond the usual speed: in its worst call (stall) and in the others (spread). */
+function excess(run: TimelineRun, usual: ReadonlyMap<string, number>): { stall: number; spread: number } {
+  const over = run.spans.map((s) => Math.max(0, s.end - s.start - (usual.get(s.node) ?? 0) * (s.units[1] - s.units[0])));
+  const stall = Math.max(0, ...over);
+  return { stall, spread: over.reduce((a, b) => a + b, 0) - stall };
 }
 
 /** The caller is the process's main thread; the worker, the other thread that ran longest. */
@@ -81,7 +107,7 @@ function schedOf(before: ThreadClock, after: ThreadClock): Sched {
   return { callerWait: caller.wait, workerWait: rest[0]?.wait ?? 0, others: rest.slice(1).reduce((sum, t) => sum + t.run, 0) };
 }
 
-function stats(run: TimelineRun, sched?: Sched): RunStats {
+function stats(run: TimelineRun, usual: ReadonlyMap<string, number>, sched?: Sched): RunStats {
   const lag: Record<number, number> = {};
   const busy: Record<number, number> = {};
   const totals = threadTotals(run);
@@ -91,7 +117,7 @@ function stats(run: TimelineRun, sched?: Sched): RunStats {
     busy[t] = total?.busy ?? 0;
   }
   const lastEnd = Math.max(...run.spans.map((s) => s.end));
-  return { ms: run.end - run.start, lag, busy, tail: run.end - lastEnd, sched };
+  return { ms: run.end - run.start, lag, busy, tail: run.end - lastEnd, ...excess(run, usual), sched };
 }
 
 function report(title: string, runs: readonly RunStats[], cpuMs: number): void {
@@ -100,15 +126,15 @@ function report(title: string, runs: readonly RunStats[], cpuMs: number): void {
   console.log(`\n${title} (${runs.length} runs), means by quartile of run time:`);
   const withSched = runs.every((r) => r.sched);
   const schedHead = withSched ? ' waited caller | waited worker 0 | other threads ran |' : '';
-  console.log(`| quartile | run ms | x cpu | ${THREADS.map((t) => `lag ${threadName(t)}`).join(' | ')} | ${THREADS.map((t) => `busy ${threadName(t)}`).join(' | ')} | busy x cpu | tail |${schedHead}`);
-  console.log(`|---|${'---:|'.repeat(4 + 2 * THREADS.length + (withSched ? 3 : 0))}`);
+  console.log(`| quartile | run ms | x cpu | ${THREADS.map((t) => `lag ${threadName(t)}`).join(' | ')} | ${THREADS.map((t) => `busy ${threadName(t)}`).join(' | ')} | busy x cpu | tail | stall | spread |${schedHead}`);
+  console.log(`|---|${'---:|'.repeat(6 + 2 * THREADS.length + (withSched ? 3 : 0))}`);
   for (let q = 0; q < 4; q++) {
     const part = sorted.slice(Math.floor((q * sorted.length) / 4), Math.floor(((q + 1) * sorted.length) / 4));
     if (!part.length) continue;
     const mean = (g: (r: RunStats) => number) => part.reduce((s, r) => s + g(r), 0) / part.length;
     const ms = mean((r) => r.ms);
     const busy = THREADS.map((t) => mean((r) => r.busy[t]));
-    const cells = [f(ms), (cpuMs / ms).toFixed(2), ...THREADS.map((t) => f(mean((r) => r.lag[t]))), ...busy.map(f), (busy.reduce((a, b) => a + b, 0) / cpuMs).toFixed(2), f(mean((r) => r.tail))];
+    const cells = [f(ms), (cpuMs / ms).toFixed(2), ...THREADS.map((t) => f(mean((r) => r.lag[t]))), ...busy.map(f), (busy.reduce((a, b) => a + b, 0) / cpuMs).toFixed(2), f(mean((r) => r.tail)), f(mean((r) => r.stall)), f(mean((r) => r.spread))];
     if (withSched) cells.push(...(['callerWait', 'workerWait', 'others'] as const).map((k) => f(mean((r) => r.sched![k]))));
     console.log(`| ${['fastest', 'second', 'third', 'slowest'][q]} | ${cells.join(' | ')} |`);
   }
@@ -252,7 +278,8 @@ async function main(): Promise<void> {
     if (dropped) console.log(`warning: ${dropped} spans did not fit in the timeline (SPANS_PER_RUN per thread and run)`);
     const cpuMs = timings.get('cpu')!.backToBackMedian;
     const timedClocks = clocks.slice(-timed); // empty without --sched
-    const runs = timeline.map((run, i) => stats(run, timedClocks[i]));
+    const usual = usualSpeed(timeline);
+    const runs = timeline.map((run, i) => stats(run, usual, timedClocks[i]));
     const first = runs.filter((_, i) => i % block === 0);
     const later = runs.filter((_, i) => i % block !== 0);
     console.log(`${w.id}: cpu backend ${cpuMs.toFixed(3)} ms (median back to back), workers 1 worker + caller ${timings.get('workers')!.backToBackMedian.toFixed(3)} ms`);
