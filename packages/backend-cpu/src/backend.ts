@@ -236,7 +236,7 @@ class CpuExecutable implements Executable {
   private readonly order: readonly ItemRun[];
   /** Each node's step's kernel, looked up once. */
   private readonly kernels: readonly (CpuKernel | null)[];
-  /** The nodes that run an algorithm other than their op's usual one (Winograd convs). */
+  /** The nodes that run an algorithm other than their op's usual one (Winograd convs, Strassen matmuls). */
   readonly algorithms: ReadonlyMap<string, string>;
   /** The bias_add / relu nodes a conv or matmul runs in its epilogue, by the node that runs them. */
   readonly epilogues: ReadonlyMap<string, string>;

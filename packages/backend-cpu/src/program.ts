@@ -119,7 +119,7 @@ export interface Program {
   readonly outputs: readonly { readonly name: string; readonly ref: Ref; readonly size: number }[];
 }
 
-/** Node name -> algorithm of the steps that run one other than their op's usual (Winograd convs). */
+/** Node name -> algorithm of the steps that run one other than their op's usual (Winograd convs, Strassen matmuls). */
 export function programAlgorithms(program: Program): ReadonlyMap<string, string> {
   return new Map(program.steps.flatMap((s) => (s.algorithm ? [[s.node, s.algorithm] as const] : [])));
 }

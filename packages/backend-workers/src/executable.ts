@@ -18,7 +18,7 @@ export class WorkersExecutable implements Executable {
   private readonly inlineOnly: boolean;
   /** The calling thread's side of a whole run, when it takes part (made once: it only depends on the schedule). */
   private readonly main: MainShare | undefined;
-  /** The nodes that run an algorithm other than their op's usual one (Winograd convs). */
+  /** The nodes that run an algorithm other than their op's usual one (Winograd convs, Strassen matmuls). */
   readonly algorithms: ReadonlyMap<string, string>;
   /** The bias_add / relu nodes a conv or matmul runs in its epilogue, by the node that runs them. */
   readonly epilogues: ReadonlyMap<string, string>;
