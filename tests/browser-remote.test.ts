@@ -86,6 +86,35 @@ describe('remote backends (the page in headless Chromium)', () => {
     }
   });
 
+  it('a profiled session on browser-cpu and webgl gets every node\'s time from the page, within its run, in the order the page ran them', async () => {
+    const container = createContainer();
+    registerBrowserBackends(container);
+    disposals.push(() => disposeBackends(container));
+    const graph = seedCnn({ batch: 2 });
+    for (const backend of ['browser-cpu', 'webgl']) {
+      const session = await createSession(graph, { backend, container, profile: true });
+      try {
+        await session.run(feedsOf(graph, 3));
+        const events = session.trace().traceEvents;
+        const run = events.find((e) => e.cat === 'run')!;
+        const nodes = events.filter((e) => e.cat !== 'run');
+        // Every node has its span, inside the run's (the reshape, a view, only where the backend runs it: webgl).
+        const kernels = graph.nodes.filter((n) => n.op !== 'reshape').map((n) => n.name);
+        expect(nodes.map((e) => e.name).filter((name) => name !== 'flatten'), backend).toEqual(kernels);
+        for (const [k, e] of nodes.entries()) {
+          expect(e.dur, `${backend} ${e.name}`).toBeGreaterThanOrEqual(0);
+          expect(e.ts, `${backend} ${e.name}`).toBeGreaterThanOrEqual(run.ts);
+          expect(e.ts + e.dur, `${backend} ${e.name}`).toBeLessThanOrEqual(run.ts + run.dur + 1);
+          if (k > 0) expect(e.ts, `${backend} ${e.name}`).toBeGreaterThanOrEqual(nodes[k - 1].ts);
+        }
+        // The convolution is most of the work: not a span of zero.
+        expect(nodes.find((e) => e.name === 'conv1')!.dur, backend).toBeGreaterThan(0);
+      } finally {
+        session.dispose();
+      }
+    }
+  });
+
   it('refuses at createSession an op the page lacks, and reports the page backend\'s plan in stats', async () => {
     const remote = new RemoteBackend('webgl', 'webgl', {
       launch: async () => {

@@ -7,7 +7,7 @@ import '@tessera/backend-cpu';
 import '@tessera/backend-workers';
 import '@tessera/backend-webgl';
 import { graphFromJson, OPS, type Graph } from '@tessera/core';
-import { backendNames, defaultContainer, getBackend, planExecution, type ExecutionPlan, type Executable } from '@tessera/runtime';
+import { backendNames, defaultContainer, getBackend, planExecution, type ExecutionPlan, type Executable, type NodeObserver } from '@tessera/runtime';
 import { fromBase64, toBase64 } from '../src/base64.js';
 import { planFromData, planToData, type GraphSource, type PageApi } from '../src/page-api.js';
 
@@ -75,12 +75,20 @@ const api: PageApi = {
     const { gemmPath, gemmReason, algorithms, epilogues } = executable;
     return { id, gemmPath, gemmReason, algorithms: [...(algorithms ?? [])], epilogues: [...(epilogues ?? [])] };
   },
-  async run(id, feeds) {
+  async run(id, feeds, observe) {
     const executable = executables.get(id);
     if (!executable) throw new Error(`no compiled graph ${id} in the page (disposed?)`);
     const decoded = Object.fromEntries(Object.entries(feeds).map(([k, v]) => [k, fromBase64(v)]));
-    const outputs = await executable.run(decoded);
-    return Object.fromEntries(Object.entries(outputs).map(([k, v]) => [k, toBase64(v)]));
+    const t0 = performance.now();
+    const nodes: [string, number, number][] = [];
+    const starts = new Map<string, number>();
+    const observer: NodeObserver = {
+      nodeStart: (node) => void starts.set(node.name, performance.now() - t0),
+      nodeEnd: (node) => void nodes.push([node.name, starts.get(node.name) ?? 0, performance.now() - t0]),
+    };
+    const outputs = await executable.run(decoded, observe ? observer : undefined);
+    const ms = performance.now() - t0;
+    return { outputs: Object.fromEntries(Object.entries(outputs).map(([k, v]) => [k, toBase64(v)])), nodes: observe ? nodes : null, ms };
   },
   /** Frees a compiled graph, or a planned one that no compile took (ids are unique across both). */
   dispose(id) {

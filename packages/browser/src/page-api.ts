@@ -39,6 +39,13 @@ export interface PageCompiled {
   readonly epilogues: readonly (readonly [string, string])[];
 }
 
+/** A run on the page: outputs as base64 float32, and with `observe` each node's [name, start, end] in ms after the run began. */
+export interface PageRun {
+  readonly outputs: Record<string, string>;
+  readonly nodes: readonly (readonly [string, number, number])[] | null;
+  readonly ms: number;
+}
+
 /** What the page offers Node (`globalThis.tessera`); graphs cross as GraphSource, tensors as base64 float32. */
 export interface PageApi {
   backends(): string[];
@@ -48,7 +55,8 @@ export interface PageApi {
   plan(graph: GraphSource, backend: string, options: PlanOptions): Promise<{ id: number; plan: PlanData }>;
   /** Compiles a graph planned on the page (by id), or a graph sent with the plan to use. */
   compile(source: number | { readonly graph: GraphSource; readonly plan: PlanData }, backend: string): Promise<PageCompiled>;
-  run(id: number, feeds: Record<string, string>): Promise<Record<string, string>>;
+  /** Runs a compiled graph; `observe`: also when each node started and ended (ms after the run began; the run's ms). */
+  run(id: number, feeds: Record<string, string>, observe: boolean): Promise<PageRun>;
   dispose(id: number): void;
   held(): PageHeld;
 }

@@ -1,10 +1,10 @@
-import { TesseraError, type Feeds, type Graph } from '@tessera/core';
-import type { Backend, Executable, ExecutionPlan, Outputs, PlanOptions } from '@tessera/runtime';
+import { TesseraError, type Feeds, type Graph, type Node } from '@tessera/core';
+import type { Backend, Executable, ExecutionPlan, NodeObserver, Outputs, PlanOptions } from '@tessera/runtime';
 import { fromBase64, toBase64 } from './base64.js';
 import { withGraphSource } from './graph-upload.js';
 import type { BrowserPage } from './launcher.js';
 import { PageLink } from './page-link.js';
-import { planFromData, planToData, type PageApi, type PageCompiled, type PageHeld } from './page-api.js';
+import { planFromData, planToData, type PageApi, type PageCompiled, type PageHeld, type PageRun } from './page-api.js';
 
 declare const tessera: PageApi;
 
@@ -81,7 +81,7 @@ export class RemoteBackend implements Backend {
     const what = `compiling graph '${graph.name}'`;
     const compile = (source: Parameters<PageApi['compile']>[0]) => link.call(what, ([s, b]) => tessera.compile(s, b), [source, this.pageBackend] as const);
     const compiled = planned !== undefined ? await compile(planned) : await withGraphSource(link.serve, graph, (source) => compile({ graph: source, plan: planToData(plan) }));
-    return new RemoteExecutable(link, compiled);
+    return new RemoteExecutable(link, compiled, graph);
   }
 
   /** What the page holds (graphs planned, graphs compiled): none once every session is disposed. */
@@ -154,10 +154,15 @@ class RemoteExecutable implements Executable {
   readonly algorithms: ReadonlyMap<string, string>;
   readonly epilogues: ReadonlyMap<string, string>;
 
+  /** The graph's nodes by name: what the page's node times are told about. */
+  private readonly nodes: ReadonlyMap<string, Node>;
+
   constructor(
     private readonly link: PageLink,
     compiled: PageCompiled,
+    graph: Graph,
   ) {
+    this.nodes = new Map(graph.nodes.map((n) => [n.name, n]));
     this.id = compiled.id;
     this.gemmPath = compiled.gemmPath;
     this.gemmReason = compiled.gemmReason;
@@ -165,11 +170,22 @@ class RemoteExecutable implements Executable {
     this.epilogues = new Map(compiled.epilogues);
   }
 
-  async run(feeds: Feeds): Promise<Outputs> {
+  async run(feeds: Feeds, observer?: NodeObserver): Promise<Outputs> {
     if (this.disposed) throw new Error(`${this.link.backend} executable is disposed`);
     const encoded = Object.fromEntries(Object.entries(feeds).map(([k, v]) => [k, toBase64(v)]));
-    const out = await this.link.call('running', ([i, f]) => tessera.run(i, f), [this.id, encoded] as const);
-    return Object.fromEntries(Object.entries(out).map(([k, v]) => [k, fromBase64(v)]));
+    const done = await this.link.call('running', ([i, f, o]) => tessera.run(i, f, o), [this.id, encoded, observer !== undefined] as const);
+    if (observer && done.nodes) this.tell(observer, done.nodes, performance.now() - done.ms);
+    return Object.fromEntries(Object.entries(done.outputs).map(([k, v]) => [k, fromBase64(v)]));
+  }
+
+  /** The page's node times, told as times of this thread: the run is taken to have begun at `begin`, its length before now. */
+  private tell(observer: NodeObserver, nodes: NonNullable<PageRun['nodes']>, begin: number): void {
+    for (const [name, start, end] of nodes) {
+      const node = this.nodes.get(name);
+      if (!node) continue;
+      observer.nodeStart(node, begin + start);
+      observer.nodeEnd(node, begin + end);
+    }
   }
 
   dispose(): void {

@@ -10,10 +10,14 @@ export interface IOBuffers {
   readonly outputs: Outputs;
 }
 
-/** Told when each node starts and ends; sessions use it for events and traces. */
+/**
+ * Told when each node starts and ends; sessions use it for events and traces. `time`
+ * (performance.now() of the caller's thread) is for a backend that ran the nodes elsewhere and
+ * tells afterwards (a browser page); without it, the call is the moment.
+ */
 export interface NodeObserver {
-  nodeStart(node: Node): void;
-  nodeEnd(node: Node): void;
+  nodeStart(node: Node, time?: number): void;
+  nodeEnd(node: Node, time?: number): void;
 }
 
 /**

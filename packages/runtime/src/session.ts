@@ -264,13 +264,13 @@ export class Session {
     };
     const starts = new Map<Node, number>();
     const observer: NodeObserver = {
-      nodeStart: (node) => {
-        const time = performance.now();
+      nodeStart: (node, at) => {
+        const time = at ?? performance.now();
         starts.set(node, time);
         emit({ type: 'node-start', run, backend, node: node.name, op: node.op, time });
       },
-      nodeEnd: (node) => {
-        const time = performance.now();
+      nodeEnd: (node, at) => {
+        const time = at ?? performance.now();
         const duration = time - (starts.get(node) ?? time);
         emit({ type: 'node-end', run, backend, node: node.name, op: node.op, time, duration, bytes: nodeBytes.get(node) ?? 0 });
       },

@@ -71,7 +71,7 @@ export function runCommand(program: Command): void {
         return;
       }
       if (result.timing) console.log(timingLine(opts.backend, result.timing));
-      if (result.nodeTimes?.size === 0) console.log(`(backend ${opts.backend} reports no per-node times: it runs in another process)`);
+      if (result.nodeTimes?.size === 0) console.log(`(backend ${opts.backend} reports no per-node times)`);
       else if (result.nodeTimes) printProfile(graph, result.nodeTimes, result.epilogues);
       for (const [out, data] of Object.entries(outputs)) {
         const shape = graph.value(graph.outputs[out]).shape;
