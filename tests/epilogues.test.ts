@@ -12,6 +12,7 @@ import { GraphBuilder, Tensor, prng, type Graph } from '@tessera/core';
 import { createContainer, createSession, planExecution, registerBackend } from '@tessera/runtime';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
+import { bitsOf, runOnce } from './helpers/bits.js';
 import { seedCnn } from '@tessera/examples';
 
 const SEED = process.env.TESSERA_SEED !== undefined ? Number(process.env.TESSERA_SEED) : 20_261_207;
@@ -28,7 +29,6 @@ const random = (n: number, seed: number) => {
   const r = prng(seed);
   return Float32Array.from({ length: n }, () => r() * 2 - 1);
 };
-const bits = (a: Float32Array) => Array.from(new Uint32Array(a.buffer, a.byteOffset, a.length));
 const kernels = new Map(CPU_KERNELS.map((k) => [k.op, k as CpuKernel]));
 
 /** The kernels of the steps the cpu backend compiles a graph to, in order. */
@@ -36,14 +36,7 @@ function stepKernels(graph: Graph): string[] {
   return compileProgram(planExecution(graph), (op) => kernels.get(op), 'cpu', compileOptionsFor(true, {})).steps.map((s) => s.kernel);
 }
 
-async function outputsOn(backend: string, graph: Graph, feeds: Record<string, Float32Array>): Promise<Record<string, Float32Array>> {
-  const session = await createSession(graph, { backend, container });
-  try {
-    return await session.run(feeds);
-  } finally {
-    session.dispose();
-  }
-}
+const outputsOn = async (backend: string, graph: Graph, feeds: Record<string, Float32Array>) => (await runOnce(backend, graph, feeds, container)).outputs;
 
 describe('epilogues taken at compile', () => {
   const conv = (b: GraphBuilder, x: ReturnType<GraphBuilder['input']>) =>
@@ -87,7 +80,7 @@ describe('epilogues taken at compile', () => {
     expect(stepKernels(graph).filter((k) => k === 'bias_add' || k === 'relu')).toEqual([]);
     for (const [taken, each] of [['cpu', 'cpu-each'], ['cpu-js', 'cpu-js-each']]) {
       const [a, b] = [await outputsOn(taken, graph, feeds), await outputsOn(each, graph, feeds)];
-      for (const name of Object.keys(a)) expect(bits(a[name])).toEqual(bits(b[name]));
+      for (const name of Object.keys(a)) expect(bitsOf(a[name])).toEqual(bitsOf(b[name]));
     }
   });
 
@@ -113,7 +106,7 @@ describe('epilogues taken at compile', () => {
         const each = await outputsOn('cpu-each', c.graph, c.feeds);
         for (const backend of ['cpu', 'workers']) {
           const taken = await outputsOn(backend, c.graph, c.feeds);
-          for (const name of Object.keys(each)) expect(bits(taken[name])).toEqual(bits(each[name]));
+          for (const name of Object.keys(each)) expect(bitsOf(taken[name])).toEqual(bitsOf(each[name]));
         }
       }),
       { numRuns: 40, seed: SEED },

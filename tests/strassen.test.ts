@@ -16,6 +16,7 @@ import {
 import { createContainer, createSession, registerBackend } from '@tessera/runtime';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
+import { bitsOf, runOnce } from './helpers/bits.js';
 import { applyAlgorithmFlags } from '../packages/cli/src/flags.js';
 
 const SEED = process.env.TESSERA_SEED !== undefined ? Number(process.env.TESSERA_SEED) : 20_261_207;
@@ -33,7 +34,6 @@ const random = (n: number, seed: number) => {
   const r = prng(seed);
   return Float32Array.from({ length: n }, () => r() * 2 - 1);
 };
-const bits = (a: Float32Array) => Array.from(new Uint32Array(a.buffer, a.byteOffset, a.length));
 
 /** y = relu(x [m x k] w [k x n] + bias). */
 function denseGraph(m: number, k: number, n: number): Graph {
@@ -50,14 +50,7 @@ function denseLess(m: number, k: number, n: number, w: Float32Array): Graph {
   return b.build({ y: b.matmul(b.input('x', [m, k]), b.constant('w', new Tensor([k, n], w))) });
 }
 
-async function runOn(backend: string, graph: Graph, feeds: Record<string, Float32Array>, on = container) {
-  const session = await createSession(graph, { backend, container: on });
-  try {
-    return { outputs: await session.run(feeds), algorithms: session.stats.algorithms };
-  } finally {
-    session.dispose();
-  }
-}
+const runOn = (backend: string, graph: Graph, feeds: Record<string, Float32Array>, on = container) => runOnce(backend, graph, feeds, on);
 
 describe("core's Strassen scheme and bound", () => {
   /** C = A B by one level of the table in float64, leaving out product `drop` (-1: none); A, B are 2h x 2h. */
@@ -135,17 +128,17 @@ describe('Strassen on the cpu backend', () => {
     const off = await runOn('cpu-off', graph, feeds);
     const no = await runOn('cpu-false', graph, feeds);
     expect(off.algorithms.size + no.algorithms.size).toBe(0);
-    expect(bits(no.outputs.y)).toEqual(bits(off.outputs.y));
+    expect(bitsOf(no.outputs.y)).toEqual(bitsOf(off.outputs.y));
     // Strassen's bits differ from the direct ones (so the comparisons here can fail).
     const forced = await runOn('cpu-strassen', graph, feeds);
     expect([...forced.algorithms.values()]).toEqual(['strassen-2']);
-    expect(bits(forced.outputs.y)).not.toEqual(bits(off.outputs.y));
+    expect(bitsOf(forced.outputs.y)).not.toEqual(bitsOf(off.outputs.y));
     const cli = createContainer();
     registerBackend(cli, 'cpu', () => new CpuBackend({ strassen: 'always' }));
     await applyAlgorithmFlags({ strassen: false }, cli);
     const flagged = await runOn('cpu', graph, feeds, cli);
     expect(flagged.algorithms.size).toBe(0);
-    expect(bits(flagged.outputs.y)).toEqual(bits(off.outputs.y));
+    expect(bitsOf(flagged.outputs.y)).toEqual(bitsOf(off.outputs.y));
   });
 
   it('workers splitting the row panels give the cpu backend\'s bits (1100 rows: three panels, the last not a multiple of 4)', async () => {
@@ -154,7 +147,7 @@ describe('Strassen on the cpu backend', () => {
     const cpu = await runOn('cpu-strassen', graph, feeds);
     const split = await runOn('workers-strassen', graph, feeds);
     expect([...split.algorithms.values()]).toEqual(['strassen-2']);
-    expect(bits(split.outputs.y)).toEqual(bits(cpu.outputs.y));
+    expect(bitsOf(split.outputs.y)).toEqual(bitsOf(cpu.outputs.y));
   });
 });
 

@@ -10,6 +10,7 @@ import { CPU_KERNELS, Scratch, compileProgram, createWasmArena, loadWasmGemmModu
 import { GraphBuilder, Tensor, evaluate, prng, algorithmWiden, type Graph, type Padding } from '@tessera/core';
 import { createContainer, createSession, planExecution, registerBackend } from '@tessera/runtime';
 import { describe, expect, it } from 'vitest';
+import { bitsOf, runOnce } from './helpers/bits.js';
 import { applyAlgorithmFlags } from '../packages/cli/src/flags.js';
 
 const container = createContainer();
@@ -41,16 +42,7 @@ function mixedGraph(): Graph {
 
 const feedsOf = (g: Graph) => Object.fromEntries(g.inputs.map((v, i) => [v.name, random(v.shape.reduce((p, d) => p * d, 1), 100 + i)]));
 
-async function runOn(backend: string, graph: Graph, feeds: Record<string, Float32Array>) {
-  const session = await createSession(graph, { backend, container });
-  try {
-    return { outputs: await session.run(feeds), algorithms: session.stats.algorithms };
-  } finally {
-    session.dispose();
-  }
-}
-
-const bits = (a: Float32Array) => Array.from(new Uint32Array(a.buffer, a.byteOffset, a.length));
+const runOn = (backend: string, graph: Graph, feeds: Record<string, Float32Array>) => runOnce(backend, graph, feeds, container);
 
 describe('Winograd on the cpu backend', () => {
   it("'auto' runs the 3x3 stride-1 convs with enough channels and tiles as Winograd, reports exactly those, and stays within the widened bound", async () => {
@@ -72,15 +64,15 @@ describe('Winograd on the cpu backend', () => {
     const off = await runOn('cpu-off', graph, feeds);
     const no = await runOn('cpu-false', graph, feeds);
     expect(off.algorithms.size + no.algorithms.size).toBe(0);
-    expect(bits(no.outputs.a)).toEqual(bits(off.outputs.a));
+    expect(bitsOf(no.outputs.a)).toEqual(bitsOf(off.outputs.a));
     // The direct bits differ from Winograd's (so the comparison above can fail).
-    expect(bits((await runOn('cpu', graph, feeds)).outputs.a)).not.toEqual(bits(off.outputs.a));
+    expect(bitsOf((await runOn('cpu', graph, feeds)).outputs.a)).not.toEqual(bitsOf(off.outputs.a));
     const cli = createContainer();
     registerBackend(cli, 'cpu', () => new CpuBackend());
     applyAlgorithmFlags({ winograd: false }, cli);
     const session = await createSession(graph, { backend: 'cpu', container: cli });
     expect(session.stats.algorithms.size).toBe(0);
-    expect(bits((await session.run(feeds)).a)).toEqual(bits(off.outputs.a));
+    expect(bitsOf((await session.run(feeds)).a)).toEqual(bitsOf(off.outputs.a));
     session.dispose();
   });
 
@@ -148,11 +140,11 @@ describe('Winograd on the cpu backend', () => {
       };
       const whole = outputsOf([[0, step.units]]);
       const u = step.units;
-      expect(bits(outputsOf([[0, 1], [1, 5], [5, u - 2], [u - 2, u]]))).toEqual(bits(whole));
+      expect(bitsOf(outputsOf([[0, 1], [1, 5], [5, u - 2], [u - 2, u]]))).toEqual(bitsOf(whole));
       const ref = evaluate(graph, feeds, { widen: algorithmWiden(new Map([['conv', algorithm]])) }).y;
       for (let i = 0; i < ref.value.length; i++) expect(Math.abs(whole[i] - ref.value[i])).toBeLessThanOrEqual(ref.bound[i]);
       results.push(whole);
     }
-    expect(bits(results[1])).toEqual(bits(results[0]));
+    expect(bitsOf(results[1])).toEqual(bitsOf(results[0]));
   });
 });

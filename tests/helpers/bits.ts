@@ -2,6 +2,19 @@ import type { Feeds, Graph } from '@tessera/core';
 import { createSession, type createContainer, type Outputs } from '@tessera/runtime';
 import { expect } from 'vitest';
 
+/** The float32 bit patterns of `a` (NaN payloads and the sign of zero included), for exact comparison. */
+export const bitsOf = (a: Float32Array): number[] => Array.from(new Uint32Array(a.buffer, a.byteOffset, a.length));
+
+/** One session of `graph` on `backend`: the outputs of one run and the algorithms the backend reports. */
+export async function runOnce(backend: string, graph: Graph, feeds: Feeds, container: ReturnType<typeof createContainer>): Promise<{ outputs: Outputs; algorithms: ReadonlyMap<string, string> }> {
+  const session = await createSession(graph, { backend, container });
+  try {
+    return { outputs: await session.run(feeds), algorithms: session.stats.algorithms };
+  } finally {
+    session.dispose();
+  }
+}
+
 /** `actual` equals `expected` element by element under Object.is (-0 is not 0; NaN equals NaN), with the same length. */
 export function expectBitIdentical(actual: Float32Array, expected: Float32Array, label?: string): void {
   expect(actual.length, label).toBe(expected.length);

@@ -9,7 +9,7 @@ import { aliases } from './kernels/wasm/views.js';
 import { allocating, checkArrayLimits, noWasmReason, wasmMemoryReason } from './limits.js';
 import { loadWasmWinogradModule } from './kernels/wasm/winograd.js';
 import { itemRuns, ITEM_BLOCK_BYTES, runOrder, runSpans, type ItemRun } from './item-runs.js';
-import { compileProgram, programAlgorithms, programEpilogues, Scratch, takenEvents, view, type CompileOptions, type CpuKernel, type Memory, type Program, type Ref, type AlgorithmMode } from './program.js';
+import { compileProgram, emptyEvents, programAlgorithms, programEpilogues, Scratch, takenEvents, view, type CompileOptions, type CpuKernel, type Memory, type Program, type Ref, type AlgorithmMode } from './program.js';
 
 export function cpuKernel(name: string): CpuKernel | undefined {
   return kernelRegistry.get<CpuKernel>('cpu', name);
@@ -132,8 +132,8 @@ export function algorithmMode(option: AlgorithmMode | boolean | undefined): Algo
 /**
  * How a backend of the cpu kernels compiles: for the wasm GEMM or the TypeScript one, Winograd
  * and Strassen as `options` say; on the TypeScript GEMM Winograd only when forced ('always':
- * tests) and Strassen never (its additions are wasm only); bias_add and activations after GEMM
- * steps in their epilogues.
+ * tests) and Strassen never (its additions are wasm only); bias_add and activations after conv /
+ * matmul steps in their epilogues.
  */
 export function compileOptionsFor(wasm: boolean, options: Pick<CpuBackendOptions, 'winograd' | 'strassen' | 'epilogues'>): CompileOptions {
   const winograd = algorithmMode(options.winograd);
@@ -277,11 +277,7 @@ class CpuExecutable implements Executable {
       observer?.nodeEnd(nodes[head]);
       takenEvents(observer, nodes, steps[head]);
       // A run's time is its head's; its followers' events are empty (as the workers backend's chains).
-      for (let k = 1; k < run.members.length; k++) {
-        observer?.nodeStart(nodes[run.members[k]]);
-        observer?.nodeEnd(nodes[run.members[k]]);
-        takenEvents(observer, nodes, steps[run.members[k]]);
-      }
+      for (let k = 1; k < run.members.length; k++) emptyEvents(observer, nodes, steps, run.members[k]);
     }
     return readOutputs(this.program, mem, into);
   }

@@ -8,7 +8,7 @@ import './register.js';
 
 // Programs: compile a plan into steps, move feeds and outputs, size the scratch.
 export {
-  compileProgram, programAlgorithms, programEpilogues, takenEvents, view, Scratch,
+  compileProgram, programAlgorithms, programEpilogues, takenEvents, emptyEvents, view, Scratch,
   type Program, type Step, type Ref, type Memory, type CpuKernel, type PrepareContext, type CompileOptions, type GemmPath, type AlgorithmMode,
 } from './program.js';
 export { cpuKernel, writeInputs, readOutputs, ioBuffers, maxScratch, compileOptionsFor } from './backend.js';

@@ -38,7 +38,7 @@ export interface CompileOptions {
   readonly winograd?: AlgorithmMode;
   /** Whether eligible matmuls with a constant b run as Strassen (ops/matmul.ts). Default 'off'. */
   readonly strassen?: AlgorithmMode;
-  /** GEMM steps take a bias_add and activation after them into their epilogue (epilogues.ts). Default false. */
+  /** Conv and matmul steps take a bias_add and activation after them into their epilogue (epilogues.ts). Default false. */
   readonly epilogues?: boolean;
 }
 
@@ -76,6 +76,13 @@ export function takenEvents(observer: NodeObserver | undefined, nodes: readonly 
     observer?.nodeStart(nodes[t]);
     observer?.nodeEnd(nodes[t]);
   }
+}
+
+/** The events of node i, whose time is another's (a chained follower): empty, then those of the nodes its step took. */
+export function emptyEvents(observer: NodeObserver | undefined, nodes: readonly Node[], nodeSteps: readonly (Step | null)[], i: number): void {
+  observer?.nodeStart(nodes[i]);
+  observer?.nodeEnd(nodes[i]);
+  takenEvents(observer, nodes, nodeSteps[i]);
 }
 
 /** The Step part of a node whose units are its output's elements (`costPerUnit` operations each). */

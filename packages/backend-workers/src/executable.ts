@@ -1,4 +1,4 @@
-import { cpuKernel, ioBuffers, programAlgorithms, programEpilogues, readOutputs, Scratch, takenEvents, writeInputs, type Memory, type Program, type Step } from '@tessera/backend-cpu/kernels';
+import { cpuKernel, emptyEvents, ioBuffers, programAlgorithms, programEpilogues, readOutputs, Scratch, takenEvents, writeInputs, type Memory, type Program, type Step } from '@tessera/backend-cpu/kernels';
 import type { Feeds, Node } from '@tessera/core';
 import type { Executable, IOBuffers, NodeObserver, Outputs } from '@tessera/runtime';
 import { MAIN } from './partition.js';
@@ -107,11 +107,7 @@ export class WorkersExecutable implements Executable {
         observer?.nodeEnd(node);
         takenEvents(observer, this.nodes, step);
         // A chain runs as one dispatch: its time is the producer's; the followers' events are empty.
-        for (const f of followers ?? []) {
-          observer?.nodeStart(this.nodes[f]);
-          observer?.nodeEnd(this.nodes[f]);
-          takenEvents(observer, this.nodes, program.nodeSteps[f]);
-        }
+        for (const f of followers ?? []) emptyEvents(observer, this.nodes, program.nodeSteps, f);
       }
       return readOutputs(program, this.mem, into);
     });

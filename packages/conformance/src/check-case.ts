@@ -81,7 +81,7 @@ export async function checkCase(c: ConformanceCase, options: CheckOptions): Prom
 }
 
 /**
- * The reference (each node the backend ran with Winograd judged by its wider bound: core's
+ * The reference (each node the backend ran with another algorithm judged by its wider bound: core's
  * `algorithmWiden`; every other node by the direct one), then the runs against it.
  */
 async function checkSession(c: ConformanceCase, session: Session, feeds: Feeds, options: CheckOptions): Promise<CaseOutcome> {

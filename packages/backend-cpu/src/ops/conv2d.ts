@@ -3,14 +3,13 @@ import {
   type Activation, type Conv2dAttrs, type ConvGeometry, type Node,
 } from '@tessera/core';
 import { conv2d, conv2dScratchSize, convCall, releaseConvCall, type GemmLayout } from '../kernels/index.js';
-import { elementwiseFor } from '../kernels/wasm/elementwise.js';
 import { wasmWinogradFor } from '../kernels/wasm/winograd.js';
 import {
   F4X4, jsTransforms, packedFilterSize, packFilter, tileCounts, transformFilter, winograd, winogradPhases, winogradPhasesScratchSize, winogradScratchSize,
   type WinogradCall,
 } from '../kernels/winograd.js';
 import { view, type CpuKernel, type Memory, type PrepareContext, type Ref, type Step } from '../program.js';
-import { gemmFor, gemmLayout, stepLayout } from './gemm-for.js';
+import { epilogueAfter, gemmFor, gemmLayout, stepLayout } from './gemm-for.js';
 
 /** conv2d and fused_conv2d share this step: im2col + packed GEMM with a bias / residual / activation epilogue. */
 export interface ConvStep extends Step {
@@ -127,13 +126,7 @@ export const conv2dKernel: CpuKernel<ConvStep> = {
 /** Output rows [start, end) += the residual's, then the activation: one bias_add whose "bias" is as long as the rows. */
 function addResidual(s: ConvStep, residual: Ref, mem: Memory, start: number, end: number): void {
   const len = (end - start) * s.g.outC;
-  if (len <= 0) return;
-  const y = view(mem, s.y);
-  const r = view(mem, residual);
-  const yOff = s.y.off + start * s.g.outC;
-  const kernels = elementwiseFor(mem, y, r);
-  kernels.biasAdd(y, yOff, r, residual.off + start * s.g.outC, len, y, yOff, 0, len, s.activation === 'relu');
-  if (s.activation === 'relu6') kernels.relu6(y, yOff, y, yOff, 0, len);
+  epilogueAfter(mem, view(mem, s.y), s.y.off + start * s.g.outC, len, { data: view(mem, residual), off: residual.off + start * s.g.outC, period: len }, s.activation);
 }
 
 /**

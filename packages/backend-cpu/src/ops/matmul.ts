@@ -4,9 +4,9 @@ import {
 } from '@tessera/core';
 import { gemmCall, releaseGemmCall, type GemmLayout } from '../kernels/index.js';
 import { packedLeavesSize, packStrassenB, strassenPanel, strassenScratchSize, type StrassenShape } from '../kernels/strassen.js';
-import { elementwiseFor, wasmElementwiseFor } from '../kernels/wasm/elementwise.js';
+import { wasmElementwiseFor } from '../kernels/wasm/elementwise.js';
 import { view, type AlgorithmMode, type CpuKernel, type Memory, type PrepareContext, type Ref, type Step } from '../program.js';
-import { gemmFor, gemmLayout, stepLayout } from './gemm-for.js';
+import { epilogueAfter, gemmFor, gemmLayout, stepLayout } from './gemm-for.js';
 
 /** matmul and fused_matmul: rows of all batches are the units; b packed at compile when constant. */
 export interface MatmulStep extends Step {
@@ -228,12 +228,6 @@ export const matmulStrassenKernel: CpuKernel<MatmulStrassenStep> = {
 /** Rows [r0, r1) of a Strassen step's output: + bias, then the activation, as the GEMM's own epilogue does. */
 function strassenEpilogue(s: MatmulStep, mem: Memory, r0: number, r1: number): void {
   const { n } = s.g;
-  const y = view(mem, s.y);
-  const yOff = s.y.off + r0 * n;
-  const len = (r1 - r0) * n;
-  const bias = s.bias ? view(mem, s.bias) : null;
-  const kernels = elementwiseFor(mem, y, bias ?? y);
-  if (bias) kernels.biasAdd(y, yOff, bias, s.bias!.off, n, y, yOff, 0, len, s.activation === 'relu');
-  else if (s.activation === 'relu') kernels.relu(y, yOff, y, yOff, 0, len);
-  if (s.activation === 'relu6') kernels.relu6(y, yOff, y, yOff, 0, len);
+  const bias = s.bias && { data: view(mem, s.bias), off: s.bias.off, period: n };
+  epilogueAfter(mem, view(mem, s.y), s.y.off + r0 * n, (r1 - r0) * n, bias, s.activation);
 }

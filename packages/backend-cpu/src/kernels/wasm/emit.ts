@@ -178,6 +178,7 @@ export class Func {
   f32x4Splat(): this { return this.simd(0x13); }
   f32x4Add(): this { return this.simd(0xe4); }
   f32x4Sub(): this { return this.simd(0xe5); }
+  f32x4Neg(): this { return this.simd(0xe1); }
   f32x4Mul(): this { return this.simd(0xe6); }
   /** Relaxed SIMD: a*b + c, fused or not as the hardware prefers (operands a, b, c on the stack). */
   f32x4RelaxedMadd(): this { return this.simd(0x105); }

@@ -19,25 +19,6 @@
 import type { TermRows } from '../winograd.js';
 import { encodeModule, Func, I32, V128, type Local, type MemoryImport } from './emit.js';
 
-const SIMD = 0xfd;
-const F32X4_NEG = 0xe1;
-const F32X4_SUB = 0xe5;
-
-function uleb(out: number[], n: number): void {
-  do {
-    let b = n & 0x7f;
-    n >>>= 7;
-    if (n !== 0) b |= 0x80;
-    out.push(b);
-  } while (n !== 0);
-}
-
-function simd(f: Func, opcode: number): Func {
-  f.code.push(SIMD);
-  uleb(f.code, opcode);
-  return f;
-}
-
 /** The transforms' geometry: the tile sides and the term tables. */
 export interface WinogradModuleConfig {
   readonly alpha: number;
@@ -69,8 +50,8 @@ function emitCombine(f: Func, consts: Map<number, Local>, terms: TermRows[number
     f.get(src(k));
     if (Math.abs(c) !== 1) f.get(consts.get(Math.abs(c))!).f32x4Mul();
     if (i === 0) {
-      if (c < 0) simd(f, F32X4_NEG);
-    } else if (c < 0) simd(f, F32X4_SUB);
+      if (c < 0) f.f32x4Neg();
+    } else if (c < 0) f.f32x4Sub();
     else f.f32x4Add();
   });
 }
@@ -241,9 +222,7 @@ function outputFunc(cfg: WinogradModuleConfig): Func {
       f.inc(kb, 16);
     });
     // bad - bad is NaN in a lane whose sum is not finite.
-    f.get(bad).get(bad);
-    simd(f, F32X4_SUB);
-    f.tee(yv).get(yv);
+    f.get(bad).get(bad).f32x4Sub().tee(yv).get(yv);
     f.f32x4Ne().v128AnyTrue().set(flag);
     f.get(p.flags).get(j).i32(2).shl().add().f32(1).f32(0).get(flag).select().f32Store();
     f.get(flagged).get(flag).add().set(flagged);
